@@ -1,0 +1,5 @@
+/** Every GPU test case, run the same way in Node and in headless Chromium. */
+import { matmulCases } from './matmul.ts';
+import type { GpuCase } from './types.ts';
+
+export const ALL_CASES: readonly GpuCase[] = [...matmulCases];
