@@ -1,5 +1,6 @@
 /** Every GPU test case, run the same way in Node and in headless Chromium. */
 import { matmulCases } from './matmul.ts';
+import { shaderCases } from './shaders.ts';
 import type { GpuCase } from './types.ts';
 
-export const ALL_CASES: readonly GpuCase[] = [...matmulCases];
+export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases];

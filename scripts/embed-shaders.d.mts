@@ -1,0 +1,2 @@
+/** Renders src/shaders/sources.ts from shaders/*.wgsl. */
+export function renderSources(): string;
