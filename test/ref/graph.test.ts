@@ -1,0 +1,95 @@
+/** Graph building, autodiff structure and the memory plan, on the CPU. */
+import { test } from 'node:test';
+import { buildForward } from '../../src/graph/build.ts';
+import { buildTraining } from '../../src/graph/autodiff.ts';
+import { planMemory } from '../../src/graph/plan.ts';
+import { convPreset, mlpPreset, parseModelSpec, type ModelSpec } from '../../src/model/spec.ts';
+import { expect, expectThrows } from '../support/check.ts';
+
+test('mlp preset: PyTorch parameter names, shapes and order', () => {
+  const tg = buildTraining(mlpPreset(), 128);
+  expect(
+    JSON.stringify(tg.params.map((p) => [p.name, p.shape])) ===
+      JSON.stringify([
+        ['fc1.weight', [400, 784]], ['fc1.bias', [400]],
+        ['fc21.weight', [20, 400]], ['fc21.bias', [20]],
+        ['fc22.weight', [20, 400]], ['fc22.bias', [20]],
+        ['fc3.weight', [400, 20]], ['fc3.bias', [400]],
+        ['fc4.weight', [784, 400]], ['fc4.bias', [784]],
+      ]),
+    `mlp params: ${JSON.stringify(tg.params.map((p) => [p.name, p.shape]))}`,
+  );
+  expect(Math.abs(tg.params[0]!.initBound - 1 / Math.sqrt(784)) < 1e-15, 'fc1 init bound is 1/sqrt(fan_in)');
+});
+
+test('conv preset: shapes through the network and PyTorch weight layouts', () => {
+  const fg = buildForward(convPreset({ latent: 16 }), 4);
+  const shapes = Object.fromEntries(fg.params.map((p) => [p.name, p.shape.join('x')]));
+  expect(shapes['enc.conv1.weight'] === '32x1x3x3', `conv1 weight ${shapes['enc.conv1.weight']}`);
+  expect(shapes['enc.conv2.weight'] === '64x32x3x3', `conv2 weight ${shapes['enc.conv2.weight']}`);
+  expect(shapes['enc.fc_mu.weight'] === '16x3136', `fc_mu weight ${shapes['enc.fc_mu.weight']}`);
+  expect(shapes['dec.deconv1.weight'] === '64x32x3x3', `ConvTranspose2d weight is [in, out, k, k]: ${shapes['dec.deconv1.weight']}`);
+  expect(shapes['dec.deconv2.weight'] === '32x1x3x3', `deconv2 weight ${shapes['dec.deconv2.weight']}`);
+  expect(fg.graph.shape(fg.logits).join('x') === '4x1x28x28', `logits ${fg.graph.shape(fg.logits)}`);
+  // ConvTranspose2d fan_in is weight.size(1)·k·k = out·k·k.
+  const d1 = fg.params.find((p) => p.name === 'dec.deconv1.weight')!;
+  expect(Math.abs(d1.initBound - 1 / Math.sqrt(32 * 9)) < 1e-15, 'deconv1 init bound');
+});
+
+test('autodiff gives every parameter a gradient and accumulates the shared trunk gradient', () => {
+  for (const spec of [mlpPreset(), convPreset()]) {
+    const tg = buildTraining(spec, 8);
+    expect(tg.grads.length === tg.params.length, 'one gradient per parameter');
+    const g = tg.graph;
+    // The trunk output feeds both heads: the second head's dX matmul accumulates.
+    const dxWrites = g.nodes.filter((n) => n.op === 'matmul' && n.note.includes('dX')).map((n) => n as Extract<typeof n, { op: 'matmul' }>);
+    const trunkGrad = dxWrites.filter((n) => n.note.startsWith(spec.heads.mu) || n.note.startsWith(spec.heads.logvar));
+    expect(trunkGrad.length === 2 && trunkGrad.filter((n) => n.accumulate).length === 1, `heads' dX: ${trunkGrad.map((n) => `${n.note} acc=${n.accumulate}`).join('; ')}`);
+    for (const d of tg.grads) {
+      expect(g.nodes.some((n) => ('out' in n && n.out === d) || ('c' in n && n.c === d)), `gradient ${g.tensors[d]!.name} is written`);
+    }
+  }
+});
+
+function checkPlan(spec: ModelSpec, batch: number) {
+  const tg = buildTraining(spec, batch);
+  const plan = planMemory(tg.graph);
+  const items = [...plan.offsets.entries()];
+  for (let i = 0; i < items.length; i++) {
+    for (let j = i + 1; j < items.length; j++) {
+      const [a, oa] = items[i]!, [b, ob] = items[j]!;
+      const [sa, ea] = plan.lifetimes.get(a)!, [sb, eb] = plan.lifetimes.get(b)!;
+      const liveTogether = sa <= eb && sb <= ea;
+      const overlap = oa < ob + plan.sizes.get(b)! && ob < oa + plan.sizes.get(a)!;
+      expect(!(liveTogether && overlap), `${tg.graph.tensors[a]!.name} and ${tg.graph.tensors[b]!.name} are live together and share memory`);
+    }
+  }
+  for (const [t, off] of plan.offsets) expect(off % 256 === 0, `${tg.graph.tensors[t]!.name} offset ${off} is not 256-aligned`);
+  expect(plan.arenaBytes < plan.naiveBytes, `arena ${plan.arenaBytes} should be below the naive ${plan.naiveBytes}`);
+  return plan;
+}
+
+test('memory plan: tensors that are live together never share memory, and reuse saves memory', () => {
+  checkPlan(mlpPreset(), 128);
+  checkPlan(convPreset(), 64);
+  checkPlan(mlpPreset({ hidden: 3, latent: 1 }), 1);
+});
+
+test('shape errors name the layer and both shapes', async () => {
+  const bad = (over: Partial<ModelSpec>) => () => buildForward({ ...mlpPreset(), ...over }, 4);
+  await expectThrows('dense on images', bad({ input: [1, 28, 28] }), /encoder\[0\] \(dense 'fc1'\): input has shape \[4, 1, 28, 28\]; a dense layer needs \[batch, features\]: add a flatten layer/);
+  await expectThrows('decoder size', bad({ decoder: [{ type: 'dense', name: 'fc3', out: 100 }] }), /decoder: its output has shape \[100\] per sample \(100 values\); the input has \[784\]/);
+  await expectThrows('reshape', () => buildForward({ ...convPreset(), decoder: [{ type: 'dense', name: 'd', out: 10 }, { type: 'reshape', shape: [3, 3] }] }, 2), /cannot reshape \[10\] \(10 values per sample\) to \[3, 3\] \(9\)/);
+  await expectThrows('batch 0', () => buildForward(mlpPreset(), 0), /batch: expected a positive integer, got 0/);
+  await expectThrows('categorical', () => buildForward(mlpPreset({ likelihood: { type: 'categorical', classes: 5 } }), 2), /likelihood.classes: 5 does not divide the 784 features/);
+});
+
+test('model JSON is validated field by field', async () => {
+  const good = JSON.parse(JSON.stringify(mlpPreset()));
+  expect(parseModelSpec(good).encoder.length === 1, 'round trip');
+  await expectThrows('latent', () => parseModelSpec({ ...good, latent: 0 }), /latent: expected a positive integer, got 0/);
+  await expectThrows('layer type', () => parseModelSpec({ ...good, encoder: [{ type: 'lstm' }] }), /encoder\[0\].type: unknown layer type "lstm"/);
+  await expectThrows('activation', () => parseModelSpec({ ...good, encoder: [{ type: 'dense', name: 'a', out: 3, activation: 'swish' }] }), /encoder\[0\].activation: unknown activation "swish"/);
+  await expectThrows('likelihood', () => parseModelSpec({ ...good, likelihood: { type: 'poisson' } }), /likelihood.type: unknown likelihood "poisson"/);
+  await expectThrows('out', () => parseModelSpec({ ...good, decoder: [{ type: 'dense', name: 'x', out: '7' }] }), /decoder\[0\].out: expected a positive integer, got "7"/);
+});
