@@ -1,0 +1,250 @@
+/** conv2d and conv_transpose2d, forward and backward, against the float64 references over the VAE's and odd geometries. */
+import { createBuffer, destroyBuffer, readF32, uploadF32 } from '../../src/gpu/buffers.ts';
+import type { Activation } from '../../src/kernels/activation-codes.ts';
+import { conv2d, conv2dBackward, conv2dShapes, type Conv2dOptions } from '../../src/kernels/conv2d.ts';
+import { convTranspose2d, convTranspose2dBackward, convTranspose2dShapes, type ConvTranspose2dOptions } from '../../src/kernels/conv_transpose2d.ts';
+import { submitCalls, type KernelCall } from '../../src/kernels/kernel.ts';
+import { conv2dBackwardRef, conv2dRef, convTranspose2dBackwardRef, convTranspose2dRef } from '../../src/ref/conv.ts';
+import { expectClose, expectThrows, gpuScope, randomF32 } from '../support/check.ts';
+import type { GpuCase } from './types.ts';
+
+/** conv2d geometries: the VAE encoder, 1×1 and 5×5 kernels, strides 1/2/3, paddings 0/1/2, dilation 2, H ≠ W, one channel, N = 1, 3 channels. */
+const CONV: readonly Conv2dOptions[] = [
+  { batch: 4, inChannels: 1, outChannels: 32, inH: 28, inW: 28, kernel: 3, stride: 2, padding: 1 },
+  { batch: 4, inChannels: 32, outChannels: 64, inH: 14, inW: 14, kernel: 3, stride: 2, padding: 1 },
+  { batch: 2, inChannels: 3, outChannels: 5, inH: 9, inW: 7, kernel: 1 },
+  { batch: 2, inChannels: 3, outChannels: 6, inH: 11, inW: 13, kernel: 5, padding: 2 },
+  { batch: 1, inChannels: 2, outChannels: 3, inH: 10, inW: 11, kernel: 3, stride: 3 },
+  { batch: 2, inChannels: 3, outChannels: 4, inH: 9, inW: 10, kernel: 3, padding: 2, dilation: 2 },
+  { batch: 1, inChannels: 1, outChannels: 1, inH: 5, inW: 3, kernel: 3, padding: 1 },
+  { batch: 2, inChannels: 2, outChannels: 5, inH: 12, inW: 9, kernel: [3, 2], stride: [2, 3], padding: [1, 0], dilation: [1, 2] },
+  { batch: 2, inChannels: 3, outChannels: 3, inH: 16, inW: 16, kernel: 3, padding: 1 },
+  { batch: 1, inChannels: 3, outChannels: 7, inH: 129, inW: 3, kernel: 3, stride: 2, padding: 1 },
+];
+
+/** conv_transpose2d geometries: the VAE decoder and the same kinds of odd cases, with output_padding. */
+const CONVT: readonly ConvTranspose2dOptions[] = [
+  { batch: 4, inChannels: 64, outChannels: 32, inH: 7, inW: 7, kernel: 3, stride: 2, padding: 1, outputPadding: 1 },
+  { batch: 4, inChannels: 32, outChannels: 1, inH: 14, inW: 14, kernel: 3, stride: 2, padding: 1, outputPadding: 1 },
+  { batch: 2, inChannels: 3, outChannels: 5, inH: 6, inW: 5, kernel: 1, stride: 2, outputPadding: 1 },
+  { batch: 1, inChannels: 3, outChannels: 6, inH: 5, inW: 7, kernel: 5, stride: 2, padding: 2, outputPadding: 1 },
+  { batch: 2, inChannels: 2, outChannels: 3, inH: 4, inW: 5, kernel: 3, stride: 3, outputPadding: 2 },
+  { batch: 1, inChannels: 3, outChannels: 4, inH: 5, inW: 6, kernel: 3, padding: 2, dilation: 2, outputPadding: 1 },
+  { batch: 1, inChannels: 1, outChannels: 1, inH: 3, inW: 4, kernel: 3, padding: 1 },
+  { batch: 2, inChannels: 2, outChannels: 5, inH: 4, inW: 3, kernel: [3, 2], stride: [2, 3], padding: [1, 0], outputPadding: [1, 2], dilation: [1, 2] },
+  { batch: 2, inChannels: 3, outChannels: 3, inH: 8, inW: 8, kernel: 4, stride: 2, padding: 1 },
+  { batch: 1, inChannels: 3, outChannels: 2, inH: 65, inW: 2, kernel: 3, stride: 2, padding: 1, outputPadding: 1 },
+];
+
+// Sums of k f32 products of values in [-1, 1).
+const tol = (k: number) => ({ atol: 4e-6 * Math.sqrt(k), rtol: 2e-5 * Math.sqrt(k) });
+
+const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+function kernelSize(o: Conv2dOptions): number {
+  return typeof o.kernel === 'number' ? o.kernel * o.kernel : o.kernel[0] * o.kernel[1];
+}
+
+interface Op<O extends Conv2dOptions> {
+  readonly name: string;
+  shapes(o: O): { readonly x: readonly number[]; readonly weight: readonly number[]; readonly bias: readonly [number]; readonly y: readonly number[] };
+  forward(device: GPUDevice, b: { x: GPUBuffer; weight: GPUBuffer; bias?: GPUBuffer; y: GPUBuffer }, o: O & { accumulate?: boolean }): KernelCall;
+  backward(device: GPUDevice, b: { x?: GPUBuffer; weight?: GPUBuffer; dy: GPUBuffer; dx?: GPUBuffer; dweight?: GPUBuffer; dbias?: GPUBuffer }, o: O & { accumulate?: boolean }): KernelCall[];
+  ref(x: Float32Array, w: Float32Array, bias: Float32Array | null, o: O): Float64Array;
+  backwardRef(x: Float32Array, w: Float32Array, dy: Float32Array, o: O): { dx: Float64Array; dweight: Float64Array; dbias: Float64Array };
+  /** Terms summed per output (forward), per input (dx) and per weight (dweight), for the tolerances. */
+  terms(o: O): { readonly y: number; readonly dx: number; readonly dweight: number };
+}
+
+const CONV2D: Op<Conv2dOptions> = {
+  name: 'conv2d',
+  shapes: conv2dShapes,
+  forward: conv2d,
+  backward: conv2dBackward,
+  ref: conv2dRef,
+  backwardRef: (x, w, dy, o) => conv2dBackwardRef(x, w, null, dy, { ...o, activation: 'identity' }),
+  terms: (o) => {
+    const s = conv2dShapes(o);
+    return { y: o.inChannels * kernelSize(o), dx: o.outChannels * kernelSize(o), dweight: s.y[0] * s.y[2] * s.y[3] };
+  },
+};
+
+const CONV_T: Op<ConvTranspose2dOptions> = {
+  name: 'conv_transpose2d',
+  shapes: convTranspose2dShapes,
+  forward: convTranspose2d,
+  backward: convTranspose2dBackward,
+  ref: convTranspose2dRef,
+  backwardRef: (x, w, dy, o) => convTranspose2dBackwardRef(x, w, null, dy, { ...o, activation: 'identity' }),
+  terms: (o) => ({ y: o.inChannels * kernelSize(o), dx: o.outChannels * kernelSize(o), dweight: o.batch * o.inH * o.inW }),
+};
+
+function describe(op: string, o: Conv2dOptions): string {
+  return `${op} ${JSON.stringify(o)}`;
+}
+
+async function checkForward<O extends Conv2dOptions>(device: GPUDevice, op: Op<O>, o: O, withBias: boolean, seed: number): Promise<void> {
+  const s = op.shapes(o);
+  const x = randomF32(numel(s.x), seed), w = randomF32(numel(s.weight), seed + 1);
+  const bias = withBias ? randomF32(s.bias[0], seed + 2) : null;
+  const what = `${describe(op.name, o)} bias=${withBias}`;
+  const gx = uploadF32(device, x), gw = uploadF32(device, w), gy = createBuffer(device, numel(s.y) * 4);
+  const gb = bias ? uploadF32(device, bias) : undefined;
+  try {
+    const got = await gpuScope(device, what, async () => {
+      const call = op.forward(device, { x: gx, weight: gw, y: gy, ...(gb ? { bias: gb } : {}) }, o);
+      submitCalls(device, [call]);
+      call.destroy();
+      return readF32(device, gy, numel(s.y));
+    });
+    expectClose(what, got, op.ref(x, w, bias, o), tol(op.terms(o).y));
+  } finally {
+    for (const b of [gx, gw, gy, gb]) if (b) destroyBuffer(device, b);
+  }
+}
+
+/**
+ * All three gradients in one call. With `accumulate`, the gradient buffers
+ * start from known values that must be added to.
+ */
+async function checkBackward<O extends Conv2dOptions>(device: GPUDevice, op: Op<O>, o: O, seed: number, accumulate = false): Promise<void> {
+  const s = op.shapes(o);
+  const x = randomF32(numel(s.x), seed), w = randomF32(numel(s.weight), seed + 1), dy = randomF32(numel(s.y), seed + 2);
+  const what = `${describe(op.name, o)} backward${accumulate ? ' (accumulate)' : ''}`;
+  const init = (n: number, k: number) => (accumulate ? randomF32(n, seed + k) : new Float32Array(n).fill(Number.NaN));
+  const dx0 = init(x.length, 3), dw0 = init(w.length, 4), db0 = init(s.bias[0], 5);
+  const bufs = [x, w, dy, dx0, dw0, db0].map((a) => uploadF32(device, a));
+  const [gx, gw, gdy, gdx, gdw, gdb] = bufs as [GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer];
+  try {
+    const [dx, dweight, dbias] = await gpuScope(device, what, async () => {
+      const calls = op.backward(device, { x: gx, weight: gw, dy: gdy, dx: gdx, dweight: gdw, dbias: gdb }, { ...o, accumulate });
+      submitCalls(device, calls);
+      for (const c of calls) c.destroy();
+      return [await readF32(device, gdx, x.length), await readF32(device, gdw, w.length), await readF32(device, gdb, s.bias[0])] as const;
+    });
+    const ref = op.backwardRef(x, w, dy, o);
+    const plus = (r: Float64Array, a0: Float32Array) => (accumulate ? r.map((v, i) => v + a0[i]!) : r);
+    const t = op.terms(o);
+    expectClose(`${what}: dx`, dx, plus(ref.dx, dx0), tol(t.dx));
+    expectClose(`${what}: dweight`, dweight, plus(ref.dweight, dw0), tol(t.dweight));
+    expectClose(`${what}: dbias`, dbias, plus(ref.dbias, db0), tol(numel(s.y) / s.bias[0]));
+  } finally {
+    for (const b of bufs) destroyBuffer(device, b);
+  }
+}
+
+/** The forward with `accumulate`: y starts from known values and the sum is added to them. */
+async function checkForwardAccumulate<O extends Conv2dOptions>(device: GPUDevice, op: Op<O>, o: O, seed: number): Promise<void> {
+  const s = op.shapes(o);
+  const x = randomF32(numel(s.x), seed), w = randomF32(numel(s.weight), seed + 1), y0 = randomF32(numel(s.y), seed + 2);
+  const what = `${describe(op.name, o)} forward (accumulate)`;
+  const gx = uploadF32(device, x), gw = uploadF32(device, w), gy = uploadF32(device, y0);
+  try {
+    const got = await gpuScope(device, what, async () => {
+      const call = op.forward(device, { x: gx, weight: gw, y: gy }, { ...o, accumulate: true });
+      submitCalls(device, [call]);
+      call.destroy();
+      return readF32(device, gy);
+    });
+    expectClose(what, got, op.ref(x, w, null, o).map((v, i) => v + y0[i]!), tol(op.terms(o).y));
+  } finally {
+    for (const b of [gx, gw, gy]) destroyBuffer(device, b);
+  }
+}
+
+const EPILOGUE_ACTS: readonly Activation[] = ['relu', 'leaky_relu', 'elu', 'gelu', 'silu', 'tanh', 'sigmoid', 'softplus'];
+
+export const convCases: GpuCase[] = [
+  {
+    name: 'conv2d: forward over the VAE encoder and odd geometries, with and without bias',
+    async run(device) {
+      let seed = 1;
+      for (const o of CONV) {
+        await checkForward(device, CONV2D, o, false, seed++);
+        await checkForward(device, CONV2D, o, true, seed++);
+      }
+    },
+  },
+  {
+    name: 'conv2d: fused bias and activation epilogue',
+    async run(device) {
+      let seed = 100;
+      for (const activation of EPILOGUE_ACTS) await checkForward(device, CONV2D, { ...CONV[7]!, activation }, true, seed++);
+      await checkForward(device, CONV2D, { ...CONV[1]!, activation: 'relu' }, true, seed++);
+      await checkForward(device, CONV2D, { ...CONV[0]!, activation: 'leaky_relu', alpha: 0.2 }, true, seed++);
+    },
+  },
+  {
+    name: 'conv2d: backward dx, dweight, dbias over the VAE encoder and odd geometries',
+    async run(device) {
+      let seed = 200;
+      for (const o of CONV) await checkBackward(device, CONV2D, o, seed++);
+    },
+  },
+  {
+    name: 'conv_transpose2d: forward over the VAE decoder and odd geometries, with and without bias',
+    async run(device) {
+      let seed = 300;
+      for (const o of CONVT) {
+        await checkForward(device, CONV_T, o, false, seed++);
+        await checkForward(device, CONV_T, o, true, seed++);
+      }
+    },
+  },
+  {
+    name: 'conv_transpose2d: fused bias and activation epilogue',
+    async run(device) {
+      let seed = 400;
+      for (const activation of EPILOGUE_ACTS) await checkForward(device, CONV_T, { ...CONVT[7]!, activation }, true, seed++);
+      await checkForward(device, CONV_T, { ...CONVT[0]!, activation: 'relu' }, true, seed++);
+      await checkForward(device, CONV_T, { ...CONVT[1]!, activation: 'sigmoid' }, true, seed++);
+    },
+  },
+  {
+    name: 'conv_transpose2d: backward dx, dweight, dbias over the VAE decoder and odd geometries',
+    async run(device) {
+      let seed = 500;
+      for (const o of CONVT) await checkBackward(device, CONV_T, o, seed++);
+    },
+  },
+  {
+    name: 'conv: accumulate adds the forward and every gradient into the buffers',
+    async run(device) {
+      await checkBackward(device, CONV2D, CONV[5]!, 600, true);
+      await checkBackward(device, CONV_T, CONVT[7]!, 610, true);
+      await checkForwardAccumulate(device, CONV2D, CONV[7]!, 620);
+      await checkForwardAccumulate(device, CONV_T, CONVT[3]!, 630);
+    },
+  },
+  {
+    name: 'conv: wide layers (512 -> 520 channels, 1x1 kernel) forward and backward',
+    async run(device) {
+      const o: Conv2dOptions = { batch: 1, inChannels: 512, outChannels: 520, inH: 2, inW: 3, kernel: 1, stride: 2 };
+      await checkForward(device, CONV2D, o, true, 700);
+      await checkBackward(device, CONV2D, o, 701);
+      await checkBackward(device, CONV_T, { ...o, inH: 1, inW: 2, outputPadding: 1 }, 702);
+    },
+  },
+  {
+    name: 'conv: bad geometries and short buffers are refused with clear errors',
+    async run(device) {
+      const buf = createBuffer(device, 64);
+      const o: Conv2dOptions = { batch: 2, inChannels: 2, outChannels: 2, inH: 3, inW: 3, kernel: 3, padding: 1 };
+      const t: ConvTranspose2dOptions = { ...o, stride: 2, outputPadding: 1 };
+      try {
+        await expectThrows('conv2d zero batch', () => conv2d(device, { x: buf, weight: buf, y: buf }, { ...o, batch: 0 }), /batch = 0; expected a positive integer/);
+        await expectThrows('conv2d empty output', () => conv2d(device, { x: buf, weight: buf, y: buf }, { ...o, padding: 0, kernel: 5 }), /output size -1x-1 is empty/);
+        await expectThrows('conv2d short x', () => conv2d(device, { x: buf, weight: buf, y: buf }, o), /conv2d\(x 2x2x3x3.*buffer 'x' holds 64 bytes; expected at least 144 \(36 elements\)/);
+        await expectThrows('conv2d accumulate with activation', () => conv2d(device, { x: buf, weight: buf, y: buf }, { ...o, batch: 1, inChannels: 1, outChannels: 1, kernel: 1, padding: 0, accumulate: true, activation: 'relu' }), /bias and activation must be off/);
+        await expectThrows('conv2d backward with nothing to compute', () => conv2dBackward(device, { dy: buf }, { ...o, batch: 1, inChannels: 1, outChannels: 1 }), /no gradient asked for/);
+        await expectThrows('conv2d dx without weight', () => conv2dBackward(device, { dy: buf, dx: buf }, { ...o, batch: 1, inChannels: 1, outChannels: 1 }), /dx needs the buffer 'weight'/);
+        await expectThrows('conv2d short dy', () => conv2dBackward(device, { x: buf, dy: buf, dweight: buf }, { ...o, batch: 1, inChannels: 1, outChannels: 4 }), /buffer 'dy' holds 64 bytes; expected at least 144/);
+        await expectThrows('conv_transpose2d output_padding = stride', () => convTranspose2d(device, { x: buf, weight: buf, y: buf }, { ...t, outputPadding: 2 }), /output_padding 2x2 must be smaller than the stride \(2x2\) or the dilation \(1x1\)/);
+        await expectThrows('conv_transpose2d short y', () => convTranspose2d(device, { x: buf, weight: buf, y: buf }, { ...t, batch: 1, inChannels: 1, outChannels: 1, kernel: 1, padding: 0 }), /buffer 'y' holds 64 bytes; expected at least 144 \(36 elements\)/);
+        await expectThrows('conv_transpose2d dweight without x', () => convTranspose2dBackward(device, { dy: buf, dweight: buf }, { ...t, batch: 1, inChannels: 1, outChannels: 1, kernel: 1, padding: 0, stride: 1, outputPadding: 0 }), /dweight needs the buffer 'x'/);
+      } finally {
+        destroyBuffer(device, buf);
+      }
+    },
+  },
+];
