@@ -1,9 +1,10 @@
 /** Every GPU test case, run the same way in Node and in headless Chromium. */
 import { convCases } from './conv.ts';
+import { dataCases } from './data.ts';
 import { elboCases } from './elbo.ts';
 import { matmulCases } from './matmul.ts';
 import { rngCases } from './rng.ts';
 import { shaderCases } from './shaders.ts';
 import type { GpuCase } from './types.ts';
 
-export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases, ...convCases, ...rngCases, ...elboCases];
+export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases, ...convCases, ...rngCases, ...elboCases, ...dataCases];
