@@ -22,10 +22,11 @@ export function addLoss(fg: ForwardGraph): ForwardGraph & { loss: NonNullable<Fo
   const dlogits = g.tensor('dlogits', g.shape(fg.logits), 'temp');
   g.add({ op: 'recon', logits: fg.logits, x: fg.x, recon, dlogits });
   const kl = g.tensor('kl', [B], 'temp');
+  const total = g.tensor('total', [B], 'temp');
   const klDim = g.tensor('kl_dim', [J], 'temp');
   const stats = g.tensor('stats', [STATS_LENGTH], 'output');
-  g.add({ op: 'kl', mu: fg.mu, logvar: fg.logvar, z: fg.z, recon, kl, klDim, stats });
-  return { ...fg, loss: { recon, dlogits, kl, klDim, stats } };
+  g.add({ op: 'kl', mu: fg.mu, logvar: fg.logvar, z: fg.z, recon, kl, total, klDim, stats });
+  return { ...fg, loss: { recon, dlogits, kl, total, klDim, stats } };
 }
 
 class Grads {

@@ -29,11 +29,10 @@ export interface ForwardGraph {
   /** Decoder output (likelihood parameters), shaped like x. */
   readonly logits: number;
   /** Set when the loss nodes were added. */
-  readonly loss?: { readonly recon: number; readonly dlogits: number; readonly kl: number; readonly klDim: number; readonly stats: number };
+  readonly loss?: { readonly recon: number; readonly dlogits: number; readonly kl: number; readonly total: number; readonly klDim: number; readonly stats: number };
 }
 
-/** Number of f32 values in the loss statistics buffer (see shaders/elbo.wgsl). */
-export const STATS_LENGTH = 8;
+export { ELBO_STATS_SIZE as STATS_LENGTH } from '../kernels/elbo.ts';
 
 class Builder {
   readonly g = new Graph();

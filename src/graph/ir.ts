@@ -48,7 +48,7 @@ export type Node =
   // loss: reconstruction term and its gradient w.r.t. the decoder output, in one kernel
   | { readonly op: 'recon'; readonly logits: number; readonly x: number; readonly recon: number; readonly dlogits: number; readonly logsigma?: number; readonly dlogsigma?: number }
   // loss: KL, L2 and the batch statistics
-  | { readonly op: 'kl'; readonly mu: number; readonly logvar: number; readonly z: number; readonly recon: number; readonly kl: number; readonly klDim: number; readonly stats: number }
+  | { readonly op: 'kl'; readonly mu: number; readonly logvar: number; readonly z: number; readonly recon: number; readonly kl: number; readonly total: number; readonly klDim: number; readonly stats: number }
   // backward
   | { readonly op: 'latent_backward'; readonly dz: number; readonly mu: number; readonly logvar: number; readonly klDim: number; readonly z: number; readonly dmu: number; readonly dlogvar: number }
   | { readonly op: 'activation_backward'; readonly saved: number; readonly fromOutput: boolean; readonly dy: number; readonly dx: number; readonly act: Activation; readonly accumulate: boolean }
@@ -101,7 +101,7 @@ export function nodeOutputs(n: Node): number[] {
     case 'recon':
       return n.dlogsigma !== undefined ? [n.recon, n.dlogits, n.dlogsigma] : [n.recon, n.dlogits];
     case 'kl':
-      return [n.kl, n.klDim, n.stats];
+      return [n.kl, n.total, n.klDim, n.stats];
     case 'latent_backward':
       return [n.dmu, n.dlogvar];
     case 'activation_backward':

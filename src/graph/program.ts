@@ -1,0 +1,296 @@
+/**
+ * A compiled training (or evaluation) step: every buffer allocated once from
+ * the memory plan, every pipeline, bind group and uniform buffer made up
+ * front, and the step as a flat, printable list of kernel calls recorded into
+ * one compute pass. Per-step values (RNG step, β, learning rate, batch
+ * position) are uniform writes; nothing is read back unless asked.
+ */
+import { createBuffer, destroyBuffer, readF32, STORAGE } from '../gpu/buffers.ts';
+import { activation, activationBackward } from '../kernels/activation.ts';
+import { conv2d, conv2dBackward } from '../kernels/conv2d.ts';
+import { convTranspose2d, convTranspose2dBackward } from '../kernels/conv_transpose2d.ts';
+import { ELBO_STATS, ELBO_STATS_SIZE, elboKl, elboRecon, latentBackward } from '../kernels/elbo.ts';
+import { encodeCalls, type BufferArg, type KernelCall } from '../kernels/kernel.ts';
+import { matmul } from '../kernels/matmul.ts';
+import { sumAxes } from '../kernels/reduce.ts';
+import { reparameterize } from '../kernels/reparameterize.ts';
+import type { LikelihoodSpec } from '../model/spec.ts';
+import type { ForwardGraph } from './build.ts';
+import { numel, type ConvGeometry, type Node } from './ir.ts';
+import { align, planMemory, type MemoryPlan } from './plan.ts';
+
+/** Loss settings that enter the kernels. */
+export interface LossSettings {
+  /** KL weight at the start (change per step with setStep). */
+  readonly beta: number;
+  /** Free-bits threshold λ per latent dimension (0: off). */
+  readonly freeBits: number;
+  /** Weight γ of the L2 penalty γ·||z||² on the latent codes. */
+  readonly latentL2: number;
+  /** Seed of the latent noise (and of anything else drawn on the GPU). */
+  readonly seed: number;
+}
+
+/** One entry of the compiled step. */
+export interface ProgramStep {
+  readonly label: string;
+  readonly call: KernelCall;
+}
+
+/** Where each tensor's storage lives. */
+export interface Placement {
+  readonly buffer: GPUBuffer;
+  readonly offset: number;
+  readonly size: number;
+}
+
+export interface ProgramMemory {
+  /** Parameter block (also the size of the gradient block). */
+  readonly paramBytes: number;
+  readonly arenaBytes: number;
+  /** Arena size without reuse: the sum of all temporaries. */
+  readonly naiveArenaBytes: number;
+  readonly inputBytes: number;
+}
+
+/** Float offset of each parameter in the parameter block (aligned to 64 floats). */
+export function paramLayout(fg: ForwardGraph): { offsets: number[]; total: number } {
+  const offsets: number[] = [];
+  let pos = 0;
+  for (const p of fg.params) {
+    offsets.push(pos);
+    pos += align(numel(p.shape), 64);
+  }
+  return { offsets, total: Math.max(pos, 64) };
+}
+
+function convOptions(g: ConvGeometry) {
+  return {
+    batch: g.batch,
+    inChannels: g.inChannels,
+    outChannels: g.outChannels,
+    inH: g.inH,
+    inW: g.inW,
+    kernel: g.kernel,
+    stride: g.stride,
+    padding: g.padding,
+    dilation: g.dilation,
+  };
+}
+
+/**
+ * The compiled program of a graph: buffers, calls and the per-step knobs.
+ * Parameters (and, for training, gradients) live in blocks owned by the
+ * caller (see TrainingSession); the arena, the input and the statistics are
+ * owned here.
+ */
+export class Program {
+  readonly steps: ProgramStep[] = [];
+  readonly plan: MemoryPlan;
+  readonly arena: GPUBuffer;
+  readonly input: GPUBuffer;
+  readonly stats: GPUBuffer;
+  private readonly owned: GPUBuffer[] = [];
+  private readonly stepCalls: { call: KernelCall; keys: ('step' | 'beta')[] }[] = [];
+  private destroyed = false;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly fg: ForwardGraph,
+    blocks: { readonly params: GPUBuffer; readonly grads?: GPUBuffer },
+    readonly loss: LossSettings,
+  ) {
+    const g = fg.graph;
+    this.plan = planMemory(g);
+    const { offsets } = paramLayout(fg);
+    const paramOffset = new Map<number, number>();
+    fg.params.forEach((p, i) => paramOffset.set(p.tensor, offsets[i]! * 4));
+    const gradOffset = new Map<number, number>();
+    const grads = (fg as { grads?: readonly number[] }).grads;
+    grads?.forEach((d, i) => gradOffset.set(d, offsets[i]! * 4));
+    this.arena = this.own(createBuffer(device, Math.max(256, this.plan.arenaBytes), STORAGE, 'arena'));
+    this.input = this.own(createBuffer(device, numel(g.shape(fg.x)) * 4, STORAGE, 'input'));
+    this.stats = this.own(createBuffer(device, ELBO_STATS_SIZE * 4, STORAGE, 'stats'));
+    const place = (t: number): BufferArg => {
+      const s = g.storageOf(t);
+      const tt = g.tensors[s]!;
+      const size = numel(g.tensors[t]!.shape) * 4;
+      switch (tt.role) {
+        case 'param':
+          return { buffer: blocks.params, offset: paramOffset.get(s)!, size };
+        case 'grad':
+          if (!blocks.grads) throw new Error(`program: ${tt.name} needs a gradient block`);
+          return { buffer: blocks.grads, offset: gradOffset.get(s)!, size };
+        case 'temp':
+          return { buffer: this.arena, offset: this.plan.offsets.get(s)!, size };
+        case 'input':
+          return { buffer: this.input, offset: 0, size };
+        case 'output':
+          return { buffer: this.stats, offset: 0, size };
+      }
+    };
+    try {
+      for (const node of g.nodes) this.compileNode(node, place);
+    } catch (e) {
+      this.destroy();
+      throw e;
+    }
+  }
+
+  private own(b: GPUBuffer): GPUBuffer {
+    this.owned.push(b);
+    return b;
+  }
+
+  private add(label: string, call: KernelCall, keys: ('step' | 'beta')[] = []): void {
+    this.steps.push({ label, call });
+    if (keys.length) this.stepCalls.push({ call, keys });
+  }
+
+  private compileNode(node: Node, at: (t: number) => BufferArg): void {
+    const d = this.device;
+    const g = this.fg.graph;
+    const B = this.fg.batch;
+    const J = this.fg.spec.latent;
+    const { beta, freeBits, latentL2, seed } = this.loss;
+    const sample = !this.fg.spec.autoencoder;
+    const klBeta = sample ? beta : 0;
+    switch (node.op) {
+      case 'dense': {
+        const [, I] = g.shape(node.x) as [number, number];
+        const O = g.shape(node.w)[0]!;
+        this.add(`${node.layer} forward`, matmul(d, { a: at(node.x), b: at(node.w), bias: at(node.b), c: at(node.y) }, { m: B, n: O, k: I, transB: true, activation: node.act }));
+        return;
+      }
+      case 'conv2d':
+        this.add(`${node.layer} forward`, conv2d(d, { x: at(node.x), weight: at(node.w), bias: at(node.b), y: at(node.y) }, { ...convOptions(node.geom), activation: node.act }));
+        return;
+      case 'conv_transpose2d':
+        this.add(`${node.layer} forward`, convTranspose2d(d, { x: at(node.x), weight: at(node.w), bias: at(node.b), y: at(node.y) }, { ...convOptions(node.geom), outputPadding: node.geom.outputPadding, activation: node.act }));
+        return;
+      case 'activation':
+        this.add(`${node.act} forward`, activation(d, { x: at(node.x), y: at(node.y) }, { n: numel(g.shape(node.x)), activation: node.act }));
+        return;
+      case 'reparameterize':
+        this.add('reparameterize', reparameterize(d, { mu: at(node.mu), logvar: at(node.logvar), z: at(node.z) }, { batch: B, latent: J, seed, step: 0, sample }), ['step']);
+        return;
+      case 'recon': {
+        const lk: LikelihoodSpec = this.fg.spec.likelihood;
+        const D = numel(g.shape(node.logits).slice(1));
+        this.add(
+          `reconstruction (${lk.type})`,
+          elboRecon(d, { logits: at(node.logits), x: at(node.x), recon: at(node.recon), dlogits: at(node.dlogits) }, {
+            batch: B,
+            features: D,
+            likelihood: lk.type,
+            gradScale: 1 / B,
+            ...(lk.type === 'categorical' ? { groups: D / lk.classes } : {}),
+            ...(lk.type === 'gaussian' ? { logSigma: lk.logSigma ?? 0 } : {}),
+          }),
+        );
+        return;
+      }
+      case 'kl':
+        this.add(
+          'KL and statistics',
+          elboKl(d, { recon: at(node.recon), mu: at(node.mu), logvar: at(node.logvar), z: at(node.z), klDim: at(node.klDim), kl: at(node.kl), total: at(node.total), stats: at(node.stats) }, {
+            batch: B, latent: J, beta: klBeta, gamma: latentL2, freeBits, accumulate: true,
+          }),
+          ['beta'],
+        );
+        return;
+      case 'latent_backward':
+        this.add(
+          'latent backward (reparameterization, KL, L2)',
+          latentBackward(d, { dz: at(node.dz), mu: at(node.mu), logvar: at(node.logvar), klDim: at(node.klDim), dmu: at(node.dmu), dlogvar: at(node.dlogvar) }, {
+            batch: B, latent: J, seed, step: 0, sample, beta: klBeta, gamma: latentL2, freeBits, gradScale: 1 / B,
+          }),
+          ['step', 'beta'],
+        );
+        return;
+      case 'activation_backward': {
+        const n = numel(g.shape(node.dy));
+        const bufs = node.fromOutput ? { y: at(node.saved), dy: at(node.dy), dx: at(node.dx) } : { x: at(node.saved), dy: at(node.dy), dx: at(node.dx) };
+        this.add(`${node.act} backward`, activationBackward(d, bufs, { n, activation: node.act, accumulate: node.accumulate }));
+        return;
+      }
+      case 'matmul':
+        this.add(node.note, matmul(d, { a: at(node.a), b: at(node.b), c: at(node.c) }, { m: node.m, n: node.n, k: node.k, transA: node.transA, transB: node.transB, accumulate: node.accumulate }));
+        return;
+      case 'sum_axes':
+        this.add(node.note, sumAxes(d, { x: at(node.x), out: at(node.out) }, { outer: node.outer, channels: node.channels, inner: node.inner, accumulate: node.accumulate }));
+        return;
+      case 'conv_backward_weight':
+      case 'conv_backward_input': {
+        const weight = node.op === 'conv_backward_weight';
+        const bufs = weight ? { x: at(node.x), dy: at(node.dy), dweight: at(node.out) } : { weight: at(node.w), dy: at(node.dy), dx: at(node.out) };
+        const o = { ...convOptions(node.geom), accumulate: node.accumulate };
+        const calls = node.kind === 'conv2d' ? conv2dBackward(d, bufs, o) : convTranspose2dBackward(d, bufs, { ...o, outputPadding: node.geom.outputPadding });
+        for (const c of calls) this.add(`${node.layer}: ${weight ? 'dW' : 'dX'}`, c);
+        return;
+      }
+    }
+  }
+
+  /** Sets the per-step values read by the kernels (RNG step, KL weight) for the next submits. */
+  setStep(step: number, beta: number): void {
+    const klBeta = this.fg.spec.autoencoder ? 0 : beta;
+    for (const { call, keys } of this.stepCalls) {
+      const v: Record<string, number> = {};
+      if (keys.includes('step')) v.step = step >>> 0;
+      if (keys.includes('beta')) v.beta = klBeta;
+      call.setParams(v);
+    }
+  }
+
+  /** Records the whole step into one compute pass of `encoder`. */
+  encode(encoder: GPUCommandEncoder, extraBefore: readonly KernelCall[] = [], extraAfter: readonly KernelCall[] = []): void {
+    encodeCalls(encoder, [...extraBefore, ...this.steps.map((s) => s.call), ...extraAfter], 'webgpu-vae step');
+  }
+
+  /** Zeroes the accumulated loss statistics. */
+  resetStats(): void {
+    this.device.queue.writeBuffer(this.stats, 0, new Float32Array(ELBO_STATS_SIZE));
+  }
+
+  /** Reads the accumulated statistics (sums over the steps since resetStats, and the count). */
+  async readStats(): Promise<Record<keyof typeof ELBO_STATS, number>> {
+    const v = await readF32(this.device, this.stats, ELBO_STATS_SIZE);
+    const out = {} as Record<keyof typeof ELBO_STATS, number>;
+    for (const [k, i] of Object.entries(ELBO_STATS) as [keyof typeof ELBO_STATS, number][]) out[k] = v[i]!;
+    return out;
+  }
+
+  /** Reads one tensor (for tests and evaluation). */
+  async read(t: number, at?: (t: number) => BufferArg): Promise<Float32Array> {
+    const g = this.fg.graph;
+    const s = g.storageOf(t);
+    const tt = g.tensors[s]!;
+    const n = numel(g.tensors[t]!.shape);
+    if (tt.role === 'temp') return readF32(this.device, this.arena, n, this.plan.offsets.get(s)! / 4);
+    if (tt.role === 'input') return readF32(this.device, this.input, n);
+    if (tt.role === 'output') return readF32(this.device, this.stats, n);
+    if (!at) throw new Error(`program.read: ${tt.name} lives in a caller's block`);
+    const b = at(t) as { buffer: GPUBuffer; offset: number };
+    return readF32(this.device, b.buffer, n, b.offset / 4);
+  }
+
+  memory(): ProgramMemory {
+    const { total } = paramLayout(this.fg);
+    return { paramBytes: total * 4, arenaBytes: this.arena.size, naiveArenaBytes: this.plan.naiveBytes, inputBytes: this.input.size };
+  }
+
+  /** The compiled step as text: one line per dispatch. */
+  describe(): string {
+    return this.steps
+      .map((s, i) => `${String(i).padStart(3)}  ${s.call.label.padEnd(58)} wg ${s.call.workgroups.join('x').padEnd(10)} ${s.label}`)
+      .join('\n');
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const s of this.steps) s.call.destroy();
+    for (const b of this.owned) destroyBuffer(this.device, b);
+  }
+}
