@@ -47,9 +47,10 @@ export interface Placement {
 export interface ProgramMemory {
   /** Parameter block (also the size of the gradient block). */
   readonly paramBytes: number;
-  readonly arenaBytes: number;
-  /** Arena size without reuse: the sum of all temporaries. */
-  readonly naiveArenaBytes: number;
+  /** Temporaries, as planned (the buffer pool). */
+  readonly plannedBytes: number;
+  /** Temporaries without reuse: the sum of their sizes. */
+  readonly naiveBytes: number;
   readonly inputBytes: number;
 }
 
@@ -87,7 +88,8 @@ function convOptions(g: ConvGeometry) {
 export class Program {
   readonly steps: ProgramStep[] = [];
   readonly plan: MemoryPlan;
-  readonly arena: GPUBuffer;
+  /** The planned pool of temporary buffers. */
+  readonly slots: GPUBuffer[];
   readonly input: GPUBuffer;
   readonly stats: GPUBuffer;
   private readonly owned: GPUBuffer[] = [];
@@ -102,13 +104,14 @@ export class Program {
   ) {
     const g = fg.graph;
     this.plan = planMemory(g);
+    this.slots = [];
     const { offsets } = paramLayout(fg);
     const paramOffset = new Map<number, number>();
     fg.params.forEach((p, i) => paramOffset.set(p.tensor, offsets[i]! * 4));
     const gradOffset = new Map<number, number>();
     const grads = (fg as { grads?: readonly number[] }).grads;
     grads?.forEach((d, i) => gradOffset.set(d, offsets[i]! * 4));
-    this.arena = this.own(createBuffer(device, Math.max(256, this.plan.arenaBytes), STORAGE, 'arena'));
+    this.plan.slotBytes.forEach((b, i) => this.slots.push(this.own(createBuffer(device, b, STORAGE, `temp ${i}`))));
     this.input = this.own(createBuffer(device, numel(g.shape(fg.x)) * 4, STORAGE, 'input'));
     this.stats = this.own(createBuffer(device, ELBO_STATS_SIZE * 4, STORAGE, 'stats'));
     const place = (t: number): BufferArg => {
@@ -122,7 +125,7 @@ export class Program {
           if (!blocks.grads) throw new Error(`program: ${tt.name} needs a gradient block`);
           return { buffer: blocks.grads, offset: gradOffset.get(s)!, size };
         case 'temp':
-          return { buffer: this.arena, offset: this.plan.offsets.get(s)!, size };
+          return { buffer: this.slots[this.plan.slotOf.get(s)!]!, offset: 0, size };
         case 'input':
           return { buffer: this.input, offset: 0, size };
         case 'output':
@@ -267,7 +270,7 @@ export class Program {
     const s = g.storageOf(t);
     const tt = g.tensors[s]!;
     const n = numel(g.tensors[t]!.shape);
-    if (tt.role === 'temp') return readF32(this.device, this.arena, n, this.plan.offsets.get(s)! / 4);
+    if (tt.role === 'temp') return readF32(this.device, this.slots[this.plan.slotOf.get(s)!]!, n);
     if (tt.role === 'input') return readF32(this.device, this.input, n);
     if (tt.role === 'output') return readF32(this.device, this.stats, n);
     if (!at) throw new Error(`program.read: ${tt.name} lives in a caller's block`);
@@ -277,7 +280,7 @@ export class Program {
 
   memory(): ProgramMemory {
     const { total } = paramLayout(this.fg);
-    return { paramBytes: total * 4, arenaBytes: this.arena.size, naiveArenaBytes: this.plan.naiveBytes, inputBytes: this.input.size };
+    return { paramBytes: total * 4, plannedBytes: this.plan.plannedBytes, naiveBytes: this.plan.naiveBytes, inputBytes: this.input.size };
   }
 
   /** The compiled step as text: one line per dispatch. */

@@ -1,10 +1,14 @@
 /** Every GPU test case, run the same way in Node and in headless Chromium. */
+import { activationCases } from './activation.ts';
 import { convCases } from './conv.ts';
 import { dataCases } from './data.ts';
 import { elboCases } from './elbo.ts';
 import { matmulCases } from './matmul.ts';
+import { modelCases } from './model.ts';
+import { optimCases } from './optim.ts';
+import { reduceCases } from './reduce.ts';
 import { rngCases } from './rng.ts';
 import { shaderCases } from './shaders.ts';
 import type { GpuCase } from './types.ts';
 
-export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases, ...convCases, ...rngCases, ...elboCases, ...dataCases];
+export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases, ...convCases, ...rngCases, ...elboCases, ...dataCases, ...activationCases, ...reduceCases, ...optimCases, ...modelCases];

@@ -1,0 +1,251 @@
+/**
+ * A training session on one device: the parameter, gradient and optimizer
+ * blocks (each one buffer, allocated once), the compiled step, the dataset on
+ * the GPU with its shuffled order, and the per-step knobs. A step is one
+ * command buffer and one submit, with no readback.
+ */
+import { createBuffer, destroyBuffer, readF32, STORAGE, uploadU32 } from '../gpu/buffers.ts';
+import { gather, packBytes } from '../kernels/data.ts';
+import type { KernelCall } from '../kernels/kernel.ts';
+import { adam, clipGradNorm, GRAD_CTL_LENGTH, sgd, type OptimizerCall } from '../kernels/optim.ts';
+import { sumSquaresPartials } from '../kernels/reduce.ts';
+import { buildTraining, type TrainingGraph } from '../graph/autodiff.ts';
+import { numel } from '../graph/ir.ts';
+import { paramLayout, Program, type LossSettings } from '../graph/program.ts';
+import { sampleSize, type Dataset } from '../data/dataset.ts';
+import type { ModelSpec } from '../model/spec.ts';
+
+export type OptimizerName = 'adam' | 'adamw' | 'sgd';
+
+export interface OptimizerSettings {
+  readonly type: OptimizerName;
+  readonly lr: number;
+  readonly beta1?: number;
+  readonly beta2?: number;
+  readonly eps?: number;
+  readonly weightDecay?: number;
+  readonly momentum?: number;
+  readonly nesterov?: boolean;
+  /** Clip the gradient's global norm to this (0: no clipping). */
+  readonly clipNorm?: number;
+}
+
+export interface SessionOptions {
+  readonly spec: ModelSpec;
+  readonly batch: number;
+  readonly optimizer: OptimizerSettings;
+  readonly loss: LossSettings;
+  /** Binarize each batch by sampling (dynamic binarization, for Bernoulli models). */
+  readonly dynamicBinarize?: boolean;
+}
+
+/** Per-step values. */
+export interface StepKnobs {
+  readonly beta: number;
+  readonly lr: number;
+}
+
+/** Values of the parameters by state_dict name. */
+export type StateDict = Map<string, Float32Array>;
+
+/** PyTorch-default parameters, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), from a seeded generator. */
+export function initParams(tg: Pick<TrainingGraph, 'params'>, seed: number): StateDict {
+  let s = (seed * 2654435761 + 0x6d2b79f5) >>> 0;
+  const rnd = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const out: StateDict = new Map();
+  for (const p of tg.params) {
+    const v = new Float32Array(numel(p.shape));
+    for (let i = 0; i < v.length; i++) v[i] = (2 * rnd() - 1) * p.initBound;
+    out.set(p.name, v);
+  }
+  return out;
+}
+
+export class TrainingSession {
+  readonly graph: TrainingGraph;
+  readonly program: Program;
+  readonly params: GPUBuffer;
+  readonly grads: GPUBuffer;
+  /** Optimizer state: Adam's m and v, or SGD's momentum. */
+  readonly state: GPUBuffer[];
+  /** Gradient control block [scale, norm, skip, skips] (see optim.wgsl). */
+  readonly ctl: GPUBuffer;
+  readonly paramFloats: number;
+  /** Optimizer steps taken. */
+  step = 0;
+  private readonly scratch: GPUBuffer[];
+  private readonly optimizer: OptimizerCall;
+  private readonly clip: KernelCall[];
+  private data: { buffer: GPUBuffer; order: GPUBuffer; call: KernelCall; count: number; stepsPerEpoch: number } | null = null;
+  private destroyed = false;
+
+  constructor(readonly device: GPUDevice, readonly options: SessionOptions) {
+    const tg = buildTraining(options.spec, options.batch);
+    this.graph = tg;
+    const { total } = paramLayout(tg);
+    this.paramFloats = total;
+    const mk = (floats: number, label: string) => createBuffer(device, floats * 4, STORAGE, label);
+    this.params = mk(total, 'params');
+    this.grads = mk(total, 'grads');
+    const o = options.optimizer;
+    const needsMomentum = o.type === 'sgd' && (o.momentum ?? 0) !== 0;
+    this.state = o.type === 'sgd' ? (needsMomentum ? [mk(total, 'momentum')] : []) : [mk(total, 'adam.m'), mk(total, 'adam.v')];
+    this.ctl = mk(GRAD_CTL_LENGTH, 'grad ctl');
+    this.scratch = [mk(sumSquaresPartials(total), 'grad sumsq partials'), mk(1, 'grad sumsq')];
+    const built: { program?: Program; clip?: KernelCall[] } = {};
+    try {
+      built.program = new Program(device, tg, { params: this.params, grads: this.grads }, options.loss);
+      built.clip = clipGradNorm(device, { grad: this.grads, partials: this.scratch[0]!, ss: this.scratch[1]!, ctl: this.ctl }, { n: total, maxNorm: o.clipNorm ?? 0 });
+      const common = { param: this.params, grad: this.grads, gradScale: this.ctl };
+      const copts = { n: total, lr: o.lr, step: 1, weightDecay: o.weightDecay ?? 0, skipNonFinite: true };
+      this.optimizer =
+        o.type === 'sgd'
+          ? sgd(device, { ...common, ...(needsMomentum ? { momentum: this.state[0]! } : {}) }, { ...copts, momentum: o.momentum ?? 0, nesterov: o.nesterov ?? false })
+          : adam(device, { ...common, m: this.state[0]!, v: this.state[1]! }, {
+              ...copts, decoupled: o.type === 'adamw', beta1: o.beta1 ?? 0.9, beta2: o.beta2 ?? 0.999, eps: o.eps ?? 1e-8,
+            });
+    } catch (e) {
+      built.program?.destroy();
+      for (const c of built.clip ?? []) c.destroy();
+      for (const b of this.allBuffers()) destroyBuffer(device, b);
+      throw e;
+    }
+    this.program = built.program;
+    this.clip = built.clip;
+  }
+
+  private allBuffers(): GPUBuffer[] {
+    return [this.params, this.grads, ...this.state, this.ctl, ...this.scratch];
+  }
+
+  /** Uploads parameters by state_dict name; every parameter must be given with its exact size. */
+  setParams(values: ReadonlyMap<string, ArrayLike<number>>): void {
+    const { offsets, total } = paramLayout(this.graph);
+    const block = new Float32Array(total);
+    this.graph.params.forEach((p, i) => {
+      const v = values.get(p.name);
+      const n = numel(p.shape);
+      if (!v) throw new Error(`parameters: '${p.name}' [${p.shape.join(', ')}] is missing`);
+      if (v.length !== n) throw new Error(`parameters: '${p.name}' has ${v.length} values; the model's shape [${p.shape.join(', ')}] needs ${n}`);
+      for (let j = 0; j < n; j++) block[offsets[i]! + j] = v[j]!;
+    });
+    for (const k of values.keys()) {
+      if (!this.graph.params.some((p) => p.name === k)) throw new Error(`parameters: '${k}' is not a parameter of this model`);
+    }
+    this.device.queue.writeBuffer(this.params, 0, block);
+  }
+
+  /** Reads the parameters (or, with `grads`, the last gradients) back by state_dict name. */
+  async getParams(which: 'params' | 'grads' = 'params'): Promise<StateDict> {
+    const block = await readF32(this.device, which === 'params' ? this.params : this.grads, this.paramFloats);
+    const { offsets } = paramLayout(this.graph);
+    const out: StateDict = new Map();
+    this.graph.params.forEach((p, i) => out.set(p.name, block.slice(offsets[i]!, offsets[i]! + numel(p.shape))));
+    return out;
+  }
+
+  /** Resets the optimizer state and the step count (new run or fresh optimizer). */
+  resetOptimizer(): void {
+    for (const b of [...this.state, this.ctl]) this.device.queue.writeBuffer(b, 0, new Float32Array(b.size / 4));
+    this.step = 0;
+  }
+
+  /** Puts a dataset on the GPU; batches are then gathered there in the order set by setOrder. */
+  attachData(ds: Dataset): void {
+    const D = sampleSize(ds);
+    const want = numel(this.options.spec.input);
+    if (D !== want) throw new Error(`${ds.name}: samples of shape [${ds.shape.join(', ')}] (${D} values) do not fit a model whose input is [${this.options.spec.input.join(', ')}] (${want})`);
+    const B = this.options.batch;
+    if (ds.count < B) throw new Error(`${ds.name}: ${ds.count} samples is fewer than the batch size ${B}`);
+    this.detachData();
+    const stepsPerEpoch = Math.ceil(ds.count / B);
+    const buffer = ds.data instanceof Uint8Array ? uploadU32(this.device, packBytes(ds.data), `${ds.name} data`) : (() => {
+      const b = createBuffer(this.device, ds.data.byteLength, STORAGE, `${ds.name} data`);
+      this.device.queue.writeBuffer(b, 0, ds.data.buffer, ds.data.byteOffset, ds.data.byteLength);
+      return b;
+    })();
+    const order = createBuffer(this.device, stepsPerEpoch * B * 4, STORAGE, `${ds.name} order`);
+    const call = gather(this.device, { data: buffer, order, x: this.program.input }, {
+      batch: B, features: D, count: ds.count, dtype: ds.data instanceof Uint8Array ? 'u8' : 'f32',
+      binarize: !!this.options.dynamicBinarize, seed: this.options.loss.seed, step: 0,
+    });
+    this.data = { buffer, order, call, count: ds.count, stepsPerEpoch };
+    this.setOrder(Uint32Array.from({ length: ds.count }, (_, i) => i));
+  }
+
+  /** Batches per epoch of the attached dataset (the last one is topped up from the epoch's start). */
+  get stepsPerEpoch(): number {
+    if (!this.data) throw new Error('no dataset attached');
+    return this.data.stepsPerEpoch;
+  }
+
+  /** Sets the epoch's sample order (a permutation of the attached dataset). */
+  setOrder(perm: Uint32Array): void {
+    const d = this.data;
+    if (!d) throw new Error('no dataset attached');
+    if (perm.length !== d.count) throw new Error(`order: ${perm.length} indices for ${d.count} samples`);
+    const B = this.options.batch;
+    const padded = new Uint32Array(d.stepsPerEpoch * B);
+    for (let i = 0; i < padded.length; i++) padded[i] = perm[i % d.count]!;
+    this.device.queue.writeBuffer(d.order, 0, padded);
+  }
+
+  private detachData(): void {
+    if (!this.data) return;
+    this.data.call.destroy();
+    destroyBuffer(this.device, this.data.buffer);
+    destroyBuffer(this.device, this.data.order);
+    this.data = null;
+  }
+
+  /**
+   * Records one step into `encoder`: the batch gather (when a dataset is
+   * attached; its position is `batchIndex` within the epoch), forward,
+   * loss, backward and, unless `update` is false, clipping and the optimizer.
+   */
+  encodeStep(encoder: GPUCommandEncoder, knobs: StepKnobs, batchIndex = 0, update = true): void {
+    const next = this.step + 1;
+    this.program.setStep(next, knobs.beta);
+    const before: KernelCall[] = [];
+    if (this.data) {
+      this.data.call.setParams({ start: batchIndex * this.options.batch, step: next });
+      before.push(this.data.call);
+    }
+    const after: KernelCall[] = [];
+    if (update) {
+      this.optimizer.setStep(next, knobs.lr);
+      after.push(...this.clip, this.optimizer);
+      this.step = next;
+    }
+    this.program.encode(encoder, before, after);
+  }
+
+  /** One training step in its own command buffer and submit (no wait). */
+  runStep(knobs: StepKnobs, batchIndex = 0): void {
+    const enc = this.device.createCommandEncoder({ label: `step ${this.step + 1}` });
+    this.encodeStep(enc, knobs, batchIndex, true);
+    this.device.queue.submit([enc.finish()]);
+  }
+
+  /** The gradient control block: clip scale, gradient norm, skip flag of the last step, steps skipped so far. */
+  async readControl(): Promise<{ scale: number; norm: number; skipped: boolean; skips: number }> {
+    const v = await readF32(this.device, this.ctl, GRAD_CTL_LENGTH);
+    return { scale: v[0]!, norm: v[1]!, skipped: v[2]! !== 0, skips: v[3]! };
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.detachData();
+    this.program.destroy();
+    for (const c of this.clip) c.destroy();
+    this.optimizer.destroy();
+    for (const b of this.allBuffers()) destroyBuffer(this.device, b);
+  }
+}
