@@ -1,0 +1,107 @@
+/**
+ * Elementwise activations on the caller's buffers: y = f(x) and the backward
+ * dx = dy ⊙ f'(·), from the saved input x or, for the activations in
+ * GRAD_FROM_OUTPUT, from the saved output y. Formulas and dispatch:
+ * shaders/activations.wgsl (functions in shaders/activation_fns.wgsl); the
+ * float64 reference is src/ref/activation.ts.
+ */
+import { activationCode, DEFAULT_ALPHA, GRAD_FROM_OUTPUT, type Activation } from './activation-codes.ts';
+import { checkBuffer, checkSizes, grid1d, makeCall, type BufferArg, type KernelCall } from './kernel.ts';
+
+/** Elements covered by one workgroup of activations.wgsl (256 invocations × 4). */
+export const ELEMENTWISE_PER_GROUP = 1024;
+
+export interface ActivationOptions {
+  /** Number of elements. */
+  readonly n: number;
+  readonly activation: Activation;
+  /** leaky_relu slope / elu scale (default: PyTorch's, DEFAULT_ALPHA). */
+  readonly alpha?: number;
+}
+
+export interface ActivationBackwardOptions extends ActivationOptions {
+  /** Add into dx instead of overwriting it (the caller initializes dx). */
+  readonly accumulate?: boolean;
+}
+
+export interface ActivationBuffers {
+  // x, y: (n) flat
+  readonly x: BufferArg;
+  readonly y: BufferArg;
+}
+
+/**
+ * Exactly one of `x` (the forward's input) or `y` (its output) is given: with
+ * `y` the derivative is computed from the output, which only the activations
+ * in GRAD_FROM_OUTPUT allow.
+ */
+export type ActivationGradBuffers =
+  // x or y, dy, dx: (n) flat
+  | { readonly x: BufferArg; readonly y?: undefined; readonly dy: BufferArg; readonly dx: BufferArg }
+  | { readonly y: BufferArg; readonly x?: undefined; readonly dy: BufferArg; readonly dx: BufferArg };
+
+function bufferOf(arg: BufferArg): GPUBuffer {
+  return 'mapState' in arg ? arg : arg.buffer;
+}
+
+/** WebGPU refuses a buffer bound both read-only and writable in one dispatch: say so before it does. */
+function checkDistinct(op: string, output: [string, BufferArg], inputs: ReadonlyArray<[string, BufferArg]>): void {
+  for (const [name, arg] of inputs) {
+    if (bufferOf(arg) === bufferOf(output[1])) {
+      throw new Error(`${op}: '${output[0]}' and '${name}' are the same buffer; the kernel cannot run in place (use a separate output buffer)`);
+    }
+  }
+}
+
+function alphaOf(o: ActivationOptions): number {
+  return o.alpha ?? DEFAULT_ALPHA[o.activation] ?? 0;
+}
+
+/** y = f(x) over n elements (x and y must be different buffers). */
+export function activation(device: GPUDevice, bufs: ActivationBuffers, o: ActivationOptions): KernelCall {
+  const op = `activation ${o.activation} (n=${o.n})`;
+  checkSizes('activation', { n: o.n });
+  checkBuffer(op, 'x', bufs.x, o.n);
+  checkBuffer(op, 'y', bufs.y, o.n);
+  checkDistinct(op, ['y', bufs.y], [['x', bufs.x]]);
+  return makeCall(device, {
+    shader: 'activations',
+    entry: 'activation_forward',
+    label: op,
+    buffers: { x: bufs.x, y_out: bufs.y },
+    params: { n: o.n, act: activationCode(o.activation), alpha: alphaOf(o), accumulate: 0 },
+    workgroups: grid1d(device, o.n, ELEMENTWISE_PER_GROUP),
+  });
+}
+
+/** dx = dy ⊙ f'(x) (or dx += ... with accumulate), from the saved input x or output y; dx is a buffer of its own. */
+export function activationBackward(device: GPUDevice, bufs: ActivationGradBuffers, o: ActivationBackwardOptions): KernelCall {
+  const fromOutput = bufs.y !== undefined;
+  const op = `activationBackward ${o.activation} (n=${o.n}, from ${fromOutput ? 'output' : 'input'})`;
+  checkSizes('activationBackward', { n: o.n });
+  if ((bufs.x === undefined) === (bufs.y === undefined)) {
+    throw new Error(`${op}: give exactly one of x (the forward's input) or y (its output)`);
+  }
+  const alpha = alphaOf(o);
+  if (fromOutput) {
+    if (!GRAD_FROM_OUTPUT.has(o.activation)) {
+      throw new Error(`${op}: the derivative of ${o.activation} is not a function of its output; pass x (allowed from the output: ${[...GRAD_FROM_OUTPUT].join(', ')})`);
+    }
+    if ((o.activation === 'leaky_relu' || o.activation === 'elu') && alpha < 0) {
+      throw new Error(`${op}: alpha = ${alpha} < 0 makes the output's sign differ from the input's; pass x instead of y`);
+    }
+  }
+  const saved = fromOutput ? bufs.y : bufs.x;
+  checkBuffer(op, fromOutput ? 'y' : 'x', saved, o.n);
+  checkBuffer(op, 'dy', bufs.dy, o.n);
+  checkBuffer(op, 'dx', bufs.dx, o.n);
+  checkDistinct(op, ['dx', bufs.dx], [[fromOutput ? 'y' : 'x', saved!], ['dy', bufs.dy]]);
+  return makeCall(device, {
+    shader: 'activations',
+    entry: fromOutput ? 'activation_backward_from_output' : 'activation_backward',
+    label: op,
+    buffers: fromOutput ? { y_saved: saved!, dy: bufs.dy, dx: bufs.dx } : { x: saved!, dy: bufs.dy, dx: bufs.dx },
+    params: { n: o.n, act: activationCode(o.activation), alpha, accumulate: o.accumulate ? 1 : 0 },
+    workgroups: grid1d(device, o.n, ELEMENTWISE_PER_GROUP),
+  });
+}

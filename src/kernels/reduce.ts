@@ -1,0 +1,126 @@
+/**
+ * Deterministic reductions and a fill on the caller's buffers: per-channel
+ * sums (bias gradients), the sum of squares of a buffer (gradient-norm
+ * clipping) and `fill`. Formulas, the fixed summation order and dispatch:
+ * shaders/reduce.wgsl; float64 references: src/ref/reduce.ts.
+ */
+import { checkBuffer, checkSizes, grid1d, makeCall, type BufferArg, type KernelCall } from './kernel.ts';
+
+/** sumAxes runs one invocation per channel (sum_axes_narrow) up to this many elements per channel, one workgroup per channel above. */
+export const SUM_AXES_NARROW_MAX = 512;
+
+/** Elements summed into one partial by sum_squares_partial. */
+export const SUM_SQUARES_CHUNK = 4096;
+const FILL_PER_GROUP = 1024;
+
+/** Every uniform field of reduce.wgsl, zero; each kernel sets the ones it uses. */
+const NO_PARAMS = { outer: 0, channels: 0, inner: 0, n: 0, count: 0, scale: 0, value: 0, accumulate: 0 } as const;
+
+export interface SumAxesOptions {
+  readonly outer: number;
+  readonly channels: number;
+  readonly inner: number;
+  /** Multiplies the sums (default 1; 1 / (outer·inner) gives a mean). */
+  readonly scale?: number;
+  /** Add into out instead of overwriting it (the caller initializes out). */
+  readonly accumulate?: boolean;
+}
+
+export interface SumAxesBuffers {
+  /** x: (outer, channels, inner) row-major. */
+  readonly x: BufferArg;
+  /** out: (channels). */
+  readonly out: BufferArg;
+}
+
+/**
+ * out[c] = scale · Σ_{o,i} x[o, c, i] (or out[c] += ...). Dense bias gradient
+ * of dY (B, C): outer = B, inner = 1; conv dY (N, C, H·W): outer = N, inner = H·W.
+ */
+export function sumAxes(device: GPUDevice, bufs: SumAxesBuffers, o: SumAxesOptions): KernelCall {
+  const op = `sumAxes (${o.outer}, ${o.channels}, ${o.inner}) → (${o.channels})`;
+  checkSizes('sumAxes', { outer: o.outer, channels: o.channels, inner: o.inner });
+  const total = o.outer * o.channels * o.inner;
+  if (total > 0xffffffff) throw new Error(`${op}: ${total} elements exceed the u32 index range`);
+  checkBuffer(op, 'x', bufs.x, total);
+  checkBuffer(op, 'out', bufs.out, o.channels);
+  const narrow = o.outer * o.inner <= SUM_AXES_NARROW_MAX;
+  return makeCall(device, {
+    shader: 'reduce',
+    entry: narrow ? 'sum_axes_narrow' : 'sum_axes',
+    label: op,
+    buffers: { x: bufs.x, out: bufs.out },
+    params: { ...NO_PARAMS, outer: o.outer, channels: o.channels, inner: o.inner, scale: o.scale ?? 1, accumulate: o.accumulate ? 1 : 0 },
+    workgroups: narrow ? grid1d(device, o.channels, 256) : grid1d(device, o.channels, 1),
+  });
+}
+
+/** Length (in floats) of the partials scratch buffer `sumSquares` needs for n elements. */
+export function sumSquaresPartials(n: number): number {
+  return Math.ceil(n / SUM_SQUARES_CHUNK);
+}
+
+export interface SumSquaresOptions {
+  readonly n: number;
+  /** Add into out[0] instead of overwriting it: sums several buffers into one scalar. */
+  readonly accumulate?: boolean;
+}
+
+export interface SumSquaresBuffers {
+  /** x: (n). */
+  readonly x: BufferArg;
+  /** Scratch of at least sumSquaresPartials(n) floats; may be shared by calls recorded one after another. */
+  readonly partials: BufferArg;
+  /** out: (1), the sum of squares. */
+  readonly out: BufferArg;
+}
+
+/**
+ * out[0] = Σ x[j]² (or out[0] += ...) as two dispatches (partials, then
+ * final), to be recorded in this order. Deterministic: bit-identical run to run.
+ */
+export function sumSquares(device: GPUDevice, bufs: SumSquaresBuffers, o: SumSquaresOptions): KernelCall[] {
+  const op = `sumSquares (n=${o.n})`;
+  checkSizes('sumSquares', { n: o.n });
+  const count = sumSquaresPartials(o.n);
+  checkBuffer(op, 'x', bufs.x, o.n);
+  checkBuffer(op, 'partials', bufs.partials, count);
+  checkBuffer(op, 'out', bufs.out, 1);
+  const partial = makeCall(device, {
+    shader: 'reduce',
+    entry: 'sum_squares_partial',
+    label: `${op} partials`,
+    buffers: { x: bufs.x, partials: bufs.partials },
+    params: { ...NO_PARAMS, n: o.n },
+    workgroups: grid1d(device, o.n, SUM_SQUARES_CHUNK),
+  });
+  const final = makeCall(device, {
+    shader: 'reduce',
+    entry: 'sum_squares_final',
+    label: `${op} final`,
+    buffers: { partials_in: bufs.partials, out: bufs.out },
+    params: { ...NO_PARAMS, count, accumulate: o.accumulate ? 1 : 0 },
+    workgroups: [1, 1, 1],
+  });
+  return [partial, final];
+}
+
+export interface FillOptions {
+  readonly n: number;
+  readonly value: number;
+}
+
+/** x[j] = value for j < n (zeroing gradients, initializing accumulators). */
+export function fill(device: GPUDevice, bufs: { readonly x: BufferArg }, o: FillOptions): KernelCall {
+  const op = `fill (n=${o.n}, value=${o.value})`;
+  checkSizes('fill', { n: o.n });
+  checkBuffer(op, 'x', bufs.x, o.n);
+  return makeCall(device, {
+    shader: 'reduce',
+    entry: 'fill',
+    label: op,
+    buffers: { out: bufs.x },
+    params: { ...NO_PARAMS, n: o.n, value: o.value },
+    workgroups: grid1d(device, o.n, FILL_PER_GROUP),
+  });
+}
