@@ -16,11 +16,18 @@ export interface ParamInfo {
   readonly initBound: number;
 }
 
-export interface ForwardGraph {
+/** What every compiled graph has: its tensors and nodes, the parameters it reads, its input. */
+export interface GraphBase {
   readonly graph: Graph;
   readonly spec: ModelSpec;
   readonly batch: number;
+  /** The parameters this graph reads (a subset of the model's, for a part). */
   readonly params: readonly ParamInfo[];
+  /** The tensor written by the caller or the data step (role 'input'). */
+  readonly input: number;
+}
+
+export interface ForwardGraph extends GraphBase {
   /** Batch input (B, ...input). */
   readonly x: number;
   readonly mu: number;
@@ -153,5 +160,47 @@ export function buildForward(spec: ModelSpec, batch: number): ForwardGraph {
     throw new ModelSpecError(`likelihood.classes: ${spec.likelihood.classes} does not divide the ${d} features per sample`);
   }
   const logits = ys.length === 1 + spec.input.length && ys.every((v, i) => v === [batch, ...spec.input][i]) ? y : g.tensor('logits', [batch, ...spec.input], 'temp', y);
-  return { graph: g, spec, batch, params: b.params, x, mu, logvar, z, logits };
+  return { graph: g, spec, batch, params: b.params, input: x, x, mu, logvar, z, logits };
+}
+
+/** The encoder alone: x (B, ...input) → μ, log σ² (B, J). */
+export function buildEncoder(spec: ModelSpec, batch: number): GraphBase & { readonly mu: number; readonly logvar: number } {
+  const b = new Builder(spec, batch);
+  const x = b.g.tensor('x', [batch, ...spec.input], 'input');
+  let h = x;
+  spec.encoder.forEach((l, i) => (h = b.layer(l, h, `encoder[${i}]`)));
+  const mu = b.layer({ type: 'dense', name: spec.heads.mu, out: spec.latent }, h, 'heads.mu');
+  const logvar = b.layer({ type: 'dense', name: spec.heads.logvar, out: spec.latent }, h, 'heads.logvar');
+  return { graph: b.g, spec, batch, params: b.params, input: x, mu, logvar };
+}
+
+/** The decoder alone: z (B, J) → the likelihood's parameters (B, ...input). */
+export function buildDecoder(spec: ModelSpec, batch: number): GraphBase & { readonly logits: number } {
+  const b = new Builder(spec, batch);
+  const z = b.g.tensor('z', [batch, spec.latent], 'input');
+  let y = z;
+  spec.decoder.forEach((l, i) => (y = b.layer(l, y, `decoder[${i}]`)));
+  return { graph: b.g, spec, batch, params: b.params, input: z, logits: y };
+}
+
+const layouts = new WeakMap<ModelSpec, { names: Map<string, number>; total: number }>();
+
+/**
+ * Float offset of every parameter of the model in the parameter block, by
+ * state_dict name (each aligned to 64 floats so it can be bound on its own),
+ * and the block's size. Parts of the model bind the same block.
+ */
+export function modelLayout(spec: ModelSpec): { names: ReadonlyMap<string, number>; total: number } {
+  let l = layouts.get(spec);
+  if (!l) {
+    const names = new Map<string, number>();
+    let pos = 0;
+    for (const p of buildForward(spec, 1).params) {
+      names.set(p.name, pos);
+      pos += Math.ceil(numel(p.shape) / 64) * 64;
+    }
+    l = { names, total: Math.max(pos, 64) };
+    layouts.set(spec, l);
+  }
+  return l;
 }

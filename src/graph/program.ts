@@ -15,9 +15,9 @@ import { matmul } from '../kernels/matmul.ts';
 import { sumAxes } from '../kernels/reduce.ts';
 import { reparameterize } from '../kernels/reparameterize.ts';
 import type { LikelihoodSpec } from '../model/spec.ts';
-import type { ForwardGraph } from './build.ts';
+import { modelLayout, type GraphBase } from './build.ts';
 import { numel, type ConvGeometry, type Node } from './ir.ts';
-import { align, planMemory, type MemoryPlan } from './plan.ts';
+import { planMemory, type MemoryPlan } from './plan.ts';
 
 /** Loss settings that enter the kernels. */
 export interface LossSettings {
@@ -54,15 +54,10 @@ export interface ProgramMemory {
   readonly inputBytes: number;
 }
 
-/** Float offset of each parameter in the parameter block (aligned to 64 floats). */
-export function paramLayout(fg: ForwardGraph): { offsets: number[]; total: number } {
-  const offsets: number[] = [];
-  let pos = 0;
-  for (const p of fg.params) {
-    offsets.push(pos);
-    pos += align(numel(p.shape), 64);
-  }
-  return { offsets, total: Math.max(pos, 64) };
+/** Float offset of each of the graph's parameters in the model's parameter block, and the block's size. */
+export function paramLayout(fg: GraphBase): { offsets: number[]; total: number } {
+  const { names, total } = modelLayout(fg.spec);
+  return { offsets: fg.params.map((p) => names.get(p.name)!), total };
 }
 
 function convOptions(g: ConvGeometry) {
@@ -95,13 +90,17 @@ export class Program {
   private readonly owned: GPUBuffer[] = [];
   private readonly stepCalls: { call: KernelCall; keys: ('step' | 'beta')[] }[] = [];
   private destroyed = false;
+  /** Whether the reparameterization draws ε (false: z = μ). */
+  readonly sample: boolean;
 
   constructor(
     readonly device: GPUDevice,
-    readonly fg: ForwardGraph,
+    readonly fg: GraphBase,
     blocks: { readonly params: GPUBuffer; readonly grads?: GPUBuffer },
     readonly loss: LossSettings,
+    options: { readonly sample?: boolean } = {},
   ) {
+    this.sample = options.sample ?? !fg.spec.autoencoder;
     const g = fg.graph;
     this.plan = planMemory(g);
     this.slots = [];
@@ -112,7 +111,7 @@ export class Program {
     const grads = (fg as { grads?: readonly number[] }).grads;
     grads?.forEach((d, i) => gradOffset.set(d, offsets[i]! * 4));
     this.plan.slotBytes.forEach((b, i) => this.slots.push(this.own(createBuffer(device, b, STORAGE, `temp ${i}`))));
-    this.input = this.own(createBuffer(device, numel(g.shape(fg.x)) * 4, STORAGE, 'input'));
+    this.input = this.own(createBuffer(device, numel(g.shape(fg.input)) * 4, STORAGE, 'input'));
     this.stats = this.own(createBuffer(device, ELBO_STATS_SIZE * 4, STORAGE, 'stats'));
     const place = (t: number): BufferArg => {
       const s = g.storageOf(t);
@@ -156,8 +155,8 @@ export class Program {
     const B = this.fg.batch;
     const J = this.fg.spec.latent;
     const { beta, freeBits, latentL2, seed } = this.loss;
-    const sample = !this.fg.spec.autoencoder;
-    const klBeta = sample ? beta : 0;
+    const sample = this.sample;
+    const klBeta = this.fg.spec.autoencoder ? 0 : beta;
     switch (node.op) {
       case 'dense': {
         const [, I] = g.shape(node.x) as [number, number];
