@@ -150,6 +150,30 @@ export class TrainingSession {
     return out;
   }
 
+  /** Names of the optimizer's state blocks, in the order of `state`. */
+  get stateNames(): string[] {
+    return this.options.optimizer.type === 'sgd' ? this.state.map(() => 'momentum') : ['m', 'v'];
+  }
+
+  /** Reads the optimizer state blocks back, by name. */
+  async getOptimizerState(): Promise<Map<string, Float32Array>> {
+    const out = new Map<string, Float32Array>();
+    const names = this.stateNames;
+    for (let i = 0; i < this.state.length; i++) out.set(names[i]!, await readF32(this.device, this.state[i]!, this.paramFloats));
+    return out;
+  }
+
+  /** Restores the optimizer state blocks and the step count (resuming a run). */
+  setOptimizerState(blocks: ReadonlyMap<string, Float32Array>, step: number): void {
+    this.stateNames.forEach((n, i) => {
+      const v = blocks.get(n);
+      if (!v || v.length !== this.paramFloats) throw new Error(`optimizer state '${n}': expected ${this.paramFloats} values, got ${v?.length ?? 'none'}`);
+      this.device.queue.writeBuffer(this.state[i]!, 0, v.buffer, v.byteOffset, v.byteLength);
+    });
+    if (!Number.isInteger(step) || step < 0) throw new Error(`optimizer step ${step}: expected a non-negative integer`);
+    this.step = step;
+  }
+
   /** Resets the optimizer state and the step count (new run or fresh optimizer). */
   resetOptimizer(): void {
     for (const b of [...this.state, this.ctl]) this.device.queue.writeBuffer(b, 0, new Float32Array(b.size / 4));

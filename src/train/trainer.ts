@@ -73,6 +73,8 @@ export class Trainer {
   readonly inference: Inference;
   /** Completed epochs. */
   epoch = 0;
+  /** Steps already done in the current (unfinished) epoch, when resuming mid-epoch. */
+  stepInEpoch = 0;
   private readonly train: Dataset;
   private readonly test: Dataset | null;
 
@@ -133,10 +135,12 @@ export class Trainer {
       let windowStart = performance.now();
       let windowSteps = 0;
       let knobs = this.knobs(this.session.step);
-      for (let i = 0; i < S; i++) {
+      const first = this.stepInEpoch;
+      for (let i = first; i < S; i++) {
         if (signal?.aborted) return false;
         knobs = this.knobs(this.session.step);
         this.session.runStep(knobs, i);
+        this.stepInEpoch = i + 1;
         windowSteps++;
         if (windowSteps === c.logEvery || i === S - 1) {
           const st = await p.readStats();
@@ -161,10 +165,11 @@ export class Trainer {
       const test = this.test ? await this.inference.evaluate(this.test, c.seed + epoch) : null;
       const ctl = await this.session.readControl();
       this.epoch = epoch;
+      this.stepInEpoch = 0;
       await onEvent({
         type: 'epoch', epoch, step: this.session.step, beta: knobs.beta, lr: knobs.lr,
         train: { loss: (sums.recon + sums.kl) / n, recon: sums.recon / n, kl: sums.kl / n, objective: sums.objective / n },
-        test, samplesPerSecond: (S * c.batch) / trainSeconds, seconds: (performance.now() - t0) / 1000, skippedSteps: ctl.skips,
+        test, samplesPerSecond: ((S - first) * c.batch) / trainSeconds, seconds: (performance.now() - t0) / 1000, skippedSteps: ctl.skips,
       });
     }
     return true;
