@@ -59,7 +59,8 @@ export class Inference {
     readonly batch = 256,
   ) {}
 
-  private program(part: 'encoder' | 'decoder' | 'loss', batch: number): Program {
+  /** The compiled program of a part at a batch size (made once, kept until destroy). */
+  program(part: 'encoder' | 'decoder' | 'loss', batch: number): Program {
     const key = `${part}:${batch}`;
     let p = this.programs.get(key);
     if (!p) {

@@ -26,6 +26,7 @@ export function addLoss(fg: ForwardGraph): ForwardGraph & { loss: NonNullable<Fo
   const klDim = g.tensor('kl_dim', [J], 'temp');
   const stats = g.tensor('stats', [STATS_LENGTH], 'output');
   g.add({ op: 'kl', mu: fg.mu, logvar: fg.logvar, z: fg.z, recon, kl, total, klDim, stats });
+  for (const t of [recon, kl, total, klDim]) g.outputs.add(t);
   return { ...fg, loss: { recon, dlogits, kl, total, klDim, stats } };
 }
 
@@ -140,6 +141,8 @@ function backwardRule(node: Node, g: Graph, grads: Grads, isInput: (t: number) =
 export function buildTraining(spec: ModelSpec, batch: number): TrainingGraph {
   const fg = addLoss(buildForward(spec, batch));
   const g = fg.graph;
+  // A training step keeps nothing past its end but the statistics (role 'output').
+  g.outputs.clear();
   const forwardNodes = g.nodes.filter((n) => n.op !== 'recon' && n.op !== 'kl');
   const paramGrads = new Map<number, number>();
   const gradList: number[] = [];

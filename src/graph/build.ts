@@ -160,6 +160,7 @@ export function buildForward(spec: ModelSpec, batch: number): ForwardGraph {
     throw new ModelSpecError(`likelihood.classes: ${spec.likelihood.classes} does not divide the ${d} features per sample`);
   }
   const logits = ys.length === 1 + spec.input.length && ys.every((v, i) => v === [batch, ...spec.input][i]) ? y : g.tensor('logits', [batch, ...spec.input], 'temp', y);
+  for (const t of [mu, logvar, z, logits]) g.outputs.add(t);
   return { graph: g, spec, batch, params: b.params, input: x, x, mu, logvar, z, logits };
 }
 
@@ -171,6 +172,8 @@ export function buildEncoder(spec: ModelSpec, batch: number): GraphBase & { read
   spec.encoder.forEach((l, i) => (h = b.layer(l, h, `encoder[${i}]`)));
   const mu = b.layer({ type: 'dense', name: spec.heads.mu, out: spec.latent }, h, 'heads.mu');
   const logvar = b.layer({ type: 'dense', name: spec.heads.logvar, out: spec.latent }, h, 'heads.logvar');
+  b.g.outputs.add(mu);
+  b.g.outputs.add(logvar);
   return { graph: b.g, spec, batch, params: b.params, input: x, mu, logvar };
 }
 
@@ -180,6 +183,7 @@ export function buildDecoder(spec: ModelSpec, batch: number): GraphBase & { read
   const z = b.g.tensor('z', [batch, spec.latent], 'input');
   let y = z;
   spec.decoder.forEach((l, i) => (y = b.layer(l, y, `decoder[${i}]`)));
+  b.g.outputs.add(y);
   return { graph: b.g, spec, batch, params: b.params, input: z, logits: y };
 }
 

@@ -124,6 +124,8 @@ export function numel(shape: readonly number[]): number {
 export class Graph {
   readonly tensors: Tensor[] = [];
   readonly nodes: Node[] = [];
+  /** Tensors read after the step (results): the memory plan keeps them to the end. */
+  readonly outputs = new Set<number>();
 
   tensor(name: string, shape: readonly number[], role: TensorRole, aliasOf?: number): number {
     const id = this.tensors.length;

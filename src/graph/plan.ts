@@ -40,6 +40,11 @@ export function lifetimes(g: Graph): Map<number, [number, number]> {
     for (const t of nodeOutputs(n)) touch(t, i);
     for (const t of nodeInputs(n)) touch(t, i);
   });
+  const last = g.nodes.length;
+  for (const t of g.outputs) {
+    const l = life.get(g.storageOf(t));
+    if (l) l[1] = last;
+  }
   for (const [s, [first]] of life) {
     const writer = g.nodes.findIndex((n) => nodeOutputs(n).some((t) => g.storageOf(t) === s));
     if (writer < 0 || writer > first) throw new Error(`memory plan: ${g.tensors[s]!.name} is read before it is written`);

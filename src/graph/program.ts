@@ -92,6 +92,8 @@ export class Program {
   private destroyed = false;
   /** Whether the reparameterization draws ε (false: z = μ). */
   readonly sample: boolean;
+  /** Where a tensor lives, to bind it in other kernels. */
+  readonly place: (t: number) => BufferArg;
 
   constructor(
     readonly device: GPUDevice,
@@ -131,6 +133,7 @@ export class Program {
           return { buffer: this.stats, offset: 0, size };
       }
     };
+    this.place = place;
     try {
       for (const node of g.nodes) this.compileNode(node, place);
     } catch (e) {

@@ -1,0 +1,116 @@
+/**
+ * The run configuration: everything needed to rebuild the model, its data
+ * and its training, built from command-line options and saved as config.json.
+ */
+import { convPreset, mlpPreset, parseModelSpec, type LikelihoodSpec, type ModelSpec } from '../model/spec.ts';
+import { parseKlSchedule, parseLrSchedule } from '../train/schedules.ts';
+import type { Binarize, TrainerConfig } from '../train/trainer.ts';
+import type { OptimizerName } from '../train/session.ts';
+
+export interface RunConfig {
+  readonly version: 1;
+  readonly dataset: string;
+  /** 'mlp', 'conv' or the path of a model JSON file (the spec itself is in `model`). */
+  readonly modelName: string;
+  readonly model: ModelSpec;
+  readonly batch: number;
+  readonly epochs: number;
+  readonly optimizer: OptimizerName;
+  readonly lr: number;
+  readonly weightDecay: number;
+  readonly clipNorm: number;
+  readonly beta: number;
+  readonly klSchedule: string;
+  readonly lrSchedule: string;
+  readonly freeBits: number;
+  readonly latentL2: number;
+  readonly binarize: Binarize;
+  readonly seed: number;
+  readonly logEvery: number;
+}
+
+export function likelihoodOf(name: string, classes: number | undefined): LikelihoodSpec {
+  switch (name) {
+    case 'bernoulli':
+      return { type: 'bernoulli' };
+    case 'gaussian':
+      return { type: 'gaussian', logSigma: 0 };
+    case 'categorical':
+      if (!classes) throw new Error('--likelihood categorical needs --classes <V> (logits per group)');
+      return { type: 'categorical', classes };
+    default:
+      throw new Error(`--likelihood: got ${JSON.stringify(name)}; expected bernoulli, gaussian or categorical`);
+  }
+}
+
+/** The model for a preset name or a model JSON text, fitted to the data's sample shape. */
+export function modelFor(name: string, json: string | null, shape: readonly number[], o: { latent?: number; hidden?: number; autoencoder: boolean; likelihood: LikelihoodSpec }): ModelSpec {
+  const d = shape.reduce((a, b) => a * b, 1);
+  const preset = { ...(o.latent !== undefined ? { latent: o.latent } : {}), ...(o.hidden !== undefined ? { hidden: o.hidden } : {}), autoencoder: o.autoencoder, likelihood: o.likelihood };
+  if (name === 'mlp') return mlpPreset(preset, d);
+  if (name === 'conv') {
+    const spec = convPreset(preset);
+    if (shape.join('x') !== spec.input.join('x')) throw new Error(`--model conv expects ${spec.input.join('×')} images; the data's samples are [${shape.join(', ')}] (use --model mlp or a model JSON)`);
+    return spec;
+  }
+  if (json === null) throw new Error(`--model: ${name}: expected mlp, conv or a model JSON file`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch (e) {
+    throw new Error(`${name}: not valid JSON (${(e as Error).message})`);
+  }
+  const spec = parseModelSpec(raw);
+  if (spec.input.reduce((a, b) => a * b, 1) !== d) throw new Error(`${name}: the model's input [${spec.input.join(', ')}] does not match the data's samples [${shape.join(', ')}]`);
+  return spec;
+}
+
+/** The trainer's settings from a run configuration. */
+export function trainerConfig(c: RunConfig): TrainerConfig {
+  return {
+    spec: c.model,
+    batch: c.batch,
+    epochs: c.epochs,
+    optimizer: { type: c.optimizer, lr: c.lr, weightDecay: c.weightDecay, clipNorm: c.clipNorm },
+    beta: c.beta,
+    klSchedule: parseKlSchedule(c.klSchedule),
+    lrSchedule: parseLrSchedule(c.lrSchedule),
+    freeBits: c.freeBits,
+    latentL2: c.latentL2,
+    seed: c.seed,
+    binarize: c.binarize,
+    logEvery: c.logEvery,
+  };
+}
+
+/** Validates a config.json read from disk, naming the field that is wrong. */
+export function parseRunConfig(raw: unknown, source: string): RunConfig {
+  const fail = (field: string, want: string, got: unknown): never => {
+    throw new Error(`${source}: field '${field}' is ${JSON.stringify(got)}; expected ${want}`);
+  };
+  if (typeof raw !== 'object' || raw === null) throw new Error(`${source}: expected a JSON object`);
+  const r = raw as Record<string, unknown>;
+  if (r.version !== 1) fail('version', '1', r.version);
+  const s = (k: string) => (typeof r[k] === 'string' ? (r[k] as string) : fail(k, 'a string', r[k]));
+  const n = (k: string, min: number) => (typeof r[k] === 'number' && Number.isFinite(r[k]) && (r[k] as number) >= min ? (r[k] as number) : fail(k, `a number ≥ ${min}`, r[k]));
+  const i = (k: string, min: number) => (Number.isInteger(r[k]) && (r[k] as number) >= min ? (r[k] as number) : fail(k, `an integer ≥ ${min}`, r[k]));
+  let model: ModelSpec;
+  try {
+    model = parseModelSpec(r.model);
+  } catch (e) {
+    throw new Error(`${source}: model.${(e as Error).message}`);
+  }
+  const optimizer = s('optimizer');
+  if (!['adam', 'adamw', 'sgd'].includes(optimizer)) fail('optimizer', 'adam, adamw or sgd', optimizer);
+  const binarize = s('binarize');
+  if (!['none', 'static', 'dynamic'].includes(binarize)) fail('binarize', 'none, static or dynamic', binarize);
+  const c: RunConfig = {
+    version: 1, dataset: s('dataset'), modelName: s('modelName'), model, batch: i('batch', 1), epochs: i('epochs', 1),
+    optimizer: optimizer as OptimizerName, lr: n('lr', 0), weightDecay: n('weightDecay', 0), clipNorm: n('clipNorm', 0), beta: n('beta', 0),
+    klSchedule: s('klSchedule'), lrSchedule: s('lrSchedule'), freeBits: n('freeBits', 0), latentL2: n('latentL2', 0),
+    binarize: binarize as Binarize, seed: i('seed', 0), logEvery: i('logEvery', 1),
+  };
+  parseKlSchedule(c.klSchedule);
+  parseLrSchedule(c.lrSchedule);
+  return c;
+}

@@ -1,0 +1,129 @@
+/**
+ * The pictures of a run folder: samples from the prior, inputs over their
+ * reconstructions, the latent space of the test set, interpolations and the
+ * loss curves, as PNG files written atomically.
+ */
+import { join } from 'node:path';
+import type { Dataset } from '../data/dataset.ts';
+import { datasetRows, type Inference } from '../eval/inference.ts';
+import { writePngAtomic } from '../io/png.ts';
+import type { ModelSpec } from '../model/spec.ts';
+import { imageGrid, pairGrid, type GrayBatch } from '../viz/grid.ts';
+import { linePlot, scatterPlot, type LineSeries } from '../viz/plots.ts';
+
+/** Height and width of one sample as an image (C = 3 shown as its luminance). */
+export function imageShape(spec: ModelSpec): [number, number] {
+  const s = spec.input;
+  if (s.length === 3) return [s[1]!, s[2]!];
+  if (s.length === 2) return [s[0]!, s[1]!];
+  const d = s[0]!;
+  const r = Math.round(Math.sqrt(d));
+  return r * r === d ? [r, r] : [1, d];
+}
+
+function toGray(spec: ModelSpec, values: Float32Array, count: number): GrayBatch {
+  const [h, w] = imageShape(spec);
+  const c = spec.input.length === 3 ? spec.input[0]! : 1;
+  if (c === 1) return { data: values, count, height: h, width: w };
+  const out = new Float32Array(count * h * w);
+  for (let n = 0; n < count; n++) {
+    for (let i = 0; i < h * w; i++) {
+      let s = 0;
+      for (let ch = 0; ch < c; ch++) s += values[(n * c + ch) * h * w + i]!;
+      out[n * h * w + i] = s / c;
+    }
+  }
+  return { data: out, count, height: h, width: w };
+}
+
+const clamp01 = (v: Float32Array) => v.map((x) => Math.min(1, Math.max(0, x)));
+
+/** The top two principal directions of rows (N, J), by power iteration with deflation. */
+export function pca2(rows: Float32Array, n: number, j: number): { project: (row: ArrayLike<number>) => [number, number] } {
+  const mean = new Float64Array(j);
+  for (let i = 0; i < n; i++) for (let k = 0; k < j; k++) mean[k]! += rows[i * j + k]! / n;
+  if (j <= 2) return { project: (r) => [r[0]! - mean[0]!, j > 1 ? r[1]! - mean[1]! : 0] };
+  const cov = new Float64Array(j * j);
+  for (let i = 0; i < n; i++) {
+    for (let a = 0; a < j; a++) {
+      const da = rows[i * j + a]! - mean[a]!;
+      for (let b = 0; b < j; b++) cov[a * j + b]! += (da * (rows[i * j + b]! - mean[b]!)) / n;
+    }
+  }
+  const vecs: Float64Array[] = [];
+  for (let c = 0; c < 2; c++) {
+    let v = Float64Array.from({ length: j }, (_, k) => 1 + k * 0.01);
+    for (let it = 0; it < 200; it++) {
+      const w = new Float64Array(j);
+      for (let a = 0; a < j; a++) for (let b = 0; b < j; b++) w[a]! += cov[a * j + b]! * v[b]!;
+      for (const u of vecs) {
+        const d = w.reduce((s, x, k) => s + x * u[k]!, 0);
+        for (let k = 0; k < j; k++) w[k]! -= d * u[k]!;
+      }
+      const norm = Math.hypot(...w) || 1;
+      v = w.map((x) => x / norm);
+    }
+    vecs.push(v);
+  }
+  return {
+    project: (r) => [0, 1].map((c) => vecs[c]!.reduce((s, x, k) => s + x * (r[k]! - mean[k]!), 0)) as [number, number],
+  };
+}
+
+export interface EpochPoint {
+  readonly epoch: number;
+  readonly train: { readonly loss: number; readonly recon: number; readonly kl: number };
+  readonly test: { readonly loss: number; readonly recon: number; readonly kl: number } | null;
+}
+
+/** Writes samples.png, reconstructions.png, latent.png, interpolation.png and loss.png into `dir`. */
+export async function writePictures(dir: string, inf: Inference, test: Dataset, history: readonly EpochPoint[], seed: number): Promise<void> {
+  const spec = inf.spec;
+  const { x: samples } = await inf.samplePrior(64, seed);
+  await writePngAtomic(join(dir, 'samples.png'), imageGrid(toGray(spec, clamp01(samples), 64), { cols: 8, scale: 2 }));
+
+  const n = Math.min(16, test.count);
+  const inputs = datasetRows(test, 0, n);
+  const recons = await inf.reconstruct(inputs);
+  await writePngAtomic(join(dir, 'reconstructions.png'), pairGrid(toGray(spec, inputs, n), toGray(spec, clamp01(recons), n), { cols: Math.min(8, n), scale: 2 }));
+
+  const m = Math.min(test.count, 2000);
+  const { mu } = await inf.encode(datasetRows(test, 0, m));
+  const J = spec.latent;
+  const proj = pca2(mu, m, J);
+  const labels = test.labels;
+  const classes = test.classes ?? (labels ? [...new Set(labels)].sort((a, b) => a - b).map(String) : ['data']);
+  const points = Array.from({ length: m }, (_, i) => {
+    const [x, y] = proj.project(mu.subarray(i * J, (i + 1) * J));
+    return { x, y, label: labels ? labels[i]! : 0 };
+  });
+  await writePngAtomic(join(dir, 'latent.png'), scatterPlot(points, classes, {
+    width: 900, height: 700, title: J > 2 ? `Posterior means of ${m} test samples (PCA of ${J} dimensions)` : `Posterior means of ${m} test samples`,
+    xLabel: J > 2 ? 'principal component 1' : 'z1', yLabel: J > 2 ? 'principal component 2' : 'z2',
+  }));
+
+  // Interpolations between pairs of test samples (of different labels where known).
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < test.count && pairs.length < 4; i++) {
+    const j = (i * 7 + 13) % test.count;
+    if (i !== j && (!labels || labels[i] !== labels[j])) pairs.push([i, j]);
+  }
+  const steps = 10;
+  const D = spec.input.reduce((a, b) => a * b, 1);
+  const rows = new Float32Array(pairs.length * steps * D);
+  for (let p = 0; p < pairs.length; p++) {
+    const [a, b] = pairs[p]!;
+    rows.set(await inf.interpolate(datasetRows(test, a, 1), datasetRows(test, b, 1), steps), p * steps * D);
+  }
+  await writePngAtomic(join(dir, 'interpolation.png'), imageGrid(toGray(spec, clamp01(rows), pairs.length * steps), { cols: steps, scale: 2 }));
+
+  const series: LineSeries[] = [
+    { name: 'train loss', points: history.map((h) => [h.epoch, h.train.loss]) },
+    { name: 'test loss', points: history.map((h) => [h.epoch, h.test?.loss ?? NaN]) },
+    { name: 'train recon', points: history.map((h) => [h.epoch, h.train.recon]) },
+    { name: 'test recon', points: history.map((h) => [h.epoch, h.test?.recon ?? NaN]) },
+    { name: 'train KL', points: history.map((h) => [h.epoch, h.train.kl]) },
+    { name: 'test KL', points: history.map((h) => [h.epoch, h.test?.kl ?? NaN]) },
+  ];
+  await writePngAtomic(join(dir, 'loss.png'), linePlot(series, { width: 900, height: 600, title: 'Loss per sample (nats): negative ELBO, reconstruction, KL', xLabel: 'epoch', yLabel: 'nats' }));
+}
