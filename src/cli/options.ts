@@ -23,7 +23,7 @@ export function parse(command: string, spec: OptionSpec, argv: readonly string[]
     const r = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
     return { values: r.values as Parsed['values'], positionals: r.positionals };
   } catch (e) {
-    throw new UsageError(`${command}: ${(e as Error).message.replace(/\. To specify a positional argument.*$/s, '')} (see \`webgpu-vae ${command} --help\`)`);
+    throw new UsageError(`${(e as Error).message.replace(/\. To specify a positional argument.*$/s, '')} (see \`webgpu-vae ${command} --help\`)`);
   }
 }
 

@@ -1,0 +1,13 @@
+/**
+ * webgpu-vae: variational autoencoders trained and run on the GPU with WebGPU.
+ * The trainer API; standalone kernels are at `webgpu-vae/kernels`.
+ */
+export { requestGpu, type GpuHandle, WebGPUUnavailableError } from './gpu/device.ts';
+export { mlpPreset, convPreset, parseModelSpec, ModelSpecError, type ModelSpec, type LayerSpec, type LikelihoodSpec } from './model/spec.ts';
+export { TrainingSession, initParams, type OptimizerSettings, type SessionOptions, type StateDict } from './train/session.ts';
+export { Trainer, type TrainerConfig, type TrainEvent, type StepEvent, type EpochEvent } from './train/trainer.ts';
+export { parseKlSchedule, parseLrSchedule, klWeight, learningRate } from './train/schedules.ts';
+export { Inference, type DatasetEvaluation } from './eval/inference.ts';
+export { iwNll, iwLogLikelihood } from './eval/iw.ts';
+export { readSafetensors, writeSafetensors } from './io/safetensors.ts';
+export type { Dataset } from './data/dataset.ts';
