@@ -1,0 +1,145 @@
+/**
+ * The command-line trainer end to end on a few hundred MNIST digits: a run
+ * folder whose every file is valid, resume, eval, sample, score, an
+ * interrupted run that saves and resumes, and clear errors for bad input.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { loadMnistNode } from '../../src/data/mnist.ts';
+import { encodeNpy } from '../../src/data/npy.ts';
+import { loadParams } from '../../src/io/checkpoint.ts';
+import { readSafetensors } from '../../src/io/safetensors.ts';
+import { decodePng } from '../../src/io/png.ts';
+import { mlpPreset } from '../../src/model/spec.ts';
+import { expect } from '../support/check.ts';
+
+const BIN = new URL('../../bin/webgpu-vae.mjs', import.meta.url).pathname;
+let dir: string;
+let data: string;
+
+interface Result { code: number | null; stdout: string; stderr: string }
+
+function cli(args: string[], opts: { interruptOn?: RegExp } = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '', sent = false;
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (opts.interruptOn && !sent && opts.interruptOn.test(stdout)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const SMALL = ['--epochs', '1', '--batch', '32', '--hidden', '32', '--latent', '4', '--log-every', '3', '--json'];
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'webgpu-vae-cli-'));
+  const { train } = await loadMnistNode();
+  data = join(dir, 'digits.npy');
+  writeFileSync(data, encodeNpy('|u1', [300, 28, 28], train.data.subarray(0, 300 * 784)));
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function events(stdout: string): Record<string, unknown>[] {
+  return stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+test('train writes a complete, valid run folder; resume, eval, sample, reconstruct, interpolate and score use it', { timeout: 600_000 }, async () => {
+  const r = await cli(['train', '--dataset', data, ...SMALL, '--out', 'run']);
+  expect(r.code === 0, `train exited ${r.code}: ${r.stderr}`);
+  const ev = events(r.stdout);
+  expect(ev.some((e) => e.type === 'step') && ev.some((e) => e.type === 'epoch'), `train printed step and epoch events: ${r.stdout.slice(0, 400)}`);
+  const run = join(dir, 'run');
+  const config = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'));
+  expect(config.model.latent === 4 && config.batch === 32, `config.json: ${JSON.stringify(config).slice(0, 200)}`);
+  const { params, metadata } = loadParams(join(run, 'model.safetensors'), config.model);
+  expect(params.get('fc1.weight')!.length === 32 * 784 && metadata.epoch === '1', `model.safetensors: epoch ${metadata.epoch}`);
+  const opt = readSafetensors(new Uint8Array(readFileSync(join(run, 'optimizer.safetensors'))));
+  expect(opt.tensors.has('m') && opt.tensors.has('v') && opt.metadata.step === '9', `optimizer.safetensors: ${[...opt.tensors.keys()]} step ${opt.metadata.step}`);
+  const metrics = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  expect(metrics.length === 1 && metrics[0].epoch === 1 && Number.isFinite(metrics[0].test.loss) && Number.isFinite(metrics[0].train.loss), `metrics.jsonl: ${JSON.stringify(metrics)}`);
+  for (const [file, w, h] of [['samples.png', 8 * 56 + 9 * 2, 8 * 56 + 9 * 2], ['reconstructions.png', 0, 0], ['latent.png', 900, 700], ['interpolation.png', 10 * 56 + 11 * 2, 0], ['loss.png', 900, 600]] as const) {
+    const img = decodePng(new Uint8Array(readFileSync(join(run, file))), file);
+    expect((w === 0 || img.width === w) && (h === 0 || img.height === h), `${file}: ${img.width}×${img.height}, expected ${w || 'any'}×${h || 'any'}`);
+    const first = img.rgba.slice(0, 4).join(',');
+    let varied = false;
+    for (let i = 4; i < img.rgba.length && !varied; i += 4) varied = img.rgba.slice(i, i + 4).join(',') !== first;
+    expect(varied, `${file} is blank`);
+  }
+
+  const re = await cli(['resume', 'run', '--epochs', '2', '--json']);
+  expect(re.code === 0, `resume exited ${re.code}: ${re.stderr}`);
+  const m2 = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  expect(m2.length === 2 && m2[1].epoch === 2 && m2[1].step === 18, `after resume: ${JSON.stringify(m2.map((m: { epoch: number; step: number }) => [m.epoch, m.step]))}`);
+
+  const e = await cli(['eval', 'run', '--json', '--iw-samples', '8', '--limit', '12']);
+  expect(e.code === 0, `eval exited ${e.code}: ${e.stderr}`);
+  const res = JSON.parse(e.stdout.trim().split('\n').pop()!);
+  expect(res.count === 12 && Number.isFinite(res.elbo) && Number.isFinite(res.iwNll) && res.klPerDim.length === 4, `eval: ${e.stdout}`);
+  expect(res.iwNll <= -res.elbo + 5, `IW-NLL ${res.iwNll} should not be far above −ELBO ${-res.elbo}`);
+
+  const s = await cli(['sample', 'run', '--n', '9', '--out', 's.png', '--seed', '3']);
+  expect(s.code === 0, `sample exited ${s.code}: ${s.stderr}`);
+  expect(decodePng(new Uint8Array(readFileSync(join(dir, 's.png'))), 's.png').width === 3 * 56 + 4 * 2, 'sample grid of 3 columns');
+  for (const cmd of [['reconstruct', 'run', '--n', '4', '--out', 'r.png'], ['interpolate', 'run', '--a', '0', '--b', '2', '--steps', '5', '--out', 'i.png']]) {
+    const x = await cli(cmd);
+    expect(x.code === 0 && existsSync(join(dir, cmd[cmd.length - 1]!)), `${cmd[0]} exited ${x.code}: ${x.stderr}`);
+  }
+  const sc = await cli(['score', 'run', '--csv']);
+  expect(sc.code === 0, `score exited ${sc.code}: ${sc.stderr}`);
+  const lines = sc.stdout.trim().split('\n');
+  expect(lines[0] === 'index,label,score,recon,kl' && lines.length === 31, `score CSV: ${lines.length} lines, header ${lines[0]}`);
+});
+
+test('an interrupted run saves a checkpoint mid-epoch and resume finishes it', { timeout: 600_000 }, async () => {
+  const r = await cli(['train', '--dataset', data, ...SMALL, '--log-every', '1', '--epochs', '2', '--out', 'stopped'], { interruptOn: /"type":"step"/ });
+  expect(r.code === 130, `an interrupted run exits 130, got ${r.code}: ${r.stderr.slice(-300)}`);
+  const meta = readSafetensors(new Uint8Array(readFileSync(join(dir, 'stopped', 'optimizer.safetensors')))).metadata;
+  const saved = Number(meta.step);
+  expect(saved >= 1 && saved < 18, `checkpoint step ${meta.step}, step_in_epoch ${meta.step_in_epoch}`);
+  const re = await cli(['resume', 'stopped', '--json']);
+  expect(re.code === 0, `resume exited ${re.code}: ${re.stderr}`);
+  const last = JSON.parse(readFileSync(join(dir, 'stopped', 'metrics.jsonl'), 'utf8').trim().split('\n').pop()!);
+  expect(last.epoch === 2 && last.step === 18, `resumed run ended at epoch ${last.epoch}, step ${last.step}`);
+});
+
+test('bad input gets a clear error and a non-zero exit', { timeout: 600_000 }, async () => {
+  const cases: [string[], RegExp][] = [
+    [['train', '--dataset', 'nowhere.npy'], /nowhere.npy: not a dataset name \(mnist, fashion-mnist\) nor an existing file or folder/],
+    [['train', '--dataset', data, '--latent', '0'], /--latent: got "0"; expected an integer ≥ 1/],
+    [['train', '--dataset', data, '--kl-schedule', 'cubic'], /unknown KL schedule "cubic"/],
+    [['train', '--dataset', data, '--optimizer', 'lion'], /--optimizer: got "lion"; expected one of adam, adamw, sgd/],
+    [['train', '--dataset', data, '--batch', '1000', '--epochs', '1'], /fewer than the batch size 1000/],
+    [['train', '--frobnicate'], /Unknown option '--frobnicate'/],
+    [['eval', 'no-such-run'], /no-such-run: no config.json; expected a run folder/],
+    [['frob'], /unknown command 'frob'/],
+  ];
+  for (const [args, pattern] of cases) {
+    const r = await cli(args);
+    expect(r.code !== 0 && pattern.test(r.stderr), `${args.join(' ')}: exit ${r.code}, stderr: ${r.stderr.trim().slice(-300)} (expected ${pattern})`);
+  }
+  // A corrupt checkpoint is refused, naming the file.
+  const r0 = await cli(['train', '--dataset', data, ...SMALL, '--out', 'corrupt']);
+  expect(r0.code === 0, `train exited ${r0.code}`);
+  const f = join(dir, 'corrupt', 'model.safetensors');
+  const bytes = readFileSync(f);
+  writeFileSync(f, bytes.subarray(0, bytes.length - 10));
+  const r1 = await cli(['sample', 'corrupt']);
+  expect(r1.code !== 0 && /model.safetensors: .*run past the/.test(r1.stderr), `corrupt checkpoint: exit ${r1.code}, ${r1.stderr.trim()}`);
+  // A checkpoint of another model is refused, naming the tensor and both shapes.
+  const cfg = JSON.parse(readFileSync(join(dir, 'run', 'config.json'), 'utf8'));
+  writeFileSync(join(dir, 'corrupt', 'config.json'), JSON.stringify({ ...cfg, model: mlpPreset({ hidden: 33, latent: 4 }) }));
+  writeFileSync(f, readFileSync(join(dir, 'run', 'model.safetensors')));
+  const r2 = await cli(['sample', 'corrupt']);
+  expect(r2.code !== 0 && /tensor 'fc1.weight' has shape \[32, 784\]; the model needs \[33, 784\]/.test(r2.stderr), `mismatched checkpoint: ${r2.stderr.trim()}`);
+});
