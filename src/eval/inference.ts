@@ -60,20 +60,20 @@ export class Inference {
   ) {}
 
   /** The compiled program of a part at a batch size (made once, kept until destroy). */
-  program(part: 'encoder' | 'decoder' | 'loss', batch: number): Program {
+  program(part: 'encoder' | 'decoder' | 'loss' | 'loss-mean', batch: number): Program {
     const key = `${part}:${batch}`;
     let p = this.programs.get(key);
     if (!p) {
       const loss = { beta: 1, freeBits: 0, latentL2: 0, seed: 0 };
       const fg = part === 'encoder' ? buildEncoder(this.spec, batch) : part === 'decoder' ? buildDecoder(this.spec, batch) : addLoss(buildForward(this.spec, batch));
-      p = new Program(this.device, fg, { params: this.params }, loss);
+      p = new Program(this.device, fg, { params: this.params }, loss, part === 'loss-mean' ? { sample: false } : {});
       this.programs.set(key, p);
     }
     return p;
   }
 
   /** Runs `part` over n rows of `input` (rowSize floats each) in batches; returns the requested tensors' rows. */
-  private async run(part: 'encoder' | 'decoder' | 'loss', input: Float32Array, rowSize: number, outputs: (p: Program) => { t: number; row: number }[], setup?: (p: Program, start: number) => void): Promise<Float32Array[]> {
+  private async run(part: 'encoder' | 'decoder' | 'loss' | 'loss-mean', input: Float32Array, rowSize: number, outputs: (p: Program) => { t: number; row: number }[], setup?: (p: Program, start: number) => void): Promise<Float32Array[]> {
     const n = input.length / rowSize;
     if (!Number.isInteger(n) || n <= 0) throw new Error(`${part}: ${input.length} values is not a whole number (≥ 1) of rows of ${rowSize}`);
     const B = Math.min(this.batch, n);
@@ -182,13 +182,14 @@ export class Inference {
 
   /**
    * Per-sample reconstruction NLL and KL with one posterior sample each
-   * (stream seeded by `seed`), and the posterior parameters.
+   * (stream seeded by `seed`), and the posterior parameters. With
+   * `sample: false` the reconstruction term is taken at z = μ.
    */
-  async perSample(ds: Dataset, seed = 0): Promise<PerSample> {
+  async perSample(ds: Dataset, seed = 0, opts: { readonly sample?: boolean } = {}): Promise<PerSample> {
     const D = sampleSize(ds);
     const J = this.spec.latent;
     let batchIndex = 0;
-    const [recon, kl, mu, logvar] = await this.run('loss', datasetRows(ds), D, (p) => {
+    const [recon, kl, mu, logvar] = await this.run(opts.sample === false ? 'loss-mean' : 'loss', datasetRows(ds), D, (p) => {
       const fg = p.fg as ReturnType<typeof addLoss>;
       return [{ t: fg.loss.recon, row: 1 }, { t: fg.loss.kl, row: 1 }, { t: fg.mu, row: J }, { t: fg.logvar, row: J }];
     }, (p) => {
