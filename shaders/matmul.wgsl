@@ -2,28 +2,32 @@
 // requires: activation_fns.wgsl
 //
 // Shapes (row-major, f32):
-//   op(A): (M, K)   stored (M, K), or (K, M) when trans_a = 1
-//   op(B): (K, N)   stored (K, N), or (N, K) when trans_b = 1
+//   op(A): (M, K)   stored (M, K), or (K, M) when the override TA is true
+//   op(B): (K, N)   stored (K, N), or (N, K) when the override TB is true
 //   bias:  (N)      added to every row when has_bias = 1
 //   C:     (M, N)
-// With nn.Linear's weight W (out, in): y = x·Wᵀ + b is (trans_b = 1); its
-// backward is dx = dy·W (no transposes) and dW = dyᵀ·x (trans_a = 1).
+// With nn.Linear's weight W (out, in): y = x·Wᵀ + b is TB = true; its
+// backward is dx = dy·W (no transposes) and dW = dyᵀ·x (TA = true).
 // The epilogue applies activation `act` (codes in activation_fns.wgsl).
 // With accumulate = 1 the product is added to C and bias/act must be off
 // (the caller zeroes or initializes C).
 //
-// Tiling: a workgroup of 16×16 invocations computes a 64×64 tile of C, each
-// invocation a 4×4 block held in registers. K advances 16 at a time through
-// workgroup memory (64×16 of op(A), 16×64 of op(B)); loads past the matrix
-// edges read zero, so any M, N, K work.
+// Tiling: register blocking without workgroup memory. Each invocation
+// computes an 8×8 block of C held in sixteen vec4 accumulators; a workgroup
+// of 8×8 invocations covers a 64×64 tile. Per step of K an invocation loads
+// 8 values of op(A) and 8 of op(B) and does 64 FMAs (arithmetic intensity of
+// 4 FMA per load from cache); neighbouring invocations read neighbouring
+// columns of B and share rows of A, so loads coalesce on GPUs, and there is
+// no barrier, which software rasterizers (SwiftShader runs a workgroup's
+// barriers as fiber switches) pay for dearly. The transposes are pipeline
+// overrides, so the inner loop has no layout branches. Rows and columns past
+// the edges are clamped on load and skipped on store: any M, N, K work.
 // Dispatch: (ceil(N / 64), ceil(M / 64), 1).
 
 struct Params {
   m: u32,
   n: u32,
   k: u32,
-  trans_a: u32,
-  trans_b: u32,
   has_bias: u32,
   act: u32,
   alpha: f32,
@@ -36,69 +40,84 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
 
-const TILE: u32 = 64u;
-const TK: u32 = 16u;
+override TA: bool = false;
+override TB: bool = false;
 
-var<workgroup> tile_a: array<f32, 1024>; // [TK][TILE]: tile_a[kk * 64 + row]
-var<workgroup> tile_b: array<f32, 1024>; // [TK][TILE]: tile_b[kk * 64 + col]
-
-fn load_a(row: u32, kk: u32) -> f32 {
-  if (row >= params.m || kk >= params.k) { return 0.0; }
-  if (params.trans_a == 0u) { return a[row * params.k + kk]; }
-  return a[kk * params.m + row];
+fn a_index(row: u32, kk: u32) -> u32 {
+  if (TA) { return kk * params.m + row; }
+  return row * params.k + kk;
 }
 
-fn load_b(kk: u32, col: u32) -> f32 {
-  if (kk >= params.k || col >= params.n) { return 0.0; }
-  if (params.trans_b == 0u) { return b[kk * params.n + col]; }
-  return b[col * params.k + kk];
+fn b_index(kk: u32, col: u32) -> u32 {
+  if (TB) { return col * params.k + kk; }
+  return kk * params.n + col;
 }
 
-@compute @workgroup_size(16, 16, 1)
-fn matmul(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u,
-          @builtin(local_invocation_index) li: u32) {
-  let row0 = wg.y * TILE;
-  let col0 = wg.x * TILE;
-  var acc: array<array<f32, 4>, 4>;
-  for (var t = 0u; t < params.k; t += TK) {
-    // 256 invocations fill 1024 entries of each tile: 4 each.
-    for (var i = 0u; i < 4u; i++) {
-      let idx = li + i * 256u;
-      let kk = idx / TILE;
-      let r = idx % TILE;
-      tile_a[idx] = load_a(row0 + r, t + kk);
-      tile_b[idx] = load_b(t + kk, col0 + r);
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < TK; kk++) {
-      var av: array<f32, 4>;
-      var bv: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) {
-        av[i] = tile_a[kk * TILE + lid.y * 4u + i];
-        bv[i] = tile_b[kk * TILE + lid.x * 4u + i];
-      }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) {
-          acc[i][j] = fma(av[i], bv[j], acc[i][j]);
-        }
-      }
-    }
-    workgroupBarrier();
+fn load_b4(kk: u32, cols: vec4u) -> vec4f {
+  return vec4f(b[b_index(kk, cols.x)], b[b_index(kk, cols.y)], b[b_index(kk, cols.z)], b[b_index(kk, cols.w)]);
+}
+
+fn store(row: u32, col: u32, v: f32) {
+  if (row >= params.m || col >= params.n) { return; }
+  let idx = row * params.n + col;
+  if (params.accumulate != 0u) {
+    c[idx] = c[idx] + v;
+    return;
   }
-  for (var i = 0u; i < 4u; i++) {
-    let row = row0 + lid.y * 4u + i;
-    if (row >= params.m) { continue; }
-    for (var j = 0u; j < 4u; j++) {
-      let col = col0 + lid.x * 4u + j;
-      if (col >= params.n) { continue; }
-      let idx = row * params.n + col;
-      var v = acc[i][j];
-      if (params.accumulate != 0u) {
-        c[idx] = c[idx] + v;
-      } else {
-        if (params.has_bias != 0u) { v += bias[col]; }
-        c[idx] = act_forward(params.act, v, params.alpha);
-      }
-    }
+  var s = v;
+  if (params.has_bias != 0u) { s += bias[col]; }
+  c[idx] = act_forward(params.act, s, params.alpha);
+}
+
+fn store_row(row: u32, c0: u32, lo: vec4f, hi: vec4f) {
+  for (var j = 0u; j < 4u; j++) {
+    store(row, c0 + j, lo[j]);
+    store(row, c0 + 4u + j, hi[j]);
   }
+}
+
+@compute @workgroup_size(8, 8, 1)
+fn matmul(@builtin(global_invocation_id) gid: vec3u) {
+  let r0 = gid.y * 8u;
+  let c0 = gid.x * 8u;
+  if (r0 >= params.m || c0 >= params.n) { return; }
+  let last_row = vec4u(params.m - 1u);
+  let last_col = vec4u(params.n - 1u);
+  let rlo = min(vec4u(r0) + vec4u(0u, 1u, 2u, 3u), last_row);
+  let rhi = min(vec4u(r0) + vec4u(4u, 5u, 6u, 7u), last_row);
+  let clo = min(vec4u(c0) + vec4u(0u, 1u, 2u, 3u), last_col);
+  let chi = min(vec4u(c0) + vec4u(4u, 5u, 6u, 7u), last_col);
+  // acc_i: row r0 + i, columns c0..c0+3; acd_i: columns c0+4..c0+7.
+  var acc0 = vec4f(0.0); var acc1 = vec4f(0.0); var acc2 = vec4f(0.0); var acc3 = vec4f(0.0);
+  var acc4 = vec4f(0.0); var acc5 = vec4f(0.0); var acc6 = vec4f(0.0); var acc7 = vec4f(0.0);
+  var acd0 = vec4f(0.0); var acd1 = vec4f(0.0); var acd2 = vec4f(0.0); var acd3 = vec4f(0.0);
+  var acd4 = vec4f(0.0); var acd5 = vec4f(0.0); var acd6 = vec4f(0.0); var acd7 = vec4f(0.0);
+  for (var kk = 0u; kk < params.k; kk++) {
+    let bl = load_b4(kk, clo);
+    let bh = load_b4(kk, chi);
+    let x0 = vec4f(a[a_index(rlo.x, kk)]);
+    let x1 = vec4f(a[a_index(rlo.y, kk)]);
+    let x2 = vec4f(a[a_index(rlo.z, kk)]);
+    let x3 = vec4f(a[a_index(rlo.w, kk)]);
+    let x4 = vec4f(a[a_index(rhi.x, kk)]);
+    let x5 = vec4f(a[a_index(rhi.y, kk)]);
+    let x6 = vec4f(a[a_index(rhi.z, kk)]);
+    let x7 = vec4f(a[a_index(rhi.w, kk)]);
+    acc0 = fma(x0, bl, acc0); acd0 = fma(x0, bh, acd0);
+    acc1 = fma(x1, bl, acc1); acd1 = fma(x1, bh, acd1);
+    acc2 = fma(x2, bl, acc2); acd2 = fma(x2, bh, acd2);
+    acc3 = fma(x3, bl, acc3); acd3 = fma(x3, bh, acd3);
+    acc4 = fma(x4, bl, acc4); acd4 = fma(x4, bh, acd4);
+    acc5 = fma(x5, bl, acc5); acd5 = fma(x5, bh, acd5);
+    acc6 = fma(x6, bl, acc6); acd6 = fma(x6, bh, acd6);
+    acc7 = fma(x7, bl, acc7); acd7 = fma(x7, bh, acd7);
+  }
+  store_row(r0, c0, acc0, acd0);
+  store_row(r0 + 1u, c0, acc1, acd1);
+  store_row(r0 + 2u, c0, acc2, acd2);
+  store_row(r0 + 3u, c0, acc3, acd3);
+  store_row(r0 + 4u, c0, acc4, acd4);
+  store_row(r0 + 5u, c0, acc5, acd5);
+  store_row(r0 + 6u, c0, acc6, acd6);
+  store_row(r0 + 7u, c0, acc7, acd7);
 }

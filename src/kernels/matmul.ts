@@ -49,12 +49,11 @@ export function matmul(device: GPUDevice, bufs: MatmulBuffers, o: MatmulOptions)
     entry: 'matmul',
     label: op,
     buffers: { a: bufs.a, b: bufs.b, c: bufs.c, bias: bufs.bias ?? placeholderBuffer(device) },
+    constants: { TA: o.transA ? 1 : 0, TB: o.transB ? 1 : 0 },
     params: {
       m: o.m,
       n: o.n,
       k: o.k,
-      trans_a: o.transA ? 1 : 0,
-      trans_b: o.transB ? 1 : 0,
       has_bias: bufs.bias ? 1 : 0,
       act: activationCode(act),
       alpha: o.alpha ?? DEFAULT_ALPHA[act] ?? 0,

@@ -90,6 +90,9 @@ const SCALARS: ReadonlySet<string> = new Set(['u32', 'i32', 'f32']);
 
 function reflectEntries(name: string, source: string): Map<string, EntryInfo> {
   const reflect = new WgslReflect(source);
+  // Overrides are listed per module: wgsl_reflect only lists, per entry point,
+  // those it reads directly, not those read by the functions it calls.
+  const moduleOverrides = reflect.overrides.map((o) => o.name);
   const entries = new Map<string, EntryInfo>();
   for (const fn of reflect.entry.compute) {
     const bindings: BindingInfo[] = [];
@@ -121,7 +124,7 @@ function reflectEntries(name: string, source: string): Map<string, EntryInfo> {
       workgroupSize: ws && ws.every((v) => Number.isInteger(v) && v > 0) ? [ws[0], ws[1], ws[2]] : null,
       bindings,
       uniform,
-      overrides: fn.overrides.map((o) => o.name),
+      overrides: moduleOverrides,
     });
   }
   return entries;
