@@ -250,6 +250,11 @@ export class TrainingSession {
     this.program.encode(encoder, before, after);
   }
 
+  /** Kernel dispatches in one training step (data gather, program, clipping, update). */
+  get dispatchesPerStep(): number {
+    return (this.data ? 1 : 0) + this.program.steps.length + this.clip.length + 1;
+  }
+
   /** One training step in its own command buffer and submit (no wait). */
   runStep(knobs: StepKnobs, batchIndex = 0): void {
     const enc = this.device.createCommandEncoder({ label: `step ${this.step + 1}` });

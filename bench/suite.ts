@@ -1,0 +1,164 @@
+/**
+ * Benchmarks of the kernels and of whole training steps, runnable in Node
+ * (bench/run.ts) and in headless Chromium (bench/page.ts). Times are GPU
+ * timestamps (median of several runs) when the adapter has them, else wall
+ * clock; results are reported as throughput and as ratios within one run.
+ */
+import { createBuffer, destroyBuffer, STORAGE, uploadF32 } from '../src/gpu/buffers.ts';
+import { canTime, timeCalls, wallTime } from '../src/gpu/timing.ts';
+import { conv2d, conv2dBackward } from '../src/kernels/conv2d.ts';
+import { convTranspose2d, convTranspose2dBackward } from '../src/kernels/conv_transpose2d.ts';
+import { elboRecon } from '../src/kernels/elbo.ts';
+import type { KernelCall } from '../src/kernels/kernel.ts';
+import { matmul } from '../src/kernels/matmul.ts';
+import { adam } from '../src/kernels/optim.ts';
+import { initParams, TrainingSession } from '../src/train/session.ts';
+import { convPreset, mlpPreset, type ModelSpec } from '../src/model/spec.ts';
+
+export interface KernelResult {
+  readonly name: string;
+  readonly ms: number;
+  /** GFLOP/s for compute-bound kernels, GB/s for memory-bound ones. */
+  readonly rate: number;
+  readonly unit: 'GFLOP/s' | 'GB/s';
+}
+
+export interface TrainResult {
+  readonly model: string;
+  readonly batch: number;
+  readonly samplesPerSecond: number;
+  readonly dispatchesPerStep: number;
+  readonly submitsPerStep: number;
+  /** Sum of the step's kernel times over the measured step time (GPU timestamps). */
+  readonly kernelShare: number | null;
+  readonly stepMs: number;
+  readonly kernelMs: number | null;
+  readonly plannedBytes: number;
+  readonly naiveBytes: number;
+  readonly paramBytes: number;
+}
+
+async function time(device: GPUDevice, calls: KernelCall[], reps: number): Promise<number> {
+  if (canTime(device)) return (await timeCalls(device, calls, reps)).reduce((a, b) => a + b, 0);
+  return wallTime(device, calls, reps);
+}
+
+function rand(n: number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = Math.sin(i * 12.9898) * 0.5;
+  return a;
+}
+
+/** Matmul of (m, k)·(k, n) with the given layout, timed. */
+async function benchMatmul(device: GPUDevice, name: string, m: number, n: number, k: number, transA: boolean, transB: boolean, reps: number): Promise<KernelResult> {
+  const a = uploadF32(device, rand(m * k)), b = uploadF32(device, rand(k * n)), c = createBuffer(device, m * n * 4, STORAGE);
+  const call = matmul(device, { a, b, c }, { m, n, k, transA, transB });
+  try {
+    const ms = await time(device, [call], reps);
+    return { name, ms, rate: (2 * m * n * k) / (ms * 1e6), unit: 'GFLOP/s' };
+  } finally {
+    call.destroy();
+    for (const x of [a, b, c]) destroyBuffer(device, x);
+  }
+}
+
+export async function benchKernels(device: GPUDevice, log: (s: string) => void = () => {}): Promise<KernelResult[]> {
+  const out: KernelResult[] = [];
+  const push = (r: KernelResult) => {
+    out.push(r);
+    log(`${r.name.padEnd(52)} ${r.ms.toFixed(2).padStart(9)} ms ${r.rate.toFixed(2).padStart(8)} ${r.unit}`);
+  };
+  for (const s of [256, 512, 1024]) push(await benchMatmul(device, `matmul ${s}×${s}×${s}`, s, s, s, false, false, s === 1024 ? 2 : 3));
+  // The mlp VAE's products at batch 128: y = x·Wᵀ, then dX = dY·W and dW = dYᵀ·X.
+  for (const [i, o] of [[784, 400], [400, 20], [20, 400], [400, 784]] as const) {
+    push(await benchMatmul(device, `matmul fwd 128×${i}→${o} (x·Wᵀ)`, 128, o, i, false, true, 3));
+    push(await benchMatmul(device, `matmul dX 128×${o}→${i} (dY·W)`, 128, i, o, false, false, 3));
+    push(await benchMatmul(device, `matmul dW ${o}×${i} (dYᵀ·X)`, o, i, 128, true, false, 3));
+  }
+  // The conv VAE's layers at batch 64.
+  const convs = [
+    { name: 'conv2d 1→32 28×28 s2', t: false, o: { batch: 64, inChannels: 1, outChannels: 32, inH: 28, inW: 28, kernel: 3, stride: 2, padding: 1 } },
+    { name: 'conv2d 32→64 14×14 s2', t: false, o: { batch: 64, inChannels: 32, outChannels: 64, inH: 14, inW: 14, kernel: 3, stride: 2, padding: 1 } },
+    { name: 'conv_transpose2d 64→32 7×7 s2', t: true, o: { batch: 64, inChannels: 64, outChannels: 32, inH: 7, inW: 7, kernel: 3, stride: 2, padding: 1, outputPadding: 1 } },
+    { name: 'conv_transpose2d 32→1 14×14 s2', t: true, o: { batch: 64, inChannels: 32, outChannels: 1, inH: 14, inW: 14, kernel: 3, stride: 2, padding: 1, outputPadding: 1 } },
+  ];
+  for (const cv of convs) {
+    const o = cv.o;
+    const oh = cv.t ? (o.inH - 1) * 2 - 2 + 3 + 1 : Math.floor((o.inH + 2 - 3) / 2) + 1;
+    const nx = o.batch * o.inChannels * o.inH * o.inW, ny = o.batch * o.outChannels * oh * oh, nw = o.inChannels * o.outChannels * 9;
+    const flops = 2 * (cv.t ? nx : ny) * (cv.t ? o.outChannels : o.inChannels) * 9;
+    const x = uploadF32(device, rand(nx)), w = uploadF32(device, rand(nw)), y = createBuffer(device, ny * 4, STORAGE);
+    const dx = createBuffer(device, nx * 4, STORAGE), dw = createBuffer(device, nw * 4, STORAGE);
+    const fwd = cv.t ? convTranspose2d(device, { x, weight: w, y }, o) : conv2d(device, { x, weight: w, y }, o);
+    const [gx] = cv.t ? convTranspose2dBackward(device, { weight: w, dy: y, dx }, o) : conv2dBackward(device, { weight: w, dy: y, dx }, o);
+    const [gw] = cv.t ? convTranspose2dBackward(device, { x, dy: y, dweight: dw }, o) : conv2dBackward(device, { x, dy: y, dweight: dw }, o);
+    try {
+      for (const [label, call] of [['forward', fwd], ['grad-input', gx!], ['grad-weight', gw!]] as const) {
+        const ms = await time(device, [call], 3);
+        push({ name: `${cv.name} ${label}`, ms, rate: flops / (ms * 1e6), unit: 'GFLOP/s' });
+      }
+    } finally {
+      for (const c of [fwd, gx!, gw!]) c.destroy();
+      for (const b of [x, w, y, dx, dw]) destroyBuffer(device, b);
+    }
+  }
+  {
+    const B = 128, D = 784;
+    const l = uploadF32(device, rand(B * D)), x = uploadF32(device, rand(B * D).map((v) => v + 0.5)), r = createBuffer(device, B * 4, STORAGE), d = createBuffer(device, B * D * 4, STORAGE);
+    const call = elboRecon(device, { logits: l, x, recon: r, dlogits: d }, { batch: B, features: D, likelihood: 'bernoulli' });
+    try {
+      const ms = await time(device, [call], 3);
+      push({ name: 'fused ELBO reconstruction 128×784 (bernoulli)', ms, rate: (3 * B * D * 4) / (ms * 1e6), unit: 'GB/s' });
+    } finally {
+      call.destroy();
+      for (const b of [l, x, r, d]) destroyBuffer(device, b);
+    }
+  }
+  {
+    const n = 648_000; // about the mlp VAE's parameter count
+    const bufs = [0, 1, 2, 3].map(() => uploadF32(device, rand(n)));
+    const call = adam(device, { param: bufs[0]!, grad: bufs[1]!, m: bufs[2]!, v: bufs[3]! }, { n, lr: 1e-3, step: 1 });
+    try {
+      const ms = await time(device, [call], 3);
+      push({ name: `adam update (${n} parameters)`, ms, rate: (7 * n * 4) / (ms * 1e6), unit: 'GB/s' });
+    } finally {
+      call.destroy();
+      for (const b of bufs) destroyBuffer(device, b);
+    }
+  }
+  return out;
+}
+
+/** Samples per second of whole training steps, and where the step's time goes. */
+export async function benchTraining(device: GPUDevice, log: (s: string) => void = () => {}, steps = 10): Promise<TrainResult[]> {
+  const out: TrainResult[] = [];
+  const models: [string, ModelSpec, number][] = [['mlp', mlpPreset(), 128], ['conv', convPreset(), 64]];
+  for (const [name, spec, batch] of models) {
+    const s = new TrainingSession(device, { spec, batch, optimizer: { type: 'adam', lr: 1e-3 }, loss: { beta: 1, freeBits: 0, latentL2: 0, seed: 1 } });
+    try {
+      s.setParams(initParams(s.graph, 1));
+      const D = spec.input.reduce((a, b) => a * b, 1);
+      s.attachData({ name: 'bench', shape: spec.input, count: batch * 4, data: Uint8Array.from({ length: batch * 4 * D }, (_, i) => (i * 31) % 256), labels: null });
+      s.runStep({ beta: 1, lr: 1e-3 });
+      await device.queue.onSubmittedWorkDone();
+      const n = name === 'mlp' ? steps : Math.max(2, Math.floor(steps / 3));
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) s.runStep({ beta: 1, lr: 1e-3 }, i % 4);
+      await device.queue.onSubmittedWorkDone();
+      const stepMs = (performance.now() - t0) / n;
+      const calls = s.program.steps.map((x) => x.call);
+      const kernelMs = canTime(device) ? (await timeCalls(device, calls, 2)).reduce((a, b) => a + b, 0) : null;
+      const mem = s.program.memory();
+      const r: TrainResult = {
+        model: name, batch, samplesPerSecond: (batch * 1000) / stepMs, dispatchesPerStep: s.dispatchesPerStep, submitsPerStep: 1,
+        kernelShare: kernelMs === null ? null : kernelMs / stepMs, stepMs, kernelMs,
+        plannedBytes: mem.plannedBytes, naiveBytes: mem.naiveBytes, paramBytes: mem.paramBytes,
+      };
+      out.push(r);
+      log(`train ${name} (batch ${batch}): ${r.samplesPerSecond.toFixed(1)} samples/s, step ${stepMs.toFixed(1)} ms, kernels ${kernelMs?.toFixed(1) ?? 'n/a'} ms (${r.kernelShare === null ? 'n/a' : (100 * r.kernelShare).toFixed(0) + '%'}), ${r.dispatchesPerStep} dispatches in ${r.submitsPerStep} submit, temporaries ${(mem.plannedBytes / 2 ** 20).toFixed(2)} MiB planned vs ${(mem.naiveBytes / 2 ** 20).toFixed(2)} MiB without reuse`);
+    } finally {
+      s.destroy();
+    }
+  }
+  return out;
+}
