@@ -3,13 +3,14 @@
 #   chromium   - headless browser tests, and SwiftShader (software Vulkan) for
 #                WebGPU on machines without a GPU
 #   libvulkan1 - the Vulkan loader Dawn (Node) uses to reach SwiftShader or a GPU
+#   dataset-fashion-mnist - Fashion-MNIST (60,000 + 10,000 images) for --dataset fashion-mnist
 # Set WEBGPU_VAE_SKIP_APT=1 to skip this check (e.g. when Chrome lives elsewhere
 # and CHROMIUM_PATH points at it).
 set -euo pipefail
 
 if [[ "${WEBGPU_VAE_SKIP_APT:-}" == "1" ]]; then exit 0; fi
 
-want=(chromium libvulkan1 "$@")
+want=(chromium libvulkan1 dataset-fashion-mnist "$@")
 missing=()
 for p in "${want[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
