@@ -141,8 +141,10 @@ function backwardRule(node: Node, g: Graph, grads: Grads, isInput: (t: number) =
 export function buildTraining(spec: ModelSpec, batch: number): TrainingGraph {
   const fg = addLoss(buildForward(spec, batch));
   const g = fg.graph;
-  // A training step keeps nothing past its end but the statistics (role 'output').
+  // A training step keeps nothing past its end but the statistics (role 'output')
+  // and the per-dimension KL of the last batch (J values, for progress events).
   g.outputs.clear();
+  g.outputs.add(fg.loss.klDim);
   const forwardNodes = g.nodes.filter((n) => n.op !== 'recon' && n.op !== 'kl');
   const paramGrads = new Map<number, number>();
   const gradList: number[] = [];

@@ -13,6 +13,7 @@ import { buildTraining, type TrainingGraph } from '../graph/autodiff.ts';
 import { numel } from '../graph/ir.ts';
 import { paramLayout, Program, type LossSettings } from '../graph/program.ts';
 import { sampleSize, type Dataset } from '../data/dataset.ts';
+import { gatherRef } from '../ref/data.ts';
 import type { ModelSpec } from '../model/spec.ts';
 
 export type OptimizerName = 'adam' | 'adamw' | 'sgd';
@@ -83,6 +84,8 @@ export class TrainingSession {
   private readonly optimizer: OptimizerCall;
   private readonly clip: KernelCall[];
   private data: { buffer: GPUBuffer; order: GPUBuffer; call: KernelCall; count: number; stepsPerEpoch: number } | null = null;
+  /** A dataset too large for one storage binding stays on the CPU; batches are written per step. */
+  private streamed: { readonly ds: Dataset; order: Uint32Array; readonly stepsPerEpoch: number } | null = null;
   private destroyed = false;
 
   constructor(readonly device: GPUDevice, readonly options: SessionOptions) {
@@ -180,8 +183,13 @@ export class TrainingSession {
     this.step = 0;
   }
 
-  /** Puts a dataset on the GPU; batches are then gathered there in the order set by setOrder. */
-  attachData(ds: Dataset): void {
+  /**
+   * Puts a dataset on the GPU; batches are then gathered there in the order set
+   * by setOrder. A dataset larger than the device's storage binding limit (or
+   * with `stream`) stays on the CPU and each batch is written with
+   * queue.writeBuffer before its step, with the same values.
+   */
+  attachData(ds: Dataset, opts: { readonly stream?: boolean } = {}): void {
     const D = sampleSize(ds);
     const want = numel(this.options.spec.input);
     if (D !== want) throw new Error(`${ds.name}: samples of shape [${ds.shape.join(', ')}] (${D} values) do not fit a model whose input is [${this.options.spec.input.join(', ')}] (${want})`);
@@ -189,6 +197,12 @@ export class TrainingSession {
     if (ds.count < B) throw new Error(`${ds.name}: ${ds.count} samples is fewer than the batch size ${B}`);
     this.detachData();
     const stepsPerEpoch = Math.ceil(ds.count / B);
+    const bytes = ds.data instanceof Uint8Array ? Math.ceil(ds.data.length / 4) * 4 : ds.data.byteLength;
+    if (opts.stream || bytes > this.device.limits.maxStorageBufferBindingSize) {
+      this.streamed = { ds, order: new Uint32Array(stepsPerEpoch * B), stepsPerEpoch };
+      this.setOrder(Uint32Array.from({ length: ds.count }, (_, i) => i));
+      return;
+    }
     const buffer = ds.data instanceof Uint8Array ? uploadU32(this.device, packBytes(ds.data), `${ds.name} data`) : (() => {
       const b = createBuffer(this.device, ds.data.byteLength, STORAGE, `${ds.name} data`);
       this.device.queue.writeBuffer(b, 0, ds.data.buffer, ds.data.byteOffset, ds.data.byteLength);
@@ -205,22 +219,30 @@ export class TrainingSession {
 
   /** Batches per epoch of the attached dataset (the last one is topped up from the epoch's start). */
   get stepsPerEpoch(): number {
-    if (!this.data) throw new Error('no dataset attached');
-    return this.data.stepsPerEpoch;
+    const d = this.data ?? this.streamed;
+    if (!d) throw new Error('no dataset attached');
+    return d.stepsPerEpoch;
+  }
+
+  /** Whether batches are written from the CPU rather than gathered on the GPU. */
+  get streaming(): boolean {
+    return this.streamed !== null;
   }
 
   /** Sets the epoch's sample order (a permutation of the attached dataset). */
   setOrder(perm: Uint32Array): void {
-    const d = this.data;
-    if (!d) throw new Error('no dataset attached');
-    if (perm.length !== d.count) throw new Error(`order: ${perm.length} indices for ${d.count} samples`);
+    const count = this.data?.count ?? this.streamed?.ds.count;
+    if (count === undefined) throw new Error('no dataset attached');
+    if (perm.length !== count) throw new Error(`order: ${perm.length} indices for ${count} samples`);
     const B = this.options.batch;
-    const padded = new Uint32Array(d.stepsPerEpoch * B);
-    for (let i = 0; i < padded.length; i++) padded[i] = perm[i % d.count]!;
-    this.device.queue.writeBuffer(d.order, 0, padded);
+    const padded = new Uint32Array(this.stepsPerEpoch * B);
+    for (let i = 0; i < padded.length; i++) padded[i] = perm[i % count]!;
+    if (this.streamed) this.streamed.order = padded;
+    else this.device.queue.writeBuffer(this.data!.order, 0, padded);
   }
 
   private detachData(): void {
+    this.streamed = null;
     if (!this.data) return;
     this.data.call.destroy();
     destroyBuffer(this.device, this.data.buffer);
@@ -240,6 +262,13 @@ export class TrainingSession {
     if (this.data) {
       this.data.call.setParams({ start: batchIndex * this.options.batch, step: next });
       before.push(this.data.call);
+    } else if (this.streamed) {
+      const B = this.options.batch;
+      const x = gatherRef(this.streamed.ds.data, this.streamed.order, {
+        batch: B, features: sampleSize(this.streamed.ds), start: batchIndex * B,
+        binarize: !!this.options.dynamicBinarize, seed: this.options.loss.seed, step: next,
+      });
+      this.device.queue.writeBuffer(this.program.input, 0, x.buffer, x.byteOffset, x.byteLength);
     }
     const after: KernelCall[] = [];
     if (update) {

@@ -43,6 +43,8 @@ export interface StepEvent {
   readonly recon: number;
   readonly kl: number;
   readonly objective: number;
+  /** KL per latent dimension (batch mean) of the last step. */
+  readonly klPerDim: number[];
   readonly samplesPerSecond: number;
 }
 
@@ -145,6 +147,7 @@ export class Trainer {
         if (windowSteps === c.logEvery || i === S - 1) {
           const st = await p.readStats();
           p.resetStats();
+          const klPerDim = Array.from(await p.read(this.session.graph.loss.klDim));
           const n = Math.max(1, st.count);
           sums.recon += st.recon;
           sums.kl += st.kl;
@@ -153,7 +156,7 @@ export class Trainer {
           const now = performance.now();
           await onEvent({
             type: 'step', step: this.session.step, epoch, stepInEpoch: i + 1, stepsPerEpoch: S, totalSteps: this.totalSteps,
-            beta: knobs.beta, lr: knobs.lr, loss: (st.recon + st.kl) / n, recon: st.recon / n, kl: st.kl / n, objective: st.loss / n,
+            beta: knobs.beta, lr: knobs.lr, loss: (st.recon + st.kl) / n, recon: st.recon / n, kl: st.kl / n, objective: st.loss / n, klPerDim,
             samplesPerSecond: (windowSteps * c.batch) / ((now - windowStart) / 1000),
           });
           windowStart = performance.now();

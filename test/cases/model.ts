@@ -113,3 +113,33 @@ export const modelCases: GpuCase[] = [
     },
   },
 ];
+
+modelCases.push({
+  name: 'model: a dataset streamed from the CPU trains exactly like the same dataset gathered on the GPU',
+  async run(device) {
+    const spec = tinyMlp();
+    const n = 20;
+    const data = Uint8Array.from({ length: n * 12 }, (_, i) => (i * 97 + 13) % 256);
+    const ds = { name: 'tiny', shape: spec.input, count: n, data, labels: null };
+    const params = new Map([...seededParams(spec, 4)].map(([k, v]) => [k, Float32Array.from(v)]));
+    const run = async (stream: boolean) => {
+      const s = new TrainingSession(device, { spec, batch: 6, optimizer: { type: 'adam', lr: 1e-2 }, loss: { beta: 1, freeBits: 0, latentL2: 0, seed: 3 }, dynamicBinarize: true });
+      try {
+        s.setParams(params);
+        s.attachData(ds, { stream });
+        expect(s.streaming === stream, `streaming is ${s.streaming}`);
+        s.setOrder(Uint32Array.from({ length: n }, (_, i) => (i * 7) % n));
+        for (let i = 0; i < 2 * s.stepsPerEpoch; i++) s.runStep({ beta: 1, lr: 1e-2 }, i % s.stepsPerEpoch);
+        return await s.getParams();
+      } finally {
+        s.destroy();
+      }
+    };
+    const gpu = await run(false), cpu = await run(true);
+    for (const [k, v] of gpu) {
+      const w = cpu.get(k)!;
+      const diff = v.findIndex((x, i) => x !== w[i]);
+      expect(diff < 0, `${k}[${diff}]: gathered on the GPU ${v[diff]}, streamed ${w[diff]}`);
+    }
+  },
+});

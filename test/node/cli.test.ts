@@ -59,6 +59,8 @@ test('train writes a complete, valid run folder; resume, eval, sample, reconstru
   expect(r.code === 0, `train exited ${r.code}: ${r.stderr}`);
   const ev = events(r.stdout);
   expect(ev.some((e) => e.type === 'step') && ev.some((e) => e.type === 'epoch'), `train printed step and epoch events: ${r.stdout.slice(0, 400)}`);
+  const step = ev.find((e) => e.type === 'step')!;
+  expect(Array.isArray(step.klPerDim) && (step.klPerDim as number[]).length === 4 && typeof step.beta === 'number' && typeof step.samplesPerSecond === 'number', `step event fields: ${JSON.stringify(step)}`);
   const run = join(dir, 'run');
   const config = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'));
   expect(config.model.latent === 4 && config.batch === 32, `config.json: ${JSON.stringify(config).slice(0, 200)}`);
