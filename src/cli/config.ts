@@ -27,6 +27,8 @@ export interface RunConfig {
   readonly binarize: Binarize;
   readonly seed: number;
   readonly logEvery: number;
+  /** Train only on samples with these labels (anomaly detection: the normal classes); null for all. */
+  readonly trainClasses: readonly number[] | null;
 }
 
 export function likelihoodOf(name: string, classes: number | undefined): LikelihoodSpec {
@@ -109,6 +111,9 @@ export function parseRunConfig(raw: unknown, source: string): RunConfig {
     optimizer: optimizer as OptimizerName, lr: n('lr', 0), weightDecay: n('weightDecay', 0), clipNorm: n('clipNorm', 0), beta: n('beta', 0),
     klSchedule: s('klSchedule'), lrSchedule: s('lrSchedule'), freeBits: n('freeBits', 0), latentL2: n('latentL2', 0),
     binarize: binarize as Binarize, seed: i('seed', 0), logEvery: i('logEvery', 1),
+    trainClasses: r.trainClasses === undefined || r.trainClasses === null ? null
+      : Array.isArray(r.trainClasses) && r.trainClasses.every((v) => Number.isInteger(v) && (v as number) >= 0) ? (r.trainClasses as number[])
+      : fail('trainClasses', 'null or a list of non-negative integer labels', r.trainClasses),
   };
   parseKlSchedule(c.klSchedule);
   parseLrSchedule(c.lrSchedule);

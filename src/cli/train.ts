@@ -3,7 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { resolveDataset } from '../data/index.ts';
-import type { Dataset } from '../data/dataset.ts';
+import { subset, type Dataset } from '../data/dataset.ts';
 import { requestGpu } from '../gpu/device.ts';
 import { loadOptimizer, loadParams, saveCheckpoint } from '../io/checkpoint.ts';
 import { writeFileAtomic } from '../io/files.ts';
@@ -36,6 +36,7 @@ export const TRAIN_OPTIONS: OptionSpec = {
   out: { type: 'string', help: 'run folder', default: 'runs/<date>-<model>-<dataset>' },
   'log-every': { type: 'string', help: 'steps between progress updates', default: '10' },
   json: { type: 'boolean', help: 'print events as JSON lines instead of a progress bar' },
+  'train-classes': { type: 'string', help: 'train only on these comma-separated labels (e.g. the normal classes for anomaly detection)' },
 };
 
 const RESUME_OPTIONS: OptionSpec = {
@@ -51,7 +52,12 @@ export async function configFromOptions(argv: readonly string[]): Promise<{ conf
   const modelName = str(p, 'model', 'mlp');
   const likelihood = likelihoodOf(choice(p, 'likelihood', ['bernoulli', 'gaussian', 'categorical'] as const, 'bernoulli'), p.values.classes === undefined ? undefined : int(p, 'classes', 0, 2));
   const dataset = str(p, 'dataset', 'mnist');
-  const sets = await loadSets(dataset, likelihood.type === 'bernoulli');
+  const trainClasses = typeof p.values['train-classes'] === 'string' ? p.values['train-classes'].split(',').map((t) => {
+    const v = Number(t.trim());
+    if (t.trim() === '' || !Number.isInteger(v) || v < 0) throw new UsageError(`--train-classes: ${JSON.stringify(t)} is not a label; expected comma-separated non-negative integers`);
+    return v;
+  }) : null;
+  const sets = await loadSets(dataset, likelihood.type === 'bernoulli', trainClasses);
   const { train } = sets;
   const json = modelName === 'mlp' || modelName === 'conv' ? null : readText(modelName, '--model');
   const latent = p.values.latent === undefined ? undefined : int(p, 'latent', 0, 1);
@@ -65,7 +71,7 @@ export async function configFromOptions(argv: readonly string[]): Promise<{ conf
     beta: num(p, 'beta', 1, 0), klSchedule: str(p, 'kl-schedule', 'constant'), lrSchedule: str(p, 'lr-schedule', 'constant'),
     freeBits: num(p, 'free-bits', 0, 0), latentL2: num(p, 'latent-l2', 0, 0),
     binarize: choice(p, 'binarize', ['none', 'static', 'dynamic'] as const, 'none'),
-    seed: int(p, 'seed', 1, 0, 0xffffffff), logEvery: int(p, 'log-every', 10),
+    seed: int(p, 'seed', 1, 0, 0xffffffff), logEvery: int(p, 'log-every', 10), trainClasses,
   };
   trainerConfig(config); // validates the schedule strings
   return { config, out: typeof p.values.out === 'string' ? p.values.out : null, json: flag(p, 'json'), sets };
@@ -76,8 +82,16 @@ function readText(path: string, what: string): string {
   return readFileSync(path, 'utf8');
 }
 
-export async function loadSets(dataset: string, unitRange: boolean): Promise<{ train: Dataset; test: Dataset }> {
-  return resolveDataset(dataset, { unitRange });
+/** The run's data; with `trainClasses`, the training set keeps only those labels (the test set is whole). */
+export async function loadSets(dataset: string, unitRange: boolean, trainClasses: readonly number[] | null = null): Promise<{ train: Dataset; test: Dataset }> {
+  const sets = await resolveDataset(dataset, { unitRange });
+  if (!trainClasses) return sets;
+  const labels = sets.train.labels;
+  if (!labels) throw new UsageError(`--train-classes: ${sets.train.name} has no labels`);
+  const keep = new Set(trainClasses);
+  const idx = Uint32Array.from(Array.from(labels.keys()).filter((i) => keep.has(labels[i]!)));
+  if (idx.length === 0) throw new UsageError(`--train-classes ${trainClasses.join(',')}: no training sample has these labels`);
+  return { train: subset(sets.train, idx, `${sets.train.name}[${trainClasses.join(',')}]`), test: sets.test };
 }
 
 function defaultOut(c: RunConfig): string {
@@ -219,7 +233,7 @@ export async function resumeCommand(argv: readonly string[]): Promise<number> {
   const saved = readRunConfig(dir!);
   const config: RunConfig = { ...saved, epochs: int(p, 'epochs', saved.epochs) };
   const { params } = loadParams(join(dir!, 'model.safetensors'), config.model);
-  const sets = await loadSets(config.dataset, config.model.likelihood.type === 'bernoulli');
+  const sets = await loadSets(config.dataset, config.model.likelihood.type === 'bernoulli', config.trainClasses);
   const gpu = await requestGpu({ log: (m) => console.error(m) });
   const trainer = new Trainer(gpu.device, trainerConfig(config), sets.train, sets.test);
   try {

@@ -125,6 +125,8 @@ test('bad input gets a clear error and a non-zero exit', { timeout: 600_000 }, a
     [['train', '--frobnicate'], /Unknown option '--frobnicate'/],
     [['eval', 'no-such-run'], /no-such-run: no config.json; expected a run folder/],
     [['frob'], /unknown command 'frob'/],
+    [['train', '--dataset', data, '--train-classes', 'one'], /--train-classes: "one" is not a label/],
+    [['train', '--dataset', data, '--train-classes', '3'], /--train-classes: .*has no labels/],
   ];
   for (const [args, pattern] of cases) {
     const r = await cli(args);
