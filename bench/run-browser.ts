@@ -1,31 +1,35 @@
 /**
  * `npm run bench:browser`: the same benchmarks in headless Chromium (WebGPU on
  * SwiftShader without a GPU), saved to bench/results/bench-chromium.json.
+ * Takes the same options as `npm run bench`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { launchChromium, startVite } from '../test/browser/chromium.ts';
+import { parseSelection } from './parts.ts';
 
-const args = process.argv.slice(2);
-const only = args.includes('--train') ? 'train' : args.includes('--kernels') ? 'kernels' : '';
+const words = process.argv.slice(2);
+parseSelection(words); // refuse unknown options before starting a browser
+const query = new URLSearchParams(words.map((w) => ['part', w]));
 const { server, url } = await startVite();
 const browser = await launchChromium();
 try {
   const page = await browser.newPage();
   page.on('console', (m) => console.log(`[page] ${m.text()}`));
-  await page.goto(`${url}/bench/page.html${only ? `?only=${only}` : ''}`);
+  await page.goto(`${url}/bench/page.html?${query}`);
   let shown = 0;
-  while (!(await page.evaluate(() => window.__bench?.done === true))) {
-    const text = (await page.textContent('#log')) ?? '';
-    const lines = text.split('\n');
+  const flush = async () => {
+    const lines = ((await page.textContent('#log')) ?? '').split('\n');
     for (const l of lines.slice(shown)) console.log(l);
     shown = lines.length;
+  };
+  while (!(await page.evaluate(() => window.__bench?.done === true))) {
+    await flush();
     await new Promise((r) => setTimeout(r, 1000));
   }
-  const text = ((await page.textContent('#log')) ?? '').split('\n');
-  for (const l of text.slice(shown)) console.log(l);
+  await flush();
   const r = await page.evaluate(() => window.__bench!);
   if (r.error) throw new Error(`benchmark page failed: ${r.error}`);
-  const result = { runtime: 'chromium', browser: browser.version(), ...r, date: new Date().toISOString() };
+  const result = { runtime: 'chromium', browser: browser.version(), adapter: r.adapter, features: r.features, date: new Date().toISOString(), ...r.results };
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   const file = new URL('./results/bench-chromium.json', import.meta.url);
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);

@@ -1,22 +1,21 @@
 /**
- * `npm run bench`: kernel and training benchmarks in Node (Dawn), printed and
- * saved to bench/results/bench-node.json with the adapter and versions.
- * `npm run bench -- --train` or `-- --kernels` runs one part.
+ * `npm run bench`: kernel, matmul-variant and training benchmarks in Node
+ * (Dawn), printed and saved to bench/results/bench-node.json with the adapter
+ * and versions. `npm run bench -- --train` (or `--kernels`, `--matmul`, any
+ * combination, and `--quick`) runs a part.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { requestGpu } from '../src/gpu/device.ts';
-import { benchKernels, benchTraining } from './suite.ts';
+import { parseSelection, runSelection } from './parts.ts';
 
-const args = process.argv.slice(2);
-const which = args.includes('--train') ? 'train' : args.includes('--kernels') ? 'kernels' : 'all';
+const sel = parseSelection(process.argv.slice(2));
 const gpu = await requestGpu({ log: (m) => console.error(m) });
 console.log(`adapter: ${gpu.summary}`);
-const kernels = which === 'train' ? [] : await benchKernels(gpu.device, console.log);
-const training = which === 'kernels' ? [] : await benchTraining(gpu.device, console.log);
+const results = await runSelection(gpu.device, sel, console.log);
 const pkg = (name: string) => JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')).version as string;
 const result = {
   runtime: 'node', node: process.version, dawn: `webgpu@${pkg('webgpu')}`, adapter: gpu.adapterInfo, software: gpu.isSoftware,
-  timing: gpu.device.features.has('timestamp-query') ? 'gpu timestamps (median)' : 'wall clock', date: new Date().toISOString(), kernels, training,
+  features: [...gpu.device.features].sort(), date: new Date().toISOString(), ...results,
 };
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 const file = new URL('./results/bench-node.json', import.meta.url);

@@ -50,7 +50,7 @@ function rand(n: number): Float32Array {
 }
 
 /** Matmul of (m, k)·(k, n) with the given layout, timed. */
-async function benchMatmul(device: GPUDevice, name: string, m: number, n: number, k: number, transA: boolean, transB: boolean, reps: number): Promise<KernelResult> {
+async function timeMatmul(device: GPUDevice, name: string, m: number, n: number, k: number, transA: boolean, transB: boolean, reps: number): Promise<KernelResult> {
   const a = uploadF32(device, rand(m * k)), b = uploadF32(device, rand(k * n)), c = createBuffer(device, m * n * 4, STORAGE);
   const call = matmul(device, { a, b, c }, { m, n, k, transA, transB });
   try {
@@ -68,12 +68,12 @@ export async function benchKernels(device: GPUDevice, log: (s: string) => void =
     out.push(r);
     log(`${r.name.padEnd(52)} ${r.ms.toFixed(2).padStart(9)} ms ${r.rate.toFixed(2).padStart(8)} ${r.unit}`);
   };
-  for (const s of [256, 512, 1024]) push(await benchMatmul(device, `matmul ${s}×${s}×${s}`, s, s, s, false, false, s === 1024 ? 2 : 3));
+  for (const s of [256, 512, 1024]) push(await timeMatmul(device, `matmul ${s}×${s}×${s}`, s, s, s, false, false, s === 1024 ? 2 : 3));
   // The mlp VAE's products at batch 128: y = x·Wᵀ, then dX = dY·W and dW = dYᵀ·X.
   for (const [i, o] of [[784, 400], [400, 20], [20, 400], [400, 784]] as const) {
-    push(await benchMatmul(device, `matmul fwd 128×${i}→${o} (x·Wᵀ)`, 128, o, i, false, true, 3));
-    push(await benchMatmul(device, `matmul dX 128×${o}→${i} (dY·W)`, 128, i, o, false, false, 3));
-    push(await benchMatmul(device, `matmul dW ${o}×${i} (dYᵀ·X)`, o, i, 128, true, false, 3));
+    push(await timeMatmul(device, `matmul fwd 128×${i}→${o} (x·Wᵀ)`, 128, o, i, false, true, 3));
+    push(await timeMatmul(device, `matmul dX 128×${o}→${i} (dY·W)`, 128, i, o, false, false, 3));
+    push(await timeMatmul(device, `matmul dW ${o}×${i} (dYᵀ·X)`, o, i, 128, true, false, 3));
   }
   // The conv VAE's layers at batch 64.
   const convs = [

@@ -1,9 +1,30 @@
 /**
  * matmul: C = act(op(A)·op(B) + bias) on the caller's buffers, and its
  * backward products. Shapes and layouts: see shaders/matmul.wgsl.
+ *
+ * Several kernels compute the same thing (the variants below); which one runs
+ * is chosen per call: `options.variant` when given, else the choice made by
+ * `tuneMatmul` (src/kernels/autotune.ts) for the call's shape on this device,
+ * else a default from the adapter (register-blocked kernels on adapters that run
+ * workgroups on CPU threads, the portable `direct` kernel on GPUs).
  */
 import { activationCode, DEFAULT_ALPHA, type Activation } from './activation-codes.ts';
-import { checkBuffer, checkSizes, makeCall, placeholderBuffer, type BufferArg, type KernelCall } from './kernel.ts';
+import { checkBuffer, checkSizes, grid1d, makeCall, placeholderBuffer, type BufferArg, type KernelCall } from './kernel.ts';
+
+/**
+ * The matmul kernels, all with the same semantics and uniform fields:
+ * - `direct`: 8×8 register blocks per invocation, no workgroup memory (shaders/matmul.wgsl); any shape.
+ * - `tiled`: 64×64 tiles through workgroup memory, two barriers per 16 steps of K
+ *   (shaders/matmul_tiled.wgsl); any shape; the classic GPU scheme.
+ * - `naive`: one entry of C per invocation (shaders/matmul_naive.wgsl); any shape; the reference point.
+ * - `blocked`: 16×32 register blocks of 4×4 matrices, vec4 loads (shaders/matmul_blocked.wgsl);
+ *   needs the contiguous dimension of A and of B to be a multiple of 4.
+ * - `subgroup`: `blocked` with the loads of B shared by subgroup broadcasts
+ *   (shaders/matmul_subgroup.wgsl); same shapes as `blocked`, and the 'subgroups' feature.
+ */
+export const MATMUL_VARIANTS = ['direct', 'tiled', 'naive', 'blocked', 'subgroup'] as const;
+
+export type MatmulVariant = (typeof MATMUL_VARIANTS)[number];
 
 export interface MatmulOptions {
   /** Rows of op(A) and C. */
@@ -21,6 +42,8 @@ export interface MatmulOptions {
   readonly alpha?: number;
   /** Add the product into C instead of overwriting it (no bias, no activation). */
   readonly accumulate?: boolean;
+  /** Kernel to use; by default the tuned or adapter default choice (see matmulVariant). */
+  readonly variant?: MatmulVariant;
 }
 
 export interface MatmulBuffers {
@@ -30,7 +53,132 @@ export interface MatmulBuffers {
   readonly bias?: BufferArg;
 }
 
-const TILE = 64;
+/** The part of the options that decides which kernels can run and how fast. */
+export interface MatmulShape {
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  readonly transA?: boolean;
+  readonly transB?: boolean;
+}
+
+/** A key naming one shape and layout, e.g. `128x784x400:nt` (M x K x N, then the transposes). */
+export function matmulShapeKey(s: MatmulShape): string {
+  return `${s.m}x${s.k}x${s.n}:${s.transA ? 't' : 'n'}${s.transB ? 't' : 'n'}`;
+}
+
+/**
+ * The shape class a tuned choice applies to when the exact shape was not tuned:
+ * the layout and the size of the product (multiply-adds: small < 2^21 ≤ medium < 2^26 ≤ large).
+ */
+export function matmulShapeClass(s: MatmulShape): string {
+  const macs = s.m * s.n * s.k;
+  const size = macs < 2 ** 21 ? 'small' : macs < 2 ** 26 ? 'medium' : 'large';
+  return `${s.transA ? 't' : 'n'}${s.transB ? 't' : 'n'}:${size}`;
+}
+
+/** True when the adapter behind `device` runs on the CPU (SwiftShader, llvmpipe/lavapipe, WARP). */
+export function isCpuAdapter(device: GPUDevice): boolean {
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  if (!info) return false;
+  return /swiftshader|llvmpipe|lavapipe|warp|software/i.test(`${info.architecture} ${info.description} ${info.vendor} ${info.device}`);
+}
+
+/** Why `variant` cannot compute this shape on this device, or null when it can. */
+export function matmulUnsupported(device: GPUDevice, variant: MatmulVariant, s: MatmulShape): string | null {
+  if (variant !== 'blocked' && variant !== 'subgroup') return null;
+  if (variant === 'subgroup' && !device.features.has('subgroups')) return "the device was created without the 'subgroups' feature";
+  const a = s.transA ? { what: 'Aᵀ (stored K×M)', dim: 'M', v: s.m } : { what: 'A (stored M×K)', dim: 'K', v: s.k };
+  const b = s.transB ? { what: 'Bᵀ (stored N×K)', dim: 'K', v: s.k } : { what: 'B (stored K×N)', dim: 'N', v: s.n };
+  for (const x of [a, b]) {
+    if (x.v % 4 !== 0) return `it reads ${x.what} as rows of vec4, so ${x.dim} must be a multiple of 4 (${x.dim} = ${x.v})`;
+  }
+  return null;
+}
+
+interface Tuned {
+  readonly byShape: Map<string, MatmulVariant>;
+  readonly byClass: Map<string, MatmulVariant>;
+}
+
+const tuned = new WeakMap<GPUDevice, Tuned>();
+
+/**
+ * Records tuned choices for a device (used by tuneMatmul): per exact shape key
+ * and per shape class. Choices must be able to run the shapes they name.
+ */
+export function setMatmulChoices(
+  device: GPUDevice,
+  byShape: ReadonlyMap<string, MatmulVariant>,
+  byClass: ReadonlyMap<string, MatmulVariant>,
+): void {
+  let t = tuned.get(device);
+  if (!t) {
+    t = { byShape: new Map(), byClass: new Map() };
+    tuned.set(device, t);
+  }
+  for (const [k, v] of byShape) t.byShape.set(k, v);
+  for (const [k, v] of byClass) t.byClass.set(k, v);
+}
+
+/** Forgets the tuned choices of a device (matmul falls back to the adapter default). */
+export function clearMatmulChoices(device: GPUDevice): void {
+  tuned.delete(device);
+}
+
+/**
+ * The adapter's default for a shape: on CPU adapters the register-blocked
+ * kernels when the shape allows (`subgroup` when its 128-row workgroups waste at
+ * most a fifth of their rows, else `blocked`), on GPUs the portable `direct`.
+ */
+export function defaultMatmulVariant(device: GPUDevice, s: MatmulShape): MatmulVariant {
+  if (isCpuAdapter(device)) {
+    if (Math.ceil(s.m / 128) * 128 <= 1.25 * s.m && matmulUnsupported(device, 'subgroup', s) === null) return 'subgroup';
+    if (matmulUnsupported(device, 'blocked', s) === null) return 'blocked';
+  }
+  return 'direct';
+}
+
+/**
+ * The kernel `matmul` uses for this shape without an explicit variant: the
+ * tuned choice for the exact shape, else for its class (when it can run the
+ * shape), else the adapter default.
+ */
+export function matmulVariant(device: GPUDevice, s: MatmulShape): MatmulVariant {
+  const t = tuned.get(device);
+  const choice = t?.byShape.get(matmulShapeKey(s)) ?? t?.byClass.get(matmulShapeClass(s));
+  if (choice && matmulUnsupported(device, choice, s) === null) return choice;
+  return defaultMatmulVariant(device, s);
+}
+
+interface VariantSpec {
+  readonly shader: string;
+  readonly entry: string;
+  /** Binding names of A and B in the shader (vec4 views for the blocked kernels). */
+  readonly a: string;
+  readonly b: string;
+  readonly workgroups: (device: GPUDevice, o: MatmulOptions) => [number, number, number];
+}
+
+const SPECS: Readonly<Record<MatmulVariant, VariantSpec>> = {
+  direct: { shader: 'matmul', entry: 'matmul', a: 'a', b: 'b', workgroups: (_, o) => [Math.ceil(o.n / 64), Math.ceil(o.m / 64), 1] },
+  tiled: { shader: 'matmul_tiled', entry: 'matmul_tiled', a: 'a', b: 'b', workgroups: (_, o) => [Math.ceil(o.n / 64), Math.ceil(o.m / 64), 1] },
+  naive: { shader: 'matmul_naive', entry: 'matmul_naive', a: 'a', b: 'b', workgroups: (_, o) => [Math.ceil(o.n / 16), Math.ceil(o.m / 16), 1] },
+  blocked: {
+    shader: 'matmul_blocked',
+    entry: 'matmul_blocked',
+    a: 'a4',
+    b: 'b4',
+    workgroups: (device, o) => grid1d(device, Math.ceil(o.m / 16) * Math.ceil(o.n / 32), 16),
+  },
+  subgroup: {
+    shader: 'matmul_subgroup',
+    entry: 'matmul_subgroup',
+    a: 'a4',
+    b: 'b4',
+    workgroups: (_, o) => [Math.ceil(o.n / 32), Math.ceil(o.m / 128), 1],
+  },
+};
 
 /** One matmul dispatch, bound to the given buffers. */
 export function matmul(device: GPUDevice, bufs: MatmulBuffers, o: MatmulOptions): KernelCall {
@@ -44,11 +192,23 @@ export function matmul(device: GPUDevice, bufs: MatmulBuffers, o: MatmulOptions)
   if (o.accumulate && (bufs.bias || act !== 'identity')) {
     throw new Error(`${op}: accumulate adds the bare product into C; bias and activation must be off`);
   }
+  let variant: MatmulVariant;
+  if (o.variant !== undefined) {
+    if (!MATMUL_VARIANTS.includes(o.variant)) {
+      throw new Error(`${op}: unknown variant '${o.variant}': expected one of ${MATMUL_VARIANTS.join(', ')}`);
+    }
+    const why = matmulUnsupported(device, o.variant, o);
+    if (why) throw new Error(`${op}: variant '${o.variant}' cannot run ${matmulShapeKey(o)}: ${why}`);
+    variant = o.variant;
+  } else {
+    variant = matmulVariant(device, o);
+  }
+  const spec = SPECS[variant];
   return makeCall(device, {
-    shader: 'matmul',
-    entry: 'matmul',
-    label: op,
-    buffers: { a: bufs.a, b: bufs.b, c: bufs.c, bias: bufs.bias ?? placeholderBuffer(device) },
+    shader: spec.shader,
+    entry: spec.entry,
+    label: `${op} [${variant}]`,
+    buffers: { [spec.a]: bufs.a, [spec.b]: bufs.b, c: bufs.c, bias: bufs.bias ?? placeholderBuffer(device) },
     constants: { TA: o.transA ? 1 : 0, TB: o.transB ? 1 : 0 },
     params: {
       m: o.m,
@@ -59,7 +219,7 @@ export function matmul(device: GPUDevice, bufs: MatmulBuffers, o: MatmulOptions)
       alpha: o.alpha ?? DEFAULT_ALPHA[act] ?? 0,
       accumulate: o.accumulate ? 1 : 0,
     },
-    workgroups: [Math.ceil(o.n / TILE), Math.ceil(o.m / TILE), 1],
+    workgroups: spec.workgroups(device, o),
   });
 }
 
@@ -77,7 +237,8 @@ export interface MatmulGradBuffers {
 /**
  * The backward products of C = op(A)·op(B): dA and dB in the stored layouts
  * of A and B, as matmuls with transposes (no copies). Bias and activation
- * gradients are separate kernels (reduce.wgsl, activations.wgsl).
+ * gradients are separate kernels (reduce.wgsl, activations.wgsl). The kernel of
+ * each product is chosen for its own shape (an explicit `variant` applies to both).
  */
 export function matmulBackward(
   device: GPUDevice,
@@ -88,21 +249,22 @@ export function matmulBackward(
   const ta = !!o.transA;
   const tb = !!o.transB;
   const acc = !!o.accumulate;
+  const v = o.variant !== undefined ? { variant: o.variant } : {};
   const calls: KernelCall[] = [];
   if (bufs.da) {
     // d op(A) = dC · op(B)ᵀ  (M, K)
     calls.push(
       ta
-        ? matmul(device, { a: bufs.b, b: bufs.dc, c: bufs.da }, { m: k, n: m, k: n, transA: tb, transB: true, accumulate: acc })
-        : matmul(device, { a: bufs.dc, b: bufs.b, c: bufs.da }, { m, n: k, k: n, transB: !tb, accumulate: acc }),
+        ? matmul(device, { a: bufs.b, b: bufs.dc, c: bufs.da }, { m: k, n: m, k: n, transA: tb, transB: true, accumulate: acc, ...v })
+        : matmul(device, { a: bufs.dc, b: bufs.b, c: bufs.da }, { m, n: k, k: n, transB: !tb, accumulate: acc, ...v }),
     );
   }
   if (bufs.db) {
     // d op(B) = op(A)ᵀ · dC  (K, N)
     calls.push(
       tb
-        ? matmul(device, { a: bufs.dc, b: bufs.a, c: bufs.db }, { m: n, n: k, k: m, transA: true, transB: ta, accumulate: acc })
-        : matmul(device, { a: bufs.a, b: bufs.dc, c: bufs.db }, { m: k, n, k: m, transA: !ta, accumulate: acc }),
+        ? matmul(device, { a: bufs.dc, b: bufs.a, c: bufs.db }, { m: n, n: k, k: m, transA: true, transB: ta, accumulate: acc, ...v })
+        : matmul(device, { a: bufs.a, b: bufs.dc, c: bufs.db }, { m: k, n, k: m, transA: !ta, accumulate: acc, ...v }),
     );
   }
   return calls;

@@ -5,7 +5,7 @@ import { dataCases } from './data.ts';
 import { elboCases } from './elbo.ts';
 import { inferenceCases } from './inference.ts';
 import { iwCases } from './iw.ts';
-import { matmulCases } from './matmul.ts';
+import { matmulCases, matmulVariantCases } from './matmul.ts';
 import { modelCases } from './model.ts';
 import { optimCases } from './optim.ts';
 import { reduceCases } from './reduce.ts';
@@ -13,4 +13,4 @@ import { rngCases } from './rng.ts';
 import { shaderCases } from './shaders.ts';
 import type { GpuCase } from './types.ts';
 
-export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases, ...convCases, ...rngCases, ...elboCases, ...dataCases, ...activationCases, ...reduceCases, ...optimCases, ...modelCases, ...inferenceCases, ...iwCases];
+export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases, ...matmulVariantCases, ...convCases, ...rngCases, ...elboCases, ...dataCases, ...activationCases, ...reduceCases, ...optimCases, ...modelCases, ...inferenceCases, ...iwCases];

@@ -1,7 +1,8 @@
 /** matmul and its backward products against the float64 reference, over odd and VAE-sized shapes. */
 import { readF32, uploadF32, destroyBuffer, createBuffer } from '../../src/gpu/buffers.ts';
 import { submitCalls } from '../../src/kernels/kernel.ts';
-import { matmul, matmulBackward, type MatmulOptions } from '../../src/kernels/matmul.ts';
+import { clearMatmulChoices, MATMUL_VARIANTS, matmul, matmulBackward, matmulShapeKey, matmulUnsupported, matmulVariant, type MatmulOptions, type MatmulVariant } from '../../src/kernels/matmul.ts';
+import { matmulTuning, tuneMatmul } from '../../src/kernels/autotune.ts';
 import { matmulBackwardRef, matmulRef } from '../../src/ref/matmul.ts';
 import { expectClose, expectThrows, gpuScope, randomF32 } from '../support/check.ts';
 import type { GpuCase } from './types.ts';
@@ -25,7 +26,7 @@ async function checkForward(device: GPUDevice, o: MatmulOptions, withBias: boole
   const a = randomF32(o.m * o.k, seed);
   const b = randomF32(o.k * o.n, seed + 1);
   const bias = withBias ? randomF32(o.n, seed + 2) : null;
-  const what = `matmul m=${o.m} n=${o.n} k=${o.k} transA=${!!o.transA} transB=${!!o.transB} bias=${withBias} act=${o.activation ?? 'identity'}`;
+  const what = `matmul${o.variant ? ` [${o.variant}]` : ''} m=${o.m} n=${o.n} k=${o.k} transA=${!!o.transA} transB=${!!o.transB} bias=${withBias} act=${o.activation ?? 'identity'}`;
   const ga = uploadF32(device, a), gb = uploadF32(device, b), gc = createBuffer(device, o.m * o.n * 4);
   const gbias = bias ? uploadF32(device, bias) : undefined;
   try {
@@ -45,7 +46,7 @@ async function checkBackward(device: GPUDevice, o: MatmulOptions, seed: number) 
   const a = randomF32(o.m * o.k, seed);
   const b = randomF32(o.k * o.n, seed + 1);
   const dc = randomF32(o.m * o.n, seed + 2);
-  const what = `matmul backward m=${o.m} n=${o.n} k=${o.k} transA=${!!o.transA} transB=${!!o.transB}`;
+  const what = `matmul${o.variant ? ` [${o.variant}]` : ''} backward m=${o.m} n=${o.n} k=${o.k} transA=${!!o.transA} transB=${!!o.transB}`;
   const ga = uploadF32(device, a), gb = uploadF32(device, b), gdc = uploadF32(device, dc);
   const gda = createBuffer(device, a.byteLength), gdb = createBuffer(device, b.byteLength);
   try {
@@ -129,6 +130,141 @@ export const matmulCases: GpuCase[] = [
         await expectThrows('m = 0', () => matmul(device, { a: buf, b: buf, c: buf }, { m: 0, n: 2, k: 2 }), /m = 0; expected a positive integer/);
         await expectThrows('short a', () => matmul(device, { a: buf, b: buf, c: buf }, { m: 8, n: 2, k: 4 }), /buffer 'a' holds 64 bytes; expected at least 128/);
         await expectThrows('accumulate with activation', () => matmul(device, { a: buf, b: buf, c: buf }, { m: 2, n: 2, k: 2, accumulate: true, activation: 'relu' }), /bias and activation must be off/);
+      } finally {
+        destroyBuffer(device, buf);
+      }
+    },
+  },
+];
+
+// Shapes for the per-variant cases: odd sizes in every dimension a layout leaves
+// free, sizes that are multiples of 4 where the vec4 kernels need them, so that
+// every layout of every variant meets edges in M, N and K.
+const VARIANT_SHAPES: ReadonlyArray<readonly [number, number, number]> = [
+  [1, 1, 1],
+  [3, 1, 3],
+  [127, 129, 3],
+  [1, 4, 4],
+  [3, 20, 8],
+  [127, 400, 20],
+  [129, 20, 784],
+  [20, 129, 400],
+  [4, 8, 127],
+  [20, 400, 129],
+  [4, 127, 20],
+  [129, 127, 129],
+];
+
+const LAYOUTS = [[false, false], [false, true], [true, false], [true, true]] as const;
+
+function variantCase(variant: MatmulVariant): GpuCase {
+  return {
+    name: `matmul [${variant}]: forward over odd shapes in every layout, epilogue, accumulate, backward`,
+    async run(device) {
+      const why = matmulUnsupported(device, variant, { m: 4, n: 4, k: 4 });
+      if (why) {
+        // A device without the variant's feature: it must be refused with the reason.
+        const buf = createBuffer(device, 64);
+        try {
+          await expectThrows(`matmul [${variant}] on this device`, () => matmul(device, { a: buf, b: buf, c: buf }, { m: 4, n: 4, k: 4, variant }), /without the 'subgroups' feature/);
+        } finally {
+          destroyBuffer(device, buf);
+        }
+        return;
+      }
+      let seed = 300;
+      let tested = 0;
+      for (const [m, n, k] of VARIANT_SHAPES) {
+        for (const [transA, transB] of LAYOUTS) {
+          const o = { m, n, k, transA, transB, variant };
+          if (matmulUnsupported(device, variant, o)) continue;
+          await checkForward(device, o, seed % 3 === 0, seed++);
+          tested++;
+        }
+      }
+      // Every variant meets every layout on at least two shapes.
+      for (const [transA, transB] of LAYOUTS) {
+        const n = VARIANT_SHAPES.filter(([m, nn, k]) => !matmulUnsupported(device, variant, { m, n: nn, k, transA, transB })).length;
+        if (n < 2) throw new Error(`matmul [${variant}]: only ${n} test shapes for transA=${transA} transB=${transB}`);
+      }
+      // The VAE's products at batch 128, in the layouts it uses (x·Wᵀ, dY·W, dYᵀ·X), for the kernels
+      // chosen by default somewhere (naive and tiled already meet 784, 400 and 20 above, and are slow on CPU adapters).
+      if (variant !== 'naive' && variant !== 'tiled') {
+        for (const [m, n, k, transA, transB] of [[128, 400, 784, false, true], [128, 784, 400, false, false], [400, 784, 128, true, false]] as const) {
+          await checkForward(device, { m, n, k, transA, transB, variant, activation: 'relu' }, true, seed++);
+        }
+      }
+      const acts = ['relu', 'leaky_relu', 'elu', 'gelu', 'silu', 'tanh', 'sigmoid', 'softplus'] as const;
+      for (const activation of acts) {
+        await checkForward(device, { m: 33, n: 65, k: 20, transB: true, activation, variant }, true, seed++);
+      }
+      {
+        const o = { m: 37, n: 20, k: 24, variant };
+        const a = randomF32(o.m * o.k, seed++), b = randomF32(o.k * o.n, seed++), c0 = randomF32(o.m * o.n, seed++);
+        const ga = uploadF32(device, a), gb = uploadF32(device, b), gc = uploadF32(device, c0);
+        try {
+          await gpuScope(device, `matmul [${variant}] accumulate`, async () => {
+            const call = matmul(device, { a: ga, b: gb, c: gc }, { ...o, accumulate: true });
+            submitCalls(device, [call]);
+            call.destroy();
+          });
+          const got = await readF32(device, gc);
+          expectClose(`matmul [${variant}] accumulate`, got, matmulRef(a, b, null, o).map((v, i) => v + c0[i]!), tol(o.k));
+        } finally {
+          for (const x of [ga, gb, gc]) destroyBuffer(device, x);
+        }
+      }
+      for (const [transA, transB] of LAYOUTS) {
+        await checkBackward(device, { m: 128, n: 20, k: 400, transA, transB, variant }, seed++);
+      }
+      if (tested < 12) throw new Error(`matmul [${variant}]: only ${tested} forward shapes tested`);
+    },
+  };
+}
+
+export const matmulVariantCases: GpuCase[] = [
+  ...MATMUL_VARIANTS.map(variantCase),
+  {
+    name: 'matmul: tuneMatmul times the candidates, checks their results, and matmul then uses the fastest',
+    async run(device) {
+      const shapes = [{ m: 64, n: 96, k: 40, transB: true }, { m: 7, n: 5, k: 9 }] as const;
+      try {
+        const t = await tuneMatmul(device, shapes, { variants: ['direct', 'naive', 'blocked'], reps: 2, force: true });
+        for (const s of shapes) {
+          const e = t.entries.find((x) => x.key === matmulShapeKey(s));
+          if (!e) throw new Error(`tuneMatmul: no entry for ${matmulShapeKey(s)}`);
+          const timed = Object.entries(e.ms) as [MatmulVariant, number][];
+          if (timed.length < 2 || !timed.every(([, ms]) => Number.isFinite(ms) && ms >= 0)) throw new Error(`tuneMatmul ${e.key}: bad times ${JSON.stringify(e.ms)}`);
+          const best = timed.reduce((x, y) => (y[1] < x[1] ? y : x))[0];
+          if (e.chosen !== best) throw new Error(`tuneMatmul ${e.key}: chose ${e.chosen}, but ${best} was fastest (${JSON.stringify(e.ms)})`);
+          if (e.ms.tiled !== undefined || !e.rejected.tiled) throw new Error(`tuneMatmul ${e.key}: tiled was not a candidate but was timed`);
+          if (matmulVariant(device, s) !== e.chosen) throw new Error(`matmulVariant ${e.key}: ${matmulVariant(device, s)}, tuned ${e.chosen}`);
+          const buf = createBuffer(device, 4 * 96 * 64);
+          const call = matmul(device, { a: buf, b: buf, c: buf }, s);
+          call.destroy();
+          destroyBuffer(device, buf);
+          if (!call.label.endsWith(`[${e.chosen}]`)) throw new Error(`matmul ${e.key} ran ${call.label}, tuned ${e.chosen}`);
+        }
+        // 7x9x5 has odd K and N: blocked cannot run it and says why.
+        const odd = t.entries.find((x) => x.key === matmulShapeKey(shapes[1]))!;
+        if (odd.ms.blocked !== undefined || !/multiple of 4/.test(odd.rejected.blocked ?? '')) throw new Error(`tuneMatmul ${odd.key}: blocked should be rejected: ${JSON.stringify(odd)}`);
+        if (!matmulTuning(device)?.entries.some((x) => x.key === odd.key)) throw new Error('matmulTuning does not list the tuned shapes');
+      } finally {
+        clearMatmulChoices(device);
+      }
+    },
+  },
+  {
+    name: 'matmul: variants refuse shapes and devices they cannot run, with the reason',
+    async run(device) {
+      const buf = createBuffer(device, 4096);
+      try {
+        await expectThrows('blocked, N not a multiple of 4', () => matmul(device, { a: buf, b: buf, c: buf }, { m: 3, n: 5, k: 8, variant: 'blocked' }),
+          /variant 'blocked' cannot run 3x8x5:nn: .*B \(stored K×N\).*N = 5/);
+        await expectThrows('subgroup, Aᵀ with M not a multiple of 4', () => matmul(device, { a: buf, b: buf, c: buf }, { m: 3, n: 4, k: 8, transA: true, variant: 'subgroup' }),
+          /variant 'subgroup' cannot run 3x8x4:tn: .*M = 3/);
+        await expectThrows('unknown variant', () => matmul(device, { a: buf, b: buf, c: buf }, { m: 2, n: 2, k: 2, variant: 'fast' as MatmulVariant }),
+          /unknown variant 'fast': expected one of direct, tiled, naive, blocked, subgroup/);
       } finally {
         destroyBuffer(device, buf);
       }

@@ -1,0 +1,35 @@
+// matmul_blocked: C = act(op(A) · op(B) + bias), or C += op(A) · op(B), in 16×32 register blocks.
+// requires: matmul_block.wgsl
+//
+// Shapes, blocking, loads and epilogue: matmul_block.wgsl.
+// Invocation g (linear over the dispatch) owns block row g / nb and block
+// column g % nb, nb = ceil(N / 32): neighbouring invocations share rows of A
+// and read neighbouring columns of B. Invocations past the last block return.
+// Dispatch: grid1d(ceil(M / 16) · ceil(N / 32), 16); the linear workgroup index
+// is wg.x + wg.y · num_workgroups.x.
+
+@compute @workgroup_size(16, 1, 1)
+fn matmul_blocked(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                  @builtin(local_invocation_index) li: u32) {
+  let g = (wg.x + wg.y * nwg.x) * 16u + li;
+  let nb = (params.n + 31u) / 32u;
+  let r0 = (g / nb) * 16u;
+  let c0 = (g % nb) * 32u;
+  if (r0 >= params.m) { return; }
+  var acc: MatmulBlock;
+  for (var k0 = 0u; k0 < params.k; k0 += 4u) {
+    var ak: array<mat4x4<f32>, 4>;
+    var bk: array<mat4x4<f32>, 8>;
+    load_a_block(r0, k0, &ak);
+    bk[0] = load_b(c0, k0);
+    bk[1] = load_b(c0 + 4u, k0);
+    bk[2] = load_b(c0 + 8u, k0);
+    bk[3] = load_b(c0 + 12u, k0);
+    bk[4] = load_b(c0 + 16u, k0);
+    bk[5] = load_b(c0 + 20u, k0);
+    bk[6] = load_b(c0 + 24u, k0);
+    bk[7] = load_b(c0 + 28u, k0);
+    block_mma(&acc, &ak, &bk);
+  }
+  store_block(&acc, r0, c0);
+}

@@ -1,0 +1,43 @@
+// matmul_subgroup: the 16×32 register-blocked matmul, loads of B shared through subgroup broadcasts.
+// requires: matmul_subgroups_enable.wgsl, matmul_block.wgsl
+//
+// C = act(op(A) · op(B) + bias), or C += op(A) · op(B). Shapes, blocking, loads
+// and epilogue: matmul_block.wgsl.
+// A workgroup of 8 invocations owns 128 rows (16 each) and one block of 32
+// columns, so all invocations of a subgroup need the same eight Bk at each
+// step of K: the invocation with subgroup_invocation_id s (mod 4) loads Bk s
+// and s + 4, and every invocation takes the eight from lanes 0..3 by
+// subgroupBroadcast, a quarter of the loads of B. This needs subgroups of at
+// least 4 invocations (WebGPU guarantees 4 to 128). No invocation leaves early
+// (rows past M are clamped and never stored), so the broadcasts stay in
+// uniform control flow.
+// Dispatch: (ceil(N / 32), ceil(M / 128), 1).
+
+// The eight Bk of a step from the pairs (lo, hi) loaded by lanes 0..3.
+fn share_b(lo: mat4x4<f32>, hi: mat4x4<f32>, bk: ptr<function, array<mat4x4<f32>, 8>>) {
+  (*bk)[0] = mat4x4<f32>(subgroupBroadcast(lo[0], 0u), subgroupBroadcast(lo[1], 0u), subgroupBroadcast(lo[2], 0u), subgroupBroadcast(lo[3], 0u));
+  (*bk)[1] = mat4x4<f32>(subgroupBroadcast(lo[0], 1u), subgroupBroadcast(lo[1], 1u), subgroupBroadcast(lo[2], 1u), subgroupBroadcast(lo[3], 1u));
+  (*bk)[2] = mat4x4<f32>(subgroupBroadcast(lo[0], 2u), subgroupBroadcast(lo[1], 2u), subgroupBroadcast(lo[2], 2u), subgroupBroadcast(lo[3], 2u));
+  (*bk)[3] = mat4x4<f32>(subgroupBroadcast(lo[0], 3u), subgroupBroadcast(lo[1], 3u), subgroupBroadcast(lo[2], 3u), subgroupBroadcast(lo[3], 3u));
+  (*bk)[4] = mat4x4<f32>(subgroupBroadcast(hi[0], 0u), subgroupBroadcast(hi[1], 0u), subgroupBroadcast(hi[2], 0u), subgroupBroadcast(hi[3], 0u));
+  (*bk)[5] = mat4x4<f32>(subgroupBroadcast(hi[0], 1u), subgroupBroadcast(hi[1], 1u), subgroupBroadcast(hi[2], 1u), subgroupBroadcast(hi[3], 1u));
+  (*bk)[6] = mat4x4<f32>(subgroupBroadcast(hi[0], 2u), subgroupBroadcast(hi[1], 2u), subgroupBroadcast(hi[2], 2u), subgroupBroadcast(hi[3], 2u));
+  (*bk)[7] = mat4x4<f32>(subgroupBroadcast(hi[0], 3u), subgroupBroadcast(hi[1], 3u), subgroupBroadcast(hi[2], 3u), subgroupBroadcast(hi[3], 3u));
+}
+
+@compute @workgroup_size(8, 1, 1)
+fn matmul_subgroup(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32,
+                   @builtin(subgroup_invocation_id) lane: u32) {
+  let r0 = (wg.y * 8u + li) * 16u;
+  let c0 = wg.x * 32u;
+  let s = lane % 4u;
+  var acc: MatmulBlock;
+  for (var k0 = 0u; k0 < params.k; k0 += 4u) {
+    var ak: array<mat4x4<f32>, 4>;
+    var bk: array<mat4x4<f32>, 8>;
+    load_a_block(r0, k0, &ak);
+    share_b(load_b(c0 + 4u * s, k0), load_b(c0 + 16u + 4u * s, k0), &bk);
+    block_mma(&acc, &ak, &bk);
+  }
+  store_block(&acc, r0, c0);
+}
