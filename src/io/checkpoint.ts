@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { buildForward } from '../graph/build.ts';
 import type { ModelSpec } from '../model/spec.ts';
 import { readSafetensors, tensorAsF32, writeSafetensors, type TensorToWrite } from './safetensors.ts';
-import { writeFileAtomic } from './files.ts';
+import { nodeFileOps, writeFilesAtomic, type FileOps } from './files.ts';
 
 /** Largest checkpoint file read (1 GiB). */
 export const MAX_CHECKPOINT_BYTES = 2 ** 30;
@@ -35,8 +35,12 @@ function firstNonFinite(name: string, v: Float32Array): string | null {
   return null;
 }
 
-/** Writes model.safetensors (and optimizer.safetensors when given) atomically; refuses non-finite values. */
-export function saveCheckpoint(dir: string, spec: ModelSpec, params: ReadonlyMap<string, Float32Array>, optimizer: OptimizerState | null, progress: Progress): void {
+/**
+ * Writes model.safetensors (and optimizer.safetensors when given) as one
+ * atomic group; refuses non-finite values. On any error (a NaN, a full disk, a
+ * permission error) the previous checkpoint files are left as they were.
+ */
+export function saveCheckpoint(dir: string, spec: ModelSpec, params: ReadonlyMap<string, Float32Array>, optimizer: OptimizerState | null, progress: Progress, ops: FileOps = nodeFileOps): void {
   const tensors: TensorToWrite[] = [];
   for (const p of buildForward(spec, 1).params) {
     const v = params.get(p.name);
@@ -54,10 +58,16 @@ export function saveCheckpoint(dir: string, spec: ModelSpec, params: ReadonlyMap
       opt.push({ name, shape: [v.length], data: v });
     }
   }
-  // The optimizer state goes first: a crash between the two renames leaves a
-  // model one step older than its optimizer, which resumes cleanly.
-  if (optimizer) writeFileAtomic(join(dir, 'optimizer.safetensors'), writeSafetensors(opt, { ...meta, optimizer: optimizer.type }));
-  writeFileAtomic(join(dir, 'model.safetensors'), writeSafetensors(tensors, meta));
+  // Both files are written before either is renamed. The optimizer state is
+  // renamed first: a crash between the two renames leaves a model one step
+  // older than its optimizer, which resumes cleanly.
+  const files = [{ path: join(dir, 'model.safetensors'), data: writeSafetensors(tensors, meta) }];
+  if (optimizer) files.unshift({ path: join(dir, 'optimizer.safetensors'), data: writeSafetensors(opt, { ...meta, optimizer: optimizer.type }) });
+  try {
+    writeFilesAtomic(files, ops);
+  } catch (e) {
+    throw new CheckpointError(`checkpoint not written: ${(e as Error).message}`);
+  }
 }
 
 function readFileChecked(path: string): Uint8Array {
