@@ -85,6 +85,11 @@ export function trainerConfig(c: RunConfig): TrainerConfig {
   };
 }
 
+const RUN_CONFIG_FIELDS: readonly string[] = [
+  'version', 'dataset', 'modelName', 'model', 'batch', 'epochs', 'optimizer', 'lr', 'weightDecay', 'clipNorm', 'beta', 'klSchedule',
+  'lrSchedule', 'freeBits', 'latentL2', 'binarize', 'seed', 'logEvery', 'trainClasses',
+];
+
 /** Validates a config.json read from disk, naming the field that is wrong. */
 export function parseRunConfig(raw: unknown, source: string): RunConfig {
   const fail = (field: string, want: string, got: unknown): never => {
@@ -92,6 +97,9 @@ export function parseRunConfig(raw: unknown, source: string): RunConfig {
   };
   if (typeof raw !== 'object' || raw === null) throw new Error(`${source}: expected a JSON object`);
   const r = raw as Record<string, unknown>;
+  for (const k of Object.keys(r)) {
+    if (!RUN_CONFIG_FIELDS.includes(k)) throw new Error(`${source}: unknown field '${k}'; expected ${RUN_CONFIG_FIELDS.join(', ')}`);
+  }
   if (r.version !== 1) fail('version', '1', r.version);
   const s = (k: string) => (typeof r[k] === 'string' ? (r[k] as string) : fail(k, 'a string', r[k]));
   const n = (k: string, min: number) => (typeof r[k] === 'number' && Number.isFinite(r[k]) && (r[k] as number) >= min ? (r[k] as number) : fail(k, `a number ≥ ${min}`, r[k]));

@@ -7,6 +7,7 @@
 import { addLoss } from '../graph/autodiff.ts';
 import { buildDecoder, buildEncoder, buildForward } from '../graph/build.ts';
 import { numel } from '../graph/ir.ts';
+import { ModelTooLargeError } from '../graph/limits.ts';
 import { Program } from '../graph/program.ts';
 import { randomNormalRef } from '../ref/philox.ts';
 import { sigmoid } from '../ref/activation.ts';
@@ -76,8 +77,18 @@ export class Inference {
   private async run(part: 'encoder' | 'decoder' | 'loss' | 'loss-mean', input: Float32Array, rowSize: number, outputs: (p: Program) => { t: number; row: number }[], setup?: (p: Program, start: number) => void): Promise<Float32Array[]> {
     const n = input.length / rowSize;
     if (!Number.isInteger(n) || n <= 0) throw new Error(`${part}: ${input.length} values is not a whole number (≥ 1) of rows of ${rowSize}`);
-    const B = Math.min(this.batch, n);
-    const p = this.program(part, B);
+    let B = Math.min(this.batch, n);
+    let p: Program;
+    for (;;) {
+      try {
+        p = this.program(part, B);
+        break;
+      } catch (e) {
+        // A batch too large for the adapter's buffer limits: halve it (refused before anything is allocated).
+        if (!(e instanceof ModelTooLargeError) || B === 1) throw e;
+        B = Math.ceil(B / 2);
+      }
+    }
     const outs = outputs(p);
     const results = outs.map((o) => new Float32Array(n * o.row));
     for (let start = 0; start < n; start += B) {

@@ -17,6 +17,7 @@ import { reparameterize } from '../kernels/reparameterize.ts';
 import type { LikelihoodSpec } from '../model/spec.ts';
 import { modelLayout, type GraphBase } from './build.ts';
 import { numel, type ConvGeometry, type Node } from './ir.ts';
+import { checkPlanFits } from './limits.ts';
 import { planMemory, type MemoryPlan } from './plan.ts';
 
 /** Loss settings that enter the kernels. */
@@ -103,6 +104,7 @@ export class Program {
     options: { readonly sample?: boolean } = {},
   ) {
     this.sample = options.sample ?? !fg.spec.autoencoder;
+    checkPlanFits(device.limits, fg, 'program');
     const g = fg.graph;
     this.plan = planMemory(g);
     this.slots = [];

@@ -85,10 +85,27 @@ function activationOf(v: unknown, path: string): Activation | undefined {
   return v as Activation;
 }
 
+/** Refuses keys outside `allowed` (a misspelt optional field would otherwise be ignored). */
+function onlyKeys(o: Record<string, unknown>, allowed: readonly string[], path: string): void {
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) fail(path ? `${path}.${k}` : k, `unknown field; expected ${allowed.join(', ')}`);
+  }
+}
+
+const LAYER_KEYS: Record<string, readonly string[]> = {
+  dense: ['type', 'name', 'out', 'activation'],
+  conv2d: ['type', 'name', 'out', 'kernel', 'stride', 'padding', 'dilation', 'activation'],
+  conv_transpose2d: ['type', 'name', 'out', 'kernel', 'stride', 'padding', 'outputPadding', 'dilation', 'activation'],
+  activation: ['type', 'activation'],
+  reshape: ['type', 'shape'],
+  flatten: ['type'],
+};
+
 function layerOf(raw: unknown, path: string): LayerSpec {
-  if (typeof raw !== 'object' || raw === null) fail(path, 'expected a layer object');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(path, 'expected a layer object');
   const l = raw as Record<string, unknown>;
   const type = l.type;
+  if (typeof type === 'string' && Object.hasOwn(LAYER_KEYS, type)) onlyKeys(l, LAYER_KEYS[type]!, path);
   const name = (): string => {
     if (typeof l.name !== 'string' || !/^[A-Za-z_][\w.]*$/.test(l.name)) fail(`${path}.name`, `expected a parameter name such as "fc1", got ${JSON.stringify(l.name)}`);
     return l.name;
@@ -128,6 +145,8 @@ function layerOf(raw: unknown, path: string): LayerSpec {
 function likelihoodOf(raw: unknown): LikelihoodSpec {
   if (typeof raw !== 'object' || raw === null) fail('likelihood', `expected an object with a "type" (${LIKELIHOODS.join(', ')})`);
   const l = raw as Record<string, unknown>;
+  const keys = l.type === 'gaussian' ? ['type', 'logSigma', 'learnSigma'] : l.type === 'categorical' ? ['type', 'classes'] : l.type === 'bernoulli' ? ['type'] : null;
+  if (keys) onlyKeys(l, keys, 'likelihood');
   switch (l.type) {
     case 'bernoulli':
       return { type: 'bernoulli' };
@@ -147,6 +166,7 @@ function likelihoodOf(raw: unknown): LikelihoodSpec {
 export function parseModelSpec(raw: unknown): ModelSpec {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('model', 'expected a JSON object');
   const m = raw as Record<string, unknown>;
+  onlyKeys(m, ['input', 'latent', 'encoder', 'heads', 'decoder', 'likelihood', 'autoencoder'], '');
   if (!Array.isArray(m.input) || m.input.length === 0 || m.input.length > 3) fail('input', 'expected [D] or [C, H, W]');
   const input = (m.input as unknown[]).map((d, i) => posInt(d, `input[${i}]`));
   const latent = posInt(m.latent, 'latent');
@@ -154,6 +174,7 @@ export function parseModelSpec(raw: unknown): ModelSpec {
   if (!Array.isArray(m.decoder)) fail('decoder', 'expected an array of layers');
   const heads = m.heads as Record<string, unknown> | undefined;
   if (!heads || typeof heads.mu !== 'string' || typeof heads.logvar !== 'string') fail('heads', 'expected { "mu": name, "logvar": name }');
+  onlyKeys(heads, ['mu', 'logvar'], 'heads');
   if (m.autoencoder !== undefined && typeof m.autoencoder !== 'boolean') fail('autoencoder', `expected true or false, got ${JSON.stringify(m.autoencoder)}`);
   return {
     input,

@@ -11,6 +11,7 @@ import { adam, clipGradNorm, GRAD_CTL_LENGTH, sgd, type OptimizerCall } from '..
 import { sumSquaresPartials } from '../kernels/reduce.ts';
 import { buildTraining, type TrainingGraph } from '../graph/autodiff.ts';
 import { numel } from '../graph/ir.ts';
+import { checkPlanFits } from '../graph/limits.ts';
 import { paramLayout, Program, type LossSettings } from '../graph/program.ts';
 import { sampleSize, type Dataset } from '../data/dataset.ts';
 import { gatherRef } from '../ref/data.ts';
@@ -90,6 +91,7 @@ export class TrainingSession {
 
   constructor(readonly device: GPUDevice, readonly options: SessionOptions) {
     const tg = buildTraining(options.spec, options.batch);
+    checkPlanFits(device.limits, tg, 'training');
     this.graph = tg;
     const { total } = paramLayout(tg);
     this.paramFloats = total;

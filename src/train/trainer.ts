@@ -4,7 +4,7 @@
  * the GPU and read back every `logEvery` steps, an evaluation of the test set
  * after each epoch, and events for progress bars, logs and checkpoints.
  */
-import { permutation, sampleSize, type Dataset } from '../data/dataset.ts';
+import { permutation, sampleSize, validateDataset, type Dataset } from '../data/dataset.ts';
 import { Inference, type DatasetEvaluation } from '../eval/inference.ts';
 import type { ModelSpec } from '../model/spec.ts';
 import { klWeight, learningRate, type KlSchedule, type LrSchedule } from './schedules.ts';
@@ -83,7 +83,13 @@ export class Trainer {
   constructor(readonly device: GPUDevice, readonly config: TrainerConfig, train: Dataset, test: Dataset | null) {
     const c = config;
     if (!Number.isInteger(c.epochs) || c.epochs <= 0) throw new Error(`epochs: expected a positive integer, got ${c.epochs}`);
+    if (!Number.isInteger(c.batch) || c.batch <= 0) throw new Error(`batch: expected a positive integer, got ${c.batch}`);
+    if (!(['adam', 'adamw', 'sgd'] as const).includes(c.optimizer.type)) throw new Error(`optimizer: unknown optimizer ${JSON.stringify(c.optimizer.type)}; expected adam, adamw or sgd`);
+    if (!Number.isFinite(c.optimizer.lr) || c.optimizer.lr < 0) throw new Error(`lr: expected a finite number ≥ 0, got ${c.optimizer.lr}`);
+    if (!(['none', 'static', 'dynamic'] as const).includes(c.binarize)) throw new Error(`binarize: unknown mode ${JSON.stringify(c.binarize)}; expected none, static or dynamic`);
     if (!Number.isInteger(c.logEvery) || c.logEvery <= 0) throw new Error(`logEvery: expected a positive integer, got ${c.logEvery}`);
+    validateDataset(train, { unitRange: c.spec.likelihood.type === 'bernoulli' });
+    if (test) validateDataset(test, { unitRange: c.spec.likelihood.type === 'bernoulli' });
     if (train.count < c.batch) throw new Error(`${train.name}: ${train.count} samples is fewer than the batch size ${c.batch}; use a smaller --batch`);
     const D = c.spec.input.reduce((a, b) => a * b, 1);
     if (sampleSize(train) !== D) throw new Error(`${train.name}: samples of shape [${train.shape.join(', ')}] do not fit the model input [${c.spec.input.join(', ')}]`);
