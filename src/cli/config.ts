@@ -29,6 +29,8 @@ export interface RunConfig {
   readonly logEvery: number;
   /** Train only on samples with these labels (anomaly detection: the normal classes); null for all. */
   readonly trainClasses: readonly number[] | null;
+  /** On a non-finite gradient (the update is skipped either way): go on, or stop the run. Absent in older runs: skip. */
+  readonly onNan?: 'skip' | 'stop';
 }
 
 export function likelihoodOf(name: string, classes: number | undefined): LikelihoodSpec {
@@ -82,12 +84,13 @@ export function trainerConfig(c: RunConfig): TrainerConfig {
     seed: c.seed,
     binarize: c.binarize,
     logEvery: c.logEvery,
+    onNonFinite: c.onNan ?? 'skip',
   };
 }
 
 const RUN_CONFIG_FIELDS: readonly string[] = [
   'version', 'dataset', 'modelName', 'model', 'batch', 'epochs', 'optimizer', 'lr', 'weightDecay', 'clipNorm', 'beta', 'klSchedule',
-  'lrSchedule', 'freeBits', 'latentL2', 'binarize', 'seed', 'logEvery', 'trainClasses',
+  'lrSchedule', 'freeBits', 'latentL2', 'binarize', 'seed', 'logEvery', 'trainClasses', 'onNan',
 ];
 
 /** Validates a config.json read from disk, naming the field that is wrong. */
@@ -122,6 +125,7 @@ export function parseRunConfig(raw: unknown, source: string): RunConfig {
     trainClasses: r.trainClasses === undefined || r.trainClasses === null ? null
       : Array.isArray(r.trainClasses) && r.trainClasses.every((v) => Number.isInteger(v) && (v as number) >= 0) ? (r.trainClasses as number[])
       : fail('trainClasses', 'null or a list of non-negative integer labels', r.trainClasses),
+    ...(r.onNan === undefined ? {} : { onNan: r.onNan === 'skip' || r.onNan === 'stop' ? r.onNan : fail('onNan', 'skip or stop', r.onNan) }),
   };
   parseKlSchedule(c.klSchedule);
   parseLrSchedule(c.lrSchedule);

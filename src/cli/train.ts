@@ -7,7 +7,7 @@ import { subset, type Dataset } from '../data/dataset.ts';
 import { requestGpu } from '../gpu/device.ts';
 import { loadOptimizer, loadParams, saveCheckpoint } from '../io/checkpoint.ts';
 import { writeFileAtomic } from '../io/files.ts';
-import { Trainer, type EpochEvent, type TrainEvent } from '../train/trainer.ts';
+import { NonFiniteError, Trainer, type DeviceLostEvent, type EpochEvent, type NonFiniteEvent, type TrainEvent } from '../train/trainer.ts';
 import { likelihoodOf, modelFor, parseRunConfig, trainerConfig, type RunConfig } from './config.ts';
 import { choice, flag, helpText, int, num, parse, positionals, str, UsageError, type OptionSpec } from './options.ts';
 import { writePictures, type EpochPoint } from './pictures.ts';
@@ -37,10 +37,12 @@ export const TRAIN_OPTIONS: OptionSpec = {
   'log-every': { type: 'string', help: 'steps between progress updates', default: '10' },
   json: { type: 'boolean', help: 'print events as JSON lines instead of a progress bar' },
   'train-classes': { type: 'string', help: 'train only on these comma-separated labels (e.g. the normal classes for anomaly detection)' },
+  'on-nan': { type: 'string', help: 'when a gradient holds NaN/Inf (the update is always skipped): skip (report and go on) or stop', default: 'skip' },
 };
 
 const RESUME_OPTIONS: OptionSpec = {
   epochs: { type: 'string', help: 'train until this many epochs in all (default: the run\'s)' },
+  'on-nan': { type: 'string', help: 'skip or stop (default: the run\'s)' },
   json: TRAIN_OPTIONS.json!,
 };
 
@@ -72,6 +74,7 @@ export async function configFromOptions(argv: readonly string[]): Promise<{ conf
     freeBits: num(p, 'free-bits', 0, 0), latentL2: num(p, 'latent-l2', 0, 0),
     binarize: choice(p, 'binarize', ['none', 'static', 'dynamic'] as const, 'none'),
     seed: int(p, 'seed', 1, 0, 0xffffffff), logEvery: int(p, 'log-every', 10), trainClasses,
+    onNan: choice(p, 'on-nan', ['skip', 'stop'] as const, 'skip'),
   };
   trainerConfig(config); // validates the schedule strings
   return { config, out: typeof p.values.out === 'string' ? p.values.out : null, json: flag(p, 'json'), sets };
@@ -108,7 +111,7 @@ interface Reporter {
 
 function reporter(json: boolean, epochs: number): Reporter {
   if (json) {
-    return { event: (e) => console.log(JSON.stringify(e)), message: (s) => console.log(JSON.stringify({ type: 'message', message: s })), stop() {} };
+    return { event: (e) => console.log(JSON.stringify(e.type === 'device-lost' ? { ...e, text: describeEvent(e) } : e)), message: (s) => console.log(JSON.stringify({ type: 'message', message: s })), stop() {} };
   }
   const bar = new cliProgress.SingleBar({
     format: 'epoch {epoch}/{epochs} |{bar}| {value}/{total} steps | loss {loss} recon {recon} KL {kl} β {beta} | {sps} samples/s | ETA {eta_formatted}',
@@ -117,7 +120,11 @@ function reporter(json: boolean, epochs: number): Reporter {
   let started = false;
   return {
     event(e) {
-      if (e.type === 'step') {
+      if (e.type === 'nonfinite' || e.type === 'device-lost') {
+        if (started) bar.stop();
+        started = false;
+        console.log(describeEvent(e));
+      } else if (e.type === 'step') {
         const payload = { epoch: e.epoch, epochs, loss: e.loss.toFixed(2), recon: e.recon.toFixed(2), kl: e.kl.toFixed(2), beta: e.beta.toFixed(3), sps: e.samplesPerSecond.toFixed(0) };
         if (!started) {
           bar.start(e.totalSteps, e.step, payload);
@@ -138,6 +145,21 @@ function reporter(json: boolean, epochs: number): Reporter {
     stop: () => bar.stop(),
   };
 }
+
+/** One line for the events that interrupt the progress bar. */
+function describeEvent(e: NonFiniteEvent | DeviceLostEvent): string {
+  if (e.type === 'nonfinite') return `non-finite gradient: ${e.message}`;
+  return `GPU device lost at step ${e.step} (${e.reason}${e.message ? `: ${e.message}` : ''}); continuing on a new device from the snapshot at step ${e.restoredStep} (epoch ${e.epoch + 1})`;
+}
+
+/** WEBGPU_VAE_FAULT=device-lost@<step>: destroys the device after that step once (to exercise recovery). */
+function faultStep(): number | null {
+  const m = /^device-lost@(\d+)$/.exec(process.env.WEBGPU_VAE_FAULT ?? '');
+  return m ? Number(m[1]) : null;
+}
+
+/** A new device for a trainer whose device was lost. */
+const newDevice = async () => (await requestGpu({ log: (m) => console.error(m) })).device;
 
 function metricsLine(e: EpochEvent) {
   return {
@@ -163,9 +185,14 @@ async function runTraining(trainer: Trainer, dir: string, sets: { test: Dataset 
     abort.abort();
   };
   process.once('SIGINT', onSigint);
+  let fault = faultStep();
   try {
     const done = await trainer.run(async (e) => {
       rep.event(e);
+      if (fault !== null && e.type === 'step' && e.step >= fault) {
+        fault = null;
+        trainer.device.destroy();
+      }
       if (e.type === 'epoch') {
         appendFileSync(join(dir, 'metrics.jsonl'), `${JSON.stringify(metricsLine(e))}\n`);
         history.push({ epoch: e.epoch, train: e.train, test: e.test });
@@ -181,6 +208,9 @@ async function runTraining(trainer: Trainer, dir: string, sets: { test: Dataset 
     await writePictures(dir, trainer.inference, sets.test, history, trainer.config.seed);
     rep.message(`run folder: ${dir} (model.safetensors, optimizer.safetensors, config.json, metrics.jsonl, samples.png, reconstructions.png, latent.png, interpolation.png, loss.png)`);
     return 0;
+  } catch (e) {
+    if (e instanceof NonFiniteError) throw new Error(`${e.message}; the last checkpoint in ${dir} is kept (epoch ${trainer.epoch})`);
+    throw e;
   } finally {
     process.removeListener('SIGINT', onSigint);
     rep.stop();
@@ -201,7 +231,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   if (!json) console.log(`adapter: ${gpu.summary}\ndata: ${sets.train.name} (${sets.train.count}) / ${sets.test.name} (${sets.test.count}); model: ${config.modelName}, latent ${config.model.latent}; run folder: ${dir}`);
   writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   writeFileAtomic(join(dir, 'metrics.jsonl'), '');
-  const trainer = new Trainer(gpu.device, trainerConfig(config), sets.train, sets.test);
+  const trainer = new Trainer(gpu.device, trainerConfig(config), sets.train, sets.test, { deviceFactory: newDevice });
   try {
     return await runTraining(trainer, dir, sets, [], json);
   } finally {
@@ -231,11 +261,11 @@ export async function resumeCommand(argv: readonly string[]): Promise<number> {
   }
   const [dir] = positionals('resume', p, ['run']);
   const saved = readRunConfig(dir!);
-  const config: RunConfig = { ...saved, epochs: int(p, 'epochs', saved.epochs) };
+  const config: RunConfig = { ...saved, epochs: int(p, 'epochs', saved.epochs), onNan: choice(p, 'on-nan', ['skip', 'stop'] as const, saved.onNan ?? 'skip') };
   const { params } = loadParams(join(dir!, 'model.safetensors'), config.model);
   const sets = await loadSets(config.dataset, config.model.likelihood.type === 'bernoulli', config.trainClasses);
   const gpu = await requestGpu({ log: (m) => console.error(m) });
-  const trainer = new Trainer(gpu.device, trainerConfig(config), sets.train, sets.test);
+  const trainer = new Trainer(gpu.device, trainerConfig(config), sets.train, sets.test, { deviceFactory: newDevice });
   try {
     const s = trainer.session;
     const opt = loadOptimizer(join(dir!, 'optimizer.safetensors'), s.stateNames, s.paramFloats);

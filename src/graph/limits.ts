@@ -13,7 +13,7 @@ import { planMemory } from './plan.ts';
 export type BufferLimits = Pick<GPUSupportedLimits, 'maxBufferSize' | 'maxStorageBufferBindingSize'>;
 
 export class ModelTooLargeError extends ModelSpecError {
-  override readonly name = 'ModelTooLargeError';
+  override readonly name: string = 'ModelTooLargeError';
 }
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(b < 2 ** 20 ? 3 : 1)} MiB`;

@@ -56,7 +56,7 @@ export interface ModelSpec {
 
 /** Thrown for a model definition that cannot be built; the message names the field. */
 export class ModelSpecError extends Error {
-  override readonly name = 'ModelSpecError';
+  override readonly name: string = 'ModelSpecError';
 }
 
 const LIKELIHOODS = ['bernoulli', 'gaussian', 'categorical'] as const;

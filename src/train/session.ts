@@ -4,10 +4,11 @@
  * the GPU with its shuffled order, and the per-step knobs. A step is one
  * command buffer and one submit, with no readback.
  */
-import { createBuffer, destroyBuffer, readF32, STORAGE, uploadU32 } from '../gpu/buffers.ts';
+import { createBuffer, destroyBuffer, readF32, readU32, STORAGE, uploadU32 } from '../gpu/buffers.ts';
 import { gather, packBytes } from '../kernels/data.ts';
 import type { KernelCall } from '../kernels/kernel.ts';
 import { adam, clipGradNorm, GRAD_CTL_LENGTH, sgd, type OptimizerCall } from '../kernels/optim.ts';
+import { decodeNonFiniteReport, nonFiniteScan, NONFINITE_REPORT_LENGTH, type NonFiniteCall } from '../kernels/nonfinite.ts';
 import { sumSquaresPartials } from '../kernels/reduce.ts';
 import { buildTraining, type TrainingGraph } from '../graph/autodiff.ts';
 import { numel } from '../graph/ir.ts';
@@ -47,6 +48,17 @@ export interface StepKnobs {
   readonly lr: number;
 }
 
+/** Skipped updates since the last read: the steps, and where the first skipped step's gradient was not finite. */
+export interface NonFiniteSteps {
+  /** Updates skipped. */
+  readonly skipped: number;
+  readonly firstStep: number;
+  readonly lastStep: number;
+  /** The parameter whose gradient held the first non-finite value, and the element (null: every element was finite but the sum of squares overflowed). */
+  readonly tensor: string | null;
+  readonly element: number;
+}
+
 /** Values of the parameters by state_dict name. */
 export type StateDict = Map<string, Float32Array>;
 
@@ -78,12 +90,15 @@ export class TrainingSession {
   readonly state: GPUBuffer[];
   /** Gradient control block [scale, norm, skip, skips] (see optim.wgsl). */
   readonly ctl: GPUBuffer;
+  /** Where skipped steps' gradients were not finite (see nonfinite.wgsl). */
+  readonly nonFinite: GPUBuffer;
   readonly paramFloats: number;
   /** Optimizer steps taken. */
   step = 0;
   private readonly scratch: GPUBuffer[];
   private readonly optimizer: OptimizerCall;
   private readonly clip: KernelCall[];
+  private readonly scan: NonFiniteCall;
   private data: { buffer: GPUBuffer; order: GPUBuffer; call: KernelCall; count: number; stepsPerEpoch: number } | null = null;
   /** A dataset too large for one storage binding stays on the CPU; batches are written per step. */
   private streamed: { readonly ds: Dataset; order: Uint32Array; readonly stepsPerEpoch: number } | null = null;
@@ -102,11 +117,13 @@ export class TrainingSession {
     const needsMomentum = o.type === 'sgd' && (o.momentum ?? 0) !== 0;
     this.state = o.type === 'sgd' ? (needsMomentum ? [mk(total, 'momentum')] : []) : [mk(total, 'adam.m'), mk(total, 'adam.v')];
     this.ctl = mk(GRAD_CTL_LENGTH, 'grad ctl');
+    this.nonFinite = mk(NONFINITE_REPORT_LENGTH, 'non-finite report');
     this.scratch = [mk(sumSquaresPartials(total), 'grad sumsq partials'), mk(1, 'grad sumsq')];
-    const built: { program?: Program; clip?: KernelCall[] } = {};
+    const built: { program?: Program; clip?: KernelCall[]; scan?: NonFiniteCall } = {};
     try {
       built.program = new Program(device, tg, { params: this.params, grads: this.grads }, options.loss);
       built.clip = clipGradNorm(device, { grad: this.grads, partials: this.scratch[0]!, ss: this.scratch[1]!, ctl: this.ctl }, { n: total, maxNorm: o.clipNorm ?? 0 });
+      built.scan = nonFiniteScan(device, { grad: this.grads, ctl: this.ctl, report: this.nonFinite }, { n: total, step: 1 });
       const common = { param: this.params, grad: this.grads, gradScale: this.ctl };
       const copts = { n: total, lr: o.lr, step: 1, weightDecay: o.weightDecay ?? 0, skipNonFinite: true };
       this.optimizer =
@@ -118,15 +135,17 @@ export class TrainingSession {
     } catch (e) {
       built.program?.destroy();
       for (const c of built.clip ?? []) c.destroy();
+      built.scan?.destroy();
       for (const b of this.allBuffers()) destroyBuffer(device, b);
       throw e;
     }
     this.program = built.program;
     this.clip = built.clip;
+    this.scan = built.scan;
   }
 
   private allBuffers(): GPUBuffer[] {
-    return [this.params, this.grads, ...this.state, this.ctl, ...this.scratch];
+    return [this.params, this.grads, ...this.state, this.ctl, this.nonFinite, ...this.scratch];
   }
 
   /** Uploads parameters by state_dict name; every parameter must be given with its exact size. */
@@ -179,9 +198,14 @@ export class TrainingSession {
     this.step = step;
   }
 
+  /** Sets the control block's running count of skipped steps (restoring a snapshot). */
+  restoreSkipCount(skips: number): void {
+    this.device.queue.writeBuffer(this.ctl, 0, Float32Array.from([1, 0, 0, skips]));
+  }
+
   /** Resets the optimizer state and the step count (new run or fresh optimizer). */
   resetOptimizer(): void {
-    for (const b of [...this.state, this.ctl]) this.device.queue.writeBuffer(b, 0, new Float32Array(b.size / 4));
+    for (const b of [...this.state, this.ctl, this.nonFinite]) this.device.queue.writeBuffer(b, 0, new Float32Array(b.size / 4));
     this.step = 0;
   }
 
@@ -275,7 +299,8 @@ export class TrainingSession {
     const after: KernelCall[] = [];
     if (update) {
       this.optimizer.setStep(next, knobs.lr);
-      after.push(...this.clip, this.optimizer);
+      this.scan.setStep(next);
+      after.push(...this.clip, this.scan, this.optimizer);
       this.step = next;
     }
     this.program.encode(encoder, before, after);
@@ -283,7 +308,7 @@ export class TrainingSession {
 
   /** Kernel dispatches in one training step (data gather, program, clipping, update). */
   get dispatchesPerStep(): number {
-    return (this.data ? 1 : 0) + this.program.steps.length + this.clip.length + 1;
+    return (this.data ? 1 : 0) + this.program.steps.length + this.clip.length + 2;
   }
 
   /** One training step in its own command buffer and submit (no wait). */
@@ -299,12 +324,38 @@ export class TrainingSession {
     return { scale: v[0]!, norm: v[1]!, skipped: v[2]! !== 0, skips: v[3]! };
   }
 
+  /** The parameter (state_dict name) and element at a flat index of the parameter block, or null in the padding between tensors. */
+  locate(index: number): { tensor: string; element: number } | null {
+    const { offsets } = paramLayout(this.graph);
+    for (let i = 0; i < this.graph.params.length; i++) {
+      const p = this.graph.params[i]!;
+      const e = index - offsets[i]!;
+      if (e >= 0 && e < numel(p.shape)) return { tensor: p.name, element: e };
+    }
+    return null;
+  }
+
+  /**
+   * Reads and clears the record of updates skipped for a non-finite gradient
+   * since the last call (null when none was). A small readback: call it when
+   * reading statistics anyway, not every step.
+   */
+  async readNonFinite(): Promise<NonFiniteSteps | null> {
+    const words = await readU32(this.device, this.nonFinite, NONFINITE_REPORT_LENGTH);
+    const r = decodeNonFiniteReport(words);
+    if (r.skipped === 0) return null;
+    this.device.queue.writeBuffer(this.nonFinite, 0, new Uint32Array(NONFINITE_REPORT_LENGTH));
+    const at = r.index >= 0 ? this.locate(r.index) : null;
+    return { skipped: r.skipped, firstStep: r.firstStep, lastStep: r.lastStep, tensor: at?.tensor ?? null, element: at?.element ?? -1 };
+  }
+
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
     this.detachData();
     this.program.destroy();
     for (const c of this.clip) c.destroy();
+    this.scan.destroy();
     this.optimizer.destroy();
     for (const b of this.allBuffers()) destroyBuffer(this.device, b);
   }

@@ -8,7 +8,7 @@ import { permutation, sampleSize, validateDataset, type Dataset } from '../data/
 import { Inference, type DatasetEvaluation } from '../eval/inference.ts';
 import type { ModelSpec } from '../model/spec.ts';
 import { klWeight, learningRate, type KlSchedule, type LrSchedule } from './schedules.ts';
-import { initParams, TrainingSession, type OptimizerSettings } from './session.ts';
+import { initParams, TrainingSession, type NonFiniteSteps, type OptimizerSettings } from './session.ts';
 
 export type Binarize = 'none' | 'static' | 'dynamic';
 
@@ -27,6 +27,8 @@ export interface TrainerConfig {
   readonly binarize: Binarize;
   /** Steps between reads of the loss statistics (and step events). */
   readonly logEvery: number;
+  /** On an update skipped for a non-finite gradient: report it and continue (default), or report it and stop with NonFiniteError. */
+  readonly onNonFinite?: 'skip' | 'stop';
 }
 
 export interface StepEvent {
@@ -62,7 +64,74 @@ export interface EpochEvent {
   readonly skippedSteps: number;
 }
 
-export type TrainEvent = StepEvent | EpochEvent;
+/** Updates skipped because the gradient was not finite (reported at the next statistics read). */
+export interface NonFiniteEvent {
+  readonly type: 'nonfinite';
+  /** The first skipped step since the last report, and the last. */
+  readonly step: number;
+  readonly lastStep: number;
+  /** Updates skipped since the last report. */
+  readonly skipped: number;
+  /** The parameter whose gradient held the first NaN/Inf of `step`, and the element (null: finite values whose squares overflowed). */
+  readonly tensor: string | null;
+  readonly element: number;
+  /** What the trainer does next (TrainerConfig.onNonFinite). */
+  readonly action: 'continue' | 'stop';
+  readonly message: string;
+}
+
+/** The GPU device was lost; training goes on from the last snapshot on a new device. */
+export interface DeviceLostEvent {
+  readonly type: 'device-lost';
+  readonly reason: string;
+  readonly message: string;
+  /** Steps submitted when the loss was noticed. */
+  readonly step: number;
+  /** The step of the snapshot training continues from (steps after it are repeated). */
+  readonly restoredStep: number;
+  readonly epoch: number;
+  /** Recoveries so far in this run. */
+  readonly recovery: number;
+}
+
+export type TrainEvent = StepEvent | EpochEvent | NonFiniteEvent | DeviceLostEvent;
+
+/** Training stopped because a gradient was not finite and TrainerConfig.onNonFinite is 'stop'. */
+export class NonFiniteError extends Error {
+  override readonly name = 'NonFiniteError';
+  constructor(message: string, readonly event: NonFiniteEvent) {
+    super(message);
+  }
+}
+
+/** The device was lost and could not be replaced. */
+export class DeviceLostError extends Error {
+  override readonly name = 'DeviceLostError';
+}
+
+export interface TrainerOptions {
+  /** Gives a new device when the current one is lost; without it a lost device ends the run with DeviceLostError. */
+  readonly deviceFactory?: () => Promise<GPUDevice>;
+  /** Steps between host-side snapshots of the parameters and optimizer state, taken at statistics reads (default 200; also at every epoch's end). */
+  readonly snapshotEvery?: number;
+  /** Device losses recovered from in one Trainer before giving up (default 3). */
+  readonly maxRecoveries?: number;
+}
+
+interface Sums { loss: number; recon: number; kl: number; objective: number; count: number }
+
+/** Everything needed to continue after a lost device: host copies of the GPU state and the loop's position. */
+interface Snapshot {
+  readonly params: ReadonlyMap<string, Float32Array>;
+  readonly state: ReadonlyMap<string, Float32Array>;
+  readonly skips: number;
+  readonly step: number;
+  readonly epoch: number;
+  readonly stepInEpoch: number;
+  readonly sums: Sums;
+}
+
+const zeroSums = (): Sums => ({ loss: 0, recon: 0, kl: 0, objective: 0, count: 0 });
 
 /** Binarizes bytes by a 0.5 threshold (static binarization). */
 export function binarizeStatic(ds: Dataset): Dataset {
@@ -71,16 +140,22 @@ export function binarizeStatic(ds: Dataset): Dataset {
 }
 
 export class Trainer {
-  readonly session: TrainingSession;
-  readonly inference: Inference;
   /** Completed epochs. */
   epoch = 0;
   /** Steps already done in the current (unfinished) epoch, when resuming mid-epoch. */
   stepInEpoch = 0;
   private readonly train: Dataset;
   private readonly test: Dataset | null;
+  private gpu!: { device: GPUDevice; session: TrainingSession; inference: Inference };
+  /** Set when the current device's `lost` promise resolves. */
+  private lostInfo: { reason: string; message: string } | null = null;
+  private snapshot: Snapshot | null = null;
+  private sums: Sums = zeroSums();
+  private recoveries = 0;
+  /** Devices made by the factory, destroyed with the trainer. */
+  private readonly ownedDevices: GPUDevice[] = [];
 
-  constructor(readonly device: GPUDevice, readonly config: TrainerConfig, train: Dataset, test: Dataset | null) {
+  constructor(device: GPUDevice, readonly config: TrainerConfig, train: Dataset, test: Dataset | null, readonly options: TrainerOptions = {}) {
     const c = config;
     if (!Number.isInteger(c.epochs) || c.epochs <= 0) throw new Error(`epochs: expected a positive integer, got ${c.epochs}`);
     if (!Number.isInteger(c.batch) || c.batch <= 0) throw new Error(`batch: expected a positive integer, got ${c.batch}`);
@@ -88,6 +163,9 @@ export class Trainer {
     if (!Number.isFinite(c.optimizer.lr) || c.optimizer.lr < 0) throw new Error(`lr: expected a finite number ≥ 0, got ${c.optimizer.lr}`);
     if (!(['none', 'static', 'dynamic'] as const).includes(c.binarize)) throw new Error(`binarize: unknown mode ${JSON.stringify(c.binarize)}; expected none, static or dynamic`);
     if (!Number.isInteger(c.logEvery) || c.logEvery <= 0) throw new Error(`logEvery: expected a positive integer, got ${c.logEvery}`);
+    if (c.onNonFinite !== undefined && c.onNonFinite !== 'skip' && c.onNonFinite !== 'stop') throw new Error(`onNonFinite: got ${JSON.stringify(c.onNonFinite)}; expected skip or stop`);
+    const every = options.snapshotEvery ?? 200;
+    if (!Number.isInteger(every) || every <= 0) throw new Error(`snapshotEvery: expected a positive integer, got ${every}`);
     validateDataset(train, { unitRange: c.spec.likelihood.type === 'bernoulli' });
     if (test) validateDataset(test, { unitRange: c.spec.likelihood.type === 'bernoulli' });
     if (train.count < c.batch) throw new Error(`${train.name}: ${train.count} samples is fewer than the batch size ${c.batch}; use a smaller --batch`);
@@ -95,7 +173,14 @@ export class Trainer {
     if (sampleSize(train) !== D) throw new Error(`${train.name}: samples of shape [${train.shape.join(', ')}] do not fit the model input [${c.spec.input.join(', ')}]`);
     this.train = c.binarize === 'static' ? binarizeStatic(train) : train;
     this.test = test && (c.binarize === 'none' ? test : binarizeStatic(test));
-    this.session = new TrainingSession(device, {
+    this.build(device);
+    this.session.setParams(initParams(this.session.graph, c.seed));
+  }
+
+  /** Compiles the training step and the inference programs on `device` and attaches the data. */
+  private build(device: GPUDevice): void {
+    const c = this.config;
+    const session = new TrainingSession(device, {
       spec: c.spec,
       batch: c.batch,
       optimizer: c.optimizer,
@@ -103,13 +188,30 @@ export class Trainer {
       dynamicBinarize: c.binarize === 'dynamic',
     });
     try {
-      this.session.setParams(initParams(this.session.graph, c.seed));
-      this.session.attachData(this.train);
-      this.inference = new Inference(device, c.spec, this.session.params, Math.min(500, Math.max(c.batch, 64)));
+      session.attachData(this.train);
+      const inference = new Inference(device, c.spec, session.params, Math.min(500, Math.max(c.batch, 64)));
+      this.gpu = { device, session, inference };
     } catch (e) {
-      this.session.destroy();
+      session.destroy();
       throw e;
     }
+    this.lostInfo = null;
+    void device.lost.then((info) => {
+      if (this.gpu?.device === device) this.lostInfo = { reason: info.reason ?? 'unknown', message: info.message };
+    });
+  }
+
+  /** The current device (a new one after a recovered loss). */
+  get device(): GPUDevice {
+    return this.gpu.device;
+  }
+
+  get session(): TrainingSession {
+    return this.gpu.session;
+  }
+
+  get inference(): Inference {
+    return this.gpu.inference;
   }
 
   get stepsPerEpoch(): number {
@@ -128,64 +230,150 @@ export class Trainer {
   /**
    * Trains until `config.epochs` epochs are done (continuing from `this.epoch`),
    * or until `signal` is aborted: the current step finishes and the loop returns
-   * after emitting nothing more. Returns whether all epochs completed.
+   * after emitting nothing more. Returns whether all epochs completed. A lost
+   * device is replaced through `options.deviceFactory` and training continues
+   * from the last host-side snapshot (a 'device-lost' event says so).
    */
   async run(onEvent: (e: TrainEvent) => void | Promise<void>, signal?: AbortSignal): Promise<boolean> {
+    this.sums = zeroSums();
+    for (;;) {
+      try {
+        if (!this.snapshot || this.snapshot.step !== this.session.step) await this.takeSnapshot();
+        while (this.epoch < this.config.epochs) {
+          if (!(await this.runEpoch(onEvent, signal))) return false;
+        }
+        return true;
+      } catch (e) {
+        if (!(await this.isDeviceLoss(e))) throw e;
+        await this.recover(onEvent);
+      }
+    }
+  }
+
+  private async runEpoch(onEvent: (e: TrainEvent) => void | Promise<void>, signal?: AbortSignal): Promise<boolean> {
     const c = this.config;
     const S = this.stepsPerEpoch;
-    const p = this.session.program;
-    while (this.epoch < c.epochs) {
-      const epoch = this.epoch + 1;
-      const t0 = performance.now();
-      this.session.setOrder(permutation(this.train.count, (c.seed * 7919 + epoch) >>> 0));
-      p.resetStats();
-      const sums = { loss: 0, recon: 0, kl: 0, objective: 0, count: 0 };
-      let windowStart = performance.now();
-      let windowSteps = 0;
-      let knobs = this.knobs(this.session.step);
-      const first = this.stepInEpoch;
-      for (let i = first; i < S; i++) {
-        if (signal?.aborted) return false;
-        knobs = this.knobs(this.session.step);
-        this.session.runStep(knobs, i);
-        this.stepInEpoch = i + 1;
-        windowSteps++;
-        if (windowSteps === c.logEvery || i === S - 1) {
-          const st = await p.readStats();
-          p.resetStats();
-          const klPerDim = Array.from(await p.read(this.session.graph.loss.klDim));
-          const n = Math.max(1, st.count);
-          sums.recon += st.recon;
-          sums.kl += st.kl;
-          sums.objective += st.loss;
-          sums.count += st.count;
-          const now = performance.now();
-          await onEvent({
-            type: 'step', step: this.session.step, epoch, stepInEpoch: i + 1, stepsPerEpoch: S, totalSteps: this.totalSteps,
-            beta: knobs.beta, lr: knobs.lr, loss: (st.recon + st.kl) / n, recon: st.recon / n, kl: st.kl / n, objective: st.loss / n, klPerDim,
-            samplesPerSecond: (windowSteps * c.batch) / ((now - windowStart) / 1000),
-          });
-          windowStart = performance.now();
-          windowSteps = 0;
-        }
+    const s = this.session;
+    const p = s.program;
+    const epoch = this.epoch + 1;
+    const t0 = performance.now();
+    s.setOrder(permutation(this.train.count, (c.seed * 7919 + epoch) >>> 0));
+    p.resetStats();
+    let windowStart = performance.now();
+    let windowSteps = 0;
+    let knobs = this.knobs(s.step);
+    const first = this.stepInEpoch;
+    for (let i = first; i < S; i++) {
+      if (signal?.aborted) return false;
+      if (this.lostInfo) throw new DeviceLostError(`GPU device lost (${this.lostInfo.reason})`);
+      knobs = this.knobs(s.step);
+      s.runStep(knobs, i);
+      this.stepInEpoch = i + 1;
+      windowSteps++;
+      if (windowSteps === c.logEvery || i === S - 1) {
+        const st = await p.readStats();
+        p.resetStats();
+        const klPerDim = Array.from(await p.read(s.graph.loss.klDim));
+        const nonFinite = await s.readNonFinite();
+        const n = Math.max(1, st.count);
+        this.sums.recon += st.recon;
+        this.sums.kl += st.kl;
+        this.sums.objective += st.loss;
+        this.sums.count += st.count;
+        const now = performance.now();
+        await onEvent({
+          type: 'step', step: s.step, epoch, stepInEpoch: i + 1, stepsPerEpoch: S, totalSteps: this.totalSteps,
+          beta: knobs.beta, lr: knobs.lr, loss: (st.recon + st.kl) / n, recon: st.recon / n, kl: st.kl / n, objective: st.loss / n, klPerDim,
+          samplesPerSecond: (windowSteps * c.batch) / ((now - windowStart) / 1000),
+        });
+        if (nonFinite) await this.reportNonFinite(nonFinite, onEvent);
+        if (s.step - this.snapshot!.step >= (this.options.snapshotEvery ?? 200) && i < S - 1) await this.takeSnapshot();
+        windowStart = performance.now();
+        windowSteps = 0;
       }
-      const trainSeconds = (performance.now() - t0) / 1000;
-      const n = Math.max(1, sums.count);
-      const test = this.test ? await this.inference.evaluate(this.test, c.seed + epoch) : null;
-      const ctl = await this.session.readControl();
-      this.epoch = epoch;
-      this.stepInEpoch = 0;
-      await onEvent({
-        type: 'epoch', epoch, step: this.session.step, beta: knobs.beta, lr: knobs.lr,
-        train: { loss: (sums.recon + sums.kl) / n, recon: sums.recon / n, kl: sums.kl / n, objective: sums.objective / n },
-        test, samplesPerSecond: ((S - first) * c.batch) / trainSeconds, seconds: (performance.now() - t0) / 1000, skippedSteps: ctl.skips,
-      });
     }
+    const trainSeconds = (performance.now() - t0) / 1000;
+    const sums = this.sums;
+    const n = Math.max(1, sums.count);
+    const test = this.test ? await this.inference.evaluate(this.test, c.seed + epoch) : null;
+    const ctl = await s.readControl();
+    this.epoch = epoch;
+    this.stepInEpoch = 0;
+    this.sums = zeroSums();
+    await this.takeSnapshot();
+    await onEvent({
+      type: 'epoch', epoch, step: s.step, beta: knobs.beta, lr: knobs.lr,
+      train: { loss: (sums.recon + sums.kl) / n, recon: sums.recon / n, kl: sums.kl / n, objective: sums.objective / n },
+      test, samplesPerSecond: ((S - first) * c.batch) / trainSeconds, seconds: (performance.now() - t0) / 1000, skippedSteps: ctl.skips,
+    });
     return true;
+  }
+
+  private async reportNonFinite(r: NonFiniteSteps, onEvent: (e: TrainEvent) => void | Promise<void>): Promise<void> {
+    const stop = this.config.onNonFinite === 'stop';
+    const where = r.tensor === null ? 'the gradient norm overflowed (every element finite)' : `the gradient of '${r.tensor}' (element ${r.element}) is NaN or infinite`;
+    const range = r.skipped > 1 ? `; ${r.skipped} updates skipped in steps ${r.firstStep}–${r.lastStep}` : '';
+    const message = `step ${r.firstStep}: ${where}; the update was skipped${range}${stop ? '; training stopped (on non-finite: stop)' : ''}`;
+    const event: NonFiniteEvent = { type: 'nonfinite', step: r.firstStep, lastStep: r.lastStep, skipped: r.skipped, tensor: r.tensor, element: r.element, action: stop ? 'stop' : 'continue', message };
+    await onEvent(event);
+    if (stop) throw new NonFiniteError(message, event);
+  }
+
+  /** Copies the parameters, optimizer state and loop position to the host. */
+  private async takeSnapshot(): Promise<void> {
+    const s = this.session;
+    const params = await s.getParams();
+    const state = await s.getOptimizerState();
+    const ctl = await s.readControl();
+    this.snapshot = { params, state, skips: ctl.skips, step: s.step, epoch: this.epoch, stepInEpoch: this.stepInEpoch, sums: { ...this.sums } };
+  }
+
+  /** Whether `e` came from a lost device (waiting briefly for the device's `lost` promise to settle). */
+  private async isDeviceLoss(e: unknown): Promise<boolean> {
+    if (e instanceof NonFiniteError) return false;
+    if (this.lostInfo) return true;
+    const device = this.device;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([device.lost, new Promise((r) => (timer = setTimeout(r, 500)))]);
+    clearTimeout(timer);
+    await Promise.resolve();
+    return this.lostInfo !== null;
+  }
+
+  /** Replaces the lost device, recompiles, restores the last snapshot and reports it. */
+  private async recover(onEvent: (e: TrainEvent) => void | Promise<void>): Promise<void> {
+    const info = this.lostInfo ?? { reason: 'unknown', message: '' };
+    const lostAt = this.session.step;
+    const snap = this.snapshot!;
+    const what = `the GPU device was lost at step ${lostAt} (${info.reason}${info.message ? `: ${info.message}` : ''})`;
+    if (!this.options.deviceFactory) throw new DeviceLostError(`${what}; no device factory to continue on a new device`);
+    if (this.recoveries >= (this.options.maxRecoveries ?? 3)) throw new DeviceLostError(`${what}; giving up after ${this.recoveries} recoveries`);
+    this.recoveries++;
+    const old = this.gpu;
+    old.inference.destroy();
+    old.session.destroy();
+    let device: GPUDevice;
+    try {
+      device = await this.options.deviceFactory();
+    } catch (e) {
+      throw new DeviceLostError(`${what}; no new device: ${(e as Error).message}`);
+    }
+    this.ownedDevices.push(device);
+    this.build(device);
+    const s = this.session;
+    s.setParams(snap.params);
+    s.setOptimizerState(snap.state, snap.step);
+    s.restoreSkipCount(snap.skips);
+    this.epoch = snap.epoch;
+    this.stepInEpoch = snap.stepInEpoch;
+    this.sums = { ...snap.sums };
+    await onEvent({ type: 'device-lost', reason: info.reason, message: info.message, step: lostAt, restoredStep: snap.step, epoch: snap.epoch, recovery: this.recoveries });
   }
 
   destroy(): void {
     this.inference.destroy();
     this.session.destroy();
+    for (const d of this.ownedDevices) d.destroy();
+    this.ownedDevices.length = 0;
   }
 }
