@@ -178,8 +178,8 @@ test('lost device without a device factory: a clear error naming the step', { ti
 });
 
 test('no leaks: live buffers and bytes stay flat over 10,000 training steps', { timeout: 900_000 }, async () => {
-  const ds = bytes(400, 53);
-  const trainer = new Trainer(gpu.device, base({ epochs: 200, logEvery: 250 }), ds, null, { snapshotEvery: 1000 });
+  const ds = bytes(1000, 53);
+  const trainer = new Trainer(gpu.device, base({ epochs: 80, logEvery: 125 }), ds, null, { snapshotEvery: 1000 });
   const samples: { step: number; live: number; bytes: number }[] = [];
   try {
     await trainer.run((e) => {
