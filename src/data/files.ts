@@ -6,7 +6,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PNG } from 'pngjs';
+import { decodePng } from '../io/png.ts';
 import { DatasetError, validateDataset, type Dataset } from './dataset.ts';
 import { DEFAULT_MAX_BYTES, decodeIdx, idxToDataset } from './idx.ts';
 import { npyToDataset, parseNpy } from './npy.ts';
@@ -180,13 +180,13 @@ export function pngHeader(bytes: Uint8Array, source: string): { width: number; h
  */
 export function decodePngLuminance(bytes: Uint8Array, source: string): { width: number; height: number; pixels: Uint8Array } {
   const { width, height } = pngHeader(bytes, source);
-  let rgba: Uint8Array;
+  let rgba: Uint8ClampedArray;
   try {
-    const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    if (png.width !== width || png.height !== height) throw new Error(`decoded ${png.width}×${png.height}`);
-    rgba = png.data;
+    // The strict decoder: chunk structure, CRCs, header fields and the inflated size are checked before pngjs runs.
+    rgba = decodePng(bytes, source, { maxPixels: PNG_MAX_PIXELS }).rgba;
   } catch (e) {
-    throw new DatasetError(`${source}: not a valid PNG (${e instanceof Error ? e.message : String(e)})`);
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new DatasetError(`${source}: not a valid PNG (${msg.startsWith(`${source}: `) ? msg.slice(source.length + 2) : msg})`);
   }
   if (rgba.length !== width * height * 4) throw new DatasetError(`${source}: not a valid PNG (decoded ${rgba.length} bytes for ${width}×${height})`);
   const pixels = new Uint8Array(width * height);
@@ -256,6 +256,8 @@ async function loadPngFolder(dir: string, maxBytes: number): Promise<Dataset> {
   let data: Uint8Array | null = null;
   let first = { width: 0, height: 0, path: '' };
   for (const [i, item] of items.entries()) {
+    const size = (await stat(item.path)).size;
+    if (size > maxBytes) throw new DatasetError(`${item.path}: file is ${size} bytes, above the limit of ${maxBytes}`);
     const bytes = await readFile(item.path);
     const head = pngHeader(bytes, item.path);
     if (i === 0) {

@@ -237,13 +237,13 @@ test('png folders: per-class subfolders become labels; sizes, alpha, depth and s
   await expectThrows('huge header', () => decodePngLuminance(huge, 'h.png'), /^h\.png: 67108864×2 image; expected 1 to \d+ pixels/);
 });
 
-test('png: random mutations give only errors naming the source, or decoded images', () => {
+test('png: thousands of random mutations give only errors naming the source, or decoded images', { timeout: 120_000 }, () => {
   const png = new PNG({ width: 8, height: 6 });
   for (let i = 0; i < png.data.length; i++) png.data[i] = i % 4 === 3 ? 255 : (i * 37) % 256;
   const bases = ([0, 2, 6] as const).map((colorType) => new Uint8Array(PNG.sync.write(png, { colorType })));
   const rnd = seeded(3);
   let refused = 0;
-  for (let i = 0; i < 1500; i++) {
+  for (let i = 0; i < 3000; i++) {
     const source = `m${i}.png`;
     try {
       const img = decodePngLuminance(mutate(bases[i % 3]!, rnd), source);
@@ -253,7 +253,7 @@ test('png: random mutations give only errors naming the source, or decoded image
       refused++;
     }
   }
-  expect(refused > 1000, `only ${refused} of 1500 mutated PNGs were refused`);
+  expect(refused > 2000 && refused < 3000, `${refused} of 3000 mutated PNGs were refused; the mutations are too weak, or nothing decodes`);
 });
 
 test('loadDataset: dispatch on the path, unitRange, and clear errors for unknown paths', async () => {
