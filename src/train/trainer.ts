@@ -344,9 +344,10 @@ export class Trainer {
   private async recover(onEvent: (e: TrainEvent) => void | Promise<void>): Promise<void> {
     const info = this.lostInfo ?? { reason: 'unknown', message: '' };
     const lostAt = this.session.step;
-    const snap = this.snapshot!;
+    const snap = this.snapshot;
     const what = `the GPU device was lost at step ${lostAt} (${info.reason}${info.message ? `: ${info.message}` : ''})`;
     if (!this.options.deviceFactory) throw new DeviceLostError(`${what}; no device factory to continue on a new device`);
+    if (!snap) throw new DeviceLostError(`${what} before the first snapshot of the parameters; nothing to continue from`);
     if (this.recoveries >= (this.options.maxRecoveries ?? 3)) throw new DeviceLostError(`${what}; giving up after ${this.recoveries} recoveries`);
     this.recoveries++;
     const old = this.gpu;
