@@ -5,7 +5,11 @@
 export { requestGpu, type GpuHandle, WebGPUUnavailableError } from './gpu/device.ts';
 export { mlpPreset, convPreset, parseModelSpec, ModelSpecError, type ModelSpec, type LayerSpec, type LikelihoodSpec } from './model/spec.ts';
 export { TrainingSession, initParams, type OptimizerSettings, type SessionOptions, type StateDict } from './train/session.ts';
-export { Trainer, type TrainerConfig, type TrainEvent, type StepEvent, type EpochEvent } from './train/trainer.ts';
+export {
+  Trainer, NonFiniteError, DeviceLostError,
+  type TrainerConfig, type TrainerOptions, type TrainEvent, type StepEvent, type EpochEvent, type NonFiniteEvent, type DeviceLostEvent,
+} from './train/trainer.ts';
+export { ModelTooLargeError, checkPlanFits } from './graph/limits.ts';
 export { parseKlSchedule, parseLrSchedule, klWeight, learningRate } from './train/schedules.ts';
 export { Inference, type DatasetEvaluation } from './eval/inference.ts';
 export { iwNll, iwLogLikelihood } from './eval/iw.ts';
