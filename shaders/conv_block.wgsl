@@ -19,7 +19,10 @@
 //   works out the 16 input offsets and masks once, then runs over C_in four
 //   channels at a time: Ak = x at the 16 pixels for 4 channels (64 gathers),
 //   Bk = weight for 4 channels × 32 output channels (128 gathers, the same
-//   addresses across the workgroup), 2048 multiply-adds.
+//   addresses across the workgroup), 2048 multiply-adds. With flat_k = 1
+//   (chosen for C_in < 4, where channel steps would be mostly padding) the
+//   steps run over four consecutive flattened (ci, ky, kx) instead, each with
+//   its own offsets and masks.
 //
 // conv_transpose2d_forward_block (the adjoint; also conv2d's input gradient)
 //   y[n, co, oy, ox] = act(bias[co] + Σ x[n, ci, iy, ix] · weight[ci, co, ky, kx])
@@ -40,7 +43,7 @@
 //   their partial blocks in workgroup memory behind one barrier.
 //
 // Uniforms: those of conv2d.wgsl (for the adjoint form h, w are x's and oh,
-// ow y's sizes, as in conv_transpose2d.wgsl). The epilogue adds bias (or the
+// ow y's sizes, as in conv_transpose2d.wgsl) and flat_k (forward only). The epilogue adds bias (or the
 // old y with accumulate) while storing, then applies the activation in one
 // loop per activation code, of which only the selected one runs (SwiftShader
 // runs both sides of every branch, so an if-chain per element would pay for
@@ -71,6 +74,7 @@ struct Params {
   act: u32,
   alpha: f32,
   accumulate: u32,
+  flat_k: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -174,6 +178,83 @@ fn tap_mma(acc: ptr<function, MatmulBlock>, px: ptr<function, Pixels>, sy: i32, 
   }
 }
 
+// The four flattened weight indices k0..k0+3 of a correlation step over
+// (ci, ky, kx) (flat_k = 1): their row and column shifts, channel-plane
+// offsets in x, whether they exist (k < C_in·KH·KW) and their index k.
+struct FlatTaps {
+  sy: vec4i,
+  sx: vec4i,
+  plane: vec4i,
+  live: vec4<bool>,
+  k: vec4u,
+}
+
+fn flat_taps(k0: u32) -> FlatTaps {
+  let ksize = params.kh * params.kw;
+  let kcount = params.c_in * ksize;
+  let k = min(vec4u(k0) + LANES, vec4u(kcount - 1u));
+  let ci = k / ksize;
+  let tap = k - ci * ksize;
+  let ky = tap / params.kw;
+  let kx = tap - ky * params.kw;
+  return FlatTaps(vec4i(ky * params.dil_h), vec4i(kx * params.dil_w), vec4i(ci * (params.h * params.w)),
+                  vec4u(k0) + LANES < vec4u(kcount), k);
+}
+
+// x at the 4 pixels (rows iy, columns ix, image offsets xb) shifted by (sy, sx) in channel plane `plane`.
+fn x_shifted(iy: vec4i, ix: vec4i, xb: vec4i, sy: i32, sx: i32, plane: i32, live: bool) -> vec4f {
+  let yy = iy + vec4i(sy);
+  let xx = ix + vec4i(sx);
+  let ok = (vec4u(yy) < vec4u(params.h)) & (vec4u(xx) < vec4u(params.w)) & vec4<bool>(live);
+  return x_at(xb + yy * i32(params.w) + xx + vec4i(plane), ok);
+}
+
+// Ak of pixel group i for the step's four flattened indices: column r = pixel r's four values.
+fn flat_ak(px: ptr<function, Pixels>, i: u32, f: FlatTaps) -> mat4x4<f32> {
+  let iy = (*px).iy[i];
+  let ix = (*px).ix[i];
+  let xb = (*px).xb[i];
+  return transpose(mat4x4<f32>(
+    x_shifted(iy, ix, xb, f.sy.x, f.sx.x, f.plane.x, f.live.x),
+    x_shifted(iy, ix, xb, f.sy.y, f.sx.y, f.plane.y, f.live.y),
+    x_shifted(iy, ix, xb, f.sy.z, f.sx.z, f.plane.z, f.live.z),
+    x_shifted(iy, ix, xb, f.sy.w, f.sx.w, f.plane.w, f.live.w)));
+}
+
+// Bk of the four flattened indices and 4 output channels with weight rows at wc: column q = weight(co, k_q).
+fn flat_bk(wc: vec4u, f: FlatTaps) -> mat4x4<f32> {
+  let z = vec4f(0.0);
+  let i0 = wc + vec4u(f.k.x);
+  let i1 = wc + vec4u(f.k.y);
+  let i2 = wc + vec4u(f.k.z);
+  let i3 = wc + vec4u(f.k.w);
+  return mat4x4<f32>(
+    select(z, vec4f(weight[i0.x], weight[i0.y], weight[i0.z], weight[i0.w]), f.live.x),
+    select(z, vec4f(weight[i1.x], weight[i1.y], weight[i1.z], weight[i1.w]), f.live.y),
+    select(z, vec4f(weight[i2.x], weight[i2.y], weight[i2.z], weight[i2.w]), f.live.z),
+    select(z, vec4f(weight[i3.x], weight[i3.y], weight[i3.z], weight[i3.w]), f.live.w));
+}
+
+// acc += one step of four flattened (ci, ky, kx) indices from k0.
+fn flat_mma(acc: ptr<function, MatmulBlock>, px: ptr<function, Pixels>, wc: ptr<function, array<vec4u, 8>>, k0: u32) {
+  let f = flat_taps(k0);
+  var ak: array<mat4x4<f32>, 4>;
+  var bk: array<mat4x4<f32>, 8>;
+  ak[0] = flat_ak(px, 0u, f);
+  ak[1] = flat_ak(px, 1u, f);
+  ak[2] = flat_ak(px, 2u, f);
+  ak[3] = flat_ak(px, 3u, f);
+  bk[0] = flat_bk((*wc)[0], f);
+  bk[1] = flat_bk((*wc)[1], f);
+  bk[2] = flat_bk((*wc)[2], f);
+  bk[3] = flat_bk((*wc)[3], f);
+  bk[4] = flat_bk((*wc)[4], f);
+  bk[5] = flat_bk((*wc)[5], f);
+  bk[6] = flat_bk((*wc)[6], f);
+  bk[7] = flat_bk((*wc)[7], f);
+  block_mma(acc, &ak, &bk);
+}
+
 // Weight offsets of output channels co0 + 4j + c (clamped to C_out − 1) at stride w_co.
 fn channel_bases(co0: u32, w_co: u32, wc: ptr<function, array<vec4u, 8>>) {
   let last = vec4u(params.c_out - 1u);
@@ -260,7 +341,16 @@ fn conv2d_forward_block(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroup
   var wc: array<vec4u, 8>;
   channel_bases(co0, params.c_in * ksize, &wc);
   var acc: MatmulBlock;
-  for (var ky = 0u; ky < params.kh; ky++) {
+  // One of the two loop nests runs (the other has no iterations): four
+  // flattened (ci, ky, kx) per step when C_in < 4 (flat_k = 1), else four
+  // channels per step for each tap.
+  let flat = params.flat_k != 0u;
+  let kflat = select(0u, params.c_in * ksize, flat);
+  for (var k0 = 0u; k0 < kflat; k0 += 4u) {
+    flat_mma(&acc, &px, &wc, k0);
+  }
+  let taps_h = select(params.kh, 0u, flat);
+  for (var ky = 0u; ky < taps_h; ky++) {
     for (var kx = 0u; kx < params.kw; kx++) {
       tap_mma(&acc, &px, i32(ky * params.dil_h), i32(kx * params.dil_w), &wc, ksize, ky * params.kw + kx);
     }

@@ -194,7 +194,8 @@ export function correlateCall(device: GPUDevice, label: string, g: ConvWindow,
       entry: 'conv2d_forward_block',
       label: `${label} [blocked]`,
       buffers,
-      params: { ...windowParams(g), ...ep },
+      // Steps over flattened (ci, ky, kx) when C_in < 4 would leave most of a four-channel step empty.
+      params: { ...windowParams(g), ...ep, flat_k: g.cin < 4 ? 1 : 0 },
       workgroups: grid1d(device, Math.ceil((g.n * g.oh * g.ow) / 16) * Math.ceil(g.cout / 32), 16),
     });
   }
@@ -232,7 +233,7 @@ export function transposedCall(device: GPUDevice, label: string, g: ConvWindow,
       entry: 'conv_transpose2d_forward_block',
       label: `${label} [blocked]`,
       buffers,
-      params: { ...window, ...ep },
+      params: { ...window, ...ep, flat_k: 0 },
       workgroups: grid1d(device, blocks, 16),
     });
   }
@@ -260,7 +261,7 @@ export function gradWeightCall(device: GPUDevice, label: string, g: ConvWindow,
       entry: 'conv2d_grad_weight_block',
       label: `${label} [blocked]`,
       buffers: { x: b.inp, dy: b.dout, dweight: b.dweight },
-      params: { ...windowParams(g), has_bias: 0, act: 0, alpha: 0, accumulate: accumulate ? 1 : 0 },
+      params: { ...windowParams(g), has_bias: 0, act: 0, alpha: 0, accumulate: accumulate ? 1 : 0, flat_k: 0 },
       workgroups: grid1d(device, Math.ceil((g.cin * g.kh * g.kw) / 16) * Math.ceil(g.cout / 32), 1),
     });
   }
