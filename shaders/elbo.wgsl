@@ -10,9 +10,9 @@
 // (recon_in is recon, written by the reconstruction entry points).
 //
 // Reconstruction, one workgroup of WG (64, or 16 on CPU adapters) per sample
-// b (any D; the loop strides over features, then a tree reduction in workgroup memory sums the sample's
-// NLL). Writes recon[b] (not scaled) and the gradient of s·recon[b] with
-// s = grad_scale (1/B for a batch-mean loss):
+// b (any D; the loop strides over features, then a tree reduction in
+// workgroup memory sums the sample's NLL). Writes recon[b] (not scaled) and
+// the gradient of s·recon[b] with s = grad_scale (1/B for a batch-mean loss):
 //   elbo_bernoulli    logits l, targets x in [0, 1]:
 //     recon = Σ_d max(l,0) − l·x + log1p(exp(−|l|)),  dlogits = (sigmoid(l) − x)·s
 //   elbo_gaussian     mean μ = logits, log σ = fixed_log_sigma, or log_sigma[b,d]
