@@ -103,11 +103,13 @@ export function activationBackward(device: GPUDevice, bufs: ActivationGradBuffer
   checkBuffer(op, 'dx', bufs.dx, o.n);
   checkDistinct(op, ['dx', bufs.dx], [[fromOutput ? 'y' : 'x', saved!], ['dy', bufs.dy]]);
   const v4 = vec4Ok(o.n, [saved!, bufs.dy, bufs.dx]);
-  const entry = fromOutput ? 'activation_backward_from_output' : 'activation_backward';
+  const entry = v4
+    ? (fromOutput ? 'activation_backward_from_output4' : 'activation_backward4')
+    : (fromOutput ? 'activation_backward_from_output' : 'activation_backward');
   const buffers: Record<string, BufferArg> = fromOutput ? { y_saved: saved!, dy: bufs.dy, dx: bufs.dx } : { x: saved!, dy: bufs.dy, dx: bufs.dx };
   return makeCall(device, {
     shader: v4 ? 'activations_vec4' : 'activations',
-    entry: v4 ? `${entry}4` : entry,
+    entry,
     label: v4 ? `${op} [vec4]` : op,
     buffers: v4 ? Object.fromEntries(Object.entries(buffers).map(([k, b]) => [`${k}4`, b])) : buffers,
     params: { n: o.n, act: activationCode(o.activation), alpha, accumulate: o.accumulate ? 1 : 0 },
