@@ -6,7 +6,7 @@
  */
 import { createBuffer, destroyBuffer, STORAGE, uploadF32 } from '../src/gpu/buffers.ts';
 import { canTime, timeCalls, wallTime } from '../src/gpu/timing.ts';
-import { conv2d, conv2dBackward } from '../src/kernels/conv2d.ts';
+import { CONV_VARIANTS, conv2d, conv2dBackward } from '../src/kernels/conv2d.ts';
 import { convTranspose2d, convTranspose2dBackward } from '../src/kernels/conv_transpose2d.ts';
 import { elboRecon } from '../src/kernels/elbo.ts';
 import type { KernelCall } from '../src/kernels/kernel.ts';
@@ -66,7 +66,7 @@ export async function benchKernels(device: GPUDevice, log: (s: string) => void =
   const out: KernelResult[] = [];
   const push = (r: KernelResult) => {
     out.push(r);
-    log(`${r.name.padEnd(52)} ${r.ms.toFixed(2).padStart(9)} ms ${r.rate.toFixed(2).padStart(8)} ${r.unit}`);
+    log(`${r.name.padEnd(62)} ${r.ms.toFixed(2).padStart(9)} ms ${r.rate.toFixed(2).padStart(8)} ${r.unit}`);
   };
   for (const s of [256, 512, 1024]) push(await timeMatmul(device, `matmul ${s}×${s}×${s}`, s, s, s, false, false, s === 1024 ? 2 : 3));
   // The mlp VAE's products at batch 128: y = x·Wᵀ, then dX = dY·W and dW = dYᵀ·X.
@@ -89,16 +89,24 @@ export async function benchKernels(device: GPUDevice, log: (s: string) => void =
     const flops = 2 * (cv.t ? nx : ny) * (cv.t ? o.outChannels : o.inChannels) * 9;
     const x = uploadF32(device, rand(nx)), w = uploadF32(device, rand(nw)), y = createBuffer(device, ny * 4, STORAGE);
     const dx = createBuffer(device, nx * 4, STORAGE), dw = createBuffer(device, nw * 4, STORAGE);
-    const fwd = cv.t ? convTranspose2d(device, { x, weight: w, y }, o) : conv2d(device, { x, weight: w, y }, o);
-    const [gx] = cv.t ? convTranspose2dBackward(device, { weight: w, dy: y, dx }, o) : conv2dBackward(device, { weight: w, dy: y, dx }, o);
-    const [gw] = cv.t ? convTranspose2dBackward(device, { x, dy: y, dweight: dw }, o) : conv2dBackward(device, { x, dy: y, dweight: dw }, o);
     try {
-      for (const [label, call] of [['forward', fwd], ['grad-input', gx!], ['grad-weight', gw!]] as const) {
-        const ms = await time(device, [call], 3);
-        push({ name: `${cv.name} ${label}`, ms, rate: flops / (ms * 1e6), unit: 'GFLOP/s' });
+      // The default kernel of each product (as training uses it), then each variant, for ratios within this run.
+      for (const variant of [undefined, ...CONV_VARIANTS]) {
+        const ov = variant ? { ...o, variant } : o;
+        const fwd = cv.t ? convTranspose2d(device, { x, weight: w, y }, ov) : conv2d(device, { x, weight: w, y }, ov);
+        const [gx] = cv.t ? convTranspose2dBackward(device, { weight: w, dy: y, dx }, ov) : conv2dBackward(device, { weight: w, dy: y, dx }, ov);
+        const [gw] = cv.t ? convTranspose2dBackward(device, { x, dy: y, dweight: dw }, ov) : conv2dBackward(device, { x, dy: y, dweight: dw }, ov);
+        try {
+          for (const [label, call] of [['forward', fwd], ['grad-input', gx!], ['grad-weight', gw!]] as const) {
+            const ms = await time(device, [call], 3);
+            const kernel = call.label.slice(call.label.lastIndexOf('['));
+            push({ name: `${cv.name} ${label} ${variant ? `[${variant}]` : `(default ${kernel})`}`, ms, rate: flops / (ms * 1e6), unit: 'GFLOP/s' });
+          }
+        } finally {
+          for (const c of [fwd, gx!, gw!]) c.destroy();
+        }
       }
     } finally {
-      for (const c of [fwd, gx!, gw!]) c.destroy();
       for (const b of [x, w, y, dx, dw]) destroyBuffer(device, b);
     }
   }

@@ -1,7 +1,7 @@
 // conv_transpose2d: y = act(conv_transpose(x, weight) + bias) with PyTorch
 // nn.ConvTranspose2d semantics (NCHW, no groups). Being the adjoint of conv2d,
 // the same kernel is conv2d's input gradient.
-// requires: activation_fns.wgsl
+// requires: activation_fns.wgsl, conv_taps.wgsl
 //
 // Shapes (row-major f32):
 //   x:      (N, C_in, H, W)
@@ -104,15 +104,19 @@ fn conv_transpose2d_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workg
   let xbase = n * params.c_in * hw;
   let q = vec4i(vec4u(qx0) + LANES);
   var acc: array<vec4f, 4>;
-  for (var ky = 0u; ky < params.kh; ky++) {
+  // Only the taps of this phase run (SwiftShader would pay a masked pass for
+  // a skipped one): ky0, ky0 + step_y, ... with ky0 the first that reaches ry.
+  let ky0 = first_tap(ry + params.pad_h, params.dil_h, sh, params.kh);
+  let kx0 = first_tap(rx + params.pad_w, params.dil_w, sw, params.kw);
+  let step_y = tap_step(params.dil_h, sh);
+  let step_x = tap_step(params.dil_w, sw);
+  for (var ky = ky0; ky < params.kh; ky += step_y) {
     let ty = i32(ry + params.pad_h) - i32(ky * params.dil_h);
-    if (ty % i32(sh) != 0) { continue; }
     let iy = i32(qy) + ty / i32(sh);
     if (iy < 0 || iy >= i32(params.h)) { continue; }
     let rowbase = xbase + u32(iy) * params.w;
-    for (var kx = 0u; kx < params.kw; kx++) {
+    for (var kx = kx0; kx < params.kw; kx += step_x) {
       let tx = i32(rx + params.pad_w) - i32(kx * params.dil_w);
-      if (tx % i32(sw) != 0) { continue; }
       let col = q + vec4i(tx / i32(sw));
       let valid = (col >= vec4i(0)) & (col < vec4i(i32(params.w)));
       if (!any(valid)) { continue; }

@@ -9,10 +9,10 @@
 // Names ending in _in are read-only views of another entry point's output
 // (recon_in is recon, written by the reconstruction entry points).
 //
-// Reconstruction, one workgroup of 64 per sample b (any D; the loop strides
-// over features, then a tree reduction in workgroup memory sums the sample's
-// NLL). Writes recon[b] (not scaled) and the gradient of s·recon[b] with
-// s = grad_scale (1/B for a batch-mean loss):
+// Reconstruction, one workgroup of WG (64, or 16 on CPU adapters) per sample
+// b (any D; the loop strides over features, then a tree reduction in
+// workgroup memory sums the sample's NLL). Writes recon[b] (not scaled) and
+// the gradient of s·recon[b] with s = grad_scale (1/B for a batch-mean loss):
 //   elbo_bernoulli    logits l, targets x in [0, 1]:
 //     recon = Σ_d max(l,0) − l·x + log1p(exp(−|l|)),  dlogits = (sigmoid(l) − x)·s
 //   elbo_gaussian     mean μ = logits, log σ = fixed_log_sigma, or log_sigma[b,d]
@@ -27,7 +27,7 @@
 // Stable for logits up to ±1e4 (no exp of a positive number).
 // Dispatch: grid1d(B, 1) workgroups; sample b = wg.x + wg.y·num_workgroups.x.
 //
-// elbo_kl: one workgroup of 64 for the whole batch (the latent is small).
+// elbo_kl: one workgroup of WG for the whole batch (the latent is small).
 //   kl_bj    = ½(μ² + exp(lv) − 1 − lv)   (exp(lv) − 1 − lv by series near 0)
 //   kl[b]    = Σ_j kl_bj
 //   kl_dim[j] = (1/B) Σ_b kl_bj
@@ -85,7 +85,10 @@ struct Params {
 @group(0) @binding(13) var<storage, read_write> stats: array<f32>;
 @group(0) @binding(14) var<uniform> params: Params;
 
-const WG: u32 = 64u;
+// Invocations per workgroup (a power of two, 4 to 64): every barrier of the
+// trees below costs a fiber switch per SIMD group on CPU adapters, so
+// src/kernels/elbo.ts picks 16 there and 64 on GPUs.
+override WG: u32 = 64u;
 const HALF_LOG_2PI: f32 = 0.91893853320467274;
 const NEG_MAX: f32 = -3.40282346e38;
 const COOPERATIVE_V: u32 = 128u;
@@ -138,7 +141,7 @@ fn sample_of(wg: vec3u, nwg: vec3u) -> u32 {
   return wg.x + wg.y * nwg.x;
 }
 
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(WG, 1, 1)
 fn elbo_bernoulli(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
                   @builtin(local_invocation_index) tid: u32) {
   let b = sample_of(wg, nwg);
@@ -156,7 +159,7 @@ fn elbo_bernoulli(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg
   if (tid == 0u) { recon[b] = sum; }
 }
 
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(WG, 1, 1)
 fn elbo_gaussian(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
                  @builtin(local_invocation_index) tid: u32) {
   let b = sample_of(wg, nwg);
@@ -211,7 +214,7 @@ fn categorical_partial(base: u32, v_count: u32, v0: u32, dv: u32) -> vec3f {
   return vec3f(m, s, sx);
 }
 
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(WG, 1, 1)
 fn elbo_categorical(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
                     @builtin(local_invocation_index) tid: u32) {
   let b = sample_of(wg, nwg);
@@ -251,7 +254,7 @@ fn kl_term(i: u32) -> f32 {
   return 0.5 * (m * m + exp_m1_minus(logvar[i]));
 }
 
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(WG, 1, 1)
 fn elbo_kl(@builtin(local_invocation_index) tid: u32) {
   let batch = params.batch;
   let latent = params.latent;

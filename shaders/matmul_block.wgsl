@@ -1,6 +1,6 @@
 // Register-blocked matmul shared by matmul_blocked.wgsl and matmul_subgroup.wgsl:
 // C = act(op(A) · op(B) + bias), or C += op(A) · op(B) when accumulating.
-// requires: activation_fns.wgsl, matmul_params.wgsl
+// requires: activation_fns.wgsl, matmul_params.wgsl, block_mma.wgsl
 //
 // Shapes, the overrides TA / TB, the uniform fields and the epilogue are those of
 // matmul.wgsl. A and B are read as vec4 (bindings a4, b4), so the contiguous
@@ -11,7 +11,7 @@
 // Each invocation owns a 16×32 block of C held in 32 matrices of 4×4:
 // MatmulBlock.m[i * 8 + j] has rows 4i..4i+3 of the block as its columns and
 // columns 4j..4j+3 as vector components. K advances four at a time with
-// m[i * 8 + j] += Bk[j] · Ak[i], where column r of Ak[i] is op(A)(4i + r, k..k+3)
+// m[i * 8 + j] += Bk[j] · Ak[i] (block_mma.wgsl), where column r of Ak[i] is op(A)(4i + r, k..k+3)
 // and column q of Bk[j] is op(B)(k + q, 4j..4j+3): 2048 multiply-adds per 12
 // matrices (48 vec4) loaded. The accumulators are only ever indexed by
 // constants, so they stay in registers; there is no workgroup memory and no
@@ -27,10 +27,6 @@
 
 @group(0) @binding(0) var<storage, read> a4: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b4: array<vec4<f32>>;
-
-struct MatmulBlock {
-  m: array<mat4x4<f32>, 32>,
-}
 
 // Ak for rows r0..r0+3 (r0 % 4 == 0) and k0..k0+3: column r = op(A)(r0 + r, k0..k0+3).
 fn load_a(r0: u32, k0: u32) -> mat4x4<f32> {
@@ -82,43 +78,6 @@ fn load_a_block(r0: u32, k0: u32, ak: ptr<function, array<mat4x4<f32>, 4>>) {
   (*ak)[1] = load_a(r0 + 4u, k0);
   (*ak)[2] = load_a(r0 + 8u, k0);
   (*ak)[3] = load_a(r0 + 12u, k0);
-}
-
-// block += Bk · Ak over the 4 × 8 sub-blocks.
-fn block_mma(acc: ptr<function, MatmulBlock>, ak: ptr<function, array<mat4x4<f32>, 4>>,
-             bk: ptr<function, array<mat4x4<f32>, 8>>) {
-  (*acc).m[0] += (*bk)[0] * (*ak)[0];
-  (*acc).m[1] += (*bk)[1] * (*ak)[0];
-  (*acc).m[2] += (*bk)[2] * (*ak)[0];
-  (*acc).m[3] += (*bk)[3] * (*ak)[0];
-  (*acc).m[4] += (*bk)[4] * (*ak)[0];
-  (*acc).m[5] += (*bk)[5] * (*ak)[0];
-  (*acc).m[6] += (*bk)[6] * (*ak)[0];
-  (*acc).m[7] += (*bk)[7] * (*ak)[0];
-  (*acc).m[8] += (*bk)[0] * (*ak)[1];
-  (*acc).m[9] += (*bk)[1] * (*ak)[1];
-  (*acc).m[10] += (*bk)[2] * (*ak)[1];
-  (*acc).m[11] += (*bk)[3] * (*ak)[1];
-  (*acc).m[12] += (*bk)[4] * (*ak)[1];
-  (*acc).m[13] += (*bk)[5] * (*ak)[1];
-  (*acc).m[14] += (*bk)[6] * (*ak)[1];
-  (*acc).m[15] += (*bk)[7] * (*ak)[1];
-  (*acc).m[16] += (*bk)[0] * (*ak)[2];
-  (*acc).m[17] += (*bk)[1] * (*ak)[2];
-  (*acc).m[18] += (*bk)[2] * (*ak)[2];
-  (*acc).m[19] += (*bk)[3] * (*ak)[2];
-  (*acc).m[20] += (*bk)[4] * (*ak)[2];
-  (*acc).m[21] += (*bk)[5] * (*ak)[2];
-  (*acc).m[22] += (*bk)[6] * (*ak)[2];
-  (*acc).m[23] += (*bk)[7] * (*ak)[2];
-  (*acc).m[24] += (*bk)[0] * (*ak)[3];
-  (*acc).m[25] += (*bk)[1] * (*ak)[3];
-  (*acc).m[26] += (*bk)[2] * (*ak)[3];
-  (*acc).m[27] += (*bk)[3] * (*ak)[3];
-  (*acc).m[28] += (*bk)[4] * (*ak)[3];
-  (*acc).m[29] += (*bk)[5] * (*ak)[3];
-  (*acc).m[30] += (*bk)[6] * (*ak)[3];
-  (*acc).m[31] += (*bk)[7] * (*ak)[3];
 }
 
 // C(row, col) = x (+ bias, or + C when accumulating), when (row, col) is inside C.

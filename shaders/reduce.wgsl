@@ -8,10 +8,10 @@
 //   is outer = N, inner = H·W. A mean is scale = 1 / (outer·inner).
 //   Two schedules, chosen by the caller from the shapes (src/kernels/reduce.ts:
 //   narrow when outer·inner ≤ 512):
-//   sum_axes         one workgroup of 256 per channel: invocation l adds the
-//                    channel's elements e = l, l + 256, ... (e = o·inner + i)
-//                    in order, then a fixed tree in workgroup memory halves
-//                    256 partial sums to one. Dispatch: grid1d(C, 1)
+//   sum_axes         one workgroup of TREE_WG per channel: invocation l adds
+//                    the channel's elements e = l, l + TREE_WG, ...
+//                    (e = o·inner + i) in order, then a fixed tree in
+//                    workgroup memory halves TREE_WG partial sums to one. Dispatch: grid1d(C, 1)
 //                    (channel = wg.x + wg.y·num_workgroups.x).
 //   sum_axes_narrow  one invocation per channel adds its outer·inner elements
 //                    in order (o outer, i inner): for few elements per
@@ -23,14 +23,15 @@
 // sum_squares_partial + sum_squares_final: ss = Σ_j x[j]², j < n, in two stages
 //   (for gradient-norm clipping):
 //   partial: workgroup g covers the 4096 elements [4096·g, 4096·g + 4096):
-//            invocation l adds the squares of elements 4096·g + l + 256·k,
-//            k = 0..15, then a tree gives partials[g]. Dispatch grid1d(n, 4096);
+//            invocation l adds the squares of elements 4096·g + l + TREE_WG·k,
+//            k < 4096 / TREE_WG, then a tree gives partials[g]. Dispatch grid1d(n, 4096);
 //            the partials buffer holds ceil(n / 4096) values (`count`).
 //   final:   one workgroup sums partials_in[0..count) the same way and writes
 //            out[0] = total, or out[0] += total with accumulate = 1 (to sum
 //            several buffers into one scalar; the first call overwrites).
 //            Dispatch (1, 1, 1).
-//   Fixed partition and fixed tree: deterministic as above.
+//   Fixed partition and fixed tree: deterministic as above (for one TREE_WG,
+//   which the TypeScript side fixes per adapter).
 //
 // fill: out[j] = value for j < n. 1024 elements per workgroup (4 per
 //   invocation, as activations.wgsl); dispatch grid1d(n, 1024).
@@ -57,17 +58,21 @@ struct Params {
 @group(0) @binding(4) var<uniform> params: Params;
 
 const WG: u32 = 256u;
-const SQ_PER_THREAD: u32 = 16u;
-const SQ_CHUNK: u32 = 4096u; // WG · SQ_PER_THREAD
+const SQ_CHUNK: u32 = 4096u;
 const FILL_PER_THREAD: u32 = 4u;
+// Invocations per workgroup of the kernels that end in a tree (sum_axes,
+// sum_squares_*): a power of two from 4 to 256. Each barrier costs a fiber
+// switch per SIMD group on CPU adapters, so src/kernels/reduce.ts picks 16
+// there (more elements per invocation) and 256 on GPUs.
+override TREE_WG: u32 = 256u;
 
 var<workgroup> scratch: array<f32, 256>;
 
-// Sums scratch[0..256) into scratch[0] by a fixed halving tree. Every
+// Sums scratch[0..TREE_WG) into scratch[0] by a fixed halving tree. Every
 // invocation of the workgroup must call it (it contains barriers).
 fn tree_sum(li: u32) -> f32 {
   workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
+  for (var stride = TREE_WG / 2u; stride > 0u; stride = stride / 2u) {
     if (li < stride) {
       scratch[li] = scratch[li] + scratch[li + stride];
     }
@@ -76,7 +81,7 @@ fn tree_sum(li: u32) -> f32 {
   return scratch[0];
 }
 
-@compute @workgroup_size(256, 1, 1)
+@compute @workgroup_size(TREE_WG, 1, 1)
 fn sum_axes(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
             @builtin(local_invocation_index) li: u32) {
   let c = wg.x + wg.y * nwg.x;
@@ -84,7 +89,7 @@ fn sum_axes(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3
   let count = params.outer * inner;
   var s = 0.0;
   if (c < params.channels) {
-    for (var e = li; e < count; e += WG) {
+    for (var e = li; e < count; e += TREE_WG) {
       let o = e / inner;
       let i = e - o * inner;
       s += x[(o * params.channels + c) * inner + i];
@@ -117,14 +122,14 @@ fn sum_axes_narrow(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw
   out[c] = v;
 }
 
-@compute @workgroup_size(256, 1, 1)
+@compute @workgroup_size(TREE_WG, 1, 1)
 fn sum_squares_partial(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
                        @builtin(local_invocation_index) li: u32) {
   let g = wg.x + wg.y * nwg.x;
   let base = g * SQ_CHUNK;
   var s = 0.0;
-  for (var k = 0u; k < SQ_PER_THREAD; k++) {
-    let j = base + li + k * WG;
+  for (var k = 0u; k < SQ_CHUNK / TREE_WG; k++) {
+    let j = base + li + k * TREE_WG;
     if (j < params.n) {
       let v = x[j];
       s = fma(v, v, s);
@@ -137,10 +142,10 @@ fn sum_squares_partial(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups
   }
 }
 
-@compute @workgroup_size(256, 1, 1)
+@compute @workgroup_size(TREE_WG, 1, 1)
 fn sum_squares_final(@builtin(local_invocation_index) li: u32) {
   var s = 0.0;
-  for (var j = li; j < params.count; j += WG) {
+  for (var j = li; j < params.count; j += TREE_WG) {
     s += partials_in[j];
   }
   scratch[li] = s;

@@ -53,6 +53,11 @@ function checkDistinct(op: string, output: [string, BufferArg], inputs: Readonly
   }
 }
 
+/** True when every binding can be read as vec4: n a multiple of 4 and 16-byte aligned offsets (activations_vec4.wgsl). */
+function vec4Ok(n: number, args: readonly BufferArg[]): boolean {
+  return n % 4 === 0 && args.every((a) => 'mapState' in a || (a.offset ?? 0) % 16 === 0);
+}
+
 function alphaOf(o: ActivationOptions): number {
   return o.alpha ?? DEFAULT_ALPHA[o.activation] ?? 0;
 }
@@ -64,13 +69,14 @@ export function activation(device: GPUDevice, bufs: ActivationBuffers, o: Activa
   checkBuffer(op, 'x', bufs.x, o.n);
   checkBuffer(op, 'y', bufs.y, o.n);
   checkDistinct(op, ['y', bufs.y], [['x', bufs.x]]);
+  const v4 = vec4Ok(o.n, [bufs.x, bufs.y]);
   return makeCall(device, {
-    shader: 'activations',
-    entry: 'activation_forward',
-    label: op,
-    buffers: { x: bufs.x, y_out: bufs.y },
+    shader: v4 ? 'activations_vec4' : 'activations',
+    entry: v4 ? 'activation_forward4' : 'activation_forward',
+    label: v4 ? `${op} [vec4]` : op,
+    buffers: v4 ? { x4: bufs.x, y_out4: bufs.y } : { x: bufs.x, y_out: bufs.y },
     params: { n: o.n, act: activationCode(o.activation), alpha: alphaOf(o), accumulate: 0 },
-    workgroups: grid1d(device, o.n, ELEMENTWISE_PER_GROUP),
+    workgroups: v4 ? grid1d(device, o.n / 4, 256) : grid1d(device, o.n, ELEMENTWISE_PER_GROUP),
   });
 }
 
@@ -96,12 +102,17 @@ export function activationBackward(device: GPUDevice, bufs: ActivationGradBuffer
   checkBuffer(op, 'dy', bufs.dy, o.n);
   checkBuffer(op, 'dx', bufs.dx, o.n);
   checkDistinct(op, ['dx', bufs.dx], [[fromOutput ? 'y' : 'x', saved!], ['dy', bufs.dy]]);
+  const v4 = vec4Ok(o.n, [saved!, bufs.dy, bufs.dx]);
+  const entry = v4
+    ? (fromOutput ? 'activation_backward_from_output4' : 'activation_backward4')
+    : (fromOutput ? 'activation_backward_from_output' : 'activation_backward');
+  const buffers: Record<string, BufferArg> = fromOutput ? { y_saved: saved!, dy: bufs.dy, dx: bufs.dx } : { x: saved!, dy: bufs.dy, dx: bufs.dx };
   return makeCall(device, {
-    shader: 'activations',
-    entry: fromOutput ? 'activation_backward_from_output' : 'activation_backward',
-    label: op,
-    buffers: fromOutput ? { y_saved: saved!, dy: bufs.dy, dx: bufs.dx } : { x: saved!, dy: bufs.dy, dx: bufs.dx },
+    shader: v4 ? 'activations_vec4' : 'activations',
+    entry,
+    label: v4 ? `${op} [vec4]` : op,
+    buffers: v4 ? Object.fromEntries(Object.entries(buffers).map(([k, b]) => [`${k}4`, b])) : buffers,
     params: { n: o.n, act: activationCode(o.activation), alpha, accumulate: o.accumulate ? 1 : 0 },
-    workgroups: grid1d(device, o.n, ELEMENTWISE_PER_GROUP),
+    workgroups: v4 ? grid1d(device, o.n / 4, 256) : grid1d(device, o.n, ELEMENTWISE_PER_GROUP),
   });
 }

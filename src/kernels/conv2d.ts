@@ -12,6 +12,37 @@
  */
 import { activationCode, DEFAULT_ALPHA, type Activation } from './activation-codes.ts';
 import { checkBuffer, checkSizes, grid1d, makeCall, placeholderBuffer, type BufferArg, type KernelCall } from './kernel.ts';
+import { isCpuAdapter } from './matmul.ts';
+
+/**
+ * The conv kernels, all with the same semantics and any geometry:
+ * - `general`: 4 output pixels × 4 channels per invocation (shaders/conv2d.wgsl,
+ *   shaders/conv_transpose2d.wgsl); the portable choice for GPUs.
+ * - `blocked`: implicit GEMM in 16×32 register blocks (shaders/conv_block.wgsl),
+ *   for adapters that run a workgroup on a CPU thread.
+ */
+export const CONV_VARIANTS = ['general', 'blocked'] as const;
+
+export type ConvVariant = (typeof CONV_VARIANTS)[number];
+
+/** Which product of a conv window a kernel computes. */
+export type ConvProduct = 'correlate' | 'transposed' | 'grad-weight';
+
+/**
+ * The kernel a conv product uses by default: `blocked` on CPU adapters (for
+ * the forward forms only when there are at least 8 output channels to fill
+ * its 32-channel blocks with), `general` elsewhere.
+ */
+export function defaultConvVariant(device: GPUDevice, product: ConvProduct, outChannels: number): ConvVariant {
+  if (!isCpuAdapter(device)) return 'general';
+  return product === 'grad-weight' || outChannels >= 8 ? 'blocked' : 'general';
+}
+
+function resolveVariant(device: GPUDevice, label: string, product: ConvProduct, outChannels: number, v: ConvVariant | undefined): ConvVariant {
+  if (v === undefined) return defaultConvVariant(device, product, outChannels);
+  if (!CONV_VARIANTS.includes(v)) throw new Error(`${label}: unknown variant '${v}': expected one of ${CONV_VARIANTS.join(', ')}`);
+  return v;
+}
 
 /** A size given once for both spatial axes, or as (height, width). */
 export type Pair = number | readonly [number, number];
@@ -40,6 +71,8 @@ export interface Conv2dOptions {
   /** Epilogue activation of the forward (default identity). */
   readonly activation?: Activation;
   readonly alpha?: number;
+  /** Kernel for every product of the call; by default chosen per adapter and product (defaultConvVariant). */
+  readonly variant?: ConvVariant;
 }
 
 /**
@@ -151,14 +184,28 @@ export function windowCounts(g: ConvWindow): { readonly x: number; readonly weig
  * conv_transpose2d's input gradient.
  */
 export function correlateCall(device: GPUDevice, label: string, g: ConvWindow,
-  b: { readonly inp: BufferArg; readonly weight: BufferArg; readonly out: BufferArg }, e: Epilogue): KernelCall {
+  b: { readonly inp: BufferArg; readonly weight: BufferArg; readonly out: BufferArg }, e: Epilogue, variant?: ConvVariant): KernelCall {
+  const ep = epilogueParams(label, e);
+  const v = resolveVariant(device, label, 'correlate', g.cout, variant);
+  const buffers = { x: b.inp, weight: b.weight, bias: e.bias ?? placeholderBuffer(device), y: b.out };
+  if (v === 'blocked') {
+    return makeCall(device, {
+      shader: 'conv_block',
+      entry: 'conv2d_forward_block',
+      label: `${label} [blocked]`,
+      buffers,
+      // Steps over flattened (ci, ky, kx) when C_in < 4 would leave most of a four-channel step empty.
+      params: { ...windowParams(g), ...ep, flat_k: g.cin < 4 ? 1 : 0 },
+      workgroups: grid1d(device, Math.ceil((g.n * g.oh * g.ow) / 16) * Math.ceil(g.cout / 32), 16),
+    });
+  }
   const [x, y] = grid1d(device, g.n * g.oh * Math.ceil(g.ow / PB), WG);
   return makeCall(device, {
     shader: 'conv2d',
     entry: 'conv2d_forward',
-    label,
-    buffers: { x: b.inp, weight: b.weight, bias: e.bias ?? placeholderBuffer(device), y: b.out },
-    params: { ...windowParams(g), ...epilogueParams(label, e) },
+    label: `${label} [general]`,
+    buffers,
+    params: { ...windowParams(g), ...ep },
     workgroups: [x, y, Math.ceil(g.cout / CB)],
   });
 }
@@ -169,20 +216,35 @@ export function correlateCall(device: GPUDevice, label: string, g: ConvWindow,
  * conv2d's input gradient and conv_transpose2d's forward.
  */
 export function transposedCall(device: GPUDevice, label: string, g: ConvWindow,
-  b: { readonly out: BufferArg; readonly weight: BufferArg; readonly inp: BufferArg }, e: Epilogue): KernelCall {
+  b: { readonly out: BufferArg; readonly weight: BufferArg; readonly inp: BufferArg }, e: Epilogue, variant?: ConvVariant): KernelCall {
+  const ep = epilogueParams(label, e);
+  const v = resolveVariant(device, label, 'transposed', g.cin, variant);
+  const buffers = { x: b.out, weight: b.weight, bias: e.bias ?? placeholderBuffer(device), y: b.inp };
+  const window = {
+    n: g.n, c_in: g.cout, h: g.oh, w: g.ow, c_out: g.cin, oh: g.h, ow: g.w, kh: g.kh, kw: g.kw,
+    stride_h: g.sh, stride_w: g.sw, pad_h: g.ph, pad_w: g.pw, dil_h: g.dh, dil_w: g.dw,
+  };
+  const qh = Math.ceil(g.h / g.sh), qw = Math.ceil(g.w / g.sw);
+  if (v === 'blocked') {
+    // Blocks of 16 pixels within each of the sh·sw phases.
+    const blocks = g.sh * g.sw * Math.ceil((g.n * qh * qw) / 16) * Math.ceil(g.cin / 32);
+    return makeCall(device, {
+      shader: 'conv_block',
+      entry: 'conv_transpose2d_forward_block',
+      label: `${label} [blocked]`,
+      buffers,
+      params: { ...window, ...ep, flat_k: 0 },
+      workgroups: grid1d(device, blocks, 16),
+    });
+  }
   // Output pixels by phase (y mod stride), PB consecutive pixels of a phase row per invocation.
-  const qh = Math.ceil(g.h / g.sh), qb = Math.ceil(Math.ceil(g.w / g.sw) / PB);
-  const [x, y] = grid1d(device, g.n * g.sh * g.sw * qh * qb, WG);
+  const [x, y] = grid1d(device, g.n * g.sh * g.sw * qh * Math.ceil(qw / PB), WG);
   return makeCall(device, {
     shader: 'conv_transpose2d',
     entry: 'conv_transpose2d_forward',
-    label,
-    buffers: { x: b.out, weight: b.weight, bias: e.bias ?? placeholderBuffer(device), y: b.inp },
-    params: {
-      n: g.n, c_in: g.cout, h: g.oh, w: g.ow, c_out: g.cin, oh: g.h, ow: g.w, kh: g.kh, kw: g.kw,
-      stride_h: g.sh, stride_w: g.sw, pad_h: g.ph, pad_w: g.pw, dil_h: g.dh, dil_w: g.dw,
-      ...epilogueParams(label, e),
-    },
+    label: `${label} [general]`,
+    buffers,
+    params: { ...window, ...ep },
     workgroups: [x, y, Math.ceil(g.cin / CB)],
   });
 }
@@ -192,11 +254,21 @@ export function transposedCall(device: GPUDevice, label: string, g: ConvWindow,
  * dout (n, cout, oh, ow) times the window of inp (n, cin, h, w).
  */
 export function gradWeightCall(device: GPUDevice, label: string, g: ConvWindow,
-  b: { readonly inp: BufferArg; readonly dout: BufferArg; readonly dweight: BufferArg }, accumulate: boolean): KernelCall {
+  b: { readonly inp: BufferArg; readonly dout: BufferArg; readonly dweight: BufferArg }, accumulate: boolean, variant?: ConvVariant): KernelCall {
+  if (resolveVariant(device, label, 'grad-weight', g.cout, variant) === 'blocked') {
+    return makeCall(device, {
+      shader: 'conv_block',
+      entry: 'conv2d_grad_weight_block',
+      label: `${label} [blocked]`,
+      buffers: { x: b.inp, dy: b.dout, dweight: b.dweight },
+      params: { ...windowParams(g), has_bias: 0, act: 0, alpha: 0, accumulate: accumulate ? 1 : 0, flat_k: 0 },
+      workgroups: grid1d(device, Math.ceil((g.cin * g.kh * g.kw) / 16) * Math.ceil(g.cout / 32), 1),
+    });
+  }
   return makeCall(device, {
     shader: 'conv2d',
     entry: 'conv2d_grad_weight',
-    label,
+    label: `${label} [general]`,
     buffers: { x: b.inp, dy: b.dout, dweight: b.dweight },
     params: { ...windowParams(g), has_bias: 0, act: 0, alpha: 0, accumulate: accumulate ? 1 : 0 },
     workgroups: grid1d(device, Math.ceil(g.cout / CB) * Math.ceil((g.cin * g.kh * g.kw) / KB), WG),
@@ -244,7 +316,7 @@ export function conv2d(device: GPUDevice, bufs: Conv2dBuffers, o: Conv2dOptions 
   if (bufs.bias) checkBuffer(what, 'bias', bufs.bias, g.cout);
   checkBuffer(what, 'y', bufs.y, n.y);
   return correlateCall(device, what, g, { inp: bufs.x, weight: bufs.weight, out: bufs.y },
-    { bias: bufs.bias, activation: o.activation, alpha: o.alpha, accumulate: o.accumulate });
+    { bias: bufs.bias, activation: o.activation, alpha: o.alpha, accumulate: o.accumulate }, o.variant);
 }
 
 export interface Conv2dGradBuffers {
@@ -289,10 +361,10 @@ export function conv2dBackward(device: GPUDevice, bufs: Conv2dGradBuffers, o: Co
   const calls: KernelCall[] = [];
   try {
     if (bufs.dx && bufs.weight) {
-      calls.push(transposedCall(device, `${what} dx`, g, { out: bufs.dy, weight: bufs.weight, inp: bufs.dx }, { accumulate: acc }));
+      calls.push(transposedCall(device, `${what} dx`, g, { out: bufs.dy, weight: bufs.weight, inp: bufs.dx }, { accumulate: acc }, o.variant));
     }
     if (bufs.dweight && bufs.x) {
-      calls.push(gradWeightCall(device, `${what} dweight`, g, { inp: bufs.x, dout: bufs.dy, dweight: bufs.dweight }, acc));
+      calls.push(gradWeightCall(device, `${what} dweight`, g, { inp: bufs.x, dout: bufs.dy, dweight: bufs.dweight }, acc, o.variant));
     }
     if (bufs.dbias) {
       calls.push(gradBiasCall(device, `${what} dbias`, { n: g.n, c: g.cout, oh: g.oh, ow: g.ow }, { dy: bufs.dy, dbias: bufs.dbias }, acc));

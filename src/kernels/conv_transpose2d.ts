@@ -103,7 +103,7 @@ export function convTranspose2d(device: GPUDevice, bufs: ConvTranspose2dBuffers,
   if (bufs.bias) checkBuffer(what, 'bias', bufs.bias, g.cout);
   checkBuffer(what, 'y', bufs.y, n.x);
   return transposedCall(device, what, g.adjoint, { out: bufs.x, weight: bufs.weight, inp: bufs.y },
-    { bias: bufs.bias, activation: o.activation, alpha: o.alpha, accumulate: o.accumulate });
+    { bias: bufs.bias, activation: o.activation, alpha: o.alpha, accumulate: o.accumulate }, o.variant);
 }
 
 export interface ConvTranspose2dGradBuffers {
@@ -149,10 +149,10 @@ export function convTranspose2dBackward(device: GPUDevice, bufs: ConvTranspose2d
   const calls: KernelCall[] = [];
   try {
     if (bufs.dx && bufs.weight) {
-      calls.push(correlateCall(device, `${what} dx`, a, { inp: bufs.dy, weight: bufs.weight, out: bufs.dx }, { accumulate: acc }));
+      calls.push(correlateCall(device, `${what} dx`, a, { inp: bufs.dy, weight: bufs.weight, out: bufs.dx }, { accumulate: acc }, o.variant));
     }
     if (bufs.dweight && bufs.x) {
-      calls.push(gradWeightCall(device, `${what} dweight`, a, { inp: bufs.dy, dout: bufs.x, dweight: bufs.dweight }, acc));
+      calls.push(gradWeightCall(device, `${what} dweight`, a, { inp: bufs.dy, dout: bufs.x, dweight: bufs.dweight }, acc, o.variant));
     }
     if (bufs.dbias) {
       calls.push(gradBiasCall(device, `${what} dbias`, { n: g.n, c: g.cout, oh: g.oh, ow: g.ow }, { dy: bufs.dy, dbias: bufs.dbias }, acc));

@@ -8,6 +8,7 @@
  * reparameterize → decoder → elboRecon → elboKl → decoder backward → latentBackward.
  */
 import { checkBuffer, checkSizes, grid1d, makeCall, placeholderBuffer, type BufferArg, type KernelCall } from './kernel.ts';
+import { isCpuAdapter } from './matmul.ts';
 import { reparameterizeBackward, type ReparameterizeBackwardOptions } from './reparameterize.ts';
 
 /** Reconstruction likelihoods p(x | z) of the decoder output. */
@@ -172,6 +173,7 @@ export function elboRecon(device: GPUDevice, bufs: ElboReconBuffers, o: ElboReco
   }
   return makeCall(device, {
     shader: 'elbo',
+    constants: { WG: isCpuAdapter(device) ? 16 : 64 },
     entry: RECON_ENTRIES[o.likelihood],
     label: op,
     buffers,
@@ -210,6 +212,7 @@ export function elboKl(device: GPUDevice, bufs: ElboKlBuffers, o: ElboKlOptions)
   checkBuffer(op, 'stats', bufs.stats, ELBO_STATS_SIZE);
   return makeCall(device, {
     shader: 'elbo',
+    constants: { WG: isCpuAdapter(device) ? 16 : 64 },
     entry: 'elbo_kl',
     label: op,
     buffers: {

@@ -120,7 +120,9 @@ function withStep(call: KernelCall, derive: (step: number, lr: number) => Record
 
 /**
  * One Adam (or AdamW, with `decoupled`) update of param, m and v in place:
- * torch.optim.Adam / AdamW semantics, bias correction included.
+ * torch.optim.Adam / AdamW semantics, bias correction included. Four
+ * parameters per invocation (shaders/optim_vec4.wgsl, label `[vec4]`) when n
+ * is a multiple of 4 and the bindings are 16-byte aligned.
  */
 export function adam(device: GPUDevice, bufs: AdamBuffers, o: AdamOptions): OptimizerCall {
   const op = `${o.decoupled ? 'adamw' : 'adam'} (n=${o.n})`;
@@ -139,11 +141,15 @@ export function adam(device: GPUDevice, bufs: AdamBuffers, o: AdamOptions): Opti
     bc2_sqrt: Math.sqrt(1 - beta2 ** step),
     decay: o.decoupled ? 1 - lr * wd : 1,
   });
+  const gs = bufs.gradScale ?? placeholderBuffer(device);
+  const vec4 = o.n % 4 === 0 && [bufs.grad, bufs.param, bufs.m, bufs.v].every(aligned16);
   const call = makeCall(device, {
-    shader: 'optim',
-    entry: 'adam_step',
-    label: op,
-    buffers: { grad: bufs.grad, grad_scale: bufs.gradScale ?? placeholderBuffer(device), param: bufs.param, m: bufs.m, v: bufs.v },
+    shader: vec4 ? 'optim_vec4' : 'optim',
+    entry: vec4 ? 'adam_step4' : 'adam_step',
+    label: `${op}${vec4 ? ' [vec4]' : ''}`,
+    buffers: vec4
+      ? { grad4: bufs.grad, grad_scale: gs, param4: bufs.param, m4: bufs.m, v4: bufs.v }
+      : { grad: bufs.grad, grad_scale: gs, param: bufs.param, m: bufs.m, v: bufs.v },
     params: {
       ...BASE_PARAMS,
       n: o.n,
@@ -157,9 +163,14 @@ export function adam(device: GPUDevice, bufs: AdamBuffers, o: AdamOptions): Opti
       l2: o.decoupled ? 0 : wd,
       ...derive(o.step, o.lr),
     },
-    workgroups: grid1d(device, o.n, PER_GROUP),
+    workgroups: vec4 ? grid1d(device, o.n / 4, 256) : grid1d(device, o.n, PER_GROUP),
   });
   return withStep(call, derive, o.lr);
+}
+
+/** True when a binding starts on a 16-byte boundary and can be read as vec4. */
+function aligned16(arg: BufferArg): boolean {
+  return 'mapState' in arg || (arg.offset ?? 0) % 16 === 0;
 }
 
 /** One SGD update (torch.optim.SGD: momentum, dampening, nesterov, weight decay) in place. */

@@ -5,6 +5,16 @@
  * shaders/reduce.wgsl; float64 references: src/ref/reduce.ts.
  */
 import { checkBuffer, checkSizes, grid1d, makeCall, type BufferArg, type KernelCall } from './kernel.ts';
+import { isCpuAdapter } from './matmul.ts';
+
+/**
+ * Invocations per workgroup of the kernels that end in a barrier tree: few on
+ * CPU adapters, where every barrier is a fiber switch per SIMD group (so each
+ * invocation takes more elements), a full 256 on GPUs.
+ */
+export function treeWorkgroupSize(device: GPUDevice): number {
+  return isCpuAdapter(device) ? 16 : 256;
+}
 
 /** sumAxes runs one invocation per channel (sum_axes_narrow) up to this many elements per channel, one workgroup per channel above. */
 export const SUM_AXES_NARROW_MAX = 512;
@@ -49,6 +59,7 @@ export function sumAxes(device: GPUDevice, bufs: SumAxesBuffers, o: SumAxesOptio
     shader: 'reduce',
     entry: narrow ? 'sum_axes_narrow' : 'sum_axes',
     label: op,
+    ...(narrow ? {} : { constants: { TREE_WG: treeWorkgroupSize(device) } }),
     buffers: { x: bufs.x, out: bufs.out },
     params: { ...NO_PARAMS, outer: o.outer, channels: o.channels, inner: o.inner, scale: o.scale ?? 1, accumulate: o.accumulate ? 1 : 0 },
     workgroups: narrow ? grid1d(device, o.channels, 256) : grid1d(device, o.channels, 1),
@@ -89,6 +100,7 @@ export function sumSquares(device: GPUDevice, bufs: SumSquaresBuffers, o: SumSqu
   const partial = makeCall(device, {
     shader: 'reduce',
     entry: 'sum_squares_partial',
+    constants: { TREE_WG: treeWorkgroupSize(device) },
     label: `${op} partials`,
     buffers: { x: bufs.x, partials: bufs.partials },
     params: { ...NO_PARAMS, n: o.n },
@@ -97,6 +109,7 @@ export function sumSquares(device: GPUDevice, bufs: SumSquaresBuffers, o: SumSqu
   const final = makeCall(device, {
     shader: 'reduce',
     entry: 'sum_squares_final',
+    constants: { TREE_WG: treeWorkgroupSize(device) },
     label: `${op} final`,
     buffers: { partials_in: bufs.partials, out: bufs.out },
     params: { ...NO_PARAMS, count, accumulate: o.accumulate ? 1 : 0 },

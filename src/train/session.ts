@@ -111,11 +111,14 @@ export class TrainingSession {
     const { total } = paramLayout(tg);
     this.paramFloats = total;
     const mk = (floats: number, label: string) => createBuffer(device, floats * 4, STORAGE, label);
-    this.params = mk(total, 'params');
-    this.grads = mk(total, 'grads');
+    // The blocks end in up to 3 zero floats so that the optimizer can update
+    // four at a time; they stay zero (zero gradient, zero state).
+    const padded = Math.ceil(total / 4) * 4;
+    this.params = mk(padded, 'params');
+    this.grads = mk(padded, 'grads');
     const o = options.optimizer;
     const needsMomentum = o.type === 'sgd' && (o.momentum ?? 0) !== 0;
-    this.state = o.type === 'sgd' ? (needsMomentum ? [mk(total, 'momentum')] : []) : [mk(total, 'adam.m'), mk(total, 'adam.v')];
+    this.state = o.type === 'sgd' ? (needsMomentum ? [mk(padded, 'momentum')] : []) : [mk(padded, 'adam.m'), mk(padded, 'adam.v')];
     this.ctl = mk(GRAD_CTL_LENGTH, 'grad ctl');
     this.nonFinite = mk(NONFINITE_REPORT_LENGTH, 'non-finite report');
     this.scratch = [mk(sumSquaresPartials(total), 'grad sumsq partials'), mk(1, 'grad sumsq')];
@@ -125,7 +128,7 @@ export class TrainingSession {
       built.clip = clipGradNorm(device, { grad: this.grads, partials: this.scratch[0]!, ss: this.scratch[1]!, ctl: this.ctl }, { n: total, maxNorm: o.clipNorm ?? 0 });
       built.scan = nonFiniteScan(device, { grad: this.grads, ctl: this.ctl, report: this.nonFinite }, { n: total, step: 1 });
       const common = { param: this.params, grad: this.grads, gradScale: this.ctl };
-      const copts = { n: total, lr: o.lr, step: 1, weightDecay: o.weightDecay ?? 0, skipNonFinite: true };
+      const copts = { n: padded, lr: o.lr, step: 1, weightDecay: o.weightDecay ?? 0, skipNonFinite: true };
       this.optimizer =
         o.type === 'sgd'
           ? sgd(device, { ...common, ...(needsMomentum ? { momentum: this.state[0]! } : {}) }, { ...copts, momentum: o.momentum ?? 0, nesterov: o.nesterov ?? false })

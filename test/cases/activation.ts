@@ -84,11 +84,11 @@ const EDGE = [
 
 export const activationCases: GpuCase[] = [
   {
-    name: 'activations: every activation forward and backward (from x, from y, accumulate) for n = 1, 3, 127, 129, 70000',
+    name: 'activations: every activation forward and backward (from x, from y, accumulate) for n = 1, 3, 127, 128, 129, 70000 (128 and 70000 four per invocation)',
     async run(device) {
       let seed = 1;
       for (const act of ACTIVATIONS) {
-        for (const n of [1, 3, 127, 129, 70000]) {
+        for (const n of [1, 3, 127, 128, 129, 70000]) {
           await checkActivation(device, act, randomF32(n, seed++ * 7, -6, 6), seed);
         }
       }
@@ -129,6 +129,23 @@ export const activationCases: GpuCase[] = [
         const y = await readF32(device, gy);
         expectClose('silu over a 35x2 grid', y.subarray(0, n), Array.from(x, (v) => actForward('silu', v)), TOL);
         expect(y.subarray(n).every((v) => v === 12345), 'elements past n were written');
+        // The vec4 kernel over the same grid: 35·2·256 vec4 slots for n / 4 = 17500.
+        device.queue.writeBuffer(gy, 0, new Float32Array(n + 2048).fill(12345));
+        await runCalls(device, 'activation 2-D grid (vec4)', () => [
+          makeCall(device, {
+            shader: 'activations_vec4',
+            entry: 'activation_forward4',
+            buffers: { x4: gx, y_out4: gy },
+            params: { n, act: activationCode('silu'), alpha: 0, accumulate: 0 },
+            workgroups: groups,
+          }),
+        ]);
+        const y4 = await readF32(device, gy);
+        expectClose('silu over a 35x2 grid (vec4)', y4.subarray(0, n), Array.from(x, (v) => actForward('silu', v)), TOL);
+        expect(y4.subarray(n).every((v) => v === 12345), 'elements past n were written (vec4)');
+        const labels = [activation(device, { x: gx, y: gy }, { n: 128, activation: 'relu' }), activation(device, { x: gx, y: gy }, { n: 127, activation: 'relu' })];
+        expect(labels[0]!.label.endsWith('[vec4]') && !labels[1]!.label.endsWith('[vec4]'), `vec4 kernel for n = 128 only: ${labels.map((c) => c.label).join(', ')}`);
+        for (const c of labels) c.destroy();
       } finally {
         destroyBuffer(device, gx);
         destroyBuffer(device, gy);

@@ -1,9 +1,10 @@
 /** conv2d and conv_transpose2d, forward and backward, against the float64 references over the VAE's and odd geometries. */
 import { createBuffer, destroyBuffer, readF32, uploadF32 } from '../../src/gpu/buffers.ts';
 import type { Activation } from '../../src/kernels/activation-codes.ts';
-import { conv2d, conv2dBackward, conv2dShapes, type Conv2dOptions } from '../../src/kernels/conv2d.ts';
+import { CONV_VARIANTS, conv2d, conv2dBackward, conv2dShapes, defaultConvVariant, type Conv2dOptions, type ConvVariant } from '../../src/kernels/conv2d.ts';
 import { convTranspose2d, convTranspose2dBackward, convTranspose2dShapes, type ConvTranspose2dOptions } from '../../src/kernels/conv_transpose2d.ts';
 import { submitCalls, type KernelCall } from '../../src/kernels/kernel.ts';
+import { isCpuAdapter } from '../../src/kernels/matmul.ts';
 import { conv2dBackwardRef, conv2dRef, convTranspose2dBackwardRef, convTranspose2dRef } from '../../src/ref/conv.ts';
 import { expectClose, expectThrows, gpuScope, randomF32 } from '../support/check.ts';
 import type { GpuCase } from './types.ts';
@@ -159,9 +160,11 @@ export const convCases: GpuCase[] = [
     name: 'conv2d: forward over the VAE encoder and odd geometries, with and without bias',
     async run(device) {
       let seed = 1;
-      for (const o of CONV) {
-        await checkForward(device, CONV2D, o, false, seed++);
-        await checkForward(device, CONV2D, o, true, seed++);
+      for (const variant of CONV_VARIANTS) {
+        for (const o of CONV) {
+          await checkForward(device, CONV2D, { ...o, variant }, false, seed++);
+          await checkForward(device, CONV2D, { ...o, variant }, true, seed++);
+        }
       }
     },
   },
@@ -169,25 +172,29 @@ export const convCases: GpuCase[] = [
     name: 'conv2d: fused bias and activation epilogue',
     async run(device) {
       let seed = 100;
-      for (const activation of EPILOGUE_ACTS) await checkForward(device, CONV2D, { ...CONV[7]!, activation }, true, seed++);
-      await checkForward(device, CONV2D, { ...CONV[1]!, activation: 'relu' }, true, seed++);
-      await checkForward(device, CONV2D, { ...CONV[0]!, activation: 'leaky_relu', alpha: 0.2 }, true, seed++);
+      for (const variant of CONV_VARIANTS) {
+        for (const activation of EPILOGUE_ACTS) await checkForward(device, CONV2D, { ...CONV[7]!, activation, variant }, true, seed++);
+        await checkForward(device, CONV2D, { ...CONV[1]!, activation: 'relu', variant }, true, seed++);
+        await checkForward(device, CONV2D, { ...CONV[0]!, activation: 'leaky_relu', alpha: 0.2, variant }, true, seed++);
+      }
     },
   },
   {
     name: 'conv2d: backward dx, dweight, dbias over the VAE encoder and odd geometries',
     async run(device) {
       let seed = 200;
-      for (const o of CONV) await checkBackward(device, CONV2D, o, seed++);
+      for (const variant of CONV_VARIANTS) for (const o of CONV) await checkBackward(device, CONV2D, { ...o, variant }, seed++);
     },
   },
   {
     name: 'conv_transpose2d: forward over the VAE decoder and odd geometries, with and without bias',
     async run(device) {
       let seed = 300;
-      for (const o of CONVT) {
-        await checkForward(device, CONV_T, o, false, seed++);
-        await checkForward(device, CONV_T, o, true, seed++);
+      for (const variant of CONV_VARIANTS) {
+        for (const o of CONVT) {
+          await checkForward(device, CONV_T, { ...o, variant }, false, seed++);
+          await checkForward(device, CONV_T, { ...o, variant }, true, seed++);
+        }
       }
     },
   },
@@ -195,34 +202,78 @@ export const convCases: GpuCase[] = [
     name: 'conv_transpose2d: fused bias and activation epilogue',
     async run(device) {
       let seed = 400;
-      for (const activation of EPILOGUE_ACTS) await checkForward(device, CONV_T, { ...CONVT[7]!, activation }, true, seed++);
-      await checkForward(device, CONV_T, { ...CONVT[0]!, activation: 'relu' }, true, seed++);
-      await checkForward(device, CONV_T, { ...CONVT[1]!, activation: 'sigmoid' }, true, seed++);
+      for (const variant of CONV_VARIANTS) {
+        for (const activation of EPILOGUE_ACTS) await checkForward(device, CONV_T, { ...CONVT[7]!, activation, variant }, true, seed++);
+        await checkForward(device, CONV_T, { ...CONVT[0]!, activation: 'relu', variant }, true, seed++);
+        await checkForward(device, CONV_T, { ...CONVT[1]!, activation: 'sigmoid', variant }, true, seed++);
+      }
     },
   },
   {
     name: 'conv_transpose2d: backward dx, dweight, dbias over the VAE decoder and odd geometries',
     async run(device) {
       let seed = 500;
-      for (const o of CONVT) await checkBackward(device, CONV_T, o, seed++);
+      for (const variant of CONV_VARIANTS) for (const o of CONVT) await checkBackward(device, CONV_T, { ...o, variant }, seed++);
     },
   },
   {
     name: 'conv: accumulate adds the forward and every gradient into the buffers',
     async run(device) {
-      await checkBackward(device, CONV2D, CONV[5]!, 600, true);
-      await checkBackward(device, CONV_T, CONVT[7]!, 610, true);
-      await checkForwardAccumulate(device, CONV2D, CONV[7]!, 620);
-      await checkForwardAccumulate(device, CONV_T, CONVT[3]!, 630);
+      for (const variant of CONV_VARIANTS) {
+        await checkBackward(device, CONV2D, { ...CONV[5]!, variant }, 600, true);
+        await checkBackward(device, CONV_T, { ...CONVT[7]!, variant }, 610, true);
+        await checkForwardAccumulate(device, CONV2D, { ...CONV[7]!, variant }, 620);
+        await checkForwardAccumulate(device, CONV_T, { ...CONVT[3]!, variant }, 630);
+      }
     },
   },
   {
     name: 'conv: wide layers (512 -> 520 channels, 1x1 kernel) forward and backward',
     async run(device) {
-      const o: Conv2dOptions = { batch: 1, inChannels: 512, outChannels: 520, inH: 2, inW: 3, kernel: 1, stride: 2 };
-      await checkForward(device, CONV2D, o, true, 700);
-      await checkBackward(device, CONV2D, o, 701);
-      await checkBackward(device, CONV_T, { ...o, inH: 1, inW: 2, outputPadding: 1 }, 702);
+      for (const variant of CONV_VARIANTS) {
+        const o: Conv2dOptions = { batch: 1, inChannels: 512, outChannels: 520, inH: 2, inW: 3, kernel: 1, stride: 2, variant };
+        await checkForward(device, CONV2D, o, true, 700);
+        await checkBackward(device, CONV2D, o, 701);
+        await checkBackward(device, CONV_T, { ...o, inH: 1, inW: 2, outputPadding: 1 }, 702);
+      }
+    },
+  },
+  {
+    name: 'conv: the kernel label names the variant, chosen per adapter and product unless given',
+    async run(device) {
+      const o: Conv2dOptions = { batch: 2, inChannels: 3, outChannels: 16, inH: 6, inW: 6, kernel: 3, padding: 1 };
+      const t: ConvTranspose2dOptions = { ...o, outChannels: 1, stride: 2, outputPadding: 1 };
+      const s = conv2dShapes(o), st = convTranspose2dShapes(t);
+      const bufs = [s.x, s.weight, s.y, st.y].map((sh) => createBuffer(device, numel(sh) * 4));
+      const [x, w, y, yt] = bufs as [GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer];
+      const labels = (calls: KernelCall[]) => {
+        const l = calls.map((c) => c.label);
+        for (const c of calls) c.destroy();
+        return l;
+      };
+      const expectLabels = (what: string, got: string[], want: ConvVariant[]) => {
+        got.forEach((l, i) => {
+          if (!l.endsWith(`[${want[i]}]`)) throw new Error(`${what}: label '${l}' should end with [${want[i]}]`);
+        });
+        if (got.length !== want.length) throw new Error(`${what}: ${got.length} calls, expected ${want.length}`);
+      };
+      try {
+        const fwd = defaultConvVariant(device, 'correlate', 16);
+        const gw = defaultConvVariant(device, 'grad-weight', 16);
+        const gx = defaultConvVariant(device, 'transposed', 3);
+        expectLabels('conv2d default', labels([conv2d(device, { x, weight: w, y }, o)]), [fwd]);
+        expectLabels('conv2d backward default', labels(conv2dBackward(device, { x, weight: w, dy: y, dx: x, dweight: w }, o)), [gx, gw]);
+        // conv_transpose2d 3 -> 1 channels: its forward fills one output channel.
+        expectLabels('conv_transpose2d default', labels([convTranspose2d(device, { x, weight: w, y: yt }, t)]), [defaultConvVariant(device, 'transposed', 1)]);
+        for (const variant of CONV_VARIANTS) {
+          expectLabels(`conv2d ${variant}`, labels([conv2d(device, { x, weight: w, y }, { ...o, variant })]), [variant]);
+          expectLabels(`conv_transpose2d backward ${variant}`, labels(convTranspose2dBackward(device, { x, weight: w, dy: yt, dx: x, dweight: w }, { ...t, variant })), [variant, variant]);
+        }
+        if (fwd !== (isCpuAdapter(device) ? 'blocked' : 'general')) throw new Error(`conv2d default variant ${fwd} on ${isCpuAdapter(device) ? 'a CPU' : 'a GPU'} adapter`);
+        await expectThrows('unknown conv variant', () => conv2d(device, { x, weight: w, y }, { ...o, variant: 'fast' as ConvVariant }), /unknown variant 'fast': expected one of general, blocked/);
+      } finally {
+        for (const b of bufs) destroyBuffer(device, b);
+      }
     },
   },
   {

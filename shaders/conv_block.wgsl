@@ -1,0 +1,548 @@
+// conv_block: register-blocked forms of the three conv products of
+// conv2d.wgsl and conv_transpose2d.wgsl (same semantics, NCHW, PyTorch weight
+// layouts, any stride, padding, dilation and size), for adapters that run a
+// workgroup on a CPU thread (SwiftShader: 4 lanes per SIMD group, every load a
+// per-lane gather, barriers as fiber switches). On GPUs the 512 accumulators
+// per invocation are too many; src/kernels/conv2d.ts chooses per adapter.
+// requires: activation_fns.wgsl, block_mma.wgsl, conv_taps.wgsl
+//
+// Each product is an implicit GEMM on block_mma.wgsl's 16×32 blocks: the
+// patches of x are gathered straight from x (no column buffer), four values
+// of the reduction index per step, masked where a tap falls into the padding.
+//
+// conv2d_forward_block (the correlation; also conv_transpose2d's input gradient)
+//   y[n, co, oy, ox] = act(bias[co] + Σ_{ci, ky, kx} x[n, ci, iy, ix] · weight[co, ci, ky, kx])
+//   iy = oy·stride_h − pad_h + ky·dil_h (columns alike); or, with accumulate = 1,
+//   y += that sum. x (N, C_in, H, W), weight (C_out, C_in, KH, KW), y (N, C_out, OH, OW).
+//   An invocation owns 16 output pixels, consecutive in the flattened
+//   (n, oy, ox) order, times 32 output channels. For each tap (ky, kx) it
+//   works out the 16 input offsets and masks once, then runs over C_in four
+//   channels at a time: Ak = x at the 16 pixels for 4 channels (64 gathers),
+//   Bk = weight for 4 channels × 32 output channels (128 gathers, the same
+//   addresses across the workgroup), 2048 multiply-adds. With flat_k = 1
+//   (chosen for C_in < 4, where channel steps would be mostly padding) the
+//   steps run over four consecutive flattened (ci, ky, kx) instead, each with
+//   its own offsets and masks.
+//
+// conv_transpose2d_forward_block (the adjoint; also conv2d's input gradient)
+//   y[n, co, oy, ox] = act(bias[co] + Σ x[n, ci, iy, ix] · weight[ci, co, ky, kx])
+//   over the (ci, ky, kx) with oy = iy·stride_h − pad_h + ky·dil_h (columns
+//   alike). x (N, C_in, H, W), weight (C_in, C_out, KH, KW), y (N, C_out, OH, OW).
+//   Output pixels are grouped by phase (ry, rx) = (oy mod stride_h, ox mod
+//   stride_w): in one phase a tap ky either reaches every pixel, from input row
+//   iy = qy + (ry + pad_h − ky·dil_h) / stride_h with qy = oy div stride_h, or
+//   none. An invocation owns 16 pixels of one phase, consecutive in the
+//   flattened (n, qy, qx) order of that phase (rows past OH idle), times 32
+//   output channels, and runs the taps of its phase as above.
+//
+// conv2d_grad_weight_block (also conv_transpose2d's weight gradient)
+//   dweight[co, ci, ky, kx] = Σ_{n, oy, ox} dy[n, co, oy, ox] · x[n, ci, iy, ix]
+//   (+= with accumulate = 1). A workgroup of 8 owns 16 flattened (ci, ky, kx)
+//   indices × 32 output channels; its invocations split the N·OH·OW output
+//   pixels (invocation s takes the groups of 4 pixels s, s + 8, ...) and add
+//   their partial blocks in workgroup memory behind one barrier.
+//
+// Uniforms: those of conv2d.wgsl (for the adjoint form h, w are x's and oh,
+// ow y's sizes, as in conv_transpose2d.wgsl) and flat_k (forward only). The epilogue adds bias (or the
+// old y with accumulate) while storing, then applies the activation in one
+// loop per activation code, of which only the selected one runs (SwiftShader
+// runs both sides of every branch, so an if-chain per element would pay for
+// all of them).
+// Rows and channels past the ends are clamped on load and never stored.
+// Dispatch (forward forms): grid1d(pixel blocks · ceil(C_out / 32), 16),
+// invocation g = (wg.x + wg.y·num_workgroups.x)·16 + local index takes channel
+// block g / pixel blocks and pixel block g mod pixel blocks. Grad-weight:
+// grid1d(ceil(C_in·KH·KW / 16) · ceil(C_out / 32), 1) workgroups of 8.
+
+struct Params {
+  n: u32,
+  c_in: u32,
+  h: u32,
+  w: u32,
+  c_out: u32,
+  oh: u32,
+  ow: u32,
+  kh: u32,
+  kw: u32,
+  stride_h: u32,
+  stride_w: u32,
+  pad_h: u32,
+  pad_w: u32,
+  dil_h: u32,
+  dil_w: u32,
+  has_bias: u32,
+  act: u32,
+  alpha: f32,
+  accumulate: u32,
+  flat_k: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> weight: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read> dy: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dweight: array<f32>;
+@group(0) @binding(6) var<uniform> params: Params;
+
+const WGF: u32 = 16u; // invocations per workgroup, forward forms
+const SPLIT: u32 = 8u; // invocations per workgroup, grad-weight
+const LANES = vec4u(0u, 1u, 2u, 3u);
+
+// The 16 pixels of a forward block: for pixel 4i + r, component r of
+// iy[i], ix[i] (input row and column reached by the tap with zero shift) and
+// xb[i] (offset of x[n, 0, 0, 0]).
+struct Pixels {
+  iy: array<vec4i, 4>,
+  ix: array<vec4i, 4>,
+  xb: array<vec4i, 4>,
+}
+
+// x at four offsets, zero where `ok` is false.
+fn x_at(o: vec4i, ok: vec4<bool>) -> vec4f {
+  let u = vec4u(select(vec4i(0), o, ok));
+  return select(vec4f(0.0), vec4f(x[u.x], x[u.y], x[u.z], x[u.w]), ok);
+}
+
+// Ak of 4 pixels and channels c0..c0+3: column r = x(pixel r, c0..c0+3).
+fn gather_x(off: vec4i, ok: vec4<bool>, c0: u32) -> mat4x4<f32> {
+  let hw = i32(params.h * params.w);
+  let cin = params.c_in;
+  let last = i32(cin - 1u);
+  return transpose(mat4x4<f32>(
+    x_at(off + vec4i(i32(c0) * hw), ok),
+    x_at(off + vec4i(min(i32(c0) + 1, last) * hw), ok & vec4<bool>(c0 + 1u < cin)),
+    x_at(off + vec4i(min(i32(c0) + 2, last) * hw), ok & vec4<bool>(c0 + 2u < cin)),
+    x_at(off + vec4i(min(i32(c0) + 3, last) * hw), ok & vec4<bool>(c0 + 3u < cin))));
+}
+
+// Bk of channels c0..c0+3 and 4 output channels whose weights start at
+// `wc` + tap: column q = weight(c0 + q, those 4), zero past C_in.
+fn gather_w(wc: vec4u, c0: u32, w_ci: u32, tap: u32) -> mat4x4<f32> {
+  let cin = params.c_in;
+  let last = cin - 1u;
+  let z = vec4f(0.0);
+  let i0 = wc + vec4u(c0 * w_ci + tap);
+  let i1 = wc + vec4u(min(c0 + 1u, last) * w_ci + tap);
+  let i2 = wc + vec4u(min(c0 + 2u, last) * w_ci + tap);
+  let i3 = wc + vec4u(min(c0 + 3u, last) * w_ci + tap);
+  return mat4x4<f32>(
+    vec4f(weight[i0.x], weight[i0.y], weight[i0.z], weight[i0.w]),
+    select(z, vec4f(weight[i1.x], weight[i1.y], weight[i1.z], weight[i1.w]), c0 + 1u < cin),
+    select(z, vec4f(weight[i2.x], weight[i2.y], weight[i2.z], weight[i2.w]), c0 + 2u < cin),
+    select(z, vec4f(weight[i3.x], weight[i3.y], weight[i3.z], weight[i3.w]), c0 + 3u < cin));
+}
+
+// acc += one tap over all input channels: the pixels read x at row iy + sy,
+// column ix + sx; the 32 output channels' weights start at wc[j] + tap, and
+// the next input channel is w_ci further.
+fn tap_mma(acc: ptr<function, MatmulBlock>, px: ptr<function, Pixels>, sy: i32, sx: i32,
+           wc: ptr<function, array<vec4u, 8>>, w_ci: u32, tap: u32) {
+  let hv = vec4u(params.h);
+  let wv = vec4u(params.w);
+  let wi = vec4i(i32(params.w));
+  var off: array<vec4i, 4>;
+  var ok: array<vec4<bool>, 4>;
+  let y0 = (*px).iy[0] + vec4i(sy);
+  let x0 = (*px).ix[0] + vec4i(sx);
+  ok[0] = (vec4u(y0) < hv) & (vec4u(x0) < wv);
+  off[0] = (*px).xb[0] + y0 * wi + x0;
+  let y1 = (*px).iy[1] + vec4i(sy);
+  let x1 = (*px).ix[1] + vec4i(sx);
+  ok[1] = (vec4u(y1) < hv) & (vec4u(x1) < wv);
+  off[1] = (*px).xb[1] + y1 * wi + x1;
+  let y2 = (*px).iy[2] + vec4i(sy);
+  let x2 = (*px).ix[2] + vec4i(sx);
+  ok[2] = (vec4u(y2) < hv) & (vec4u(x2) < wv);
+  off[2] = (*px).xb[2] + y2 * wi + x2;
+  let y3 = (*px).iy[3] + vec4i(sy);
+  let x3 = (*px).ix[3] + vec4i(sx);
+  ok[3] = (vec4u(y3) < hv) & (vec4u(x3) < wv);
+  off[3] = (*px).xb[3] + y3 * wi + x3;
+  for (var c0 = 0u; c0 < params.c_in; c0 += 4u) {
+    var ak: array<mat4x4<f32>, 4>;
+    var bk: array<mat4x4<f32>, 8>;
+    ak[0] = gather_x(off[0], ok[0], c0);
+    ak[1] = gather_x(off[1], ok[1], c0);
+    ak[2] = gather_x(off[2], ok[2], c0);
+    ak[3] = gather_x(off[3], ok[3], c0);
+    bk[0] = gather_w((*wc)[0], c0, w_ci, tap);
+    bk[1] = gather_w((*wc)[1], c0, w_ci, tap);
+    bk[2] = gather_w((*wc)[2], c0, w_ci, tap);
+    bk[3] = gather_w((*wc)[3], c0, w_ci, tap);
+    bk[4] = gather_w((*wc)[4], c0, w_ci, tap);
+    bk[5] = gather_w((*wc)[5], c0, w_ci, tap);
+    bk[6] = gather_w((*wc)[6], c0, w_ci, tap);
+    bk[7] = gather_w((*wc)[7], c0, w_ci, tap);
+    block_mma(acc, &ak, &bk);
+  }
+}
+
+// The four flattened weight indices k0..k0+3 of a correlation step over
+// (ci, ky, kx) (flat_k = 1): their row and column shifts, channel-plane
+// offsets in x, whether they exist (k < C_in·KH·KW) and their index k.
+struct FlatTaps {
+  sy: vec4i,
+  sx: vec4i,
+  plane: vec4i,
+  live: vec4<bool>,
+  k: vec4u,
+}
+
+fn flat_taps(k0: u32) -> FlatTaps {
+  let ksize = params.kh * params.kw;
+  let kcount = params.c_in * ksize;
+  let k = min(vec4u(k0) + LANES, vec4u(kcount - 1u));
+  let ci = k / ksize;
+  let tap = k - ci * ksize;
+  let ky = tap / params.kw;
+  let kx = tap - ky * params.kw;
+  return FlatTaps(vec4i(ky * params.dil_h), vec4i(kx * params.dil_w), vec4i(ci * (params.h * params.w)),
+                  vec4u(k0) + LANES < vec4u(kcount), k);
+}
+
+// x at the 4 pixels (rows iy, columns ix, image offsets xb) shifted by (sy, sx) in channel plane `plane`.
+fn x_shifted(iy: vec4i, ix: vec4i, xb: vec4i, sy: i32, sx: i32, plane: i32, live: bool) -> vec4f {
+  let yy = iy + vec4i(sy);
+  let xx = ix + vec4i(sx);
+  let ok = (vec4u(yy) < vec4u(params.h)) & (vec4u(xx) < vec4u(params.w)) & vec4<bool>(live);
+  return x_at(xb + yy * i32(params.w) + xx + vec4i(plane), ok);
+}
+
+// Ak of pixel group i for the step's four flattened indices: column r = pixel r's four values.
+fn flat_ak(px: ptr<function, Pixels>, i: u32, f: FlatTaps) -> mat4x4<f32> {
+  let iy = (*px).iy[i];
+  let ix = (*px).ix[i];
+  let xb = (*px).xb[i];
+  return transpose(mat4x4<f32>(
+    x_shifted(iy, ix, xb, f.sy.x, f.sx.x, f.plane.x, f.live.x),
+    x_shifted(iy, ix, xb, f.sy.y, f.sx.y, f.plane.y, f.live.y),
+    x_shifted(iy, ix, xb, f.sy.z, f.sx.z, f.plane.z, f.live.z),
+    x_shifted(iy, ix, xb, f.sy.w, f.sx.w, f.plane.w, f.live.w)));
+}
+
+// Bk of the four flattened indices and 4 output channels with weight rows at wc: column q = weight(co, k_q).
+fn flat_bk(wc: vec4u, f: FlatTaps) -> mat4x4<f32> {
+  let z = vec4f(0.0);
+  let i0 = wc + vec4u(f.k.x);
+  let i1 = wc + vec4u(f.k.y);
+  let i2 = wc + vec4u(f.k.z);
+  let i3 = wc + vec4u(f.k.w);
+  return mat4x4<f32>(
+    select(z, vec4f(weight[i0.x], weight[i0.y], weight[i0.z], weight[i0.w]), f.live.x),
+    select(z, vec4f(weight[i1.x], weight[i1.y], weight[i1.z], weight[i1.w]), f.live.y),
+    select(z, vec4f(weight[i2.x], weight[i2.y], weight[i2.z], weight[i2.w]), f.live.z),
+    select(z, vec4f(weight[i3.x], weight[i3.y], weight[i3.z], weight[i3.w]), f.live.w));
+}
+
+// acc += one step of four flattened (ci, ky, kx) indices from k0.
+fn flat_mma(acc: ptr<function, MatmulBlock>, px: ptr<function, Pixels>, wc: ptr<function, array<vec4u, 8>>, k0: u32) {
+  let f = flat_taps(k0);
+  var ak: array<mat4x4<f32>, 4>;
+  var bk: array<mat4x4<f32>, 8>;
+  ak[0] = flat_ak(px, 0u, f);
+  ak[1] = flat_ak(px, 1u, f);
+  ak[2] = flat_ak(px, 2u, f);
+  ak[3] = flat_ak(px, 3u, f);
+  bk[0] = flat_bk((*wc)[0], f);
+  bk[1] = flat_bk((*wc)[1], f);
+  bk[2] = flat_bk((*wc)[2], f);
+  bk[3] = flat_bk((*wc)[3], f);
+  bk[4] = flat_bk((*wc)[4], f);
+  bk[5] = flat_bk((*wc)[5], f);
+  bk[6] = flat_bk((*wc)[6], f);
+  bk[7] = flat_bk((*wc)[7], f);
+  block_mma(acc, &ak, &bk);
+}
+
+// Weight offsets of output channels co0 + 4j + c (clamped to C_out − 1) at stride w_co.
+fn channel_bases(co0: u32, w_co: u32, wc: ptr<function, array<vec4u, 8>>) {
+  let last = vec4u(params.c_out - 1u);
+  for (var j = 0u; j < 8u; j++) {
+    (*wc)[j] = min(vec4u(co0 + 4u * j) + LANES, last) * w_co;
+  }
+}
+
+// Writes the block: pixel p (of 16) goes to y at ybase[p] + co·OH·OW when
+// live[p], plus bias or the old y, then the activation (act_pass).
+fn store_block(acc: ptr<function, MatmulBlock>, ybase: ptr<function, array<u32, 16>>,
+               live: ptr<function, array<bool, 16>>, co0: u32) {
+  var out = (*acc).m;
+  let plane = params.oh * params.ow;
+  for (var e = 0u; e < 128u; e++) {
+    let p = e / 8u;
+    let j = e % 8u;
+    let v = out[(p / 4u) * 8u + j][p % 4u];
+    for (var c = 0u; c < 4u; c++) {
+      let co = co0 + 4u * j + c;
+      if ((*live)[p] && co < params.c_out) {
+        let idx = (*ybase)[p] + co * plane;
+        var s = v[c];
+        if (params.accumulate != 0u) { s += y[idx]; }
+        if (params.has_bias != 0u) { s += bias[co]; }
+        y[idx] = s;
+      }
+    }
+  }
+  act_pass(1u, ybase, live, co0);
+  act_pass(2u, ybase, live, co0);
+  act_pass(3u, ybase, live, co0);
+  act_pass(4u, ybase, live, co0);
+  act_pass(5u, ybase, live, co0);
+  act_pass(6u, ybase, live, co0);
+  act_pass(7u, ybase, live, co0);
+  act_pass(8u, ybase, live, co0);
+}
+
+// Applies activation `code` (a constant at each call) to the block's outputs
+// when params.act == code; the loop runs zero times otherwise, so only one
+// activation costs more than a masked pass.
+fn act_pass(code: u32, ybase: ptr<function, array<u32, 16>>, live: ptr<function, array<bool, 16>>, co0: u32) {
+  let count = select(0u, 512u, params.act == code);
+  let plane = params.oh * params.ow;
+  for (var e = 0u; e < count; e++) {
+    let p = e / 32u;
+    let co = co0 + e % 32u;
+    if ((*live)[p] && co < params.c_out) {
+      let idx = (*ybase)[p] + co * plane;
+      y[idx] = act_forward(code, y[idx], params.alpha);
+    }
+  }
+}
+
+@compute @workgroup_size(16, 1, 1)
+fn conv2d_forward_block(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                        @builtin(local_invocation_index) li: u32) {
+  let plane = params.oh * params.ow;
+  let total = params.n * plane;
+  let pblocks = (total + 15u) / 16u;
+  let g = (wg.x + wg.y * nwg.x) * WGF + li;
+  if (g >= pblocks * ((params.c_out + 31u) / 32u)) { return; }
+  let cb = g / pblocks;
+  let p0 = (g - cb * pblocks) * 16u;
+  let co0 = cb * 32u;
+  let chw = params.c_in * params.h * params.w;
+  var px: Pixels;
+  var ybase: array<u32, 16>;
+  var live: array<bool, 16>;
+  for (var p = 0u; p < 16u; p++) {
+    let t = min(p0 + p, total - 1u);
+    let n = t / plane;
+    let r = t - n * plane;
+    let oy = r / params.ow;
+    let ox = r - oy * params.ow;
+    px.iy[p / 4u][p % 4u] = i32(oy * params.stride_h) - i32(params.pad_h);
+    px.ix[p / 4u][p % 4u] = i32(ox * params.stride_w) - i32(params.pad_w);
+    px.xb[p / 4u][p % 4u] = i32(n * chw);
+    ybase[p] = n * params.c_out * plane + r;
+    live[p] = p0 + p < total;
+  }
+  let ksize = params.kh * params.kw;
+  var wc: array<vec4u, 8>;
+  channel_bases(co0, params.c_in * ksize, &wc);
+  var acc: MatmulBlock;
+  // One of the two loop nests runs (the other has no iterations): four
+  // flattened (ci, ky, kx) per step when C_in < 4 (flat_k = 1), else four
+  // channels per step for each tap.
+  let flat = params.flat_k != 0u;
+  let kflat = select(0u, params.c_in * ksize, flat);
+  for (var k0 = 0u; k0 < kflat; k0 += 4u) {
+    flat_mma(&acc, &px, &wc, k0);
+  }
+  let taps_h = select(params.kh, 0u, flat);
+  for (var ky = 0u; ky < taps_h; ky++) {
+    for (var kx = 0u; kx < params.kw; kx++) {
+      tap_mma(&acc, &px, i32(ky * params.dil_h), i32(kx * params.dil_w), &wc, ksize, ky * params.kw + kx);
+    }
+  }
+  store_block(&acc, &ybase, &live, co0);
+}
+
+@compute @workgroup_size(16, 1, 1)
+fn conv_transpose2d_forward_block(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                                  @builtin(local_invocation_index) li: u32) {
+  let sh = params.stride_h;
+  let sw = params.stride_w;
+  let qh = (params.oh + sh - 1u) / sh;
+  let qw = (params.ow + sw - 1u) / sw;
+  let per_phase = params.n * qh * qw;
+  let bpp = (per_phase + 15u) / 16u; // blocks per phase
+  let pblocks = sh * sw * bpp;
+  let g = (wg.x + wg.y * nwg.x) * WGF + li;
+  if (g >= pblocks * ((params.c_out + 31u) / 32u)) { return; }
+  let cb = g / pblocks;
+  let r0 = g - cb * pblocks;
+  let phase = r0 / bpp;
+  let p0 = (r0 - phase * bpp) * 16u;
+  let ry = phase / sw;
+  let rx = phase - ry * sw;
+  let co0 = cb * 32u;
+  let chw = params.c_in * params.h * params.w;
+  let plane = params.oh * params.ow;
+  var px: Pixels;
+  var ybase: array<u32, 16>;
+  var live: array<bool, 16>;
+  for (var p = 0u; p < 16u; p++) {
+    let t = min(p0 + p, per_phase - 1u);
+    let n = t / (qh * qw);
+    let r = t - n * qh * qw;
+    let qy = r / qw;
+    let qx = r - qy * qw;
+    let oy = qy * sh + ry;
+    let ox = qx * sw + rx;
+    px.iy[p / 4u][p % 4u] = i32(qy);
+    px.ix[p / 4u][p % 4u] = i32(qx);
+    px.xb[p / 4u][p % 4u] = i32(n * chw);
+    ybase[p] = n * params.c_out * plane + oy * params.ow + ox;
+    live[p] = p0 + p < per_phase && oy < params.oh && ox < params.ow;
+  }
+  let ksize = params.kh * params.kw;
+  var wc: array<vec4u, 8>;
+  channel_bases(co0, ksize, &wc);
+  // Only the taps of this phase run (a skipped iteration would still cost a
+  // masked pass): ky0, ky0 + step_y, ... with ky0 the first that reaches ry.
+  let ky0 = first_tap(ry + params.pad_h, params.dil_h, sh, params.kh);
+  let kx0 = first_tap(rx + params.pad_w, params.dil_w, sw, params.kw);
+  let step_y = tap_step(params.dil_h, sh);
+  let step_x = tap_step(params.dil_w, sw);
+  var acc: MatmulBlock;
+  for (var ky = ky0; ky < params.kh; ky += step_y) {
+    let ty = i32(ry + params.pad_h) - i32(ky * params.dil_h);
+    for (var kx = kx0; kx < params.kw; kx += step_x) {
+      let tx = i32(rx + params.pad_w) - i32(kx * params.dil_w);
+      tap_mma(&acc, &px, ty / i32(sh), tx / i32(sw), &wc, params.c_out * ksize, ky * params.kw + kx);
+    }
+  }
+  store_block(&acc, &ybase, &live, co0);
+}
+
+// Partial blocks of the workgroup's invocations: invocation s at [s·128, s·128 + 128).
+var<workgroup> partial: array<vec4f, 1024>;
+
+// The 16 flattened weight indices k0..k0+15 of a grad-weight block (clamped to
+// the last): for index 4i + r, component r of off[i] is its offset in x
+// relative to (n, 0, iy0, ix0), sy[i] and sx[i] its row and column shifts.
+struct Taps {
+  off: array<vec4i, 4>,
+  sy: array<vec4i, 4>,
+  sx: array<vec4i, 4>,
+}
+
+// Column of Ak for one weight index over 4 pixels: x at (row py + sy,
+// column pxc + sx, offset pb + off), zero outside x or for dead pixels.
+fn gather_tap(pb: vec4i, py: vec4i, pxc: vec4i, alive: vec4<bool>, off: i32, sy: i32, sx: i32) -> vec4f {
+  let iy = py + vec4i(sy);
+  let ix = pxc + vec4i(sx);
+  let ok = alive & (vec4u(iy) < vec4u(params.h)) & (vec4u(ix) < vec4u(params.w));
+  return x_at(pb + vec4i(off), ok);
+}
+
+fn gather_taps(t: ptr<function, Taps>, i: u32, pb: vec4i, py: vec4i, pxc: vec4i, alive: vec4<bool>) -> mat4x4<f32> {
+  let o = (*t).off[i];
+  let sy = (*t).sy[i];
+  let sx = (*t).sx[i];
+  return mat4x4<f32>(
+    gather_tap(pb, py, pxc, alive, o.x, sy.x, sx.x),
+    gather_tap(pb, py, pxc, alive, o.y, sy.y, sx.y),
+    gather_tap(pb, py, pxc, alive, o.z, sy.z, sx.z),
+    gather_tap(pb, py, pxc, alive, o.w, sy.w, sx.w));
+}
+
+// Bk of 4 pixels (dy offsets of (n, 0, oy, ox) in db) and 4 channels (plane offsets cof).
+fn gather_dy(db: vec4u, cof: vec4u) -> mat4x4<f32> {
+  let i0 = vec4u(db.x) + cof;
+  let i1 = vec4u(db.y) + cof;
+  let i2 = vec4u(db.z) + cof;
+  let i3 = vec4u(db.w) + cof;
+  return mat4x4<f32>(vec4f(dy[i0.x], dy[i0.y], dy[i0.z], dy[i0.w]), vec4f(dy[i1.x], dy[i1.y], dy[i1.z], dy[i1.w]),
+                     vec4f(dy[i2.x], dy[i2.y], dy[i2.z], dy[i2.w]), vec4f(dy[i3.x], dy[i3.y], dy[i3.z], dy[i3.w]));
+}
+
+@compute @workgroup_size(8, 1, 1)
+fn conv2d_grad_weight_block(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                            @builtin(local_invocation_index) li: u32) {
+  let ksize = params.kh * params.kw;
+  let kcount = params.c_in * ksize;
+  let kblocks = (kcount + 15u) / 16u;
+  let b = wg.x + wg.y * nwg.x;
+  // The whole workgroup leaves together (before the barrier) when past the last block.
+  if (b >= kblocks * ((params.c_out + 31u) / 32u)) { return; }
+  let cb = b / kblocks;
+  let k0 = (b - cb * kblocks) * 16u;
+  let co0 = cb * 32u;
+  let hw = params.h * params.w;
+  let plane = params.oh * params.ow;
+  var taps: Taps;
+  for (var r = 0u; r < 16u; r++) {
+    let k = min(k0 + r, kcount - 1u);
+    let ci = k / ksize;
+    let tap = k - ci * ksize;
+    let ky = tap / params.kw;
+    let kx = tap - ky * params.kw;
+    let sy = i32(ky * params.dil_h) - i32(params.pad_h);
+    let sx = i32(kx * params.dil_w) - i32(params.pad_w);
+    taps.off[r / 4u][r % 4u] = i32(ci * hw) + sy * i32(params.w) + sx;
+    taps.sy[r / 4u][r % 4u] = sy;
+    taps.sx[r / 4u][r % 4u] = sx;
+  }
+  var cof: array<vec4u, 8>;
+  channel_bases(co0, plane, &cof);
+  let total = params.n * plane;
+  let quads = (total + 3u) / 4u;
+  let chw = i32(params.c_in * hw);
+  var acc: MatmulBlock;
+  for (var q = li; q < quads; q += SPLIT) {
+    let t = vec4u(q * 4u) + LANES;
+    let alive = t < vec4u(total);
+    let tc = min(t, vec4u(total - 1u));
+    let n = tc / vec4u(plane);
+    let r = tc - n * plane;
+    let oy = r / vec4u(params.ow);
+    let ox = r - oy * params.ow;
+    let py = vec4i(oy * params.stride_h);
+    let pxc = vec4i(ox * params.stride_w);
+    let pb = vec4i(n) * chw + py * i32(params.w) + pxc;
+    // Dead pixels read dy as zero through a zero x (alive masks the gathers of x).
+    let db = n * (params.c_out * plane) + r;
+    var ak: array<mat4x4<f32>, 4>;
+    var bk: array<mat4x4<f32>, 8>;
+    ak[0] = gather_taps(&taps, 0u, pb, py, pxc, alive);
+    ak[1] = gather_taps(&taps, 1u, pb, py, pxc, alive);
+    ak[2] = gather_taps(&taps, 2u, pb, py, pxc, alive);
+    ak[3] = gather_taps(&taps, 3u, pb, py, pxc, alive);
+    bk[0] = gather_dy(db, cof[0]);
+    bk[1] = gather_dy(db, cof[1]);
+    bk[2] = gather_dy(db, cof[2]);
+    bk[3] = gather_dy(db, cof[3]);
+    bk[4] = gather_dy(db, cof[4]);
+    bk[5] = gather_dy(db, cof[5]);
+    bk[6] = gather_dy(db, cof[6]);
+    bk[7] = gather_dy(db, cof[7]);
+    block_mma(&acc, &ak, &bk);
+  }
+  var out = acc.m;
+  for (var e = 0u; e < 128u; e++) {
+    partial[li * 128u + e] = out[e / 4u][e % 4u];
+  }
+  workgroupBarrier();
+  // Invocation li adds up vec4 entries li·16 .. li·16 + 15 over the 8 partial blocks.
+  for (var e = li * 16u; e < li * 16u + 16u; e++) {
+    var s = vec4f(0.0);
+    for (var part = 0u; part < SPLIT; part++) { s += partial[part * 128u + e]; }
+    // Entry e is column e % 4 of matrix m = e / 4 = i·8 + j: weight index
+    // k0 + 4i + e % 4, output channels co0 + 4j .. + 3.
+    let m = e / 4u;
+    let k = k0 + 4u * (m / 8u) + e % 4u;
+    if (k < kcount) {
+      for (var c = 0u; c < 4u; c++) {
+        let co = co0 + 4u * (m % 8u) + c;
+        if (co < params.c_out) {
+          let idx = co * kcount + k;
+          var v = s[c];
+          if (params.accumulate != 0u) { v += dweight[idx]; }
+          dweight[idx] = v;
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,56 @@
+// optim_vec4: adam_step of optim.wgsl (same formulas, control block and
+// uniforms) reading and writing four parameters at a time.
+//
+// Shapes: param4, grad4, m4, v4: (n / 4) vec4, the flat blocks of optim.wgsl
+// viewed four floats at a time, so n must be a multiple of 4 and the bindings
+// 16-byte aligned (src/kernels/optim.ts uses optim.wgsl otherwise). On
+// adapters where every load is a per-lane gather (SwiftShader) a vec4 load
+// costs about as much as a scalar one: a quarter of the loads for the same
+// update; on GPUs it is the usual vectorized elementwise kernel.
+// One vec4 per invocation, workgroups of 256; dispatch grid1d(n / 4, 256).
+
+struct Params {
+  n: u32,
+  has_grad_scale: u32,
+  skip_check: u32,
+  lr: f32,
+  beta1: f32,
+  one_minus_beta1: f32,
+  beta2: f32,
+  one_minus_beta2: f32,
+  eps: f32,
+  step_size: f32,
+  bc2_sqrt: f32,
+  l2: f32,
+  decay: f32,
+  momentum: f32,
+  one_minus_dampening: f32,
+  nesterov: u32,
+  first_step: u32,
+  max_norm: f32,
+}
+
+@group(0) @binding(0) var<storage, read> grad4: array<vec4f>;
+@group(0) @binding(1) var<storage, read> grad_scale: array<f32>;
+@group(0) @binding(2) var<storage, read_write> param4: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> m4: array<vec4f>;
+@group(0) @binding(4) var<storage, read_write> v4: array<vec4f>;
+@group(0) @binding(5) var<uniform> params: Params;
+
+@compute @workgroup_size(256, 1, 1)
+fn adam_step4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+              @builtin(local_invocation_index) li: u32) {
+  let i = (wg.x + wg.y * nwg.x) * 256u + li;
+  if (i >= params.n / 4u) { return; }
+  if (params.skip_check != 0u && grad_scale[2] != 0.0) { return; }
+  var s = 1.0;
+  if (params.has_grad_scale != 0u) { s = grad_scale[0]; }
+  let p_old = param4[i];
+  let g = grad4[i] * s + params.l2 * p_old;
+  let mi = params.beta1 * m4[i] + params.one_minus_beta1 * g;
+  let vi = params.beta2 * v4[i] + params.one_minus_beta2 * g * g;
+  m4[i] = mi;
+  v4[i] = vi;
+  let denom = sqrt(vi) / params.bc2_sqrt + params.eps;
+  param4[i] = p_old * params.decay - params.step_size * mi / denom;
+}
