@@ -80,12 +80,12 @@ test('mlp-classifier: one epoch on the MNIST digits classifies the held-out digi
   const shape = { inputs: 784, hidden: 128, classes: 10, batch: 100 };
   const model = new MlpClassifier(gpu.device, shape, initWeights(shape, 1), 1e-3);
   try {
-    const before = await model.predict(held.images);
+    const initial = await model.predict(held.images);
     const accuracy = (p: Uint8Array) => p.reduce((n, v, i) => n + (v === held.labels[i] ? 1 : 0), 0) / p.length;
     model.setTrainingData(train.images, train.labels);
     const loss = await model.trainEpoch(shuffled(train.labels.length, 1));
     const acc = accuracy(await model.predict(held.images));
-    console.log(`# accuracy before ${accuracy(before).toFixed(3)}, after one epoch ${acc.toFixed(3)} (train cross-entropy ${loss.toFixed(3)})`);
+    console.log(`# accuracy before ${accuracy(initial).toFixed(3)}, after one epoch ${acc.toFixed(3)} (train cross-entropy ${loss.toFixed(3)})`);
     assert.ok(acc > 0.8, `test accuracy after one epoch is ${acc}; expected above 0.8 (chance is 0.1)`);
     assert.ok(loss < 1.5, `mean cross-entropy over the epoch is ${loss}; expected below 1.5 (log 10 = 2.30 at chance)`);
   } finally {
