@@ -5,7 +5,8 @@
  * Chromium. The app (test/package-app) runs a matmul, an activation and the
  * fused ELBO on its own device and buffers; the results are checked here
  * against float64 references, and the raw WGSL, the metadata and the root
- * entry against the repository's.
+ * entry against the repository's. A second page runs the program of
+ * docs/getting-started.md (the trainer API) as written.
  */
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,7 @@ import { elboKlRef, elboReconRef } from '../../src/ref/elbo.ts';
 import { matmulRef } from '../../src/ref/matmul.ts';
 import { expectClose, randomF32 } from '../support/check.ts';
 import { ROOT_EXPORTS } from '../support/exports.ts';
+import { checkGettingStartedOutput, gettingStartedProgram } from '../support/getting-started.ts';
 import { buildAndPack, installTarball, REPO, sh } from '../support/package.ts';
 import { launchChromium } from './chromium.ts';
 
@@ -41,6 +43,18 @@ let app: string;
 let browser: Browser | undefined;
 let server: PreviewServer | undefined;
 let result: Record<string, unknown>;
+let gettingStarted: { output: string; errors: string[] };
+
+/** The getting-started page: console lines captured (first import), then the doc's program. */
+const CAPTURE = `const lines: string[] = [];
+const log = console.log.bind(console);
+console.log = (...args: unknown[]) => { lines.push(args.map(String).join(' ')); log(...args); };
+(window as unknown as { __lines: string[] }).__lines = lines;
+const fail = (message: string) => { (window as unknown as { __failed: string }).__failed = message; };
+window.addEventListener('error', (e) => fail(String(e.error?.stack ?? e.message)));
+window.addEventListener('unhandledrejection', (e) => fail(String(e.reason?.stack ?? e.reason)));
+export {};
+`;
 
 before(async () => {
   const tarball = await buildAndPack();
@@ -48,6 +62,9 @@ before(async () => {
   for (const f of ['index.html', 'main.ts']) copyFileSync(join(REPO, 'test', 'package-app', f), join(app, f));
   mkdirSync(join(app, 'public'));
   writeFileSync(join(app, 'public', 'inputs.json'), JSON.stringify(inputs));
+  writeFileSync(join(app, 'getting-started.html'), '<!doctype html><meta charset="utf-8"><title>getting started</title><script type="module" src="./getting-started.ts"></script>\n');
+  writeFileSync(join(app, 'capture.ts'), CAPTURE);
+  writeFileSync(join(app, 'getting-started.ts'), `import './capture.ts';\n${gettingStartedProgram()}\n(window as unknown as { __done: boolean }).__done = true;\n`);
   await installTarball(app, tarball);
   rmSync(tarball);
 
@@ -57,11 +74,14 @@ before(async () => {
       target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', lib: ['ES2022', 'DOM'], strict: true, noEmit: true,
       skipLibCheck: false, typeRoots: [join(REPO, 'node_modules'), join(REPO, 'node_modules', '@types')], types: ['@webgpu/types'],
     },
-    files: ['main.ts'],
+    files: ['main.ts', 'getting-started.ts'],
   }));
   await sh(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(app, 'tsconfig.json')], app);
 
-  await build({ root: app, configFile: false, logLevel: 'error', build: { outDir: join(app, 'dist'), target: 'es2022' } });
+  await build({
+    root: app, configFile: false, logLevel: 'error',
+    build: { outDir: join(app, 'dist'), target: 'es2022', rollupOptions: { input: { main: join(app, 'index.html'), start: join(app, 'getting-started.html') } } },
+  });
   server = await preview({ root: app, configFile: false, logLevel: 'error', build: { outDir: join(app, 'dist') }, preview: { host: '127.0.0.1', port: 0, strictPort: false } });
   const url = server.resolvedUrls?.local[0];
   if (!url) throw new Error('vite preview: no address');
@@ -75,7 +95,20 @@ before(async () => {
   if (result.error) throw new Error(`the app failed: ${result.error}`);
   if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
   console.log(`# chromium adapter: ${result.adapter}`);
-}, { timeout: 20 * 60_000 });
+
+  const gs = await browser.newPage();
+  const gsErrors: string[] = [];
+  gs.on('pageerror', (e) => gsErrors.push(e.message));
+  await gs.goto(`${url.replace(/\/$/, '')}/getting-started.html`);
+  await gs.waitForFunction(() => {
+    const w = window as unknown as { __done?: boolean; __failed?: string };
+    return w.__done === true || w.__failed !== undefined;
+  }, null, { timeout: 10 * 60_000, polling: 500 }).catch((e: Error) => gsErrors.push(`waiting for the program: ${e.message}`));
+  const failed = await gs.evaluate(() => (window as unknown as { __failed?: string }).__failed);
+  if (failed) gsErrors.push(failed);
+  const lines = await gs.evaluate(() => (window as unknown as { __lines?: string[] }).__lines ?? []);
+  gettingStarted = { output: lines.join('\n'), errors: gsErrors };
+}, { timeout: 25 * 60_000 });
 
 after(async () => {
   await browser?.close();
@@ -125,4 +158,10 @@ test('raw WGSL and reflection metadata from the installed package are the reposi
 
 test('the root entry (trainer API) bundles for the browser with its documented exports', () => {
   assert.deepEqual(result.rootExports, [...ROOT_EXPORTS].sort());
+});
+
+test('docs/getting-started.md: the program trains, evaluates, samples, saves and loads in a page of the installed package', () => {
+  assert.deepEqual(gettingStarted.errors, [], `the page failed; it printed:\n${gettingStarted.output}`);
+  console.log(gettingStarted.output.split('\n').map((l) => `# ${l}`).join('\n'));
+  checkGettingStartedOutput('chromium', gettingStarted.output);
 });
