@@ -98,11 +98,13 @@ function signatureText(node: ts.Node, sf: ts.SourceFile): string {
   // Drop the leading doc comment (shown as prose) and `export`.
   text = text.replace(/^\/\*\*[\s\S]*?\*\/\s*/, '').replace(/^export\s+(declare\s+)?/, '');
   if (ts.isVariableDeclaration(node)) text = `const ${text}`;
-  return text.replace(/\s*\{$/, '').replace(/\n\s*/g, '\n  ');
+  return text.replace(/\s*\{$/, '').replace(/\n\s*/g, '\n  ').replace(/\n {2}(?=[)}\]])/g, '\n');
 }
 
 function membersTable(checker: ts.TypeChecker, decl: ts.InterfaceDeclaration | ts.ClassDeclaration, sf: ts.SourceFile): string {
   const rows: string[] = [];
+  // A shape comment above a field often names the fields after it too (`// mu, logvar, z: (B, J)`).
+  let groupComment = '';
   for (const m of decl.members) {
     if (ts.isClassDeclaration(decl)) {
       const mods = ts.getCombinedModifierFlags(m as ts.Declaration);
@@ -120,7 +122,10 @@ function membersTable(checker: ts.TypeChecker, decl: ts.InterfaceDeclaration | t
     const lineComments = (ts.getLeadingCommentRanges(sf.text, m.pos) ?? [])
       .filter((r) => r.kind === ts.SyntaxKind.SingleLineCommentTrivia)
       .map((r) => sf.text.slice(r.pos + 2, r.end).trim());
-    const doc = docOf(checker, sym) || lineComments.join(' ');
+    if (lineComments.length) groupComment = lineComments.join(' ');
+    const word = new RegExp(`\\b${sym.name}\\b`);
+    const segment = groupComment.split(';').find((part) => word.test(part.split(':')[0] ?? ''))?.trim() ?? '';
+    const doc = docOf(checker, sym) || lineComments.join(' ') || segment;
     const cell = (s: string) => s.replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|');
     rows.push(`| \`${sym.name}${optional}\` | \`${cell(type)}\` | ${cell(doc)} |`);
   }
