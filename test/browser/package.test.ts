@@ -125,6 +125,12 @@ test('the installed package holds dist/ and the WGSL, not the TypeScript sources
   assert.ok(!existsSync(join(pkg, 'test')), 'test/ was packed');
 });
 
+test('the installed command line runs from dist/ (no tsx, no sources)', async () => {
+  assert.ok(!existsSync(join(app, 'node_modules', 'tsx')), 'tsx was installed as a dependency');
+  const out = await sh(process.execPath, [join(app, 'node_modules', 'webgpu-vae', 'bin', 'webgpu-vae.mjs'), 'train', '--help'], app, 60_000);
+  assert.match(out, /--dataset/);
+});
+
 test('matmul with bias (transB) from the installed package matches the float64 reference', () => {
   const { a, b, bias } = inputs.matmul;
   const ref = matmulRef(a, b, bias, { m: M, n: N, k: K, transB: true });
