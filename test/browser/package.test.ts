@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { build, preview, type PreviewServer } from 'vite';
+import { build, createLogger, preview, type PreviewServer } from 'vite';
 import { ELBO_STATS, ELBO_STATS_SIZE } from '../../src/kernels/elbo.ts';
 import { kernelMetadata } from '../../src/kernels/metadata.ts';
 import { actForward } from '../../src/ref/activation.ts';
@@ -44,6 +44,7 @@ let browser: Browser | undefined;
 let server: PreviewServer | undefined;
 let result: Record<string, unknown>;
 let gettingStarted: { output: string; errors: string[] };
+const buildWarnings: string[] = [];
 
 /** The getting-started page: console lines captured (first import), then the doc's program. */
 const CAPTURE = `const lines: string[] = [];
@@ -78,8 +79,14 @@ before(async () => {
   }));
   await sh(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(app, 'tsconfig.json')], app);
 
+  const logger = createLogger('warn');
+  const warn = logger.warn.bind(logger);
+  logger.warn = (msg, options) => {
+    buildWarnings.push(msg);
+    warn(msg, options);
+  };
   await build({
-    root: app, configFile: false, logLevel: 'error',
+    root: app, configFile: false, logLevel: 'warn', customLogger: logger,
     build: { outDir: join(app, 'dist'), target: 'es2022', rollupOptions: { input: { main: join(app, 'index.html'), start: join(app, 'getting-started.html') } } },
   });
   server = await preview({ root: app, configFile: false, logLevel: 'error', build: { outDir: join(app, 'dist') }, preview: { host: '127.0.0.1', port: 0, strictPort: false } });
@@ -129,6 +136,10 @@ test('the installed command line runs from dist/ (no tsx, no sources)', async ()
   assert.ok(!existsSync(join(app, 'node_modules', 'tsx')), 'tsx was installed as a dependency');
   const out = await sh(process.execPath, [join(app, 'node_modules', 'webgpu-vae', 'bin', 'webgpu-vae.mjs'), 'train', '--help'], app, 60_000);
   assert.match(out, /--dataset/);
+});
+
+test('the app bundles for the browser without warnings (no Node built-ins pulled in)', () => {
+  assert.deepEqual(buildWarnings, []);
 });
 
 test('matmul with bias (transB) from the installed package matches the float64 reference', () => {
