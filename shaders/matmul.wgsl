@@ -1,5 +1,5 @@
 // matmul: C = act(op(A) · op(B) + bias), or C += op(A) · op(B) when accumulating.
-// requires: activation_fns.wgsl
+// requires: activation_fns.wgsl, matmul_params.wgsl
 //
 // Shapes (row-major, f32):
 //   op(A): (M, K)   stored (M, K), or (K, M) when the override TA is true
@@ -24,24 +24,8 @@
 // the edges are clamped on load and skipped on store: any M, N, K work.
 // Dispatch: (ceil(N / 64), ceil(M / 64), 1).
 
-struct Params {
-  m: u32,
-  n: u32,
-  k: u32,
-  has_bias: u32,
-  act: u32,
-  alpha: f32,
-  accumulate: u32,
-}
-
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
-
-override TA: bool = false;
-override TB: bool = false;
 
 fn a_index(row: u32, kk: u32) -> u32 {
   if (TA) { return kk * params.m + row; }

@@ -1,6 +1,6 @@
 // Register-blocked matmul shared by matmul_blocked.wgsl and matmul_subgroup.wgsl:
 // C = act(op(A) · op(B) + bias), or C += op(A) · op(B) when accumulating.
-// requires: activation_fns.wgsl
+// requires: activation_fns.wgsl, matmul_params.wgsl
 //
 // Shapes, the overrides TA / TB, the uniform fields and the epilogue are those of
 // matmul.wgsl. A and B are read as vec4 (bindings a4, b4), so the contiguous
@@ -25,24 +25,8 @@
 // chosen by overrides and each activation of the epilogue has its own loop
 // (a loop that runs zero times costs one masked pass, not the whole body).
 
-struct Params {
-  m: u32,
-  n: u32,
-  k: u32,
-  has_bias: u32,
-  act: u32,
-  alpha: f32,
-  accumulate: u32,
-}
-
 @group(0) @binding(0) var<storage, read> a4: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b4: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
-
-override TA: bool = false;
-override TB: bool = false;
 
 struct MatmulBlock {
   m: array<mat4x4<f32>, 32>,

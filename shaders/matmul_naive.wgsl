@@ -1,5 +1,5 @@
 // matmul_naive: C = act(op(A) · op(B) + bias), or C += op(A) · op(B), one entry of C per invocation.
-// requires: activation_fns.wgsl
+// requires: activation_fns.wgsl, matmul_params.wgsl
 //
 // The reference point of the benchmarks: each invocation reads a row of op(A)
 // and a column of op(B) straight from memory and keeps one sum, with no reuse
@@ -7,24 +7,8 @@
 // uniform fields and the epilogue are those of matmul.wgsl; any M, N, K.
 // Dispatch: (ceil(N / 16), ceil(M / 16), 1), workgroups of 16×16.
 
-struct Params {
-  m: u32,
-  n: u32,
-  k: u32,
-  has_bias: u32,
-  act: u32,
-  alpha: f32,
-  accumulate: u32,
-}
-
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
-
-override TA: bool = false;
-override TB: bool = false;
 
 @compute @workgroup_size(16, 16, 1)
 fn matmul_naive(@builtin(global_invocation_id) gid: vec3u) {

@@ -1,5 +1,5 @@
 // matmul_tiled: C = act(op(A) · op(B) + bias), or C += op(A) · op(B), through workgroup-memory tiles.
-// requires: activation_fns.wgsl
+// requires: activation_fns.wgsl, matmul_params.wgsl
 //
 // Shapes, the overrides TA / TB, the uniform fields and the epilogue are those
 // of matmul.wgsl; any M, N, K.
@@ -12,24 +12,8 @@
 // (SwiftShader), which is why matmul.wgsl does without them.
 // Dispatch: (ceil(N / 64), ceil(M / 64), 1).
 
-struct Params {
-  m: u32,
-  n: u32,
-  k: u32,
-  has_bias: u32,
-  act: u32,
-  alpha: f32,
-  accumulate: u32,
-}
-
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
-
-override TA: bool = false;
-override TB: bool = false;
 
 const TILE: u32 = 64u;
 const TK: u32 = 16u;

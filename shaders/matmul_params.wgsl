@@ -1,0 +1,27 @@
+// The interface shared by every matmul kernel (matmul.wgsl, matmul_tiled.wgsl,
+// matmul_naive.wgsl, matmul_block.wgsl): the uniform, the bias and C bindings,
+// and the layout overrides. Each kernel declares its own A and B bindings
+// (binding 0 and 1: `a`, `b` as f32, or `a4`, `b4` as vec4).
+//
+//   m, n, k     C is (M, N), op(A) is (M, K), op(B) is (K, N)
+//   has_bias    1: add bias (N) to every row of C
+//   act, alpha  activation of the epilogue (codes in activation_fns.wgsl)
+//   accumulate  1: C += op(A)·op(B) (bias and activation off)
+//   TA, TB      A stored (K, M) / B stored (N, K) instead of (M, K) / (K, N)
+
+struct Params {
+  m: u32,
+  n: u32,
+  k: u32,
+  has_bias: u32,
+  act: u32,
+  alpha: f32,
+  accumulate: u32,
+}
+
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;
+
+override TA: bool = false;
+override TB: bool = false;
