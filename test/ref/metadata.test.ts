@@ -18,7 +18,7 @@ test('metadata covers every WGSL file of shaders/', () => {
 
 test('metadata of matmul.wgsl: bindings by name, type and access, uniform offsets, workgroup size, overrides', () => {
   const m = shaderMetadata('matmul');
-  assert.deepEqual(m.requires, ['activation_fns']);
+  assert.deepEqual(m.requires, ['activation_fns', 'matmul_params']);
   assert.deepEqual(m.overrides, ['TA', 'TB']);
   const e = m.entryPoints.find((p) => p.name === 'matmul');
   assert.ok(e, `entry points: ${m.entryPoints.map((p) => p.name).join(', ')}`);
