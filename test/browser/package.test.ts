@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { build, createLogger, preview, type PreviewServer } from 'vite';
@@ -67,7 +67,7 @@ before(async () => {
   writeFileSync(join(app, 'capture.ts'), CAPTURE);
   writeFileSync(join(app, 'getting-started.ts'), `import './capture.ts';\n${gettingStartedProgram()}\n(window as unknown as { __done: boolean }).__done = true;\n`);
   await installTarball(app, tarball);
-  rmSync(tarball);
+  rmSync(dirname(tarball), { recursive: true, force: true });
 
   // The app type-checks against the installed declarations (WebGPU and Vite's client types from the repository).
   writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({
