@@ -96,11 +96,13 @@ export async function readBytes(device: GPUDevice, src: GPUBuffer, offset = 0, s
   }
 }
 
+/** Reads `count` f32 values (default: to the end) from element `offsetElems` of a buffer with COPY_SRC usage. */
 export async function readF32(device: GPUDevice, src: GPUBuffer, count?: number, offsetElems = 0): Promise<Float32Array> {
   const n = count ?? src.size / 4 - offsetElems;
   return new Float32Array(await readBytes(device, src, offsetElems * 4, n * 4));
 }
 
+/** Reads `count` u32 values (default: to the end) from element `offsetElems` of a buffer with COPY_SRC usage. */
 export async function readU32(device: GPUDevice, src: GPUBuffer, count?: number, offsetElems = 0): Promise<Uint32Array> {
   const n = count ?? src.size / 4 - offsetElems;
   return new Uint32Array(await readBytes(device, src, offsetElems * 4, n * 4));

@@ -66,11 +66,19 @@ function isNode(): boolean {
   return typeof p?.versions?.node === 'string' && typeof (globalThis as { window?: unknown }).window === 'undefined';
 }
 
+/**
+ * Imports a Node-only module by a name bundlers do not see, so that a browser
+ * build of an app that uses webgpu-vae neither bundles nor warns about it.
+ */
+function nodeImport<T>(name: string): Promise<T> {
+  return import(/* @vite-ignore */ /* webpackIgnore: true */ name) as Promise<T>;
+}
+
 async function nodeAdapter(opts: DeviceOptions): Promise<GPUAdapter> {
   const pkg = 'webgpu';
   let mod: { create: (flags: string[]) => GpuLike; globals: object };
   try {
-    mod = await import(/* @vite-ignore */ pkg);
+    mod = await nodeImport(pkg);
   } catch (e) {
     throw new WebGPUUnavailableError(`WebGPU for Node needs the 'webgpu' package (Dawn): run \`npm install\` (${(e as Error).message})`);
   }
@@ -78,15 +86,15 @@ async function nodeAdapter(opts: DeviceOptions): Promise<GPUAdapter> {
   const env = (globalThis as unknown as { process: { env: Record<string, string | undefined> } }).process.env;
   if (!env.XDG_RUNTIME_DIR) {
     // Dawn prints harmless warnings without it; point it at a private temp folder.
-    const os = await import('node:os');
-    const fs = await import('node:fs');
+    const os = await nodeImport<typeof import('node:os')>('node:os');
+    const fs = await nodeImport<typeof import('node:fs')>('node:fs');
     const dir = `${os.tmpdir()}/webgpu-vae-xdg-${os.userInfo().uid}`;
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     env.XDG_RUNTIME_DIR = dir;
   }
   let adapter = await dawnInstance(mod).requestAdapter();
   if (!adapter && !env.VK_ICD_FILENAMES) {
-    const fs = await import('node:fs');
+    const fs = await nodeImport<typeof import('node:fs')>('node:fs');
     if (fs.existsSync(SWIFTSHADER_ICD)) {
       env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
       adapter = await dawnInstance(mod).requestAdapter();

@@ -14,6 +14,7 @@ export const ELEMENTWISE_PER_GROUP = 1024;
 export interface ActivationOptions {
   /** Number of elements. */
   readonly n: number;
+  /** One of ACTIVATIONS. */
   readonly activation: Activation;
   /** leaky_relu slope / elu scale (default: PyTorch's, DEFAULT_ALPHA). */
   readonly alpha?: number;

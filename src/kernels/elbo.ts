@@ -43,6 +43,7 @@ export interface ElboReconOptions {
   readonly batch: number;
   /** D: decoder outputs per sample. */
   readonly features: number;
+  /** p(x | z): bernoulli (logits), gaussian (means) or categorical (groups of logits). */
   readonly likelihood: Likelihood;
   /** Categorical only: G groups of V = D / G logits (default 1). */
   readonly groups?: number;
@@ -69,6 +70,7 @@ export interface ElboReconBuffers {
 }
 
 export interface ElboKlOptions {
+  /** B: samples. */
   readonly batch: number;
   /** J: latent dimensions. */
   readonly latent: number;

@@ -1,18 +1,47 @@
 /**
- * The standalone kernels: each takes the caller's GPUDevice and buffers and
- * returns KernelCall(s) to record into the caller's command encoder.
+ * The standalone kernels (`webgpu-vae/kernels`): each takes the caller's
+ * GPUDevice and buffers and returns KernelCall(s) to record into the caller's
+ * command encoder. Reference: docs/kernels.md.
  */
-export { encodeCalls, submitCalls, grid1d, placeholderBuffer, type BufferArg, type KernelCall } from './kernel.ts';
+export { encodeCalls, submitCalls, type BufferArg, type KernelCall } from './kernel.ts';
 export { ACTIVATIONS, type Activation } from './activation-codes.ts';
-export { matmul, matmulBackward, type MatmulOptions, type MatmulBuffers } from './matmul.ts';
-export { conv2d, conv2dBackward, conv2dOutputShape, type Conv2dOptions } from './conv2d.ts';
-export { convTranspose2d, convTranspose2dBackward, convTranspose2dOutputShape, type ConvTranspose2dOptions } from './conv_transpose2d.ts';
-export { activation, activationBackward } from './activation.ts';
-export { reparameterize, reparameterizeBackward, randomNormal, philoxRaw } from './reparameterize.ts';
-export { elboRecon, elboKl, latentBackward, ELBO_STATS, ELBO_STATS_SIZE, LIKELIHOODS, type Likelihood } from './elbo.ts';
-export { sumAxes, sumSquares, sumSquaresPartials, fill } from './reduce.ts';
-export { adam, sgd, clipScale, clipGradNorm, GRAD_CTL_LENGTH, type OptimizerCall } from './optim.ts';
-export { gather, packBytes } from './data.ts';
-export { iwSample, iwAccumulate } from './iw.ts';
-export { requestGpu, type GpuHandle, WebGPUUnavailableError } from '../gpu/device.ts';
-export { createBuffer, destroyBuffer, uploadF32, uploadU32, readF32, readU32, bufferStats } from '../gpu/buffers.ts';
+export {
+  matmul, matmulBackward, matmulVariant, MATMUL_VARIANTS,
+  type MatmulOptions, type MatmulBuffers, type MatmulGradBuffers, type MatmulShape, type MatmulVariant,
+} from './matmul.ts';
+export { tuneMatmul, matmulTuning, type MatmulTuning, type MatmulTuningEntry, type TuneOptions } from './autotune.ts';
+export {
+  conv2d, conv2dBackward, conv2dOutputShape,
+  type Conv2dOptions, type Conv2dBuffers, type Conv2dGradBuffers, type Pair, type Shape4,
+} from './conv2d.ts';
+export {
+  convTranspose2d, convTranspose2dBackward, convTranspose2dOutputShape,
+  type ConvTranspose2dOptions, type ConvTranspose2dBuffers, type ConvTranspose2dGradBuffers,
+} from './conv_transpose2d.ts';
+export {
+  activation, activationBackward,
+  type ActivationOptions, type ActivationBackwardOptions, type ActivationBuffers, type ActivationGradBuffers,
+} from './activation.ts';
+export {
+  reparameterize, reparameterizeBackward, randomNormal, philoxRaw,
+  type PhiloxKey, type RandomOptions, type ReparameterizeOptions, type ReparameterizeBuffers,
+  type ReparameterizeBackwardOptions, type ReparameterizeBackwardBuffers,
+} from './reparameterize.ts';
+export {
+  elboRecon, elboKl, latentBackward, ELBO_STATS, ELBO_STATS_SIZE, LIKELIHOODS,
+  type Likelihood, type ElboReconOptions, type ElboReconBuffers, type ElboKlOptions, type ElboKlBuffers,
+  type LatentBackwardOptions, type LatentBackwardBuffers,
+} from './elbo.ts';
+export {
+  sumAxes, sumSquares, sumSquaresPartials, fill,
+  type SumAxesOptions, type SumAxesBuffers, type SumSquaresOptions, type SumSquaresBuffers, type FillOptions,
+} from './reduce.ts';
+export {
+  adam, sgd, clipScale, clipGradNorm, GRAD_CTL_LENGTH,
+  type OptimizerCall, type AdamOptions, type AdamBuffers, type SgdOptions, type SgdBuffers,
+  type ClipScaleBuffers, type ClipGradNormBuffers,
+} from './optim.ts';
+export { gather, packBytes, type GatherOptions, type GatherBuffers } from './data.ts';
+export { iwSample, iwAccumulate, type IwOptions } from './iw.ts';
+export { requestGpu, WebGPUUnavailableError, type GpuHandle, type DeviceOptions } from '../gpu/device.ts';
+export { createBuffer, destroyBuffer, uploadF32, uploadU32, readF32, readU32, bufferStats, type BufferStats } from '../gpu/buffers.ts';

@@ -12,11 +12,21 @@ import { packUniform, type EntryInfo } from '../shaders/library.ts';
 /** A whole buffer, or a byte range of one. */
 export type BufferArg = GPUBuffer | { readonly buffer: GPUBuffer; readonly offset?: number; readonly size?: number };
 
+/**
+ * One dispatch of one entry point, bound to the caller's buffers: record it
+ * with encodeCalls (or set the pipeline and bind group 0 yourself and
+ * dispatch `workgroups`).
+ */
 export interface KernelCall {
+  /** Names the kernel and its sizes; used in errors and as the GPU objects' label. */
   readonly label: string;
+  /** The compute pipeline, shared by every call of the same entry point and constants on the device. */
   readonly pipeline: GPUComputePipeline;
+  /** Bind group 0: the caller's buffers and the call's uniform buffer. */
   readonly bindGroup: GPUBindGroup;
+  /** Workgroup counts of the dispatch (x, y, z). */
   readonly workgroups: readonly [number, number, number];
+  /** Reflection of the entry point: shader, bindings, uniform layout, workgroup size. */
   readonly entry: EntryInfo;
   /** Current uniform values. */
   readonly params: Readonly<Record<string, number>>;

@@ -39,6 +39,7 @@ export interface MatmulOptions {
   readonly transB?: boolean;
   /** Epilogue activation (default identity). */
   readonly activation?: Activation;
+  /** leaky_relu slope / elu scale of the epilogue (default: PyTorch's). */
   readonly alpha?: number;
   /** Add the product into C instead of overwriting it (no bias, no activation). */
   readonly accumulate?: boolean;
@@ -47,18 +48,27 @@ export interface MatmulOptions {
 }
 
 export interface MatmulBuffers {
+  /** A: (M, K), or (K, M) with transA. */
   readonly a: BufferArg;
+  /** B: (K, N), or (N, K) with transB (nn.Linear's weight). */
   readonly b: BufferArg;
+  /** C: (M, N), written (or added into with accumulate). */
   readonly c: BufferArg;
+  /** bias: (N), added to every row. */
   readonly bias?: BufferArg;
 }
 
 /** The part of the options that decides which kernels can run and how fast. */
 export interface MatmulShape {
+  /** Rows of op(A) and C. */
   readonly m: number;
+  /** Columns of op(B) and C. */
   readonly n: number;
+  /** Columns of op(A), rows of op(B). */
   readonly k: number;
+  /** A is stored (K, M). */
   readonly transA?: boolean;
+  /** B is stored (N, K). */
   readonly transB?: boolean;
 }
 
@@ -224,7 +234,9 @@ export function matmul(device: GPUDevice, bufs: MatmulBuffers, o: MatmulOptions)
 }
 
 export interface MatmulGradBuffers {
+  /** A of the forward, in its stored layout. */
   readonly a: BufferArg;
+  /** B of the forward, in its stored layout. */
   readonly b: BufferArg;
   /** dC: (M, N), the gradient of the bare product (after the activation's backward). */
   readonly dc: BufferArg;

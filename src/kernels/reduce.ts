@@ -27,8 +27,11 @@ const FILL_PER_GROUP = 1024;
 const NO_PARAMS = { outer: 0, channels: 0, inner: 0, n: 0, count: 0, scale: 0, value: 0, accumulate: 0 } as const;
 
 export interface SumAxesOptions {
+  /** Rows summed over before the channel axis (a batch). */
   readonly outer: number;
+  /** C: one sum per channel. */
   readonly channels: number;
+  /** Elements summed over after the channel axis (pixels of a channel; 1 for dense). */
   readonly inner: number;
   /** Multiplies the sums (default 1; 1 / (outer·inner) gives a mean). */
   readonly scale?: number;
@@ -119,7 +122,9 @@ export function sumSquares(device: GPUDevice, bufs: SumSquaresBuffers, o: SumSqu
 }
 
 export interface FillOptions {
+  /** Elements to set. */
   readonly n: number;
+  /** The value written to each. */
   readonly value: number;
 }
 

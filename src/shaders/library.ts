@@ -15,6 +15,8 @@ export interface BindingInfo {
   readonly group: number;
   readonly binding: number;
   readonly kind: BindingKind;
+  /** The WGSL type of the variable, e.g. `array<f32>`, `array<vec4<f32>>` or the uniform struct's name. */
+  readonly type: string;
 }
 
 export type ScalarType = 'u32' | 'i32' | 'f32';
@@ -86,6 +88,16 @@ export function shaderSource(name: string): string {
   return order.map((n) => `// ---- ${n}.wgsl ----\n${rawSource(n)}`).join('\n');
 }
 
+interface ReflectedType {
+  readonly name: string;
+  readonly format?: ReflectedType | null;
+}
+
+/** A reflected type written as WGSL: `array<f32>`, `array<vec4<f32>>`, `Params`. */
+function typeName(t: ReflectedType): string {
+  return t.format ? `${t.name}<${typeName(t.format)}>` : t.name;
+}
+
 const SCALARS: ReadonlySet<string> = new Set(['u32', 'i32', 'f32']);
 
 function reflectEntries(name: string, source: string): Map<string, EntryInfo> {
@@ -102,7 +114,7 @@ function reflectEntries(name: string, source: string): Map<string, EntryInfo> {
       if (r.resourceType === 0 /* Uniform */) kind = 'uniform';
       else if (r.resourceType === 1 /* Storage */) kind = r.access === 'read' ? 'read-only-storage' : 'storage';
       else throw new Error(`${name}.wgsl: ${fn.name} binds '${r.name}', which is neither a buffer nor a uniform`);
-      bindings.push({ name: r.name, group: r.group, binding: r.binding, kind });
+      bindings.push({ name: r.name, group: r.group, binding: r.binding, kind, type: typeName(r.type as unknown as ReflectedType) });
       if (kind === 'uniform') {
         if (uniform) throw new Error(`${name}.wgsl: ${fn.name} binds two uniforms; the convention is one struct 'params'`);
         const st = r.type as unknown as { members?: { name: string; offset: number; type: { name: string } }[]; size: number };

@@ -1,0 +1,27 @@
+/**
+ * The public API: every name exported by each entry point of the package.
+ * test/node/exports.test.ts checks the modules against these lists and that
+ * docs/ documents each name; test/browser/package.test.ts checks the installed
+ * package's root entry. Adding an export means adding it here and to the docs.
+ */
+
+/** `webgpu-vae`: the trainer API. */
+export const ROOT_EXPORTS = [
+  'Inference', 'ModelSpecError', 'Trainer', 'TrainingSession', 'WebGPUUnavailableError',
+  'convPreset', 'initParams', 'iwLogLikelihood', 'iwNll', 'klWeight', 'learningRate', 'mlpPreset',
+  'parseKlSchedule', 'parseLrSchedule', 'parseModelSpec', 'readSafetensors', 'requestGpu', 'writeSafetensors',
+] as const;
+
+/** `webgpu-vae/kernels`: the standalone kernels, device and buffer helpers. */
+export const KERNEL_EXPORTS = [
+  'ACTIVATIONS', 'ELBO_STATS', 'ELBO_STATS_SIZE', 'GRAD_CTL_LENGTH', 'LIKELIHOODS', 'MATMUL_VARIANTS', 'WebGPUUnavailableError',
+  'activation', 'activationBackward', 'adam', 'bufferStats', 'clipGradNorm', 'clipScale',
+  'conv2d', 'conv2dBackward', 'conv2dOutputShape', 'convTranspose2d', 'convTranspose2dBackward', 'convTranspose2dOutputShape',
+  'createBuffer', 'destroyBuffer', 'elboKl', 'elboRecon', 'encodeCalls', 'fill', 'gather', 'iwAccumulate', 'iwSample',
+  'latentBackward', 'matmul', 'matmulBackward', 'matmulTuning', 'matmulVariant', 'packBytes', 'philoxRaw', 'randomNormal',
+  'readF32', 'readU32', 'reparameterize', 'reparameterizeBackward', 'requestGpu', 'sgd', 'submitCalls',
+  'sumAxes', 'sumSquares', 'sumSquaresPartials', 'tuneMatmul', 'uploadF32', 'uploadU32',
+] as const;
+
+/** `webgpu-vae/kernels/metadata`: reflection of the WGSL files. */
+export const METADATA_EXPORTS = ['kernelMetadata', 'shaderMetadata', 'shaderNames', 'shaderSource'] as const;
