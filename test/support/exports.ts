@@ -7,7 +7,8 @@
 
 /** `webgpu-vae`: the trainer API. */
 export const ROOT_EXPORTS = [
-  'Inference', 'ModelSpecError', 'Trainer', 'TrainingSession', 'WebGPUUnavailableError',
+  'DeviceLostError', 'Inference', 'ModelSpecError', 'ModelTooLargeError', 'NonFiniteError', 'Trainer', 'TrainingSession', 'WebGPUUnavailableError',
+  'checkPlanFits',
   'convPreset', 'initParams', 'iwLogLikelihood', 'iwNll', 'klWeight', 'learningRate', 'mlpPreset',
   'parseKlSchedule', 'parseLrSchedule', 'parseModelSpec', 'readSafetensors', 'requestGpu', 'writeSafetensors',
 ] as const;
