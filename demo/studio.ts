@@ -41,6 +41,11 @@ export const VIEW_POINTS = 500;
 /** Seconds between snapshots while training. */
 const SNAPSHOT_SECONDS = 8;
 
+/** Whether `device` is lost now or within `ms` (a failed readback often comes just before the loss is reported). */
+async function lostSoon(device: GPUDevice, ms = 1500): Promise<boolean> {
+  return Promise.race([device.lost.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
+}
+
 export class Studio {
   gpu: GpuHandle | null = null;
   data: DataSplit | null = null;
@@ -61,6 +66,9 @@ export class Studio {
   private snapshotAt = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private recovering = false;
+  /** Training was asked for and not paused: recovery from a lost device resumes it. */
+  private wantTraining = false;
+  private persisting: Promise<void> = Promise.resolve();
 
   constructor(private readonly ui: StudioListener) {}
 
@@ -134,7 +142,9 @@ export class Studio {
     const abort = new AbortController();
     this.abort = abort;
     this.fresh = false;
+    this.wantTraining = true;
     this.setState('training');
+    const device = t.device;
     this.running = (async () => {
       try {
         await this.takeSnapshot(t);
@@ -142,9 +152,11 @@ export class Studio {
         if (this.trainer !== t || this.recovering) return;
         await this.takeSnapshot(t);
         void this.persist();
+        if (finished) this.wantTraining = false;
         this.setState(finished ? 'done' : 'paused');
       } catch (e) {
-        if (this.recovering || this.trainer !== t) return; // the device was lost; recovery takes over
+        if (this.recovering || this.trainer !== t || (await lostSoon(device))) return; // recovery takes over
+        this.wantTraining = false;
         this.ui.message(`Training stopped: ${(e as Error).message}`, 'error', 'train-error');
         this.setState('paused');
       }
@@ -153,6 +165,7 @@ export class Studio {
 
   /** Stops after the current step; resolves when the loop has returned. */
   async pause(): Promise<void> {
+    this.wantTraining = false;
     this.abort?.abort();
     this.abort = null;
     const r = this.running;
@@ -179,8 +192,18 @@ export class Studio {
     this.snapshotAt = performance.now();
   }
 
-  /** Keeps the last snapshot in IndexedDB; a full storage is reported, not fatal. */
-  private async persist(): Promise<void> {
+  /** Keeps the last snapshot in IndexedDB (one write at a time); a full storage is reported, not fatal. */
+  private persist(): Promise<void> {
+    this.persisting = this.persisting.then(() => this.write());
+    return this.persisting;
+  }
+
+  /** Resolves when the model writes started so far have finished. */
+  stored(): Promise<void> {
+    return this.persisting;
+  }
+
+  private async write(): Promise<void> {
     const s = this.snapshot;
     if (!s || !this.spec || !this.settings) return;
     const record: StoredModel = {
@@ -233,7 +256,7 @@ export class Studio {
       try {
         return await fn(t.inference, this.spec);
       } catch (e) {
-        if (this.recovering || this.trainer !== t) return null;
+        if (this.recovering || this.trainer !== t || (await lostSoon(t.device))) return null;
         throw e;
       }
     });
@@ -250,7 +273,7 @@ export class Studio {
     if (this.recovering) return;
     this.recovering = true;
     this.losses++;
-    const wasTraining = this.state === 'training';
+    const resume = this.wantTraining;
     this.setState('recovering');
     const snap = this.snapshot;
     this.ui.message(
@@ -287,7 +310,7 @@ export class Studio {
         'warning', 'device',
       );
       this.setState('ready');
-      if (wasTraining) this.train();
+      if (resume) this.train();
     } catch (e) {
       this.recovering = false;
       this.setState('failed');

@@ -7,7 +7,7 @@
  */
 import { imageGrid, pairGrid, summarize, type Dataset, type DatasetEvaluation, type ModelSpec, type PerSample } from '../../src/index.ts';
 import type { Studio } from '../studio.ts';
-import { byId, setText } from '../ui/dom.ts';
+import { byId, clearMessage, setText, showMessage } from '../ui/dom.ts';
 import { drawKlBars } from './kl.ts';
 import { LatentView } from './latent.ts';
 import { grayBatch, paint, rowsOf } from './paint.ts';
@@ -72,7 +72,12 @@ export class Inspector {
       try {
         do {
           this.again = false;
-          await this.once();
+          try {
+            await this.once();
+            clearMessage('views');
+          } catch (e) {
+            showMessage(`The views could not be drawn: ${(e as Error).message}`, 'error', 'views');
+          }
         } while (this.again);
       } finally {
         this.busy = null;
@@ -118,7 +123,7 @@ export class Inspector {
     const J = spec.latent;
     paint(byId<HTMLCanvasElement>('recons'), pairGrid(grayBatch(r.x16, 16), grayBatch(r.rec16, 16), { cols: 8, scale: 2 }));
     paint(byId<HTMLCanvasElement>('prior'), imageGrid(grayBatch(r.prior, 32), { cols: 8, scale: 2 }));
-    paint(byId<HTMLCanvasElement>('worst'), pairGrid(grayBatch(r.xw, 8), grayBatch(r.rw, 8), { cols: 8, scale: 2 }));
+    paint(byId<HTMLCanvasElement>('worst'), pairGrid(grayBatch(r.xw, r.worst.length), grayBatch(r.rw, r.worst.length), { cols: 8, scale: 2 }));
     paint(byId<HTMLCanvasElement>('interp'), imageGrid(grayBatch(r.interp, 10), { cols: 10, scale: 2 }));
     paint(byId<HTMLCanvasElement>('traversal'), imageGrid(grayBatch(r.trav, TRAVERSAL.length), { cols: TRAVERSAL.length, scale: 2 }));
     setText('worst-scores', `reconstruction NLL (nats): ${r.worst.map((i) => `#${i} ${r.per.recon[i]!.toFixed(1)}`).join(', ')}`);
