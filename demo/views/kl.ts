@@ -17,6 +17,7 @@ export function drawKlBars(el: HTMLCanvasElement, klPerDim: readonly number[], a
   ctx.font = '10px sans-serif';
   ctx.fillStyle = '#555';
   ctx.fillText(max.toFixed(2), 2, top + 8);
+  ctx.fillText('nats', 2, top + 20);
   ctx.fillText('0', 2, H - bottom);
   ctx.strokeStyle = '#888';
   ctx.beginPath();
@@ -33,6 +34,4 @@ export function drawKlBars(el: HTMLCanvasElement, klPerDim: readonly number[], a
       ctx.fillText(String(j), left + j * bw + bw / 2 - 3, H - 8);
     }
   });
-  ctx.fillStyle = '#333';
-  ctx.fillText('nats', W - 28, top + 8);
 }

@@ -9,10 +9,13 @@
  * test-results/demo-*.png.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { ViteDevServer } from 'vite';
+import { build, type ViteDevServer } from 'vite';
 import { launchChromium, startVite } from './chromium.ts';
 import { readSafetensors } from '../../src/io/safetensors.ts';
 import { encodePng } from '../../src/io/png.ts';
@@ -26,11 +29,13 @@ let server: ViteDevServer;
 let context: BrowserContext;
 let page: Page;
 let origin: string;
+/** Origins the pages may load from (the dev server, and the static server of the build test). */
+const allowed = new Set<string>();
 const external: string[] = [];
 const consoleErrors: string[] = [];
 
-async function openStudio(): Promise<void> {
-  await page.goto(`${origin}/demo/index.html`);
+async function openStudio(url = `${origin}/demo/index.html`): Promise<void> {
+  await page.goto(url);
   await page.waitForFunction(() => window.__studio?.ready === true || document.getElementById('state')?.textContent === 'failed', null, { timeout: 5 * 60_000, polling: 250 });
   assert.notEqual(await page.textContent('[data-testid=state]'), 'failed', `the studio failed to start: ${await page.textContent('#messages')}`);
 }
@@ -81,11 +86,12 @@ before(async () => {
   const vite = await startVite();
   server = vite.server;
   origin = vite.url;
+  allowed.add(origin);
   browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1400, height: 1700 }, acceptDownloads: true });
   await context.route('**/*', (route) => {
     const url = new URL(route.request().url());
-    if (url.origin === origin) return route.continue();
+    if (allowed.has(url.origin)) return route.continue();
     external.push(url.href);
     return route.abort('blockedbyclient');
   });
@@ -123,9 +129,8 @@ test('training a few hundred steps makes the loss fall, live', LONG, async () =>
   await waitStep(1);
   firstLoss = await num('loss');
   assert.ok(Number.isFinite(firstLoss) && firstLoss > 0, `first loss ${firstLoss}`);
-  await waitStep(150);
-  await page.screenshot({ path: `${ARTIFACTS}/demo-training.png`, fullPage: true });
   await waitStep(320);
+  await page.screenshot({ path: `${ARTIFACTS}/demo-training.png`, fullPage: true });
   const loss = await num('loss');
   const sps = await num('samples-per-second');
   assert.equal(await state(), 'training');
@@ -289,11 +294,6 @@ test('Fashion-MNIST is offered exactly when the server has it', LONG, async () =
   assert.equal((await reconstructions()).length, 16 * 784);
 });
 
-test('nothing was requested outside the origin, and the console stayed clean', () => {
-  assert.deepEqual(external, []);
-  assert.deepEqual(consoleErrors, []);
-});
-
 test('a browser without WebGPU gets a clear message with what to do', LONG, async () => {
   const p = await context.newPage();
   await p.addInitScript("Object.defineProperty(Navigator.prototype, 'gpu', { configurable: true, get: () => undefined })");
@@ -304,4 +304,55 @@ test('a browser without WebGPU gets a clear message with what to do', LONG, asyn
   assert.match(text, /What to do: open this page in a recent Chrome or Edge/);
   assert.equal(await p.getByRole('button', { name: /^Train/ }).isDisabled(), true);
   await p.close();
+});
+
+/** A plain static file server for a folder (no Vite), on 127.0.0.1. */
+async function serveStatic(dir: string): Promise<{ server: Server; url: string }> {
+  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.bin': 'application/octet-stream' };
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent((req.url ?? '/').split('?')[0]!)).replace(/^(\.\.[/\\])+/, '');
+    const file = join(dir, path.endsWith('/') ? `${path}index.html` : path);
+    if (!file.startsWith(dir) || !existsSync(file)) {
+      res.statusCode = 404;
+      res.end('not found');
+      return;
+    }
+    res.setHeader('Content-Type', types[extname(file)] ?? 'application/octet-stream');
+    res.end(req.method === 'HEAD' ? undefined : readFileSync(file));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = server.address();
+  if (!addr || typeof addr === 'string') throw new Error('static server: no address');
+  return { server, url: `http://127.0.0.1:${addr.port}` };
+}
+
+test('the static build (npm run build) trains from a plain file server', LONG, async () => {
+  const out = mkdtempSync(join(tmpdir(), 'webgpu-vae-demo-'));
+  let stat: { server: Server; url: string } | null = null;
+  try {
+    await build({ configFile: 'vite.config.ts', logLevel: 'error', build: { outDir: out, emptyOutDir: true } });
+    assert.ok(existsSync(join(out, 'data', 'mnist.bin')), 'the build has no data/mnist.bin');
+    stat = await serveStatic(out);
+    allowed.add(stat.url);
+    await openStudio(`${stat.url}/index.html`);
+    // Only the dev server can serve Fashion-MNIST.
+    assert.equal(await page.$eval('#dataset option[value=fashion-mnist]', (o) => (o as HTMLOptionElement).disabled), true);
+    assert.match((await page.textContent('#dataset-note')) ?? '', /mnist: 8330 training and 1670 test images/);
+    await page.fill('#hidden', '32');
+    await page.fill('#batch', '16');
+    await page.getByRole('button', { name: /^Train/ }).click();
+    await waitStep(20);
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await waitState('paused');
+    assert.ok(Number.isFinite(await num('loss')));
+    assert.deepEqual(external, []);
+  } finally {
+    stat?.server.close();
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('nothing was requested outside the origin, and the console stayed clean', () => {
+  assert.deepEqual(external, []);
+  assert.deepEqual(consoleErrors, []);
 });
