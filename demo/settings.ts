@@ -2,7 +2,7 @@
  * The controls as a checked settings object, and the trainer configuration
  * and model they describe. Bad values get a message naming the control.
  */
-import { convPreset, mlpPreset, parseKlSchedule, type ModelSpec, type TrainerConfig } from '../src/index.ts';
+import { convPreset, mlpPreset, parseKlSchedule, parseModelSpec, type ModelSpec, type TrainerConfig } from '../src/index.ts';
 import { byId } from './ui/dom.ts';
 
 export interface Settings {
@@ -64,10 +64,13 @@ export function modelSpec(s: Settings): ModelSpec {
 
 /** Settings that describe a loaded model (its kind, hidden and latent sizes), when it is one of the presets. */
 export function settingsForSpec(spec: ModelSpec, base: Settings): Settings | null {
+  // Compared in parsed form: parsing fills in defaults (stride, dilation…) the presets leave out.
+  const canonical = (m: ModelSpec) => JSON.stringify(parseModelSpec(JSON.parse(JSON.stringify(m))));
+  const want = canonical(spec);
   for (const model of ['mlp', 'conv'] as const) {
     const hidden = model === 'mlp' ? (spec.encoder[0]?.type === 'dense' ? spec.encoder[0].out : base.hidden) : base.hidden;
     const s: Settings = { ...base, model, hidden, latent: spec.latent };
-    if (JSON.stringify(modelSpec(s)) === JSON.stringify(spec)) return s;
+    if (canonical(modelSpec(s)) === want) return s;
   }
   return null;
 }

@@ -59,7 +59,17 @@ export class Curves {
 
   draw(): void {
     let pts = this.points;
-    if (pts.length === 0) return;
+    if (pts.length === 0) {
+      for (const el of [this.lossEl, this.betaEl]) {
+        const ctx = el.getContext('2d')!;
+        ctx.fillStyle = '#fff';
+        ctx.fillRect(0, 0, el.width, el.height);
+        ctx.fillStyle = '#777';
+        ctx.font = '14px sans-serif';
+        if (el === this.lossEl) ctx.fillText('no training steps yet: press Train', 20, 30);
+      }
+      return;
+    }
     if (pts.length > MAX_POINTS) {
       const k = Math.ceil(pts.length / MAX_POINTS);
       pts = pts.filter((_, i) => i % k === 0 || i === pts.length - 1);
