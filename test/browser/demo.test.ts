@@ -287,7 +287,12 @@ test('Fashion-MNIST is offered exactly when the server has it', LONG, async () =
   const installed = existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
   const disabled = await page.$eval('#dataset option[value=fashion-mnist]', (o) => (o as HTMLOptionElement).disabled);
   assert.equal(disabled, !installed);
-  if (!installed) return;
+  const note = (await page.textContent('[data-testid=dataset-availability]')) ?? '';
+  if (!installed) {
+    assert.match(note, /Fashion-MNIST is not available here: .*install Debian's dataset-fashion-mnist/);
+    return;
+  }
+  assert.equal(note, '');
   await page.selectOption('#dataset', 'fashion-mnist');
   await page.waitForFunction(() => /fashion-mnist: 60000 training and 10000 test images/.test(document.getElementById('dataset-note')?.textContent ?? ''), null, { timeout: 3 * 60_000 });
   await refreshViews();
@@ -337,6 +342,7 @@ test('the static build (npm run build) trains from a plain file server', LONG, a
     await openStudio(`${stat.url}/index.html`);
     // Only the dev server can serve Fashion-MNIST.
     assert.equal(await page.$eval('#dataset option[value=fashion-mnist]', (o) => (o as HTMLOptionElement).disabled), true);
+    assert.match((await page.textContent('[data-testid=dataset-availability]')) ?? '', /Fashion-MNIST is not available here: the static site holds the embedded MNIST digits only/);
     assert.match((await page.textContent('#dataset-note')) ?? '', /mnist: 8330 training and 1670 test images/);
     await page.fill('#hidden', '32');
     await page.fill('#batch', '16');
