@@ -98,8 +98,9 @@ export class Inspector {
     const view = this.studio.view;
     if (!view) return;
     const a = this.index('interp-a', view.count), b = this.index('interp-b', view.count);
-    const r = await this.studio.withInference(async (inf, spec): Promise<Computed & { spec: ModelSpec }> => {
+    const r = await this.studio.withInference(async (inf, spec): Promise<Computed & { spec: ModelSpec; step: number }> => {
       const J = spec.latent;
+      const step = this.studio.trainer?.session.step ?? 0;
       const per = await inf.perSample(view, 0, { sample: false });
       const summary = summarize(per, J);
       if (!this.dimTouched) byId<HTMLInputElement>('trav-dim').value = String(summary.klPerDim.indexOf(Math.max(...summary.klPerDim)));
@@ -113,10 +114,11 @@ export class Inspector {
       const rw = await inf.reconstruct(xw);
       const interp = await inf.interpolate(rowsOf(view.data, [a]), rowsOf(view.data, [b]), 10);
       const trav = await inf.traverse(rowsOf(view.data, [a]), dim, TRAVERSAL);
-      return { spec, per, summary, x16, rec16, prior, worst, xw, rw, interp, trav };
+      return { spec, step, per, summary, x16, rec16, prior, worst, xw, rw, interp, trav };
     });
     if (!r) return;
     this.render(view, r.spec, r);
+    setText('views-step', String(r.step));
   }
 
   private render(view: Dataset, spec: ModelSpec, r: Computed): void {

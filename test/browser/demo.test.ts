@@ -244,6 +244,30 @@ test('save → reload → load gives the same reconstructions', LONG, async () =
   assert.ok(maxAbsDiff(loaded, trained) <= 1e-6, `loaded reconstructions differ by ${maxAbsDiff(loaded, trained)}`);
 });
 
+test('a checkpoint saved by PyTorch loads and evaluates to PyTorch\'s values', LONG, async () => {
+  // test/fixtures/torch-mlp: a 784-64-8 VAE trained in PyTorch (scripts/make_torch_fixture.py); the file has no model definition.
+  const expected = JSON.parse(readFileSync('test/fixtures/torch-mlp/expected.json', 'utf8')) as { torch_checkpoint: { kl: number; recon_at_mean: number } };
+  await page.selectOption('#model', 'mlp');
+  await page.fill('#hidden', '256');
+  await page.fill('#latent', '8');
+  await page.setInputFiles('#load', 'test/fixtures/torch-mlp/model.safetensors');
+  await page.waitForFunction(() => /Load: model\.safetensors: tensor 'fc1\.weight' has shape \[64, 784\]; the model needs \[256, 784\]/.test(document.getElementById('messages')?.textContent ?? ''), null, { timeout: 60_000 });
+  await page.fill('#hidden', '64');
+  await page.setInputFiles('#load', 'test/fixtures/torch-mlp/model.safetensors');
+  await page.waitForFunction(() => /Loaded model\.safetensors/.test(document.getElementById('messages')?.textContent ?? ''), null, { timeout: 60_000 });
+  const r = (await page.evaluate(`(async () => {
+    const s = window.__studio.studio;
+    const t = s.data.test;
+    const first = { ...t, count: 256, data: t.data.subarray(0, 256 * 784), labels: null };
+    const per = await s.withInference((inf) => inf.perSample(first, 0, { sample: false }));
+    const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length;
+    return { kl: mean(per.kl), recon: mean(per.recon) };
+  })()`)) as { kl: number; recon: number };
+  const close = (a: number, b: number) => Math.abs(a - b) <= 1e-3 * Math.abs(b);
+  assert.ok(close(r.kl, expected.torch_checkpoint.kl), `KL ${r.kl}, PyTorch ${expected.torch_checkpoint.kl}`);
+  assert.ok(close(r.recon, expected.torch_checkpoint.recon_at_mean), `reconstruction ${r.recon}, PyTorch ${expected.torch_checkpoint.recon_at_mean}`);
+});
+
 test('a full browser storage is reported on the page', LONG, async () => {
   await page.evaluate(() => {
     const put = IDBObjectStore.prototype.put;
