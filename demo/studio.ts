@@ -58,6 +58,8 @@ export class Studio {
   /** Device losses seen, and recoveries completed. */
   losses = 0;
   recoveries = 0;
+  /** Uncaptured GPU errors seen (validation, out of memory), for the page and for tests. */
+  readonly gpuErrors: string[] = [];
   /** True for a model made by Reset and not trained yet (it may follow the controls). */
   fresh = false;
   private abort: AbortController | null = null;
@@ -69,6 +71,8 @@ export class Studio {
   /** Training was asked for and not paused: recovery from a lost device resumes it. */
   private wantTraining = false;
   private persisting: Promise<void> = Promise.resolve();
+  /** A model is being replaced: view inference is refused meanwhile. */
+  private swapping = false;
 
   constructor(private readonly ui: StudioListener) {}
 
@@ -84,7 +88,9 @@ export class Studio {
         if (this.gpu?.device === gpu.device) void this.recover(info);
       },
       onError: (err) => {
-        if (!this.recovering) this.ui.message(`GPU error: ${err.message}`, 'error', 'gpu-error');
+        if (this.recovering) return;
+        this.gpuErrors.push(err.message);
+        this.ui.message(`GPU error: ${err.message}`, 'error', 'gpu-error');
       },
     });
     this.gpu = gpu;
@@ -105,8 +111,15 @@ export class Studio {
   }
 
   /** Builds a trainer for `settings` (and `spec`, when a loaded model differs from the presets), optionally with parameters. */
-  private build(settings: Settings, spec: ModelSpec, params?: ReadonlyMap<string, Float32Array>): void {
+  private async build(settings: Settings, spec: ModelSpec, params?: ReadonlyMap<string, Float32Array>): Promise<void> {
     if (!this.gpu || !this.data || !this.view) throw new Error('no device or no dataset yet');
+    // Views still computing on the old model finish before its buffers go.
+    this.swapping = true;
+    try {
+      await this.queue.catch(() => undefined);
+    } finally {
+      this.swapping = false;
+    }
     this.trainer?.destroy();
     this.trainer = null;
     const t = new Trainer(this.gpu.device, trainerConfig(settings, spec), this.data.train, this.view);
@@ -125,7 +138,7 @@ export class Studio {
   /** A fresh model from the settings. */
   async reset(settings: Settings): Promise<void> {
     await this.pause();
-    this.build(settings, modelSpec(settings));
+    await this.build(settings, modelSpec(settings));
     this.fresh = true;
     this.setState('ready');
     this.ui.model(0);
@@ -235,7 +248,7 @@ export class Studio {
     await this.pause();
     const { spec, params } = decodeModelFile(bytes, modelSpec(controls), source);
     const settings = stored?.settings ?? settingsForSpec(spec, controls) ?? controls;
-    this.build(settings, spec, params);
+    await this.build(settings, spec, params);
     this.fresh = false;
     this.setState('ready');
     this.ui.model(0);
@@ -252,7 +265,7 @@ export class Studio {
   withInference<T>(fn: (inf: Inference, spec: ModelSpec) => Promise<T>): Promise<T | null> {
     const next = this.queue.then(async () => {
       const t = this.trainer;
-      if (!t || !this.spec || this.recovering) return null;
+      if (!t || !this.spec || this.recovering || this.swapping) return null;
       try {
         return await fn(t.inference, this.spec);
       } catch (e) {
@@ -295,7 +308,7 @@ export class Studio {
       await this.connect();
       if (!this.settings || !this.spec) throw new Error('no model to restore');
       const settings = this.settings, spec = this.spec;
-      this.build(settings, spec, snap?.params);
+      await this.build(settings, spec, snap?.params);
       if (snap) {
         this.trainer!.session.setOptimizerState(snap.optimizer, snap.step);
         this.trainer!.epoch = snap.epoch;

@@ -36,6 +36,8 @@ export class Inspector {
   /** Whether each dimension was active at the last refresh. */
   active: boolean[] | null = null;
   refreshes = 0;
+  /** Errors met while drawing the views. */
+  readonly errors: string[] = [];
   /** Codes decoded from the latent plot. */
   decodes = 0;
   private busy: Promise<void> | null = null;
@@ -76,6 +78,7 @@ export class Inspector {
             await this.once();
             clearMessage('views');
           } catch (e) {
+            this.errors.push((e as Error).message);
             showMessage(`The views could not be drawn: ${(e as Error).message}`, 'error', 'views');
           }
         } while (this.again);

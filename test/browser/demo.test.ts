@@ -79,6 +79,13 @@ async function canvasStats(id: string): Promise<{ width: number; height: number;
   }, id);
 }
 
+/** No uncaptured GPU error and no failed view since the page was loaded. */
+async function assertNoPageErrors(): Promise<void> {
+  const [gpu, views] = await page.evaluate(() => [window.__studio!.studio.gpuErrors, window.__studio!.inspector.errors]);
+  assert.deepEqual(gpu, [], 'uncaptured GPU errors');
+  assert.deepEqual(views, [], 'views that failed');
+}
+
 const maxAbsDiff = (a: readonly number[], b: readonly number[]) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 
 before(async () => {
@@ -210,6 +217,7 @@ test('every picture is drawn, and a click in the latent plot decodes', LONG, asy
     assert.ok(s.range >= 64 && s.levels >= 3, `${id}: blank picture (luminance range ${s.range}, ${s.levels} levels)`);
   }
   await page.screenshot({ path: `${ARTIFACTS}/demo-views.png`, fullPage: true });
+  await assertNoPageErrors();
 });
 
 test('save → reload → load gives the same reconstructions', LONG, async () => {
@@ -321,6 +329,7 @@ test('Fashion-MNIST is offered exactly when the server has it', LONG, async () =
   await page.waitForFunction(() => /fashion-mnist: 60000 training and 10000 test images/.test(document.getElementById('dataset-note')?.textContent ?? ''), null, { timeout: 3 * 60_000 });
   await refreshViews();
   assert.equal((await reconstructions()).length, 16 * 784);
+  await assertNoPageErrors();
 });
 
 test('a browser without WebGPU gets a clear message with what to do', LONG, async () => {
@@ -382,7 +391,8 @@ test('the static build (npm run build) trains from a plain file server', LONG, a
   }
 });
 
-test('nothing was requested outside the origin, and the console stayed clean', () => {
+test('nothing was requested outside the origin, and the console stayed clean', async () => {
   assert.deepEqual(external, []);
   assert.deepEqual(consoleErrors, []);
+  await assertNoPageErrors();
 });
