@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import type { Dataset } from '../data/dataset.ts';
 import { datasetRows, type Inference } from '../eval/inference.ts';
+import { pca2 } from '../eval/pca.ts';
 import { writePngAtomic } from '../io/png.ts';
 import type { ModelSpec } from '../model/spec.ts';
 import { imageGrid, pairGrid, type GrayBatch } from '../viz/grid.ts';
@@ -37,38 +38,6 @@ function toGray(spec: ModelSpec, values: Float32Array, count: number): GrayBatch
 }
 
 const clamp01 = (v: Float32Array) => v.map((x) => Math.min(1, Math.max(0, x)));
-
-/** The top two principal directions of rows (N, J), by power iteration with deflation. */
-export function pca2(rows: Float32Array, n: number, j: number): { project: (row: ArrayLike<number>) => [number, number] } {
-  const mean = new Float64Array(j);
-  for (let i = 0; i < n; i++) for (let k = 0; k < j; k++) mean[k]! += rows[i * j + k]! / n;
-  if (j <= 2) return { project: (r) => [r[0]! - mean[0]!, j > 1 ? r[1]! - mean[1]! : 0] };
-  const cov = new Float64Array(j * j);
-  for (let i = 0; i < n; i++) {
-    for (let a = 0; a < j; a++) {
-      const da = rows[i * j + a]! - mean[a]!;
-      for (let b = 0; b < j; b++) cov[a * j + b]! += (da * (rows[i * j + b]! - mean[b]!)) / n;
-    }
-  }
-  const vecs: Float64Array[] = [];
-  for (let c = 0; c < 2; c++) {
-    let v = Float64Array.from({ length: j }, (_, k) => 1 + k * 0.01);
-    for (let it = 0; it < 200; it++) {
-      const w = new Float64Array(j);
-      for (let a = 0; a < j; a++) for (let b = 0; b < j; b++) w[a]! += cov[a * j + b]! * v[b]!;
-      for (const u of vecs) {
-        const d = w.reduce((s, x, k) => s + x * u[k]!, 0);
-        for (let k = 0; k < j; k++) w[k]! -= d * u[k]!;
-      }
-      const norm = Math.hypot(...w) || 1;
-      v = w.map((x) => x / norm);
-    }
-    vecs.push(v);
-  }
-  return {
-    project: (r) => [0, 1].map((c) => vecs[c]!.reduce((s, x, k) => s + x * (r[k]! - mean[k]!), 0)) as [number, number],
-  };
-}
 
 export interface EpochPoint {
   readonly epoch: number;

