@@ -9,7 +9,7 @@
  */
 import {
   bufferStats, decodeModelFile, encodeModelFile, requestGpu, Trainer,
-  type BufferStats, type Dataset, type EpochEvent, type GpuHandle, type Inference, type ModelSpec, type StepEvent,
+  type BufferStats, type Dataset, type EpochEvent, type GpuHandle, type Inference, type ModelSpec, type StepEvent, type TrainEvent,
 } from '../src/index.ts';
 import { spread, type DataSplit } from './data/datasets.ts';
 import { modelSpec, settingsForSpec, trainerConfig, type Settings } from './settings.ts';
@@ -186,9 +186,10 @@ export class Studio {
     if (r) await r;
   }
 
-  private async onEvent(t: Trainer, e: StepEvent | EpochEvent): Promise<void> {
+  private async onEvent(t: Trainer, e: TrainEvent): Promise<void> {
     if (e.type === 'step') this.ui.step(e);
-    else this.ui.epoch(e);
+    else if (e.type === 'epoch') this.ui.epoch(e);
+    else this.ui.message(e.message, 'warning', e.type);
     if (performance.now() - this.snapshotAt > SNAPSHOT_SECONDS * 1000) {
       await this.takeSnapshot(t);
       void this.persist();

@@ -3,7 +3,8 @@
  * sample at each step event (and the test loss after each epoch), with β
  * below them. Redrawn at most a few times a second.
  */
-import { linePlot, type EpochEvent, type LineSeries, type StepEvent } from '../../src/index.ts';
+import type { EpochEvent, StepEvent } from '../../src/index.ts';
+import { linePlot, type LineSeries } from '../../src/viz/plots.ts';
 import { paint } from './paint.ts';
 
 interface Point {

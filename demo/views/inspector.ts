@@ -5,7 +5,9 @@
  * seconds while training (between the trainer's steps, never blocking them)
  * and whenever the model or a view's input changes.
  */
-import { imageGrid, pairGrid, summarize, type Dataset, type DatasetEvaluation, type ModelSpec, type PerSample } from '../../src/index.ts';
+import type { Dataset, DatasetEvaluation, ModelSpec } from '../../src/index.ts';
+import { summarize, type PerSample } from '../../src/eval/inference.ts';
+import { imageGrid, pairGrid } from '../../src/viz/grid.ts';
 import type { Studio } from '../studio.ts';
 import { byId, clearMessage, setText, showMessage } from '../ui/dom.ts';
 import { drawKlBars } from './kl.ts';

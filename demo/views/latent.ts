@@ -4,7 +4,9 @@
  * components), coloured by label. A click maps the pixel back to a code
  * (through the same layout the plot was drawn with) and decodes it.
  */
-import { pca2, scatterLayout, scatterPlot, type Pca2, type PlotFrame, type RasterImage, type ScatterPoint } from '../../src/index.ts';
+import { pca2, type Pca2 } from '../../src/eval/pca.ts';
+import { scatterLayout, scatterPlot, type PlotFrame, type ScatterPoint } from '../../src/viz/plots.ts';
+import type { Canvas as RasterImage } from '../../src/viz/raster.ts';
 import { paint } from './paint.ts';
 
 const OPTIONS = { width: 440, height: 330 } as const;

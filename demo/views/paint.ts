@@ -1,5 +1,6 @@
 /** Putting the library's RGBA pictures on page canvases, and 28×28 image batches for its grids. */
-import type { GrayBatch, RasterImage } from '../../src/index.ts';
+import type { GrayBatch } from '../../src/viz/grid.ts';
+import type { Canvas as RasterImage } from '../../src/viz/raster.ts';
 
 /** Draws a picture on a canvas at its own size (CSS may scale it). */
 export function paint(el: HTMLCanvasElement, img: RasterImage, cssScale = 1): void {

@@ -8,7 +8,7 @@
 /** `webgpu-vae`: the trainer API. */
 export const ROOT_EXPORTS = [
   'DeviceLostError', 'Inference', 'ModelSpecError', 'ModelTooLargeError', 'NonFiniteError', 'Trainer', 'TrainingSession', 'WebGPUUnavailableError',
-  'checkPlanFits',
+  'ModelFileError', 'SPEC_METADATA_KEY', 'ScheduleError', 'bufferStats', 'checkPlanFits', 'decodeModelFile', 'encodeModelFile',
   'convPreset', 'initParams', 'iwLogLikelihood', 'iwNll', 'klWeight', 'learningRate', 'mlpPreset',
   'parseKlSchedule', 'parseLrSchedule', 'parseModelSpec', 'readSafetensors', 'requestGpu', 'writeSafetensors',
 ] as const;
