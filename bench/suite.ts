@@ -132,7 +132,7 @@ export async function benchKernels(device: GPUDevice, log: (s: string) => void =
 /** Samples per second of whole training steps, and where the step's time goes. */
 export async function benchTraining(device: GPUDevice, log: (s: string) => void = () => {}, steps = 10): Promise<TrainResult[]> {
   const out: TrainResult[] = [];
-  const models: [string, ModelSpec, number][] = [['mlp', mlpPreset(), 128], ['conv', convPreset(), 64]];
+  const models: [string, ModelSpec, number][] = [['mlp', mlpPreset(), 128], ['conv', convPreset({ latent: 20 }), 64]];
   for (const [name, spec, batch] of models) {
     const s = new TrainingSession(device, { spec, batch, optimizer: { type: 'adam', lr: 1e-3 }, loss: { beta: 1, freeBits: 0, latentL2: 0, seed: 1 } });
     try {

@@ -1,0 +1,89 @@
+/**
+ * The peers part of the benchmark suite (browser only): TensorFlow.js on
+ * WebGPU and on WASM, and jax-js on WebGPU, each running the same two
+ * training steps as ours in the same page, and the ratios of our samples/s
+ * to theirs against the targets.
+ */
+import { PEER_MODELS, timePeer, type PeerModel, type PeerResult } from './common.ts';
+import { jaxStep, useJaxWebGpu } from './jax.ts';
+import { tfStep, useTfBackend } from './tfjs.ts';
+
+/** Our throughput needed over each peer's. */
+export const PEER_TARGETS = { 'tfjs-webgpu': 10, 'jax-js-webgpu': 2, 'tfjs-wasm': 1.5 } as const;
+export type PeerName = keyof typeof PEER_TARGETS;
+
+export interface PeerRatio {
+  readonly model: PeerModel;
+  readonly peer: PeerName;
+  readonly ours: number;
+  readonly theirs: number | null;
+  /** ours / theirs (null when the peer could not run). */
+  readonly ratio: number | null;
+  readonly target: number;
+  readonly met: boolean | null;
+  readonly error?: string;
+}
+
+export interface PeersBench {
+  readonly runtimes: Readonly<Record<string, string>>;
+  readonly runs: readonly PeerResult[];
+  readonly ratios: readonly PeerRatio[];
+}
+
+type Log = (s: string) => void;
+
+function line(r: PeerResult): string {
+  if (r.samplesPerSecond === null) return `peer ${r.peer.padEnd(14)} ${r.model.padEnd(5)} could not run: ${r.error}`;
+  return `peer ${r.peer.padEnd(14)} ${r.model.padEnd(5)} (batch ${r.batch}): ${r.samplesPerSecond.toFixed(1)} samples/s, step ${r.stepMs!.toFixed(1)} ms over ${r.timedSteps} steps, loss ${r.firstLoss!.toFixed(1)} -> ${r.lastLoss!.toFixed(1)}`;
+}
+
+/** Runs every peer on both models; `ours` gives our samples/s per model, measured in the same run. */
+export async function benchPeers(ours: Readonly<Record<PeerModel, number>>, log: Log, quick: boolean): Promise<PeersBench> {
+  const budget = quick ? 2500 : 8000;
+  const runs: PeerResult[] = [];
+  const runtimes: Record<string, string> = {};
+  const run = async (peer: PeerName, start: () => Promise<string>, make: (m: PeerModel) => () => Promise<import('./common.ts').PeerStep>) => {
+    let started: string | Error;
+    try {
+      started = await start();
+      runtimes[peer] = started;
+      log(`peer ${peer}: ${started}`);
+    } catch (e) {
+      started = e as Error;
+      runtimes[peer] = `not started: ${started.message}`;
+    }
+    for (const model of PEER_MODELS) {
+      const r = started instanceof Error
+        ? { peer, model, batch: 0, samplesPerSecond: null, stepMs: null, timedSteps: 0, firstLoss: null, lastLoss: null, error: `the runtime did not start: ${started.message}` }
+        : await timePeer(peer, model, make(model), budget);
+      runs.push(r);
+      log(line(r));
+    }
+  };
+  await run('tfjs-webgpu', () => useTfBackend('webgpu'), (m) => async () => tfStep(m));
+  await run('tfjs-wasm', () => useTfBackend('wasm'), (m) => async () => tfStep(m));
+  await run('jax-js-webgpu', useJaxWebGpu, (m) => async () => jaxStep(m));
+  const ratios: PeerRatio[] = [];
+  for (const model of PEER_MODELS) {
+    for (const peer of Object.keys(PEER_TARGETS) as PeerName[]) {
+      const r = runs.find((x) => x.peer === peer && x.model === model)!;
+      const ratio = r.samplesPerSecond === null ? null : ours[model] / r.samplesPerSecond;
+      const target = PEER_TARGETS[peer];
+      ratios.push({ model, peer, ours: ours[model], theirs: r.samplesPerSecond, ratio, target, met: ratio === null ? null : ratio >= target, ...(r.error ? { error: r.error } : {}) });
+    }
+  }
+  log(ratioTable(ratios));
+  return { runtimes, runs, ratios };
+}
+
+/** The ratio table as text. */
+export function ratioTable(ratios: readonly PeerRatio[]): string {
+  const rows = ['model  ours/peer          ours s/s   peer s/s    ratio  target  met'];
+  for (const r of ratios) {
+    const peer = r.theirs === null ? 'n/a'.padStart(9) : r.theirs.toFixed(1).padStart(9);
+    const ratio = r.ratio === null ? 'n/a'.padStart(7) : `${r.ratio.toFixed(2)}×`.padStart(7);
+    const met = r.met === null ? `not run (${r.error})` : r.met ? 'yes' : 'no';
+    rows.push(`${r.model.padEnd(6)} ours/${r.peer.padEnd(14)}${r.ours.toFixed(1).padStart(9)} ${peer} ${ratio} ${`≥${r.target}×`.padStart(6)}  ${met}`);
+  }
+  return rows.join('\n');
+}
