@@ -2,14 +2,16 @@
  * The parts of the benchmark suite and how they are picked: `--kernels`,
  * `--matmul`, `--train`, `--peers` (any combination; none means all) and
  * `--quick` (shorter timing budgets), and `--isolate` (the page cross-origin
- * isolated, so that TensorFlow.js's WASM backend runs with threads). Shared by Node (bench/run.ts) and the
+ * isolated, so that TensorFlow.js's WASM backend runs with threads) and
+ * `--autotune` (tune the matmul kernels on the training models' products first). Shared by Node (bench/run.ts) and the
  * page that runs the suite in Chromium (bench/page.ts, given the same words as
  * a query). The peers (TensorFlow.js, jax-js) run in the browser only; their
  * module is loaded there on demand.
  */
 import { benchMatmul, type MatmulBench } from './matmul.ts';
 import type { PeersBench } from './peers/index.ts';
-import { benchKernels, benchTraining, type KernelResult, type TrainResult } from './suite.ts';
+import { benchKernels, type KernelResult } from './suite.ts';
+import { benchTraining, type TrainResult } from './training.ts';
 
 export const PARTS = ['kernels', 'matmul', 'train', 'peers'] as const;
 export type Part = (typeof PARTS)[number];
@@ -17,23 +19,27 @@ export type Part = (typeof PARTS)[number];
 export interface BenchSelection {
   readonly parts: readonly Part[];
   readonly quick: boolean;
+  /** Tune the matmul kernels on each training model's products before compiling its step. */
+  readonly autotune: boolean;
   /** Serve the browser page cross-origin isolated (SharedArrayBuffer: TensorFlow.js's WASM backend then uses threads). */
   readonly isolate: boolean;
 }
 
-/** Reads `--kernels --matmul --train --peers --quick --isolate` (unknown words are refused). */
+/** Reads `--kernels --matmul --train --peers --quick --isolate --autotune` (unknown words are refused). */
 export function parseSelection(words: readonly string[]): BenchSelection {
   const parts: Part[] = [];
   let quick = false;
   let isolate = false;
+  let autotune = false;
   for (const w of words) {
     const name = w.replace(/^--/, '');
     if (name === 'quick') quick = true;
     else if (name === 'isolate') isolate = true;
+    else if (name === 'autotune') autotune = true;
     else if ((PARTS as readonly string[]).includes(name)) parts.push(name as Part);
-    else throw new Error(`bench: unknown option '${w}': expected --kernels, --matmul, --train, --peers, --quick or --isolate`);
+    else throw new Error(`bench: unknown option '${w}': expected --kernels, --matmul, --train, --peers, --quick, --isolate or --autotune`);
   }
-  return { parts: parts.length ? parts : [...PARTS], quick, isolate };
+  return { parts: parts.length ? parts : [...PARTS], quick, isolate, autotune };
 }
 
 export interface BenchResults {
@@ -50,7 +56,7 @@ export async function runSelection(device: GPUDevice, sel: BenchSelection, log: 
   const has = (p: Part) => sel.parts.includes(p);
   const kernels = has('kernels') ? await benchKernels(device, log) : [];
   const matmul = has('matmul') ? await benchMatmul(device, log, sel.quick ? 400 : 1500) : null;
-  let training = has('train') ? await benchTraining(device, log) : [];
+  let training = has('train') ? await benchTraining(device, log, { quick: sel.quick, autotune: sel.autotune }) : [];
   let peers: BenchResults['peers'] = null;
   if (has('peers')) {
     if (typeof window === 'undefined') {
@@ -58,7 +64,7 @@ export async function runSelection(device: GPUDevice, sel: BenchSelection, log: 
       log(`peers: ${peers.skipped}`);
     } else {
       // Our numbers for the ratios come from the same run.
-      if (!training.length) training = await benchTraining(device, log);
+      if (!training.length) training = await benchTraining(device, log, { quick: sel.quick, autotune: sel.autotune });
       const ours = { mlp: training.find((t) => t.model === 'mlp')!.samplesPerSecond, conv: training.find((t) => t.model === 'conv')!.samplesPerSecond };
       const { benchPeers } = await import('./peers/index.ts');
       peers = await benchPeers(ours, log, sel.quick);
