@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import { buildForward } from '../../src/graph/build.ts';
 import { buildTraining } from '../../src/graph/autodiff.ts';
+import { stepCost } from '../../src/graph/cost.ts';
 import { Graph } from '../../src/graph/ir.ts';
 import { peakLive, planMemory, type MemoryPlan } from '../../src/graph/plan.ts';
 import { convPreset, mlpPreset, parseModelSpec, type ModelSpec } from '../../src/model/spec.ts';
@@ -148,4 +149,30 @@ test('model JSON is validated field by field', async () => {
   await expectThrows('activation', () => parseModelSpec({ ...good, encoder: [{ type: 'dense', name: 'a', out: 3, activation: 'swish' }] }), /encoder\[0\].activation: unknown activation "swish"/);
   await expectThrows('likelihood', () => parseModelSpec({ ...good, likelihood: { type: 'poisson' } }), /likelihood.type: unknown likelihood "poisson"/);
   await expectThrows('out', () => parseModelSpec({ ...good, decoder: [{ type: 'dense', name: 'x', out: '7' }] }), /decoder\[0\].out: expected a positive integer, got "7"/);
+});
+
+test('step cost: the mlp products are 3 per layer (no dX for the input), 2 FLOPs per multiply-add; bytes count each operand once', () => {
+  const B = 128;
+  const tg = buildTraining(mlpPreset(), B);
+  const costs = stepCost(tg.graph, B, 653_056, 784 * B);
+  const layers = [[784, 400], [400, 20], [400, 20], [20, 400], [400, 784]] as const;
+  const macs = layers.reduce((a, [i, o]) => a + i * o, 0) * B;
+  const products = costs.filter((c) => c.op === 'matmul').reduce((a, c) => a + c.flops, 0);
+  expect(products === 2 * (2 * macs - 784 * 400 * B), `backward products ${products}, expected ${2 * (2 * macs - 784 * 400 * B)}`);
+  const fc1 = costs.find((c) => c.label === 'fc1 forward')!;
+  expect(fc1.flops === 2 * B * 784 * 400 + 2 * B * 400, `fc1 forward ${fc1.flops}`);
+  expect(fc1.bytes === 4 * (B * 784 + 400 * 784 + 400 + B * 400), `fc1 bytes ${fc1.bytes}`);
+  const adam = costs.find((c) => c.op === 'adam')!;
+  expect(adam.bytes === 7 * 4 * 653_056, `adam bytes ${adam.bytes}`);
+  for (const c of costs) expect(c.flops > 0 && c.bytes > 0 && Math.abs(c.intensity - c.flops / c.bytes) < 1e-12, `${c.label}: ${JSON.stringify(c)}`);
+  // conv: each convolution's backward products cost what its forward does.
+  const ct = buildTraining(convPreset({ latent: 20 }), 64);
+  const cc = stepCost(ct.graph, 64, 229_184, 784 * 64);
+  for (const layer of ['enc.conv1', 'enc.conv2', 'dec.deconv1', 'dec.deconv2']) {
+    const f = cc.find((c) => c.label === `${layer} forward`)!.flops;
+    const dw = cc.find((c) => c.label === `${layer} dW`)!.flops;
+    expect(f === dw, `${layer}: forward ${f}, dW ${dw}`);
+  }
+  expect(cc.find((c) => c.label === 'enc.conv2 forward')!.flops === 2 * 64 * 64 * 7 * 7 * 32 * 9, 'conv2 forward FLOPs');
+  expect(cc.find((c) => c.label === 'dec.deconv1 forward')!.flops === 2 * 64 * 64 * 7 * 7 * 32 * 9, 'deconv1 forward FLOPs (the transpose of conv2)');
 });
