@@ -63,11 +63,11 @@ export async function runSelection(device: GPUDevice, sel: BenchSelection, log: 
       peers = { skipped: 'the peers (TensorFlow.js WebGPU/WASM, jax-js WebGPU) run in the browser: npm run bench:browser -- --peers' };
       log(`peers: ${peers.skipped}`);
     } else {
-      // Our numbers for the ratios come from the same run.
+      // Our numbers for the ratios come from the same run, before and after the peers.
       if (!training.length) training = await benchTraining(device, log, { quick: sel.quick, autotune: sel.autotune });
-      const ours = { mlp: training.find((t) => t.model === 'mlp')!.samplesPerSecond, conv: training.find((t) => t.model === 'conv')!.samplesPerSecond };
+      const rate = (t: readonly TrainResult[]) => ({ mlp: t.find((x) => x.model === 'mlp')!.samplesPerSecond, conv: t.find((x) => x.model === 'conv')!.samplesPerSecond });
       const { benchPeers } = await import('./peers/index.ts');
-      peers = await benchPeers(ours, log, sel.quick);
+      peers = await benchPeers(rate(training), async () => rate(await benchTraining(device, log, { quick: true, autotune: sel.autotune })), log, sel.quick);
     }
   }
   return { kernels, matmul, training, peers, timing: device.features.has('timestamp-query') ? 'gpu timestamps (median)' : 'wall clock' };

@@ -26,6 +26,9 @@ export interface PeerRatio {
 
 export interface PeersBench {
   readonly runtimes: Readonly<Record<string, string>>;
+  /** Our samples/s measured before and after the peers; the ratios use the lower of the two. */
+  readonly oursBefore: Readonly<Record<PeerModel, number>>;
+  readonly oursAfter: Readonly<Record<PeerModel, number>>;
   readonly runs: readonly PeerResult[];
   readonly ratios: readonly PeerRatio[];
 }
@@ -37,8 +40,13 @@ function line(r: PeerResult): string {
   return `peer ${r.peer.padEnd(14)} ${r.model.padEnd(5)} (batch ${r.batch}): ${r.samplesPerSecond.toFixed(1)} samples/s, step ${r.stepMs!.toFixed(1)} ms over ${r.timedSteps} steps, loss ${r.firstLoss!.toFixed(1)} -> ${r.lastLoss!.toFixed(1)}`;
 }
 
-/** Runs every peer on both models; `ours` gives our samples/s per model, measured in the same run. */
-export async function benchPeers(ours: Readonly<Record<PeerModel, number>>, log: Log, quick: boolean): Promise<PeersBench> {
+/**
+ * Runs every peer on both models. `before` is our samples/s per model measured
+ * just before in the same page; `remeasure` measures ours again after the
+ * peers, and the ratios use the lower of the two (machine load drifts over a
+ * run; the lower figure never flatters ours).
+ */
+export async function benchPeers(before: Readonly<Record<PeerModel, number>>, remeasure: () => Promise<Record<PeerModel, number>>, log: Log, quick: boolean): Promise<PeersBench> {
   const budget = quick ? 2500 : 8000;
   const runs: PeerResult[] = [];
   const runtimes: Record<string, string> = {};
@@ -63,6 +71,9 @@ export async function benchPeers(ours: Readonly<Record<PeerModel, number>>, log:
   await run('tfjs-webgpu', () => useTfBackend('webgpu'), (m) => async () => tfStep(m));
   await run('tfjs-wasm', () => useTfBackend('wasm'), (m) => async () => tfStep(m));
   await run('jax-js-webgpu', useJaxWebGpu, (m) => async () => jaxStep(m));
+  log('ours again, after the peers:');
+  const after = await remeasure();
+  const ours = { mlp: Math.min(before.mlp, after.mlp), conv: Math.min(before.conv, after.conv) };
   const ratios: PeerRatio[] = [];
   for (const model of PEER_MODELS) {
     for (const peer of Object.keys(PEER_TARGETS) as PeerName[]) {
@@ -73,12 +84,12 @@ export async function benchPeers(ours: Readonly<Record<PeerModel, number>>, log:
     }
   }
   log(ratioTable(ratios));
-  return { runtimes, runs, ratios };
+  return { runtimes, oursBefore: before, oursAfter: after, runs, ratios };
 }
 
 /** The ratio table as text. */
 export function ratioTable(ratios: readonly PeerRatio[]): string {
-  const rows = ['model  ours/peer          ours s/s   peer s/s    ratio  target  met'];
+  const rows = ['ours: the lower of our samples/s before and after the peers', 'model  ours/peer          ours s/s   peer s/s    ratio  target  met'];
   for (const r of ratios) {
     const peer = r.theirs === null ? 'n/a'.padStart(9) : r.theirs.toFixed(1).padStart(9);
     const ratio = r.ratio === null ? 'n/a'.padStart(7) : `${r.ratio.toFixed(2)}×`.padStart(7);
