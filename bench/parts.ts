@@ -67,7 +67,7 @@ export async function runSelection(device: GPUDevice, sel: BenchSelection, log: 
       if (!training.length) training = await benchTraining(device, log, { quick: sel.quick, autotune: sel.autotune });
       const rate = (t: readonly TrainResult[]) => ({ mlp: t.find((x) => x.model === 'mlp')!.samplesPerSecond, conv: t.find((x) => x.model === 'conv')!.samplesPerSecond });
       const { benchPeers } = await import('./peers/index.ts');
-      peers = await benchPeers(rate(training), async () => rate(await benchTraining(device, log, { quick: true, autotune: sel.autotune })), log, sel.quick);
+      peers = await benchPeers(rate(training), async () => rate(await benchTraining(device, log, { quick: sel.quick, autotune: sel.autotune })), log, sel.quick);
     }
   }
   return { kernels, matmul, training, peers, timing: device.features.has('timestamp-query') ? 'gpu timestamps (median)' : 'wall clock' };

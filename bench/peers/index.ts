@@ -5,8 +5,8 @@
  * to theirs against the targets.
  */
 import { PEER_MODELS, timePeer, type PeerModel, type PeerResult } from './common.ts';
-import { jaxStep, useJaxWebGpu } from './jax.ts';
-import { tfStep, useTfBackend } from './tfjs.ts';
+import { jaxStep, releaseJaxWebGpu, useJaxWebGpu } from './jax.ts';
+import { releaseTfBackend, tfStep, useTfBackend } from './tfjs.ts';
 
 /** Our throughput needed over each peer's. */
 export const PEER_TARGETS = { 'tfjs-webgpu': 10, 'jax-js-webgpu': 2, 'tfjs-wasm': 1.5 } as const;
@@ -37,7 +37,7 @@ type Log = (s: string) => void;
 
 function line(r: PeerResult): string {
   if (r.samplesPerSecond === null) return `peer ${r.peer.padEnd(14)} ${r.model.padEnd(5)} could not run: ${r.error}`;
-  return `peer ${r.peer.padEnd(14)} ${r.model.padEnd(5)} (batch ${r.batch}): ${r.samplesPerSecond.toFixed(1)} samples/s, step ${r.stepMs!.toFixed(1)} ms over ${r.timedSteps} steps, loss ${r.firstLoss!.toFixed(1)} -> ${r.lastLoss!.toFixed(1)}`;
+  return `peer ${r.peer.padEnd(14)} ${r.model.padEnd(5)} (batch ${r.batch}): ${r.samplesPerSecond.toFixed(1)} samples/s, step ${r.stepMs!.toFixed(1)} ms (faster of 2 × ${r.timedSteps} steps), loss ${r.firstLoss!.toFixed(1)} -> ${r.lastLoss!.toFixed(1)}`;
 }
 
 /**
@@ -50,7 +50,7 @@ export async function benchPeers(before: Readonly<Record<PeerModel, number>>, re
   const budget = quick ? 2500 : 8000;
   const runs: PeerResult[] = [];
   const runtimes: Record<string, string> = {};
-  const run = async (peer: PeerName, start: () => Promise<string>, make: (m: PeerModel) => () => Promise<import('./common.ts').PeerStep>) => {
+  const run = async (peer: PeerName, start: () => Promise<string>, make: (m: PeerModel) => () => Promise<import('./common.ts').PeerStep>, stop: () => void) => {
     let started: string | Error;
     try {
       started = await start();
@@ -67,10 +67,15 @@ export async function benchPeers(before: Readonly<Record<PeerModel, number>>, re
       runs.push(r);
       log(line(r));
     }
+    try {
+      stop();
+    } catch (e) {
+      log(`peer ${peer}: could not release its runtime: ${(e as Error).message}`);
+    }
   };
-  await run('tfjs-webgpu', () => useTfBackend('webgpu'), (m) => async () => tfStep(m));
-  await run('tfjs-wasm', () => useTfBackend('wasm'), (m) => async () => tfStep(m));
-  await run('jax-js-webgpu', useJaxWebGpu, (m) => async () => jaxStep(m));
+  await run('tfjs-webgpu', () => useTfBackend('webgpu'), (m) => async () => tfStep(m), () => releaseTfBackend('webgpu'));
+  await run('tfjs-wasm', () => useTfBackend('wasm'), (m) => async () => tfStep(m), () => releaseTfBackend('wasm'));
+  await run('jax-js-webgpu', useJaxWebGpu, (m) => async () => jaxStep(m), releaseJaxWebGpu);
   log('ours again, after the peers:');
   const after = await remeasure();
   const ours = { mlp: Math.min(before.mlp, after.mlp), conv: Math.min(before.conv, after.conv) };

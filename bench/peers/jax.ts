@@ -4,7 +4,7 @@
  * counts references: every array passed to a function is consumed, so values
  * used twice are passed as `.ref`.
  */
-import { defaultDevice, init, jit, lax, nn, numpy as np, random, tree, valueAndGrad } from '@jax-js/jax';
+import { defaultDevice, getWebGPUDevice, init, jit, lax, nn, numpy as np, random, tree, valueAndGrad } from '@jax-js/jax';
 import { initValues, PEER_BATCH, PEER_HIDDEN, PEER_LATENT, peerBatches, type PeerModel, type PeerStep } from './common.ts';
 
 type Params = Record<string, np.Array>;
@@ -15,6 +15,11 @@ export async function useJaxWebGpu(): Promise<string> {
   if (!devices.includes('webgpu')) throw new Error('jax-js found no WebGPU device');
   defaultDevice('webgpu');
   return 'jax-js webgpu';
+}
+
+/** Destroys jax-js's WebGPU device once its runs are done (jax-js is not used again in the page). */
+export function releaseJaxWebGpu(): void {
+  getWebGPUDevice().destroy();
 }
 
 const B1 = 0.9, B2 = 0.999, EPS = 1e-8, LR = 1e-3;

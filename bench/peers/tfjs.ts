@@ -31,6 +31,17 @@ export async function useTfBackend(backend: TfBackend): Promise<string> {
   return `tfjs ${tf.version.tfjs} ${tf.getBackend()}${detail}`;
 }
 
+/**
+ * Removes a backend once its runs are done, destroying the WebGPU backend's
+ * device, so that nothing of it is left to compete with later measurements.
+ */
+export function releaseTfBackend(backend: TfBackend): void {
+  if (tf.findBackend(backend) === null) return;
+  const device = backend === 'webgpu' ? (tf.findBackend('webgpu') as unknown as { device?: GPUDevice }).device : undefined;
+  tf.removeBackend(backend);
+  device?.destroy();
+}
+
 function param(shape: number[], fanIn: number, seed: number): tf.Variable {
   return tf.variable(tf.tensor(initValues(shape.reduce((a, b) => a * b, 1), fanIn, seed), shape));
 }
