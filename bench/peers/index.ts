@@ -4,7 +4,7 @@
  * training steps as ours in the same page, and the ratios of our samples/s
  * to theirs against the targets.
  */
-import { PEER_MODELS, timePeer, type PeerModel, type PeerResult } from './common.ts';
+import { PEER_BATCH, PEER_MODELS, timePeer, type PeerModel, type PeerResult } from './common.ts';
 import { jaxStep, releaseJaxWebGpu, useJaxWebGpu } from './jax.ts';
 import { releaseTfBackend, tfStep, useTfBackend } from './tfjs.ts';
 
@@ -15,18 +15,22 @@ export type PeerName = keyof typeof PEER_TARGETS;
 export interface PeerRatio {
   readonly model: PeerModel;
   readonly peer: PeerName;
+  /** Our samples/s: the mean of the measurements before and after the peers. */
   readonly ours: number;
   readonly theirs: number | null;
   /** ours / theirs (null when the peer could not run). */
   readonly ratio: number | null;
+  /** The ratio with our lower and our higher measurement. */
+  readonly ratioRange: readonly [number, number] | null;
   readonly target: number;
-  readonly met: boolean | null;
+  /** 'yes' when even our lower measurement meets the target, 'no' when even the higher misses it. */
+  readonly met: 'yes' | 'no' | 'uncertain' | 'not run';
   readonly error?: string;
 }
 
 export interface PeersBench {
   readonly runtimes: Readonly<Record<string, string>>;
-  /** Our samples/s measured before and after the peers; the ratios use the lower of the two. */
+  /** Our samples/s measured before and after the peers (machine load drifts over a run). */
   readonly oursBefore: Readonly<Record<PeerModel, number>>;
   readonly oursAfter: Readonly<Record<PeerModel, number>>;
   readonly runs: readonly PeerResult[];
@@ -43,8 +47,8 @@ function line(r: PeerResult): string {
 /**
  * Runs every peer on both models. `before` is our samples/s per model measured
  * just before in the same page; `remeasure` measures ours again after the
- * peers, and the ratios use the lower of the two (machine load drifts over a
- * run; the lower figure never flatters ours).
+ * peers. The ratios use the mean of the two, with the range they span: a
+ * target counts as met only when both meet it (machine load drifts over a run).
  */
 export async function benchPeers(before: Readonly<Record<PeerModel, number>>, remeasure: () => Promise<Record<PeerModel, number>>, log: Log, quick: boolean): Promise<PeersBench> {
   const budget = quick ? 2500 : 8000;
@@ -62,7 +66,7 @@ export async function benchPeers(before: Readonly<Record<PeerModel, number>>, re
     }
     for (const model of PEER_MODELS) {
       const r = started instanceof Error
-        ? { peer, model, batch: 0, samplesPerSecond: null, stepMs: null, timedSteps: 0, firstLoss: null, lastLoss: null, error: `the runtime did not start: ${started.message}` }
+        ? { peer, model, batch: PEER_BATCH[model], samplesPerSecond: null, stepMs: null, timedSteps: 0, firstLoss: null, lastLoss: null, error: `the runtime did not start: ${started.message}` }
         : await timePeer(peer, model, make(model), budget);
       runs.push(r);
       log(line(r));
@@ -78,14 +82,16 @@ export async function benchPeers(before: Readonly<Record<PeerModel, number>>, re
   await run('jax-js-webgpu', useJaxWebGpu, (m) => async () => jaxStep(m), releaseJaxWebGpu);
   log('ours again, after the peers:');
   const after = await remeasure();
-  const ours = { mlp: Math.min(before.mlp, after.mlp), conv: Math.min(before.conv, after.conv) };
   const ratios: PeerRatio[] = [];
   for (const model of PEER_MODELS) {
+    const lo = Math.min(before[model], after[model]), hi = Math.max(before[model], after[model]), ours = (lo + hi) / 2;
     for (const peer of Object.keys(PEER_TARGETS) as PeerName[]) {
       const r = runs.find((x) => x.peer === peer && x.model === model)!;
-      const ratio = r.samplesPerSecond === null ? null : ours[model] / r.samplesPerSecond;
+      const theirs = r.samplesPerSecond;
       const target = PEER_TARGETS[peer];
-      ratios.push({ model, peer, ours: ours[model], theirs: r.samplesPerSecond, ratio, target, met: ratio === null ? null : ratio >= target, ...(r.error ? { error: r.error } : {}) });
+      const range = theirs === null ? null : ([lo / theirs, hi / theirs] as const);
+      const met = range === null ? 'not run' : range[0] >= target ? 'yes' : range[1] < target ? 'no' : 'uncertain';
+      ratios.push({ model, peer, ours, theirs, ratio: theirs === null ? null : ours / theirs, ratioRange: range, target, met, ...(r.error ? { error: r.error } : {}) });
     }
   }
   log(ratioTable(ratios));
@@ -94,12 +100,16 @@ export async function benchPeers(before: Readonly<Record<PeerModel, number>>, re
 
 /** The ratio table as text. */
 export function ratioTable(ratios: readonly PeerRatio[]): string {
-  const rows = ['ours: the lower of our samples/s before and after the peers', 'model  ours/peer          ours s/s   peer s/s    ratio  target  met'];
+  const rows = [
+    'ours: the mean of our samples/s before and after the peers; range: the ratio with the lower and the higher of the two',
+    'model  ours/peer           ours s/s   peer s/s    ratio         range  target  met',
+  ];
   for (const r of ratios) {
     const peer = r.theirs === null ? 'n/a'.padStart(9) : r.theirs.toFixed(1).padStart(9);
     const ratio = r.ratio === null ? 'n/a'.padStart(7) : `${r.ratio.toFixed(2)}×`.padStart(7);
-    const met = r.met === null ? `not run (${r.error})` : r.met ? 'yes' : 'no';
-    rows.push(`${r.model.padEnd(6)} ours/${r.peer.padEnd(14)}${r.ours.toFixed(1).padStart(9)} ${peer} ${ratio} ${`≥${r.target}×`.padStart(6)}  ${met}`);
+    const range = r.ratioRange === null ? ''.padStart(13) : `${r.ratioRange[0].toFixed(2)}–${r.ratioRange[1].toFixed(2)}×`.padStart(13);
+    const met = r.met === 'not run' ? `not run (${r.error})` : r.met;
+    rows.push(`${r.model.padEnd(6)} ours/${r.peer.padEnd(14)}${r.ours.toFixed(1).padStart(10)} ${peer} ${ratio} ${range} ${`≥${r.target}×`.padStart(6)}  ${met}`);
   }
   return rows.join('\n');
 }
