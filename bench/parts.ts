@@ -1,37 +1,53 @@
 /**
  * The parts of the benchmark suite and how they are picked: `--kernels`,
- * `--matmul`, `--train` (any combination; none means all) and `--quick`
- * (shorter timing budgets). Shared by Node (bench/run.ts) and the page that
- * runs the suite in Chromium (bench/page.ts, given the same words as a query).
+ * `--matmul`, `--train`, `--peers` (any combination; none means all) and
+ * `--quick` (shorter timing budgets), and `--isolate` (the page cross-origin
+ * isolated, so that TensorFlow.js's WASM backend runs with threads) and
+ * `--autotune` (tune the matmul kernels on the training models' products first). Shared by Node (bench/run.ts) and the
+ * page that runs the suite in Chromium (bench/page.ts, given the same words as
+ * a query). The peers (TensorFlow.js, jax-js) run in the browser only; their
+ * module is loaded there on demand.
  */
 import { benchMatmul, type MatmulBench } from './matmul.ts';
-import { benchKernels, benchTraining, type KernelResult, type TrainResult } from './suite.ts';
+import type { PeersBench } from './peers/index.ts';
+import { benchKernels, type KernelResult } from './suite.ts';
+import { benchTraining, type TrainResult } from './training.ts';
 
-export const PARTS = ['kernels', 'matmul', 'train'] as const;
+export const PARTS = ['kernels', 'matmul', 'train', 'peers'] as const;
 export type Part = (typeof PARTS)[number];
 
 export interface BenchSelection {
   readonly parts: readonly Part[];
   readonly quick: boolean;
+  /** Tune the matmul kernels on each training model's products before compiling its step. */
+  readonly autotune: boolean;
+  /** Serve the browser page cross-origin isolated (SharedArrayBuffer: TensorFlow.js's WASM backend then uses threads). */
+  readonly isolate: boolean;
 }
 
-/** Reads `--kernels --matmul --train --quick` (unknown words are refused). */
+/** Reads `--kernels --matmul --train --peers --quick --isolate --autotune` (unknown words are refused). */
 export function parseSelection(words: readonly string[]): BenchSelection {
   const parts: Part[] = [];
   let quick = false;
+  let isolate = false;
+  let autotune = false;
   for (const w of words) {
     const name = w.replace(/^--/, '');
     if (name === 'quick') quick = true;
+    else if (name === 'isolate') isolate = true;
+    else if (name === 'autotune') autotune = true;
     else if ((PARTS as readonly string[]).includes(name)) parts.push(name as Part);
-    else throw new Error(`bench: unknown option '${w}': expected --kernels, --matmul, --train or --quick`);
+    else throw new Error(`bench: unknown option '${w}': expected --kernels, --matmul, --train, --peers, --quick, --isolate or --autotune`);
   }
-  return { parts: parts.length ? parts : [...PARTS], quick };
+  return { parts: parts.length ? parts : [...PARTS], quick, isolate, autotune };
 }
 
 export interface BenchResults {
   kernels: KernelResult[];
   matmul: MatmulBench | null;
   training: TrainResult[];
+  /** Peers side by side (browser), or why they did not run. */
+  peers: PeersBench | { readonly skipped: string } | null;
   timing: string;
 }
 
@@ -40,6 +56,19 @@ export async function runSelection(device: GPUDevice, sel: BenchSelection, log: 
   const has = (p: Part) => sel.parts.includes(p);
   const kernels = has('kernels') ? await benchKernels(device, log) : [];
   const matmul = has('matmul') ? await benchMatmul(device, log, sel.quick ? 400 : 1500) : null;
-  const training = has('train') ? await benchTraining(device, log) : [];
-  return { kernels, matmul, training, timing: device.features.has('timestamp-query') ? 'gpu timestamps (median)' : 'wall clock' };
+  let training = has('train') ? await benchTraining(device, log, { quick: sel.quick, autotune: sel.autotune }) : [];
+  let peers: BenchResults['peers'] = null;
+  if (has('peers')) {
+    if (typeof window === 'undefined') {
+      peers = { skipped: 'the peers (TensorFlow.js WebGPU/WASM, jax-js WebGPU) run in the browser: npm run bench:browser -- --peers' };
+      log(`peers: ${peers.skipped}`);
+    } else {
+      // Our numbers for the ratios come from the same run, before and after the peers.
+      if (!training.length) training = await benchTraining(device, log, { quick: sel.quick, autotune: sel.autotune });
+      const rate = (t: readonly TrainResult[]) => ({ mlp: t.find((x) => x.model === 'mlp')!.samplesPerSecond, conv: t.find((x) => x.model === 'conv')!.samplesPerSecond });
+      const { benchPeers } = await import('./peers/index.ts');
+      peers = await benchPeers(rate(training), async () => rate(await benchTraining(device, log, { quick: sel.quick, autotune: sel.autotune })), log, sel.quick);
+    }
+  }
+  return { kernels, matmul, training, peers, timing: device.features.has('timestamp-query') ? 'gpu timestamps (median)' : 'wall clock' };
 }

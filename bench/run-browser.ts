@@ -7,10 +7,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { launchChromium, startVite } from '../test/browser/chromium.ts';
 import { parseSelection } from './parts.ts';
 
+const PEER_PACKAGES = ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm', '@jax-js/jax'];
+
 const words = process.argv.slice(2);
-parseSelection(words); // refuse unknown options before starting a browser
 const query = new URLSearchParams(words.map((w) => ['part', w]));
-const { server, url } = await startVite();
+// The peers' packages hold CommonJS modules that Vite converts before the page loads them. With --isolate the
+// page is cross-origin isolated, so TensorFlow.js's WASM backend uses threads (a plain page gets one).
+const sel = parseSelection(words);
+const { server, url } = await startVite({ prebundle: sel.parts.includes('peers') ? PEER_PACKAGES : [], isolate: sel.isolate });
 const browser = await launchChromium();
 try {
   const page = await browser.newPage();

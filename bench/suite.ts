@@ -12,8 +12,6 @@ import { elboRecon } from '../src/kernels/elbo.ts';
 import type { KernelCall } from '../src/kernels/kernel.ts';
 import { matmul } from '../src/kernels/matmul.ts';
 import { adam } from '../src/kernels/optim.ts';
-import { initParams, TrainingSession } from '../src/train/session.ts';
-import { convPreset, mlpPreset, type ModelSpec } from '../src/model/spec.ts';
 
 export interface KernelResult {
   readonly name: string;
@@ -21,21 +19,6 @@ export interface KernelResult {
   /** GFLOP/s for compute-bound kernels, GB/s for memory-bound ones. */
   readonly rate: number;
   readonly unit: 'GFLOP/s' | 'GB/s';
-}
-
-export interface TrainResult {
-  readonly model: string;
-  readonly batch: number;
-  readonly samplesPerSecond: number;
-  readonly dispatchesPerStep: number;
-  readonly submitsPerStep: number;
-  /** Sum of the step's kernel times over the measured step time (GPU timestamps). */
-  readonly kernelShare: number | null;
-  readonly stepMs: number;
-  readonly kernelMs: number | null;
-  readonly plannedBytes: number;
-  readonly naiveBytes: number;
-  readonly paramBytes: number;
 }
 
 async function time(device: GPUDevice, calls: KernelCall[], reps: number): Promise<number> {
@@ -132,40 +115,6 @@ export async function benchKernels(device: GPUDevice, log: (s: string) => void =
     } finally {
       call.destroy();
       for (const b of bufs) destroyBuffer(device, b);
-    }
-  }
-  return out;
-}
-
-/** Samples per second of whole training steps, and where the step's time goes. */
-export async function benchTraining(device: GPUDevice, log: (s: string) => void = () => {}, steps = 10): Promise<TrainResult[]> {
-  const out: TrainResult[] = [];
-  const models: [string, ModelSpec, number][] = [['mlp', mlpPreset(), 128], ['conv', convPreset(), 64]];
-  for (const [name, spec, batch] of models) {
-    const s = new TrainingSession(device, { spec, batch, optimizer: { type: 'adam', lr: 1e-3 }, loss: { beta: 1, freeBits: 0, latentL2: 0, seed: 1 } });
-    try {
-      s.setParams(initParams(s.graph, 1));
-      const D = spec.input.reduce((a, b) => a * b, 1);
-      s.attachData({ name: 'bench', shape: spec.input, count: batch * 4, data: Uint8Array.from({ length: batch * 4 * D }, (_, i) => (i * 31) % 256), labels: null });
-      s.runStep({ beta: 1, lr: 1e-3 });
-      await device.queue.onSubmittedWorkDone();
-      const n = name === 'mlp' ? steps : Math.max(2, Math.floor(steps / 3));
-      const t0 = performance.now();
-      for (let i = 0; i < n; i++) s.runStep({ beta: 1, lr: 1e-3 }, i % 4);
-      await device.queue.onSubmittedWorkDone();
-      const stepMs = (performance.now() - t0) / n;
-      const calls = s.program.steps.map((x) => x.call);
-      const kernelMs = canTime(device) ? (await timeCalls(device, calls, 2)).reduce((a, b) => a + b, 0) : null;
-      const mem = s.program.memory();
-      const r: TrainResult = {
-        model: name, batch, samplesPerSecond: (batch * 1000) / stepMs, dispatchesPerStep: s.dispatchesPerStep, submitsPerStep: 1,
-        kernelShare: kernelMs === null ? null : kernelMs / stepMs, stepMs, kernelMs,
-        plannedBytes: mem.plannedBytes, naiveBytes: mem.naiveBytes, paramBytes: mem.paramBytes,
-      };
-      out.push(r);
-      log(`train ${name} (batch ${batch}): ${r.samplesPerSecond.toFixed(1)} samples/s, step ${stepMs.toFixed(1)} ms, kernels ${kernelMs?.toFixed(1) ?? 'n/a'} ms (${r.kernelShare === null ? 'n/a' : (100 * r.kernelShare).toFixed(0) + '%'}), ${r.dispatchesPerStep} dispatches in ${r.submitsPerStep} submit, temporaries ${(mem.plannedBytes / 2 ** 20).toFixed(2)} MiB planned vs ${(mem.naiveBytes / 2 ** 20).toFixed(2)} MiB without reuse`);
-    } finally {
-      s.destroy();
     }
   }
   return out;

@@ -7,6 +7,7 @@ import { subset, type Dataset } from '../data/dataset.ts';
 import { requestGpu } from '../gpu/device.ts';
 import { loadOptimizer, loadParams, saveCheckpoint } from '../io/checkpoint.ts';
 import { writeFileAtomic } from '../io/files.ts';
+import { tuneForTraining } from '../train/session.ts';
 import { NonFiniteError, Trainer, type DeviceLostEvent, type EpochEvent, type NonFiniteEvent, type TrainEvent } from '../train/trainer.ts';
 import { likelihoodOf, modelFor, parseRunConfig, trainerConfig, type RunConfig } from './config.ts';
 import { choice, flag, helpText, int, num, parse, positionals, str, UsageError, type OptionSpec } from './options.ts';
@@ -38,16 +39,30 @@ export const TRAIN_OPTIONS: OptionSpec = {
   json: { type: 'boolean', help: 'print events as JSON lines instead of a progress bar' },
   'train-classes': { type: 'string', help: 'train only on these comma-separated labels (e.g. the normal classes for anomaly detection)' },
   'on-nan': { type: 'string', help: 'when a gradient holds NaN/Inf (the update is always skipped): skip (report and go on) or stop', default: 'skip' },
+  autotune: { type: 'boolean', help: 'time the matmul kernel variants on this model\'s products before compiling and use the fastest (a few seconds)' },
 };
 
 const RESUME_OPTIONS: OptionSpec = {
   epochs: { type: 'string', help: 'train until this many epochs in all (default: the run\'s)' },
   'on-nan': { type: 'string', help: 'skip or stop (default: the run\'s)' },
   json: TRAIN_OPTIONS.json!,
+  autotune: TRAIN_OPTIONS.autotune!,
 };
 
+/**
+ * With --autotune, tunes the matmul kernels on the model's products before the
+ * trainer compiles its step, printing each timing and the choices (as JSON
+ * lines with --json).
+ */
+async function autotune(device: GPUDevice, config: RunConfig, json: boolean): Promise<void> {
+  const say = (o: object, text: string) => console.log(json ? JSON.stringify(o) : text);
+  const t = await tuneForTraining(device, config.model, config.batch, json ? undefined : (l) => console.log(l));
+  for (const e of json ? t.entries : []) say({ type: 'autotune', shape: e.key, ms: e.ms, rejected: e.rejected, chosen: e.chosen }, '');
+  say({ type: 'autotune-choices', timing: t.timing, byClass: t.byClass }, `matmul choices (${t.timing}): ${Object.entries(t.byClass).map(([c, v]) => `${c} -> ${v}`).join(', ')}`);
+}
+
 /** The run configuration from `train`'s options and the data's sample shape. */
-export async function configFromOptions(argv: readonly string[]): Promise<{ config: RunConfig; out: string | null; json: boolean; sets: { train: Dataset; test: Dataset } } | 'help'> {
+export async function configFromOptions(argv: readonly string[]): Promise<{ config: RunConfig; out: string | null; json: boolean; autotune: boolean; sets: { train: Dataset; test: Dataset } } | 'help'> {
   const p = parse('train', TRAIN_OPTIONS, argv);
   if (flag(p, 'help')) return 'help';
   positionals('train', p, []);
@@ -77,7 +92,7 @@ export async function configFromOptions(argv: readonly string[]): Promise<{ conf
     onNan: choice(p, 'on-nan', ['skip', 'stop'] as const, 'skip'),
   };
   trainerConfig(config); // validates the schedule strings
-  return { config, out: typeof p.values.out === 'string' ? p.values.out : null, json: flag(p, 'json'), sets };
+  return { config, out: typeof p.values.out === 'string' ? p.values.out : null, json: flag(p, 'json'), autotune: flag(p, 'autotune'), sets };
 }
 
 function readText(path: string, what: string): string {
@@ -231,6 +246,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   if (!json) console.log(`adapter: ${gpu.summary}\ndata: ${sets.train.name} (${sets.train.count}) / ${sets.test.name} (${sets.test.count}); model: ${config.modelName}, latent ${config.model.latent}; run folder: ${dir}`);
   writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   writeFileAtomic(join(dir, 'metrics.jsonl'), '');
+  if (r.autotune) await autotune(gpu.device, config, json);
   const trainer = new Trainer(gpu.device, trainerConfig(config), sets.train, sets.test, { deviceFactory: newDevice });
   try {
     return await runTraining(trainer, dir, sets, [], json);
@@ -265,6 +281,7 @@ export async function resumeCommand(argv: readonly string[]): Promise<number> {
   const { params } = loadParams(join(dir!, 'model.safetensors'), config.model);
   const sets = await loadSets(config.dataset, config.model.likelihood.type === 'bernoulli', config.trainClasses);
   const gpu = await requestGpu({ log: (m) => console.error(m) });
+  if (flag(p, 'autotune')) await autotune(gpu.device, config, flag(p, 'json'));
   const trainer = new Trainer(gpu.device, trainerConfig(config), sets.train, sets.test, { deviceFactory: newDevice });
   try {
     const s = trainer.session;

@@ -60,3 +60,39 @@ export async function wallTime(device: GPUDevice, calls: readonly KernelCall[], 
   await device.queue.onSubmittedWorkDone();
   return (performance.now() - t0) / reps;
 }
+
+/**
+ * GPU milliseconds of the calls recorded into one compute pass (as a step
+ * runs them), between the pass's begin and end timestamps: the median of `reps`.
+ */
+export async function timePass(device: GPUDevice, calls: readonly KernelCall[], reps = 3): Promise<number> {
+  if (!canTime(device)) throw new Error("timePass: this device has no 'timestamp-query' feature");
+  const qs = device.createQuerySet({ type: 'timestamp', count: 2 });
+  const resolve = device.createBuffer({ size: 16, usage: 0x0200 | 0x0004 }); // QUERY_RESOLVE | COPY_SRC
+  const read = device.createBuffer({ size: 16, usage: 0x0001 | 0x0008 }); // MAP_READ | COPY_DST
+  const samples: number[] = [];
+  try {
+    for (let r = 0; r < reps; r++) {
+      const enc = device.createCommandEncoder({ label: 'timing' });
+      const pass = enc.beginComputePass({ timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
+      for (const c of calls) {
+        pass.setPipeline(c.pipeline);
+        pass.setBindGroup(0, c.bindGroup);
+        pass.dispatchWorkgroups(...c.workgroups);
+      }
+      pass.end();
+      enc.resolveQuerySet(qs, 0, 2, resolve, 0);
+      enc.copyBufferToBuffer(resolve, 0, read, 0, 16);
+      device.queue.submit([enc.finish()]);
+      await read.mapAsync(0x0001);
+      const t = new BigUint64Array(read.getMappedRange().slice(0));
+      read.unmap();
+      samples.push(Number(t[1]! - t[0]!) / 1e6);
+    }
+  } finally {
+    qs.destroy();
+    resolve.destroy();
+    read.destroy();
+  }
+  return samples.sort((a, b) => a - b)[Math.floor(samples.length / 2)]!;
+}

@@ -22,6 +22,33 @@ export interface MemoryPlan {
   readonly sizes: ReadonlyMap<number, number>;
   /** [first node writing, last node reading] per planned tensor. */
   readonly lifetimes: ReadonlyMap<number, readonly [number, number]>;
+  /**
+   * The analytic minimum for this schedule: the largest sum of the sizes of the
+   * tensors live at one node (its inputs and outputs included). No assignment
+   * of memory can hold the temporaries in less.
+   */
+  readonly peakBytes: number;
+  /** The node where that peak is reached. */
+  readonly peakAt: number;
+}
+
+/** The largest total size of tensors live at one node, and where (see MemoryPlan.peakBytes). */
+export function peakLive(lifetimes: ReadonlyMap<number, readonly [number, number]>, sizes: ReadonlyMap<number, number>): { bytes: number; at: number } {
+  const events = new Map<number, number>(); // node index -> change in live bytes
+  for (const [t, [start, end]] of lifetimes) {
+    const b = sizes.get(t)!;
+    events.set(start, (events.get(start) ?? 0) + b);
+    events.set(end + 1, (events.get(end + 1) ?? 0) - b);
+  }
+  let live = 0, bytes = 0, at = -1;
+  for (const i of [...events.keys()].sort((a, b) => a - b)) {
+    live += events.get(i)!;
+    if (live > bytes) {
+      bytes = live;
+      at = i;
+    }
+  }
+  return { bytes, at };
 }
 
 export const align = (n: number, a = 256): number => Math.ceil(n / a) * a;
@@ -90,5 +117,6 @@ export function planMemory(g: Graph): MemoryPlan {
   }
   let naiveBytes = 0;
   for (const v of sizes.values()) naiveBytes += v;
-  return { slotOf, slotBytes, plannedBytes: slotBytes.reduce((a, b) => a + b, 0), naiveBytes, sizes, lifetimes: life };
+  const peak = peakLive(life, sizes);
+  return { slotOf, slotBytes, plannedBytes: slotBytes.reduce((a, b) => a + b, 0), naiveBytes, sizes, lifetimes: life, peakBytes: peak.bytes, peakAt: peak.at };
 }

@@ -11,7 +11,7 @@ import { conv2d, conv2dBackward } from '../kernels/conv2d.ts';
 import { convTranspose2d, convTranspose2dBackward } from '../kernels/conv_transpose2d.ts';
 import { ELBO_STATS, ELBO_STATS_SIZE, elboKl, elboRecon, latentBackward } from '../kernels/elbo.ts';
 import { encodeCalls, type BufferArg, type KernelCall } from '../kernels/kernel.ts';
-import { matmul } from '../kernels/matmul.ts';
+import { matmul, type MatmulShape } from '../kernels/matmul.ts';
 import { sumAxes } from '../kernels/reduce.ts';
 import { reparameterize } from '../kernels/reparameterize.ts';
 import type { LikelihoodSpec } from '../model/spec.ts';
@@ -52,7 +52,25 @@ export interface ProgramMemory {
   readonly plannedBytes: number;
   /** Temporaries without reuse: the sum of their sizes. */
   readonly naiveBytes: number;
+  /** The least any plan could use for the temporaries: the most bytes live at one node of the schedule. */
+  readonly peakLiveBytes: number;
+  /** The batch input and the statistics block. */
   readonly inputBytes: number;
+}
+
+/** The matrix products of a graph (dense layers and backward products), as the matmul kernels will see them. */
+export function matmulShapes(fg: GraphBase): { readonly label: string; readonly shape: MatmulShape }[] {
+  const g = fg.graph;
+  const out: { label: string; shape: MatmulShape }[] = [];
+  for (const node of g.nodes) {
+    if (node.op === 'dense') {
+      const [, I] = g.shape(node.x) as [number, number];
+      out.push({ label: `${node.layer} forward`, shape: { m: fg.batch, n: g.shape(node.w)[0]!, k: I, transB: true } });
+    } else if (node.op === 'matmul') {
+      out.push({ label: node.note, shape: { m: node.m, n: node.n, k: node.k, transA: node.transA, transB: node.transB } });
+    }
+  }
+  return out;
 }
 
 /** Float offset of each of the graph's parameters in the model's parameter block, and the block's size. */
@@ -284,7 +302,10 @@ export class Program {
 
   memory(): ProgramMemory {
     const { total } = paramLayout(this.fg);
-    return { paramBytes: total * 4, plannedBytes: this.plan.plannedBytes, naiveBytes: this.plan.naiveBytes, inputBytes: this.input.size };
+    return {
+      paramBytes: total * 4, plannedBytes: this.plan.plannedBytes, naiveBytes: this.plan.naiveBytes, peakLiveBytes: this.plan.peakBytes,
+      inputBytes: this.input.size + this.stats.size,
+    };
   }
 
   /** The compiled step as text: one line per dispatch. */

@@ -6,14 +6,16 @@
  */
 import { createBuffer, destroyBuffer, readF32, readU32, STORAGE, uploadU32 } from '../gpu/buffers.ts';
 import { gather, packBytes } from '../kernels/data.ts';
+import { matmulTuning, tuneMatmul, type MatmulTuning } from '../kernels/autotune.ts';
 import type { KernelCall } from '../kernels/kernel.ts';
+import { matmulShapeClass, matmulShapeKey, matmulVariant, type MatmulVariant } from '../kernels/matmul.ts';
 import { adam, clipGradNorm, GRAD_CTL_LENGTH, sgd, type OptimizerCall } from '../kernels/optim.ts';
 import { decodeNonFiniteReport, nonFiniteScan, NONFINITE_REPORT_LENGTH, type NonFiniteCall } from '../kernels/nonfinite.ts';
 import { sumSquaresPartials } from '../kernels/reduce.ts';
 import { buildTraining, type TrainingGraph } from '../graph/autodiff.ts';
 import { numel } from '../graph/ir.ts';
 import { checkPlanFits } from '../graph/limits.ts';
-import { paramLayout, Program, type LossSettings } from '../graph/program.ts';
+import { matmulShapes, paramLayout, Program, type LossSettings } from '../graph/program.ts';
 import { sampleSize, type Dataset } from '../data/dataset.ts';
 import { gatherRef } from '../ref/data.ts';
 import type { ModelSpec } from '../model/spec.ts';
@@ -40,6 +42,49 @@ export interface SessionOptions {
   readonly loss: LossSettings;
   /** Binarize each batch by sampling (dynamic binarization, for Bernoulli models). */
   readonly dynamicBinarize?: boolean;
+  /**
+   * TrainingSession.create only: tune the matmul kernels on this model's
+   * products before compiling (see tuneMatmul; a few seconds on CPU adapters,
+   * where pipeline compilation dominates, so it is opt-in). Default false.
+   */
+  readonly autotune?: boolean;
+}
+
+/** Which matmul kernel variant one product of the step uses, and whether a tuning chose it. */
+export interface MatmulChoice {
+  readonly label: string;
+  readonly key: string;
+  readonly variant: MatmulVariant;
+  /** 'shape': tuned on this exact shape; 'class': a tuned choice for its shape class; 'default': the adapter's default. */
+  readonly source: 'shape' | 'class' | 'default';
+}
+
+/**
+ * Tunes the matmul kernels on the products of `spec`'s training step at
+ * `batch` (shapes already tuned on the device are not timed again) and
+ * returns the device's tuning so far.
+ */
+export async function tuneForTraining(device: GPUDevice, spec: ModelSpec, batch: number, log?: (line: string) => void): Promise<MatmulTuning> {
+  const shapes = matmulShapes(buildTraining(spec, batch)).map((x) => x.shape);
+  const unique = [...new Map(shapes.map((s) => [matmulShapeKey(s), s])).values()];
+  return tuneMatmul(device, unique, log ? { log } : {});
+}
+
+/** A training session's device memory against the analytic minimum for its schedule. */
+export interface SessionMemory {
+  /** Parameters, gradients and optimizer state (one block each, the size of the parameters). */
+  readonly paramBytes: number;
+  readonly gradBytes: number;
+  readonly stateBytes: number;
+  /** Temporaries as planned, and the most bytes of them live at one node (the least any plan could use). */
+  readonly plannedBytes: number;
+  readonly peakLiveBytes: number;
+  /** Batch input, statistics, gradient-clipping control and scratch. */
+  readonly otherBytes: number;
+  /** Everything the step uses, as allocated. */
+  readonly totalBytes: number;
+  /** Parameters + gradients + optimizer state + the temporaries live at the peak + the rest. */
+  readonly minimumBytes: number;
 }
 
 /** Per-step values. */
@@ -81,6 +126,15 @@ export function initParams(tg: Pick<TrainingGraph, 'params'>, seed: number): Sta
   return out;
 }
 
+function choicesOf(device: GPUDevice, tg: TrainingGraph, t: MatmulTuning | null): MatmulChoice[] {
+  return matmulShapes(tg).map(({ label, shape }) => {
+    const key = matmulShapeKey(shape);
+    const variant = matmulVariant(device, shape);
+    const source = t?.entries.find((e) => e.key === key)?.chosen === variant ? 'shape' : t?.byClass[matmulShapeClass(shape)] === variant ? 'class' : 'default';
+    return { label, key, variant, source };
+  });
+}
+
 export class TrainingSession {
   readonly graph: TrainingGraph;
   readonly program: Program;
@@ -95,6 +149,10 @@ export class TrainingSession {
   readonly paramFloats: number;
   /** Optimizer steps taken. */
   step = 0;
+  /** The device's matmul tuning when the step was compiled (null: none ran; the adapter's defaults were used). */
+  readonly tuning: MatmulTuning | null;
+  /** The kernel variant each matrix product of the step runs, and where the choice came from. */
+  readonly matmulChoices: readonly MatmulChoice[];
   private readonly scratch: GPUBuffer[];
   private readonly optimizer: OptimizerCall;
   private readonly clip: KernelCall[];
@@ -104,9 +162,17 @@ export class TrainingSession {
   private streamed: { readonly ds: Dataset; order: Uint32Array; readonly stepsPerEpoch: number } | null = null;
   private destroyed = false;
 
+  /** A session, after tuning the matmul kernels on its shapes when `options.autotune` is set. */
+  static async create(device: GPUDevice, options: SessionOptions, log?: (line: string) => void): Promise<TrainingSession> {
+    if (options.autotune) await tuneForTraining(device, options.spec, options.batch, log);
+    return new TrainingSession(device, options);
+  }
+
   constructor(readonly device: GPUDevice, readonly options: SessionOptions) {
+    this.tuning = matmulTuning(device);
     const tg = buildTraining(options.spec, options.batch);
     checkPlanFits(device.limits, tg, 'training');
+    this.matmulChoices = choicesOf(device, tg, this.tuning);
     this.graph = tg;
     const { total } = paramLayout(tg);
     this.paramFloats = total;
@@ -309,9 +375,26 @@ export class TrainingSession {
     this.program.encode(encoder, before, after);
   }
 
+  /** Device memory of the step (the dataset excluded) against the analytic minimum. */
+  memory(): SessionMemory {
+    const m = this.program.memory();
+    const stateBytes = this.state.reduce((a, b) => a + b.size, 0);
+    const otherBytes = m.inputBytes + this.ctl.size + this.scratch.reduce((a, b) => a + b.size, 0);
+    const fixed = this.params.size + this.grads.size + stateBytes + otherBytes;
+    return {
+      paramBytes: this.params.size, gradBytes: this.grads.size, stateBytes, plannedBytes: m.plannedBytes, peakLiveBytes: m.peakLiveBytes, otherBytes,
+      totalBytes: fixed + m.plannedBytes, minimumBytes: fixed + m.peakLiveBytes,
+    };
+  }
+
   /** Kernel dispatches in one training step (data gather, program, clipping, update). */
   get dispatchesPerStep(): number {
-    return (this.data ? 1 : 0) + this.program.steps.length + this.clip.length + 2;
+    return this.stepCalls().length;
+  }
+
+  /** Every kernel call of one training step in order: data gather, the program, clipping, the non-finite scan, the update. */
+  stepCalls(): KernelCall[] {
+    return [...(this.data ? [this.data.call] : []), ...this.program.steps.map((s) => s.call), ...this.clip, this.scan, this.optimizer];
   }
 
   /** One training step in its own command buffer and submit (no wait). */

@@ -37,16 +37,20 @@ export async function launchChromium(): Promise<Browser> {
 
 /**
  * A Vite dev server for the repository root on 127.0.0.1 (a secure context, so
- * navigator.gpu exists), with the demo's datasets (the demo is at /demo/).
+ * navigator.gpu exists), with the demo's datasets (the demo is at /demo/). `prebundle` names packages with CommonJS inside that
+ * Vite must convert before the page can import them; `isolate` serves pages
+ * cross-origin isolated (COOP/COEP), which gives them SharedArrayBuffer and
+ * so WebAssembly threads.
  */
-export async function startVite(): Promise<{ server: ViteDevServer; url: string }> {
+export async function startVite(opts: { readonly prebundle?: readonly string[]; readonly isolate?: boolean } = {}): Promise<{ server: ViteDevServer; url: string }> {
+  const headers = opts.isolate ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } : {};
   const server = await createServer({
     configFile: false,
     root: process.cwd(),
     logLevel: 'error',
     plugins: [demoData()],
-    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false },
-    optimizeDeps: { noDiscovery: true, include: [] },
+    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, headers },
+    optimizeDeps: { noDiscovery: true, include: [...(opts.prebundle ?? [])] },
   });
   await server.listen();
   const addr = server.httpServer?.address();

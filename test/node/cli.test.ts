@@ -115,6 +115,19 @@ test('an interrupted run saves a checkpoint mid-epoch and resume finishes it', {
   expect(last.epoch === 2 && last.step === 18, `resumed run ended at epoch ${last.epoch}, step ${last.step}`);
 });
 
+test('train --autotune prints each tuned product and the choices before training', { timeout: 600_000 }, async () => {
+  const r = await cli(['train', '--dataset', data, ...SMALL, '--out', 'tuned', '--autotune']);
+  expect(r.code === 0, `train --autotune exited ${r.code}: ${r.stderr.slice(-300)}`);
+  const ev = events(r.stdout);
+  const tuned = ev.filter((e) => e.type === 'autotune');
+  const choices = ev.find((e) => e.type === 'autotune-choices');
+  // 784-32-4 at batch 32: 5 forward, 5 dW and 4 dX products; the two heads share shapes, leaving 11.
+  expect(tuned.length === 11, `${tuned.length} tuned shapes: ${tuned.map((e) => e.shape).join(', ')}`);
+  for (const e of tuned) expect(Object.keys(e.ms as object).includes(e.chosen as string), `${e.shape}: chose ${e.chosen}, timed ${JSON.stringify(e.ms)}`);
+  expect(choices !== undefined && Object.keys(choices.byClass as object).length > 0, `choices: ${JSON.stringify(choices)}`);
+  expect(ev.findIndex((e) => e.type === 'autotune-choices') < ev.findIndex((e) => e.type === 'step'), 'tuning comes before the first step');
+});
+
 test('bad input gets a clear error and a non-zero exit', { timeout: 600_000 }, async () => {
   const cases: [string[], RegExp][] = [
     [['train', '--dataset', 'nowhere.npy'], /nowhere.npy: not a dataset name \(mnist, fashion-mnist\) nor an existing file or folder/],

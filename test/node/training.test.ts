@@ -1,17 +1,22 @@
 /**
  * Training on real data: the mlp preset on the embedded MNIST digits lowers
- * the test loss epoch after epoch; buffers stay flat over 1,000 steps; the
- * same seed on the same adapter gives the same losses.
+ * the test loss epoch after epoch; buffers stay flat over 1,000 steps; a step
+ * creates no GPU object once warmed up; the same seed on the same adapter
+ * gives the same losses; the matmul autotune before compiling a session.
  */
 import { after, before, test } from 'node:test';
 import { subset } from '../../src/data/dataset.ts';
 import { loadMnistNode } from '../../src/data/mnist.ts';
-import { bufferStats } from '../../src/gpu/buffers.ts';
+import { countAllocations } from '../../src/gpu/allocations.ts';
+import { bufferStats, createBuffer, destroyBuffer } from '../../src/gpu/buffers.ts';
+import { matmulTuning } from '../../src/kernels/autotune.ts';
+import { matmulShapeKey } from '../../src/kernels/matmul.ts';
+import { initParams, TrainingSession, type SessionOptions } from '../../src/train/session.ts';
 import { requestGpu, type GpuHandle } from '../../src/gpu/device.ts';
 import { mlpPreset } from '../../src/model/spec.ts';
 import { Trainer, type EpochEvent, type TrainerConfig } from '../../src/train/trainer.ts';
 import { expect } from '../support/check.ts';
-import { tinyMlp } from '../support/models.ts';
+import { tinyConv, tinyMlp } from '../support/models.ts';
 
 let gpu: GpuHandle;
 before(async () => {
@@ -84,4 +89,87 @@ test('the same seed gives the same losses; another seed does not', { timeout: 90
   const a = await run(5), b = await run(5), c = await run(6);
   expect(a.length > 0 && a.every((v, i) => v === b[i]), `same seed, different losses: ${a} vs ${b}`);
   expect(a.some((v, i) => v !== c[i]), 'a different seed gave identical losses');
+});
+
+const sessionOptions = (spec: SessionOptions['spec'], batch: number, autotune = false): SessionOptions => ({
+  spec, batch, optimizer: { type: 'adam', lr: 1e-3 }, loss: { beta: 1, freeBits: 0, latentL2: 0, seed: 5 }, autotune,
+});
+
+function attachTiny(s: TrainingSession, count: number): void {
+  const D = s.options.spec.input.reduce((a, b) => a * b, 1);
+  s.attachData({ name: 'tiny', shape: s.options.spec.input, count, data: Uint8Array.from({ length: count * D }, (_, i) => (i * 29) % 256), labels: null });
+}
+
+test('countAllocations counts the GPU objects created while work runs, and restores the device', async () => {
+  const d = gpu.device;
+  const before = d.createBuffer;
+  const r = await countAllocations(d, () => destroyBuffer(d, createBuffer(d, 64)));
+  expect(r.total === 1 && r.counts.createBuffer === 1, `one buffer made, counted ${JSON.stringify(r.counts)}`);
+  expect(d.createBuffer === before, 'the device factory is restored');
+  const none = await countAllocations(d, () => d.createBuffer({ size: 16, usage: 0x0008 }).destroy());
+  expect(none.total === 1, 'direct device calls are counted too');
+});
+
+test('a training step creates no GPU object after warm-up (buffers, bind groups, pipelines, query sets)', { timeout: 600_000 }, async () => {
+  for (const [spec, batch] of [[tinyMlp(), 8], [tinyConv(), 4]] as const) {
+    const s = new TrainingSession(gpu.device, sessionOptions(spec, batch));
+    try {
+      s.setParams(initParams(s.graph, 2));
+      attachTiny(s, batch * 3);
+      for (let i = 0; i < 2; i++) s.runStep({ beta: 1, lr: 1e-3 }, i);
+      await gpu.device.queue.onSubmittedWorkDone();
+      const created = bufferStats(gpu.device).created;
+      const r = await countAllocations(gpu.device, async () => {
+        for (let i = 0; i < 20; i++) s.runStep({ beta: 1, lr: 1e-3 }, i % 3);
+        await gpu.device.queue.onSubmittedWorkDone();
+      });
+      expect(r.total === 0, `${spec.encoder[0]!.type} model: 20 steps created ${JSON.stringify(r.counts)}`);
+      expect(bufferStats(gpu.device).created === created, 'no tracked buffer was created by the steps');
+      expect(s.step === 22, `optimizer steps ${s.step}`);
+    } finally {
+      s.destroy();
+    }
+  }
+});
+
+test('autotune before compiling: each product of the step runs the variant the tuning chose, with the same losses', { timeout: 900_000 }, async () => {
+  // Shapes that are multiples of 4, so the register-blocked variants are candidates too.
+  const spec = mlpPreset({ hidden: 32, latent: 8 }, 64);
+  const batch = 16;
+  const run = async (s: TrainingSession) => {
+    s.setParams(initParams(s.graph, 3));
+    attachTiny(s, batch * 2);
+    s.program.resetStats();
+    for (let i = 0; i < 3; i++) s.runStep({ beta: 1, lr: 1e-3 }, i % 2);
+    return (await s.program.readStats()).loss;
+  };
+  expect(matmulTuning(gpu.device) === null, 'nothing was tuned on this device before');
+  const plain = new TrainingSession(gpu.device, sessionOptions(spec, batch));
+  let plainLoss: number;
+  try {
+    expect(plain.tuning === null && plain.matmulChoices.every((c) => c.source === 'default'), 'an untuned session uses the defaults');
+    plainLoss = await run(plain);
+  } finally {
+    plain.destroy();
+  }
+  const lines: string[] = [];
+  const tuned = await TrainingSession.create(gpu.device, sessionOptions(spec, batch, true), (l) => lines.push(l));
+  try {
+    const t = tuned.tuning;
+    expect(t !== null, 'the tuned session exposes the tuning');
+    const keys = new Set(tuned.matmulChoices.map((c) => c.key));
+    expect(tuned.matmulChoices.length === 14, `${tuned.matmulChoices.length} products: 5 forward, 5 dW, 4 dX (none for the input)`);
+    expect(lines.length === keys.size && lines.every((l) => /^matmul tuning \S+: .* ms.* -> \w+$/.test(l)), `one log line per distinct shape: ${lines.join(' | ')}`);
+    for (const c of tuned.matmulChoices) {
+      const e = t!.entries.find((x) => x.key === c.key);
+      expect(e !== undefined, `${c.label} (${c.key}) was tuned`);
+      expect(c.variant === e!.chosen && c.source === 'shape', `${c.label}: runs ${c.variant} (${c.source}); the tuning chose ${e!.chosen}`);
+      expect(Object.keys(e!.ms).length >= 2, `${c.key}: at least two variants timed: ${JSON.stringify(e!.ms)}`);
+      expect(c.key === matmulShapeKey(e!.shape), 'keys name the shapes');
+    }
+    const tunedLoss = await run(tuned);
+    expect(Math.abs(tunedLoss - plainLoss!) <= 1e-4 * Math.abs(plainLoss!), `losses after 3 steps: tuned ${tunedLoss}, default ${plainLoss!}`);
+  } finally {
+    tuned.destroy();
+  }
 });

@@ -2,7 +2,9 @@
 import { test } from 'node:test';
 import { buildForward } from '../../src/graph/build.ts';
 import { buildTraining } from '../../src/graph/autodiff.ts';
-import { planMemory } from '../../src/graph/plan.ts';
+import { stepCost } from '../../src/graph/cost.ts';
+import { Graph } from '../../src/graph/ir.ts';
+import { peakLive, planMemory, type MemoryPlan } from '../../src/graph/plan.ts';
 import { convPreset, mlpPreset, parseModelSpec, type ModelSpec } from '../../src/model/spec.ts';
 import { expect, expectThrows } from '../support/check.ts';
 
@@ -54,6 +56,14 @@ test('autodiff gives every parameter a gradient and accumulates the shared trunk
 function checkPlan(spec: ModelSpec, batch: number) {
   const tg = buildTraining(spec, batch);
   const plan = planMemory(tg.graph);
+  checkValid(tg.graph, plan);
+  expect(plan.plannedBytes < plan.naiveBytes, `planned ${plan.plannedBytes} should be below the naive ${plan.naiveBytes}`);
+  return plan;
+}
+
+/** No two tensors live together share a buffer, every tensor fits its buffer, and the plan is no smaller than the peak. */
+function checkValid(g: Graph, plan: MemoryPlan) {
+  const tg = { graph: g };
   const items = [...plan.slotOf.entries()];
   for (let i = 0; i < items.length; i++) {
     for (let j = i + 1; j < items.length; j++) {
@@ -64,14 +74,62 @@ function checkPlan(spec: ModelSpec, batch: number) {
     }
   }
   for (const [t, slot] of plan.slotOf) expect(plan.slotBytes[slot]! >= plan.sizes.get(t)!, `${tg.graph.tensors[t]!.name} does not fit its buffer`);
-  expect(plan.plannedBytes < plan.naiveBytes, `planned ${plan.plannedBytes} should be below the naive ${plan.naiveBytes}`);
-  return plan;
+  expect(plan.slotOf.size === plan.lifetimes.size, `${plan.lifetimes.size - plan.slotOf.size} planned tensors have no buffer`);
+  // The peak, counted node by node: the most bytes of tensors live at one node.
+  let peak = 0;
+  for (let i = 0; i < g.nodes.length + 1; i++) {
+    let live = 0;
+    for (const [t, [a, b]] of plan.lifetimes) if (a <= i && i <= b) live += plan.sizes.get(t)!;
+    peak = Math.max(peak, live);
+  }
+  expect(plan.peakBytes === peak, `peakBytes ${plan.peakBytes}, counted node by node ${peak}`);
+  expect(plan.plannedBytes >= plan.peakBytes, `planned ${plan.plannedBytes} is below the peak ${plan.peakBytes}: tensors must overlap`);
 }
 
 test('memory plan: tensors that are live together never share memory, and reuse saves memory', () => {
   checkPlan(mlpPreset(), 128);
   checkPlan(convPreset(), 64);
   checkPlan(mlpPreset({ hidden: 3, latent: 1 }), 1);
+});
+
+test('memory plan: the presets\' temporaries are within 1.25x of the bytes live at the peak (the analytic minimum)', () => {
+  for (const [spec, batch] of [[mlpPreset(), 128], [convPreset({ latent: 20 }), 64], [convPreset(), 7], [mlpPreset({ hidden: 64, latent: 8 }), 32]] as const) {
+    const plan = checkPlan(spec, batch);
+    const ratio = plan.plannedBytes / plan.peakBytes;
+    expect(ratio <= 1.25, `planned ${plan.plannedBytes} bytes is ${ratio.toFixed(3)}x the peak ${plan.peakBytes} (node ${plan.peakAt})`);
+  }
+});
+
+test('peakLive: the largest sum over one node, reads and writes of the node both counted', () => {
+  const sizes = new Map([[0, 10], [1, 20], [2, 5], [3, 40]]);
+  // 0 lives 0..2, 1 lives 1..1, 2 lives 2..4, 3 lives 3..3: node 1 has 30, node 2 has 15, node 3 has 45.
+  const p = peakLive(new Map([[0, [0, 2]], [1, [1, 1]], [2, [2, 4]], [3, [3, 3]]] as const), sizes);
+  expect(p.bytes === 45 && p.at === 3, `peak ${p.bytes} at ${p.at}, expected 45 at 3`);
+  const q = peakLive(new Map([[0, [0, 1]], [1, [1, 2]]] as const), sizes);
+  expect(q.bytes === 30 && q.at === 1, `a tensor read at the node another is written at counts there: ${q.bytes} at ${q.at}`);
+});
+
+test('memory plan on random graphs: valid (no live overlap), no larger than without reuse, never below the peak', () => {
+  let s = 12345;
+  const rnd = (n: number) => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s % n;
+  };
+  for (let trial = 0; trial < 200; trial++) {
+    const g = new Graph();
+    const made: number[] = [g.tensor('in', [4], 'input')];
+    const nodes = 3 + rnd(30);
+    for (let i = 0; i < nodes; i++) {
+      const x = made[made.length - 1 - rnd(Math.min(made.length, 6))]!;
+      const y = g.tensor(`t${i}`, [1 + rnd(300)], 'temp');
+      g.add({ op: 'activation', x, y, act: 'relu' });
+      made.push(y);
+    }
+    if (rnd(2)) g.outputs.add(made[1 + rnd(made.length - 1)]!);
+    const plan = planMemory(g);
+    checkValid(g, plan);
+    expect(plan.plannedBytes <= plan.naiveBytes, `trial ${trial}: planned ${plan.plannedBytes} above the naive ${plan.naiveBytes}`);
+  }
 });
 
 test('shape errors name the layer and both shapes', async () => {
@@ -91,4 +149,30 @@ test('model JSON is validated field by field', async () => {
   await expectThrows('activation', () => parseModelSpec({ ...good, encoder: [{ type: 'dense', name: 'a', out: 3, activation: 'swish' }] }), /encoder\[0\].activation: unknown activation "swish"/);
   await expectThrows('likelihood', () => parseModelSpec({ ...good, likelihood: { type: 'poisson' } }), /likelihood.type: unknown likelihood "poisson"/);
   await expectThrows('out', () => parseModelSpec({ ...good, decoder: [{ type: 'dense', name: 'x', out: '7' }] }), /decoder\[0\].out: expected a positive integer, got "7"/);
+});
+
+test('step cost: the mlp products are 3 per layer (no dX for the input), 2 FLOPs per multiply-add; bytes count each operand once', () => {
+  const B = 128;
+  const tg = buildTraining(mlpPreset(), B);
+  const costs = stepCost(tg.graph, B, 653_056, 784 * B);
+  const layers = [[784, 400], [400, 20], [400, 20], [20, 400], [400, 784]] as const;
+  const macs = layers.reduce((a, [i, o]) => a + i * o, 0) * B;
+  const products = costs.filter((c) => c.op === 'matmul').reduce((a, c) => a + c.flops, 0);
+  expect(products === 2 * (2 * macs - 784 * 400 * B), `backward products ${products}, expected ${2 * (2 * macs - 784 * 400 * B)}`);
+  const fc1 = costs.find((c) => c.label === 'fc1 forward')!;
+  expect(fc1.flops === 2 * B * 784 * 400 + 2 * B * 400, `fc1 forward ${fc1.flops}`);
+  expect(fc1.bytes === 4 * (B * 784 + 400 * 784 + 400 + B * 400), `fc1 bytes ${fc1.bytes}`);
+  const adam = costs.find((c) => c.op === 'adam')!;
+  expect(adam.bytes === 7 * 4 * 653_056, `adam bytes ${adam.bytes}`);
+  for (const c of costs) expect(c.flops > 0 && c.bytes > 0 && Math.abs(c.intensity - c.flops / c.bytes) < 1e-12, `${c.label}: ${JSON.stringify(c)}`);
+  // conv: each convolution's backward products cost what its forward does.
+  const ct = buildTraining(convPreset({ latent: 20 }), 64);
+  const cc = stepCost(ct.graph, 64, 229_184, 784 * 64);
+  for (const layer of ['enc.conv1', 'enc.conv2', 'dec.deconv1', 'dec.deconv2']) {
+    const f = cc.find((c) => c.label === `${layer} forward`)!.flops;
+    const dw = cc.find((c) => c.label === `${layer} dW`)!.flops;
+    expect(f === dw, `${layer}: forward ${f}, dW ${dw}`);
+  }
+  expect(cc.find((c) => c.label === 'enc.conv2 forward')!.flops === 2 * 64 * 64 * 7 * 7 * 32 * 9, 'conv2 forward FLOPs');
+  expect(cc.find((c) => c.label === 'dec.deconv1 forward')!.flops === 2 * 64 * 64 * 7 * 7 * 32 * 9, 'deconv1 forward FLOPs (the transpose of conv2)');
 });
