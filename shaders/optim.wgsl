@@ -1,6 +1,7 @@
 // optim: fused in-place optimizer updates over a flat parameter block, and the
 // global-norm clip factor, with PyTorch's semantics (torch.optim.Adam, AdamW,
 // SGD; torch.nn.utils.clip_grad_norm_).
+// requires: optim_params.wgsl
 //
 // Shapes: param, grad, m, v: (n) flat f32, the same element order in each.
 // grad_scale (read) and grad_ctl (read_write) are the same 4-float control
@@ -41,27 +42,6 @@
 // Work split of the updates: as activations.wgsl, a workgroup of 256
 // invocations covers 1024 consecutive elements, 4 per invocation with stride
 // 256; dispatch grid1d(n, 1024).
-
-struct Params {
-  n: u32,
-  has_grad_scale: u32,
-  skip_check: u32,
-  lr: f32,
-  beta1: f32,
-  one_minus_beta1: f32,
-  beta2: f32,
-  one_minus_beta2: f32,
-  eps: f32,
-  step_size: f32,
-  bc2_sqrt: f32,
-  l2: f32,
-  decay: f32,
-  momentum: f32,
-  one_minus_dampening: f32,
-  nesterov: u32,
-  first_step: u32,
-  max_norm: f32,
-}
 
 @group(0) @binding(0) var<storage, read> grad: array<f32>;
 @group(0) @binding(1) var<storage, read> grad_scale: array<f32>;

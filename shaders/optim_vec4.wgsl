@@ -1,5 +1,6 @@
 // optim_vec4: adam_step of optim.wgsl (same formulas, control block and
 // uniforms) reading and writing four parameters at a time.
+// requires: optim_params.wgsl
 //
 // Shapes: param4, grad4, m4, v4: (n / 4) vec4, the flat blocks of optim.wgsl
 // viewed four floats at a time, so n must be a multiple of 4 and the bindings
@@ -8,27 +9,6 @@
 // costs about as much as a scalar one: a quarter of the loads for the same
 // update; on GPUs it is the usual vectorized elementwise kernel.
 // One vec4 per invocation, workgroups of 256; dispatch grid1d(n / 4, 256).
-
-struct Params {
-  n: u32,
-  has_grad_scale: u32,
-  skip_check: u32,
-  lr: f32,
-  beta1: f32,
-  one_minus_beta1: f32,
-  beta2: f32,
-  one_minus_beta2: f32,
-  eps: f32,
-  step_size: f32,
-  bc2_sqrt: f32,
-  l2: f32,
-  decay: f32,
-  momentum: f32,
-  one_minus_dampening: f32,
-  nesterov: u32,
-  first_step: u32,
-  max_norm: f32,
-}
 
 @group(0) @binding(0) var<storage, read> grad4: array<vec4f>;
 @group(0) @binding(1) var<storage, read> grad_scale: array<f32>;
