@@ -6,7 +6,7 @@
  * results stay cached per device and can be read back for logs.
  */
 import { createBuffer, destroyBuffer, readF32, uploadF32 } from '../gpu/buffers.ts';
-import { canTime, wallTime } from '../gpu/timing.ts';
+import { canTime, timePass, wallTime } from '../gpu/timing.ts';
 import { submitCalls, type KernelCall } from './kernel.ts';
 import {
   isCpuAdapter,
@@ -98,46 +98,17 @@ function testData(n: number, seed: number): Float32Array {
 }
 
 /**
- * Milliseconds of `count` back-to-back dispatches of `call` between two GPU
- * timestamps (SwiftShader's timestamps tick every 65.536 µs, so small products
- * are timed in batches).
- */
-async function timestamped(device: GPUDevice, call: KernelCall, count: number): Promise<number> {
-  const qs = device.createQuerySet({ type: 'timestamp', count: 2 });
-  const resolve = device.createBuffer({ size: 16, usage: 0x0200 | 0x0004 }); // QUERY_RESOLVE | COPY_SRC
-  const read = device.createBuffer({ size: 16, usage: 0x0001 | 0x0008 }); // MAP_READ | COPY_DST
-  try {
-    const enc = device.createCommandEncoder({ label: 'matmul tuning' });
-    const pass = enc.beginComputePass({ timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
-    pass.setPipeline(call.pipeline);
-    pass.setBindGroup(0, call.bindGroup);
-    for (let i = 0; i < count; i++) pass.dispatchWorkgroups(...call.workgroups);
-    pass.end();
-    enc.resolveQuerySet(qs, 0, 2, resolve, 0);
-    enc.copyBufferToBuffer(resolve, 0, read, 0, 16);
-    device.queue.submit([enc.finish()]);
-    await read.mapAsync(0x0001);
-    const t = new BigUint64Array(read.getMappedRange().slice(0));
-    read.unmap();
-    return Number(t[1]! - t[0]!) / 1e6;
-  } finally {
-    qs.destroy();
-    resolve.destroy();
-    read.destroy();
-  }
-}
-
-/**
  * Milliseconds per dispatch, the fastest of `reps` measurements (on a shared
- * machine interference only ever slows a run down). Dispatches are batched so
- * that each measurement lasts about a millisecond or more.
+ * machine interference only ever slows a run down). Dispatches are batched into
+ * one pass so that each measurement lasts about a millisecond or more
+ * (SwiftShader's timestamps tick every 65.536 µs).
  */
 async function timeOne(device: GPUDevice, call: KernelCall, reps: number): Promise<number> {
-  const once = canTime(device) ? await timestamped(device, call, 1) : await wallTime(device, [call], 1);
+  const once = canTime(device) ? await timePass(device, [call], 1) : await wallTime(device, [call], 1);
   const count = Math.min(64, Math.max(1, Math.ceil(1 / Math.max(once, 0.05))));
   let best = Infinity;
   for (let r = 0; r < reps; r++) {
-    const ms = canTime(device) ? (await timestamped(device, call, count)) / count : await wallTime(device, [call], count);
+    const ms = canTime(device) ? (await timePass(device, new Array<KernelCall>(count).fill(call), 1)) / count : await wallTime(device, [call], count);
     best = Math.min(best, ms);
   }
   return best;
