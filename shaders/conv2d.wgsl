@@ -1,7 +1,7 @@
 // conv2d: y = act(conv(x, weight) + bias) with PyTorch nn.Conv2d semantics
 // (NCHW, no groups), its weight and bias gradients, and (being the adjoint of
 // conv_transpose2d) the input gradient of conv_transpose2d.
-// requires: activation_fns.wgsl
+// requires: activation_fns.wgsl, conv_params.wgsl
 //
 // Shapes (row-major f32):
 //   x:      (N, C_in, H, W)
@@ -49,28 +49,6 @@
 //   Dispatch: C_out workgroups, 2-D when large. Serves conv_transpose2d too.
 //
 // conv2d's input gradient is conv_transpose2d_forward (conv_transpose2d.wgsl).
-
-struct Params {
-  n: u32,
-  c_in: u32,
-  h: u32,
-  w: u32,
-  c_out: u32,
-  oh: u32,
-  ow: u32,
-  kh: u32,
-  kw: u32,
-  stride_h: u32,
-  stride_w: u32,
-  pad_h: u32,
-  pad_w: u32,
-  dil_h: u32,
-  dil_w: u32,
-  has_bias: u32,
-  act: u32,
-  alpha: f32,
-  accumulate: u32,
-}
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> weight: array<f32>;

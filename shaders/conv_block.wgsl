@@ -4,7 +4,7 @@
 // workgroup on a CPU thread (SwiftShader: 4 lanes per SIMD group, every load a
 // per-lane gather, barriers as fiber switches). On GPUs the 512 accumulators
 // per invocation are too many; src/kernels/conv2d.ts chooses per adapter.
-// requires: activation_fns.wgsl, block_mma.wgsl, conv_taps.wgsl
+// requires: activation_fns.wgsl, block_mma.wgsl, conv_taps.wgsl, conv_params.wgsl
 //
 // Each product is an implicit GEMM on block_mma.wgsl's 16×32 blocks: the
 // patches of x are gathered straight from x (no column buffer), four values
@@ -53,29 +53,6 @@
 // invocation g = (wg.x + wg.y·num_workgroups.x)·16 + local index takes channel
 // block g / pixel blocks and pixel block g mod pixel blocks. Grad-weight:
 // grid1d(ceil(C_in·KH·KW / 16) · ceil(C_out / 32), 1) workgroups of 8.
-
-struct Params {
-  n: u32,
-  c_in: u32,
-  h: u32,
-  w: u32,
-  c_out: u32,
-  oh: u32,
-  ow: u32,
-  kh: u32,
-  kw: u32,
-  stride_h: u32,
-  stride_w: u32,
-  pad_h: u32,
-  pad_w: u32,
-  dil_h: u32,
-  dil_w: u32,
-  has_bias: u32,
-  act: u32,
-  alpha: f32,
-  accumulate: u32,
-  flat_k: u32,
-}
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> weight: array<f32>;

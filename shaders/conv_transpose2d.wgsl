@@ -1,7 +1,7 @@
 // conv_transpose2d: y = act(conv_transpose(x, weight) + bias) with PyTorch
 // nn.ConvTranspose2d semantics (NCHW, no groups). Being the adjoint of conv2d,
 // the same kernel is conv2d's input gradient.
-// requires: activation_fns.wgsl, conv_taps.wgsl
+// requires: activation_fns.wgsl, conv_taps.wgsl, conv_params.wgsl
 //
 // Shapes (row-major f32):
 //   x:      (N, C_in, H, W)
@@ -34,28 +34,6 @@
 // oy = qy·SH + ry; rows past OH and columns past OW are idle.
 // Dispatch: x, y cover ceil(N·SH·SW·QH·QB / 64) workgroups (2-D when large:
 // index wg.x + wg.y·num_workgroups.x), z = ceil(C_out / 4).
-
-struct Params {
-  n: u32,
-  c_in: u32,
-  h: u32,
-  w: u32,
-  c_out: u32,
-  oh: u32,
-  ow: u32,
-  kh: u32,
-  kw: u32,
-  stride_h: u32,
-  stride_w: u32,
-  pad_h: u32,
-  pad_w: u32,
-  dil_h: u32,
-  dil_w: u32,
-  has_bias: u32,
-  act: u32,
-  alpha: f32,
-  accumulate: u32,
-}
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> weight: array<f32>;

@@ -150,7 +150,7 @@ const KB = 4;
 function windowParams(g: ConvWindow): Record<string, number> {
   return {
     n: g.n, c_in: g.cin, h: g.h, w: g.w, c_out: g.cout, oh: g.oh, ow: g.ow, kh: g.kh, kw: g.kw,
-    stride_h: g.sh, stride_w: g.sw, pad_h: g.ph, pad_w: g.pw, dil_h: g.dh, dil_w: g.dw,
+    stride_h: g.sh, stride_w: g.sw, pad_h: g.ph, pad_w: g.pw, dil_h: g.dh, dil_w: g.dw, flat_k: 0,
   };
 }
 
@@ -222,7 +222,7 @@ export function transposedCall(device: GPUDevice, label: string, g: ConvWindow,
   const buffers = { x: b.out, weight: b.weight, bias: e.bias ?? placeholderBuffer(device), y: b.inp };
   const window = {
     n: g.n, c_in: g.cout, h: g.oh, w: g.ow, c_out: g.cin, oh: g.h, ow: g.w, kh: g.kh, kw: g.kw,
-    stride_h: g.sh, stride_w: g.sw, pad_h: g.ph, pad_w: g.pw, dil_h: g.dh, dil_w: g.dw,
+    stride_h: g.sh, stride_w: g.sw, pad_h: g.ph, pad_w: g.pw, dil_h: g.dh, dil_w: g.dw, flat_k: 0,
   };
   const qh = Math.ceil(g.h / g.sh), qw = Math.ceil(g.w / g.sw);
   if (v === 'blocked') {
@@ -233,7 +233,7 @@ export function transposedCall(device: GPUDevice, label: string, g: ConvWindow,
       entry: 'conv_transpose2d_forward_block',
       label: `${label} [blocked]`,
       buffers,
-      params: { ...window, ...ep, flat_k: 0 },
+      params: { ...window, ...ep },
       workgroups: grid1d(device, blocks, 16),
     });
   }
@@ -261,7 +261,7 @@ export function gradWeightCall(device: GPUDevice, label: string, g: ConvWindow,
       entry: 'conv2d_grad_weight_block',
       label: `${label} [blocked]`,
       buffers: { x: b.inp, dy: b.dout, dweight: b.dweight },
-      params: { ...windowParams(g), has_bias: 0, act: 0, alpha: 0, accumulate: accumulate ? 1 : 0, flat_k: 0 },
+      params: { ...windowParams(g), has_bias: 0, act: 0, alpha: 0, accumulate: accumulate ? 1 : 0 },
       workgroups: grid1d(device, Math.ceil((g.cin * g.kh * g.kw) / 16) * Math.ceil(g.cout / 32), 1),
     });
   }
@@ -286,7 +286,7 @@ export function gradBiasCall(device: GPUDevice, label: string, dims: { readonly 
     params: {
       n: dims.n, c_in: 1, h: 1, w: 1, c_out: dims.c, oh: dims.oh, ow: dims.ow, kh: 1, kw: 1,
       stride_h: 1, stride_w: 1, pad_h: 0, pad_w: 0, dil_h: 1, dil_w: 1,
-      has_bias: 0, act: 0, alpha: 0, accumulate: accumulate ? 1 : 0,
+      has_bias: 0, act: 0, alpha: 0, accumulate: accumulate ? 1 : 0, flat_k: 0,
     },
     workgroups: grid1d(device, dims.c, 1),
   });
