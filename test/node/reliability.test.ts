@@ -13,6 +13,7 @@ import { requestGpu, type GpuHandle } from '../../src/gpu/device.ts';
 import { iwNll } from '../../src/eval/iw.ts';
 import { NonFiniteError, Trainer, type DeviceLostEvent, type EpochEvent, type NonFiniteEvent, type TrainerConfig } from '../../src/train/trainer.ts';
 import { expect } from '../support/check.ts';
+import { expectFlatBuffersWhileTraining } from '../support/flat.ts';
 import { tinyMlp } from '../support/models.ts';
 
 let gpu: GpuHandle;
@@ -180,18 +181,11 @@ test('lost device without a device factory: a clear error naming the step', { ti
 test('no leaks: live buffers and bytes stay flat over 10,000 training steps', { timeout: 900_000 }, async () => {
   const ds = bytes(1000, 53);
   const trainer = new Trainer(gpu.device, base({ epochs: 80, logEvery: 125 }), ds, null, { snapshotEvery: 1000 });
-  const samples: { step: number; live: number; bytes: number }[] = [];
   try {
-    await trainer.run((e) => {
-      if (e.type === 'step') samples.push({ step: e.step, ...bufferStats(gpu.device) });
-    });
+    await expectFlatBuffersWhileTraining(gpu.device, trainer, 10_000);
   } finally {
     trainer.destroy();
   }
-  expect(samples[samples.length - 1]!.step === 10_000, `ran ${samples[samples.length - 1]!.step} steps`);
-  const first = samples[0]!;
-  const moved = samples.filter((s) => s.live !== first.live || s.bytes !== first.bytes);
-  expect(moved.length === 0, `live buffers moved: ${moved.slice(0, 3).map((s) => `step ${s.step}: ${s.live} buffers, ${s.bytes} bytes (first ${first.live}, ${first.bytes})`).join('; ')}`);
 });
 
 test('no leaks: repeated train/eval/sample/IW calls and model rebuilds return to the same buffer count and bytes', { timeout: 600_000 }, async () => {

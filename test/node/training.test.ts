@@ -16,6 +16,7 @@ import { requestGpu, type GpuHandle } from '../../src/gpu/device.ts';
 import { mlpPreset } from '../../src/model/spec.ts';
 import { Trainer, type EpochEvent, type TrainerConfig } from '../../src/train/trainer.ts';
 import { expect } from '../support/check.ts';
+import { expectFlatBuffersWhileTraining } from '../support/flat.ts';
 import { tinyConv, tinyMlp } from '../support/models.ts';
 
 let gpu: GpuHandle;
@@ -57,18 +58,11 @@ test('live buffers and bytes stay flat over 1,000 training steps', { timeout: 90
   const n = 64;
   const ds = { name: 'tiny', shape: spec.input, count: n, data: Uint8Array.from({ length: n * 12 }, (_, i) => (i * 37) % 256), labels: null };
   const trainer = new Trainer(gpu.device, base({ spec, batch: 8, epochs: 125, logEvery: 50 }), ds, null);
-  const samples: { step: number; live: number; bytes: number }[] = [];
   try {
-    await trainer.run((e) => {
-      if (e.type === 'step') samples.push({ step: e.step, ...bufferStats(gpu.device) });
-    });
+    await expectFlatBuffersWhileTraining(gpu.device, trainer, 1000);
   } finally {
     trainer.destroy();
   }
-  expect(samples[samples.length - 1]!.step === 1000, `ran ${samples[samples.length - 1]!.step} steps`);
-  const first = samples[0]!;
-  const moved = samples.filter((s) => s.live !== first.live || s.bytes !== first.bytes);
-  expect(moved.length === 0, `live buffers moved: ${moved.slice(0, 3).map((s) => `step ${s.step}: ${s.live} buffers, ${s.bytes} bytes (first ${first.live}, ${first.bytes})`).join('; ')}`);
 });
 
 test('the same seed gives the same losses; another seed does not', { timeout: 900_000 }, async () => {
