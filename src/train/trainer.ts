@@ -112,7 +112,7 @@ export class DeviceLostError extends Error {
 export interface TrainerOptions {
   /** Gives a new device when the current one is lost; without it a lost device ends the run with DeviceLostError. */
   readonly deviceFactory?: () => Promise<GPUDevice>;
-  /** Steps between host-side snapshots of the parameters and optimizer state, taken at statistics reads (default 200; also at every epoch's end). */
+  /** Steps between host-side snapshots of the parameters and optimizer state, taken at statistics reads (default 200; also at every epoch's end) when a deviceFactory is given. */
   readonly snapshotEvery?: number;
   /** Device losses recovered from in one Trainer before giving up (default 3). */
   readonly maxRecoveries?: number;
@@ -238,7 +238,7 @@ export class Trainer {
     this.sums = zeroSums();
     for (;;) {
       try {
-        if (!this.snapshot || this.snapshot.step !== this.session.step) await this.takeSnapshot();
+        if (this.recoverable && this.snapshot?.step !== this.session.step) await this.takeSnapshot();
         while (this.epoch < this.config.epochs) {
           if (!(await this.runEpoch(onEvent, signal))) return false;
         }
@@ -287,7 +287,7 @@ export class Trainer {
           samplesPerSecond: (windowSteps * c.batch) / ((now - windowStart) / 1000),
         });
         if (nonFinite) await this.reportNonFinite(nonFinite, onEvent);
-        if (s.step - this.snapshot!.step >= (this.options.snapshotEvery ?? 200) && i < S - 1) await this.takeSnapshot();
+        if (this.recoverable && s.step - this.snapshot!.step >= (this.options.snapshotEvery ?? 200) && i < S - 1) await this.takeSnapshot();
         windowStart = performance.now();
         windowSteps = 0;
       }
@@ -300,7 +300,7 @@ export class Trainer {
     this.epoch = epoch;
     this.stepInEpoch = 0;
     this.sums = zeroSums();
-    await this.takeSnapshot();
+    if (this.recoverable) await this.takeSnapshot();
     await onEvent({
       type: 'epoch', epoch, step: s.step, beta: knobs.beta, lr: knobs.lr,
       train: { loss: (sums.recon + sums.kl) / n, recon: sums.recon / n, kl: sums.kl / n, objective: sums.objective / n },
@@ -317,6 +317,11 @@ export class Trainer {
     const event: NonFiniteEvent = { type: 'nonfinite', step: r.firstStep, lastStep: r.lastStep, skipped: r.skipped, tensor: r.tensor, element: r.element, action: stop ? 'stop' : 'continue', message };
     await onEvent(event);
     if (stop) throw new NonFiniteError(message, event);
+  }
+
+  /** Snapshots are taken only when a lost device can be replaced (a device factory was given). */
+  private get recoverable(): boolean {
+    return this.options.deviceFactory !== undefined;
   }
 
   /** Copies the parameters, optimizer state and loop position to the host. */
