@@ -38,6 +38,8 @@ export interface TrainResult {
   readonly temporariesOverPeak: number;
   readonly naiveBytes: number;
   readonly matmulChoices: readonly MatmulChoice[];
+  /** Each kernel of the step in order with its GPU milliseconds (its own pass, fastest of the rounds; empty without timestamps). */
+  readonly kernels: readonly { readonly label: string; readonly ms: number }[];
 }
 
 /** The benchmark models: the presets, with the peers' latent size of 20 for conv too. */
@@ -88,9 +90,12 @@ export async function benchTraining(device: GPUDevice, log: (s: string) => void 
       const calls = s.stepCalls();
       // Interleaved rounds, the fastest of each kind: on a shared machine interference only slows a run down.
       let kernelMs: number | null = null, stepGpuMs: number | null = null;
+      let perKernel: number[] = [];
       for (let round = 0; round < 3 && canTime(device); round++) {
-        const k = (await timeCalls(device, calls, 1)).reduce((a, b) => a + b, 0);
+        const each = await timeCalls(device, calls, 1);
+        const k = each.reduce((a, b) => a + b, 0);
         const p = await timePass(device, calls, 1);
+        perKernel = round === 0 ? each : perKernel.map((t, i) => Math.min(t, each[i]!));
         kernelMs = Math.min(kernelMs ?? Infinity, k);
         stepGpuMs = Math.min(stepGpuMs ?? Infinity, p);
       }
@@ -102,6 +107,7 @@ export async function benchTraining(device: GPUDevice, log: (s: string) => void 
         allocationsPerStep: alloc.total / counted, allocations: alloc.counts,
         memory, memoryOverMinimum: memory.totalBytes / memory.minimumBytes, temporariesOverPeak: memory.plannedBytes / memory.peakLiveBytes,
         naiveBytes: s.program.memory().naiveBytes, matmulChoices: s.matmulChoices,
+        kernels: perKernel.map((ms, i) => ({ label: calls[i]!.label, ms })),
       };
       out.push(r);
       const k = kernelMs === null ? 'kernel times n/a (no timestamps)' : `kernels alone ${kernelMs.toFixed(1)} ms: step/kernels ${r.stepOverKernels!.toFixed(2)}× (target ≤ 1.15); the step's GPU pass ${stepGpuMs!.toFixed(1)} ms, ${r.passOverKernels!.toFixed(2)}× the kernels`;
@@ -110,6 +116,11 @@ export async function benchTraining(device: GPUDevice, log: (s: string) => void 
       log(`  memory ${MiB(memory.totalBytes)} MiB vs analytic minimum ${MiB(memory.minimumBytes)} MiB: ${r.memoryOverMinimum.toFixed(3)}× (target ≤ 1.25); temporaries ${MiB(memory.plannedBytes)} MiB planned vs ${MiB(memory.peakLiveBytes)} MiB live at the peak (${r.temporariesOverPeak.toFixed(3)}×) vs ${MiB(r.naiveBytes)} MiB without reuse`);
       const variants = new Map<string, number>();
       for (const c of r.matmulChoices) variants.set(`${c.variant} (${c.source})`, (variants.get(`${c.variant} (${c.source})`) ?? 0) + 1);
+      if (r.kernels.length) {
+        const top = [...r.kernels].sort((a, b) => b.ms - a.ms).slice(0, 8);
+        const sum = r.kernels.reduce((a, b) => a + b.ms, 0);
+        log(`  slowest kernels: ${top.map((k) => `${k.label} ${k.ms.toFixed(2)} ms (${((100 * k.ms) / sum).toFixed(0)}%)`).join('; ')}`);
+      }
       log(`  matmul variants: ${[...variants].map(([v, c]) => `${c}× ${v}`).join(', ')}`);
     } finally {
       s.destroy();

@@ -5,8 +5,8 @@
 // (value v/255, packed four to a u32 little-endian: `bytes`) or as f32
 // (`values`). `order` holds sample indices (a shuffled permutation of the
 // epoch); batch row b is sample order[start + b]:
-//     x[b, d] = data[order[start + b], d]            (binarize = 0)
-//     x[b, d] = 1 if u ≤ data[...] else 0            (binarize = 1, dynamic)
+//     x[b, d] = data[order[start + b], d]            (BINARIZE false)
+//     x[b, d] = 1 if u ≤ data[...] else 0            (BINARIZE true: dynamic)
 // Bytes become f32(v) · (1/255) (one rounding, mirrored exactly on the CPU) and
 // are binarized by an exact integer comparison.
 // where u is uniform in (0, 1] from the Philox stream (seed, step, stream) at
@@ -19,7 +19,6 @@ struct Params {
   batch: u32,
   features: u32,
   start: u32,
-  binarize: u32,
   seed: u32,
   step: u32,
   stream: u32,
@@ -37,6 +36,11 @@ fn data_index(wg: vec3u, nwg: vec3u, lid: u32) -> u32 {
 
 const INV_255: f32 = 1.0 / 255.0;
 
+// Dynamic binarization, fixed per pipeline: SwiftShader runs both sides of a
+// branch even when the condition is uniform, so a uniform flag would pay for
+// the Philox draws of every element in the plain gather too.
+override BINARIZE: bool = false;
+
 // The draw u of element i, as philox_uniform's integer numerator ((r >> 8) + 1) in 1..2^24.
 fn draw_numerator(i: u32) -> u32 {
   let w = philox_block(params.seed, params.step, params.stream, i >> 2u);
@@ -52,7 +56,7 @@ fn gather_u8(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec
   let d = i - b * params.features;
   let byte = order[params.start + b] * params.features + d;
   let k = (bytes[byte >> 2u] >> ((byte & 3u) * 8u)) & 255u;
-  if (params.binarize == 0u) {
+  if (!BINARIZE) {
     x[i] = f32(k) * INV_255;
   } else {
     // u ≤ k/255 compared exactly in integers: u·2^24·255 ≤ k·2^24 (both < 2^32).
@@ -68,7 +72,7 @@ fn gather_f32(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: ve
   let b = i / params.features;
   let d = i - b * params.features;
   let v = values[order[params.start + b] * params.features + d];
-  if (params.binarize == 0u) {
+  if (!BINARIZE) {
     x[i] = v;
   } else {
     x[i] = select(0.0, 1.0, f32(draw_numerator(i)) * (1.0 / 16777216.0) <= v);

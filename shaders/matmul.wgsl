@@ -26,6 +26,7 @@
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;
 
 fn a_index(row: u32, kk: u32) -> u32 {
   if (TA) { return kk * params.m + row; }

@@ -3,10 +3,10 @@
 // requires: activation_fns.wgsl, matmul_params.wgsl, block_mma.wgsl
 //
 // Shapes, the overrides TA / TB, the uniform fields and the epilogue are those of
-// matmul.wgsl. A and B are read as vec4 (bindings a4, b4), so the contiguous
-// dimension of each stored matrix must be a multiple of 4: K for A, M for Aᵀ,
-// N for B, K for Bᵀ (src/kernels/matmul.ts checks it and uses matmul.wgsl for
-// other shapes).
+// matmul.wgsl. A, B and C are accessed as vec4 (bindings a4, b4, c4), so the
+// contiguous dimension of each stored matrix must be a multiple of 4: K for A,
+// M for Aᵀ, N for B, K for Bᵀ, and N for C (src/kernels/matmul.ts checks it and
+// uses matmul.wgsl for other shapes). The epilogue stores whole vec4 of C.
 //
 // Each invocation owns a 16×32 block of C held in 32 matrices of 4×4:
 // MatmulBlock.m[i * 8 + j] has rows 4i..4i+3 of the block as its columns and
@@ -27,6 +27,7 @@
 
 @group(0) @binding(0) var<storage, read> a4: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> c4: array<vec4<f32>>;
 
 // Ak for rows r0..r0+3 (r0 % 4 == 0) and k0..k0+3: column r = op(A)(r0 + r, k0..k0+3).
 fn load_a(r0: u32, k0: u32) -> mat4x4<f32> {
@@ -80,57 +81,93 @@ fn load_a_block(r0: u32, k0: u32, ak: ptr<function, array<mat4x4<f32>, 4>>) {
   (*ak)[3] = load_a(r0 + 12u, k0);
 }
 
-// C(row, col) = x (+ bias, or + C when accumulating), when (row, col) is inside C.
-fn store_el(row: u32, col: u32, x: f32) {
-  if (row < params.m && col < params.n) {
-    let idx = row * params.n + col;
-    var v = x;
-    if (params.accumulate != 0u) { v += c[idx]; }
-    if (params.has_bias != 0u) { v += bias[col]; }
-    c[idx] = v;
+// The 4×4 tile m of C (column r: row row0 + r, columns 4q..4q+3) through the
+// epilogue: + bias, or + C when accumulating, then relu when params.act is
+// relu. Rows past M and column groups past N / 4 are not stored.
+fn store_tile(m: mat4x4<f32>, row0: u32, q: u32, bq: vec4<f32>) {
+  let nq = params.n / 4u;
+  let relu = params.act == 1u;
+  let acc = params.accumulate != 0u;
+  for (var r = 0u; r < 4u; r++) {
+    let row = row0 + r;
+    if (row < params.m && q < nq) {
+      let idx = row * nq + q;
+      let v = m[r] + bq + select(vec4<f32>(), c4[idx], acc);
+      c4[idx] = select(v, max(v, vec4<f32>()), relu);
+    }
   }
 }
 
-// Applies activation `code` (a constant at each call) to the block's entries of C
-// when params.act == code; the loop runs zero times otherwise.
-fn act_block(code: u32, r0: u32, c0: u32) {
-  let count = select(0u, 512u, params.act == code);
+// Applies activation `code` (a constant at each call; relu is done by
+// store_tile) to the block's entries of C when params.act == code; the loop
+// runs zero times otherwise.
+fn act_block(code: u32, r0: u32, q0: u32) {
+  let nq = params.n / 4u;
+  let count = select(0u, 128u, params.act == code);
+  let al = params.alpha;
   for (var e = 0u; e < count; e++) {
-    let row = r0 + e / 32u;
-    let col = c0 + e % 32u;
-    if (row < params.m && col < params.n) {
-      let idx = row * params.n + col;
-      c[idx] = act_forward(code, c[idx], params.alpha);
+    let row = r0 + e / 8u;
+    let q = q0 + e % 8u;
+    if (row < params.m && q < nq) {
+      let idx = row * nq + q;
+      let v = c4[idx];
+      c4[idx] = vec4<f32>(act_forward(code, v.x, al), act_forward(code, v.y, al),
+                          act_forward(code, v.z, al), act_forward(code, v.w, al));
     }
   }
 }
 
-// Writes the 16×32 block at (r0, c0) through the epilogue. The block is copied
-// once into an array indexed at run time, so that the accumulators themselves
-// are only ever indexed by constants.
+// The bias of columns 4q..4q+3 (zero without bias).
+fn bias_quad(q: u32) -> vec4<f32> {
+  let c = 4u * q;
+  return select(vec4<f32>(), vec4<f32>(bias[c], bias[c + 1u], bias[c + 2u], bias[c + 3u]), params.has_bias != 0u);
+}
+
+// Writes the 16×32 block at (r0, c0) through the epilogue as 128 vec4 stores.
+// Every accumulator is named by a constant, so they stay in registers.
 fn store_block(acc: ptr<function, MatmulBlock>, r0: u32, c0: u32) {
-  var out = (*acc).m;
-  var e = 0u;
-  loop {
-    let i = e / 8u;
-    let j = e % 8u;
-    let v = out[(i / 4u) * 8u + j][i % 4u];
-    let col = c0 + 4u * j;
-    store_el(r0 + i, col, v.x);
-    store_el(r0 + i, col + 1u, v.y);
-    store_el(r0 + i, col + 2u, v.z);
-    store_el(r0 + i, col + 3u, v.w);
-    continuing {
-      e += 1u;
-      break if e >= 128u;
-    }
+  let q0 = c0 / 4u;
+  var bq: array<vec4<f32>, 8>;
+  for (var j = 0u; j < 8u; j++) {
+    bq[j] = bias_quad(min(q0 + j, params.n / 4u - 1u));
   }
-  act_block(1u, r0, c0);
-  act_block(2u, r0, c0);
-  act_block(3u, r0, c0);
-  act_block(4u, r0, c0);
-  act_block(5u, r0, c0);
-  act_block(6u, r0, c0);
-  act_block(7u, r0, c0);
-  act_block(8u, r0, c0);
+  store_tile((*acc).m[0], r0 + 0u, q0 + 0u, bq[0]);
+  store_tile((*acc).m[1], r0 + 0u, q0 + 1u, bq[1]);
+  store_tile((*acc).m[2], r0 + 0u, q0 + 2u, bq[2]);
+  store_tile((*acc).m[3], r0 + 0u, q0 + 3u, bq[3]);
+  store_tile((*acc).m[4], r0 + 0u, q0 + 4u, bq[4]);
+  store_tile((*acc).m[5], r0 + 0u, q0 + 5u, bq[5]);
+  store_tile((*acc).m[6], r0 + 0u, q0 + 6u, bq[6]);
+  store_tile((*acc).m[7], r0 + 0u, q0 + 7u, bq[7]);
+  store_tile((*acc).m[8], r0 + 4u, q0 + 0u, bq[0]);
+  store_tile((*acc).m[9], r0 + 4u, q0 + 1u, bq[1]);
+  store_tile((*acc).m[10], r0 + 4u, q0 + 2u, bq[2]);
+  store_tile((*acc).m[11], r0 + 4u, q0 + 3u, bq[3]);
+  store_tile((*acc).m[12], r0 + 4u, q0 + 4u, bq[4]);
+  store_tile((*acc).m[13], r0 + 4u, q0 + 5u, bq[5]);
+  store_tile((*acc).m[14], r0 + 4u, q0 + 6u, bq[6]);
+  store_tile((*acc).m[15], r0 + 4u, q0 + 7u, bq[7]);
+  store_tile((*acc).m[16], r0 + 8u, q0 + 0u, bq[0]);
+  store_tile((*acc).m[17], r0 + 8u, q0 + 1u, bq[1]);
+  store_tile((*acc).m[18], r0 + 8u, q0 + 2u, bq[2]);
+  store_tile((*acc).m[19], r0 + 8u, q0 + 3u, bq[3]);
+  store_tile((*acc).m[20], r0 + 8u, q0 + 4u, bq[4]);
+  store_tile((*acc).m[21], r0 + 8u, q0 + 5u, bq[5]);
+  store_tile((*acc).m[22], r0 + 8u, q0 + 6u, bq[6]);
+  store_tile((*acc).m[23], r0 + 8u, q0 + 7u, bq[7]);
+  store_tile((*acc).m[24], r0 + 12u, q0 + 0u, bq[0]);
+  store_tile((*acc).m[25], r0 + 12u, q0 + 1u, bq[1]);
+  store_tile((*acc).m[26], r0 + 12u, q0 + 2u, bq[2]);
+  store_tile((*acc).m[27], r0 + 12u, q0 + 3u, bq[3]);
+  store_tile((*acc).m[28], r0 + 12u, q0 + 4u, bq[4]);
+  store_tile((*acc).m[29], r0 + 12u, q0 + 5u, bq[5]);
+  store_tile((*acc).m[30], r0 + 12u, q0 + 6u, bq[6]);
+  store_tile((*acc).m[31], r0 + 12u, q0 + 7u, bq[7]);
+  act_block(2u, r0, q0);
+  act_block(3u, r0, q0);
+  act_block(4u, r0, q0);
+  act_block(5u, r0, q0);
+  act_block(6u, r0, q0);
+  act_block(7u, r0, q0);
+  act_block(8u, r0, q0);
 }

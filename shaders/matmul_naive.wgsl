@@ -9,6 +9,7 @@
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;
 
 @compute @workgroup_size(16, 16, 1)
 fn matmul_naive(@builtin(global_invocation_id) gid: vec3u) {

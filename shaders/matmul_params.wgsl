@@ -1,7 +1,7 @@
 // The interface shared by every matmul kernel (matmul.wgsl, matmul_tiled.wgsl,
-// matmul_naive.wgsl, matmul_block.wgsl): the uniform, the bias and C bindings,
-// and the layout overrides. Each kernel declares its own A and B bindings
-// (binding 0 and 1: `a`, `b` as f32, or `a4`, `b4` as vec4).
+// matmul_naive.wgsl, matmul_block.wgsl): the uniform, the bias binding and the
+// layout overrides. Each kernel declares its own A, B and C bindings (binding
+// 0, 1 and 3: `a`, `b`, `c` as f32, or `a4`, `b4`, `c4` as vec4).
 //
 //   m, n, k     C is (M, N), op(A) is (M, K), op(B) is (K, N)
 //   has_bias    1: add bias (N) to every row of C
@@ -20,7 +20,6 @@ struct Params {
 }
 
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
 
 override TA: bool = false;

@@ -14,6 +14,7 @@
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;
 
 const TILE: u32 = 64u;
 const TK: u32 = 16u;

@@ -1,4 +1,5 @@
 // reduce: deterministic sums (bias gradients, squared norms) and a fill.
+// requires: reduce_tree.wgsl
 //
 // sum_axes: x viewed as (outer, C, inner) row-major → out (C):
 //   out[c] = scale · Σ_o Σ_i x[(o·C + c)·inner + i]        (accumulate = 0)
@@ -31,7 +32,8 @@
 //            several buffers into one scalar; the first call overwrites).
 //            Dispatch (1, 1, 1).
 //   Fixed partition and fixed tree: deterministic as above (for one TREE_WG,
-//   which the TypeScript side fixes per adapter).
+//   which the TypeScript side fixes per adapter). reduce_vec4.wgsl has the
+//   partial stage over vec4 loads, with the same chunks.
 //
 // fill: out[j] = value for j < n. 1024 elements per workgroup (4 per
 //   invocation, as activations.wgsl); dispatch grid1d(n, 1024).
@@ -60,26 +62,6 @@ struct Params {
 const WG: u32 = 256u;
 const SQ_CHUNK: u32 = 4096u;
 const FILL_PER_THREAD: u32 = 4u;
-// Invocations per workgroup of the kernels that end in a tree (sum_axes,
-// sum_squares_*): a power of two from 4 to 256. Each barrier costs a fiber
-// switch per SIMD group on CPU adapters, so src/kernels/reduce.ts picks 16
-// there (more elements per invocation) and 256 on GPUs.
-override TREE_WG: u32 = 256u;
-
-var<workgroup> scratch: array<f32, 256>;
-
-// Sums scratch[0..TREE_WG) into scratch[0] by a fixed halving tree. Every
-// invocation of the workgroup must call it (it contains barriers).
-fn tree_sum(li: u32) -> f32 {
-  workgroupBarrier();
-  for (var stride = TREE_WG / 2u; stride > 0u; stride = stride / 2u) {
-    if (li < stride) {
-      scratch[li] = scratch[li] + scratch[li + stride];
-    }
-    workgroupBarrier();
-  }
-  return scratch[0];
-}
 
 @compute @workgroup_size(TREE_WG, 1, 1)
 fn sum_axes(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,

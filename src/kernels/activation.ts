@@ -6,7 +6,7 @@
  * float64 reference is src/ref/activation.ts.
  */
 import { activationCode, DEFAULT_ALPHA, GRAD_FROM_OUTPUT, type Activation } from './activation-codes.ts';
-import { checkBuffer, checkSizes, grid1d, makeCall, type BufferArg, type KernelCall } from './kernel.ts';
+import { checkBuffer, checkSizes, grid1d, makeCall, vec4Ok, type BufferArg, type KernelCall } from './kernel.ts';
 
 /** Elements covered by one workgroup of activations.wgsl (256 invocations × 4). */
 export const ELEMENTWISE_PER_GROUP = 1024;
@@ -52,11 +52,6 @@ function checkDistinct(op: string, output: [string, BufferArg], inputs: Readonly
       throw new Error(`${op}: '${output[0]}' and '${name}' are the same buffer; the kernel cannot run in place (use a separate output buffer)`);
     }
   }
-}
-
-/** True when every binding can be read as vec4: n a multiple of 4 and 16-byte aligned offsets (activations_vec4.wgsl). */
-function vec4Ok(n: number, args: readonly BufferArg[]): boolean {
-  return n % 4 === 0 && args.every((a) => 'mapState' in a || (a.offset ?? 0) % 16 === 0);
 }
 
 function alphaOf(o: ActivationOptions): number {

@@ -45,12 +45,12 @@ export function gather(device: GPUDevice, bufs: GatherBuffers, o: GatherOptions)
     shader: 'data',
     entry: u8 ? 'gather_u8' : 'gather_f32',
     label: op,
+    constants: { BINARIZE: o.binarize ? 1 : 0 },
     buffers: { [u8 ? 'bytes' : 'values']: bufs.data, order: bufs.order, x: bufs.x },
     params: {
       batch: o.batch,
       features: o.features,
       start: o.start ?? 0,
-      binarize: o.binarize ? 1 : 0,
       seed: o.seed ?? 0,
       step: o.step ?? 0,
       stream: o.stream ?? 1,

@@ -51,6 +51,11 @@ export interface CallSpec {
   readonly label?: string;
 }
 
+/** True when n elements of every binding can be read as n / 4 vec4: n a multiple of 4 and 16-byte aligned offsets (the *_vec4.wgsl kernels). */
+export function vec4Ok(n: number, args: readonly BufferArg[]): boolean {
+  return n % 4 === 0 && args.every((a) => 'mapState' in a || (a.offset ?? 0) % 16 === 0);
+}
+
 function asBinding(arg: BufferArg): GPUBufferBinding {
   if ('mapState' in arg) return { buffer: arg };
   return { buffer: arg.buffer, offset: arg.offset ?? 0, ...(arg.size !== undefined ? { size: arg.size } : {}) };

@@ -103,6 +103,7 @@ export function matmulUnsupported(device: GPUDevice, variant: MatmulVariant, s: 
   for (const x of [a, b]) {
     if (x.v % 4 !== 0) return `it reads ${x.what} as rows of vec4, so ${x.dim} must be a multiple of 4 (${x.dim} = ${x.v})`;
   }
+  if (s.n % 4 !== 0) return `it writes C (stored M×N) as rows of vec4, so N must be a multiple of 4 (N = ${s.n})`;
   return null;
 }
 
@@ -164,21 +165,23 @@ export function matmulVariant(device: GPUDevice, s: MatmulShape): MatmulVariant 
 interface VariantSpec {
   readonly shader: string;
   readonly entry: string;
-  /** Binding names of A and B in the shader (vec4 views for the blocked kernels). */
+  /** Binding names of A, B and C in the shader (vec4 views for the blocked kernels). */
   readonly a: string;
   readonly b: string;
+  readonly c: string;
   readonly workgroups: (device: GPUDevice, o: MatmulOptions) => [number, number, number];
 }
 
 const SPECS: Readonly<Record<MatmulVariant, VariantSpec>> = {
-  direct: { shader: 'matmul', entry: 'matmul', a: 'a', b: 'b', workgroups: (_, o) => [Math.ceil(o.n / 64), Math.ceil(o.m / 64), 1] },
-  tiled: { shader: 'matmul_tiled', entry: 'matmul_tiled', a: 'a', b: 'b', workgroups: (_, o) => [Math.ceil(o.n / 64), Math.ceil(o.m / 64), 1] },
-  naive: { shader: 'matmul_naive', entry: 'matmul_naive', a: 'a', b: 'b', workgroups: (_, o) => [Math.ceil(o.n / 16), Math.ceil(o.m / 16), 1] },
+  direct: { shader: 'matmul', entry: 'matmul', a: 'a', b: 'b', c: 'c', workgroups: (_, o) => [Math.ceil(o.n / 64), Math.ceil(o.m / 64), 1] },
+  tiled: { shader: 'matmul_tiled', entry: 'matmul_tiled', a: 'a', b: 'b', c: 'c', workgroups: (_, o) => [Math.ceil(o.n / 64), Math.ceil(o.m / 64), 1] },
+  naive: { shader: 'matmul_naive', entry: 'matmul_naive', a: 'a', b: 'b', c: 'c', workgroups: (_, o) => [Math.ceil(o.n / 16), Math.ceil(o.m / 16), 1] },
   blocked: {
     shader: 'matmul_blocked',
     entry: 'matmul_blocked',
     a: 'a4',
     b: 'b4',
+    c: 'c4',
     workgroups: (device, o) => grid1d(device, Math.ceil(o.m / 16) * Math.ceil(o.n / 32), 16),
   },
   subgroup: {
@@ -186,6 +189,7 @@ const SPECS: Readonly<Record<MatmulVariant, VariantSpec>> = {
     entry: 'matmul_subgroup',
     a: 'a4',
     b: 'b4',
+    c: 'c4',
     workgroups: (_, o) => [Math.ceil(o.n / 32), Math.ceil(o.m / 128), 1],
   },
 };
@@ -218,7 +222,7 @@ export function matmul(device: GPUDevice, bufs: MatmulBuffers, o: MatmulOptions)
     shader: spec.shader,
     entry: spec.entry,
     label: `${op} [${variant}]`,
-    buffers: { [spec.a]: bufs.a, [spec.b]: bufs.b, c: bufs.c, bias: bufs.bias ?? placeholderBuffer(device) },
+    buffers: { [spec.a]: bufs.a, [spec.b]: bufs.b, [spec.c]: bufs.c, bias: bufs.bias ?? placeholderBuffer(device) },
     constants: { TA: o.transA ? 1 : 0, TB: o.transB ? 1 : 0 },
     params: {
       m: o.m,

@@ -14,7 +14,7 @@
  * about t: the caller's count still advances, and the control block's running
  * skip count (element 3) tells how many steps were dropped.
  */
-import { checkBuffer, checkSizes, grid1d, makeCall, placeholderBuffer, type BufferArg, type KernelCall } from './kernel.ts';
+import { checkBuffer, checkSizes, grid1d, makeCall, placeholderBuffer, vec4Ok, type BufferArg, type KernelCall } from './kernel.ts';
 import { sumSquares, sumSquaresPartials } from './reduce.ts';
 
 /** Elements per workgroup of the updates in optim.wgsl (256 invocations × 4). */
@@ -142,7 +142,7 @@ export function adam(device: GPUDevice, bufs: AdamBuffers, o: AdamOptions): Opti
     decay: o.decoupled ? 1 - lr * wd : 1,
   });
   const gs = bufs.gradScale ?? placeholderBuffer(device);
-  const vec4 = o.n % 4 === 0 && [bufs.grad, bufs.param, bufs.m, bufs.v].every(aligned16);
+  const vec4 = vec4Ok(o.n, [bufs.grad, bufs.param, bufs.m, bufs.v]);
   const call = makeCall(device, {
     shader: vec4 ? 'optim_vec4' : 'optim',
     entry: vec4 ? 'adam_step4' : 'adam_step',
@@ -166,11 +166,6 @@ export function adam(device: GPUDevice, bufs: AdamBuffers, o: AdamOptions): Opti
     workgroups: vec4 ? grid1d(device, o.n / 4, 256) : grid1d(device, o.n, PER_GROUP),
   });
   return withStep(call, derive, o.lr);
-}
-
-/** True when a binding starts on a 16-byte boundary and can be read as vec4. */
-function aligned16(arg: BufferArg): boolean {
-  return 'mapState' in arg || (arg.offset ?? 0) % 16 === 0;
 }
 
 /** One SGD update (torch.optim.SGD: momentum, dampening, nesterov, weight decay) in place. */

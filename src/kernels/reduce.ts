@@ -4,7 +4,7 @@
  * clipping) and `fill`. Formulas, the fixed summation order and dispatch:
  * shaders/reduce.wgsl; float64 references: src/ref/reduce.ts.
  */
-import { checkBuffer, checkSizes, grid1d, makeCall, type BufferArg, type KernelCall } from './kernel.ts';
+import { checkBuffer, checkSizes, grid1d, makeCall, vec4Ok, type BufferArg, type KernelCall } from './kernel.ts';
 import { isCpuAdapter } from './matmul.ts';
 
 /**
@@ -100,13 +100,14 @@ export function sumSquares(device: GPUDevice, bufs: SumSquaresBuffers, o: SumSqu
   checkBuffer(op, 'x', bufs.x, o.n);
   checkBuffer(op, 'partials', bufs.partials, count);
   checkBuffer(op, 'out', bufs.out, 1);
+  const v4 = vec4Ok(o.n, [bufs.x]);
   const partial = makeCall(device, {
-    shader: 'reduce',
-    entry: 'sum_squares_partial',
+    shader: v4 ? 'reduce_vec4' : 'reduce',
+    entry: v4 ? 'sum_squares_partial4' : 'sum_squares_partial',
     constants: { TREE_WG: treeWorkgroupSize(device) },
-    label: `${op} partials`,
-    buffers: { x: bufs.x, partials: bufs.partials },
-    params: { ...NO_PARAMS, n: o.n },
+    label: `${op} partials${v4 ? ' [vec4]' : ''}`,
+    buffers: { [v4 ? 'x4' : 'x']: bufs.x, partials: bufs.partials },
+    params: v4 ? { n: o.n } : { ...NO_PARAMS, n: o.n },
     workgroups: grid1d(device, o.n, SUM_SQUARES_CHUNK),
   });
   const final = makeCall(device, {

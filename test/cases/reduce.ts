@@ -74,7 +74,10 @@ async function gpuSumSquares(device: GPUDevice, x: Float32Array): Promise<Float3
   const n = x.length;
   const gx = uploadF32(device, x), gp = createBuffer(device, sumSquaresPartials(n) * 4), gout = createBuffer(device, 4);
   try {
-    await run(device, `sumSquares n=${n}`, sumSquares(device, { x: gx, partials: gp, out: gout }, { n }));
+    const calls = sumSquares(device, { x: gx, partials: gp, out: gout }, { n });
+    // n a multiple of 4 reads vec4 (reduce_vec4.wgsl), any other n scalars (reduce.wgsl): the sizes below cover both.
+    expect(calls[0]!.label.endsWith('[vec4]') === (n % 4 === 0), `sumSquares n=${n} ran '${calls[0]!.label}'`);
+    await run(device, `sumSquares n=${n}`, calls);
     return await readF32(device, gout, 1);
   } finally {
     for (const b of [gx, gp, gout]) destroyBuffer(device, b);
@@ -132,7 +135,7 @@ export const reduceCases: GpuCase[] = [
     },
   },
   {
-    name: 'reduce: sumSquares in two stages for n = 1, 3, 4095, 4096, 4097, 100003, 300000 and over several buffers',
+    name: 'reduce: sumSquares in two stages (scalar and vec4 loads) for n = 1, 3, 4095, 4096, 4097, 100003, 300000 and over several buffers',
     async run(device) {
       let seed = 300;
       for (const n of [1, 3, 4095, 4096, 4097, 100003, 300000]) {
