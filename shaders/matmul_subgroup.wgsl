@@ -3,7 +3,7 @@
 //
 // C = act(op(A) · op(B) + bias), or C += op(A) · op(B). Shapes, blocking, loads
 // and epilogue: matmul_block.wgsl.
-// A workgroup of 8 invocations owns 128 rows (16 each) and one block of 32
+// A workgroup of 4 invocations owns 64 rows (16 each) and one block of 32
 // columns, so all invocations of a subgroup need the same eight Bk at each
 // step of K: the invocation with subgroup_invocation_id s (mod 4) loads Bk s
 // and s + 4, and every invocation takes the eight from lanes 0..3 by
@@ -11,7 +11,9 @@
 // least 4 invocations (WebGPU guarantees 4 to 128). No invocation leaves early
 // (rows past M are clamped and never stored), so the broadcasts stay in
 // uniform control flow.
-// Dispatch: (ceil(N / 32), ceil(M / 128), 1).
+// A workgroup is one SIMD group of SwiftShader (4 lanes); workgroups of 8 were
+// measured slower there, and leave more rows idle when M is not a multiple of 128.
+// Dispatch: (ceil(N / 32), ceil(M / 64), 1).
 
 // The eight Bk of a step from the pairs (lo, hi) loaded by lanes 0..3.
 fn share_b(lo: mat4x4<f32>, hi: mat4x4<f32>, bk: ptr<function, array<mat4x4<f32>, 8>>) {
@@ -25,10 +27,10 @@ fn share_b(lo: mat4x4<f32>, hi: mat4x4<f32>, bk: ptr<function, array<mat4x4<f32>
   (*bk)[7] = mat4x4<f32>(subgroupBroadcast(hi[0], 3u), subgroupBroadcast(hi[1], 3u), subgroupBroadcast(hi[2], 3u), subgroupBroadcast(hi[3], 3u));
 }
 
-@compute @workgroup_size(8, 1, 1)
+@compute @workgroup_size(4, 1, 1)
 fn matmul_subgroup(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32,
                    @builtin(subgroup_invocation_id) lane: u32) {
-  let r0 = (wg.y * 8u + li) * 16u;
+  let r0 = (wg.y * 4u + li) * 16u;
   let c0 = wg.x * 32u;
   let s = lane % 4u;
   var acc: MatmulBlock;

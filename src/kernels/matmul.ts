@@ -139,12 +139,12 @@ export function clearMatmulChoices(device: GPUDevice): void {
 
 /**
  * The adapter's default for a shape: on CPU adapters the register-blocked
- * kernels when the shape allows (`subgroup` when its 128-row workgroups waste at
+ * kernels when the shape allows (`subgroup` when its 64-row workgroups waste at
  * most a fifth of their rows, else `blocked`), on GPUs the portable `direct`.
  */
 export function defaultMatmulVariant(device: GPUDevice, s: MatmulShape): MatmulVariant {
   if (isCpuAdapter(device)) {
-    if (Math.ceil(s.m / 128) * 128 <= 1.25 * s.m && matmulUnsupported(device, 'subgroup', s) === null) return 'subgroup';
+    if (Math.ceil(s.m / 64) * 64 <= 1.25 * s.m && matmulUnsupported(device, 'subgroup', s) === null) return 'subgroup';
     if (matmulUnsupported(device, 'blocked', s) === null) return 'blocked';
   }
   return 'direct';
@@ -190,7 +190,7 @@ const SPECS: Readonly<Record<MatmulVariant, VariantSpec>> = {
     a: 'a4',
     b: 'b4',
     c: 'c4',
-    workgroups: (_, o) => [Math.ceil(o.n / 32), Math.ceil(o.m / 128), 1],
+    workgroups: (_, o) => [Math.ceil(o.n / 32), Math.ceil(o.m / 64), 1],
   },
 };
 
