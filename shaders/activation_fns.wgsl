@@ -27,19 +27,26 @@ const ACT_SOFTPLUS: u32 = 8u;
 const GELU_K: f32 = 0.7978845608028654; // sqrt(2 / pi)
 const GELU_C: f32 = 0.044715;
 
-// Numerically stable logistic function: never evaluates exp of a positive number.
-fn stable_sigmoid(x: f32) -> f32 {
-  let e = exp(-abs(x));
+// σ(x) from e = exp(−|x|): never evaluates exp of a positive number.
+fn sigmoid_from_exp(x: f32, e: f32) -> f32 {
   let s = 1.0 / (1.0 + e);
   return select(e * s, s, x >= 0.0);
 }
 
+// log1p(e) for e = exp(−|x|) in (0, 1], with a short series where e is tiny
+// to keep relative accuracy.
+fn log1p_from_exp(e: f32) -> f32 {
+  return select(log(1.0 + e), e * (1.0 - 0.5 * e), e < 1e-4);
+}
+
+// Numerically stable logistic function.
+fn stable_sigmoid(x: f32) -> f32 {
+  return sigmoid_from_exp(x, exp(-abs(x)));
+}
+
 // log(1 + exp(x)) without overflow: max(x, 0) + log1p(exp(-|x|)).
 fn stable_softplus(x: f32) -> f32 {
-  let e = exp(-abs(x));
-  // log1p(e) with a short series where e is tiny, to keep relative accuracy.
-  let l = select(log(1.0 + e), e * (1.0 - 0.5 * e), e < 1e-4);
-  return max(x, 0.0) + l;
+  return max(x, 0.0) + log1p_from_exp(exp(-abs(x)));
 }
 
 // tanh that saturates cleanly (some implementations return NaN for |x| > ~44).

@@ -151,9 +151,10 @@ fn elbo_bernoulli(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg
   for (var d = tid; d < params.features; d += WG) {
     let l = logits[base + d];
     let t = x[base + d];
-    // stable_softplus(−|l|) = log1p(exp(−|l|))
-    acc += max(l, 0.0) - l * t + stable_softplus(-abs(l));
-    dlogits[base + d] = (stable_sigmoid(l) - t) * params.grad_scale;
+    // One e = exp(−|l|) serves both stable_softplus(−|l|) = log1p(e) and σ(l).
+    let e = exp(-abs(l));
+    acc += max(l, 0.0) - l * t + log1p_from_exp(e);
+    dlogits[base + d] = (sigmoid_from_exp(l, e) - t) * params.grad_scale;
   }
   let sum = workgroup_sum(tid, acc);
   if (tid == 0u) { recon[b] = sum; }

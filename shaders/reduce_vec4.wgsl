@@ -1,5 +1,12 @@
-// reduce_vec4: the partial stage of reduce.wgsl's sum of squares over vec4 loads.
+// reduce_vec4: reduce.wgsl's narrow per-channel sum and the partial stage of
+// its sum of squares, over vec4 loads.
 // requires: reduce_tree.wgsl
+//
+// sum_axes_narrow4: sum_axes_narrow for inner = 1 (a dense dY (B, C)), four
+//   channels per invocation: out4[q] = scale · Σ_o x4[o·C/4 + q] (or +=
+//   with accumulate = 1), each lane in order of o as sum_axes_narrow, so the
+//   results are bit-identical to it. C must be a multiple of 4.
+//   Dispatch grid1d(C / 4, 256).
 //
 // sum_squares_partial4: workgroup g covers the 4096 elements [4096·g, 4096·g + 4096)
 //   of x, as reduce.wgsl's sum_squares_partial, read as the 1024 vec4
@@ -8,18 +15,38 @@
 //   tree gives partials[g]. The chunks are those of sum_squares_partial, so
 //   sum_squares_final completes both alike; the order within a chunk is fixed,
 //   so results are bit-identical from run to run.
-// Shapes: x4 (n / 4) vec4: n a multiple of 4 and the binding 16-byte aligned
+// Shapes: x4 (n / 4) vec4 (sum_squares_partial4): n a multiple of 4 and the binding 16-byte aligned
 //   (src/kernels/reduce.ts uses reduce.wgsl otherwise). Where every load is a
 //   per-lane gather (SwiftShader) this is a quarter of the loads.
 // Dispatch grid1d(n, 4096); partials holds ceil(n / 4096) values.
 
 struct Params {
   n: u32,
+  outer: u32,
+  channels: u32,
+  scale: f32,
+  accumulate: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x4: array<vec4f>;
 @group(0) @binding(1) var<storage, read_write> partials: array<f32>;
-@group(0) @binding(2) var<uniform> params: Params;
+@group(0) @binding(2) var<storage, read_write> out4: array<vec4f>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+@compute @workgroup_size(256, 1, 1)
+fn sum_axes_narrow4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                    @builtin(local_invocation_index) li: u32) {
+  let q = (wg.x + wg.y * nwg.x) * 256u + li;
+  let cq = params.channels / 4u;
+  if (q >= cq) { return; }
+  var s = vec4f();
+  for (var o = 0u; o < params.outer; o++) {
+    s += x4[o * cq + q];
+  }
+  var v = params.scale * s;
+  if (params.accumulate != 0u) { v = out4[q] + v; }
+  out4[q] = v;
+}
 
 const SQ_CHUNK4: u32 = 1024u;
 

@@ -120,7 +120,7 @@ function withStep(call: KernelCall, derive: (step: number, lr: number) => Record
 
 /**
  * One Adam (or AdamW, with `decoupled`) update of param, m and v in place:
- * torch.optim.Adam / AdamW semantics, bias correction included. Four
+ * torch.optim.Adam / AdamW semantics, bias correction included. Sixteen
  * parameters per invocation (shaders/optim_vec4.wgsl, label `[vec4]`) when n
  * is a multiple of 4 and the bindings are 16-byte aligned.
  */
@@ -163,7 +163,7 @@ export function adam(device: GPUDevice, bufs: AdamBuffers, o: AdamOptions): Opti
       l2: o.decoupled ? 0 : wd,
       ...derive(o.step, o.lr),
     },
-    workgroups: vec4 ? grid1d(device, o.n / 4, 256) : grid1d(device, o.n, PER_GROUP),
+    workgroups: vec4 ? grid1d(device, o.n / 4, 1024) : grid1d(device, o.n, PER_GROUP),
   });
   return withStep(call, derive, o.lr);
 }

@@ -25,6 +25,8 @@ const FILL_PER_GROUP = 1024;
 
 /** Every uniform field of reduce.wgsl, zero; each kernel sets the ones it uses. */
 const NO_PARAMS = { outer: 0, channels: 0, inner: 0, n: 0, count: 0, scale: 0, value: 0, accumulate: 0 } as const;
+/** The same for reduce_vec4.wgsl. */
+const VEC4_PARAMS = { n: 0, outer: 0, channels: 0, scale: 0, accumulate: 0 } as const;
 
 export interface SumAxesOptions {
   /** Rows summed over before the channel axis (a batch). */
@@ -58,6 +60,17 @@ export function sumAxes(device: GPUDevice, bufs: SumAxesBuffers, o: SumAxesOptio
   checkBuffer(op, 'x', bufs.x, total);
   checkBuffer(op, 'out', bufs.out, o.channels);
   const narrow = o.outer * o.inner <= SUM_AXES_NARROW_MAX;
+  if (narrow && o.inner === 1 && o.channels % 4 === 0 && vec4Ok(total, [bufs.x, bufs.out])) {
+    // Four channels per invocation over vec4 loads (reduce_vec4.wgsl), the same sums in the same order.
+    return makeCall(device, {
+      shader: 'reduce_vec4',
+      entry: 'sum_axes_narrow4',
+      label: `${op} [vec4]`,
+      buffers: { x4: bufs.x, out4: bufs.out },
+      params: { ...VEC4_PARAMS, outer: o.outer, channels: o.channels, scale: o.scale ?? 1, accumulate: o.accumulate ? 1 : 0 },
+      workgroups: grid1d(device, o.channels / 4, 256),
+    });
+  }
   return makeCall(device, {
     shader: 'reduce',
     entry: narrow ? 'sum_axes_narrow' : 'sum_axes',
@@ -107,7 +120,7 @@ export function sumSquares(device: GPUDevice, bufs: SumSquaresBuffers, o: SumSqu
     constants: { TREE_WG: treeWorkgroupSize(device) },
     label: `${op} partials${v4 ? ' [vec4]' : ''}`,
     buffers: { [v4 ? 'x4' : 'x']: bufs.x, partials: bufs.partials },
-    params: v4 ? { n: o.n } : { ...NO_PARAMS, n: o.n },
+    params: v4 ? { ...VEC4_PARAMS, n: o.n } : { ...NO_PARAMS, n: o.n },
     workgroups: grid1d(device, o.n, SUM_SQUARES_CHUNK),
   });
   const final = makeCall(device, {

@@ -100,13 +100,13 @@ async function readCtl(device: GPUDevice, ctl: GPUBuffer) {
 
 export const optimCases: GpuCase[] = [
   {
-    name: 'optim: Adam over 3 steps for n = 1, 1000, 100003, 100004 (one and four per invocation), with a learning-rate change',
+    name: 'optim: Adam over 3 steps for n = 1, 1000, 100003, 100004 (scalar and vec4 kernels), with a learning-rate change',
     async run(device) {
       await checkAdam(device, 1, { lr: 0.1 }, 1);
       await checkAdam(device, 1000, { lr: 1e-3, beta1: 0.8, beta2: 0.99, eps: 1e-6 }, 10);
       await checkAdam(device, 100003, { lr: 1e-3 }, 20);
       await checkAdam(device, 100004, { lr: 1e-3 }, 25);
-      // n = 1000 and 100004 ran four parameters per invocation, n = 1 and 100003 one.
+      // n = 1000 and 100004 ran the vec4 kernel (sixteen parameters per invocation), n = 1 and 100003 the scalar one.
       for (const [k, vec4] of [[1000, true], [1001, false]] as const) {
         const b = [0, 1, 2, 3].map(() => createBuffer(device, 1004 * 4));
         const c = adam(device, { param: b[0]!, grad: b[1]!, m: b[2]!, v: b[3]! }, { n: k, lr: 0.1, step: 1 });

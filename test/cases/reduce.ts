@@ -41,7 +41,11 @@ async function checkSumAxes(device: GPUDevice, o: SumAxesOptions, seed: number):
   const what = `sumAxes (${outer}, ${channels}, ${inner}) scale=${o.scale ?? 1} accumulate=${!!o.accumulate}`;
   const gx = uploadF32(device, x), gout = uploadF32(device, out0);
   try {
-    await run(device, what, [sumAxes(device, { x: gx, out: gout }, o)]);
+    const call = sumAxes(device, { x: gx, out: gout }, o);
+    // Dense (inner = 1) narrow sums over C a multiple of 4 read vec4 (reduce_vec4.wgsl); the shapes cover both.
+    const v4 = outer * inner <= SUM_AXES_NARROW_MAX && inner === 1 && channels % 4 === 0;
+    expect(call.label.endsWith('[vec4]') === v4, `${what} ran '${call.label}'`);
+    await run(device, what, [call]);
     const ref = sumAxesRef(x, o);
     const want = o.accumulate ? ref.map((v, c) => v + out0[c]!) : ref;
     expectClose(what, await readF32(device, gout, channels), want, sumAxesTol(x, o));
@@ -64,6 +68,8 @@ const SHAPES: ReadonlyArray<readonly [number, number, number]> = [
   [3, 2, 200],
   [129, 127, 3],
   [128, 400, 1], // dense bias gradient, B = 128
+  [512, 8, 1], // the vec4 schedule at its largest count
+  [3, 12, 1],
   [5000, 3, 1], // large outer
   [4, 32, 196], // conv bias gradient (N, C, 14·14)
   [2, 3, 1000],
