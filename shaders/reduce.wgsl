@@ -1,5 +1,4 @@
 // reduce: deterministic sums (bias gradients, squared norms) and a fill.
-// requires: reduce_tree.wgsl
 //
 // sum_axes: x viewed as (outer, C, inner) row-major → out (C):
 //   out[c] = scale · Σ_o Σ_i x[(o·C + c)·inner + i]        (accumulate = 0)
@@ -25,15 +24,17 @@
 //   (for gradient-norm clipping):
 //   partial: workgroup g covers the 4096 elements [4096·g, 4096·g + 4096):
 //            invocation l adds the squares of elements 4096·g + l + TREE_WG·k,
-//            k < 4096 / TREE_WG, then a tree gives partials[g]. Dispatch grid1d(n, 4096);
-//            the partials buffer holds ceil(n / 4096) values (`count`).
+//            k < 4096 / TREE_WG, and writes partials[TREE_WG·g + l]. No tree
+//            and no barrier: on CPU adapters a barrier is a fiber switch per
+//            SIMD group, which cost more than the sums. Dispatch grid1d(n, 4096);
+//            the partials buffer holds ceil(n / 4096)·TREE_WG values (`count`).
 //   final:   one workgroup sums partials_in[0..count) the same way and writes
 //            out[0] = total, or out[0] += total with accumulate = 1 (to sum
 //            several buffers into one scalar; the first call overwrites).
 //            Dispatch (1, 1, 1).
 //   Fixed partition and fixed tree: deterministic as above (for one TREE_WG,
 //   which the TypeScript side fixes per adapter). reduce_vec4.wgsl has the
-//   partial stage over vec4 loads, with the same chunks.
+//   partial stage over vec4 loads, with the same chunks and partials.
 //
 // fill: out[j] = value for j < n. 1024 elements per workgroup (4 per
 //   invocation, as activations.wgsl); dispatch grid1d(n, 1024).
@@ -62,6 +63,26 @@ struct Params {
 const WG: u32 = 256u;
 const SQ_CHUNK: u32 = 4096u;
 const FILL_PER_THREAD: u32 = 4u;
+// Invocations per workgroup of the kernels that end in a tree (sum_axes,
+// sum_squares_*): a power of two from 4 to 256. Each barrier costs a fiber
+// switch per SIMD group on CPU adapters, so src/kernels/reduce.ts picks 16
+// there (more elements per invocation) and 256 on GPUs.
+override TREE_WG: u32 = 256u;
+
+var<workgroup> scratch: array<f32, 256>;
+
+// Sums scratch[0..TREE_WG) into scratch[0] by a fixed halving tree. Every
+// invocation of the workgroup must call it (it contains barriers).
+fn tree_sum(li: u32) -> f32 {
+  workgroupBarrier();
+  for (var stride = TREE_WG / 2u; stride > 0u; stride = stride / 2u) {
+    if (li < stride) {
+      scratch[li] = scratch[li] + scratch[li + stride];
+    }
+    workgroupBarrier();
+  }
+  return scratch[0];
+}
 
 @compute @workgroup_size(TREE_WG, 1, 1)
 fn sum_axes(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -114,13 +135,11 @@ fn sum_squares_partial(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups
     let j = base + li + k * TREE_WG;
     if (j < params.n) {
       let v = x[j];
-      s = fma(v, v, s);
+      s += v * v;
     }
   }
-  scratch[li] = s;
-  let total = tree_sum(li);
-  if (li == 0u && base < params.n) {
-    partials[g] = total;
+  if (base < params.n) {
+    partials[g * TREE_WG + li] = s;
   }
 }
 

@@ -1,6 +1,5 @@
 // reduce_vec4: reduce.wgsl's narrow per-channel sum and the partial stage of
 // its sum of squares, over vec4 loads.
-// requires: reduce_tree.wgsl
 //
 // sum_axes_narrow4: sum_axes_narrow for inner = 1 (a dense dY (B, C)), four
 //   channels per invocation: out4[q] = scale · Σ_o x4[o·C/4 + q] (or +=
@@ -11,14 +10,16 @@
 // sum_squares_partial4: workgroup g covers the 4096 elements [4096·g, 4096·g + 4096)
 //   of x, as reduce.wgsl's sum_squares_partial, read as the 1024 vec4
 //   x4[1024·g + l + TREE_WG·k], k < 1024 / TREE_WG, by invocation l: each
-//   invocation keeps a vec4 of sums, adds its four lanes in order, then the
-//   tree gives partials[g]. The chunks are those of sum_squares_partial, so
-//   sum_squares_final completes both alike; the order within a chunk is fixed,
-//   so results are bit-identical from run to run.
+//   invocation keeps a vec4 of sums, adds its four lanes in order and writes
+//   partials[TREE_WG·g + l] (no barrier). Chunks and partials are those of
+//   sum_squares_partial, so sum_squares_final completes both alike; the
+//   order of every addition is fixed, so results are bit-identical from run to run.
 // Shapes: x4 (n / 4) vec4 (sum_squares_partial4): n a multiple of 4 and the binding 16-byte aligned
 //   (src/kernels/reduce.ts uses reduce.wgsl otherwise). Where every load is a
 //   per-lane gather (SwiftShader) this is a quarter of the loads.
-// Dispatch grid1d(n, 4096); partials holds ceil(n / 4096) values.
+// Dispatch grid1d(n, 4096); partials holds ceil(n / 4096)·TREE_WG values.
+
+override TREE_WG: u32 = 256u;
 
 struct Params {
   n: u32,
@@ -60,11 +61,9 @@ fn sum_squares_partial4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroup
   for (var k = 0u; k < SQ_CHUNK4 / TREE_WG; k++) {
     let j = min(base + li + k * TREE_WG, n4 - 1u);
     let v = select(vec4f(), x4[j], base + li + k * TREE_WG < n4);
-    s = fma(v, v, s);
+    s += v * v;
   }
-  scratch[li] = (s.x + s.y) + (s.z + s.w);
-  let total = tree_sum(li);
-  if (li == 0u && base < n4) {
-    partials[g] = total;
+  if (base < n4) {
+    partials[g * TREE_WG + li] = (s.x + s.y) + (s.z + s.w);
   }
 }

@@ -236,7 +236,7 @@ export function clipScale(device: GPUDevice, bufs: ClipScaleBuffers, o: { readon
 export interface ClipGradNormBuffers {
   /** grad: (n), the flat gradient block. */
   readonly grad: BufferArg;
-  /** Scratch of sumSquaresPartials(n) floats. */
+  /** Scratch of sumSquaresPartials(n, device) floats. */
   readonly partials: BufferArg;
   /** ss: (1) scratch for the sum of squares. */
   readonly ss: BufferArg;
@@ -251,7 +251,7 @@ export interface ClipGradNormBuffers {
  */
 export function clipGradNorm(device: GPUDevice, bufs: ClipGradNormBuffers, o: { readonly n: number; readonly maxNorm?: number }): KernelCall[] {
   checkSizes('clipGradNorm', { n: o.n });
-  checkBuffer(`clipGradNorm (n=${o.n})`, 'partials', bufs.partials, sumSquaresPartials(o.n));
+  checkBuffer(`clipGradNorm (n=${o.n})`, 'partials', bufs.partials, sumSquaresPartials(o.n, device));
   const clip = clipScale(device, { ss: bufs.ss, ctl: bufs.ctl }, o.maxNorm !== undefined ? { maxNorm: o.maxNorm } : {});
   try {
     return [...sumSquares(device, { x: bufs.grad, partials: bufs.partials, out: bufs.ss }, { n: o.n }), clip];

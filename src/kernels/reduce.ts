@@ -82,9 +82,13 @@ export function sumAxes(device: GPUDevice, bufs: SumAxesBuffers, o: SumAxesOptio
   });
 }
 
-/** Length (in floats) of the partials scratch buffer `sumSquares` needs for n elements. */
-export function sumSquaresPartials(n: number): number {
-  return Math.ceil(n / SUM_SQUARES_CHUNK);
+/**
+ * Length (in floats) of the partials scratch buffer `sumSquares` needs for n
+ * elements: one partial per invocation of the first stage. With a device, the
+ * count on that device; without, enough for any device.
+ */
+export function sumSquaresPartials(n: number, device?: GPUDevice): number {
+  return Math.ceil(n / SUM_SQUARES_CHUNK) * (device ? treeWorkgroupSize(device) : 256);
 }
 
 export interface SumSquaresOptions {
@@ -96,7 +100,7 @@ export interface SumSquaresOptions {
 export interface SumSquaresBuffers {
   /** x: (n). */
   readonly x: BufferArg;
-  /** Scratch of at least sumSquaresPartials(n) floats; may be shared by calls recorded one after another. */
+  /** Scratch of at least sumSquaresPartials(n, device) floats; may be shared by calls recorded one after another. */
   readonly partials: BufferArg;
   /** out: (1), the sum of squares. */
   readonly out: BufferArg;
@@ -109,7 +113,7 @@ export interface SumSquaresBuffers {
 export function sumSquares(device: GPUDevice, bufs: SumSquaresBuffers, o: SumSquaresOptions): KernelCall[] {
   const op = `sumSquares (n=${o.n})`;
   checkSizes('sumSquares', { n: o.n });
-  const count = sumSquaresPartials(o.n);
+  const count = sumSquaresPartials(o.n, device);
   checkBuffer(op, 'x', bufs.x, o.n);
   checkBuffer(op, 'partials', bufs.partials, count);
   checkBuffer(op, 'out', bufs.out, 1);

@@ -187,7 +187,7 @@ export class TrainingSession {
     this.state = o.type === 'sgd' ? (needsMomentum ? [mk(padded, 'momentum')] : []) : [mk(padded, 'adam.m'), mk(padded, 'adam.v')];
     this.ctl = mk(GRAD_CTL_LENGTH, 'grad ctl');
     this.nonFinite = mk(NONFINITE_REPORT_LENGTH, 'non-finite report');
-    this.scratch = [mk(sumSquaresPartials(total), 'grad sumsq partials'), mk(1, 'grad sumsq')];
+    this.scratch = [mk(sumSquaresPartials(total, device), 'grad sumsq partials'), mk(1, 'grad sumsq')];
     const built: { program?: Program; clip?: KernelCall[]; scan?: NonFiniteCall } = {};
     try {
       built.program = new Program(device, tg, { params: this.params, grads: this.grads }, options.loss);

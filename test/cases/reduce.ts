@@ -11,7 +11,7 @@
  */
 import { createBuffer, destroyBuffer, readF32, readU32, uploadF32 } from '../../src/gpu/buffers.ts';
 import { makeCall, submitCalls, type KernelCall } from '../../src/kernels/kernel.ts';
-import { fill, SUM_AXES_NARROW_MAX, SUM_SQUARES_CHUNK, sumAxes, sumSquares, sumSquaresPartials, type SumAxesOptions } from '../../src/kernels/reduce.ts';
+import { fill, SUM_AXES_NARROW_MAX, SUM_SQUARES_CHUNK, sumAxes, sumSquares, sumSquaresPartials, treeWorkgroupSize, type SumAxesOptions } from '../../src/kernels/reduce.ts';
 import { sumAxesRef, sumSquaresRef } from '../../src/ref/reduce.ts';
 import { expect, expectClose, expectThrows, gpuScope, randomF32 } from '../support/check.ts';
 import type { GpuCase } from './types.ts';
@@ -78,7 +78,7 @@ const SHAPES: ReadonlyArray<readonly [number, number, number]> = [
 /** Sum of squares of `x` on the GPU (two stages), as f32. */
 async function gpuSumSquares(device: GPUDevice, x: Float32Array): Promise<Float32Array> {
   const n = x.length;
-  const gx = uploadF32(device, x), gp = createBuffer(device, sumSquaresPartials(n) * 4), gout = createBuffer(device, 4);
+  const gx = uploadF32(device, x), gp = createBuffer(device, sumSquaresPartials(n, device) * 4), gout = createBuffer(device, 4);
   try {
     const calls = sumSquares(device, { x: gx, partials: gp, out: gout }, { n });
     // n a multiple of 4 reads vec4 (reduce_vec4.wgsl), any other n scalars (reduce.wgsl): the sizes below cover both.
@@ -90,8 +90,11 @@ async function gpuSumSquares(device: GPUDevice, x: Float32Array): Promise<Float3
   }
 }
 
-function sumSquaresTol(n: number) {
-  return { atol: 0, rtol: (SUM_SQUARES_CHUNK / 256 + 8 + Math.ceil(sumSquaresPartials(n) / 256) + 8 + 2) * U };
+// The chain of additions: SUM_SQUARES_CHUNK / W in an invocation of the first stage, then
+// count / W in an invocation of the final stage and its tree of log2(W) levels (W = TREE_WG).
+function sumSquaresTol(device: GPUDevice, n: number) {
+  const w = treeWorkgroupSize(device);
+  return { atol: 0, rtol: (SUM_SQUARES_CHUNK / w + Math.ceil(sumSquaresPartials(n, device) / w) + Math.log2(w) + 2) * U };
 }
 
 export const reduceCases: GpuCase[] = [
@@ -146,17 +149,17 @@ export const reduceCases: GpuCase[] = [
       let seed = 300;
       for (const n of [1, 3, 4095, 4096, 4097, 100003, 300000]) {
         const x = randomF32(n, seed++, -2, 2);
-        expectClose(`sumSquares n=${n}`, await gpuSumSquares(device, x), [sumSquaresRef(x)], sumSquaresTol(n));
+        expectClose(`sumSquares n=${n}`, await gpuSumSquares(device, x), [sumSquaresRef(x)], sumSquaresTol(device, n));
       }
       // Three buffers into one scalar, sharing one partials scratch: the first call overwrites, the others accumulate.
       const xs = [randomF32(5000, 310), randomF32(17, 311), randomF32(9000, 312)];
       const gx = xs.map((x) => uploadF32(device, x));
-      const gp = createBuffer(device, sumSquaresPartials(9000) * 4);
+      const gp = createBuffer(device, sumSquaresPartials(9000, device) * 4);
       const gout = uploadF32(device, [1e6]);
       try {
         await run(device, 'sumSquares over three buffers', xs.flatMap((x, i) => sumSquares(device, { x: gx[i]!, partials: gp, out: gout }, { n: x.length, accumulate: i > 0 })));
         const want = xs.reduce((s, x) => s + sumSquaresRef(x), 0);
-        expectClose('sumSquares over three buffers', await readF32(device, gout, 1), [want], sumSquaresTol(9000));
+        expectClose('sumSquares over three buffers', await readF32(device, gout, 1), [want], sumSquaresTol(device, 9000));
       } finally {
         for (const b of [...gx, gp, gout]) destroyBuffer(device, b);
       }
@@ -212,7 +215,8 @@ export const reduceCases: GpuCase[] = [
       try {
         await expectThrows('outer = 0', () => sumAxes(device, { x: buf, out: buf }, { outer: 0, channels: 2, inner: 1 }), /outer = 0; expected a positive integer/);
         await expectThrows('short x', () => sumAxes(device, { x: buf, out: buf }, { outer: 4, channels: 2, inner: 3 }), /buffer 'x' holds 64 bytes; expected at least 96 \(24 elements\)/);
-        await expectThrows('short partials', () => sumSquares(device, { x: big, partials: buf, out: buf }, { n: 20 * SUM_SQUARES_CHUNK }), /buffer 'partials' holds 64 bytes; expected at least 80 \(20 elements\)/);
+        const need = sumSquaresPartials(20 * SUM_SQUARES_CHUNK, device); // one partial per invocation of the first stage
+        await expectThrows('short partials', () => sumSquares(device, { x: big, partials: buf, out: buf }, { n: 20 * SUM_SQUARES_CHUNK }), new RegExp(`buffer 'partials' holds 64 bytes; expected at least ${need * 4} \\(${need} elements\\)`));
         await expectThrows('n = 0', () => fill(device, { x: buf }, { n: 0, value: 1 }), /n = 0; expected a positive integer/);
       } finally {
         destroyBuffer(device, buf);
