@@ -104,10 +104,10 @@ fn conv_transpose2d_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workg
       for (var ci = 0u; ci < params.c_in; ci++) {
         let xv = select(vec4f(0.0), vec4f(x[xi + cu.x], x[xi + cu.y], x[xi + cu.z], x[xi + cu.w]), valid);
         let wv = vec4f(weight[w0 + wi], weight[w1 + wi], weight[w2 + wi], weight[w3 + wi]);
-        acc[0] = fma(vec4f(xv.x), wv, acc[0]);
-        acc[1] = fma(vec4f(xv.y), wv, acc[1]);
-        acc[2] = fma(vec4f(xv.z), wv, acc[2]);
-        acc[3] = fma(vec4f(xv.w), wv, acc[3]);
+        acc[0] += vec4f(xv.x) * wv;
+        acc[1] += vec4f(xv.y) * wv;
+        acc[2] += vec4f(xv.z) * wv;
+        acc[3] += vec4f(xv.w) * wv;
         xi += hw;
         wi += wstep;
       }

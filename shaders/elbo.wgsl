@@ -87,7 +87,7 @@ struct Params {
 
 // Invocations per workgroup (a power of two, 4 to 64): every barrier of the
 // trees below costs a fiber switch per SIMD group on CPU adapters, so
-// src/kernels/elbo.ts picks 16 there and 64 on GPUs.
+// src/kernels/elbo.ts picks 4 there (one SIMD group) and 64 on GPUs.
 override WG: u32 = 64u;
 const HALF_LOG_2PI: f32 = 0.91893853320467274;
 const NEG_MAX: f32 = -3.40282346e38;

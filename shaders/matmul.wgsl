@@ -88,14 +88,14 @@ fn matmul(@builtin(global_invocation_id) gid: vec3u) {
     let x5 = vec4f(a[a_index(rhi.y, kk)]);
     let x6 = vec4f(a[a_index(rhi.z, kk)]);
     let x7 = vec4f(a[a_index(rhi.w, kk)]);
-    acc0 = fma(x0, bl, acc0); acd0 = fma(x0, bh, acd0);
-    acc1 = fma(x1, bl, acc1); acd1 = fma(x1, bh, acd1);
-    acc2 = fma(x2, bl, acc2); acd2 = fma(x2, bh, acd2);
-    acc3 = fma(x3, bl, acc3); acd3 = fma(x3, bh, acd3);
-    acc4 = fma(x4, bl, acc4); acd4 = fma(x4, bh, acd4);
-    acc5 = fma(x5, bl, acc5); acd5 = fma(x5, bh, acd5);
-    acc6 = fma(x6, bl, acc6); acd6 = fma(x6, bh, acd6);
-    acc7 = fma(x7, bl, acc7); acd7 = fma(x7, bh, acd7);
+    acc0 += x0 * bl; acd0 += x0 * bh;
+    acc1 += x1 * bl; acd1 += x1 * bh;
+    acc2 += x2 * bl; acd2 += x2 * bh;
+    acc3 += x3 * bl; acd3 += x3 * bh;
+    acc4 += x4 * bl; acd4 += x4 * bh;
+    acc5 += x5 * bl; acd5 += x5 * bh;
+    acc6 += x6 * bl; acd6 += x6 * bh;
+    acc7 += x7 * bl; acd7 += x7 * bh;
   }
   store_row(r0, c0, acc0, acd0);
   store_row(r0 + 1u, c0, acc1, acd1);

@@ -59,7 +59,7 @@ fn matmul_tiled(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) 
       }
       for (var i = 0u; i < 4u; i++) {
         for (var j = 0u; j < 4u; j++) {
-          acc[i][j] = fma(av[i], bv[j], acc[i][j]);
+          acc[i][j] += av[i] * bv[j];
         }
       }
     }
