@@ -13,7 +13,10 @@
 // element b·D + d (see philox.wgsl): a fresh binarization every step,
 // reproducible from the seed.
 // Shapes: bytes (ceil(N·D / 4)) or values (N·D); order (≥ start + B); x (B, D).
-// One invocation per output value; dispatch grid1d(B·D, 256).
+// gather_u8 and gather_f32: one invocation per output value; dispatch grid1d(B·D, 256).
+// gather_u8_4: bytes with D a multiple of 4, one invocation per four values
+// (one word of `bytes`, one vec4 of x4 = x viewed as vec4, one Philox block
+// for the four draws), the same values bit for bit; dispatch grid1d(B·D / 4, 256).
 
 struct Params {
   batch: u32,
@@ -29,6 +32,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> order: array<u32>;
 @group(0) @binding(3) var<storage, read_write> x: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
+@group(0) @binding(5) var<storage, read_write> x4: array<vec4f>;
 
 fn data_index(wg: vec3u, nwg: vec3u, lid: u32) -> u32 {
   return (wg.x + wg.y * nwg.x) * 256u + lid;
@@ -76,5 +80,23 @@ fn gather_f32(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: ve
     x[i] = v;
   } else {
     x[i] = select(0.0, 1.0, f32(draw_numerator(i)) * (1.0 / 16777216.0) <= v);
+  }
+}
+
+@compute @workgroup_size(256, 1, 1)
+fn gather_u8_4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+               @builtin(local_invocation_index) lid: u32) {
+  let q = data_index(wg, nwg, lid);
+  let dq = params.features / 4u;
+  if (q >= params.batch * dq) { return; }
+  let b = q / dq;
+  let word = bytes[order[params.start + b] * dq + (q - b * dq)];
+  let k = (vec4u(word) >> vec4u(0u, 8u, 16u, 24u)) & vec4u(255u);
+  if (!BINARIZE) {
+    x4[q] = vec4f(k) * INV_255;
+  } else {
+    // Elements 4q..4q+3 draw from words 0..3 of Philox block q (draw_numerator).
+    let num = (philox_block(params.seed, params.step, params.stream, q) >> vec4u(8u)) + vec4u(1u);
+    x4[q] = select(vec4f(0.0), vec4f(1.0), num * 255u <= k << vec4u(24u));
   }
 }

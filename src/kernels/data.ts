@@ -2,7 +2,7 @@
  * Batch gathering from a dataset held on the GPU (bytes or f32), in the order
  * of a shuffled index, with optional dynamic binarization. See shaders/data.wgsl.
  */
-import { checkBuffer, checkSizes, grid1d, makeCall, type BufferArg, type KernelCall } from './kernel.ts';
+import { checkBuffer, checkSizes, grid1d, makeCall, vec4Ok, type BufferArg, type KernelCall } from './kernel.ts';
 
 export interface GatherOptions {
   /** B: rows gathered. */
@@ -41,12 +41,14 @@ export function gather(device: GPUDevice, bufs: GatherBuffers, o: GatherOptions)
   checkBuffer(op, 'order', bufs.order, (o.start ?? 0) + o.batch);
   checkBuffer(op, 'x', bufs.x, o.batch * o.features);
   const u8 = o.dtype === 'u8';
+  // Bytes of rows that are whole words: four values per invocation (gather_u8_4).
+  const v4 = u8 && vec4Ok(o.features, [bufs.x]);
   return makeCall(device, {
     shader: 'data',
-    entry: u8 ? 'gather_u8' : 'gather_f32',
-    label: op,
+    entry: v4 ? 'gather_u8_4' : u8 ? 'gather_u8' : 'gather_f32',
+    label: v4 ? `${op} [vec4]` : op,
     constants: { BINARIZE: o.binarize ? 1 : 0 },
-    buffers: { [u8 ? 'bytes' : 'values']: bufs.data, order: bufs.order, x: bufs.x },
+    buffers: { [u8 ? 'bytes' : 'values']: bufs.data, order: bufs.order, [v4 ? 'x4' : 'x']: bufs.x },
     params: {
       batch: o.batch,
       features: o.features,
@@ -55,7 +57,7 @@ export function gather(device: GPUDevice, bufs: GatherBuffers, o: GatherOptions)
       step: o.step ?? 0,
       stream: o.stream ?? 1,
     },
-    workgroups: grid1d(device, o.batch * o.features, 256),
+    workgroups: grid1d(device, (o.batch * o.features) / (v4 ? 4 : 1), 256),
   });
 }
 
