@@ -27,13 +27,15 @@ const ACT_SOFTPLUS: u32 = 8u;
 const GELU_K: f32 = 0.7978845608028654; // sqrt(2 / pi)
 const GELU_C: f32 = 0.044715;
 
-// σ(x) from e = exp(−|x|): never evaluates exp of a positive number.
-fn sigmoid_from_exp(x: f32, e: f32) -> f32 {
+// σ(v) from e = exp(−|v|): never evaluates exp of a positive number. (Not
+// named x: wgsl_reflect counts a parameter that shadows a module-scope
+// variable as a use of it, and elbo.wgsl binds an x.)
+fn sigmoid_from_exp(v: f32, e: f32) -> f32 {
   let s = 1.0 / (1.0 + e);
-  return select(e * s, s, x >= 0.0);
+  return select(e * s, s, v >= 0.0);
 }
 
-// log1p(e) for e = exp(−|x|) in (0, 1], with a short series where e is tiny
+// log1p(e) for e = exp(−|v|) in (0, 1], with a short series where e is tiny
 // to keep relative accuracy.
 fn log1p_from_exp(e: f32) -> f32 {
   return select(log(1.0 + e), e * (1.0 - 0.5 * e), e < 1e-4);

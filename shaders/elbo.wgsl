@@ -15,6 +15,8 @@
 // the gradient of s·recon[b] with s = grad_scale (1/B for a batch-mean loss):
 //   elbo_bernoulli    logits l, targets x in [0, 1]:
 //     recon = Σ_d max(l,0) − l·x + log1p(exp(−|l|)),  dlogits = (sigmoid(l) − x)·s
+//   elbo_bernoulli4   the same for D a multiple of 4, four features per step
+//                     (logits4, x4, dlogits4: the tensors viewed as vec4)
 //   elbo_gaussian     mean μ = logits, log σ = fixed_log_sigma, or log_sigma[b,d]
 //                     when learned_sigma = 1:
 //     recon = Σ_d ½((x−μ)/σ)² + log σ + ½ log 2π
@@ -84,6 +86,10 @@ struct Params {
 @group(0) @binding(12) var<storage, read_write> total: array<f32>;
 @group(0) @binding(13) var<storage, read_write> stats: array<f32>;
 @group(0) @binding(14) var<uniform> params: Params;
+// logits, x and dlogits viewed as vec4, for elbo_bernoulli4.
+@group(0) @binding(15) var<storage, read> logits4: array<vec4f>;
+@group(0) @binding(16) var<storage, read> x4: array<vec4f>;
+@group(0) @binding(17) var<storage, read_write> dlogits4: array<vec4f>;
 
 // Invocations per workgroup (a power of two, 4 to 64): every barrier of the
 // trees below costs a fiber switch per SIMD group on CPU adapters, so
@@ -157,6 +163,26 @@ fn elbo_bernoulli(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg
     dlogits[base + d] = (sigmoid_from_exp(l, e) - t) * params.grad_scale;
   }
   let sum = workgroup_sum(tid, acc);
+  if (tid == 0u) { recon[b] = sum; }
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn elbo_bernoulli4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                   @builtin(local_invocation_index) tid: u32) {
+  let b = sample_of(wg, nwg);
+  if (b >= params.batch) { return; }
+  let dq = params.features / 4u;
+  let base = b * dq;
+  var acc = vec4f();
+  for (var d = tid; d < dq; d += WG) {
+    let l = logits4[base + d];
+    let t = x4[base + d];
+    let e = exp(-abs(l));
+    acc += max(l, vec4f()) - l * t + vec4f(log1p_from_exp(e.x), log1p_from_exp(e.y), log1p_from_exp(e.z), log1p_from_exp(e.w));
+    let sig = vec4f(sigmoid_from_exp(l.x, e.x), sigmoid_from_exp(l.y, e.y), sigmoid_from_exp(l.z, e.z), sigmoid_from_exp(l.w, e.w));
+    dlogits4[base + d] = (sig - t) * params.grad_scale;
+  }
+  let sum = workgroup_sum(tid, (acc.x + acc.y) + (acc.z + acc.w));
   if (tid == 0u) { recon[b] = sum; }
 }
 

@@ -7,7 +7,7 @@
  * shaders/reparameterize.wgsl. A training step runs, in order:
  * reparameterize → decoder → elboRecon → elboKl → decoder backward → latentBackward.
  */
-import { checkBuffer, checkSizes, grid1d, makeCall, placeholderBuffer, type BufferArg, type KernelCall } from './kernel.ts';
+import { checkBuffer, checkSizes, grid1d, makeCall, placeholderBuffer, vec4Ok, type BufferArg, type KernelCall } from './kernel.ts';
 import { isCpuAdapter } from './matmul.ts';
 import { reparameterizeBackward, type ReparameterizeBackwardOptions } from './reparameterize.ts';
 
@@ -175,7 +175,11 @@ export function elboRecon(device: GPUDevice, bufs: ElboReconBuffers, o: ElboReco
   } else if (bufs.dlogSigma) {
     throw new Error(`${op}: dlogSigma needs a learned logSigma buffer`);
   }
-  const buffers: Record<string, BufferArg> = { logits: bufs.logits, x: bufs.x, recon: bufs.recon, dlogits: bufs.dlogits };
+  // Bernoulli over rows of whole vec4: four features per step (elbo_bernoulli4).
+  const v4 = o.likelihood === 'bernoulli' && vec4Ok(o.features, [bufs.logits, bufs.x, bufs.dlogits]);
+  const buffers: Record<string, BufferArg> = v4
+    ? { logits4: bufs.logits, x4: bufs.x, recon: bufs.recon, dlogits4: bufs.dlogits }
+    : { logits: bufs.logits, x: bufs.x, recon: bufs.recon, dlogits: bufs.dlogits };
   if (o.likelihood === 'gaussian') {
     // With a fixed σ the shader touches neither: x stands in for log_sigma (a read-only
     // alias is allowed) and the placeholder for dlog_sigma.
@@ -185,8 +189,8 @@ export function elboRecon(device: GPUDevice, bufs: ElboReconBuffers, o: ElboReco
   return makeCall(device, {
     shader: 'elbo',
     constants: { WG: elboWorkgroupSize(device) },
-    entry: RECON_ENTRIES[o.likelihood],
-    label: op,
+    entry: v4 ? 'elbo_bernoulli4' : RECON_ENTRIES[o.likelihood],
+    label: v4 ? `${op} [vec4]` : op,
     buffers,
     params: elboParams({
       batch: o.batch,
