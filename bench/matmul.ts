@@ -13,6 +13,7 @@
  */
 import { createBuffer, destroyBuffer, STORAGE, uploadF32 } from '../src/gpu/buffers.ts';
 import { canTime, timeCalls, wallTime } from '../src/gpu/timing.ts';
+import { gpuWait } from '../src/gpu/wait.ts';
 import { tuneMatmul, VAE_MATMUL_SHAPES, type MatmulTuning } from '../src/kernels/autotune.ts';
 import type { KernelCall } from '../src/kernels/kernel.ts';
 import { MATMUL_VARIANTS, matmul, matmulShapeKey, matmulUnsupported, matmulVariant, type MatmulShape, type MatmulVariant } from '../src/kernels/matmul.ts';
@@ -102,7 +103,7 @@ export async function runEntries(device: GPUDevice, entries: readonly BenchEntry
   for (const e of entries) {
     const built = e.build(device);
     try {
-      await device.queue.onSubmittedWorkDone();
+      await gpuWait(() => device.queue.onSubmittedWorkDone());
       const { ms, runs } = await timeEntry(device, built.calls, budgetMs);
       const r = { name: e.name, group: e.group, ms, gflops: e.flops / (ms * 1e6), runs };
       out.push(r);

@@ -7,6 +7,7 @@
  */
 import { countAllocations, type AllocationCounts } from '../src/gpu/allocations.ts';
 import { canTime, timeCalls, timePass } from '../src/gpu/timing.ts';
+import { gpuWait } from '../src/gpu/wait.ts';
 import { convPreset, mlpPreset, type ModelSpec } from '../src/model/spec.ts';
 import { initParams, TrainingSession, type MatmulChoice, type SessionMemory } from '../src/train/session.ts';
 
@@ -69,13 +70,13 @@ export async function benchTraining(device: GPUDevice, log: (s: string) => void 
       for (let i = 0; i < 2; i++) {
         t = performance.now();
         s.runStep(knobs, i % 4);
-        await device.queue.onSubmittedWorkDone();
+        await gpuWait(() => device.queue.onSubmittedWorkDone());
       }
       const once = performance.now() - t;
       const counted = 3;
       const alloc = await countAllocations(device, async () => {
         for (let i = 0; i < counted; i++) s.runStep(knobs, i % 4);
-        await device.queue.onSubmittedWorkDone();
+        await gpuWait(() => device.queue.onSubmittedWorkDone());
       });
       // Two chunks of steps queued back to back, the faster one counts (as for the peers): a pause of the
       // page (garbage collection, another process) lands in one chunk.
@@ -84,7 +85,7 @@ export async function benchTraining(device: GPUDevice, log: (s: string) => void 
       for (let chunk = 0; chunk < 2; chunk++) {
         const t0 = performance.now();
         for (let i = 0; i < n; i++) s.runStep(knobs, i % 4);
-        await device.queue.onSubmittedWorkDone();
+        await gpuWait(() => device.queue.onSubmittedWorkDone());
         stepMs = Math.min(stepMs, (performance.now() - t0) / n);
       }
       const calls = s.stepCalls();

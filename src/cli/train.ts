@@ -5,6 +5,7 @@ import cliProgress from 'cli-progress';
 import { resolveDataset } from '../data/index.ts';
 import { subset, type Dataset } from '../data/dataset.ts';
 import { requestGpu } from '../gpu/device.ts';
+import { gpuWait } from '../gpu/wait.ts';
 import { loadOptimizer, loadParams, saveCheckpoint } from '../io/checkpoint.ts';
 import { writeFileAtomic } from '../io/files.ts';
 import { tuneForTraining } from '../train/session.ts';
@@ -215,7 +216,7 @@ async function runTraining(trainer: Trainer, dir: string, sets: { test: Dataset 
       }
     }, abort.signal);
     if (!done) {
-      await trainer.device.queue.onSubmittedWorkDone();
+      await gpuWait(() => trainer.device.queue.onSubmittedWorkDone());
       await checkpoint(trainer, dir);
       rep.message(`checkpoint saved at epoch ${trainer.epoch + 1}, step ${trainer.session.step}; continue with: webgpu-vae resume ${dir}`);
       return 130;

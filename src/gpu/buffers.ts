@@ -2,6 +2,7 @@
  * Buffers: creation with live counters per device, uploads and readback.
  * Counters let tests assert that steady-state work allocates nothing.
  */
+import { gpuWait } from './wait.ts';
 
 export interface BufferStats {
   /** Buffers created through this module and not yet destroyed. */
@@ -89,7 +90,7 @@ export async function readBytes(device: GPUDevice, src: GPUBuffer, offset = 0, s
     const enc = device.createCommandEncoder({ label: 'readback' });
     enc.copyBufferToBuffer(src, offset, staging, 0, Math.ceil(size / 4) * 4);
     device.queue.submit([enc.finish()]);
-    await staging.mapAsync(0x0001);
+    await gpuWait(() => staging.mapAsync(0x0001));
     return staging.getMappedRange(0, size).slice(0);
   } finally {
     staging.destroy();

@@ -3,6 +3,7 @@
  * has 'timestamp-query'), for profiles and benchmarks.
  */
 import { encodeCalls, type KernelCall } from '../kernels/kernel.ts';
+import { gpuWait } from './wait.ts';
 
 /** True when the device can time passes. */
 export function canTime(device: GPUDevice): boolean {
@@ -33,7 +34,7 @@ export async function timeCalls(device: GPUDevice, calls: readonly KernelCall[],
       enc.resolveQuerySet(qs, 0, 2 * n, resolve, 0);
       enc.copyBufferToBuffer(resolve, 0, read, 0, 16 * n);
       device.queue.submit([enc.finish()]);
-      await read.mapAsync(0x0001);
+      await gpuWait(() => read.mapAsync(0x0001));
       const t = new BigUint64Array(read.getMappedRange().slice(0));
       read.unmap();
       for (let i = 0; i < n; i++) samples[i]!.push(Number(t[2 * i + 1]! - t[2 * i]!) / 1e6);
@@ -54,10 +55,10 @@ export async function wallTime(device: GPUDevice, calls: readonly KernelCall[], 
     device.queue.submit([enc.finish()]);
   };
   run();
-  await device.queue.onSubmittedWorkDone();
+  await gpuWait(() => device.queue.onSubmittedWorkDone());
   const t0 = performance.now();
   for (let r = 0; r < reps; r++) run();
-  await device.queue.onSubmittedWorkDone();
+  await gpuWait(() => device.queue.onSubmittedWorkDone());
   return (performance.now() - t0) / reps;
 }
 
@@ -84,7 +85,7 @@ export async function timePass(device: GPUDevice, calls: readonly KernelCall[], 
       enc.resolveQuerySet(qs, 0, 2, resolve, 0);
       enc.copyBufferToBuffer(resolve, 0, read, 0, 16);
       device.queue.submit([enc.finish()]);
-      await read.mapAsync(0x0001);
+      await gpuWait(() => read.mapAsync(0x0001));
       const t = new BigUint64Array(read.getMappedRange().slice(0));
       read.unmap();
       samples.push(Number(t[1]! - t[0]!) / 1e6);

@@ -45,3 +45,4 @@ export { gather, packBytes, type GatherOptions, type GatherBuffers } from './dat
 export { iwSample, iwAccumulate, type IwOptions } from './iw.ts';
 export { requestGpu, WebGPUUnavailableError, type GpuHandle, type DeviceOptions } from '../gpu/device.ts';
 export { createBuffer, destroyBuffer, uploadF32, uploadU32, readF32, readU32, bufferStats, type BufferStats } from '../gpu/buffers.ts';
+export { gpuWait } from '../gpu/wait.ts';
