@@ -31,8 +31,8 @@ struct Params {
 @group(0) @binding(1) var<storage, read> values: array<f32>;
 @group(0) @binding(2) var<storage, read> order: array<u32>;
 @group(0) @binding(3) var<storage, read_write> x: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
-@group(0) @binding(5) var<storage, read_write> x4: array<vec4f>;
+@group(0) @binding(4) var<storage, read_write> x4: array<vec4f>;
+@group(0) @binding(5) var<uniform> params: Params;
 
 fn data_index(wg: vec3u, nwg: vec3u, lid: u32) -> u32 {
   return (wg.x + wg.y * nwg.x) * 256u + lid;

@@ -78,18 +78,18 @@ struct Params {
 @group(0) @binding(4) var<storage, read> mu: array<f32>;
 @group(0) @binding(5) var<storage, read> logvar: array<f32>;
 @group(0) @binding(6) var<storage, read> z: array<f32>;
-@group(0) @binding(7) var<storage, read_write> recon: array<f32>;
-@group(0) @binding(8) var<storage, read_write> dlogits: array<f32>;
-@group(0) @binding(9) var<storage, read_write> dlog_sigma: array<f32>;
-@group(0) @binding(10) var<storage, read_write> kl_dim: array<f32>;
-@group(0) @binding(11) var<storage, read_write> kl: array<f32>;
-@group(0) @binding(12) var<storage, read_write> total: array<f32>;
-@group(0) @binding(13) var<storage, read_write> stats: array<f32>;
-@group(0) @binding(14) var<uniform> params: Params;
-// logits, x and dlogits viewed as vec4, for elbo_bernoulli4.
-@group(0) @binding(15) var<storage, read> logits4: array<vec4f>;
-@group(0) @binding(16) var<storage, read> x4: array<vec4f>;
-@group(0) @binding(17) var<storage, read_write> dlogits4: array<vec4f>;
+@group(0) @binding(7) var<storage, read> logits4: array<vec4f>;
+@group(0) @binding(8) var<storage, read> x4: array<vec4f>;
+@group(0) @binding(9) var<storage, read_write> recon: array<f32>;
+@group(0) @binding(10) var<storage, read_write> dlogits: array<f32>;
+@group(0) @binding(11) var<storage, read_write> dlog_sigma: array<f32>;
+@group(0) @binding(12) var<storage, read_write> kl_dim: array<f32>;
+@group(0) @binding(13) var<storage, read_write> kl: array<f32>;
+@group(0) @binding(14) var<storage, read_write> total: array<f32>;
+@group(0) @binding(15) var<storage, read_write> stats: array<f32>;
+@group(0) @binding(16) var<storage, read_write> dlogits4: array<vec4f>;
+@group(0) @binding(17) var<uniform> params: Params;
+// logits4, x4 and dlogits4 are logits, x and dlogits viewed as vec4, for elbo_bernoulli4.
 
 // Invocations per workgroup (a power of two, 4 to 64): every barrier of the
 // trees below costs a fiber switch per SIMD group on CPU adapters, so
