@@ -83,18 +83,41 @@ export function uploadU32(device: GPUDevice, data: ArrayLike<number>, label = ''
   return buf;
 }
 
-/** Copies `size` bytes of a buffer back to the CPU. The staging buffer is destroyed whatever happens. */
-export async function readBytes(device: GPUDevice, src: GPUBuffer, offset = 0, size = src.size - offset): Promise<ArrayBuffer> {
-  const staging = device.createBuffer({ size: Math.max(4, Math.ceil(size / 4) * 4), usage: 0x0001 | 0x0008, label: 'readback' }); // MAP_READ | COPY_DST
+/** A byte range of a buffer with COPY_SRC usage, for `readRanges`. */
+export interface ByteRange {
+  readonly buffer: GPUBuffer;
+  readonly offset?: number;
+  readonly size: number;
+}
+
+/**
+ * Copies byte ranges (of one buffer or several) back to the CPU: one staging
+ * buffer, one submit and one wait for all of them, returned in order. The
+ * staging buffer is destroyed whatever happens.
+ */
+export async function readRanges(device: GPUDevice, ranges: readonly ByteRange[]): Promise<ArrayBuffer[]> {
+  const at: number[] = [];
+  let total = 0;
+  for (const r of ranges) {
+    at.push(total);
+    total += Math.ceil(r.size / 4) * 4;
+  }
+  const staging = device.createBuffer({ size: Math.max(4, total), usage: 0x0001 | 0x0008, label: 'readback' }); // MAP_READ | COPY_DST
   try {
     const enc = device.createCommandEncoder({ label: 'readback' });
-    enc.copyBufferToBuffer(src, offset, staging, 0, Math.ceil(size / 4) * 4);
+    ranges.forEach((r, i) => enc.copyBufferToBuffer(r.buffer, r.offset ?? 0, staging, at[i]!, Math.ceil(r.size / 4) * 4));
     device.queue.submit([enc.finish()]);
     await gpuWait(() => staging.mapAsync(0x0001));
-    return staging.getMappedRange(0, size).slice(0);
+    const all = staging.getMappedRange();
+    return ranges.map((r, i) => all.slice(at[i]!, at[i]! + r.size));
   } finally {
     staging.destroy();
   }
+}
+
+/** Copies `size` bytes of a buffer back to the CPU. */
+export async function readBytes(device: GPUDevice, src: GPUBuffer, offset = 0, size = src.size - offset): Promise<ArrayBuffer> {
+  return (await readRanges(device, [{ buffer: src, offset, size }]))[0]!;
 }
 
 /** Reads `count` f32 values (default: to the end) from element `offsetElems` of a buffer with COPY_SRC usage. */

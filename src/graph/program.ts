@@ -5,7 +5,7 @@
  * one compute pass. Per-step values (RNG step, β, learning rate, batch
  * position) are uniform writes; nothing is read back unless asked.
  */
-import { createBuffer, destroyBuffer, readF32, STORAGE } from '../gpu/buffers.ts';
+import { createBuffer, destroyBuffer, readRanges, STORAGE, type ByteRange } from '../gpu/buffers.ts';
 import { activation, activationBackward } from '../kernels/activation.ts';
 import { conv2d, conv2dBackward } from '../kernels/conv2d.ts';
 import { convTranspose2d, convTranspose2dBackward } from '../kernels/conv_transpose2d.ts';
@@ -92,6 +92,9 @@ function convOptions(g: ConvGeometry) {
     dilation: g.dilation,
   };
 }
+
+/** Written over the statistics by resetStats. */
+const ZERO_STATS = new Float32Array(ELBO_STATS_SIZE);
 
 /**
  * The compiled program of a graph: buffers, calls and the per-step knobs.
@@ -275,29 +278,44 @@ export class Program {
 
   /** Zeroes the accumulated loss statistics. */
   resetStats(): void {
-    this.device.queue.writeBuffer(this.stats, 0, new Float32Array(ELBO_STATS_SIZE));
+    this.device.queue.writeBuffer(this.stats, 0, ZERO_STATS);
   }
 
-  /** Reads the accumulated statistics (sums over the steps since resetStats, and the count). */
-  async readStats(): Promise<Record<keyof typeof ELBO_STATS, number>> {
-    const v = await readF32(this.device, this.stats, ELBO_STATS_SIZE);
+  /** Where the accumulated statistics live, for a readback combined with others (`readRanges`). */
+  statsRange(): ByteRange {
+    return { buffer: this.stats, size: ELBO_STATS_SIZE * 4 };
+  }
+
+  /** The statistics by name from the bytes of `statsRange`. */
+  decodeStats(bytes: ArrayBuffer): Record<keyof typeof ELBO_STATS, number> {
+    const v = new Float32Array(bytes);
     const out = {} as Record<keyof typeof ELBO_STATS, number>;
     for (const [k, i] of Object.entries(ELBO_STATS) as [keyof typeof ELBO_STATS, number][]) out[k] = v[i]!;
     return out;
   }
 
-  /** Reads one tensor (for tests and evaluation). */
-  async read(t: number, at?: (t: number) => BufferArg): Promise<Float32Array> {
+  /** Reads the accumulated statistics (sums over the steps since resetStats, and the count). */
+  async readStats(): Promise<Record<keyof typeof ELBO_STATS, number>> {
+    return this.decodeStats((await readRanges(this.device, [this.statsRange()]))[0]!);
+  }
+
+  /** Where tensor `t` lives, for a readback (`at` places tensors that live in a caller's block). */
+  rangeOf(t: number, at?: (t: number) => BufferArg): ByteRange {
     const g = this.fg.graph;
     const s = g.storageOf(t);
     const tt = g.tensors[s]!;
-    const n = numel(g.tensors[t]!.shape);
-    if (tt.role === 'temp') return readF32(this.device, this.slots[this.plan.slotOf.get(s)!]!, n);
-    if (tt.role === 'input') return readF32(this.device, this.input, n);
-    if (tt.role === 'output') return readF32(this.device, this.stats, n);
+    const size = numel(g.tensors[t]!.shape) * 4;
+    if (tt.role === 'temp') return { buffer: this.slots[this.plan.slotOf.get(s)!]!, size };
+    if (tt.role === 'input') return { buffer: this.input, size };
+    if (tt.role === 'output') return { buffer: this.stats, size };
     if (!at) throw new Error(`program.read: ${tt.name} lives in a caller's block`);
     const b = at(t) as { buffer: GPUBuffer; offset: number };
-    return readF32(this.device, b.buffer, n, b.offset / 4);
+    return { buffer: b.buffer, offset: b.offset, size };
+  }
+
+  /** Reads one tensor (for tests and evaluation). */
+  async read(t: number, at?: (t: number) => BufferArg): Promise<Float32Array> {
+    return new Float32Array((await readRanges(this.device, [this.rangeOf(t, at)]))[0]!);
   }
 
   memory(): ProgramMemory {

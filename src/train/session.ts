@@ -4,13 +4,14 @@
  * the GPU with its shuffled order, and the per-step knobs. A step is one
  * command buffer and one submit, with no readback.
  */
-import { createBuffer, destroyBuffer, readF32, readU32, STORAGE, uploadU32 } from '../gpu/buffers.ts';
+import { createBuffer, destroyBuffer, readF32, readRanges, STORAGE, uploadU32, type ByteRange } from '../gpu/buffers.ts';
 import { gather, packBytes } from '../kernels/data.ts';
 import { matmulTuning, tuneMatmul, type MatmulTuning } from '../kernels/autotune.ts';
 import type { KernelCall } from '../kernels/kernel.ts';
 import { matmulShapeClass, matmulShapeKey, matmulVariant, type MatmulVariant } from '../kernels/matmul.ts';
 import { adam, clipGradNorm, GRAD_CTL_LENGTH, sgd, type OptimizerCall } from '../kernels/optim.ts';
 import { decodeNonFiniteReport, nonFiniteScan, NONFINITE_REPORT_LENGTH, type NonFiniteCall } from '../kernels/nonfinite.ts';
+import type { ELBO_STATS } from '../kernels/elbo.ts';
 import { sumSquaresPartials } from '../kernels/reduce.ts';
 import { buildTraining, type TrainingGraph } from '../graph/autodiff.ts';
 import { numel } from '../graph/ir.ts';
@@ -424,11 +425,31 @@ export class TrainingSession {
   /**
    * Reads and clears the record of updates skipped for a non-finite gradient
    * since the last call (null when none was). A small readback: call it when
-   * reading statistics anyway, not every step.
+   * reading statistics anyway, not every step (readWindow reads both at once).
    */
   async readNonFinite(): Promise<NonFiniteSteps | null> {
-    const words = await readU32(this.device, this.nonFinite, NONFINITE_REPORT_LENGTH);
-    const r = decodeNonFiniteReport(words);
+    return this.takeNonFinite((await readRanges(this.device, [this.nonFiniteRange()]))[0]!);
+  }
+
+  /**
+   * What a statistics window reads, in one readback: the loss statistics
+   * accumulated since the program's resetStats, the per-dimension KL of the
+   * last step, and (read and cleared as readNonFinite does) the record of
+   * skipped updates.
+   */
+  async readWindow(): Promise<{ stats: Record<keyof typeof ELBO_STATS, number>; klPerDim: Float32Array; nonFinite: NonFiniteSteps | null }> {
+    const p = this.program;
+    const [stats, klDim, report] = await readRanges(this.device, [p.statsRange(), p.rangeOf(this.graph.loss.klDim), this.nonFiniteRange()]);
+    return { stats: p.decodeStats(stats!), klPerDim: new Float32Array(klDim!), nonFinite: this.takeNonFinite(report!) };
+  }
+
+  private nonFiniteRange(): ByteRange {
+    return { buffer: this.nonFinite, size: NONFINITE_REPORT_LENGTH * 4 };
+  }
+
+  /** Decodes a read of the skipped-update record, and clears the record when it holds a skip. */
+  private takeNonFinite(bytes: ArrayBuffer): NonFiniteSteps | null {
+    const r = decodeNonFiniteReport(new Uint32Array(bytes));
     if (r.skipped === 0) return null;
     this.device.queue.writeBuffer(this.nonFinite, 0, new Uint32Array(NONFINITE_REPORT_LENGTH));
     const at = r.index >= 0 ? this.locate(r.index) : null;

@@ -271,10 +271,9 @@ export class Trainer {
       this.stepInEpoch = i + 1;
       windowSteps++;
       if (windowSteps === c.logEvery || i === S - 1) {
-        const st = await p.readStats();
+        const { stats: st, klPerDim: kd, nonFinite } = await s.readWindow();
         p.resetStats();
-        const klPerDim = Array.from(await p.read(s.graph.loss.klDim));
-        const nonFinite = await s.readNonFinite();
+        const klPerDim = Array.from(kd);
         const n = Math.max(1, st.count);
         this.sums.recon += st.recon;
         this.sums.kl += st.kl;

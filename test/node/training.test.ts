@@ -94,6 +94,38 @@ function attachTiny(s: TrainingSession, count: number): void {
   s.attachData({ name: 'tiny', shape: s.options.spec.input, count, data: Uint8Array.from({ length: count * D }, (_, i) => (i * 29) % 256), labels: null });
 }
 
+test('a statistics window is one readback: readWindow gives what readStats, read(klDim) and readNonFinite give one by one', async () => {
+  const spec = tinyMlp();
+  const s = new TrainingSession(gpu.device, sessionOptions(spec, 8));
+  const probe = createBuffer(gpu.device, 4);
+  const proto = Object.getPrototypeOf(probe) as GPUBuffer;
+  destroyBuffer(gpu.device, probe);
+  const mapAsync = proto.mapAsync;
+  let maps = 0;
+  try {
+    s.setParams(initParams(s.graph, 2));
+    attachTiny(s, 16);
+    s.program.resetStats();
+    for (let i = 0; i < 3; i++) s.runStep({ beta: 1, lr: 1e-3 }, i % 2);
+    proto.mapAsync = function (this: GPUBuffer, ...args: Parameters<GPUBuffer['mapAsync']>) {
+      maps++;
+      return mapAsync.apply(this, args);
+    };
+    const w = await s.readWindow();
+    expect(maps === 1, `readWindow made ${maps} readbacks; expected 1`);
+    proto.mapAsync = mapAsync;
+    const stats = await s.program.readStats();
+    const klPerDim = await s.program.read(s.graph.loss.klDim);
+    const nonFinite = await s.readNonFinite();
+    expect(JSON.stringify(w.stats) === JSON.stringify(stats) && stats.count === 3, `stats: ${JSON.stringify(w.stats)} vs ${JSON.stringify(stats)}`);
+    expect(w.klPerDim.length === klPerDim.length && w.klPerDim.every((v, i) => v === klPerDim[i]) && klPerDim.some((v) => v !== 0), 'the per-dimension KL differs between the two reads');
+    expect(w.nonFinite === null && nonFinite === null, 'finite steps reported a skipped update');
+  } finally {
+    proto.mapAsync = mapAsync;
+    s.destroy();
+  }
+});
+
 test('countAllocations counts the GPU objects created while work runs, and restores the device', async () => {
   const d = gpu.device;
   const before = d.createBuffer;
