@@ -105,3 +105,18 @@ fn act_grad_from_output(code: u32, y: f32, alpha: f32) -> f32 {
   if (code == 7u) { return y * (1.0 - y); }
   return 1.0;
 }
+
+// The three above on each component of a vec4 (the vec4 kernels and the
+// register-blocked matmul epilogue).
+fn act_forward4(code: u32, v: vec4f, alpha: f32) -> vec4f {
+  return vec4f(act_forward(code, v.x, alpha), act_forward(code, v.y, alpha), act_forward(code, v.z, alpha), act_forward(code, v.w, alpha));
+}
+
+fn act_grad4(code: u32, v: vec4f, alpha: f32) -> vec4f {
+  return vec4f(act_grad(code, v.x, alpha), act_grad(code, v.y, alpha), act_grad(code, v.z, alpha), act_grad(code, v.w, alpha));
+}
+
+fn act_grad_from_output4(code: u32, v: vec4f, alpha: f32) -> vec4f {
+  return vec4f(act_grad_from_output(code, v.x, alpha), act_grad_from_output(code, v.y, alpha),
+               act_grad_from_output(code, v.z, alpha), act_grad_from_output(code, v.w, alpha));
+}

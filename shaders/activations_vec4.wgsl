@@ -41,10 +41,7 @@ fn activation_forward4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups
                        @builtin(local_invocation_index) li: u32) {
   let i = index4(wg, nwg, li);
   if (i >= params.n / 4u) { return; }
-  let v = x4[i];
-  let a = params.act;
-  let al = params.alpha;
-  y_out4[i] = vec4f(act_forward(a, v.x, al), act_forward(a, v.y, al), act_forward(a, v.z, al), act_forward(a, v.w, al));
+  y_out4[i] = act_forward4(params.act, x4[i], params.alpha);
 }
 
 @compute @workgroup_size(256, 1, 1)
@@ -52,10 +49,7 @@ fn activation_backward4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroup
                         @builtin(local_invocation_index) li: u32) {
   let i = index4(wg, nwg, li);
   if (i >= params.n / 4u) { return; }
-  let v = x4[i];
-  let a = params.act;
-  let al = params.alpha;
-  store_dx4(i, dy4[i] * vec4f(act_grad(a, v.x, al), act_grad(a, v.y, al), act_grad(a, v.z, al), act_grad(a, v.w, al)));
+  store_dx4(i, dy4[i] * act_grad4(params.act, x4[i], params.alpha));
 }
 
 @compute @workgroup_size(256, 1, 1)
@@ -63,9 +57,5 @@ fn activation_backward_from_output4(@builtin(workgroup_id) wg: vec3u, @builtin(n
                                     @builtin(local_invocation_index) li: u32) {
   let i = index4(wg, nwg, li);
   if (i >= params.n / 4u) { return; }
-  let v = y_saved4[i];
-  let a = params.act;
-  let al = params.alpha;
-  store_dx4(i, dy4[i] * vec4f(act_grad_from_output(a, v.x, al), act_grad_from_output(a, v.y, al),
-                              act_grad_from_output(a, v.z, al), act_grad_from_output(a, v.w, al)));
+  store_dx4(i, dy4[i] * act_grad_from_output4(params.act, y_saved4[i], params.alpha));
 }

@@ -104,15 +104,12 @@ fn store_tile(m: mat4x4<f32>, row0: u32, q: u32, bq: vec4<f32>) {
 fn act_block(code: u32, r0: u32, q0: u32) {
   let nq = params.n / 4u;
   let count = select(0u, 128u, params.act == code);
-  let al = params.alpha;
   for (var e = 0u; e < count; e++) {
     let row = r0 + e / 8u;
     let q = q0 + e % 8u;
     if (row < params.m && q < nq) {
       let idx = row * nq + q;
-      let v = c4[idx];
-      c4[idx] = vec4<f32>(act_forward(code, v.x, al), act_forward(code, v.y, al),
-                          act_forward(code, v.z, al), act_forward(code, v.w, al));
+      c4[idx] = act_forward4(code, c4[idx], params.alpha);
     }
   }
 }
