@@ -15,7 +15,7 @@ import { createBuffer, destroyBuffer, STORAGE, uploadF32 } from '../src/gpu/buff
 import { canTime, timeCalls, wallTime } from '../src/gpu/timing.ts';
 import { gpuWait } from '../src/gpu/wait.ts';
 import { tuneMatmul, VAE_MATMUL_SHAPES, type MatmulTuning } from '../src/kernels/autotune.ts';
-import type { KernelCall } from '../src/kernels/kernel.ts';
+import type { KernelCall } from '../src/gpu/dispatch.ts';
 import { MATMUL_VARIANTS, matmul, matmulShapeKey, matmulUnsupported, matmulVariant, type MatmulShape, type MatmulVariant } from '../src/kernels/matmul.ts';
 
 /** One named benchmark: `build` makes the calls to time and a function that frees what it made. */

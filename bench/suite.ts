@@ -9,7 +9,7 @@ import { canTime, timeCalls, wallTime } from '../src/gpu/timing.ts';
 import { CONV_VARIANTS, conv2d, conv2dBackward } from '../src/kernels/conv2d.ts';
 import { convTranspose2d, convTranspose2dBackward } from '../src/kernels/conv_transpose2d.ts';
 import { elboRecon } from '../src/kernels/elbo.ts';
-import type { KernelCall } from '../src/kernels/kernel.ts';
+import type { KernelCall } from '../src/gpu/dispatch.ts';
 import { matmul } from '../src/kernels/matmul.ts';
 import { adam } from '../src/kernels/optim.ts';
 

@@ -9,7 +9,7 @@ import type { buildDecoder, buildEncoder } from '../graph/build.ts';
 import { gather } from '../kernels/data.ts';
 import { elboRecon } from '../kernels/elbo.ts';
 import { iwAccumulate, iwSample } from '../kernels/iw.ts';
-import { encodeCalls, type KernelCall } from '../kernels/kernel.ts';
+import { encodeCalls, type KernelCall } from '../gpu/dispatch.ts';
 import { sampleSize, type Dataset } from '../data/dataset.ts';
 import { datasetRows, type Inference } from './inference.ts';
 

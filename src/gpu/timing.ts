@@ -2,7 +2,7 @@
  * GPU time of individual dispatches with timestamp queries (when the device
  * has 'timestamp-query'), for profiles and benchmarks.
  */
-import { encodeCalls, type KernelCall } from '../kernels/kernel.ts';
+import { encodeCalls, type KernelCall } from '../gpu/dispatch.ts';
 import { gpuWait } from './wait.ts';
 
 /** True when the device can time passes. */

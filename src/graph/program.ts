@@ -10,7 +10,7 @@ import { activation, activationBackward } from '../kernels/activation.ts';
 import { conv2d, conv2dBackward } from '../kernels/conv2d.ts';
 import { convTranspose2d, convTranspose2dBackward } from '../kernels/conv_transpose2d.ts';
 import { ELBO_STATS, ELBO_STATS_SIZE, elboKl, elboRecon, latentBackward } from '../kernels/elbo.ts';
-import { encodeCalls, type BufferArg, type KernelCall } from '../kernels/kernel.ts';
+import { encodeCalls, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
 import { matmul, type MatmulShape } from '../kernels/matmul.ts';
 import { sumAxes } from '../kernels/reduce.ts';
 import { reparameterize } from '../kernels/reparameterize.ts';

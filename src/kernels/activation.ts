@@ -6,7 +6,8 @@
  * float64 reference is src/ref/activation.ts.
  */
 import { activationCode, DEFAULT_ALPHA, GRAD_FROM_OUTPUT, type Activation } from './activation-codes.ts';
-import { checkBuffer, checkSizes, grid1d, makeCall, vec4Ok, type BufferArg, type KernelCall } from './kernel.ts';
+import { makeCall, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
+import { checkBuffer, checkSizes, grid1d, vec4Ok } from './kernel.ts';
 
 /** Elements covered by one workgroup of activations.wgsl (256 invocations × 4). */
 export const ELEMENTWISE_PER_GROUP = 1024;

@@ -7,7 +7,7 @@
  */
 import { createBuffer, destroyBuffer, readF32, uploadF32 } from '../gpu/buffers.ts';
 import { canTime, timePass, wallTime } from '../gpu/timing.ts';
-import { submitCalls, type KernelCall } from './kernel.ts';
+import { submitCalls, type KernelCall } from '../gpu/dispatch.ts';
 import {
   isCpuAdapter,
   MATMUL_VARIANTS,

@@ -11,19 +11,12 @@
  * its own geometry onto the conv2d it is the adjoint of.
  */
 import { activationCode, DEFAULT_ALPHA, type Activation } from './activation-codes.ts';
-import { checkBuffer, checkSizes, grid1d, makeCall, placeholderBuffer, type BufferArg, type KernelCall } from './kernel.ts';
+import { makeCall, placeholderBuffer, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
+import { checkBuffer, grid1d } from './kernel.ts';
 import { isCpuAdapter } from './matmul.ts';
+import { conv2dWindow, CONV_VARIANTS, describeConv2d, windowCounts, type Conv2dOptions, type ConvVariant, type ConvWindow } from './conv-geometry.ts';
 
-/**
- * The conv kernels, all with the same semantics and any geometry:
- * - `general`: 4 output pixels × 4 channels per invocation (shaders/conv2d.wgsl,
- *   shaders/conv_transpose2d.wgsl); the portable choice for GPUs.
- * - `blocked`: implicit GEMM in 16×32 register blocks (shaders/conv_block.wgsl),
- *   for adapters that run a workgroup on a CPU thread.
- */
-export const CONV_VARIANTS = ['general', 'blocked'] as const;
-
-export type ConvVariant = (typeof CONV_VARIANTS)[number];
+export { CONV_VARIANTS, conv2dOutputShape, conv2dShapes, conv2dWindow, type Conv2dOptions, type ConvVariant, type ConvWindow, type Pair, type Shape4 } from './conv-geometry.ts';
 
 /** Which product of a conv window a kernel computes. */
 export type ConvProduct = 'correlate' | 'transposed' | 'grad-weight';
@@ -42,103 +35,6 @@ function resolveVariant(device: GPUDevice, label: string, product: ConvProduct, 
   if (v === undefined) return defaultConvVariant(device, product, outChannels);
   if (!CONV_VARIANTS.includes(v)) throw new Error(`${label}: unknown variant '${v}': expected one of ${CONV_VARIANTS.join(', ')}`);
   return v;
-}
-
-/** A size given once for both spatial axes, or as (height, width). */
-export type Pair = number | readonly [number, number];
-
-/** Shape of an NCHW tensor or an (out, in, KH, KW) weight. */
-export type Shape4 = readonly [number, number, number, number];
-
-export interface Conv2dOptions {
-  /** N. */
-  readonly batch: number;
-  /** C_in: channels of x. */
-  readonly inChannels: number;
-  /** C_out: channels of y. */
-  readonly outChannels: number;
-  /** H, W: spatial size of x. */
-  readonly inH: number;
-  readonly inW: number;
-  /** KH, KW. */
-  readonly kernel: Pair;
-  /** Default 1. */
-  readonly stride?: Pair;
-  /** Zero padding on each side; default 0. */
-  readonly padding?: Pair;
-  /** Default 1. */
-  readonly dilation?: Pair;
-  /** Epilogue activation of the forward (default identity). */
-  readonly activation?: Activation;
-  readonly alpha?: number;
-  /** Kernel for every product of the call; by default chosen per adapter and product (defaultConvVariant). */
-  readonly variant?: ConvVariant;
-}
-
-/**
- * A conv2d with every size resolved and checked: x (n, cin, h, w),
- * weight (cout, cin, kh, kw), y (n, cout, oh, ow), input row
- * iy = oy·sh − ph + ky·dh (columns alike).
- */
-export interface ConvWindow {
-  readonly n: number;
-  readonly cin: number;
-  readonly h: number;
-  readonly w: number;
-  readonly cout: number;
-  readonly oh: number;
-  readonly ow: number;
-  readonly kh: number;
-  readonly kw: number;
-  readonly sh: number;
-  readonly sw: number;
-  readonly ph: number;
-  readonly pw: number;
-  readonly dh: number;
-  readonly dw: number;
-}
-
-/** Reads a Pair as [height, width], checking that both are integers ≥ `min`. */
-export function pair(op: string, name: string, v: Pair | undefined, dflt: number, min: number): [number, number] {
-  const [a, b] = v === undefined ? [dflt, dflt] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
-  for (const x of [a, b]) {
-    if (!Number.isInteger(x) || x < min) {
-      throw new Error(`${op}: ${name} = ${JSON.stringify(v)}; expected ${min === 0 ? 'non-negative' : 'positive'} integers`);
-    }
-  }
-  return [a, b];
-}
-
-function describe(o: Conv2dOptions): string {
-  const f = (p: Pair | undefined, d: number) => (p === undefined ? `${d}` : typeof p === 'number' ? `${p}` : `${p[0]}x${p[1]}`);
-  return `conv2d(x ${o.batch}x${o.inChannels}x${o.inH}x${o.inW}, ${o.inChannels}->${o.outChannels}, kernel ${f(o.kernel, 0)}, stride ${f(o.stride, 1)}, padding ${f(o.padding, 0)}, dilation ${f(o.dilation, 1)})`;
-}
-
-/** Resolves and validates a conv2d's sizes; `what` names the op in errors. */
-export function conv2dWindow(o: Conv2dOptions, what = describe(o)): ConvWindow {
-  checkSizes(what, { batch: o.batch, inChannels: o.inChannels, outChannels: o.outChannels, inH: o.inH, inW: o.inW });
-  const [kh, kw] = pair(what, 'kernel', o.kernel, 1, 1);
-  const [sh, sw] = pair(what, 'stride', o.stride, 1, 1);
-  const [ph, pw] = pair(what, 'padding', o.padding, 0, 0);
-  const [dh, dw] = pair(what, 'dilation', o.dilation, 1, 1);
-  const oh = Math.floor((o.inH + 2 * ph - dh * (kh - 1) - 1) / sh) + 1;
-  const ow = Math.floor((o.inW + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
-  if (oh <= 0 || ow <= 0) {
-    throw new Error(`${what}: output size ${oh}x${ow} is empty: the dilated kernel (${dh * (kh - 1) + 1}x${dw * (kw - 1) + 1}) is larger than the padded input (${o.inH + 2 * ph}x${o.inW + 2 * pw})`);
-  }
-  return { n: o.batch, cin: o.inChannels, h: o.inH, w: o.inW, cout: o.outChannels, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw };
-}
-
-/** y's shape (N, C_out, OH, OW), with OH = floor((H + 2·ph − dh·(KH − 1) − 1) / sh) + 1; throws on invalid options. */
-export function conv2dOutputShape(o: Conv2dOptions): Shape4 {
-  const g = conv2dWindow(o);
-  return [g.n, g.cout, g.oh, g.ow];
-}
-
-/** Shapes of every tensor of a conv2d: x, weight (C_out, C_in, KH, KW), bias and y. */
-export function conv2dShapes(o: Conv2dOptions): { readonly x: Shape4; readonly weight: Shape4; readonly bias: readonly [number]; readonly y: Shape4 } {
-  const g = conv2dWindow(o);
-  return { x: [g.n, g.cin, g.h, g.w], weight: [g.cout, g.cin, g.kh, g.kw], bias: [g.cout], y: [g.n, g.cout, g.oh, g.ow] };
 }
 
 /** Invocations per workgroup, and output pixels, channels and weights per invocation, as in the shaders. */
@@ -168,11 +64,6 @@ function epilogueParams(op: string, e: Epilogue): Record<string, number> {
     throw new Error(`${op}: accumulate adds the bare sum into the output; bias and activation must be off`);
   }
   return { has_bias: e.bias ? 1 : 0, act: activationCode(act), alpha: e.alpha ?? DEFAULT_ALPHA[act] ?? 0, accumulate: e.accumulate ? 1 : 0 };
-}
-
-/** Element counts of the three tensors of a conv2d window. */
-export function windowCounts(g: ConvWindow): { readonly x: number; readonly weight: number; readonly y: number } {
-  return { x: g.n * g.cin * g.h * g.w, weight: g.cout * g.cin * g.kh * g.kw, y: g.n * g.cout * g.oh * g.ow };
 }
 
 // The call builders below take checked sizes and leave the buffer checks to
@@ -308,7 +199,7 @@ export interface Conv2dBuffers {
  * y += conv2d(x, weight) with `accumulate` (no bias, no activation).
  */
 export function conv2d(device: GPUDevice, bufs: Conv2dBuffers, o: Conv2dOptions & { readonly accumulate?: boolean }): KernelCall {
-  const what = describe(o);
+  const what = describeConv2d(o);
   const g = conv2dWindow(o, what);
   const n = windowCounts(g);
   checkBuffer(what, 'x', bufs.x, n.x);
@@ -341,7 +232,7 @@ export interface Conv2dGradBuffers {
  * backward is not included: `dy` is the gradient of the pre-activation output.
  */
 export function conv2dBackward(device: GPUDevice, bufs: Conv2dGradBuffers, o: Conv2dOptions & { readonly accumulate?: boolean }): KernelCall[] {
-  const what = describe(o);
+  const what = describeConv2d(o);
   const g = conv2dWindow(o, what);
   const acc = !!o.accumulate;
   const n = windowCounts(g);

@@ -2,7 +2,8 @@
  * Batch gathering from a dataset held on the GPU (bytes or f32), in the order
  * of a shuffled index, with optional dynamic binarization. See shaders/data.wgsl.
  */
-import { checkBuffer, checkSizes, grid1d, makeCall, vec4Ok, type BufferArg, type KernelCall } from './kernel.ts';
+import { makeCall, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
+import { checkBuffer, checkSizes, grid1d, vec4Ok } from './kernel.ts';
 
 export interface GatherOptions {
   /** B: rows gathered. */

@@ -7,36 +7,13 @@
  * shaders/reparameterize.wgsl. A training step runs, in order:
  * reparameterize → decoder → elboRecon → elboKl → decoder backward → latentBackward.
  */
-import { checkBuffer, checkSizes, grid1d, makeCall, placeholderBuffer, vec4Ok, type BufferArg, type KernelCall } from './kernel.ts';
+import { makeCall, placeholderBuffer, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
+import { checkBuffer, checkSizes, grid1d, vec4Ok } from './kernel.ts';
 import { isCpuAdapter } from './matmul.ts';
 import { reparameterizeBackward, type ReparameterizeBackwardOptions } from './reparameterize.ts';
 
-/** Reconstruction likelihoods p(x | z) of the decoder output. */
-export const LIKELIHOODS = ['bernoulli', 'gaussian', 'categorical'] as const;
-export type Likelihood = (typeof LIKELIHOODS)[number];
-
-/** Index of each batch mean in the stats buffer written by elboKl. */
-export const ELBO_STATS = {
-  /** recon + β·klObjective + γ·l2: the training objective. */
-  loss: 0,
-  /** Mean reconstruction NLL per sample. */
-  recon: 1,
-  /** Mean KL(q(z|x) || N(0, I)) per sample. */
-  kl: 2,
-  /** Σ_j max(λ, klDim[j]): the KL as the objective counts it under free bits (= kl when off). */
-  klObjective: 3,
-  /** Mean ||z||² per sample. */
-  l2: 4,
-  /** −(recon + kl): the ELBO estimate (β = 1, no free bits, no L2). */
-  elbo: 5,
-  /** Dimensions whose KL gradient is on (klDim[j] ≥ λ; J when free bits are off). */
-  activeDims: 6,
-  /** Number of calls summed into the buffer (1 without accumulate). */
-  count: 7,
-} as const;
-
-/** Length of the stats buffer, in f32. */
-export const ELBO_STATS_SIZE = 8;
+export { ELBO_STATS, ELBO_STATS_SIZE, LIKELIHOODS, type Likelihood } from './elbo-stats.ts';
+import { ELBO_STATS_SIZE, LIKELIHOODS, type Likelihood } from './elbo-stats.ts';
 
 export interface ElboReconOptions {
   /** B: samples. */

@@ -3,7 +3,7 @@
  * GPUDevice and buffers and returns KernelCall(s) to record into the caller's
  * command encoder. Reference: docs/kernels.md.
  */
-export { encodeCalls, submitCalls, type BufferArg, type KernelCall } from './kernel.ts';
+export { encodeCalls, submitCalls, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
 export { ACTIVATIONS, type Activation } from './activation-codes.ts';
 export {
   matmul, matmulBackward, matmulVariant, MATMUL_VARIANTS,

@@ -3,7 +3,8 @@
  * codes per input with their log weights, and folding decoded chunks into a
  * running log-sum-exp per input.
  */
-import { checkBuffer, checkSizes, grid1d, makeCall, type BufferArg, type KernelCall } from './kernel.ts';
+import { makeCall, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
+import { checkBuffer, checkSizes, grid1d } from './kernel.ts';
 
 export interface IwOptions {
   /** Inputs per chunk. */

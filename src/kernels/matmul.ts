@@ -9,7 +9,8 @@
  * workgroups on CPU threads, the portable `direct` kernel on GPUs).
  */
 import { activationCode, DEFAULT_ALPHA, type Activation } from './activation-codes.ts';
-import { checkBuffer, checkSizes, grid1d, makeCall, placeholderBuffer, type BufferArg, type KernelCall } from './kernel.ts';
+import { makeCall, placeholderBuffer, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
+import { checkBuffer, checkSizes, grid1d } from './kernel.ts';
 
 /**
  * The matmul kernels, all with the same semantics and uniform fields:

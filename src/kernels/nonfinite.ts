@@ -6,7 +6,8 @@
  * float64-free CPU reference: src/ref/nonfinite.ts.
  */
 import { GRAD_CTL_LENGTH } from './optim.ts';
-import { checkBuffer, checkSizes, makeCall, type BufferArg, type KernelCall } from './kernel.ts';
+import { makeCall, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
+import { checkBuffer, checkSizes } from './kernel.ts';
 
 /** u32 words in the report: [skipped steps, first skipped step, last skipped step, 0xffffffff − first bad index]. */
 export const NONFINITE_REPORT_LENGTH = 4;

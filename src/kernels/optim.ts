@@ -14,7 +14,8 @@
  * about t: the caller's count still advances, and the control block's running
  * skip count (element 3) tells how many steps were dropped.
  */
-import { checkBuffer, checkSizes, grid1d, makeCall, placeholderBuffer, vec4Ok, type BufferArg, type KernelCall } from './kernel.ts';
+import { makeCall, placeholderBuffer, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
+import { checkBuffer, checkSizes, grid1d, vec4Ok } from './kernel.ts';
 import { sumSquares, sumSquaresPartials } from './reduce.ts';
 
 /** Elements per workgroup of the updates in optim.wgsl (256 invocations × 4). */

@@ -4,7 +4,8 @@
  * clipping) and `fill`. Formulas, the fixed summation order and dispatch:
  * shaders/reduce.wgsl; float64 references: src/ref/reduce.ts.
  */
-import { checkBuffer, checkSizes, grid1d, makeCall, vec4Ok, type BufferArg, type KernelCall } from './kernel.ts';
+import { makeCall, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
+import { checkBuffer, checkSizes, grid1d, vec4Ok } from './kernel.ts';
 import { isCpuAdapter } from './matmul.ts';
 
 /**

@@ -6,7 +6,8 @@
  * shaders/philox.wgsl; the CPU mirror is src/ref/philox.ts.
  */
 import type { PhiloxKey } from '../ref/philox.ts';
-import { checkBuffer, checkSizes, grid1d, makeCall, placeholderBuffer, type BufferArg, type KernelCall } from './kernel.ts';
+import { makeCall, placeholderBuffer, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
+import { checkBuffer, checkSizes, grid1d } from './kernel.ts';
 
 export type { PhiloxKey };
 

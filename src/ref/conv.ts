@@ -4,8 +4,7 @@
  * gather over each output's window, conv_transpose2d as a scatter of each
  * input pixel (independent of the adjoint relation the GPU kernels rely on).
  */
-import { conv2dWindow, type Conv2dOptions } from '../kernels/conv2d.ts';
-import { convTranspose2dGeometry, type ConvTranspose2dOptions } from '../kernels/conv_transpose2d.ts';
+import { conv2dWindow, convTranspose2dGeometry, type Conv2dOptions, type ConvTranspose2dOptions } from '../kernels/conv-geometry.ts';
 import { actForward, actGrad } from './activation.ts';
 
 type Arr = ArrayLike<number>;

@@ -3,7 +3,7 @@
  * gradient, KL, totals and stats) and of the fused latent backward of
  * shaders/reparameterize.wgsl.
  */
-import { ELBO_STATS, ELBO_STATS_SIZE, type Likelihood } from '../kernels/elbo.ts';
+import { ELBO_STATS, ELBO_STATS_SIZE, type Likelihood } from '../kernels/elbo-stats.ts';
 import { sigmoid } from './activation.ts';
 
 type Arr = ArrayLike<number>;

@@ -7,7 +7,7 @@
 import { createBuffer, destroyBuffer, readF32, readRanges, STORAGE, uploadU32, type ByteRange } from '../gpu/buffers.ts';
 import { gather, packBytes } from '../kernels/data.ts';
 import { matmulTuning, tuneMatmul, type MatmulTuning } from '../kernels/autotune.ts';
-import type { KernelCall } from '../kernels/kernel.ts';
+import type { KernelCall } from '../gpu/dispatch.ts';
 import { matmulShapeClass, matmulShapeKey, matmulVariant, type MatmulVariant } from '../kernels/matmul.ts';
 import { adam, clipGradNorm, GRAD_CTL_LENGTH, sgd, type OptimizerCall } from '../kernels/optim.ts';
 import { decodeNonFiniteReport, nonFiniteScan, NONFINITE_REPORT_LENGTH, type NonFiniteCall } from '../kernels/nonfinite.ts';

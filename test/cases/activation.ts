@@ -22,7 +22,7 @@
 import { createBuffer, destroyBuffer, readF32, uploadF32 } from '../../src/gpu/buffers.ts';
 import { ACTIVATIONS, activationCode, GRAD_FROM_OUTPUT, type Activation } from '../../src/kernels/activation-codes.ts';
 import { activation, activationBackward, ELEMENTWISE_PER_GROUP } from '../../src/kernels/activation.ts';
-import { makeCall, submitCalls, type KernelCall } from '../../src/kernels/kernel.ts';
+import { makeCall, submitCalls, type KernelCall } from '../../src/gpu/dispatch.ts';
 import { actForward, actGrad } from '../../src/ref/activation.ts';
 import { expect, expectClose, expectThrows, gpuScope, randomF32 } from '../support/check.ts';
 import type { GpuCase } from './types.ts';

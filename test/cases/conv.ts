@@ -3,7 +3,7 @@ import { createBuffer, destroyBuffer, readF32, uploadF32 } from '../../src/gpu/b
 import type { Activation } from '../../src/kernels/activation-codes.ts';
 import { CONV_VARIANTS, conv2d, conv2dBackward, conv2dShapes, defaultConvVariant, type Conv2dOptions, type ConvVariant } from '../../src/kernels/conv2d.ts';
 import { convTranspose2d, convTranspose2dBackward, convTranspose2dShapes, type ConvTranspose2dOptions } from '../../src/kernels/conv_transpose2d.ts';
-import { submitCalls, type KernelCall } from '../../src/kernels/kernel.ts';
+import { submitCalls, type KernelCall } from '../../src/gpu/dispatch.ts';
 import { isCpuAdapter } from '../../src/kernels/matmul.ts';
 import { conv2dBackwardRef, conv2dRef, convTranspose2dBackwardRef, convTranspose2dRef } from '../../src/ref/conv.ts';
 import { expectClose, expectThrows, gpuScope, randomF32 } from '../support/check.ts';

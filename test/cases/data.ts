@@ -1,7 +1,7 @@
 /** Batch gathering on the GPU against the CPU reference, bytes and floats, with and without dynamic binarization. */
 import { createBuffer, destroyBuffer, readF32, uploadF32, uploadU32 } from '../../src/gpu/buffers.ts';
 import { gather, packBytes } from '../../src/kernels/data.ts';
-import { submitCalls } from '../../src/kernels/kernel.ts';
+import { submitCalls } from '../../src/gpu/dispatch.ts';
 import { permutation } from '../../src/data/dataset.ts';
 import { gatherRef } from '../../src/ref/data.ts';
 import { expect, expectClose, expectThrows, gpuScope, seeded } from '../support/check.ts';

@@ -1,6 +1,6 @@
 /** matmul and its backward products against the float64 reference, over odd and VAE-sized shapes. */
 import { readF32, uploadF32, destroyBuffer, createBuffer } from '../../src/gpu/buffers.ts';
-import { submitCalls } from '../../src/kernels/kernel.ts';
+import { submitCalls } from '../../src/gpu/dispatch.ts';
 import { clearMatmulChoices, MATMUL_VARIANTS, matmul, matmulBackward, matmulShapeKey, matmulUnsupported, matmulVariant, type MatmulOptions, type MatmulVariant } from '../../src/kernels/matmul.ts';
 import { matmulTuning, tuneMatmul } from '../../src/kernels/autotune.ts';
 import { matmulBackwardRef, matmulRef } from '../../src/ref/matmul.ts';

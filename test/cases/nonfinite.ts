@@ -1,6 +1,6 @@
 /** The non-finite gradient scan against its CPU reference: counts, first and last skipped steps, smallest bad index. */
 import { createBuffer, destroyBuffer, readU32 } from '../../src/gpu/buffers.ts';
-import { submitCalls } from '../../src/kernels/kernel.ts';
+import { submitCalls } from '../../src/gpu/dispatch.ts';
 import { decodeNonFiniteReport, nonFiniteScan, NONFINITE_REPORT_LENGTH } from '../../src/kernels/nonfinite.ts';
 import { nonFiniteScanRef } from '../../src/ref/nonfinite.ts';
 import { expect, gpuScope } from '../support/check.ts';

@@ -15,7 +15,7 @@
  * 11% of the tolerance, param at lr = 0.1, step 3).
  */
 import { createBuffer, destroyBuffer, readF32, uploadF32 } from '../../src/gpu/buffers.ts';
-import { submitCalls, type KernelCall } from '../../src/kernels/kernel.ts';
+import { submitCalls, type KernelCall } from '../../src/gpu/dispatch.ts';
 import { adam, clipGradNorm, clipScale, GRAD_CTL_LENGTH, sgd, type AdamOptions, type OptimizerCall, type SgdOptions } from '../../src/kernels/optim.ts';
 import { fill, sumSquaresPartials } from '../../src/kernels/reduce.ts';
 import { adamStepRef, clipScaleRef, sgdStepRef, type AdamRefOptions } from '../../src/ref/optim.ts';

@@ -10,7 +10,7 @@
  * factor of 2 for the rounding of the terms themselves.
  */
 import { createBuffer, destroyBuffer, readF32, readU32, uploadF32 } from '../../src/gpu/buffers.ts';
-import { makeCall, submitCalls, type KernelCall } from '../../src/kernels/kernel.ts';
+import { makeCall, submitCalls, type KernelCall } from '../../src/gpu/dispatch.ts';
 import { fill, SUM_AXES_NARROW_MAX, SUM_SQUARES_CHUNK, sumAxes, sumSquares, sumSquaresPartials, treeWorkgroupSize, type SumAxesOptions } from '../../src/kernels/reduce.ts';
 import { sumAxesRef, sumSquaresRef } from '../../src/ref/reduce.ts';
 import { expect, expectClose, expectThrows, gpuScope, randomF32 } from '../support/check.ts';

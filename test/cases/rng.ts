@@ -4,7 +4,7 @@
  * reparameterization forward and backward against the float64 reference.
  */
 import { createBuffer, destroyBuffer, readF32, readU32, uploadF32 } from '../../src/gpu/buffers.ts';
-import { submitCalls, type KernelCall } from '../../src/kernels/kernel.ts';
+import { submitCalls, type KernelCall } from '../../src/gpu/dispatch.ts';
 import { philoxRaw, randomNormal, reparameterize, reparameterizeBackward, type PhiloxKey } from '../../src/kernels/reparameterize.ts';
 import { philoxRawRef, randomNormalRef } from '../../src/ref/philox.ts';
 import { reparameterizeBackwardRef, reparameterizeRef } from '../../src/ref/reparameterize.ts';

@@ -10,7 +10,7 @@ import { createBuffer, destroyBuffer, STORAGE, uploadF32 } from '../../src/gpu/b
 import { requestGpu, type GpuHandle } from '../../src/gpu/device.ts';
 import { gpuWait, gpuWaitPending } from '../../src/gpu/wait.ts';
 import { matmul } from '../../src/kernels/matmul.ts';
-import { submitCalls } from '../../src/kernels/kernel.ts';
+import { submitCalls } from '../../src/gpu/dispatch.ts';
 import { expect } from '../support/check.ts';
 
 let gpu: GpuHandle;
