@@ -1,15 +1,15 @@
 /**
  * The training controller behind the page: one Trainer on the current
- * device, Train / Pause / Reset, host-side snapshots of the parameters and
- * optimizer state (taken when training starts and every few seconds), the
- * last model kept in IndexedDB, and recovery from a lost device (a new
- * device, the compiled plan rebuilt, the last snapshot restored, training
- * resumed). Inference for the views goes through `withInference`, one call
+ * device, Train / Pause / Reset, the trainer's snapshots (Trainer.snapshot:
+ * parameters, optimizer state and position, taken when training starts and
+ * every few seconds), the last model kept in IndexedDB, and recovery from a
+ * lost device (a new device, a new trainer, the last snapshot restored with
+ * Trainer.restore, training resumed). Inference for the views goes through `withInference`, one call
  * at a time, so two views never share a compiled program concurrently.
  */
 import {
-  bufferStats, decodeModelFile, encodeModelFile, requestGpu, Trainer,
-  type BufferStats, type Dataset, type EpochEvent, type GpuHandle, type Inference, type ModelSpec, type StepEvent, type TrainEvent,
+  bufferStats, decodeModelFile, encodeModelFile, releaseWhenDone, requestGpu, Trainer,
+  type BufferStats, type Dataset, type EpochEvent, type GpuHandle, type Inference, type ModelSpec, type StepEvent, type TrainEvent, type TrainingState,
 } from '../src/index.ts';
 import { spread, type DataSplit } from './data/datasets.ts';
 import { modelSpec, settingsForSpec, trainerConfig, type Settings } from './settings.ts';
@@ -26,14 +26,6 @@ export interface StudioListener {
   model(step: number): void;
   message(text: string, kind: MessageKind, key?: string): void;
   adapter(gpu: GpuHandle): void;
-}
-
-interface Snapshot {
-  readonly params: Map<string, Float32Array>;
-  readonly optimizer: Map<string, Float32Array>;
-  readonly step: number;
-  readonly epoch: number;
-  readonly stepInEpoch: number;
 }
 
 /** Test points shown in the views (spread over the test set). */
@@ -64,15 +56,13 @@ export class Studio {
   fresh = false;
   private abort: AbortController | null = null;
   private running: Promise<void> | null = null;
-  private snapshot: Snapshot | null = null;
+  private snapshot: TrainingState | null = null;
   private snapshotAt = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private recovering = false;
   /** Training was asked for and not paused: recovery from a lost device resumes it. */
   private wantTraining = false;
   private persisting: Promise<void> = Promise.resolve();
-  /** A model is being replaced: view inference is refused meanwhile. */
-  private swapping = false;
 
   constructor(private readonly ui: StudioListener) {}
 
@@ -113,14 +103,9 @@ export class Studio {
   /** Builds a trainer for `settings` (and `spec`, when a loaded model differs from the presets), optionally with parameters. */
   private async build(settings: Settings, spec: ModelSpec, params?: ReadonlyMap<string, Float32Array>): Promise<void> {
     if (!this.gpu || !this.data || !this.view) throw new Error('no device or no dataset yet');
-    // Views still computing on the old model finish before its buffers go.
-    this.swapping = true;
-    try {
-      await this.queue.catch(() => undefined);
-    } finally {
-      this.swapping = false;
-    }
-    this.trainer?.destroy();
+    // Views still computing on the old model keep it until they are done.
+    const old = this.trainer;
+    if (old) void releaseWhenDone(old.device, () => old.destroy(), this.queue);
     this.trainer = null;
     const t = new Trainer(this.gpu.device, trainerConfig(settings, spec), this.data.train, this.view);
     try {
@@ -196,13 +181,11 @@ export class Studio {
     }
   }
 
-  /** Reads the parameters and optimizer state back to the host (awaited between steps, so they belong to one step). */
+  /** The trainer's state on the host (awaited between steps, so it belongs to one step). */
   private async takeSnapshot(t: Trainer): Promise<void> {
-    const step = t.session.step, epoch = t.epoch, stepInEpoch = t.stepInEpoch;
-    const params = await t.session.getParams();
-    const optimizer = await t.session.getOptimizerState();
+    const s = await t.snapshot();
     if (this.trainer !== t) return;
-    this.snapshot = { params, optimizer, step, epoch, stepInEpoch };
+    this.snapshot = s;
     this.snapshotAt = performance.now();
   }
 
@@ -266,7 +249,7 @@ export class Studio {
   withInference<T>(fn: (inf: Inference, spec: ModelSpec) => Promise<T>): Promise<T | null> {
     const next = this.queue.then(async () => {
       const t = this.trainer;
-      if (!t || !this.spec || this.recovering || this.swapping) return null;
+      if (!t || !this.spec || this.recovering) return null;
       try {
         return await fn(t.inference, this.spec);
       } catch (e) {
@@ -298,22 +281,13 @@ export class Studio {
     const running = this.running;
     this.running = null;
     if (running) await Promise.race([running, new Promise((r) => setTimeout(r, 5000))]);
-    await this.queue.catch(() => undefined);
-    try {
-      this.trainer?.destroy();
-    } catch {
-      // the buffers belonged to the lost device
-    }
-    this.trainer = null;
     try {
       await this.connect();
       if (!this.settings || !this.spec) throw new Error('no model to restore');
       const settings = this.settings, spec = this.spec;
-      await this.build(settings, spec, snap?.params);
+      await this.build(settings, spec);
       if (snap) {
-        this.trainer!.session.setOptimizerState(snap.optimizer, snap.step);
-        this.trainer!.epoch = snap.epoch;
-        this.trainer!.stepInEpoch = snap.stepInEpoch;
+        this.trainer!.restore(snap);
         this.snapshot = snap;
       }
       this.recovering = false;

@@ -7,7 +7,7 @@ export { mlpPreset, convPreset, parseModelSpec, ModelSpecError, type ModelSpec, 
 export { TrainingSession, initParams, type OptimizerSettings, type SessionOptions, type StateDict } from './train/session.ts';
 export {
   Trainer, NonFiniteError, DeviceLostError,
-  type TrainerConfig, type TrainerOptions, type TrainEvent, type StepEvent, type EpochEvent, type NonFiniteEvent, type DeviceLostEvent,
+  type TrainerConfig, type TrainerOptions, type TrainingState, type TrainEvent, type StepEvent, type EpochEvent, type NonFiniteEvent, type DeviceLostEvent,
 } from './train/trainer.ts';
 export { ModelTooLargeError, checkPlanFits } from './graph/limits.ts';
 export { parseKlSchedule, parseLrSchedule, klWeight, learningRate } from './train/schedules.ts';
@@ -18,3 +18,4 @@ export type { Dataset } from './data/dataset.ts';
 export { encodeModelFile, decodeModelFile, ModelFileError, SPEC_METADATA_KEY } from './io/model-file.ts';
 export { ScheduleError, type KlSchedule, type LrSchedule } from './train/schedules.ts';
 export { bufferStats, type BufferStats } from './gpu/buffers.ts';
+export { releaseWhenDone } from './gpu/release.ts';

@@ -186,10 +186,8 @@ function metricsLine(e: EpochEvent) {
 }
 
 async function checkpoint(trainer: Trainer, dir: string): Promise<void> {
-  const s = trainer.session;
-  saveCheckpoint(dir, trainer.config.spec, await s.getParams(), { type: trainer.config.optimizer.type, blocks: await s.getOptimizerState() }, {
-    epoch: trainer.epoch, stepInEpoch: trainer.stepInEpoch, step: s.step,
-  });
+  const st = await trainer.snapshot();
+  saveCheckpoint(dir, trainer.config.spec, st.params, { type: trainer.config.optimizer.type, blocks: st.optimizer }, st);
 }
 
 /** Runs (or continues) training with checkpoints per epoch; SIGINT stops after the current step and saves. */
@@ -287,10 +285,8 @@ export async function resumeCommand(argv: readonly string[]): Promise<number> {
   try {
     const s = trainer.session;
     const opt = loadOptimizer(join(dir!, 'optimizer.safetensors'), s.stateNames, s.paramFloats);
-    s.setParams(params);
-    s.setOptimizerState(opt.state.blocks, opt.progress.step);
-    trainer.epoch = opt.progress.epoch;
-    trainer.stepInEpoch = opt.progress.stepInEpoch;
+    const pr = opt.progress;
+    trainer.restore({ params, optimizer: opt.state.blocks, step: pr.step, skips: pr.skips ?? 0, epoch: pr.epoch, stepInEpoch: pr.stepInEpoch, sums: pr.sums ?? { recon: 0, kl: 0, objective: 0, count: 0 } });
     if (trainer.epoch >= config.epochs) {
       console.log(`${dir}: already trained for ${trainer.epoch} epochs; pass --epochs N to train further`);
       return 0;

@@ -65,9 +65,7 @@ export async function iwLogLikelihood(inf: Inference, ds: Dataset, k: number, se
         sample.setParams({ step: step++ });
         acc.setParams({ first: c === 0 ? 1 : 0 });
         const e = device.createCommandEncoder({ label: 'iw chunk' });
-        if (c === 0) enc.encode(e, [], [rep]);
-        encodeCalls(e, [sample]);
-        dec.encode(e, [], [recon, acc]);
+        encodeCalls(e, [...(c === 0 ? [...enc.calls(), rep] : []), sample, ...dec.calls(), recon, acc]);
         device.queue.submit([e.finish()]);
       }
       const st = await readF32(device, bufs.state, 2 * nx);

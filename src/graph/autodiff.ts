@@ -1,47 +1,77 @@
 /**
- * Reverse-mode autodiff over the forward graph: the loss nodes, then one
- * backward rule per forward op, appended in reverse order. Gradients of a
- * tensor used twice are accumulated by the second writer.
+ * Reverse-mode autodiff over the forward graph: the loss nodes (which write
+ * the first gradients themselves: see OpDef.seeds), then each forward node's
+ * backward rule from the op table, in reverse order. A tensor read by several
+ * nodes has its gradient accumulated by every writer after the first.
+ * buildTraining adds the update (clipping, non-finite scan, optimizer) when
+ * given optimizer settings, so one graph is the whole training step.
  */
+import { buildForward, modelLayout, type ForwardGraph } from './build.ts';
 import { Graph, type Node } from './ir.ts';
-import { buildForward, STATS_LENGTH, type ForwardGraph } from './build.ts';
-import type { ModelSpec } from '../model/spec.ts';
+import { makeNode, type GradCtx, type NodeInit } from './op.ts';
+import { ELBO_STATS_SIZE, elboKlOp, elboReconOp } from './ops/elbo.ts';
+import { opOf } from './ops/index.ts';
+import { addUpdate, type OptimizerSettings, type UpdateTensors } from './ops/update.ts';
+import type { ModelSpec } from './spec.ts';
 
-export interface TrainingGraph extends ForwardGraph {
-  readonly loss: NonNullable<ForwardGraph['loss']>;
-  /** Gradient tensor of each parameter, in the parameters' order. */
-  readonly grads: readonly number[];
+/** The tensors of the loss. */
+export interface LossTensors {
+  /** Per-sample reconstruction NLL, KL and totals (B). */
+  readonly recon: number;
+  readonly kl: number;
+  readonly total: number;
+  /** Gradient of the batch-mean NLL w.r.t. the decoder output. */
+  readonly dlogits: number;
+  /** Batch-mean KL per latent dimension (J). */
+  readonly klDim: number;
+  /** The batch statistics, accumulated across steps (ELBO_STATS). */
+  readonly stats: number;
 }
 
-/** Adds the loss nodes (reconstruction, KL, statistics) to a forward graph. */
-export function addLoss(fg: ForwardGraph): ForwardGraph & { loss: NonNullable<ForwardGraph['loss']> } {
+export interface LossGraph extends ForwardGraph {
+  readonly loss: LossTensors;
+}
+
+export interface TrainingGraph extends LossGraph {
+  /** Gradient tensor of each parameter, in the parameters' order. */
+  readonly grads: readonly number[];
+  /** The update's block tensors, when the graph was built with optimizer settings. */
+  readonly update: UpdateTensors | null;
+}
+
+/** Adds the loss nodes (reconstruction with its gradient, KL and statistics) to a forward graph. */
+export function addLoss(fg: ForwardGraph): LossGraph {
   const g = fg.graph;
   const B = fg.batch;
   const J = fg.spec.latent;
   const recon = g.tensor('recon', [B], 'temp');
   const dlogits = g.tensor('dlogits', g.shape(fg.logits), 'temp');
-  g.add({ op: 'recon', logits: fg.logits, x: fg.x, recon, dlogits });
+  g.add(makeNode({ op: elboReconOp, ins: { logits: fg.logits, x: fg.x }, outs: { recon, dlogits }, attrs: { likelihood: fg.spec.likelihood }, label: `reconstruction (${fg.spec.likelihood.type})` }, 'loss'));
   const kl = g.tensor('kl', [B], 'temp');
   const total = g.tensor('total', [B], 'temp');
   const klDim = g.tensor('kl_dim', [J], 'temp');
-  const stats = g.tensor('stats', [STATS_LENGTH], 'output');
-  g.add({ op: 'kl', mu: fg.mu, logvar: fg.logvar, z: fg.z, recon, kl, total, klDim, stats });
+  const stats = g.tensor('stats', [ELBO_STATS_SIZE], 'output');
+  g.add(makeNode({ op: elboKlOp, ins: { recon, mu: fg.mu, logvar: fg.logvar, z: fg.z }, outs: { kl, total, klDim, stats }, attrs: { autoencoder: !!fg.spec.autoencoder }, label: 'KL and statistics' }, 'loss'));
   for (const t of [recon, kl, total, klDim]) g.outputs.add(t);
   return { ...fg, loss: { recon, dlogits, kl, total, klDim, stats } };
 }
 
-class Grads {
+/** Gradients by tensor, and which storage has been written (so later writers accumulate). */
+class GradBook implements GradCtx {
   private readonly grad = new Map<number, number>();
   private readonly written = new Set<number>();
 
-  constructor(private readonly g: Graph, paramGrads: ReadonlyMap<number, number>) {
+  constructor(readonly graph: Graph, paramGrads: ReadonlyMap<number, number>, readonly loss: { readonly klDim: number } | null) {
     for (const [p, d] of paramGrads) this.grad.set(p, d);
   }
 
-  /** Declares `d` (already written by a loss kernel) as the gradient of `t`. */
+  /** Declares `d` (already written by a loss kernel) as the gradient of `t`, and of what `t` is a view of. */
   seed(t: number, d: number): void {
+    const g = this.graph;
     this.grad.set(t, d);
-    this.written.add(this.g.storageOf(d));
+    this.written.add(g.storageOf(d));
+    const src = g.tensors[t]!.aliasOf;
+    if (src !== undefined && !this.grad.has(src)) this.seed(src, g.tensor(`d${g.name(src)}`, g.shape(src), 'temp', d));
   }
 
   has(t: number): boolean {
@@ -50,132 +80,71 @@ class Grads {
 
   get(t: number): number {
     const d = this.grad.get(t);
-    if (d === undefined) throw new Error(`autodiff: no gradient for ${this.g.tensors[t]!.name}`);
+    if (d === undefined) throw new Error(`autodiff: no gradient for ${this.graph.name(t)}`);
     return d;
   }
 
   /** The gradient tensor of `t`, made on first use (a view when `t` is a view). */
-  of(t: number): number {
+  private of(t: number): number {
     let d = this.grad.get(t);
     if (d !== undefined) return d;
-    const tt = this.g.tensors[t]!;
-    if (tt.aliasOf !== undefined) {
-      d = this.g.tensor(`d${tt.name}`, tt.shape, 'temp', this.of(tt.aliasOf));
-    } else {
-      d = this.g.tensor(`d${tt.name}`, tt.shape, 'temp');
-    }
+    const tt = this.graph.tensors[t]!;
+    d = this.graph.tensor(`d${tt.name}`, tt.shape, 'temp', tt.aliasOf !== undefined ? this.of(tt.aliasOf) : undefined);
     this.grad.set(t, d);
     return d;
   }
 
-  /** Marks a gradient written; returns whether an earlier node wrote it already (so this one accumulates). */
-  write(d: number): boolean {
-    const s = this.g.storageOf(d);
-    const again = this.written.has(s);
+  write(t: number): { d: number; accumulate: boolean } | null {
+    const g = this.graph;
+    if (g.tensors[g.storageOf(t)]!.role === 'input') return null;
+    const d = this.of(t);
+    const s = g.storageOf(d);
+    const accumulate = this.written.has(s);
     this.written.add(s);
-    return again;
+    return { d, accumulate };
+  }
+
+  temp(name: string, shape: readonly number[]): number {
+    return this.graph.tensor(name, shape, 'temp');
+  }
+
+  add<A>(node: NodeInit<A>): void {
+    this.graph.add(makeNode(node, 'backward'));
   }
 }
 
-function backwardRule(node: Node, g: Graph, grads: Grads, isInput: (t: number) => boolean): void {
-  switch (node.op) {
-    case 'dense':
-    case 'conv2d':
-    case 'conv_transpose2d': {
-      if (!grads.has(node.y)) return;
-      const dy = grads.get(node.y);
-      let dpre = dy;
-      if (node.act !== 'identity') {
-        dpre = g.tensor(`d${g.tensors[node.y]!.name}.pre`, g.shape(node.y), 'temp');
-        grads.write(dpre);
-        g.add({ op: 'activation_backward', saved: node.y, fromOutput: true, dy, dx: dpre, act: node.act, accumulate: false });
-      }
-      const dw = grads.of(node.w);
-      const db = grads.of(node.b);
-      grads.write(dw);
-      grads.write(db);
-      if (node.op === 'dense') {
-        const [B, I] = g.shape(node.x) as [number, number];
-        const O = g.shape(node.w)[0]!;
-        g.add({ op: 'matmul', a: dpre, b: node.x, c: dw, m: O, n: I, k: B, transA: true, transB: false, accumulate: false, note: `${node.layer}: dW = dYᵀ·X` });
-        g.add({ op: 'sum_axes', x: dpre, out: db, outer: B, channels: O, inner: 1, accumulate: false, note: `${node.layer}: db` });
-        if (!isInput(node.x)) {
-          const dx = grads.of(node.x);
-          const acc = grads.write(dx);
-          g.add({ op: 'matmul', a: dpre, b: node.w, c: dx, m: B, n: I, k: O, transA: false, transB: false, accumulate: acc, note: `${node.layer}: dX = dY·W` });
-        }
-      } else {
-        const geo = node.geom;
-        const kind = node.op;
-        g.add({ op: 'conv_backward_weight', kind, x: node.x, w: node.w, dy: dpre, out: dw, geom: geo, accumulate: false, layer: node.layer });
-        g.add({ op: 'sum_axes', x: dpre, out: db, outer: geo.batch, channels: geo.outChannels, inner: geo.outH * geo.outW, accumulate: false, note: `${node.layer}: db` });
-        if (!isInput(node.x)) {
-          const dx = grads.of(node.x);
-          const acc = grads.write(dx);
-          g.add({ op: 'conv_backward_input', kind, x: node.x, w: node.w, dy: dpre, out: dx, geom: geo, accumulate: acc, layer: node.layer });
-        }
-      }
-      return;
-    }
-    case 'activation': {
-      if (!grads.has(node.y)) return;
-      const dx = grads.of(node.x);
-      const acc = grads.write(dx);
-      g.add({ op: 'activation_backward', saved: node.x, fromOutput: false, dy: grads.get(node.y), dx, act: node.act, accumulate: acc });
-      return;
-    }
-    case 'reparameterize':
-    case 'recon':
-    case 'kl':
-    case 'latent_backward':
-    case 'activation_backward':
-    case 'matmul':
-    case 'sum_axes':
-    case 'conv_backward_input':
-    case 'conv_backward_weight':
-      return;
-  }
-}
-
-/** Forward, loss and backward nodes for one training step of `spec` at batch size `batch`. */
-export function buildTraining(spec: ModelSpec, batch: number): TrainingGraph {
-  const fg = addLoss(buildForward(spec, batch));
-  const g = fg.graph;
+/**
+ * Forward, loss and backward nodes for one training step of `spec` at batch
+ * size `batch`, and with `optimizer` the update after them.
+ */
+export function buildTraining(spec: ModelSpec, batch: number, optimizer?: OptimizerSettings): TrainingGraph {
+  const lg = addLoss(buildForward(spec, batch));
+  const g = lg.graph;
   // A training step keeps nothing past its end but the statistics (role 'output')
   // and the per-dimension KL of the last batch (J values, for progress events).
   g.outputs.clear();
-  g.outputs.add(fg.loss.klDim);
-  const forwardNodes = g.nodes.filter((n) => n.op !== 'recon' && n.op !== 'kl');
+  g.outputs.add(lg.loss.klDim);
+  const forward: Node[] = g.nodes.filter((n) => n.phase === 'forward');
   const paramGrads = new Map<number, number>();
-  const gradList: number[] = [];
-  for (const p of fg.params) {
+  const grads = lg.params.map((p) => {
     const d = g.tensor(`grad.${p.name}`, p.shape, 'grad');
     paramGrads.set(p.tensor, d);
-    gradList.push(d);
+    return d;
+  });
+  const book = new GradBook(g, paramGrads, { klDim: lg.loss.klDim });
+  for (const n of g.nodes.filter((x) => x.phase === 'loss')) {
+    for (const [t, d] of opOf(n.op).seeds?.(n) ?? []) book.seed(t, d);
   }
-  const grads = new Grads(g, paramGrads);
-  const isInput = (t: number) => g.tensors[g.storageOf(t)]!.role === 'input';
-  // The reconstruction kernel wrote the gradient of the decoder output.
-  grads.seed(fg.logits, fg.loss.dlogits);
-  const out = g.tensors[fg.logits]!;
-  if (out.aliasOf !== undefined) {
-    grads.seed(out.aliasOf, g.tensor(`d${g.tensors[out.aliasOf]!.name}`, g.shape(out.aliasOf), 'temp', fg.loss.dlogits));
+  for (let i = forward.length - 1; i >= 0; i--) {
+    const n = forward[i]!;
+    opOf(n.op).backward?.(book, n);
   }
-  for (let i = forwardNodes.length - 1; i >= 0; i--) {
-    const node = forwardNodes[i]!;
-    if (node.op === 'reparameterize') {
-      const dz = grads.get(node.z);
-      const dmu = grads.of(node.mu);
-      const dlogvar = grads.of(node.logvar);
-      grads.write(dmu);
-      grads.write(dlogvar);
-      g.add({ op: 'latent_backward', dz, mu: node.mu, logvar: node.logvar, klDim: fg.loss.klDim, z: node.z, dmu, dlogvar });
-      continue;
-    }
-    backwardRule(node, g, grads, isInput);
+  for (const p of lg.params) {
+    if (!book.has(p.tensor)) throw new Error(`autodiff: parameter ${p.name} does not reach the loss`);
   }
-  for (const p of fg.params) {
-    if (!grads.has(p.tensor)) throw new Error(`autodiff: parameter ${p.name} does not reach the loss`);
+  let update: UpdateTensors | null = null;
+  if (optimizer) {
+    update = addUpdate(g, optimizer, Math.ceil(modelLayout(spec).total / 4) * 4);
   }
-  return { ...fg, grads: gradList };
+  return { ...lg, grads, update };
 }

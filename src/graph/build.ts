@@ -1,11 +1,15 @@
 /**
- * From a ModelSpec and a batch size to the forward graph: shape inference
- * (with errors that name the layer and both shapes), parameters in PyTorch's
- * layouts and state_dict order, and the loss nodes.
+ * From a ModelSpec and a batch size to the forward graph: each section's
+ * layers in dependency order (a layer reads the previous one unless it names
+ * its `inputs`), shape inference through the op table (errors name the layer
+ * and both shapes), parameters in PyTorch's layouts and state_dict order.
  */
-import { GRAD_FROM_OUTPUT, type Activation } from '../kernels/activation-codes.ts';
-import { ModelSpecError, type LayerSpec, type ModelSpec } from '../model/spec.ts';
-import { Graph, numel, type ConvGeometry } from './ir.ts';
+import { ModelSpecError } from './errors.ts';
+import { Graph, numel } from './ir.ts';
+import { makeNode, type BuildCtx, type NodeInit } from './op.ts';
+import { LAYERS } from './ops/index.ts';
+import { reparameterizeOp } from './ops/latent.ts';
+import type { LayerSpec, ModelSpec } from './spec.ts';
 
 export interface ParamInfo {
   /** state_dict name, e.g. "fc1.weight". */
@@ -16,15 +20,17 @@ export interface ParamInfo {
   readonly initBound: number;
 }
 
-/** What every compiled graph has: its tensors and nodes, the parameters it reads, its input. */
+/** What every compiled graph has: its tensors and nodes, the parameters it reads, its inputs. */
 export interface GraphBase {
   readonly graph: Graph;
   readonly spec: ModelSpec;
   readonly batch: number;
   /** The parameters this graph reads (a subset of the model's, for a part). */
   readonly params: readonly ParamInfo[];
-  /** The tensor written by the caller or the data step (role 'input'). */
+  /** The main input (x, or z for the decoder alone), written by the caller or the data feed. */
   readonly input: number;
+  /** Every input tensor (role 'input') by name: the main one and the extra inputs the graph reads. */
+  readonly inputs: ReadonlyMap<string, number>;
 }
 
 export interface ForwardGraph extends GraphBase {
@@ -35,123 +41,172 @@ export interface ForwardGraph extends GraphBase {
   readonly z: number;
   /** Decoder output (likelihood parameters), shaped like x. */
   readonly logits: number;
-  /** Set when the loss nodes were added. */
-  readonly loss?: { readonly recon: number; readonly dlogits: number; readonly kl: number; readonly total: number; readonly klDim: number; readonly stats: number };
 }
 
-export { ELBO_STATS_SIZE as STATS_LENGTH } from '../kernels/elbo.ts';
+/** Names a layer in errors: its section, index and (when it has one) name. */
+function layerWhere(section: string, i: number, l: LayerSpec): string {
+  return l.name ? `${section}[${i}] ('${l.name}')` : `${section}[${i}]`;
+}
 
-class Builder {
-  readonly g = new Graph();
+class Builder implements BuildCtx {
+  readonly graph = new Graph();
   readonly params: ParamInfo[] = [];
-  private readonly names = new Set<string>();
+  readonly inputs = new Map<string, number>();
+  private readonly paramNames = new Set<string>();
+  /** The layer being built, for errors. */
+  where = '';
 
   constructor(readonly spec: ModelSpec, readonly batch: number) {}
 
-  param(name: string, shape: number[], bound: number, where: string): number {
-    if (this.names.has(name)) throw new ModelSpecError(`${where}: parameter name '${name}' is used twice`);
-    this.names.add(name);
-    const t = this.g.tensor(name, shape, 'param');
-    this.params.push({ name, tensor: t, shape, initBound: bound });
+  param(name: string, shape: readonly number[], initBound: number): number {
+    if (this.paramNames.has(name)) throw new ModelSpecError(`${this.where}: parameter name '${name}' is used twice`);
+    this.paramNames.add(name);
+    const t = this.graph.tensor(name, shape, 'param');
+    this.params.push({ name, tensor: t, shape: [...shape], initBound });
     return t;
   }
 
-  /** Applies `layer` to tensor `x` and returns the output tensor. */
-  layer(l: LayerSpec, x: number, where: string): number {
-    const g = this.g;
-    const s = g.shape(x);
-    const B = this.batch;
-    const fused = (act: Activation | undefined): { fuse: Activation; after?: Activation } =>
-      !act || act === 'identity' ? { fuse: 'identity' } : GRAD_FROM_OUTPUT.has(act) ? { fuse: act } : { fuse: 'identity', after: act };
-    switch (l.type) {
-      case 'dense': {
-        if (s.length !== 2) {
-          throw new ModelSpecError(`${where} (dense '${l.name}'): input has shape [${s.join(', ')}]; a dense layer needs [batch, features]: add a flatten layer before it`);
-        }
-        const fin = s[1]!;
-        const bound = 1 / Math.sqrt(fin);
-        const w = this.param(`${l.name}.weight`, [l.out, fin], bound, where);
-        const b = this.param(`${l.name}.bias`, [l.out], bound, where);
-        const { fuse, after } = fused(l.activation);
-        const y = g.tensor(`${l.name}.out`, [B, l.out], 'temp');
-        g.add({ op: 'dense', x, w, b, y, act: fuse, layer: l.name });
-        return after ? this.activation(after, y, l.name) : y;
-      }
-      case 'conv2d':
-      case 'conv_transpose2d': {
-        if (s.length !== 4) {
-          throw new ModelSpecError(`${where} (${l.type} '${l.name}'): input has shape [${s.join(', ')}]; expected [batch, channels, height, width] (add a reshape layer before it)`);
-        }
-        const [, cin, h, w] = s as [number, number, number, number];
-        const k = l.kernel, stride = l.stride ?? 1, pad = l.padding ?? 0, dil = l.dilation ?? 1;
-        const op = l.type === 'conv_transpose2d' ? l.outputPadding ?? 0 : 0;
-        let oh: number, ow: number;
-        if (l.type === 'conv2d') {
-          oh = Math.floor((h + 2 * pad - dil * (k - 1) - 1) / stride) + 1;
-          ow = Math.floor((w + 2 * pad - dil * (k - 1) - 1) / stride) + 1;
-        } else {
-          if (op >= stride && op >= dil) {
-            throw new ModelSpecError(`${where} (conv_transpose2d '${l.name}'): outputPadding ${op} must be smaller than stride ${stride} or dilation ${dil}`);
-          }
-          oh = (h - 1) * stride - 2 * pad + dil * (k - 1) + op + 1;
-          ow = (w - 1) * stride - 2 * pad + dil * (k - 1) + op + 1;
-        }
-        if (oh <= 0 || ow <= 0) {
-          throw new ModelSpecError(`${where} (${l.type} '${l.name}'): input ${h}x${w} with kernel ${k}, stride ${stride}, padding ${pad}, dilation ${dil} gives an empty output (${oh}x${ow})`);
-        }
-        const geom: ConvGeometry = { batch: B, inChannels: cin, outChannels: l.out, inH: h, inW: w, outH: oh, outW: ow, kernel: k, stride, padding: pad, dilation: dil, outputPadding: op };
-        // PyTorch computes fan_in from weight dim 1: Cin·k·k for Conv2d, Cout·k·k for ConvTranspose2d.
-        const fanIn = (l.type === 'conv2d' ? cin : l.out) * k * k;
-        const bound = 1 / Math.sqrt(fanIn);
-        const wShape = l.type === 'conv2d' ? [l.out, cin, k, k] : [cin, l.out, k, k];
-        const wt = this.param(`${l.name}.weight`, wShape, bound, where);
-        const bt = this.param(`${l.name}.bias`, [l.out], bound, where);
-        const { fuse, after } = fused(l.activation);
-        const y = g.tensor(`${l.name}.out`, [B, l.out, oh, ow], 'temp');
-        g.add({ op: l.type, x, w: wt, b: bt, y, act: fuse, geom, layer: l.name });
-        return after ? this.activation(after, y, l.name) : y;
-      }
-      case 'activation':
-        return this.activation(l.activation, x, where);
-      case 'flatten':
-        return g.tensor(`${g.tensors[x]!.name}.flat`, [B, numel(s.slice(1))], 'temp', x);
-      case 'reshape': {
-        const want = numel(l.shape);
-        const have = numel(s.slice(1));
-        if (want !== have) {
-          throw new ModelSpecError(`${where} (reshape): cannot reshape [${s.slice(1).join(', ')}] (${have} values per sample) to [${l.shape.join(', ')}] (${want})`);
-        }
-        return g.tensor(`${g.tensors[x]!.name}.view`, [B, ...l.shape], 'temp', x);
-      }
-    }
+  temp(name: string, shape: readonly number[]): number {
+    return this.graph.tensor(name, shape, 'temp');
   }
 
-  activation(act: Activation, x: number, where: string): number {
-    const y = this.g.tensor(`${where}.${act}`, this.g.shape(x), 'temp');
-    this.g.add({ op: 'activation', x, y, act });
-    return y;
+  view(of: number, name: string, shape: readonly number[]): number {
+    return this.graph.tensor(name, shape, 'temp', of);
+  }
+
+  add<A>(node: NodeInit<A>): void {
+    this.graph.add(makeNode(node, 'forward'));
+  }
+
+  input(name: string, shape: readonly number[]): number {
+    const t = this.graph.tensor(name, [this.batch, ...shape], 'input');
+    this.inputs.set(name, t);
+    return t;
+  }
+
+  /** The extra inputs the section's layers name, as input tensors of this graph. */
+  extraInputs(layers: readonly LayerSpec[]): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [name, e] of Object.entries(this.spec.extraInputs ?? {})) {
+      if (layers.some((l) => l.inputs?.includes(name))) out.set(name, this.input(name, [e.classes]));
+    }
+    return out;
+  }
+
+  layer(l: LayerSpec, inputs: readonly number[], where: string): number {
+    const def = LAYERS.get(l.type);
+    if (!def) throw new ModelSpecError(`${where}.type: unknown layer type ${JSON.stringify(l.type)}; expected one of ${[...LAYERS.keys()].join(', ')}`);
+    this.where = where;
+    return def.build(this, l as never, inputs, where);
+  }
+
+  /**
+   * Builds one section's layers from `start` (x or z) and returns the output
+   * of the last layer of the list. `visible` names the extra inputs.
+   */
+  section(section: 'encoder' | 'decoder', layers: readonly LayerSpec[], start: { name: string; tensor: number }, visible: ReadonlyMap<string, number>): number {
+    if (layers.length === 0) return start.tensor;
+    const byName = new Map<string, number>();
+    layers.forEach((l, i) => {
+      if (l.name === undefined) return;
+      if (l.name === start.name || visible.has(l.name) || l.name === 'x' || l.name === 'z') {
+        throw new ModelSpecError(`${layerWhere(section, i, l)}.name: '${l.name}' is the name of a model input; choose another`);
+      }
+      const j = byName.get(l.name);
+      if (j !== undefined) throw new ModelSpecError(`${layerWhere(section, i, l)}.name: '${l.name}' is also the name of ${section}[${j}]`);
+      byName.set(l.name, i);
+    });
+    const deps = layers.map((l, i) => this.dependencies(section, layers, i, l, byName, start.name, visible));
+    const order = topologicalOrder(section, layers, deps);
+    const out = new Map<number, number>();
+    const consumers = new Map<string | number, number>();
+    for (const i of order) {
+      const l = layers[i]!;
+      const ins = deps[i]!.map((d) => {
+        consumers.set(d, (consumers.get(d) ?? 0) + 1);
+        return typeof d === 'number' ? out.get(d)! : d === start.name ? start.tensor : visible.get(d)!;
+      });
+      out.set(i, this.layer(l, ins, `${section}[${i}]`));
+    }
+    const last = layers.length - 1;
+    for (let i = 0; i < last; i++) {
+      if (!consumers.has(i)) {
+        throw new ModelSpecError(`${layerWhere(section, i, layers[i]!)}: its output is read by no layer (the ${section}'s output is its last layer); name it in a later layer's inputs or remove it`);
+      }
+    }
+    return out.get(last)!;
+  }
+
+  /** What layer i reads: indices of layers of the section, or the names of the start and the extra inputs. */
+  private dependencies(section: string, layers: readonly LayerSpec[], i: number, l: LayerSpec, byName: ReadonlyMap<string, number>, startName: string, visible: ReadonlyMap<string, number>): (number | string)[] {
+    const where = layerWhere(section, i, l);
+    const def = LAYERS.get(l.type);
+    if (!def) throw new ModelSpecError(`${where}.type: unknown layer type ${JSON.stringify(l.type)}; expected one of ${[...LAYERS.keys()].join(', ')}`);
+    const names = l.inputs ?? [i === 0 ? startName : i - 1];
+    const need = def.arity === 'many' ? 'at least 2' : `${def.arity}`;
+    if (def.arity === 'many' ? names.length < 2 : names.length !== def.arity) {
+      throw new ModelSpecError(`${where}.inputs: a ${l.type} layer takes ${need} input${need === '1' ? '' : 's'}, got ${names.length}${l.inputs ? '' : ' (the previous layer): name its inputs'}`);
+    }
+    return names.map((n, k) => {
+      if (typeof n === 'number') return n;
+      if (n === startName || visible.has(n)) return n;
+      const j = byName.get(n);
+      if (j === undefined) {
+        const known = [startName, ...visible.keys(), ...byName.keys()].filter((x) => x !== l.name);
+        const other = section === 'decoder' && n !== 'z' ? ' (the decoder reads only z, the extra inputs and its own layers)' : '';
+        throw new ModelSpecError(`${where}.inputs[${k}]: unknown input '${n}'${other}; expected one of ${known.join(', ')}`);
+      }
+      if (j === i) throw new ModelSpecError(`${where}.inputs[${k}]: the layer reads its own output`);
+      return j;
+    });
   }
 }
 
-/** Builds the forward graph (encoder, heads, reparameterization, decoder) for a batch size. */
-export function buildForward(spec: ModelSpec, batch: number): ForwardGraph {
-  if (!Number.isInteger(batch) || batch <= 0) throw new ModelSpecError(`batch: expected a positive integer, got ${batch}`);
-  const b = new Builder(spec, batch);
-  const g = b.g;
-  const x = g.tensor('x', [batch, ...spec.input], 'input');
-  let h = x;
-  spec.encoder.forEach((l, i) => (h = b.layer(l, h, `encoder[${i}]`)));
-  const hs = g.shape(h);
+/** Layer indices in an order where each comes after what it reads (list order among the free ones); refuses a cycle. */
+function topologicalOrder(section: string, layers: readonly LayerSpec[], deps: readonly (number | string)[][]): number[] {
+  const pending = deps.map((d) => new Set(d.filter((x): x is number => typeof x === 'number')));
+  const done: number[] = [];
+  const placed = new Set<number>();
+  while (done.length < layers.length) {
+    const next = pending.findIndex((p, i) => !placed.has(i) && [...p].every((j) => placed.has(j)));
+    if (next < 0) {
+      const stuck = pending.map((_, i) => i).filter((i) => !placed.has(i));
+      throw new ModelSpecError(`${section}: the layers ${stuck.map((i) => layerWhere(section, i, layers[i]!)).join(', ')} read each other's outputs in a cycle; a model must be acyclic`);
+    }
+    placed.add(next);
+    done.push(next);
+  }
+  return done;
+}
+
+/** The μ and log σ² heads from the encoder's output h. */
+function heads(b: Builder, h: number): { mu: number; logvar: number } {
+  const spec = b.spec;
+  const hs = b.graph.shape(h);
   if (hs.length !== 2) {
     throw new ModelSpecError(`encoder: its output has shape [${hs.join(', ')}]; the μ and log σ² heads need [batch, features]: end the encoder with a flatten layer`);
   }
-  const mu = b.layer({ type: 'dense', name: spec.heads.mu, out: spec.latent }, h, 'heads.mu');
-  const logvar = b.layer({ type: 'dense', name: spec.heads.logvar, out: spec.latent }, h, 'heads.logvar');
-  const z = g.tensor('z', [batch, spec.latent], 'temp');
-  g.add({ op: 'reparameterize', mu, logvar, z, sample: !spec.autoencoder });
-  let y = z;
-  spec.decoder.forEach((l, i) => (y = b.layer(l, y, `decoder[${i}]`)));
-  const ys = g.shape(y);
+  const mu = b.layer({ type: 'dense', name: spec.heads.mu, out: spec.latent }, [h], 'heads.mu');
+  const logvar = b.layer({ type: 'dense', name: spec.heads.logvar, out: spec.latent }, [h], 'heads.logvar');
+  return { mu, logvar };
+}
+
+function checkBatch(batch: number): void {
+  if (!Number.isInteger(batch) || batch <= 0) throw new ModelSpecError(`batch: expected a positive integer, got ${batch}`);
+}
+
+function encoder(b: Builder): { x: number; mu: number; logvar: number } {
+  const spec = b.spec;
+  const x = b.input('x', spec.input);
+  const h = b.section('encoder', spec.encoder, { name: 'x', tensor: x }, b.extraInputs(spec.encoder));
+  return { x, ...heads(b, h) };
+}
+
+/** The decoder from z; its output must hold the input's number of values per sample. */
+function decoder(b: Builder, z: number): number {
+  const spec = b.spec;
+  const y = b.section('decoder', spec.decoder, { name: 'z', tensor: z }, b.extraInputs(spec.decoder));
+  const ys = b.graph.shape(y);
   const d = numel(spec.input);
   if (numel(ys.slice(1)) !== d) {
     throw new ModelSpecError(`decoder: its output has shape [${ys.slice(1).join(', ')}] per sample (${numel(ys.slice(1))} values); the input has [${spec.input.join(', ')}] (${d}): the decoder must end at the input's size`);
@@ -159,32 +214,44 @@ export function buildForward(spec: ModelSpec, batch: number): ForwardGraph {
   if (spec.likelihood.type === 'categorical' && d % spec.likelihood.classes !== 0) {
     throw new ModelSpecError(`likelihood.classes: ${spec.likelihood.classes} does not divide the ${d} features per sample`);
   }
-  const logits = ys.length === 1 + spec.input.length && ys.every((v, i) => v === [batch, ...spec.input][i]) ? y : g.tensor('logits', [batch, ...spec.input], 'temp', y);
-  for (const t of [mu, logvar, z, logits]) g.outputs.add(t);
-  return { graph: g, spec, batch, params: b.params, input: x, x, mu, logvar, z, logits };
+  const full = [b.batch, ...spec.input];
+  return ys.length === full.length && ys.every((v, i) => v === full[i]) ? y : b.view(y, 'logits', full);
+}
+
+function base(b: Builder, input: number): GraphBase {
+  return { graph: b.graph, spec: b.spec, batch: b.batch, params: b.params, input, inputs: b.inputs };
+}
+
+/** Builds the forward graph (encoder, heads, reparameterization, decoder) for a batch size. */
+export function buildForward(spec: ModelSpec, batch: number): ForwardGraph {
+  checkBatch(batch);
+  const b = new Builder(spec, batch);
+  const { x, mu, logvar } = encoder(b);
+  const z = b.temp('z', [batch, spec.latent]);
+  b.add({ op: reparameterizeOp, ins: { mu, logvar }, outs: { z }, attrs: { autoencoder: !!spec.autoencoder }, label: 'reparameterize' });
+  const logits = decoder(b, z);
+  for (const t of [mu, logvar, z, logits]) b.graph.outputs.add(t);
+  return { ...base(b, x), x, mu, logvar, z, logits };
 }
 
 /** The encoder alone: x (B, ...input) → μ, log σ² (B, J). */
 export function buildEncoder(spec: ModelSpec, batch: number): GraphBase & { readonly mu: number; readonly logvar: number } {
+  checkBatch(batch);
   const b = new Builder(spec, batch);
-  const x = b.g.tensor('x', [batch, ...spec.input], 'input');
-  let h = x;
-  spec.encoder.forEach((l, i) => (h = b.layer(l, h, `encoder[${i}]`)));
-  const mu = b.layer({ type: 'dense', name: spec.heads.mu, out: spec.latent }, h, 'heads.mu');
-  const logvar = b.layer({ type: 'dense', name: spec.heads.logvar, out: spec.latent }, h, 'heads.logvar');
-  b.g.outputs.add(mu);
-  b.g.outputs.add(logvar);
-  return { graph: b.g, spec, batch, params: b.params, input: x, mu, logvar };
+  const { x, mu, logvar } = encoder(b);
+  b.graph.outputs.add(mu);
+  b.graph.outputs.add(logvar);
+  return { ...base(b, x), mu, logvar };
 }
 
 /** The decoder alone: z (B, J) → the likelihood's parameters (B, ...input). */
 export function buildDecoder(spec: ModelSpec, batch: number): GraphBase & { readonly logits: number } {
+  checkBatch(batch);
   const b = new Builder(spec, batch);
-  const z = b.g.tensor('z', [batch, spec.latent], 'input');
-  let y = z;
-  spec.decoder.forEach((l, i) => (y = b.layer(l, y, `decoder[${i}]`)));
-  b.g.outputs.add(y);
-  return { graph: b.g, spec, batch, params: b.params, input: z, logits: y };
+  const z = b.input('z', [spec.latent]);
+  const logits = decoder(b, z);
+  b.graph.outputs.add(logits);
+  return { ...base(b, z), logits };
 }
 
 const layouts = new WeakMap<ModelSpec, { names: Map<string, number>; total: number }>();

@@ -4,7 +4,7 @@
  * error that names the limit, the buffer, and what would fit (a smaller batch,
  * or fewer parameters), instead of a failure deep inside WebGPU.
  */
-import { ModelSpecError } from '../model/spec.ts';
+import { ModelSpecError } from './errors.ts';
 import { modelLayout, type GraphBase } from './build.ts';
 import { numel } from './ir.ts';
 import { planMemory } from './plan.ts';
@@ -40,7 +40,7 @@ export function checkPlanFits(limits: BufferLimits, fg: GraphBase, what: string)
   const g = fg.graph;
   const plan = planMemory(g);
   const B = fg.batch;
-  const candidates: { name: string; bytes: number }[] = [{ name: 'input', bytes: numel(g.shape(fg.input)) * 4 }];
+  const candidates: { name: string; bytes: number }[] = [...fg.inputs].map(([name, t]) => ({ name: name === 'x' || name === 'z' ? 'input' : `input ${name}`, bytes: numel(g.shape(t)) * 4 }));
   for (const [t, bytes] of plan.sizes) candidates.push({ name: g.tensors[t]!.name, bytes });
   plan.slotBytes.forEach((bytes, i) => {
     if (bytes > maxBuf) candidates.push({ name: `temporary buffer ${i}`, bytes });

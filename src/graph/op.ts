@@ -13,6 +13,7 @@
  * none of them switches over op names.
  */
 import type { BufferArg, KernelCall } from '../gpu/dispatch.ts';
+import type { MatmulShape } from '../kernels/matmul.ts';
 import type { Graph, Node, Phase } from './ir.ts';
 
 /** Loss settings that enter the kernels. */
@@ -83,6 +84,8 @@ export interface RefCtx {
   readonly loss: LossSettings;
   /** Latent noise ε of the reparameterization (B·J values), or null for z = μ. */
   readonly eps: Float64Array | null;
+  /** The step's values (the update nodes read the step and the learning rate). */
+  readonly knobs: StepKnobs;
   /** The values of tensor `t` (its storage's, for a view). */
   get(t: number): Float64Array;
   /** Writes node `n`'s output `name` (adding into it when the node accumulates). */
@@ -111,10 +114,17 @@ export interface OpDef<A = unknown> {
   compile(c: CompileCtx, n: Node<A>): CompiledCall[];
   /** Adds the nodes that compute the gradients of the node's inputs (absent: no gradient flows through it). */
   backward?(c: GradCtx, n: Node<A>): void;
+  /**
+   * Gradients this node writes while computing the loss, as [tensor, its
+   * gradient] (a fused loss kernel starts the backward pass: autodiff begins there).
+   */
+  seeds?(n: Node<A>): readonly (readonly [number, number])[];
   /** Floating-point operations; `bytes` (default: every distinct tensor read and written once) when the kernel moves something else. */
   cost(g: Graph, n: Node<A>): { readonly flops: number; readonly bytes?: number };
   /** Computes the node's outputs in float64 from its inputs' values. */
   reference(r: RefCtx, n: Node<A>): void;
+  /** The matrix product the node runs, for nodes on the matmul kernels (tuning and reports). */
+  matmul?(g: Graph, n: Node<A>): MatmulShape;
 }
 
 /** What a layer's build sees of the graph under construction. */

@@ -18,6 +18,10 @@ export interface Progress {
   readonly epoch: number;
   readonly stepInEpoch: number;
   readonly step: number;
+  /** Updates skipped so far for a non-finite gradient (0 when a checkpoint does not say). */
+  readonly skips?: number;
+  /** Loss sums of the unfinished epoch's steps (zero when a checkpoint does not say). */
+  readonly sums?: { readonly recon: number; readonly kl: number; readonly objective: number; readonly count: number };
 }
 
 export interface OptimizerState {
@@ -49,7 +53,11 @@ export function saveCheckpoint(dir: string, spec: ModelSpec, params: ReadonlyMap
     if (bad) throw new CheckpointError(`checkpoint not written: ${bad} is not finite; the last good checkpoint in ${dir} is kept`);
     tensors.push({ name: p.name, shape: p.shape, data: v });
   }
-  const meta = { format: 'pt', epoch: String(progress.epoch), step: String(progress.step), step_in_epoch: String(progress.stepInEpoch) };
+  const meta = {
+    format: 'pt', epoch: String(progress.epoch), step: String(progress.step), step_in_epoch: String(progress.stepInEpoch),
+    ...(progress.skips !== undefined ? { skipped_steps: String(progress.skips) } : {}),
+    ...(progress.sums !== undefined ? { epoch_sums: JSON.stringify(progress.sums) } : {}),
+  };
   const opt: TensorToWrite[] = [];
   if (optimizer) {
     for (const [name, v] of optimizer.blocks) {
@@ -102,6 +110,21 @@ export function loadParams(path: string, spec: ModelSpec): { params: Map<string,
   return { params, metadata: { ...file.metadata } };
 }
 
+function epochSums(path: string, text: string): NonNullable<Progress['sums']> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    v = null;
+  }
+  const o = v as Record<string, unknown> | null;
+  const keys = ['recon', 'kl', 'objective', 'count'] as const;
+  if (!o || typeof o !== 'object' || keys.some((k) => typeof o[k] !== 'number' || !Number.isFinite(o[k]))) {
+    throw new CheckpointError(`${path}: metadata 'epoch_sums' is ${JSON.stringify(text)}; expected {"recon", "kl", "objective", "count"} as finite numbers`);
+  }
+  return { recon: o.recon as number, kl: o.kl as number, objective: o.objective as number, count: o.count as number };
+}
+
 /** Reads optimizer.safetensors: the named blocks, each of `floats` values, and the progress. */
 export function loadOptimizer(path: string, names: readonly string[], floats: number): { state: OptimizerState; progress: Progress } {
   const file = readSafetensors(readFileChecked(path), { source: path, maxBytes: MAX_CHECKPOINT_BYTES });
@@ -119,6 +142,10 @@ export function loadOptimizer(path: string, names: readonly string[], floats: nu
   };
   return {
     state: { type: file.metadata.optimizer ?? '', blocks },
-    progress: { epoch: num('epoch'), step: num('step'), stepInEpoch: num('step_in_epoch') },
+    progress: {
+      epoch: num('epoch'), step: num('step'), stepInEpoch: num('step_in_epoch'),
+      skips: file.metadata.skipped_steps === undefined ? 0 : num('skipped_steps'),
+      sums: file.metadata.epoch_sums === undefined ? { recon: 0, kl: 0, objective: 0, count: 0 } : epochSums(path, file.metadata.epoch_sums),
+    },
   };
 }

@@ -1,14 +1,16 @@
 /**
- * A float64 CPU reference of one training step of a ModelSpec: forward
- * through the layers, the loss, and the gradient of every parameter, written
- * layer by layer from the kernel references in src/ref (independent of the
- * graph IR and of the GPU). Used to check the compiled GPU step.
+ * The float64 CPU reference of one training step of a ModelSpec: the same
+ * graph the GPU compiles (buildTraining: forward, loss, backward nodes), run
+ * node by node through each op's float64 reference (src/ref), so a wrong
+ * backward rule, a wrong accumulation or a wrong shape is caught on the CPU
+ * (the finite-difference tests of test/ref/model.test.ts) and a wrong kernel
+ * on the GPU (test/cases/model.ts).
  */
-import { actForward, actGrad } from '../ref/activation.ts';
-import { conv2dBackwardRef, conv2dRef, convTranspose2dBackwardRef, convTranspose2dRef } from '../ref/conv.ts';
-import { elboKlRef, elboReconRef, latentBackwardRef } from '../ref/elbo.ts';
-import { matmulBackwardRef, matmulRef } from '../ref/matmul.ts';
-import type { LayerSpec, ModelSpec } from './spec.ts';
+import { buildTraining } from '../graph/autodiff.ts';
+import { numel, type Graph, type Node } from '../graph/ir.ts';
+import type { RefCtx, StepKnobs } from '../graph/op.ts';
+import { opOf } from '../graph/ops/index.ts';
+import type { ModelSpec } from '../graph/spec.ts';
 
 export interface ReferenceLoss {
   readonly beta: number;
@@ -29,147 +31,69 @@ export interface ReferenceResult {
   readonly grads: Map<string, Float64Array<ArrayBufferLike>>;
 }
 
-type Shape = number[];
-type F64 = Float64Array<ArrayBufferLike>;
+/** Tensor values in float64, by storage: views read and write their source's values. */
+class Values implements RefCtx {
+  private readonly store = new Map<number, Float64Array>();
 
-interface Tape {
-  readonly layer: LayerSpec;
-  readonly x: Float64Array;
-  readonly inShape: Shape;
-  readonly outShape: Shape;
-}
+  constructor(readonly graph: Graph, readonly loss: RefCtx['loss'], readonly eps: Float64Array | null, readonly knobs: StepKnobs) {}
 
-function convOpts(l: Extract<LayerSpec, { type: 'conv2d' | 'conv_transpose2d' }>, B: number, s: Shape) {
-  return {
-    batch: B, inChannels: s[0]!, outChannels: l.out, inH: s[1]!, inW: s[2]!, kernel: l.kernel,
-    stride: l.stride ?? 1, padding: l.padding ?? 0, dilation: l.dilation ?? 1,
-    ...(l.type === 'conv_transpose2d' ? { outputPadding: l.outputPadding ?? 0 } : {}),
-    activation: l.activation ?? 'identity',
-  };
-}
-
-function p(params: ReadonlyMap<string, Float64Array>, name: string): Float64Array {
-  const v = params.get(name);
-  if (!v) throw new Error(`reference: no parameter '${name}'`);
-  return v;
-}
-
-function forwardLayer(l: LayerSpec, x: Float64Array, s: Shape, B: number, params: ReadonlyMap<string, Float64Array>): [Float64Array, Shape] {
-  switch (l.type) {
-    case 'dense': {
-      const I = s.reduce((a, b) => a * b, 1);
-      const y = matmulRef(x, p(params, `${l.name}.weight`), p(params, `${l.name}.bias`), { m: B, n: l.out, k: I, transB: true, activation: l.activation ?? 'identity' });
-      return [y, [l.out]];
-    }
-    case 'conv2d': {
-      const o = convOpts(l, B, s);
-      const y = conv2dRef(x, p(params, `${l.name}.weight`), p(params, `${l.name}.bias`), o);
-      const hw = y.length / B / l.out;
-      const oh = Math.floor((s[1]! + 2 * o.padding - o.dilation * (l.kernel - 1) - 1) / o.stride) + 1;
-      return [y, [l.out, oh, hw / oh]];
-    }
-    case 'conv_transpose2d': {
-      const o = convOpts(l, B, s);
-      const y = convTranspose2dRef(x, p(params, `${l.name}.weight`), p(params, `${l.name}.bias`), o);
-      const oh = (s[1]! - 1) * o.stride - 2 * o.padding + o.dilation * (l.kernel - 1) + (o.outputPadding ?? 0) + 1;
-      return [y, [l.out, oh, y.length / B / l.out / oh]];
-    }
-    case 'activation':
-      return [x.map((v) => actForward(l.activation, v)), s];
-    case 'flatten':
-      return [x, [s.reduce((a, b) => a * b, 1)]];
-    case 'reshape':
-      return [x, [...l.shape]];
+  set(t: number, v: ArrayLike<number>): void {
+    const s = this.graph.storageOf(t);
+    const n = numel(this.graph.shape(s));
+    if (v.length !== n) throw new Error(`reference: ${this.graph.name(t)} gets ${v.length} values; its shape [${this.graph.shape(s).join(', ')}] holds ${n}`);
+    this.store.set(s, Float64Array.from(v));
   }
-}
 
-/** Accumulates dx for the layer's input and writes its parameter gradients into `grads`. */
-function backwardLayer(t: Tape, dy: F64, B: number, params: ReadonlyMap<string, Float64Array>, grads: Map<string, F64>): F64 {
-  const l = t.layer;
-  switch (l.type) {
-    case 'dense': {
-      const I = t.inShape.reduce((a, b) => a * b, 1);
-      const w = p(params, `${l.name}.weight`), b = p(params, `${l.name}.bias`);
-      const g = matmulBackwardRef(t.x, w, b, dy, { m: B, n: l.out, k: I, transB: true, activation: l.activation ?? 'identity' });
-      grads.set(`${l.name}.weight`, g.db);
-      grads.set(`${l.name}.bias`, g.dbias);
-      return g.da;
+  get(t: number): Float64Array {
+    const v = this.store.get(this.graph.storageOf(t));
+    if (!v) throw new Error(`reference: ${this.graph.name(t)} is read before it is written`);
+    return v;
+  }
+
+  write(n: Node, name: string, values: ArrayLike<number>): void {
+    const t = n.outs[name];
+    if (t === undefined) throw new Error(`reference: ${n.op} has no output '${name}'`);
+    if (!n.accumulate) {
+      this.set(t, values);
+      return;
     }
-    case 'conv2d': {
-      const g = conv2dBackwardRef(t.x, p(params, `${l.name}.weight`), p(params, `${l.name}.bias`), dy, convOpts(l, B, t.inShape));
-      grads.set(`${l.name}.weight`, g.dweight);
-      grads.set(`${l.name}.bias`, g.dbias);
-      return g.dx;
-    }
-    case 'conv_transpose2d': {
-      const g = convTranspose2dBackwardRef(t.x, p(params, `${l.name}.weight`), p(params, `${l.name}.bias`), dy, convOpts(l, B, t.inShape));
-      grads.set(`${l.name}.weight`, g.dweight);
-      grads.set(`${l.name}.bias`, g.dbias);
-      return g.dx;
-    }
-    case 'activation':
-      return dy.map((v, i) => v * actGrad(l.activation, t.x[i]!));
-    case 'flatten':
-    case 'reshape':
-      return dy;
+    const old = this.get(t);
+    if (old.length !== values.length) throw new Error(`reference: ${n.op} adds ${values.length} values into ${this.graph.name(t)} (${old.length})`);
+    for (let i = 0; i < old.length; i++) old[i] += values[i]!;
   }
 }
 
 /**
  * One step in float64: x is (B, ...input), eps (B, J) the latent noise (ignored
- * for an autoencoder). The objective is the batch mean
- *   recon + β·Σ_j max(λ, klDim_j) + γ·||z||²,
- * as the GPU kernels define it.
+ * for an autoencoder), `extra` the values of the model's extra inputs by name.
+ * The objective is the batch mean recon + β·Σ_j max(λ, klDim_j) + γ·||z||², as
+ * the GPU kernels define it.
  */
 export function referenceStep(
   spec: ModelSpec,
   batch: number,
-  params: ReadonlyMap<string, Float64Array>,
-  x: Float64Array,
+  params: ReadonlyMap<string, ArrayLike<number>>,
+  x: ArrayLike<number>,
   eps: Float64Array,
   loss: ReferenceLoss,
+  extra: ReadonlyMap<string, ArrayLike<number>> = new Map(),
 ): ReferenceResult {
-  const B = batch;
-  const J = spec.latent;
-  const run = (layers: readonly LayerSpec[], input: Float64Array, shape: Shape, tape: Tape[]): [Float64Array, Shape] => {
-    let h = input, s = shape;
-    for (const l of layers) {
-      const [y, ys] = forwardLayer(l, h, s, B, params);
-      tape.push({ layer: l, x: h, inShape: s, outShape: ys });
-      h = y;
-      s = ys;
-    }
-    return [h, s];
-  };
-  const encTape: Tape[] = [];
-  const [h, hs] = run(spec.encoder, x, [...spec.input], encTape);
-  const muL: LayerSpec = { type: 'dense', name: spec.heads.mu, out: J };
-  const lvL: LayerSpec = { type: 'dense', name: spec.heads.logvar, out: J };
-  const [mu] = forwardLayer(muL, h, hs, B, params);
-  const [logvar] = forwardLayer(lvL, h, hs, B, params);
-  const sample = !spec.autoencoder;
-  const beta = sample ? loss.beta : 0;
-  const e = sample ? eps : new Float64Array(B * J);
-  const z = mu.map((m, i) => m + Math.exp(0.5 * logvar[i]!) * e[i]!);
-  const decTape: Tape[] = [];
-  const [logits] = run(spec.decoder, z, [J], decTape);
-  const D = spec.input.reduce((a, b) => a * b, 1);
-  const lk = spec.likelihood;
-  const rec = elboReconRef(logits, x, {
-    batch: B, features: D, likelihood: lk.type, gradScale: 1 / B,
-    ...(lk.type === 'categorical' ? { groups: D / lk.classes } : {}),
-    ...(lk.type === 'gaussian' ? { logSigma: lk.logSigma ?? 0 } : {}),
-  });
-  const kl = elboKlRef(rec.recon, mu, logvar, z, { batch: B, latent: J, beta, gamma: loss.latentL2, freeBits: loss.freeBits });
-  const grads = new Map<string, F64>();
-  let dy: F64 = Float64Array.from(rec.dlogits);
-  for (let i = decTape.length - 1; i >= 0; i--) dy = backwardLayer(decTape[i]!, dy, B, params, grads);
-  const lat = latentBackwardRef(dy, mu, logvar, e, kl.klDim, { batch: B, latent: J, beta, gamma: loss.latentL2, freeBits: loss.freeBits, gradScale: 1 / B });
-  const hTape = (l: LayerSpec): Tape => ({ layer: l, x: h, inShape: hs, outShape: [J] });
-  const dh1 = backwardLayer(hTape(muL), lat.dmu, B, params, grads);
-  const dh2 = backwardLayer(hTape(lvL), lat.dlogvar, B, params, grads);
-  let dh: F64 = dh1.map((v, i) => v + dh2[i]!);
-  for (let i = encTape.length - 1; i >= 0; i--) dh = backwardLayer(encTape[i]!, dh, B, params, grads);
-  const st = kl.stats;
-  return { loss: st[0]!, recon: st[1]!, kl: st[2]!, mu, logvar, z, logits, grads };
+  const tg = buildTraining(spec, batch);
+  const g = tg.graph;
+  const v = new Values(g, { ...loss, seed: 0 }, spec.autoencoder ? null : eps, { step: 1, beta: loss.beta, lr: 0 });
+  for (const p of tg.params) {
+    const value = params.get(p.name);
+    if (!value) throw new Error(`reference: no parameter '${p.name}'`);
+    v.set(p.tensor, value);
+  }
+  for (const [name, t] of tg.inputs) {
+    const value = name === 'x' ? x : extra.get(name);
+    if (!value) throw new Error(`reference: no values for the input '${name}'`);
+    v.set(t, value);
+  }
+  for (const n of g.nodes) opOf(n.op).reference(v, n);
+  const stats = v.get(tg.loss.stats);
+  const grads = new Map<string, Float64Array>();
+  tg.params.forEach((p, i) => grads.set(p.name, v.get(tg.grads[i]!)));
+  return { loss: stats[0]!, recon: stats[1]!, kl: stats[2]!, mu: v.get(tg.mu), logvar: v.get(tg.logvar), z: v.get(tg.z), logits: v.get(tg.logits), grads };
 }

@@ -1,66 +1,21 @@
 /**
- * Model definitions: the layers of an encoder and a decoder, the latent size
- * and the likelihood, as plain JSON-compatible data; presets; validation with
- * errors that name the field that is wrong.
+ * Model definitions as JSON: validation of untrusted JSON into a ModelSpec
+ * (every layer's fields by its op module in the op table, with errors that
+ * name the field), and the presets. The format itself: src/graph/spec.ts and
+ * docs/model-format.md.
  */
-import { ACTIVATIONS, type Activation } from '../kernels/activation-codes.ts';
+import { ModelSpecError } from '../graph/errors.ts';
+import type { LayerCommon } from '../graph/op.ts';
+import { LAYERS } from '../graph/ops/index.ts';
+import type { ExtraInputSpec, LayerSpec, LikelihoodSpec, ModelSpec } from '../graph/spec.ts';
 
-export type LayerSpec =
-  | { readonly type: 'dense'; readonly name: string; readonly out: number; readonly activation?: Activation }
-  | {
-      readonly type: 'conv2d';
-      readonly name: string;
-      readonly out: number;
-      readonly kernel: number;
-      readonly stride?: number;
-      readonly padding?: number;
-      readonly dilation?: number;
-      readonly activation?: Activation;
-    }
-  | {
-      readonly type: 'conv_transpose2d';
-      readonly name: string;
-      readonly out: number;
-      readonly kernel: number;
-      readonly stride?: number;
-      readonly padding?: number;
-      readonly outputPadding?: number;
-      readonly dilation?: number;
-      readonly activation?: Activation;
-    }
-  | { readonly type: 'activation'; readonly activation: Activation }
-  | { readonly type: 'reshape'; readonly shape: readonly number[] }
-  | { readonly type: 'flatten' };
-
-export type LikelihoodSpec =
-  | { readonly type: 'bernoulli' }
-  /** Gaussian with a fixed σ (logSigma given) or a learned per-feature log σ parameter. */
-  | { readonly type: 'gaussian'; readonly logSigma?: number; readonly learnSigma?: boolean }
-  /** Groups of `classes` logits (e.g. sequence positions × vocabulary), one-hot data. */
-  | { readonly type: 'categorical'; readonly classes: number };
-
-export interface ModelSpec {
-  /** Per-sample input shape: [D] for vectors, [C, H, W] for images. */
-  readonly input: readonly number[];
-  readonly latent: number;
-  /** Trunk layers from the input to the last hidden representation. */
-  readonly encoder: readonly LayerSpec[];
-  /** Names of the two dense heads that give μ and log σ² from the trunk. */
-  readonly heads: { readonly mu: string; readonly logvar: string };
-  /** Layers from z to the likelihood's parameters (ending at the input's size). */
-  readonly decoder: readonly LayerSpec[];
-  readonly likelihood: LikelihoodSpec;
-  /** Plain autoencoder: no sampling and no KL term (z = μ). */
-  readonly autoencoder?: boolean;
-}
-
-/** Thrown for a model definition that cannot be built; the message names the field. */
-export class ModelSpecError extends Error {
-  override readonly name: string = 'ModelSpecError';
-}
+export { ModelSpecError };
+export type { ExtraInputSpec, LayerSpec, LikelihoodSpec, ModelSpec };
 
 const LIKELIHOODS = ['bernoulli', 'gaussian', 'categorical'] as const;
-const LAYER_TYPES = ['dense', 'conv2d', 'conv_transpose2d', 'activation', 'reshape', 'flatten'] as const;
+/** Fields every layer may have besides its type's own. */
+const COMMON_FIELDS = ['type', 'name'] as const;
+const NAME = /^[A-Za-z_][\w.]*$/;
 
 function fail(path: string, msg: string): never {
   throw new ModelSpecError(`${path}: ${msg}`);
@@ -71,20 +26,6 @@ function posInt(v: unknown, path: string): number {
   return v;
 }
 
-function nonNegInt(v: unknown, path: string, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) fail(path, `expected a non-negative integer, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-function activationOf(v: unknown, path: string): Activation | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || !(ACTIVATIONS as readonly string[]).includes(v)) {
-    fail(path, `unknown activation ${JSON.stringify(v)}; expected one of ${ACTIVATIONS.join(', ')}`);
-  }
-  return v as Activation;
-}
-
 /** Refuses keys outside `allowed` (a misspelt optional field would otherwise be ignored). */
 function onlyKeys(o: Record<string, unknown>, allowed: readonly string[], path: string): void {
   for (const k of Object.keys(o)) {
@@ -92,54 +33,25 @@ function onlyKeys(o: Record<string, unknown>, allowed: readonly string[], path: 
   }
 }
 
-const LAYER_KEYS: Record<string, readonly string[]> = {
-  dense: ['type', 'name', 'out', 'activation'],
-  conv2d: ['type', 'name', 'out', 'kernel', 'stride', 'padding', 'dilation', 'activation'],
-  conv_transpose2d: ['type', 'name', 'out', 'kernel', 'stride', 'padding', 'outputPadding', 'dilation', 'activation'],
-  activation: ['type', 'activation'],
-  reshape: ['type', 'shape'],
-  flatten: ['type'],
-};
-
 function layerOf(raw: unknown, path: string): LayerSpec {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(path, 'expected a layer object');
   const l = raw as Record<string, unknown>;
-  const type = l.type;
-  if (typeof type === 'string' && Object.hasOwn(LAYER_KEYS, type)) onlyKeys(l, LAYER_KEYS[type]!, path);
-  const name = (): string => {
-    if (typeof l.name !== 'string' || !/^[A-Za-z_][\w.]*$/.test(l.name)) fail(`${path}.name`, `expected a parameter name such as "fc1", got ${JSON.stringify(l.name)}`);
-    return l.name;
-  };
-  const act = activationOf(l.activation, `${path}.activation`);
-  switch (type) {
-    case 'dense':
-      return { type, name: name(), out: posInt(l.out, `${path}.out`), ...(act ? { activation: act } : {}) };
-    case 'conv2d':
-      return {
-        type, name: name(), out: posInt(l.out, `${path}.out`), kernel: posInt(l.kernel, `${path}.kernel`),
-        stride: posInt(l.stride ?? 1, `${path}.stride`), padding: nonNegInt(l.padding, `${path}.padding`, 0),
-        dilation: posInt(l.dilation ?? 1, `${path}.dilation`), ...(act ? { activation: act } : {}),
-      };
-    case 'conv_transpose2d':
-      return {
-        type, name: name(), out: posInt(l.out, `${path}.out`), kernel: posInt(l.kernel, `${path}.kernel`),
-        stride: posInt(l.stride ?? 1, `${path}.stride`), padding: nonNegInt(l.padding, `${path}.padding`, 0),
-        outputPadding: nonNegInt(l.outputPadding, `${path}.outputPadding`, 0),
-        dilation: posInt(l.dilation ?? 1, `${path}.dilation`), ...(act ? { activation: act } : {}),
-      };
-    case 'activation': {
-      const a = activationOf(l.activation, `${path}.activation`);
-      if (!a) fail(`${path}.activation`, 'required for an activation layer');
-      return { type, activation: a };
-    }
-    case 'reshape':
-      if (!Array.isArray(l.shape) || l.shape.length === 0) fail(`${path}.shape`, 'expected a non-empty array of positive integers');
-      return { type, shape: (l.shape as unknown[]).map((d, i) => posInt(d, `${path}.shape[${i}]`)) };
-    case 'flatten':
-      return { type };
-    default:
-      fail(`${path}.type`, `unknown layer type ${JSON.stringify(type)}; expected one of ${LAYER_TYPES.join(', ')}`);
+  const def = typeof l.type === 'string' ? LAYERS.get(l.type) : undefined;
+  if (!def) fail(`${path}.type`, `unknown layer type ${JSON.stringify(l.type)}; expected one of ${[...LAYERS.keys()].join(', ')}`);
+  onlyKeys(l, [...COMMON_FIELDS, ...def.fields, 'inputs'], path);
+  const common: { -readonly [K in keyof LayerCommon]: LayerCommon[K] } = { type: def.type };
+  if (def.hasParams || l.name !== undefined) {
+    if (typeof l.name !== 'string' || !NAME.test(l.name)) fail(`${path}.name`, `expected a name such as "fc1"${def.hasParams ? ' (the prefix of its parameters)' : ''}, got ${JSON.stringify(l.name)}`);
+    common.name = l.name;
   }
+  if (l.inputs !== undefined) {
+    if (!Array.isArray(l.inputs) || l.inputs.length === 0) fail(`${path}.inputs`, 'expected a non-empty array of layer or input names');
+    common.inputs = (l.inputs as unknown[]).map((n, i) => {
+      if (typeof n !== 'string' || n === '') fail(`${path}.inputs[${i}]`, `expected a layer or input name, got ${JSON.stringify(n)}`);
+      return n;
+    });
+  }
+  return { ...common, ...def.parse(l, path) } as LayerSpec;
 }
 
 function likelihoodOf(raw: unknown): LikelihoodSpec {
@@ -162,11 +74,45 @@ function likelihoodOf(raw: unknown): LikelihoodSpec {
   }
 }
 
+function extraInputsOf(raw: unknown): Record<string, ExtraInputSpec> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('extraInputs', 'expected an object of inputs by name, e.g. { "label": { "type": "label", "classes": 10 } }');
+  const out: Record<string, ExtraInputSpec> = {};
+  for (const [name, v] of Object.entries(raw as Record<string, unknown>)) {
+    const path = `extraInputs.${name}`;
+    if (!NAME.test(name) || name === 'x' || name === 'z') fail(path, `'${name}' cannot name an input (x and z are taken; names start with a letter or _)`);
+    if (typeof v !== 'object' || v === null) fail(path, 'expected { "type": "label", "classes": N }');
+    const e = v as Record<string, unknown>;
+    onlyKeys(e, ['type', 'classes'], path);
+    if (e.type !== 'label') fail(`${path}.type`, `unknown input type ${JSON.stringify(e.type)}; expected label`);
+    out[name] = { type: 'label', classes: posInt(e.classes, `${path}.classes`) };
+  }
+  return out;
+}
+
+/** Every extra input is read by some layer, and every layer name is used once in the model. */
+function checkNames(spec: ModelSpec): void {
+  const sections = [['encoder', spec.encoder], ['decoder', spec.decoder]] as const;
+  const seen = new Map<string, string>([[spec.heads.mu, 'heads.mu'], [spec.heads.logvar, 'heads.logvar']]);
+  for (const [section, layers] of sections) {
+    layers.forEach((l, i) => {
+      if (l.name === undefined) return;
+      const other = seen.get(l.name);
+      if (other) fail(`${section}[${i}].name`, `'${l.name}' is also the name of ${other}`);
+      seen.set(l.name, `${section}[${i}]`);
+    });
+  }
+  for (const name of Object.keys(spec.extraInputs ?? {})) {
+    if (!sections.some(([, layers]) => layers.some((l) => l.inputs?.includes(name)))) {
+      fail(`extraInputs.${name}`, 'no layer reads this input: name it in the inputs of an encoder or decoder layer (the model\'s inputs do not connect)');
+    }
+  }
+}
+
 /** Validates untrusted JSON (a model file, a stored config) into a ModelSpec. */
 export function parseModelSpec(raw: unknown): ModelSpec {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('model', 'expected a JSON object');
   const m = raw as Record<string, unknown>;
-  onlyKeys(m, ['input', 'latent', 'encoder', 'heads', 'decoder', 'likelihood', 'autoencoder'], '');
+  onlyKeys(m, ['input', 'latent', 'encoder', 'heads', 'decoder', 'likelihood', 'autoencoder', 'extraInputs'], '');
   if (!Array.isArray(m.input) || m.input.length === 0 || m.input.length > 3) fail('input', 'expected [D] or [C, H, W]');
   const input = (m.input as unknown[]).map((d, i) => posInt(d, `input[${i}]`));
   const latent = posInt(m.latent, 'latent');
@@ -176,8 +122,9 @@ export function parseModelSpec(raw: unknown): ModelSpec {
   if (!heads || typeof heads.mu !== 'string' || typeof heads.logvar !== 'string') fail('heads', 'expected { "mu": name, "logvar": name }');
   onlyKeys(heads, ['mu', 'logvar'], 'heads');
   if (m.autoencoder !== undefined && typeof m.autoencoder !== 'boolean') fail('autoencoder', `expected true or false, got ${JSON.stringify(m.autoencoder)}`);
-  return {
+  const spec: ModelSpec = {
     input,
+    ...(m.extraInputs !== undefined ? { extraInputs: extraInputsOf(m.extraInputs) } : {}),
     latent,
     encoder: (m.encoder as unknown[]).map((l, i) => layerOf(l, `encoder[${i}]`)),
     heads: { mu: heads.mu, logvar: heads.logvar },
@@ -185,6 +132,8 @@ export function parseModelSpec(raw: unknown): ModelSpec {
     likelihood: likelihoodOf(m.likelihood ?? { type: 'bernoulli' }),
     ...(m.autoencoder ? { autoencoder: true } : {}),
   };
+  checkNames(spec);
+  return spec;
 }
 
 export interface PresetOptions {

@@ -46,3 +46,16 @@ export function actGrad(act: Activation, x: number, alpha = DEFAULT_ALPHA[act] ?
     case 'softplus': return x > 20 ? 1 : sigmoid(x);
   }
 }
+
+/** f′ as a function of the output y = f(x), for the activations in GRAD_FROM_OUTPUT (act_grad_from_output in the shaders). */
+export function actGradFromOutput(act: Activation, y: number, alpha = DEFAULT_ALPHA[act] ?? 0): number {
+  switch (act) {
+    case 'relu': return y > 0 ? 1 : 0;
+    case 'leaky_relu': return y > 0 ? 1 : alpha;
+    case 'elu': return y > 0 ? 1 : y + alpha;
+    case 'tanh': return 1 - y * y;
+    case 'sigmoid': return y * (1 - y);
+    case 'identity': return 1;
+    default: throw new Error(`actGradFromOutput: the derivative of ${act} is not a function of its output`);
+  }
+}

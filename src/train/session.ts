@@ -1,40 +1,26 @@
 /**
- * A training session on one device: the parameter, gradient and optimizer
- * blocks (each one buffer, allocated once), the compiled step, the dataset on
- * the GPU with its shuffled order, and the per-step knobs. A step is one
- * command buffer and one submit, with no readback.
+ * A training session on one device: the compiled training step (forward,
+ * loss, backward and update, one graph), the blocks it updates (parameters,
+ * gradients, optimizer state: one buffer each, allocated once), and the data
+ * feed. A step is one command buffer and one submit, with no readback.
  */
-import { createBuffer, destroyBuffer, readF32, readRanges, STORAGE, uploadU32, type ByteRange } from '../gpu/buffers.ts';
-import { gather, packBytes } from '../kernels/data.ts';
-import { matmulTuning, tuneMatmul, type MatmulTuning } from '../kernels/autotune.ts';
+import { createBuffer, destroyBuffer, readF32, readRanges, STORAGE, type ByteRange } from '../gpu/buffers.ts';
 import type { KernelCall } from '../gpu/dispatch.ts';
-import { matmulShapeClass, matmulShapeKey, matmulVariant, type MatmulVariant } from '../kernels/matmul.ts';
-import { adam, clipGradNorm, GRAD_CTL_LENGTH, sgd, type OptimizerCall } from '../kernels/optim.ts';
-import { decodeNonFiniteReport, nonFiniteScan, NONFINITE_REPORT_LENGTH, type NonFiniteCall } from '../kernels/nonfinite.ts';
-import type { ELBO_STATS } from '../kernels/elbo.ts';
-import { sumSquaresPartials } from '../kernels/reduce.ts';
 import { buildTraining, type TrainingGraph } from '../graph/autodiff.ts';
 import { numel } from '../graph/ir.ts';
 import { checkPlanFits } from '../graph/limits.ts';
-import { matmulShapes, paramLayout, Program, type LossSettings } from '../graph/program.ts';
+import type { ElboStats } from '../graph/ops/elbo.ts';
+import type { OptimizerName, OptimizerSettings } from '../graph/ops/update.ts';
+import { matmulShapes, Program, type LossSettings } from '../graph/program.ts';
+import type { ModelSpec } from '../graph/spec.ts';
+import { matmulTuning, tuneMatmul, type MatmulTuning } from '../kernels/autotune.ts';
+import { matmulShapeClass, matmulShapeKey, matmulVariant, type MatmulVariant } from '../kernels/matmul.ts';
+import { decodeNonFiniteReport, NONFINITE_REPORT_LENGTH } from '../kernels/nonfinite.ts';
 import { sampleSize, type Dataset } from '../data/dataset.ts';
-import { gatherRef } from '../ref/data.ts';
-import type { ModelSpec } from '../model/spec.ts';
+import { makeFeed, type DataFeed } from './feed.ts';
+import { initParams, ParamLayout, type StateDict } from './params.ts';
 
-export type OptimizerName = 'adam' | 'adamw' | 'sgd';
-
-export interface OptimizerSettings {
-  readonly type: OptimizerName;
-  readonly lr: number;
-  readonly beta1?: number;
-  readonly beta2?: number;
-  readonly eps?: number;
-  readonly weightDecay?: number;
-  readonly momentum?: number;
-  readonly nesterov?: boolean;
-  /** Clip the gradient's global norm to this (0: no clipping). */
-  readonly clipNorm?: number;
-}
+export { initParams, type StateDict, type OptimizerName, type OptimizerSettings };
 
 export interface SessionOptions {
   readonly spec: ModelSpec;
@@ -105,28 +91,6 @@ export interface NonFiniteSteps {
   readonly element: number;
 }
 
-/** Values of the parameters by state_dict name. */
-export type StateDict = Map<string, Float32Array>;
-
-/** PyTorch-default parameters, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), from a seeded generator. */
-export function initParams(tg: Pick<TrainingGraph, 'params'>, seed: number): StateDict {
-  let s = (seed * 2654435761 + 0x6d2b79f5) >>> 0;
-  const rnd = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out: StateDict = new Map();
-  for (const p of tg.params) {
-    const v = new Float32Array(numel(p.shape));
-    for (let i = 0; i < v.length; i++) v[i] = (2 * rnd() - 1) * p.initBound;
-    out.set(p.name, v);
-  }
-  return out;
-}
-
 function choicesOf(device: GPUDevice, tg: TrainingGraph, t: MatmulTuning | null): MatmulChoice[] {
   return matmulShapes(tg).map(({ label, shape }) => {
     const key = matmulShapeKey(shape);
@@ -139,10 +103,11 @@ function choicesOf(device: GPUDevice, tg: TrainingGraph, t: MatmulTuning | null)
 export class TrainingSession {
   readonly graph: TrainingGraph;
   readonly program: Program;
+  readonly layout: ParamLayout;
+  /** Every block the step updates, by its tensor's name (params, grads, adam.m, ..., grad ctl, non-finite report). */
+  readonly blocks: Readonly<Record<string, GPUBuffer>>;
   readonly params: GPUBuffer;
   readonly grads: GPUBuffer;
-  /** Optimizer state: Adam's m and v, or SGD's momentum. */
-  readonly state: GPUBuffer[];
   /** Gradient control block [scale, norm, skip, skips] (see optim.wgsl). */
   readonly ctl: GPUBuffer;
   /** Where skipped steps' gradients were not finite (see nonfinite.wgsl). */
@@ -154,13 +119,7 @@ export class TrainingSession {
   readonly tuning: MatmulTuning | null;
   /** The kernel variant each matrix product of the step runs, and where the choice came from. */
   readonly matmulChoices: readonly MatmulChoice[];
-  private readonly scratch: GPUBuffer[];
-  private readonly optimizer: OptimizerCall;
-  private readonly clip: KernelCall[];
-  private readonly scan: NonFiniteCall;
-  private data: { buffer: GPUBuffer; order: GPUBuffer; call: KernelCall; count: number; stepsPerEpoch: number } | null = null;
-  /** A dataset too large for one storage binding stays on the CPU; batches are written per step. */
-  private streamed: { readonly ds: Dataset; order: Uint32Array; readonly stepsPerEpoch: number } | null = null;
+  private feed: DataFeed | null = null;
   private destroyed = false;
 
   /** A session, after tuning the matmul kernels on its shapes when `options.autotune` is set. */
@@ -171,98 +130,76 @@ export class TrainingSession {
 
   constructor(readonly device: GPUDevice, readonly options: SessionOptions) {
     this.tuning = matmulTuning(device);
-    const tg = buildTraining(options.spec, options.batch);
+    const tg = buildTraining(options.spec, options.batch, options.optimizer);
     checkPlanFits(device.limits, tg, 'training');
     this.matmulChoices = choicesOf(device, tg, this.tuning);
     this.graph = tg;
-    const { total } = paramLayout(tg);
-    this.paramFloats = total;
-    const mk = (floats: number, label: string) => createBuffer(device, floats * 4, STORAGE, label);
-    // The blocks end in up to 3 zero floats so that the optimizer can update
-    // four at a time; they stay zero (zero gradient, zero state).
-    const padded = Math.ceil(total / 4) * 4;
-    this.params = mk(padded, 'params');
-    this.grads = mk(padded, 'grads');
-    const o = options.optimizer;
-    const needsMomentum = o.type === 'sgd' && (o.momentum ?? 0) !== 0;
-    this.state = o.type === 'sgd' ? (needsMomentum ? [mk(padded, 'momentum')] : []) : [mk(padded, 'adam.m'), mk(padded, 'adam.v')];
-    this.ctl = mk(GRAD_CTL_LENGTH, 'grad ctl');
-    this.nonFinite = mk(NONFINITE_REPORT_LENGTH, 'non-finite report');
-    this.scratch = [mk(sumSquaresPartials(total, device), 'grad sumsq partials'), mk(1, 'grad sumsq')];
-    const built: { program?: Program; clip?: KernelCall[]; scan?: NonFiniteCall } = {};
+    this.layout = new ParamLayout(options.spec);
+    this.paramFloats = this.layout.floats;
+    const blocks: Record<string, GPUBuffer> = {};
+    for (const t of tg.graph.tensors) {
+      if (t.role === 'block') blocks[t.name] = createBuffer(device, numel(t.shape) * 4, STORAGE, t.name);
+    }
+    this.blocks = blocks;
+    this.params = blocks.params!;
+    this.grads = blocks.grads!;
+    this.ctl = blocks['grad ctl']!;
+    this.nonFinite = blocks['non-finite report']!;
     try {
-      built.program = new Program(device, tg, { params: this.params, grads: this.grads }, options.loss);
-      built.clip = clipGradNorm(device, { grad: this.grads, partials: this.scratch[0]!, ss: this.scratch[1]!, ctl: this.ctl }, { n: total, maxNorm: o.clipNorm ?? 0 });
-      built.scan = nonFiniteScan(device, { grad: this.grads, ctl: this.ctl, report: this.nonFinite }, { n: total, step: 1 });
-      const common = { param: this.params, grad: this.grads, gradScale: this.ctl };
-      const copts = { n: padded, lr: o.lr, step: 1, weightDecay: o.weightDecay ?? 0, skipNonFinite: true };
-      this.optimizer =
-        o.type === 'sgd'
-          ? sgd(device, { ...common, ...(needsMomentum ? { momentum: this.state[0]! } : {}) }, { ...copts, momentum: o.momentum ?? 0, nesterov: o.nesterov ?? false })
-          : adam(device, { ...common, m: this.state[0]!, v: this.state[1]! }, {
-              ...copts, decoupled: o.type === 'adamw', beta1: o.beta1 ?? 0.9, beta2: o.beta2 ?? 0.999, eps: o.eps ?? 1e-8,
-            });
+      this.program = new Program(device, tg, blocks, options.loss);
     } catch (e) {
-      built.program?.destroy();
-      for (const c of built.clip ?? []) c.destroy();
-      built.scan?.destroy();
-      for (const b of this.allBuffers()) destroyBuffer(device, b);
+      for (const b of Object.values(blocks)) destroyBuffer(device, b);
       throw e;
     }
-    this.program = built.program;
-    this.clip = built.clip;
-    this.scan = built.scan;
   }
 
-  private allBuffers(): GPUBuffer[] {
-    return [this.params, this.grads, ...this.state, this.ctl, this.nonFinite, ...this.scratch];
+  /** Names of the optimizer's state blocks ('m' and 'v' for Adam, 'momentum' for SGD with momentum). */
+  get stateNames(): string[] {
+    return [...this.graph.update!.state.keys()];
+  }
+
+  /** The optimizer state blocks, in the order of stateNames. */
+  get state(): GPUBuffer[] {
+    return [...this.graph.update!.state.values()].map((t) => this.blocks[this.graph.graph.name(t)]!);
   }
 
   /** Uploads parameters by state_dict name; every parameter must be given with its exact size. */
   setParams(values: ReadonlyMap<string, ArrayLike<number>>): void {
-    const { offsets, total } = paramLayout(this.graph);
-    const block = new Float32Array(total);
-    this.graph.params.forEach((p, i) => {
-      const v = values.get(p.name);
-      const n = numel(p.shape);
-      if (!v) throw new Error(`parameters: '${p.name}' [${p.shape.join(', ')}] is missing`);
-      if (v.length !== n) throw new Error(`parameters: '${p.name}' has ${v.length} values; the model's shape [${p.shape.join(', ')}] needs ${n}`);
-      for (let j = 0; j < n; j++) block[offsets[i]! + j] = v[j]!;
-    });
-    for (const k of values.keys()) {
-      if (!this.graph.params.some((p) => p.name === k)) throw new Error(`parameters: '${k}' is not a parameter of this model`);
-    }
-    this.device.queue.writeBuffer(this.params, 0, block);
+    this.device.queue.writeBuffer(this.params, 0, this.layout.pack(values));
   }
 
   /** Reads the parameters (or, with `grads`, the last gradients) back by state_dict name. */
   async getParams(which: 'params' | 'grads' = 'params'): Promise<StateDict> {
-    const block = await readF32(this.device, which === 'params' ? this.params : this.grads, this.paramFloats);
-    const { offsets } = paramLayout(this.graph);
-    const out: StateDict = new Map();
-    this.graph.params.forEach((p, i) => out.set(p.name, block.slice(offsets[i]!, offsets[i]! + numel(p.shape))));
-    return out;
-  }
-
-  /** Names of the optimizer's state blocks, in the order of `state`. */
-  get stateNames(): string[] {
-    return this.options.optimizer.type === 'sgd' ? this.state.map(() => 'momentum') : ['m', 'v'];
+    return this.layout.unpack(await readF32(this.device, which === 'params' ? this.params : this.grads, this.paramFloats));
   }
 
   /** Reads the optimizer state blocks back, by name. */
   async getOptimizerState(): Promise<Map<string, Float32Array>> {
-    const out = new Map<string, Float32Array>();
     const names = this.stateNames;
-    for (let i = 0; i < this.state.length; i++) out.set(names[i]!, await readF32(this.device, this.state[i]!, this.paramFloats));
-    return out;
+    const read = await readRanges(this.device, this.state.map((b) => ({ buffer: b, size: this.paramFloats * 4 })));
+    return new Map(read.map((bytes, i) => [names[i]!, new Float32Array(bytes)]));
+  }
+
+  /** The parameters, the optimizer state and the count of skipped updates, in one readback. */
+  async readTrainingBlocks(): Promise<{ params: StateDict; optimizer: Map<string, Float32Array>; skips: number }> {
+    const names = this.stateNames;
+    const [params, ctl, ...state] = await readRanges(this.device, [
+      { buffer: this.params, size: this.paramFloats * 4 }, { buffer: this.ctl, size: 16 }, ...this.state.map((b) => ({ buffer: b, size: this.paramFloats * 4 })),
+    ]);
+    return {
+      params: this.layout.unpack(new Float32Array(params!)),
+      optimizer: new Map(state.map((bytes, i) => [names[i]!, new Float32Array(bytes)])),
+      skips: new Float32Array(ctl!)[3]!,
+    };
   }
 
   /** Restores the optimizer state blocks and the step count (resuming a run). */
   setOptimizerState(blocks: ReadonlyMap<string, Float32Array>, step: number): void {
+    const state = this.state;
     this.stateNames.forEach((n, i) => {
       const v = blocks.get(n);
       if (!v || v.length !== this.paramFloats) throw new Error(`optimizer state '${n}': expected ${this.paramFloats} values, got ${v?.length ?? 'none'}`);
-      this.device.queue.writeBuffer(this.state[i]!, 0, v.buffer, v.byteOffset, v.byteLength);
+      this.device.queue.writeBuffer(state[i]!, 0, v.buffer, v.byteOffset, v.byteLength);
     });
     if (!Number.isInteger(step) || step < 0) throw new Error(`optimizer step ${step}: expected a non-negative integer`);
     this.step = step;
@@ -280,10 +217,10 @@ export class TrainingSession {
   }
 
   /**
-   * Puts a dataset on the GPU; batches are then gathered there in the order set
-   * by setOrder. A dataset larger than the device's storage binding limit (or
-   * with `stream`) stays on the CPU and each batch is written with
-   * queue.writeBuffer before its step, with the same values.
+   * Feeds a dataset to the step: kept on the GPU and gathered there in the
+   * order set by setOrder, or (larger than the device's storage binding
+   * limit, or with `stream`) kept on the CPU with each batch written before
+   * its step, with the same values.
    */
   attachData(ds: Dataset, opts: { readonly stream?: boolean } = {}): void {
     const D = sampleSize(ds);
@@ -292,95 +229,54 @@ export class TrainingSession {
     const B = this.options.batch;
     if (ds.count < B) throw new Error(`${ds.name}: ${ds.count} samples is fewer than the batch size ${B}`);
     this.detachData();
-    const stepsPerEpoch = Math.ceil(ds.count / B);
-    const bytes = ds.data instanceof Uint8Array ? Math.ceil(ds.data.length / 4) * 4 : ds.data.byteLength;
-    if (opts.stream || bytes > this.device.limits.maxStorageBufferBindingSize) {
-      this.streamed = { ds, order: new Uint32Array(stepsPerEpoch * B), stepsPerEpoch };
-      this.setOrder(Uint32Array.from({ length: ds.count }, (_, i) => i));
-      return;
-    }
-    const buffer = ds.data instanceof Uint8Array ? uploadU32(this.device, packBytes(ds.data), `${ds.name} data`) : (() => {
-      const b = createBuffer(this.device, ds.data.byteLength, STORAGE, `${ds.name} data`);
-      this.device.queue.writeBuffer(b, 0, ds.data.buffer, ds.data.byteOffset, ds.data.byteLength);
-      return b;
-    })();
-    const order = createBuffer(this.device, stepsPerEpoch * B * 4, STORAGE, `${ds.name} order`);
-    const call = gather(this.device, { data: buffer, order, x: this.program.input }, {
-      batch: B, features: D, count: ds.count, dtype: ds.data instanceof Uint8Array ? 'u8' : 'f32',
-      binarize: !!this.options.dynamicBinarize, seed: this.options.loss.seed, step: 0,
-    });
-    this.data = { buffer, order, call, count: ds.count, stepsPerEpoch };
-    this.setOrder(Uint32Array.from({ length: ds.count }, (_, i) => i));
+    this.feed = makeFeed(this.device, ds, this.program.input, { batch: B, dynamicBinarize: !!this.options.dynamicBinarize, seed: this.options.loss.seed }, opts.stream);
+  }
+
+  private get attached(): DataFeed {
+    if (!this.feed) throw new Error('no dataset attached');
+    return this.feed;
   }
 
   /** Batches per epoch of the attached dataset (the last one is topped up from the epoch's start). */
   get stepsPerEpoch(): number {
-    const d = this.data ?? this.streamed;
-    if (!d) throw new Error('no dataset attached');
-    return d.stepsPerEpoch;
+    return this.attached.stepsPerEpoch;
   }
 
   /** Whether batches are written from the CPU rather than gathered on the GPU. */
   get streaming(): boolean {
-    return this.streamed !== null;
+    return this.feed?.streaming ?? false;
   }
 
   /** Sets the epoch's sample order (a permutation of the attached dataset). */
   setOrder(perm: Uint32Array): void {
-    const count = this.data?.count ?? this.streamed?.ds.count;
-    if (count === undefined) throw new Error('no dataset attached');
-    if (perm.length !== count) throw new Error(`order: ${perm.length} indices for ${count} samples`);
-    const B = this.options.batch;
-    const padded = new Uint32Array(this.stepsPerEpoch * B);
-    for (let i = 0; i < padded.length; i++) padded[i] = perm[i % count]!;
-    if (this.streamed) this.streamed.order = padded;
-    else this.device.queue.writeBuffer(this.data!.order, 0, padded);
+    this.attached.setOrder(perm);
   }
 
   private detachData(): void {
-    this.streamed = null;
-    if (!this.data) return;
-    this.data.call.destroy();
-    destroyBuffer(this.device, this.data.buffer);
-    destroyBuffer(this.device, this.data.order);
-    this.data = null;
+    this.feed?.destroy();
+    this.feed = null;
   }
 
   /**
-   * Records one step into `encoder`: the batch gather (when a dataset is
-   * attached; its position is `batchIndex` within the epoch), forward,
-   * loss, backward and, unless `update` is false, clipping and the optimizer.
+   * Records one step into `encoder`: the batch (when a dataset is attached;
+   * its position is `batchIndex` within the epoch), forward, loss, backward
+   * and, unless `update` is false, clipping, the non-finite scan and the optimizer.
    */
   encodeStep(encoder: GPUCommandEncoder, knobs: StepKnobs, batchIndex = 0, update = true): void {
     const next = this.step + 1;
-    this.program.setStep(next, knobs.beta);
-    const before: KernelCall[] = [];
-    if (this.data) {
-      this.data.call.setParams({ start: batchIndex * this.options.batch, step: next });
-      before.push(this.data.call);
-    } else if (this.streamed) {
-      const B = this.options.batch;
-      const x = gatherRef(this.streamed.ds.data, this.streamed.order, {
-        batch: B, features: sampleSize(this.streamed.ds), start: batchIndex * B,
-        binarize: !!this.options.dynamicBinarize, seed: this.options.loss.seed, step: next,
-      });
-      this.device.queue.writeBuffer(this.program.input, 0, x.buffer, x.byteOffset, x.byteLength);
-    }
-    const after: KernelCall[] = [];
-    if (update) {
-      this.optimizer.setStep(next, knobs.lr);
-      this.scan.setStep(next);
-      after.push(...this.clip, this.scan, this.optimizer);
-      this.step = next;
-    }
-    this.program.encode(encoder, before, after);
+    this.program.setStep(next, knobs.beta, knobs.lr);
+    const before = this.feed ? this.feed.prepare(batchIndex, next) : [];
+    this.program.encode(encoder, before, { update });
+    if (update) this.step = next;
   }
 
   /** Device memory of the step (the dataset excluded) against the analytic minimum. */
   memory(): SessionMemory {
     const m = this.program.memory();
+    const sized = (names: string[]) => names.reduce((a, n) => a + this.blocks[n]!.size, 0);
     const stateBytes = this.state.reduce((a, b) => a + b.size, 0);
-    const otherBytes = m.inputBytes + this.ctl.size + this.scratch.reduce((a, b) => a + b.size, 0);
+    const all = Object.values(this.blocks).reduce((a, b) => a + b.size, 0);
+    const otherBytes = m.inputBytes + all - sized(['params', 'grads']) - stateBytes;
     const fixed = this.params.size + this.grads.size + stateBytes + otherBytes;
     return {
       paramBytes: this.params.size, gradBytes: this.grads.size, stateBytes, plannedBytes: m.plannedBytes, peakLiveBytes: m.peakLiveBytes, otherBytes,
@@ -388,14 +284,14 @@ export class TrainingSession {
     };
   }
 
-  /** Kernel dispatches in one training step (data gather, program, clipping, update). */
+  /** Kernel dispatches in one training step (data gather, program with its update). */
   get dispatchesPerStep(): number {
     return this.stepCalls().length;
   }
 
-  /** Every kernel call of one training step in order: data gather, the program, clipping, the non-finite scan, the update. */
+  /** Every kernel call of one training step in order: the batch gather, then the program (forward, loss, backward, update). */
   stepCalls(): KernelCall[] {
-    return [...(this.data ? [this.data.call] : []), ...this.program.steps.map((s) => s.call), ...this.clip, this.scan, this.optimizer];
+    return [...(this.feed?.calls ?? []), ...this.program.calls()];
   }
 
   /** One training step in its own command buffer and submit (no wait). */
@@ -407,19 +303,13 @@ export class TrainingSession {
 
   /** The gradient control block: clip scale, gradient norm, skip flag of the last step, steps skipped so far. */
   async readControl(): Promise<{ scale: number; norm: number; skipped: boolean; skips: number }> {
-    const v = await readF32(this.device, this.ctl, GRAD_CTL_LENGTH);
+    const v = await readF32(this.device, this.ctl, 4);
     return { scale: v[0]!, norm: v[1]!, skipped: v[2]! !== 0, skips: v[3]! };
   }
 
   /** The parameter (state_dict name) and element at a flat index of the parameter block, or null in the padding between tensors. */
   locate(index: number): { tensor: string; element: number } | null {
-    const { offsets } = paramLayout(this.graph);
-    for (let i = 0; i < this.graph.params.length; i++) {
-      const p = this.graph.params[i]!;
-      const e = index - offsets[i]!;
-      if (e >= 0 && e < numel(p.shape)) return { tensor: p.name, element: e };
-    }
-    return null;
+    return this.layout.locate(index);
   }
 
   /**
@@ -437,7 +327,7 @@ export class TrainingSession {
    * last step, and (read and cleared as readNonFinite does) the record of
    * skipped updates.
    */
-  async readWindow(): Promise<{ stats: Record<keyof typeof ELBO_STATS, number>; klPerDim: Float32Array; nonFinite: NonFiniteSteps | null }> {
+  async readWindow(): Promise<{ stats: ElboStats; klPerDim: Float32Array; nonFinite: NonFiniteSteps | null }> {
     const p = this.program;
     const [stats, klDim, report] = await readRanges(this.device, [p.statsRange(), p.rangeOf(this.graph.loss.klDim), this.nonFiniteRange()]);
     return { stats: p.decodeStats(stats!), klPerDim: new Float32Array(klDim!), nonFinite: this.takeNonFinite(report!) };
@@ -461,9 +351,6 @@ export class TrainingSession {
     this.destroyed = true;
     this.detachData();
     this.program.destroy();
-    for (const c of this.clip) c.destroy();
-    this.scan.destroy();
-    this.optimizer.destroy();
-    for (const b of this.allBuffers()) destroyBuffer(this.device, b);
+    for (const b of Object.values(this.blocks)) destroyBuffer(this.device, b);
   }
 }

@@ -5,10 +5,13 @@
  * after each epoch, and events for progress bars, logs and checkpoints.
  */
 import { permutation, sampleSize, validateDataset, type Dataset } from '../data/dataset.ts';
-import { Inference, type DatasetEvaluation } from '../eval/inference.ts';
+import { Inference } from '../eval/inference.ts';
 import type { ModelSpec } from '../model/spec.ts';
 import { klWeight, learningRate, type KlSchedule, type LrSchedule } from './schedules.ts';
+import { DeviceLostError, NonFiniteError, type LossSums, type NonFiniteEvent, type TrainEvent, type TrainingState } from './events.ts';
 import { initParams, TrainingSession, type NonFiniteSteps, type OptimizerSettings } from './session.ts';
+
+export * from './events.ts';
 
 export type Binarize = 'none' | 'static' | 'dynamic';
 
@@ -31,84 +34,6 @@ export interface TrainerConfig {
   readonly onNonFinite?: 'skip' | 'stop';
 }
 
-export interface StepEvent {
-  readonly type: 'step';
-  readonly step: number;
-  readonly epoch: number;
-  readonly stepInEpoch: number;
-  readonly stepsPerEpoch: number;
-  readonly totalSteps: number;
-  readonly beta: number;
-  readonly lr: number;
-  /** Means over the steps since the last event: negative ELBO (recon + KL), recon, KL, and the objective. */
-  readonly loss: number;
-  readonly recon: number;
-  readonly kl: number;
-  readonly objective: number;
-  /** KL per latent dimension (batch mean) of the last step. */
-  readonly klPerDim: number[];
-  readonly samplesPerSecond: number;
-}
-
-export interface EpochEvent {
-  readonly type: 'epoch';
-  readonly epoch: number;
-  readonly step: number;
-  readonly beta: number;
-  readonly lr: number;
-  readonly train: { readonly loss: number; readonly recon: number; readonly kl: number; readonly objective: number };
-  readonly test: DatasetEvaluation | null;
-  readonly samplesPerSecond: number;
-  readonly seconds: number;
-  /** Optimizer updates skipped so far because the gradient was not finite. */
-  readonly skippedSteps: number;
-}
-
-/** Updates skipped because the gradient was not finite (reported at the next statistics read). */
-export interface NonFiniteEvent {
-  readonly type: 'nonfinite';
-  /** The first skipped step since the last report, and the last. */
-  readonly step: number;
-  readonly lastStep: number;
-  /** Updates skipped since the last report. */
-  readonly skipped: number;
-  /** The parameter whose gradient held the first NaN/Inf of `step`, and the element (null: finite values whose squares overflowed). */
-  readonly tensor: string | null;
-  readonly element: number;
-  /** What the trainer does next (TrainerConfig.onNonFinite). */
-  readonly action: 'continue' | 'stop';
-  readonly message: string;
-}
-
-/** The GPU device was lost; training goes on from the last snapshot on a new device. */
-export interface DeviceLostEvent {
-  readonly type: 'device-lost';
-  readonly reason: string;
-  readonly message: string;
-  /** Steps submitted when the loss was noticed. */
-  readonly step: number;
-  /** The step of the snapshot training continues from (steps after it are repeated). */
-  readonly restoredStep: number;
-  readonly epoch: number;
-  /** Recoveries so far in this run. */
-  readonly recovery: number;
-}
-
-export type TrainEvent = StepEvent | EpochEvent | NonFiniteEvent | DeviceLostEvent;
-
-/** Training stopped because a gradient was not finite and TrainerConfig.onNonFinite is 'stop'. */
-export class NonFiniteError extends Error {
-  override readonly name = 'NonFiniteError';
-  constructor(message: string, readonly event: NonFiniteEvent) {
-    super(message);
-  }
-}
-
-/** The device was lost and could not be replaced. */
-export class DeviceLostError extends Error {
-  override readonly name = 'DeviceLostError';
-}
-
 export interface TrainerOptions {
   /** Gives a new device when the current one is lost; without it a lost device ends the run with DeviceLostError. */
   readonly deviceFactory?: () => Promise<GPUDevice>;
@@ -118,20 +43,8 @@ export interface TrainerOptions {
   readonly maxRecoveries?: number;
 }
 
-interface Sums { loss: number; recon: number; kl: number; objective: number; count: number }
-
-/** Everything needed to continue after a lost device: host copies of the GPU state and the loop's position. */
-interface Snapshot {
-  readonly params: ReadonlyMap<string, Float32Array>;
-  readonly state: ReadonlyMap<string, Float32Array>;
-  readonly skips: number;
-  readonly step: number;
-  readonly epoch: number;
-  readonly stepInEpoch: number;
-  readonly sums: Sums;
-}
-
-const zeroSums = (): Sums => ({ loss: 0, recon: 0, kl: 0, objective: 0, count: 0 });
+type Sums = { -readonly [K in keyof LossSums]: LossSums[K] };
+const zeroSums = (): Sums => ({ recon: 0, kl: 0, objective: 0, count: 0 });
 
 /** Binarizes bytes by a 0.5 threshold (static binarization). */
 export function binarizeStatic(ds: Dataset): Dataset {
@@ -149,7 +62,7 @@ export class Trainer {
   private gpu!: { device: GPUDevice; session: TrainingSession; inference: Inference };
   /** Set when the current device's `lost` promise resolves. */
   private lostInfo: { reason: string; message: string } | null = null;
-  private snapshot: Snapshot | null = null;
+  private snapshotState: TrainingState | null = null;
   private sums: Sums = zeroSums();
   private recoveries = 0;
   /** Devices made by the factory, destroyed with the trainer. */
@@ -235,10 +148,9 @@ export class Trainer {
    * from the last host-side snapshot (a 'device-lost' event says so).
    */
   async run(onEvent: (e: TrainEvent) => void | Promise<void>, signal?: AbortSignal): Promise<boolean> {
-    this.sums = zeroSums();
     for (;;) {
       try {
-        if (this.recoverable && this.snapshot?.step !== this.session.step) await this.takeSnapshot();
+        if (this.recoverable && this.snapshotState?.step !== this.session.step) this.snapshotState = await this.snapshot();
         while (this.epoch < this.config.epochs) {
           if (!(await this.runEpoch(onEvent, signal))) return false;
         }
@@ -286,7 +198,7 @@ export class Trainer {
           samplesPerSecond: (windowSteps * c.batch) / ((now - windowStart) / 1000),
         });
         if (nonFinite) await this.reportNonFinite(nonFinite, onEvent);
-        if (this.recoverable && s.step - this.snapshot!.step >= (this.options.snapshotEvery ?? 200) && i < S - 1) await this.takeSnapshot();
+        if (this.recoverable && s.step - this.snapshotState!.step >= (this.options.snapshotEvery ?? 200) && i < S - 1) this.snapshotState = await this.snapshot();
         windowStart = performance.now();
         windowSteps = 0;
       }
@@ -299,7 +211,7 @@ export class Trainer {
     this.epoch = epoch;
     this.stepInEpoch = 0;
     this.sums = zeroSums();
-    if (this.recoverable) await this.takeSnapshot();
+    if (this.recoverable) this.snapshotState = await this.snapshot();
     await onEvent({
       type: 'epoch', epoch, step: s.step, beta: knobs.beta, lr: knobs.lr,
       train: { loss: (sums.recon + sums.kl) / n, recon: sums.recon / n, kl: sums.kl / n, objective: sums.objective / n },
@@ -323,13 +235,26 @@ export class Trainer {
     return this.options.deviceFactory !== undefined;
   }
 
-  /** Copies the parameters, optimizer state and loop position to the host. */
-  private async takeSnapshot(): Promise<void> {
+  /**
+   * Copies the parameters, the optimizer state and the loop's position to
+   * the host. Call it between steps (not while `run` is recording one).
+   */
+  async snapshot(): Promise<TrainingState> {
     const s = this.session;
-    const params = await s.getParams();
-    const state = await s.getOptimizerState();
-    const ctl = await s.readControl();
-    this.snapshot = { params, state, skips: ctl.skips, step: s.step, epoch: this.epoch, stepInEpoch: this.stepInEpoch, sums: { ...this.sums } };
+    const step = s.step, epoch = this.epoch, stepInEpoch = this.stepInEpoch, sums = { ...this.sums };
+    const { params, optimizer, skips } = await s.readTrainingBlocks();
+    return { params, optimizer, skips, step, epoch, stepInEpoch, sums };
+  }
+
+  /** Continues from `state`: parameters, optimizer state, skipped updates, position and the epoch's loss sums. */
+  restore(state: TrainingState): void {
+    const s = this.session;
+    s.setParams(state.params);
+    s.setOptimizerState(state.optimizer, state.step);
+    s.restoreSkipCount(state.skips);
+    this.epoch = state.epoch;
+    this.stepInEpoch = state.stepInEpoch;
+    this.sums = { ...state.sums };
   }
 
   /** Whether `e` came from a lost device (waiting briefly for the device's `lost` promise to settle). */
@@ -348,7 +273,7 @@ export class Trainer {
   private async recover(onEvent: (e: TrainEvent) => void | Promise<void>): Promise<void> {
     const info = this.lostInfo ?? { reason: 'unknown', message: '' };
     const lostAt = this.session.step;
-    const snap = this.snapshot;
+    const snap = this.snapshotState;
     const what = `the GPU device was lost at step ${lostAt} (${info.reason}${info.message ? `: ${info.message}` : ''})`;
     if (!this.options.deviceFactory) throw new DeviceLostError(`${what}; no device factory to continue on a new device`);
     if (!snap) throw new DeviceLostError(`${what} before the first snapshot of the parameters; nothing to continue from`);
@@ -365,13 +290,7 @@ export class Trainer {
     }
     this.ownedDevices.push(device);
     this.build(device);
-    const s = this.session;
-    s.setParams(snap.params);
-    s.setOptimizerState(snap.state, snap.step);
-    s.restoreSkipCount(snap.skips);
-    this.epoch = snap.epoch;
-    this.stepInEpoch = snap.stepInEpoch;
-    this.sums = { ...snap.sums };
+    this.restore(snap);
     await onEvent({ type: 'device-lost', reason: info.reason, message: info.message, step: lostAt, restoredStep: snap.step, epoch: snap.epoch, recovery: this.recoveries });
   }
 

@@ -1,5 +1,6 @@
 /** Every GPU test case, run the same way in Node and in headless Chromium. */
 import { activationCases } from './activation.ts';
+import { addCases } from './add.ts';
 import { convCases } from './conv.ts';
 import { dataCases } from './data.ts';
 import { elboCases } from './elbo.ts';
@@ -14,4 +15,4 @@ import { rngCases } from './rng.ts';
 import { shaderCases } from './shaders.ts';
 import type { GpuCase } from './types.ts';
 
-export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases, ...matmulVariantCases, ...convCases, ...rngCases, ...elboCases, ...dataCases, ...activationCases, ...reduceCases, ...optimCases, ...nonFiniteCases, ...modelCases, ...inferenceCases, ...iwCases];
+export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases, ...matmulVariantCases, ...convCases, ...rngCases, ...elboCases, ...dataCases, ...activationCases, ...addCases, ...reduceCases, ...optimCases, ...nonFiniteCases, ...modelCases, ...inferenceCases, ...iwCases];

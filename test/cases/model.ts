@@ -11,7 +11,7 @@ import { klElement } from '../../src/ref/elbo.ts';
 import { randomNormalRef } from '../../src/ref/philox.ts';
 import { TrainingSession } from '../../src/train/session.ts';
 import { expect, gpuScope } from '../support/check.ts';
-import { sampleInputs, seededParams, tinyConv, tinyMlp } from '../support/models.ts';
+import { sampleInputs, seededParams, tinyConv, tinyMlp, tinyResidualConv, tinyResidualMlp } from '../support/models.ts';
 import type { GpuCase } from './types.ts';
 
 const SEED = 77;
@@ -87,6 +87,14 @@ export const modelCases: GpuCase[] = [
       await compareGradients(device, 'conv gaussian', tinyConv({ type: 'gaussian', logSigma: 0.3 }), 2, { beta: 1.2, freeBits: 0, latentL2: 0 });
       const spec = tinyConv();
       await compareGradients(device, 'conv free bits', spec, 4, { beta: 1, freeBits: midFreeBits(spec, 4), latentL2: 0 });
+    },
+  },
+  {
+    name: 'model: DAG gradients (residual blocks, skips from z, a broadcast add) match the float64 reference',
+    async run(device) {
+      await compareGradients(device, 'residual mlp', tinyResidualMlp(), 5, { beta: 0.8, freeBits: 0, latentL2: 0.03 });
+      await compareGradients(device, 'residual mlp 784-64 at batch 16', tinyResidualMlp({ type: 'bernoulli' }, 64, 784, 8), 16, { beta: 1, freeBits: 0, latentL2: 0 });
+      await compareGradients(device, 'residual conv', tinyResidualConv(), 3, { beta: 1, freeBits: 0, latentL2: 0.01 });
     },
   },
   {

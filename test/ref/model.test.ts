@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { referenceStep, type ReferenceLoss } from '../../src/model/reference.ts';
 import type { ModelSpec } from '../../src/model/spec.ts';
 import { checkGradient, randomF32 } from '../support/check.ts';
-import { sampleInputs, seededParams, tinyConv, tinyMlp } from '../support/models.ts';
+import { sampleInputs, seededParams, tinyConv, tinyMlp, tinyResidualConv, tinyResidualMlp } from '../support/models.ts';
 
 function check(name: string, spec: ModelSpec, loss: ReferenceLoss, batch = 3) {
   const params = seededParams(spec, 11, 2);
@@ -31,4 +31,10 @@ test('reference model gradients: free bits on, autoencoder mode', () => {
 test('reference model gradients: conv encoder and transposed-conv decoder', () => {
   check('conv bernoulli', tinyConv(), { beta: 0.5, freeBits: 0, latentL2: 0.02 }, 2);
   check('conv gaussian', tinyConv({ type: 'gaussian', logSigma: 0.3 }), { beta: 1, freeBits: 0, latentL2: 0 }, 2);
+});
+
+test('reference model gradients: DAGs with skip connections (residual blocks, a broadcast add)', () => {
+  check('residual mlp bernoulli', tinyResidualMlp(), { beta: 0.8, freeBits: 0, latentL2: 0.03 });
+  check('residual mlp gaussian', tinyResidualMlp({ type: 'gaussian', logSigma: 0.2 }), { beta: 1, freeBits: 0, latentL2: 0 });
+  check('residual conv', tinyResidualConv(), { beta: 1, freeBits: 0, latentL2: 0.01 }, 2);
 });

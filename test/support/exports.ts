@@ -10,13 +10,13 @@ export const ROOT_EXPORTS = [
   'DeviceLostError', 'Inference', 'ModelSpecError', 'ModelTooLargeError', 'NonFiniteError', 'Trainer', 'TrainingSession', 'WebGPUUnavailableError',
   'ModelFileError', 'SPEC_METADATA_KEY', 'ScheduleError', 'bufferStats', 'checkPlanFits', 'decodeModelFile', 'encodeModelFile',
   'convPreset', 'initParams', 'iwLogLikelihood', 'iwNll', 'klWeight', 'learningRate', 'mlpPreset',
-  'parseKlSchedule', 'parseLrSchedule', 'parseModelSpec', 'readSafetensors', 'requestGpu', 'writeSafetensors',
+  'parseKlSchedule', 'parseLrSchedule', 'parseModelSpec', 'readSafetensors', 'releaseWhenDone', 'requestGpu', 'writeSafetensors',
 ] as const;
 
 /** `webgpu-vae/kernels`: the standalone kernels, device and buffer helpers. */
 export const KERNEL_EXPORTS = [
   'ACTIVATIONS', 'ELBO_STATS', 'ELBO_STATS_SIZE', 'GRAD_CTL_LENGTH', 'LIKELIHOODS', 'MATMUL_VARIANTS', 'WebGPUUnavailableError',
-  'activation', 'activationBackward', 'adam', 'bufferStats', 'clipGradNorm', 'clipScale',
+  'activation', 'activationBackward', 'adam', 'add', 'addBackward', 'bufferStats', 'clipGradNorm', 'clipScale',
   'conv2d', 'conv2dBackward', 'conv2dOutputShape', 'convTranspose2d', 'convTranspose2dBackward', 'convTranspose2dOutputShape',
   'createBuffer', 'destroyBuffer', 'elboKl', 'elboRecon', 'encodeCalls', 'fill', 'gather', 'gpuWait', 'iwAccumulate', 'iwSample',
   'latentBackward', 'matmul', 'matmulBackward', 'matmulTuning', 'matmulVariant', 'packBytes', 'philoxRaw', 'randomNormal',

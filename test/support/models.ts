@@ -53,3 +53,53 @@ export function sampleInputs(spec: ModelSpec, batch: number, seed: number): Floa
   }
   return x;
 }
+
+/**
+ * A DAG: the mlp with a dense residual block in the encoder (h1 → r1 → r2,
+ * h = h1 + r2) and a skip in the decoder (z feeds both d1 and, through
+ * d2, the sum d1 + d2).
+ */
+export function tinyResidualMlp(likelihood: LikelihoodSpec = { type: 'bernoulli' }, hidden = 7, input = 12, latent = 3): ModelSpec {
+  return {
+    input: [input],
+    latent,
+    encoder: [
+      { type: 'dense', name: 'enc.fc1', out: hidden, activation: 'relu' },
+      { type: 'dense', name: 'enc.res.fc1', out: hidden, activation: 'gelu' },
+      { type: 'dense', name: 'enc.res.fc2', out: hidden },
+      { type: 'add', name: 'enc.res', inputs: ['enc.fc1', 'enc.res.fc2'] },
+      { type: 'activation', activation: 'silu' },
+    ],
+    heads: { mu: 'enc.mu', logvar: 'enc.logvar' },
+    decoder: [
+      { type: 'dense', name: 'dec.fc1', out: hidden, activation: 'tanh' },
+      { type: 'dense', name: 'dec.fc2', out: hidden, inputs: ['z'], activation: 'relu' },
+      { type: 'add', name: 'dec.sum', inputs: ['dec.fc1', 'dec.fc2'] },
+      { type: 'dense', name: 'dec.out', out: input },
+    ],
+    likelihood,
+  };
+}
+
+/** A conv DAG: a residual conv block with a broadcast add of a per-channel vector from a dense branch. */
+export function tinyResidualConv(): ModelSpec {
+  return {
+    input: [1, 8, 8],
+    latent: 3,
+    encoder: [
+      { type: 'conv2d', name: 'enc.conv', out: 3, kernel: 3, stride: 2, padding: 1, activation: 'relu' },
+      { type: 'conv2d', name: 'enc.res', out: 3, kernel: 3, padding: 1 },
+      { type: 'add', name: 'enc.sum', inputs: ['enc.conv', 'enc.res'] },
+      { type: 'flatten' },
+    ],
+    heads: { mu: 'enc.mu', logvar: 'enc.logvar' },
+    decoder: [
+      { type: 'dense', name: 'dec.fc', out: 3 * 4 * 4, activation: 'elu' },
+      { type: 'reshape', name: 'dec.map', shape: [3, 4, 4] },
+      { type: 'dense', name: 'dec.shift', out: 3, inputs: ['z'] },
+      { type: 'add', name: 'dec.film', inputs: ['dec.map', 'dec.shift'] },
+      { type: 'conv_transpose2d', name: 'dec.deconv', out: 1, kernel: 3, stride: 2, padding: 1, outputPadding: 1 },
+    ],
+    likelihood: { type: 'bernoulli' },
+  };
+}
