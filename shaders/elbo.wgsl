@@ -4,7 +4,7 @@
 // latent L2 penalty and the batch statistics in another.
 // requires: activation_fns.wgsl
 //
-// Shapes (row-major, f32): logits, x, log_sigma, dlogits, dlog_sigma: (B, D);
+// Shapes (row-major, f32): logits, x, dlogits, dlog_sigma: (B, D); log_sigma: (B, D) or (D);
 // recon, kl, total: (B); mu, logvar, z: (B, J); kl_dim: (J); stats: (8).
 // Names ending in _in are read-only views of another entry point's output
 // (recon_in is recon, written by the reconstruction entry points).
@@ -17,8 +17,9 @@
 //     recon = Σ_d max(l,0) − l·x + log1p(exp(−|l|)),  dlogits = (sigmoid(l) − x)·s
 //   elbo_bernoulli4   the same for D a multiple of 4, four features per step
 //                     (logits4, x4, dlogits4: the tensors viewed as vec4)
-//   elbo_gaussian     mean μ = logits, log σ = fixed_log_sigma, or log_sigma[b,d]
-//                     when learned_sigma = 1:
+//   elbo_gaussian     mean μ = logits, log σ = fixed_log_sigma, or learned: log_sigma[b,d]
+//                     when learned_sigma = 1, log_sigma[d] (one per feature, shared by
+//                     the batch) when learned_sigma = 2:
 //     recon = Σ_d ½((x−μ)/σ)² + log σ + ½ log 2π
 //     dlogits = (μ − x)/σ²·s,  dlog_sigma = (1 − ((x−μ)/σ)²)·s  (learned only)
 //   elbo_categorical  D = G·V: G groups of V logits, x one-hot or soft per group:
@@ -197,7 +198,7 @@ fn elbo_gaussian(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg:
   for (var d = tid; d < params.features; d += WG) {
     let i = base + d;
     var ls = params.fixed_log_sigma;
-    if (learned) { ls = log_sigma[i]; }
+    if (learned) { ls = log_sigma[select(i, d, params.learned_sigma == 2u)]; }
     let inv_sigma = exp(-ls);
     let r = (x[i] - logits[i]) * inv_sigma;
     acc += 0.5 * r * r + ls + HALF_LOG_2PI;

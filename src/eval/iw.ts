@@ -5,7 +5,7 @@
  * on the GPU across chunks (shaders/iw.wgsl).
  */
 import { createBuffer, destroyBuffer, readF32, STORAGE, uploadU32 } from '../gpu/buffers.ts';
-import type { buildDecoder, buildEncoder } from '../graph/build.ts';
+import { modelLayout, type buildDecoder, type buildEncoder } from '../graph/build.ts';
 import { gather } from '../kernels/data.ts';
 import { elboRecon } from '../kernels/elbo.ts';
 import { iwAccumulate, iwSample } from '../kernels/iw.ts';
@@ -39,17 +39,27 @@ export async function iwLogLikelihood(inf: Inference, ds: Dataset, k: number, se
   const decG = dec.fg as ReturnType<typeof buildDecoder>;
   const order = uploadU32(device, Array.from({ length: R }, (_, r) => Math.floor(r / kc)), 'iw order');
   const mk = (floats: number, label: string) => createBuffer(device, floats * 4, STORAGE, label);
-  const bufs = { xrep: mk(R * D, 'iw x'), recon: mk(R, 'iw recon'), dlogits: mk(R * D, 'iw dlogits'), lw: mk(R, 'iw lw'), state: mk(2 * nx, 'iw state') };
+  const lk = spec.likelihood;
+  const learnedSigma = lk.type === 'gaussian' && !!lk.learnSigma;
+  const bufs: Record<string, GPUBuffer> = {
+    xrep: mk(R * D, 'iw x'), recon: mk(R, 'iw recon'), dlogits: mk(R * D, 'iw dlogits'), lw: mk(R, 'iw lw'), state: mk(2 * nx, 'iw state'),
+    // The kernel writes the gradient of a learned log σ too; IW needs only the NLL.
+    ...(learnedSigma ? { dlogSigma: mk(R * D, 'iw dlog sigma') } : {}),
+  };
   const calls: KernelCall[] = [];
   try {
-    const lk = spec.likelihood;
     const o = { nx, k: kc, latent: J, seed, step: 0 };
     const rep = gather(device, { data: enc.input, order, x: bufs.xrep }, { batch: R, features: D, count: nx, dtype: 'f32' });
     const sample = iwSample(device, { mu: enc.place(encG.mu), logvar: enc.place(encG.logvar), z: dec.input, lw: bufs.lw }, o);
-    const recon = elboRecon(device, { logits: dec.place(decG.logits), x: bufs.xrep, recon: bufs.recon, dlogits: bufs.dlogits }, {
+    // A learned log σ lives in the parameter block with the model's other parameters.
+    const learned = learnedSigma ? { buffer: inf.params, offset: modelLayout(spec).names.get('log_sigma')! * 4, size: D * 4 } : null;
+    const recon = elboRecon(device, {
+      logits: dec.place(decG.logits), x: bufs.xrep, recon: bufs.recon, dlogits: bufs.dlogits,
+      ...(learned ? { logSigma: learned, dlogSigma: bufs.dlogSigma! } : {}),
+    }, {
       batch: R, features: D, likelihood: lk.type,
       ...(lk.type === 'categorical' ? { groups: D / lk.classes } : {}),
-      ...(lk.type === 'gaussian' ? { logSigma: lk.logSigma ?? 0 } : {}),
+      ...(lk.type === 'gaussian' ? (learned ? { logSigmaPerFeature: true } : { logSigma: lk.logSigma ?? 0 }) : {}),
     });
     const acc = iwAccumulate(device, { recon: bufs.recon, lw: bufs.lw, state: bufs.state }, { ...o, first: true });
     calls.push(rep, sample, recon, acc);

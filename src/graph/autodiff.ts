@@ -7,7 +7,7 @@
  * given optimizer settings, so one graph is the whole training step.
  */
 import { buildForward, modelLayout, type ForwardGraph } from './build.ts';
-import { Graph, type Node } from './ir.ts';
+import { Graph } from './ir.ts';
 import { makeNode, type GradCtx, type NodeInit } from './op.ts';
 import { ELBO_STATS_SIZE, elboKlOp, elboReconOp } from './ops/elbo.ts';
 import { opOf } from './ops/index.ts';
@@ -46,7 +46,11 @@ export function addLoss(fg: ForwardGraph): LossGraph {
   const J = fg.spec.latent;
   const recon = g.tensor('recon', [B], 'temp');
   const dlogits = g.tensor('dlogits', g.shape(fg.logits), 'temp');
-  g.add(makeNode({ op: elboReconOp, ins: { logits: fg.logits, x: fg.x }, outs: { recon, dlogits }, attrs: { likelihood: fg.spec.likelihood }, label: `reconstruction (${fg.spec.likelihood.type})` }, 'loss'));
+  const sigma = fg.logSigma === null ? null : { ins: { logSigma: fg.logSigma }, outs: { dlogSigma: g.tensor('dlog_sigma', g.shape(fg.logits), 'temp') } };
+  g.add(makeNode({
+    op: elboReconOp, ins: { logits: fg.logits, x: fg.x, ...sigma?.ins }, outs: { recon, dlogits, ...sigma?.outs },
+    attrs: { likelihood: fg.spec.likelihood }, label: `reconstruction (${fg.spec.likelihood.type})`,
+  }, 'loss'));
   const kl = g.tensor('kl', [B], 'temp');
   const total = g.tensor('total', [B], 'temp');
   const klDim = g.tensor('kl_dim', [J], 'temp');
@@ -124,7 +128,6 @@ export function buildTraining(spec: ModelSpec, batch: number, optimizer?: Optimi
   // and the per-dimension KL of the last batch (J values, for progress events).
   g.outputs.clear();
   g.outputs.add(lg.loss.klDim);
-  const forward: Node[] = g.nodes.filter((n) => n.phase === 'forward');
   const paramGrads = new Map<number, number>();
   const grads = lg.params.map((p) => {
     const d = g.tensor(`grad.${p.name}`, p.shape, 'grad');
@@ -135,8 +138,10 @@ export function buildTraining(spec: ModelSpec, batch: number, optimizer?: Optimi
   for (const n of g.nodes.filter((x) => x.phase === 'loss')) {
     for (const [t, d] of opOf(n.op).seeds?.(n) ?? []) book.seed(t, d);
   }
-  for (let i = forward.length - 1; i >= 0; i--) {
-    const n = forward[i]!;
+  // The loss nodes' own rules (a learned σ's gradient), then the forward nodes', in reverse order.
+  const nodes = g.nodes.filter((n) => n.phase === 'forward' || n.phase === 'loss');
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const n = nodes[i]!;
     opOf(n.op).backward?.(book, n);
   }
   for (const p of lg.params) {

@@ -41,6 +41,8 @@ export interface ForwardGraph extends GraphBase {
   readonly z: number;
   /** Decoder output (likelihood parameters), shaped like x. */
   readonly logits: number;
+  /** A Gaussian likelihood's learned log σ per feature (the parameter `log_sigma`, shaped like one input), or null. */
+  readonly logSigma: number | null;
 }
 
 /** Names a layer in errors: its section, index and (when it has one) name. */
@@ -231,7 +233,10 @@ export function buildForward(spec: ModelSpec, batch: number): ForwardGraph {
   b.add({ op: reparameterizeOp, ins: { mu, logvar }, outs: { z }, attrs: { autoencoder: !!spec.autoencoder }, label: 'reparameterize' });
   const logits = decoder(b, z);
   for (const t of [mu, logvar, z, logits]) b.graph.outputs.add(t);
-  return { ...base(b, x), x, mu, logvar, z, logits };
+  const lk = spec.likelihood;
+  // nn.Parameter(torch.zeros(*input)) in PyTorch: σ = 1 at the start.
+  const logSigma = lk.type === 'gaussian' && lk.learnSigma ? b.param('log_sigma', spec.input, 0) : null;
+  return { ...base(b, x), x, mu, logvar, z, logits, logSigma };
 }
 
 /** The encoder alone: x (B, ...input) → μ, log σ² (B, J). */

@@ -28,6 +28,8 @@ export interface ElboReconOptions {
   readonly gradScale?: number;
   /** Gaussian with a fixed σ: log σ (default 0). Not allowed with a learned logSigma buffer. */
   readonly logSigma?: number;
+  /** A learned logSigma buffer holds one log σ per feature (D), shared by the batch, instead of one per element (B, D). */
+  readonly logSigmaPerFeature?: boolean;
 }
 
 export interface ElboReconBuffers {
@@ -40,7 +42,7 @@ export interface ElboReconBuffers {
   readonly recon: BufferArg;
   /** s·∂recon/∂logits. */
   readonly dlogits: BufferArg;
-  /** Gaussian with a learned σ: log σ per feature. */
+  /** Gaussian with a learned σ: log σ per element (B, D), or per feature (D) with logSigmaPerFeature. */
   readonly logSigma?: BufferArg;
   /** Gaussian with a learned σ: s·∂recon/∂log σ (required with logSigma). */
   readonly dlogSigma?: BufferArg;
@@ -147,7 +149,7 @@ export function elboRecon(device: GPUDevice, bufs: ElboReconBuffers, o: ElboReco
   }
   if (learned) {
     if (o.logSigma !== undefined) throw new Error(`${op}: give either a fixed logSigma option or a learned logSigma buffer, not both`);
-    checkBuffer(op, 'logSigma', bufs.logSigma, n);
+    checkBuffer(op, 'logSigma', bufs.logSigma, o.logSigmaPerFeature ? o.features : n);
     checkBuffer(op, 'dlogSigma', bufs.dlogSigma, n);
   } else if (bufs.dlogSigma) {
     throw new Error(`${op}: dlogSigma needs a learned logSigma buffer`);
@@ -175,7 +177,7 @@ export function elboRecon(device: GPUDevice, bufs: ElboReconBuffers, o: ElboReco
       groups,
       grad_scale: gradScale,
       fixed_log_sigma: logSigma,
-      learned_sigma: learned ? 1 : 0,
+      learned_sigma: learned ? (o.logSigmaPerFeature ? 2 : 1) : 0,
     }),
     workgroups: grid1d(device, o.batch, 1),
   });

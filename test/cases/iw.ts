@@ -27,7 +27,9 @@ function referenceIw(spec: ReturnType<typeof tinyMlp>, params: Map<string, Float
         if (i < n) xrep.set(x.subarray(i * D, (i + 1) * D), r * D);
       }
       const ref = referenceStep(spec, R, params, xrep, eps, { beta: 1, freeBits: 0, latentL2: 0 });
-      const rec = elboReconRef(ref.logits, xrep, { batch: R, features: D, likelihood: spec.likelihood.type });
+      const lk = spec.likelihood;
+      const learned = lk.type === 'gaussian' && lk.learnSigma ? Float64Array.from({ length: R * D }, (_, i) => params.get('log_sigma')![i % D]!) : null;
+      const rec = elboReconRef(ref.logits, xrep, { batch: R, features: D, likelihood: lk.type, ...(lk.type === 'gaussian' && !learned ? { logSigma: lk.logSigma ?? 0 } : {}) }, learned);
       for (let r = 0; r < R; r++) {
         let lw = -rec.recon[r]!;
         for (let j = 0; j < J; j++) {
@@ -48,30 +50,34 @@ function referenceIw(spec: ReturnType<typeof tinyMlp>, params: Map<string, Float
 
 export const iwCases: GpuCase[] = [
   {
-    name: 'iw: importance-weighted log-likelihood matches the float64 computation (chunks across inputs and within one input)',
+    name: 'iw: importance-weighted log-likelihood matches the float64 computation (chunks across inputs and within one input; Bernoulli and a learned Gaussian σ)',
     async run(device) {
-      const spec = tinyMlp();
-      const params = seededParams(spec, 3, 2);
-      const n = 5;
-      const x = sampleInputs(spec, n, 4);
-      const ds: Dataset = { name: 'tiny', shape: spec.input, count: n, data: Float32Array.from(x), labels: null };
-      const { names, total } = modelLayout(spec);
-      const block = new Float32Array(total);
-      for (const [k, v] of params) block.set(v, names.get(k)!);
-      const buf = createBuffer(device, total * 4, STORAGE, 'params');
-      device.queue.writeBuffer(buf, 0, block);
-      const inf = new Inference(device, spec, buf, 64);
-      try {
-        for (const [k, maxRows] of [[6, 16], [12, 8], [1, 4]] as const) {
-          const got = await gpuScope(device, `iw k=${k}`, () => iwLogLikelihood(inf, ds, k, 9, maxRows));
-          const ref = referenceIw(spec, params, x, n, k, 9, maxRows);
-          expectClose(`iw log p(x), k=${k}, rows per chunk ${maxRows}`, got, ref, { atol: 2e-4, rtol: 2e-5 });
-          expect(got.every((v) => Number.isFinite(v) && v < 0), `log p(x) should be finite and negative for Bernoulli data: ${Array.from(got)}`);
-        }
-      } finally {
-        inf.destroy();
-        destroyBuffer(device, buf);
-      }
+      for (const spec of [tinyMlp(), tinyMlp({ type: 'gaussian', learnSigma: true })]) await checkIw(device, spec);
     },
   },
 ];
+
+async function checkIw(device: GPUDevice, spec: ReturnType<typeof tinyMlp>): Promise<void> {
+  const params = seededParams(spec, 3, 2);
+  const n = 5;
+  const x = sampleInputs(spec, n, 4);
+  const ds: Dataset = { name: 'tiny', shape: spec.input, count: n, data: Float32Array.from(x), labels: null };
+  const { names, total } = modelLayout(spec);
+  const block = new Float32Array(total);
+  for (const [k, v] of params) block.set(v, names.get(k)!);
+  const buf = createBuffer(device, total * 4, STORAGE, 'params');
+  device.queue.writeBuffer(buf, 0, block);
+  const inf = new Inference(device, spec, buf, 64);
+  try {
+    for (const [k, maxRows] of [[6, 16], [12, 8], [1, 4]] as const) {
+      const got = await gpuScope(device, `iw k=${k}`, () => iwLogLikelihood(inf, ds, k, 9, maxRows));
+      const ref = referenceIw(spec, params, x, n, k, 9, maxRows);
+      expectClose(`iw log p(x), k=${k}, rows per chunk ${maxRows}`, got, ref, { atol: 2e-4, rtol: 2e-5 });
+      const bernoulli = spec.likelihood.type === 'bernoulli';
+      expect(got.every((v) => Number.isFinite(v) && (!bernoulli || v < 0)), `log p(x) should be finite (and negative for Bernoulli data): ${Array.from(got)}`);
+    }
+  } finally {
+    inf.destroy();
+    destroyBuffer(device, buf);
+  }
+}

@@ -73,6 +73,7 @@ export const modelCases: GpuCase[] = [
     async run(device) {
       await compareGradients(device, 'mlp bernoulli', tinyMlp(), 5, { beta: 0.7, freeBits: 0, latentL2: 0.05 });
       await compareGradients(device, 'mlp gaussian', tinyMlp({ type: 'gaussian', logSigma: -0.5 }), 4, { beta: 1.5, freeBits: 0, latentL2: 0 });
+      await compareGradients(device, 'mlp gaussian, learned σ per feature', tinyMlp({ type: 'gaussian', learnSigma: true }), 4, { beta: 1, freeBits: 0, latentL2: 0 });
       await compareGradients(device, 'mlp categorical', tinyMlp({ type: 'categorical', classes: 4 }), 3, { beta: 1, freeBits: 0, latentL2: 0.1 });
       const spec = tinyMlp();
       await compareGradients(device, 'mlp free bits', spec, 6, { beta: 2, freeBits: midFreeBits(spec, 6), latentL2: 0 });

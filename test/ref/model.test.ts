@@ -19,6 +19,7 @@ function check(name: string, spec: ModelSpec, loss: ReferenceLoss, batch = 3) {
 test('reference model gradients: mlp with each likelihood, β ≠ 1, latent L2', () => {
   check('mlp bernoulli', tinyMlp(), { beta: 0.7, freeBits: 0, latentL2: 0.05 });
   check('mlp gaussian', tinyMlp({ type: 'gaussian', logSigma: -0.5 }), { beta: 1.3, freeBits: 0, latentL2: 0 });
+  check('mlp gaussian with a learned σ per feature', tinyMlp({ type: 'gaussian', learnSigma: true }), { beta: 1, freeBits: 0, latentL2: 0 });
   check('mlp categorical', tinyMlp({ type: 'categorical', classes: 4 }), { beta: 1, freeBits: 0, latentL2: 0.1 });
 });
 

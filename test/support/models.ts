@@ -35,7 +35,9 @@ export function seededParams(spec: ModelSpec, seed: number, scale = 1): Map<stri
   const out = new Map<string, Float64Array>();
   for (const p of fg.params) {
     const n = p.shape.reduce((a, b) => a * b, 1);
-    out.set(p.name, Float64Array.from({ length: n }, () => Math.fround((2 * r() - 1) * p.initBound * scale)));
+    // Parameters PyTorch starts at zero (a learned log σ) get values too, so their gradients are tested away from 0.
+    const bound = p.initBound || 0.5;
+    out.set(p.name, Float64Array.from({ length: n }, () => Math.fround((2 * r() - 1) * bound * scale)));
   }
   return out;
 }

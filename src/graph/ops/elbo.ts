@@ -11,6 +11,7 @@ import { elboKl, elboRecon } from '../../kernels/elbo.ts';
 import { elboKlRef, elboReconRef } from '../../ref/elbo.ts';
 import { numel } from '../ir.ts';
 import type { OpDef } from '../op.ts';
+import { sumAxesNode } from './sum-axes.ts';
 import type { LikelihoodSpec } from '../spec.ts';
 
 export { ELBO_STATS, ELBO_STATS_SIZE };
@@ -23,10 +24,11 @@ export interface ReconAttrs {
 }
 
 function reconOptions(lk: LikelihoodSpec, batch: number, features: number) {
+  const learned = lk.type === 'gaussian' && !!lk.learnSigma;
   return {
     batch, features, likelihood: lk.type, gradScale: 1 / batch,
     ...(lk.type === 'categorical' ? { groups: features / lk.classes } : {}),
-    ...(lk.type === 'gaussian' ? { logSigma: lk.logSigma ?? 0 } : {}),
+    ...(lk.type === 'gaussian' ? (learned ? { logSigmaPerFeature: true } : { logSigma: lk.logSigma ?? 0 }) : {}),
   };
 }
 
@@ -39,16 +41,34 @@ export const elboReconOp: OpDef<ReconAttrs> = {
   compile(c, n) {
     const { batch, features } = batchAndFeatures(c.graph.shape(n.ins.logits!));
     const lk = n.attrs.likelihood;
-    const bufs = { logits: c.at(n.ins.logits!), x: c.at(n.ins.x!), recon: c.at(n.outs.recon!), dlogits: c.at(n.outs.dlogits!) };
+    const bufs = {
+      logits: c.at(n.ins.logits!), x: c.at(n.ins.x!), recon: c.at(n.outs.recon!), dlogits: c.at(n.outs.dlogits!),
+      ...(n.ins.logSigma !== undefined ? { logSigma: c.at(n.ins.logSigma), dlogSigma: c.at(n.outs.dlogSigma!) } : {}),
+    };
     return [{ call: elboRecon(c.device, bufs, reconOptions(lk, batch, features)), label: `reconstruction (${lk.type})` }];
   },
   seeds: (n) => [[n.ins.logits!, n.outs.dlogits!]],
+  backward(c, n) {
+    // A learned log σ per feature: its gradient is the per-element one the kernel wrote, summed over the batch.
+    const logSigma = n.ins.logSigma;
+    if (logSigma === undefined) return;
+    const { batch, features } = batchAndFeatures(c.graph.shape(n.ins.logits!));
+    const d = c.write(logSigma)!;
+    c.add(sumAxesNode(n.outs.dlogSigma!, d.d, { outer: batch, channels: features, inner: 1 }, 'log_sigma: dlog σ', d.accumulate));
+  },
   cost: (g, n) => ({ flops: FLOPS.recon * numel(g.shape(n.ins.logits!)) }),
   reference(r, n) {
     const { batch, features } = batchAndFeatures(r.graph.shape(n.ins.logits!));
-    const out = elboReconRef(r.get(n.ins.logits!), r.get(n.ins.x!), reconOptions(n.attrs.likelihood, batch, features));
+    const o = reconOptions(n.attrs.likelihood, batch, features);
+    // The per-feature log σ as the reference takes it: one per element.
+    const logSigma = n.ins.logSigma === undefined ? null : (() => {
+      const ls = r.get(n.ins.logSigma!);
+      return Float64Array.from({ length: batch * features }, (_, i) => ls[i % features]!);
+    })();
+    const out = elboReconRef(r.get(n.ins.logits!), r.get(n.ins.x!), o, logSigma);
     r.write(n, 'recon', out.recon);
     r.write(n, 'dlogits', out.dlogits);
+    if (out.dlogSigma) r.write(n, 'dlogSigma', out.dlogSigma);
   },
 };
 

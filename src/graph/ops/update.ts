@@ -79,39 +79,39 @@ export const nonFiniteScanOp: OpDef<BlockAttrs> = {
 
 function optimizerOp(name: 'adam' | 'sgd'): OpDef<OptimizerAttrs> {
   return {
-  name,
-  compile(c, n) {
-    const o = n.attrs.settings;
-    const common = { param: c.at(n.outs.param!), grad: c.at(n.ins.grad!), gradScale: c.at(n.ins.ctl!) };
-    const copts = { n: n.attrs.n, lr: o.lr, step: 1, weightDecay: o.weightDecay ?? 0, skipNonFinite: true };
-    const call = o.type === 'sgd'
-      ? sgd(c.device, { ...common, ...(n.outs.momentum !== undefined ? { momentum: c.at(n.outs.momentum) } : {}) }, { ...copts, momentum: o.momentum ?? 0, nesterov: o.nesterov ?? false })
-      : adam(c.device, { ...common, m: c.at(n.outs.m!), v: c.at(n.outs.v!) }, {
-          ...copts, decoupled: o.type === 'adamw', beta1: o.beta1 ?? 0.9, beta2: o.beta2 ?? 0.999, eps: o.eps ?? 1e-8,
-        });
-    return [{ call, onStep: (k) => call.setStep(k.step, k.lr) }];
-  },
-  // Adam reads the parameters, gradients, m and v and writes the parameters, m and v.
-  cost: (_g, n) => ({ flops: ADAM_FLOPS * n.attrs.n, bytes: 7 * 4 * n.attrs.n }),
-  reference(r, n) {
-    const o = n.attrs.settings;
-    const ctl = r.get(n.ins.ctl!);
-    if (ctl[2] !== 0) return;
-    const param = Float64Array.from(r.get(n.outs.param!));
-    const grad = r.get(n.ins.grad!);
-    const common = { lr: r.knobs.lr, step: r.knobs.step, weightDecay: o.weightDecay ?? 0, gradScale: ctl[0]! };
-    if (o.type === 'sgd') {
-      const momentum = n.outs.momentum !== undefined ? Float64Array.from(r.get(n.outs.momentum)) : null;
-      sgdStepRef({ param, momentum }, grad, { ...common, momentum: o.momentum ?? 0, nesterov: o.nesterov ?? false });
-      if (momentum) r.write(n, 'momentum', momentum);
-    } else {
-      const m = Float64Array.from(r.get(n.outs.m!)), v = Float64Array.from(r.get(n.outs.v!));
-      adamStepRef({ param, m, v }, grad, { ...common, decoupled: o.type === 'adamw', beta1: o.beta1 ?? 0.9, beta2: o.beta2 ?? 0.999, eps: o.eps ?? 1e-8 });
-      r.write(n, 'm', m);
-      r.write(n, 'v', v);
-    }
-    r.write(n, 'param', param);
-  },
+    name,
+    compile(c, n) {
+      const o = n.attrs.settings;
+      const common = { param: c.at(n.outs.param!), grad: c.at(n.ins.grad!), gradScale: c.at(n.ins.ctl!) };
+      const copts = { n: n.attrs.n, lr: o.lr, step: 1, weightDecay: o.weightDecay ?? 0, skipNonFinite: true };
+      const call = o.type === 'sgd'
+        ? sgd(c.device, { ...common, ...(n.outs.momentum !== undefined ? { momentum: c.at(n.outs.momentum) } : {}) }, { ...copts, momentum: o.momentum ?? 0, nesterov: o.nesterov ?? false })
+        : adam(c.device, { ...common, m: c.at(n.outs.m!), v: c.at(n.outs.v!) }, {
+            ...copts, decoupled: o.type === 'adamw', beta1: o.beta1 ?? 0.9, beta2: o.beta2 ?? 0.999, eps: o.eps ?? 1e-8,
+          });
+      return [{ call, onStep: (k) => call.setStep(k.step, k.lr) }];
+    },
+    // Adam reads the parameters, gradients, m and v and writes the parameters, m and v.
+    cost: (_g, n) => ({ flops: ADAM_FLOPS * n.attrs.n, bytes: 7 * 4 * n.attrs.n }),
+    reference(r, n) {
+      const o = n.attrs.settings;
+      const ctl = r.get(n.ins.ctl!);
+      if (ctl[2] !== 0) return;
+      const param = Float64Array.from(r.get(n.outs.param!));
+      const grad = r.get(n.ins.grad!);
+      const common = { lr: r.knobs.lr, step: r.knobs.step, weightDecay: o.weightDecay ?? 0, gradScale: ctl[0]! };
+      if (o.type === 'sgd') {
+        const momentum = n.outs.momentum !== undefined ? Float64Array.from(r.get(n.outs.momentum)) : null;
+        sgdStepRef({ param, momentum }, grad, { ...common, momentum: o.momentum ?? 0, nesterov: o.nesterov ?? false });
+        if (momentum) r.write(n, 'momentum', momentum);
+      } else {
+        const m = Float64Array.from(r.get(n.outs.m!)), v = Float64Array.from(r.get(n.outs.v!));
+        adamStepRef({ param, m, v }, grad, { ...common, decoupled: o.type === 'adamw', beta1: o.beta1 ?? 0.9, beta2: o.beta2 ?? 0.999, eps: o.eps ?? 1e-8 });
+        r.write(n, 'm', m);
+        r.write(n, 'v', v);
+      }
+      r.write(n, 'param', param);
+    },
   };
 }
 
