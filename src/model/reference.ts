@@ -31,8 +31,8 @@ export interface ReferenceResult {
   readonly grads: Map<string, Float64Array<ArrayBufferLike>>;
 }
 
-/** Tensor values in float64, by storage: views read and write their source's values. */
-class Values implements RefCtx {
+/** Tensor values in float64, by storage: views read and write their source's values (a RefCtx for running nodes' references). */
+export class ReferenceValues implements RefCtx {
   private readonly store = new Map<number, Float64Array>();
 
   constructor(readonly graph: Graph, readonly loss: RefCtx['loss'], readonly eps: Float64Array | null, readonly knobs: StepKnobs) {}
@@ -80,7 +80,7 @@ export function referenceStep(
 ): ReferenceResult {
   const tg = buildTraining(spec, batch);
   const g = tg.graph;
-  const v = new Values(g, { ...loss, seed: 0 }, spec.autoencoder ? null : eps, { step: 1, beta: loss.beta, lr: 0 });
+  const v = new ReferenceValues(g, { ...loss, seed: 0 }, spec.autoencoder ? null : eps, { step: 1, beta: loss.beta, lr: 0 });
   for (const p of tg.params) {
     const value = params.get(p.name);
     if (!value) throw new Error(`reference: no parameter '${p.name}'`);

@@ -5,12 +5,13 @@
  * conv structures, each likelihood, β ≠ 1, free bits and the latent L2.
  */
 import { bufferStats } from '../../src/gpu/buffers.ts';
-import { referenceStep, type ReferenceLoss } from '../../src/model/reference.ts';
+import { ReferenceValues, referenceStep, type ReferenceLoss } from '../../src/model/reference.ts';
+import { opOf } from '../../src/graph/ops/index.ts';
 import type { ModelSpec } from '../../src/model/spec.ts';
 import { klElement } from '../../src/ref/elbo.ts';
 import { randomNormalRef } from '../../src/ref/philox.ts';
 import { TrainingSession } from '../../src/train/session.ts';
-import { expect, gpuScope } from '../support/check.ts';
+import { expect, expectClose, gpuScope } from '../support/check.ts';
 import { sampleInputs, seededParams, tinyConv, tinyMlp, tinyResidualConv, tinyResidualMlp } from '../support/models.ts';
 import type { GpuCase } from './types.ts';
 
@@ -96,6 +97,46 @@ export const modelCases: GpuCase[] = [
       await compareGradients(device, 'residual mlp', tinyResidualMlp(), 5, { beta: 0.8, freeBits: 0, latentL2: 0.03 });
       await compareGradients(device, 'residual mlp 784-64 at batch 16', tinyResidualMlp({ type: 'bernoulli' }, 64, 784, 8), 16, { beta: 1, freeBits: 0, latentL2: 0 });
       await compareGradients(device, 'residual conv', tinyResidualConv(), 3, { beta: 1, freeBits: 0, latentL2: 0.01 });
+    },
+  },
+  {
+    name: 'model: the update nodes (clip, non-finite scan, adam / adamw / sgd with momentum) match their float64 references after a whole step',
+    async run(device) {
+      const spec = tinyMlp();
+      const batch = 4;
+      const params = seededParams(spec, 5, 2);
+      const x = sampleInputs(spec, batch, 6);
+      const loss = { beta: 1, freeBits: 0, latentL2: 0 };
+      const eps = randomNormalRef({ seed: SEED, step: 1, stream: 0 }, batch * spec.latent);
+      const grads = referenceStep(spec, batch, params, x, eps, loss).grads;
+      for (const optimizer of [
+        { type: 'adam', lr: 1e-2, clipNorm: 0.05 }, { type: 'adamw', lr: 1e-2, weightDecay: 0.1 }, { type: 'sgd', lr: 0.1, momentum: 0.9, clipNorm: 0.05 },
+      ] as const) {
+        const session = new TrainingSession(device, { spec, batch, optimizer, loss: { ...loss, seed: SEED } });
+        try {
+          session.setParams(new Map([...params].map(([k, v]) => [k, Float32Array.from(v)])));
+          device.queue.writeBuffer(session.program.input, 0, Float32Array.from(x));
+          const knobs = { beta: 1, lr: optimizer.lr };
+          const { params: got, optimizer: state } = await gpuScope(device, optimizer.type, async () => {
+            session.runStep(knobs);
+            return session.readTrainingBlocks();
+          });
+          // The update alone in float64, from the reference gradients packed into blocks.
+          const tg = session.graph;
+          const g = tg.graph;
+          const v = new ReferenceValues(g, { ...loss, seed: SEED }, null, { step: 1, ...knobs });
+          const block = (m: ReadonlyMap<string, ArrayLike<number>>) => session.layout.pack(m);
+          for (const t of g.tensors) if (t.role === 'block') v.set(t.id, new Float32Array(t.shape[0]!));
+          v.set(tg.update!.params, block(params));
+          v.set(tg.update!.grads, block(grads));
+          for (const n of g.nodes) if (n.phase === 'update') opOf(n.op).reference(v, n);
+          const want = session.layout.unpack(Float32Array.from(v.get(tg.update!.params)));
+          for (const [name, w] of want) expectClose(`${optimizer.type}: ${name} after one step`, got.get(name)!, w, { atol: 1e-6, rtol: 1e-4 });
+          for (const [name, t] of tg.update!.state) expectClose(`${optimizer.type}: state ${name}`, state.get(name)!, Float32Array.from(v.get(t)), { atol: 1e-7, rtol: 1e-3 });
+        } finally {
+          session.destroy();
+        }
+      }
     },
   },
   {

@@ -58,7 +58,7 @@ export const clipGradNormOp: OpDef<ClipAttrs> = {
     let ss = 0;
     for (let i = 0; i < n.attrs.n; i++) ss += grad[i]! * grad[i]!;
     const k = clipScaleRef(ss, n.attrs.maxNorm);
-    const skips = r.get(n.outs.ctl!)[3]!;
+    const skips = r.get(n.ins.ctl!)[3]!;
     r.write(n, 'ss', [ss]);
     r.write(n, 'ctl', [k.scale, k.norm, k.skip ? 1 : 0, skips + (k.skip ? 1 : 0)]);
   },
@@ -72,7 +72,7 @@ export const nonFiniteScanOp: OpDef<BlockAttrs> = {
   },
   cost: () => ({ flops: 1, bytes: 4 * (GRAD_CTL_LENGTH + NONFINITE_REPORT_LENGTH) }),
   reference(r, n) {
-    const report = Array.from(r.get(n.outs.report!));
+    const report = Array.from(r.get(n.ins.report!));
     r.write(n, 'report', nonFiniteScanRef(r.get(n.ins.grad!).subarray(0, n.attrs.n), r.get(n.ins.ctl!)[2]!, report, r.knobs.step));
   },
 };
@@ -97,15 +97,15 @@ function optimizerOp(name: 'adam' | 'sgd'): OpDef<OptimizerAttrs> {
       const o = n.attrs.settings;
       const ctl = r.get(n.ins.ctl!);
       if (ctl[2] !== 0) return;
-      const param = Float64Array.from(r.get(n.outs.param!));
+      const param = Float64Array.from(r.get(n.ins.param!));
       const grad = r.get(n.ins.grad!);
       const common = { lr: r.knobs.lr, step: r.knobs.step, weightDecay: o.weightDecay ?? 0, gradScale: ctl[0]! };
       if (o.type === 'sgd') {
-        const momentum = n.outs.momentum !== undefined ? Float64Array.from(r.get(n.outs.momentum)) : null;
+        const momentum = n.ins.momentum !== undefined ? Float64Array.from(r.get(n.ins.momentum)) : null;
         sgdStepRef({ param, momentum }, grad, { ...common, momentum: o.momentum ?? 0, nesterov: o.nesterov ?? false });
         if (momentum) r.write(n, 'momentum', momentum);
       } else {
-        const m = Float64Array.from(r.get(n.outs.m!)), v = Float64Array.from(r.get(n.outs.v!));
+        const m = Float64Array.from(r.get(n.ins.m!)), v = Float64Array.from(r.get(n.ins.v!));
         adamStepRef({ param, m, v }, grad, { ...common, decoupled: o.type === 'adamw', beta1: o.beta1 ?? 0.9, beta2: o.beta2 ?? 0.999, eps: o.eps ?? 1e-8 });
         r.write(n, 'm', m);
         r.write(n, 'v', v);
@@ -144,9 +144,10 @@ export function addUpdate(g: Graph, o: OptimizerSettings, blockFloats: number): 
   const needsMomentum = o.type === 'sgd' && (o.momentum ?? 0) !== 0;
   const state = new Map<string, number>(o.type === 'sgd' ? (needsMomentum ? [['momentum', block('momentum', blockFloats)]] : []) : [['m', block('adam.m', blockFloats)], ['v', block('adam.v', blockFloats)]]);
   const n = blockFloats;
-  g.add(makeNode({ op: clipGradNormOp, ins: { grad: grads }, outs: { partials, ss, ctl }, attrs: { n, maxNorm: o.clipNorm ?? 0 }, label: 'gradient norm and clip factor', accumulate: true }, 'update'));
-  g.add(makeNode({ op: nonFiniteScanOp, ins: { grad: grads, ctl }, outs: { report }, attrs: { n }, label: 'non-finite scan', accumulate: true }, 'update'));
-  const outs: Record<string, number> = { param: params, ...Object.fromEntries(state) };
-  g.add(makeNode({ op: o.type === 'sgd' ? sgdOp : adamOp, ins: { grad: grads, ctl }, outs, attrs: { n, settings: o }, label: `${o.type} update`, accumulate: true }, 'update'));
+  // Blocks updated in place are both read (ins) and written (outs).
+  g.add(makeNode({ op: clipGradNormOp, ins: { grad: grads, ctl }, outs: { partials, ss, ctl }, attrs: { n, maxNorm: o.clipNorm ?? 0 }, label: 'gradient norm and clip factor' }, 'update'));
+  g.add(makeNode({ op: nonFiniteScanOp, ins: { grad: grads, ctl, report }, outs: { report }, attrs: { n }, label: 'non-finite scan' }, 'update'));
+  const updated: Record<string, number> = { param: params, ...Object.fromEntries(state) };
+  g.add(makeNode({ op: o.type === 'sgd' ? sgdOp : adamOp, ins: { grad: grads, ctl, ...updated }, outs: updated, attrs: { n, settings: o }, label: `${o.type} update` }, 'update'));
   return { params, grads, state, ctl, report };
 }
