@@ -1,4 +1,5 @@
 /** Graph building, autodiff structure and the memory plan, on the CPU. */
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { buildForward } from '../../src/graph/build.ts';
 import { buildTraining } from '../../src/graph/autodiff.ts';
@@ -177,4 +178,32 @@ test('step cost: the mlp products are 3 per layer (no dX for the input), 2 FLOPs
   }
   expect(cc.find((c) => c.label === 'enc.conv2 forward')!.flops === 2 * 64 * 64 * 7 * 7 * 32 * 9, 'conv2 forward FLOPs');
   expect(cc.find((c) => c.label === 'dec.deconv1 forward')!.flops === 2 * 64 * 64 * 7 * 7 * 32 * 9, 'deconv1 forward FLOPs (the transpose of conv2)');
+});
+
+test('graph format: the residual example of docs/model-format.md parses, builds and gives every parameter a gradient', () => {
+  const doc = readFileSync(new URL('../../docs/model-format.md', import.meta.url), 'utf8');
+  const json = /```json\n([\s\S]*?)```/.exec(doc)![1]!;
+  const spec = parseModelSpec(JSON.parse(json));
+  const tg = buildTraining(spec, 8);
+  const names = tg.params.map((p) => p.name);
+  expect(names.includes('enc.res.fc2.weight') && names.includes('dec.fc2.bias') && tg.grads.length === names.length, `params: ${names.join(', ')}`);
+  // The encoder's first layer feeds both the residual branch and the sum: its output's gradient is accumulated.
+  const g = tg.graph;
+  const h1 = g.tensors.find((t) => t.name === 'enc.fc1.out')!.id;
+  const writers = g.nodes.filter((n) => n.phase === 'backward' && Object.values(n.outs).some((t) => g.storageOf(t) === g.storageOf(g.nodes.find((m) => m.phase === 'backward' && m.label.startsWith('enc.res.fc1: dX'))!.outs.c!)));
+  expect(writers.length === 2 && writers.filter((n) => n.accumulate).length === 1, `dh1 writers: ${writers.map((n) => `${n.label} acc=${n.accumulate}`).join('; ')}`);
+  expect(g.tensors[h1] !== undefined, 'enc.fc1.out exists');
+});
+
+test('graph format: errors name the layer and the field (unknown input, cycle, shapes, unread output, unused extra input)', async () => {
+  const base = { input: [6], latent: 2, heads: { mu: 'mu', logvar: 'lv' }, decoder: [{ type: 'dense', name: 'd', out: 6 }], likelihood: { type: 'bernoulli' } };
+  const enc = (encoder: unknown[], extra: object = {}) => () => buildTraining(parseModelSpec({ ...base, encoder, ...extra }), 2);
+  await expectThrows('unknown input', enc([{ type: 'dense', name: 'a', out: 4 }, { type: 'add', inputs: ['a', 'nope'] }]), /^encoder\[1\]\.inputs\[1\]: unknown input 'nope'; expected one of x, a/);
+  await expectThrows('cycle', enc([{ type: 'dense', name: 'a', out: 4, inputs: ['b'] }, { type: 'dense', name: 'b', out: 4, inputs: ['a'] }]), /^encoder: the layers encoder\[0\] \('a'\), encoder\[1\] \('b'\) read each other's outputs in a cycle/);
+  await expectThrows('shapes', enc([{ type: 'dense', name: 'a', out: 4 }, { type: 'dense', name: 'b', out: 3 }, { type: 'add', inputs: ['a', 'b'] }]), /^encoder\[2\] \(add\): inputs of shapes \[2, 4\] and \[2, 3\] cannot be added/);
+  await expectThrows('unread', enc([{ type: 'dense', name: 'a', out: 4 }, { type: 'dense', name: 'b', out: 4, inputs: ['x'] }]), /^encoder\[0\] \('a'\): its output is read by no layer/);
+  await expectThrows('arity', enc([{ type: 'dense', name: 'a', out: 4 }, { type: 'add', name: 's' }]), /^encoder\[1\] \('s'\)\.inputs: a add layer takes 2 inputs, got 1/);
+  await expectThrows('decoder reads the encoder', () => buildTraining(parseModelSpec({ ...base, encoder: [{ type: 'dense', name: 'a', out: 4 }], decoder: [{ type: 'dense', name: 'd', out: 6, inputs: ['a'] }] }), 2), /^decoder\[0\] \('d'\)\.inputs\[0\]: unknown input 'a' \(the decoder reads only z, the extra inputs and its own layers\)/);
+  await expectThrows('unused extra input', enc([{ type: 'dense', name: 'a', out: 4 }], { extraInputs: { label: { type: 'label', classes: 3 } } }), /^extraInputs\.label: no layer reads this input/);
+  await expectThrows('duplicate name', enc([{ type: 'dense', name: 'a', out: 4 }, { type: 'dense', name: 'a', out: 4 }]), /^encoder\[1\]\.name: 'a' is also the name of encoder\[0\]/);
 });
