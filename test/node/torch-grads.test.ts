@@ -34,7 +34,7 @@ for (const c of GRAD_CASES) {
     try {
       const params = new Map([...file.tensors.keys()].filter((k) => !k.startsWith('input.') && !k.startsWith('grad.')).map((k) => [k, get(k)]));
       s.setParams(params);
-      for (const [name, buffer] of s.program.inputs) device.queue.writeBuffer(buffer, 0, get(name === 'x' ? 'input.x' : `input.extra.${name}`));
+      for (const [name, buffer] of s.program.inputs) device.queue.writeBuffer(buffer, 0, Float32Array.from(get(name === 'x' ? 'input.x' : `input.extra.${name}`)));
       s.program.resetStats();
       const enc = device.createCommandEncoder();
       s.encodeStep(enc, { beta: c.loss.beta, lr: 1e-3 }, 0, false);
