@@ -6,7 +6,7 @@
  */
 import { ModelSpecError } from './errors.ts';
 import { Graph, numel } from './ir.ts';
-import { makeNode, type BuildCtx, type NodeInit } from './op.ts';
+import { initScale, makeNode, paramInit, type BuildCtx, type NodeInit, type ParamInit } from './op.ts';
 import { LAYERS } from './ops/index.ts';
 import { reparameterizeOp } from './ops/latent.ts';
 import type { LayerSpec, ModelSpec } from './spec.ts';
@@ -16,7 +16,9 @@ export interface ParamInfo {
   readonly name: string;
   readonly tensor: number;
   readonly shape: readonly number[];
-  /** PyTorch's default init bound: U(-bound, bound). */
+  /** PyTorch's default init for the parameter (initParams draws from it). */
+  readonly init: ParamInit;
+  /** The bound of a uniform init U(-bound, bound); for the other inits their scale (a normal's std, |constant|). */
   readonly initBound: number;
 }
 
@@ -60,12 +62,19 @@ class Builder implements BuildCtx {
 
   constructor(readonly spec: ModelSpec, readonly batch: number) {}
 
-  param(name: string, shape: readonly number[], initBound: number): number {
+  param(name: string, shape: readonly number[], initOrBound: number | ParamInit): number {
     if (this.paramNames.has(name)) throw new ModelSpecError(`${this.where}: parameter name '${name}' is used twice`);
     this.paramNames.add(name);
     const t = this.graph.tensor(name, shape, 'param');
-    this.params.push({ name, tensor: t, shape: [...shape], initBound });
+    const init = paramInit(initOrBound);
+    this.params.push({ name, tensor: t, shape: [...shape], init, initBound: initScale(init) });
     return t;
+  }
+
+  inputKind(t: number): string | null {
+    const s = this.graph.tensors[this.graph.storageOf(t)]!;
+    if (s.role !== 'input') return null;
+    return s.name === 'x' || s.name === 'z' ? s.name : this.spec.extraInputs?.[s.name]?.type ?? null;
   }
 
   temp(name: string, shape: readonly number[]): number {

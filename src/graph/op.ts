@@ -127,12 +127,40 @@ export interface OpDef<A = unknown> {
   matmul?(g: Graph, n: Node<A>): MatmulShape;
 }
 
+/**
+ * How a parameter starts (PyTorch's default for its layer): U(-bound, bound)
+ * (nn.Linear, nn.Conv2d, nn.GRU), N(0, std²) (nn.Embedding), or a constant.
+ */
+export type ParamInit =
+  | { readonly kind: 'uniform'; readonly bound: number }
+  | { readonly kind: 'normal'; readonly std: number }
+  | { readonly kind: 'constant'; readonly value: number };
+
+/** The init of a parameter given as a number (a uniform bound, as layers give it) or a ParamInit. */
+export function paramInit(init: number | ParamInit): ParamInit {
+  return typeof init === 'number' ? { kind: 'uniform', bound: init } : init;
+}
+
+/** A typical magnitude of a parameter's initial values: the uniform bound, the normal's std, |constant|. */
+export function initScale(init: ParamInit): number {
+  switch (init.kind) {
+    case 'uniform':
+      return init.bound;
+    case 'normal':
+      return init.std;
+    case 'constant':
+      return Math.abs(init.value);
+  }
+}
+
 /** What a layer's build sees of the graph under construction. */
 export interface BuildCtx {
   readonly graph: Graph;
   readonly batch: number;
-  /** Declares a parameter (state_dict name, PyTorch shape, init U(-bound, bound)). */
-  param(name: string, shape: readonly number[], initBound: number): number;
+  /** Declares a parameter (state_dict name, PyTorch shape, init: a number is U(-bound, bound)). */
+  param(name: string, shape: readonly number[], init: number | ParamInit): number;
+  /** What model input tensor `t` is ('x', 'z', or an extra input's type such as 'label' or 'tokens'), or null when it is not a model input. */
+  inputKind(t: number): string | null;
   /** A new activation tensor. */
   temp(name: string, shape: readonly number[]): number;
   /** A view of `of` with another shape (same storage). */

@@ -61,7 +61,11 @@ export class ParamLayout {
   }
 }
 
-/** PyTorch-default parameters, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), from a seeded generator. */
+/**
+ * PyTorch-default parameters from a seeded generator: each parameter from its
+ * init (U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for most layers, N(0, 1) for an
+ * embedding; normals by the Box–Muller transform of the same stream).
+ */
 export function initParams(tg: { readonly params: readonly ParamInfo[] }, seed: number): StateDict {
   let s = (seed * 2654435761 + 0x6d2b79f5) >>> 0;
   const rnd = () => {
@@ -71,10 +75,24 @@ export function initParams(tg: { readonly params: readonly ParamInfo[] }, seed: 
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+  const normal = () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
   const out: StateDict = new Map();
   for (const p of tg.params) {
     const v = new Float32Array(numel(p.shape));
-    for (let i = 0; i < v.length; i++) v[i] = (2 * rnd() - 1) * p.initBound;
+    const init = p.init;
+    for (let i = 0; i < v.length; i++) {
+      switch (init.kind) {
+        case 'uniform':
+          v[i] = (2 * rnd() - 1) * init.bound;
+          break;
+        case 'normal':
+          v[i] = normal() * init.std;
+          break;
+        case 'constant':
+          v[i] = init.value;
+          break;
+      }
+    }
     out.set(p.name, v);
   }
   return out;

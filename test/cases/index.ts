@@ -4,6 +4,7 @@ import { addCases } from './add.ts';
 import { convCases } from './conv.ts';
 import { dataCases } from './data.ts';
 import { elboCases } from './elbo.ts';
+import { embeddingCases } from './embedding.ts';
 import { inferenceCases } from './inference.ts';
 import { iwCases } from './iw.ts';
 import { matmulCases, matmulVariantCases } from './matmul.ts';
@@ -15,4 +16,4 @@ import { rngCases } from './rng.ts';
 import { shaderCases } from './shaders.ts';
 import type { GpuCase } from './types.ts';
 
-export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases, ...matmulVariantCases, ...convCases, ...rngCases, ...elboCases, ...dataCases, ...activationCases, ...addCases, ...reduceCases, ...optimCases, ...nonFiniteCases, ...modelCases, ...inferenceCases, ...iwCases];
+export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases, ...matmulVariantCases, ...convCases, ...rngCases, ...elboCases, ...dataCases, ...activationCases, ...addCases, ...embeddingCases, ...reduceCases, ...optimCases, ...nonFiniteCases, ...modelCases, ...inferenceCases, ...iwCases];

@@ -1,0 +1,198 @@
+/**
+ * One GRU layer over a sequence (nn.GRU, batch_first, gate order r, z, n) on
+ * the caller's buffers, forward and backpropagation through time, as kernel
+ * calls to record in one pass: the input projection of every step is one
+ * matmul (gi = x·W_ihᵀ + b_ih), then one dispatch per time step
+ * (shaders/gru.wgsl: h·W_hhᵀ + b_hh, the gates and h' fused). Nothing is read
+ * back between steps. The backward runs the steps in reverse, then the
+ * weight gradients as matmul and sum_axes kernels over all steps at once.
+ * Float64 reference: src/ref/gru.ts.
+ */
+import { makeCall, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
+import { entryInfo } from '../shaders/library.ts';
+import { checkBuffer, checkSizes, grid1d } from './kernel.ts';
+import { matmul } from './matmul.ts';
+import { sumAxes } from './reduce.ts';
+
+/** Batch rows each invocation of gru.wgsl takes (its ROWS). */
+const ROWS = 4;
+
+export interface GruRecurrenceOptions {
+  /** B: sequences. */
+  readonly batch: number;
+  /** T: time steps. */
+  readonly steps: number;
+  /** H: hidden units. */
+  readonly hidden: number;
+}
+
+export interface GruOptions extends GruRecurrenceOptions {
+  /** I: features of each input step. */
+  readonly input: number;
+}
+
+export interface GruRecurrenceBuffers {
+  /** gi: (B, T, 3H), the input projections x·W_ihᵀ + b_ih. */
+  readonly gi: BufferArg;
+  /** h0: (B, H), the initial state. */
+  readonly h0: BufferArg;
+  /** weightHh: (3H, H); biasHh: (3H). */
+  readonly weightHh: BufferArg;
+  readonly biasHh: BufferArg;
+  /** hs: (B, T, H), every step's state (the layer's output). */
+  readonly hs: BufferArg;
+  /** gates: (B, T, 4H), saved for the backward (r, z, n and W_hn·h + b_hn). */
+  readonly gates: BufferArg;
+  /** hprev: (B, T, H), the state each step starts from (h0, h_0, ..., h_{T−2}), saved for the backward. */
+  readonly hprev: BufferArg;
+}
+
+export interface GruRecurrenceGradBuffers {
+  /** dhs: (B, T, H), the gradient of every step's output. */
+  readonly dhs: BufferArg;
+  /** gates, hprev, weightHh as the forward used them. */
+  readonly gates: BufferArg;
+  readonly hprev: BufferArg;
+  readonly weightHh: BufferArg;
+  /** dgi: (B, T, 3H), written: the gradient of the input projections. */
+  readonly dgi: BufferArg;
+  /** dgh: (B, T, 3H), written: the gradient of W_hh·h + b_hh at every step. */
+  readonly dgh: BufferArg;
+  /** dcarry: (2, B, H) scratch. */
+  readonly dcarry: BufferArg;
+  /** dh0: (B, H), written (or added into); omitted when the initial state needs no gradient. */
+  readonly dh0?: BufferArg;
+}
+
+export interface GruBuffers extends Omit<GruRecurrenceBuffers, 'gi'> {
+  /** x: (B, T, I). */
+  readonly x: BufferArg;
+  /** weightIh: (3H, I); biasIh: (3H). */
+  readonly weightIh: BufferArg;
+  readonly biasIh: BufferArg;
+  /** gi: (B, T, 3H) scratch: the input projections. */
+  readonly gi: BufferArg;
+}
+
+export interface GruGradBuffers extends GruRecurrenceGradBuffers {
+  /** x and weightIh as the forward used them. */
+  readonly x: BufferArg;
+  readonly weightIh: BufferArg;
+  /** The four parameter gradients, written (or added into with accumulate). */
+  readonly dweightIh: BufferArg;
+  readonly dweightHh: BufferArg;
+  readonly dbiasIh: BufferArg;
+  readonly dbiasHh: BufferArg;
+  /** dx: (B, T, I), written (or added into); omitted when x needs no gradient. */
+  readonly dx?: BufferArg;
+}
+
+function bufferOf(arg: BufferArg): GPUBuffer {
+  return 'mapState' in arg ? arg : arg.buffer;
+}
+
+/** WebGPU refuses one buffer bound read-only and writable in one dispatch: say which before it does. */
+function checkDistinct(op: string, args: Readonly<Record<string, BufferArg | undefined>>): void {
+  const seen = new Map<GPUBuffer, string>();
+  for (const [name, arg] of Object.entries(args)) {
+    if (!arg) continue;
+    const other = seen.get(bufferOf(arg));
+    if (other) throw new Error(`${op}: '${other}' and '${name}' are the same buffer; give each its own`);
+    seen.set(bufferOf(arg), name);
+  }
+}
+
+function checkShape(op: string, o: GruRecurrenceOptions): void {
+  checkSizes(op, { batch: o.batch, steps: o.steps, hidden: o.hidden });
+  if (o.batch * o.steps * 4 * o.hidden > 0xffffffff) throw new Error(`${op}: B·T·4H = ${o.batch * o.steps * 4 * o.hidden} exceeds the u32 index range`);
+}
+
+function stepCall(device: GPUDevice, entry: string, label: string, buffers: Record<string, BufferArg>, o: GruRecurrenceOptions, t: number, accumulate = false): KernelCall {
+  const wg = entryInfo('gru', entry).workgroupSize!;
+  return makeCall(device, {
+    shader: 'gru', entry, label,
+    buffers,
+    params: { batch: o.batch, steps: o.steps, hidden: o.hidden, t, accumulate: accumulate ? 1 : 0 },
+    workgroups: grid1d(device, Math.ceil(o.batch / ROWS) * o.hidden, wg[0] * wg[1] * wg[2]),
+  });
+}
+
+/**
+ * The forward recurrence over precomputed input projections: T + 1 calls
+ * (h0 into hprev, then one per step), to record in order in one pass.
+ */
+export function gruRecurrence(device: GPUDevice, bufs: GruRecurrenceBuffers, o: GruRecurrenceOptions): KernelCall[] {
+  const { batch: B, steps: T, hidden: H } = o;
+  const op = `gruRecurrence (B=${B}, T=${T}, H=${H})`;
+  checkShape(op, o);
+  checkBuffer(op, 'gi', bufs.gi, B * T * 3 * H);
+  checkBuffer(op, 'h0', bufs.h0, B * H);
+  checkBuffer(op, 'weightHh', bufs.weightHh, 3 * H * H);
+  checkBuffer(op, 'biasHh', bufs.biasHh, 3 * H);
+  checkBuffer(op, 'hs', bufs.hs, B * T * H);
+  checkBuffer(op, 'gates', bufs.gates, B * T * 4 * H);
+  checkBuffer(op, 'hprev', bufs.hprev, B * T * H);
+  checkDistinct(op, { ...bufs });
+  const calls = [stepCall(device, 'gru_start', `${op}: h0`, { h0: bufs.h0, hprev: bufs.hprev }, o, 0)];
+  const step = { gi: bufs.gi, weight_hh: bufs.weightHh, bias_hh: bufs.biasHh, hs: bufs.hs, gates: bufs.gates, hprev: bufs.hprev };
+  for (let t = 0; t < T; t++) calls.push(stepCall(device, 'gru_step_forward', `${op}: step ${t}`, step, o, t));
+  return calls;
+}
+
+/**
+ * Backpropagation through time of the recurrence: one call per step from
+ * T − 1 down to 0, then dh0 when it is asked for.
+ */
+export function gruRecurrenceBackward(device: GPUDevice, bufs: GruRecurrenceGradBuffers, o: GruRecurrenceOptions & { readonly accumulate?: boolean }): KernelCall[] {
+  const { batch: B, steps: T, hidden: H } = o;
+  const op = `gruRecurrenceBackward (B=${B}, T=${T}, H=${H})`;
+  checkShape(op, o);
+  checkBuffer(op, 'dhs', bufs.dhs, B * T * H);
+  checkBuffer(op, 'gates', bufs.gates, B * T * 4 * H);
+  checkBuffer(op, 'hprev', bufs.hprev, B * T * H);
+  checkBuffer(op, 'weightHh', bufs.weightHh, 3 * H * H);
+  checkBuffer(op, 'dgi', bufs.dgi, B * T * 3 * H);
+  checkBuffer(op, 'dgh', bufs.dgh, B * T * 3 * H);
+  checkBuffer(op, 'dcarry', bufs.dcarry, 2 * B * H);
+  if (bufs.dh0) checkBuffer(op, 'dh0', bufs.dh0, B * H);
+  checkDistinct(op, { ...bufs });
+  const step = { dhs: bufs.dhs, gates_in: bufs.gates, hprev_in: bufs.hprev, weight_hh: bufs.weightHh, dgi: bufs.dgi, dgh: bufs.dgh, dcarry: bufs.dcarry };
+  const calls: KernelCall[] = [];
+  for (let t = T - 1; t >= 0; t--) calls.push(stepCall(device, 'gru_step_backward', `${op}: step ${t}`, step, o, t));
+  if (bufs.dh0) {
+    const b = { gates_in: bufs.gates, weight_hh: bufs.weightHh, dgh: bufs.dgh, dcarry: bufs.dcarry, dh0: bufs.dh0 };
+    calls.push(stepCall(device, 'gru_backward_h0', `${op}: dh0${o.accumulate ? ' (accumulate)' : ''}`, b, o, 0, o.accumulate));
+  }
+  return calls;
+}
+
+/** The whole layer: gi = x·W_ihᵀ + b_ih (one matmul), then the recurrence; hs (B, T, H) holds every step's state. */
+export function gru(device: GPUDevice, bufs: GruBuffers, o: GruOptions): KernelCall[] {
+  const { batch: B, steps: T, hidden: H, input: I } = o;
+  checkSizes(`gru (B=${B}, T=${T}, I=${I}, H=${H})`, { batch: B, steps: T, input: I, hidden: H });
+  const proj = matmul(device, { a: bufs.x, b: bufs.weightIh, bias: bufs.biasIh, c: bufs.gi }, { m: B * T, n: 3 * H, k: I, transB: true });
+  const { x: _x, weightIh: _w, biasIh: _b, ...rest } = bufs;
+  return [proj, ...gruRecurrence(device, rest, o)];
+}
+
+/**
+ * The whole layer's backward: the recurrence's steps in reverse, then
+ * dW_hh = dghᵀ·hprev, db_hh = Σ dgh, dW_ih = dgiᵀ·x, db_ih = Σ dgi and
+ * dx = dgi·W_ih over all steps at once. With accumulate, every gradient is
+ * added into its buffer (the caller initializes them).
+ */
+export function gruBackward(device: GPUDevice, bufs: GruGradBuffers, o: GruOptions & { readonly accumulate?: boolean }): KernelCall[] {
+  const { batch: B, steps: T, hidden: H, input: I } = o;
+  const op = `gruBackward (B=${B}, T=${T}, I=${I}, H=${H})`;
+  checkSizes(op, { batch: B, steps: T, input: I, hidden: H });
+  const accumulate = !!o.accumulate;
+  const rows = B * T, G = 3 * H;
+  return [
+    ...gruRecurrenceBackward(device, bufs, o),
+    matmul(device, { a: bufs.dgh, b: bufs.hprev, c: bufs.dweightHh }, { m: G, n: H, k: rows, transA: true, accumulate }),
+    sumAxes(device, { x: bufs.dgh, out: bufs.dbiasHh }, { outer: rows, channels: G, inner: 1, accumulate }),
+    matmul(device, { a: bufs.dgi, b: bufs.x, c: bufs.dweightIh }, { m: G, n: I, k: rows, transA: true, accumulate }),
+    sumAxes(device, { x: bufs.dgi, out: bufs.dbiasIh }, { outer: rows, channels: G, inner: 1, accumulate }),
+    ...(bufs.dx ? [matmul(device, { a: bufs.dgi, b: bufs.weightIh, c: bufs.dx }, { m: rows, n: I, k: G, accumulate })] : []),
+  ];
+}
