@@ -74,7 +74,7 @@ export const embeddingCases: GpuCase[] = [
           try {
             const runs: Float32Array[] = [];
             for (let run = 0; run < 2; run++) {
-              device.queue.writeBuffer(gdw, 0, init);
+              device.queue.writeBuffer(gdw, 0, init.buffer, init.byteOffset, init.byteLength);
               await gpuScope(device, what, async () => submitCalls(device, [call]));
               runs.push(await readF32(device, gdw, V * E));
             }

@@ -5,6 +5,7 @@ import { convCases } from './conv.ts';
 import { dataCases } from './data.ts';
 import { elboCases } from './elbo.ts';
 import { embeddingCases } from './embedding.ts';
+import { gruCases } from './gru.ts';
 import { inferenceCases } from './inference.ts';
 import { iwCases } from './iw.ts';
 import { matmulCases, matmulVariantCases } from './matmul.ts';
@@ -16,4 +17,4 @@ import { rngCases } from './rng.ts';
 import { shaderCases } from './shaders.ts';
 import type { GpuCase } from './types.ts';
 
-export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases, ...matmulVariantCases, ...convCases, ...rngCases, ...elboCases, ...dataCases, ...activationCases, ...addCases, ...embeddingCases, ...reduceCases, ...optimCases, ...nonFiniteCases, ...modelCases, ...inferenceCases, ...iwCases];
+export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases, ...matmulVariantCases, ...convCases, ...rngCases, ...elboCases, ...dataCases, ...activationCases, ...addCases, ...embeddingCases, ...gruCases, ...reduceCases, ...optimCases, ...nonFiniteCases, ...modelCases, ...inferenceCases, ...iwCases];

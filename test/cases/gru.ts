@@ -1,0 +1,183 @@
+/**
+ * The GRU layer on the GPU (input projection, one dispatch per step, and
+ * backpropagation through time, all recorded in one submit) against the
+ * float64 reference and against PyTorch's nn.GRU (test/fixtures/gru):
+ * hs and every gradient (dx, dh0, the four parameters) element by element,
+ * for odd sizes, batches that are not a multiple of the 4 rows an invocation
+ * takes, hidden sizes across the 64 invocations of a workgroup, T up to 120
+ * and H up to 512; dh0 accumulated or not asked for; bad input refused.
+ *
+ * Tolerance: each value is a chain of float32 dot products (length I + H per
+ * step, 3H per step backwards) through up to T steps; the gates are
+ * contractive (|σ'| ≤ 1/4, |tanh'| ≤ 1, z and 1 − z convex weights), so the
+ * error does not grow with T. Values are compared with atol 5e-6·scale +
+ * rtol 2e-5, where scale is the largest |value| of the tensor (sums over
+ * B·T·3H terms of mixed signs can be near zero next to large terms). On
+ * SwiftShader the worst element of any tensor here uses under 7% of that
+ * (T = 120 included); the margin is for GPUs whose exp and tanh are less
+ * exact (WGSL allows several ULP).
+ */
+import { destroyBuffer, readF32, uploadF32 } from '../../src/gpu/buffers.ts';
+import { submitCalls } from '../../src/gpu/dispatch.ts';
+import { gru, gruBackward, gruRecurrence, gruRecurrenceBackward } from '../../src/kernels/gru.ts';
+import { gruBackwardRef, gruRecurrenceBackwardRef, gruRecurrenceRef, gruRef, type GruLayerShape, type GruParams } from '../../src/ref/gru.ts';
+import { expectClose, expectThrows, gpuScope, randomF32 } from '../support/check.ts';
+import { fixtureParams, GRU_FIXTURE } from '../support/gru-fixture.ts';
+import type { GpuCase } from './types.ts';
+
+interface LayerValues {
+  readonly x: ArrayLike<number>;
+  readonly h0: ArrayLike<number>;
+  readonly p: GruParams;
+  readonly dhs: ArrayLike<number>;
+}
+
+interface LayerResult {
+  readonly hs: Float32Array;
+  readonly dx: Float32Array;
+  readonly dh0: Float32Array;
+  readonly dweightIh: Float32Array;
+  readonly dweightHh: Float32Array;
+  readonly dbiasIh: Float32Array;
+  readonly dbiasHh: Float32Array;
+}
+
+function randomValues(s: GruLayerShape, seed: number, xScale = 1): LayerValues {
+  const G = 3 * s.hidden, bound = 1 / Math.sqrt(s.hidden);
+  return {
+    x: randomF32(s.batch * s.steps * s.input, seed, -xScale, xScale),
+    h0: randomF32(s.batch * s.hidden, seed + 1),
+    p: { weightIh: randomF32(G * s.input, seed + 2, -bound, bound), weightHh: randomF32(G * s.hidden, seed + 3, -bound, bound), biasIh: randomF32(G, seed + 4, -bound, bound), biasHh: randomF32(G, seed + 5, -bound, bound) },
+    dhs: randomF32(s.batch * s.steps * s.hidden, seed + 6),
+  };
+}
+
+/** Forward and backward of the whole layer in one submit; every output read back. */
+async function runLayer(device: GPUDevice, s: GruLayerShape, v: LayerValues, what: string): Promise<LayerResult> {
+  const { batch: B, steps: T, input: I, hidden: H } = s;
+  const G = 3 * H;
+  const up = (a: ArrayLike<number>) => uploadF32(device, a);
+  const zeros = (n: number) => uploadF32(device, new Float32Array(n));
+  const b = {
+    x: up(v.x), h0: up(v.h0), weightIh: up(v.p.weightIh), weightHh: up(v.p.weightHh), biasIh: up(v.p.biasIh), biasHh: up(v.p.biasHh),
+    gi: zeros(B * T * G), hs: zeros(B * T * H), gates: zeros(B * T * 4 * H), hprev: zeros(B * T * H),
+    dhs: up(v.dhs), dgi: zeros(B * T * G), dgh: zeros(B * T * G), dcarry: zeros(2 * B * H),
+    dx: zeros(B * T * I), dh0: zeros(B * H), dweightIh: zeros(G * I), dweightHh: zeros(G * H), dbiasIh: zeros(G), dbiasHh: zeros(G),
+  };
+  const calls = [...gru(device, b, s), ...gruBackward(device, b, s)];
+  try {
+    await gpuScope(device, what, async () => submitCalls(device, calls));
+    return {
+      hs: await readF32(device, b.hs, B * T * H), dx: await readF32(device, b.dx, B * T * I), dh0: await readF32(device, b.dh0, B * H),
+      dweightIh: await readF32(device, b.dweightIh, G * I), dweightHh: await readF32(device, b.dweightHh, G * H),
+      dbiasIh: await readF32(device, b.dbiasIh, G), dbiasHh: await readF32(device, b.dbiasHh, G),
+    };
+  } finally {
+    for (const c of calls) c.destroy();
+    for (const g of Object.values(b)) destroyBuffer(device, g);
+  }
+}
+
+function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
+  return m;
+}
+
+/** The tolerance of a tensor whose largest |value| is that of `want` (see the header). */
+function tolerance(want: ArrayLike<number>): { atol: number; rtol: number } {
+  return { atol: 5e-6 * maxAbs(want), rtol: 2e-5 };
+}
+
+/** Compares each tensor element by element. */
+function compare(what: string, got: LayerResult, want: Readonly<Record<keyof LayerResult, ArrayLike<number>>>): void {
+  for (const k of Object.keys(want) as (keyof LayerResult)[]) expectClose(`${what}: ${k}`, got[k], want[k], tolerance(want[k]));
+}
+
+const SHAPES: readonly GruLayerShape[] = [
+  { batch: 1, steps: 1, input: 1, hidden: 1 },
+  { batch: 3, steps: 5, input: 4, hidden: 6 },
+  { batch: 5, steps: 13, input: 7, hidden: 65 },
+  { batch: 9, steps: 120, input: 16, hidden: 64 },
+  { batch: 6, steps: 4, input: 5, hidden: 512 },
+];
+
+export const gruCases: GpuCase[] = [
+  {
+    name: 'gru: hs and every gradient (dx, dh0, weights, biases) match the float64 reference (T up to 120, H up to 512)',
+    async run(device) {
+      for (const s of SHAPES) {
+        const what = `gru (B=${s.batch}, T=${s.steps}, I=${s.input}, H=${s.hidden})`;
+        const v = randomValues(s, s.batch * 100 + s.hidden, s.hidden === 6 ? 4 : 1);
+        const got = await runLayer(device, s, v, what);
+        const g = gruBackwardRef(v.x, v.h0, v.p, v.dhs, s);
+        compare(what, got, { hs: gruRef(v.x, v.h0, v.p, s).hs, dx: g.dx, dh0: g.dh0, dweightIh: g.dweightIh, dweightHh: g.dweightHh, dbiasIh: g.dbiasIh, dbiasHh: g.dbiasHh });
+      }
+    },
+  },
+  {
+    name: 'gru: hs and every gradient match PyTorch nn.GRU (test/fixtures/gru) element by element',
+    async run(device) {
+      for (const c of GRU_FIXTURE) {
+        const t = c.tensors;
+        const what = `gru vs PyTorch (B=${c.batch}, T=${c.steps}, I=${c.input}, H=${c.hidden})`;
+        const got = await runLayer(device, c, { x: t.x!, h0: t.h0!, p: fixtureParams(c), dhs: t.dhs! }, what);
+        compare(what, got, { hs: t.hs!, dx: t.dx!, dh0: t.dh0!, dweightIh: t.dweight_ih_l0!, dweightHh: t.dweight_hh_l0!, dbiasIh: t.dbias_ih_l0!, dbiasHh: t.dbias_hh_l0! });
+      }
+    },
+  },
+  {
+    name: 'gru recurrence: dh0 accumulated into its buffer, or not computed when not asked for',
+    async run(device) {
+      const s = { batch: 6, steps: 7, input: 3, hidden: 10 };
+      const { batch: B, steps: T, hidden: H } = s;
+      const v = randomValues(s, 41);
+      const gi = randomF32(B * T * 3 * H, 42, -2, 2);
+      const up = (a: ArrayLike<number>) => uploadF32(device, a);
+      const zeros = (n: number) => uploadF32(device, new Float32Array(n));
+      const init = randomF32(B * H, 43);
+      const b = {
+        gi: up(gi), h0: up(v.h0), weightHh: up(v.p.weightHh), biasHh: up(v.p.biasHh), hs: zeros(B * T * H), gates: zeros(B * T * 4 * H), hprev: zeros(B * T * H),
+        dhs: up(v.dhs), dgi: zeros(B * T * 3 * H), dgh: zeros(B * T * 3 * H), dcarry: zeros(2 * B * H), dh0: up(init),
+      };
+      const fwd = gruRecurrence(device, b, s);
+      const bwdAcc = gruRecurrenceBackward(device, b, { ...s, accumulate: true });
+      const { dh0: _dh0, ...noDh0 } = b;
+      const bwdNone = gruRecurrenceBackward(device, noDh0, s);
+      const calls = [...fwd, ...bwdAcc, ...bwdNone];
+      try {
+        if (bwdNone.length !== T || bwdAcc.length !== T + 1) throw new Error(`gruRecurrenceBackward: ${bwdAcc.length} calls with dh0 and ${bwdNone.length} without; expected ${T + 1} and ${T}`);
+        await gpuScope(device, 'gru recurrence', async () => submitCalls(device, [...fwd, ...bwdAcc]));
+        const ref = gruRecurrenceRef(gi, v.h0, v.p.weightHh, v.p.biasHh, s);
+        const g = gruRecurrenceBackwardRef(v.dhs, ref.gates, ref.hprev, v.p.weightHh, s);
+        const tol = tolerance;
+        expectClose('gru recurrence: hs', await readF32(device, b.hs, B * T * H), ref.hs, tol(ref.hs));
+        expectClose('gru recurrence: gates', await readF32(device, b.gates, B * T * 4 * H), ref.gates, tol(ref.gates));
+        expectClose('gru recurrence: dgi', await readF32(device, b.dgi, B * T * 3 * H), g.dgi, tol(g.dgi));
+        expectClose('gru recurrence: dgh', await readF32(device, b.dgh, B * T * 3 * H), g.dgh, tol(g.dgh));
+        const want = g.dh0.map((d, i) => d + init[i]!);
+        expectClose('gru recurrence: dh0 accumulated', await readF32(device, b.dh0, B * H), want, tol(want));
+      } finally {
+        for (const c of calls) c.destroy();
+        for (const x of Object.values(b)) destroyBuffer(device, x);
+      }
+    },
+  },
+  {
+    name: 'gru: bad sizes, short buffers and a buffer given twice are refused with clear errors',
+    async run(device) {
+      const g = uploadF32(device, new Float32Array(64));
+      const h = uploadF32(device, new Float32Array(64));
+      const s = { batch: 2, steps: 3, hidden: 2 };
+      const rec = (o: Partial<Record<string, GPUBuffer>>) => ({ gi: g, h0: h, weightHh: h, biasHh: h, hs: h, gates: h, hprev: h, ...o });
+      try {
+        await expectThrows('steps 0', () => gruRecurrence(device, rec({}), { ...s, steps: 0 }), /gruRecurrence \(B=2, T=0, H=2\): steps = 0; expected a positive integer/);
+        await expectThrows('short gi', () => gruRecurrence(device, rec({}), { ...s, hidden: 4 }), /gruRecurrence \(B=2, T=3, H=4\): buffer 'gi' holds 256 bytes; expected at least 288 \(72 elements\)/);
+        await expectThrows('same buffer', () => gruRecurrence(device, rec({}), s), /gruRecurrence \(B=2, T=3, H=2\): 'h0' and 'weightHh' are the same buffer; give each its own/);
+      } finally {
+        destroyBuffer(device, g);
+        destroyBuffer(device, h);
+      }
+    },
+  },
+];
