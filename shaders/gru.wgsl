@@ -8,6 +8,7 @@
 // matmul and sum_axes kernels after it. These entry points do the rest:
 //
 // gru_start          hprev[b, 0, :] = h0[b, :]
+// gru_start_zero     hprev[b, 0, :] = 0   (a layer with no initial state given)
 // gru_step_forward   for step t, every (b, j):
 //                      gh = W_hh·h + b_hh  (h = hprev[b, t, :] = h_{t−1})
 //                      r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r·gh_n)
@@ -108,6 +109,21 @@ fn gru_start(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec
     if (live(s, r)) {
       let b = s.b0 + r;
       hprev[at(b, 0u, H) + s.unit] = h0[b * H + s.unit];
+    }
+  }
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn gru_start_zero(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                  @builtin(local_invocation_index) li: u32) {
+  let s = slot_of(wg, nwg, li);
+  if (!s.valid) {
+    return;
+  }
+  let H = params.hidden;
+  for (var r = 0u; r < ROWS; r++) {
+    if (live(s, r)) {
+      hprev[at(s.b0 + r, 0u, H) + s.unit] = 0.0;
     }
   }
 }

@@ -102,7 +102,7 @@ class Builder implements BuildCtx {
   extraInputs(layers: readonly LayerSpec[]): Map<string, number> {
     const out = new Map<string, number>();
     for (const [name, e] of Object.entries(this.spec.extraInputs ?? {})) {
-      if (layers.some((l) => l.inputs?.includes(name))) out.set(name, this.input(name, [e.classes]));
+      if (layers.some((l) => l.inputs?.includes(name))) out.set(name, this.input(name, [e.type === 'tokens' ? e.length : e.classes]));
     }
     return out;
   }
@@ -157,8 +157,9 @@ class Builder implements BuildCtx {
     const def = LAYERS.get(l.type);
     if (!def) throw new ModelSpecError(`${where}.type: unknown layer type ${JSON.stringify(l.type)}; expected one of ${[...LAYERS.keys()].join(', ')}`);
     const names = l.inputs ?? [i === 0 ? startName : i - 1];
-    const need = def.arity === 'many' ? 'at least 2' : `${def.arity}`;
-    if (def.arity === 'many' ? names.length < 2 : names.length !== def.arity) {
+    const [min, max] = def.arity === 'many' ? [2, Infinity] : typeof def.arity === 'number' ? [def.arity, def.arity] : def.arity;
+    const need = max === Infinity ? `at least ${min}` : min === max ? `${min}` : `${min} or ${max}`;
+    if (names.length < min || names.length > max) {
       throw new ModelSpecError(`${where}.inputs: a ${l.type} layer takes ${need} input${need === '1' ? '' : 's'}, got ${names.length}${l.inputs ? '' : ' (the previous layer): name its inputs'}`);
     }
     return names.map((n, k) => {

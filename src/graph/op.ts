@@ -183,8 +183,8 @@ export interface LayerDef<L extends LayerCommon = LayerCommon> {
   readonly type: L['type'];
   /** The JSON fields of this layer type besides type, name and inputs. */
   readonly fields: readonly string[];
-  /** Inputs it takes: a fixed number, or 'many' (two or more). */
-  readonly arity: number | 'many';
+  /** Inputs it takes: a fixed number, 'many' (two or more), or a range [min, max] (optional inputs last). */
+  readonly arity: number | 'many' | readonly [number, number];
   /** A layer with parameters needs a name (their state_dict prefix). */
   readonly hasParams: boolean;
   /** Validates the layer's own fields of untrusted JSON (`path` names it in errors). */

@@ -7,6 +7,7 @@
  */
 import { createBuffer, destroyBuffer, readRanges, STORAGE, type ByteRange } from '../gpu/buffers.ts';
 import { encodeCalls, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
+import { checkTokenIndices } from '../kernels/embedding.ts';
 import type { MatmulShape } from '../kernels/matmul.ts';
 import type { LossGraph } from './autodiff.ts';
 import { modelLayout, type GraphBase } from './build.ts';
@@ -14,6 +15,7 @@ import { numel, type Node, type Phase } from './ir.ts';
 import { checkPlanFits } from './limits.ts';
 import type { CompileCtx, LossSettings, StepKnobs } from './op.ts';
 import { decodeElboStats, type ElboStats } from './ops/elbo.ts';
+import { tokenInputs } from './ops/embedding.ts';
 import { opOf } from './ops/index.ts';
 import { planMemory, type MemoryPlan } from './plan.ts';
 
@@ -78,6 +80,8 @@ export class Program {
   readonly inputs = new Map<string, GPUBuffer>();
   /** The buffer of the main input (x, or z for the decoder alone). */
   readonly input: GPUBuffer;
+  /** The inputs read as token indices (by embedding layers), by name: the vocabulary every index must fit. */
+  readonly tokenInputs: ReadonlyMap<string, { readonly vocab: number; readonly layers: readonly string[] }>;
   private readonly outputs = new Map<number, GPUBuffer>();
   private readonly owned: GPUBuffer[] = [];
   private readonly onStep: ((k: StepKnobs) => void)[] = [];
@@ -96,6 +100,7 @@ export class Program {
     checkPlanFits(device.limits, fg, 'program');
     const g = fg.graph;
     this.plan = planMemory(g);
+    this.tokenInputs = tokenInputs(g);
     try {
       this.plan.slotBytes.forEach((b, i) => this.slots.push(this.own(createBuffer(device, b, STORAGE, `temp ${i}`))));
       for (const [name, t] of fg.inputs) this.inputs.set(name, this.own(createBuffer(device, numel(g.shape(t)) * 4, STORAGE, `input ${name}`)));
@@ -165,6 +170,22 @@ export class Program {
       this.steps.push({ label: c.label ?? node.label, call: c.call, phase: node.phase });
       if (c.onStep) this.onStep.push(c.onStep);
     }
+  }
+
+  /**
+   * Writes a batch into input `name` (x, z or an extra input) after checking
+   * it: its size, and for an input read as token indices every index against
+   * the vocabulary, so an out-of-range index is refused before the GPU sees it.
+   */
+  writeInput(name: string, values: Float32Array): void {
+    const buf = this.inputs.get(name);
+    if (!buf) throw new Error(`program: no input '${name}' (inputs: ${[...this.inputs.keys()].join(', ')})`);
+    const t = this.fg.inputs.get(name)!;
+    const shape = this.fg.graph.shape(t);
+    if (values.length !== numel(shape)) throw new Error(`input '${name}': ${values.length} values; its shape [${shape.join(', ')}] holds ${numel(shape)}`);
+    const tokens = this.tokenInputs.get(name);
+    if (tokens) checkTokenIndices(values, tokens.vocab, `input '${name}' (token indices of ${tokens.layers.join(', ')})`, numel(shape.slice(1)));
+    this.device.queue.writeBuffer(buf, 0, values.buffer, values.byteOffset, values.byteLength);
   }
 
   /** Sets the per-step values read by the kernels (RNG step, KL weight, learning rate) for the next submits. */

@@ -34,8 +34,8 @@ export interface GruOptions extends GruRecurrenceOptions {
 export interface GruRecurrenceBuffers {
   /** gi: (B, T, 3H), the input projections x·W_ihᵀ + b_ih. */
   readonly gi: BufferArg;
-  /** h0: (B, H), the initial state. */
-  readonly h0: BufferArg;
+  /** h0: (B, H), the initial state; omitted: zeros. */
+  readonly h0?: BufferArg;
   /** weightHh: (3H, H); biasHh: (3H). */
   readonly weightHh: BufferArg;
   readonly biasHh: BufferArg;
@@ -126,14 +126,18 @@ export function gruRecurrence(device: GPUDevice, bufs: GruRecurrenceBuffers, o: 
   const op = `gruRecurrence (B=${B}, T=${T}, H=${H})`;
   checkShape(op, o);
   checkBuffer(op, 'gi', bufs.gi, B * T * 3 * H);
-  checkBuffer(op, 'h0', bufs.h0, B * H);
+  if (bufs.h0) checkBuffer(op, 'h0', bufs.h0, B * H);
   checkBuffer(op, 'weightHh', bufs.weightHh, 3 * H * H);
   checkBuffer(op, 'biasHh', bufs.biasHh, 3 * H);
   checkBuffer(op, 'hs', bufs.hs, B * T * H);
   checkBuffer(op, 'gates', bufs.gates, B * T * 4 * H);
   checkBuffer(op, 'hprev', bufs.hprev, B * T * H);
   checkDistinct(op, { ...bufs });
-  const calls = [stepCall(device, 'gru_start', `${op}: h0`, { h0: bufs.h0, hprev: bufs.hprev }, o, 0)];
+  const calls = [
+    bufs.h0
+      ? stepCall(device, 'gru_start', `${op}: h0`, { h0: bufs.h0, hprev: bufs.hprev }, o, 0)
+      : stepCall(device, 'gru_start_zero', `${op}: h0 = 0`, { hprev: bufs.hprev }, o, 0),
+  ];
   const step = { gi: bufs.gi, weight_hh: bufs.weightHh, bias_hh: bufs.biasHh, hs: bufs.hs, gates: bufs.gates, hprev: bufs.hprev };
   for (let t = 0; t < T; t++) calls.push(stepCall(device, 'gru_step_forward', `${op}: step ${t}`, step, o, t));
   return calls;
@@ -154,16 +158,35 @@ export function gruRecurrenceBackward(device: GPUDevice, bufs: GruRecurrenceGrad
   checkBuffer(op, 'dgi', bufs.dgi, B * T * 3 * H);
   checkBuffer(op, 'dgh', bufs.dgh, B * T * 3 * H);
   checkBuffer(op, 'dcarry', bufs.dcarry, 2 * B * H);
-  if (bufs.dh0) checkBuffer(op, 'dh0', bufs.dh0, B * H);
   checkDistinct(op, { ...bufs });
   const step = { dhs: bufs.dhs, gates_in: bufs.gates, hprev_in: bufs.hprev, weight_hh: bufs.weightHh, dgi: bufs.dgi, dgh: bufs.dgh, dcarry: bufs.dcarry };
   const calls: KernelCall[] = [];
   for (let t = T - 1; t >= 0; t--) calls.push(stepCall(device, 'gru_step_backward', `${op}: step ${t}`, step, o, t));
-  if (bufs.dh0) {
-    const b = { gates_in: bufs.gates, weight_hh: bufs.weightHh, dgh: bufs.dgh, dcarry: bufs.dcarry, dh0: bufs.dh0 };
-    calls.push(stepCall(device, 'gru_backward_h0', `${op}: dh0${o.accumulate ? ' (accumulate)' : ''}`, b, o, 0, o.accumulate));
-  }
+  if (bufs.dh0) calls.push(gruBackwardH0(device, { ...bufs, dh0: bufs.dh0 }, o));
   return calls;
+}
+
+/**
+ * dh0 = z_0 ⊙ dh_0 + dgh_0·W_hh (or dh0 += that with accumulate), from what
+ * the backward steps left in gates, dgh and dcarry: one call, recorded after
+ * gruRecurrenceBackward's steps (which call it themselves when given dh0).
+ */
+export function gruBackwardH0(
+  device: GPUDevice,
+  bufs: Pick<GruRecurrenceGradBuffers, 'gates' | 'weightHh' | 'dgh' | 'dcarry'> & { readonly dh0: BufferArg },
+  o: GruRecurrenceOptions & { readonly accumulate?: boolean },
+): KernelCall {
+  const { batch: B, steps: T, hidden: H } = o;
+  const op = `gruBackwardH0 (B=${B}, T=${T}, H=${H}${o.accumulate ? ', accumulate' : ''})`;
+  checkShape(op, o);
+  checkBuffer(op, 'gates', bufs.gates, B * T * 4 * H);
+  checkBuffer(op, 'weightHh', bufs.weightHh, 3 * H * H);
+  checkBuffer(op, 'dgh', bufs.dgh, B * T * 3 * H);
+  checkBuffer(op, 'dcarry', bufs.dcarry, 2 * B * H);
+  checkBuffer(op, 'dh0', bufs.dh0, B * H);
+  checkDistinct(op, { gates: bufs.gates, weightHh: bufs.weightHh, dgh: bufs.dgh, dcarry: bufs.dcarry, dh0: bufs.dh0 });
+  const b = { gates_in: bufs.gates, weight_hh: bufs.weightHh, dgh: bufs.dgh, dcarry: bufs.dcarry, dh0: bufs.dh0 };
+  return stepCall(device, 'gru_backward_h0', op, b, o, 0, o.accumulate);
 }
 
 /** The whole layer: gi = x·W_ihᵀ + b_ih (one matmul), then the recurrence; hs (B, T, H) holds every step's state. */

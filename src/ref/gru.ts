@@ -37,13 +37,13 @@ export interface GruSaved {
 
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
 
-/** The recurrence over precomputed input projections gi (B, T, 3H). */
-export function gruRecurrenceRef(gi: Arr, h0: Arr, whh: Arr, bhh: Arr, s: GruShape): GruSaved {
+/** The recurrence over precomputed input projections gi (B, T, 3H), from h0 (null: zeros). */
+export function gruRecurrenceRef(gi: Arr, h0: Arr | null, whh: Arr, bhh: Arr, s: GruShape): GruSaved {
   const { batch: B, steps: T, hidden: H } = s;
   const hs = new Float64Array(B * T * H), gates = new Float64Array(B * T * 4 * H), hprev = new Float64Array(B * T * H);
   const gh = new Float64Array(3 * H);
   for (let b = 0; b < B; b++) {
-    let h = Float64Array.from({ length: H }, (_, k) => h0[b * H + k]!);
+    let h = Float64Array.from({ length: H }, (_, k) => (h0 ? h0[b * H + k]! : 0));
     for (let t = 0; t < T; t++) {
       for (let j = 0; j < 3 * H; j++) {
         let acc = bhh[j]!;
@@ -80,12 +80,14 @@ export interface GruRecurrenceGrads {
   readonly dgh: Float64Array;
   /** Gradient of the initial state: (B, H). */
   readonly dh0: Float64Array;
+  /** The whole gradient reaching each step's state h_t (from its output and from step t + 1): (B, T, H). */
+  readonly dh: Float64Array;
 }
 
 /** Backpropagation through time over the saved gates and states. */
 export function gruRecurrenceBackwardRef(dhs: Arr, gates: Arr, hprev: Arr, whh: Arr, s: GruShape): GruRecurrenceGrads {
   const { batch: B, steps: T, hidden: H } = s;
-  const dgi = new Float64Array(B * T * 3 * H), dgh = new Float64Array(B * T * 3 * H), dh0 = new Float64Array(B * H);
+  const dgi = new Float64Array(B * T * 3 * H), dgh = new Float64Array(B * T * 3 * H), dh0 = new Float64Array(B * H), dhAll = new Float64Array(B * T * H);
   for (let b = 0; b < B; b++) {
     // carry: the gradient reaching h_t from step t + 1 (z ⊙ dh + dgh·W_hh).
     let carry = new Float64Array(H);
@@ -96,6 +98,7 @@ export function gruRecurrenceBackwardRef(dhs: Arr, gates: Arr, hprev: Arr, whh: 
         const sv = bt * 4 * H;
         const [r, z, n, ghn] = [gates[sv + k]!, gates[sv + H + k]!, gates[sv + 2 * H + k]!, gates[sv + 3 * H + k]!];
         const dh = dhs[bt * H + k]! + carry[k]!;
+        dhAll[bt * H + k] = dh;
         const dnPre = dh * (1 - z) * (1 - n * n);
         const dzPre = dh * (hprev[bt * H + k]! - n) * z * (1 - z);
         const drPre = dnPre * ghn * r * (1 - r);
@@ -116,7 +119,31 @@ export function gruRecurrenceBackwardRef(dhs: Arr, gates: Arr, hprev: Arr, whh: 
     }
     dh0.set(carry, b * H);
   }
-  return { dgi, dgh, dh0 };
+  return { dgi, dgh, dh0, dh: dhAll };
+}
+
+/** dcarry (2, B, H) as the backward steps of shaders/gru.wgsl leave it: slot t mod 2 holds dh_t of the last step t written to it (0 and 1). */
+export function gruCarrySlotsRef(dh: Arr, s: GruShape): Float64Array {
+  const { batch: B, steps: T, hidden: H } = s;
+  const out = new Float64Array(2 * B * H);
+  for (let slot = 0; slot < Math.min(2, T); slot++) {
+    for (let b = 0; b < B; b++) for (let k = 0; k < H; k++) out[(slot * B + b) * H + k] = dh[(b * T + slot) * H + k]!;
+  }
+  return out;
+}
+
+/** dh0 = z_0 ⊙ dh_0 + dgh_0·W_hh from the saved gates, dgh (B, T, 3H) and the carry slots (dh_0 in slot 0). */
+export function gruBackwardH0Ref(gates: Arr, dgh: Arr, dcarry: Arr, whh: Arr, s: GruShape): Float64Array {
+  const { batch: B, steps: T, hidden: H } = s;
+  const dh0 = new Float64Array(B * H);
+  for (let b = 0; b < B; b++) {
+    for (let k = 0; k < H; k++) {
+      let acc = gates[b * T * 4 * H + H + k]! * dcarry[b * H + k]!;
+      for (let j = 0; j < 3 * H; j++) acc += dgh[b * T * 3 * H + j]! * whh[j * H + k]!;
+      dh0[b * H + k] = acc;
+    }
+  }
+  return dh0;
 }
 
 /** gi = x·W_ihᵀ + b_ih: (B·T, 3H). */

@@ -14,6 +14,7 @@ import type { OptimizerName, OptimizerSettings } from '../graph/ops/update.ts';
 import { matmulShapes, Program, type LossSettings } from '../graph/program.ts';
 import type { ModelSpec } from '../graph/spec.ts';
 import { matmulTuning, tuneMatmul, type MatmulTuning } from '../kernels/autotune.ts';
+import { checkTokenIndices } from '../kernels/embedding.ts';
 import { matmulShapeClass, matmulShapeKey, matmulVariant, type MatmulVariant } from '../kernels/matmul.ts';
 import { decodeNonFiniteReport, NONFINITE_REPORT_LENGTH } from '../kernels/nonfinite.ts';
 import { sampleSize, type Dataset } from '../data/dataset.ts';
@@ -228,6 +229,12 @@ export class TrainingSession {
     if (D !== want) throw new Error(`${ds.name}: samples of shape [${ds.shape.join(', ')}] (${D} values) do not fit a model whose input is [${this.options.spec.input.join(', ')}] (${want})`);
     const B = this.options.batch;
     if (ds.count < B) throw new Error(`${ds.name}: ${ds.count} samples is fewer than the batch size ${B}`);
+    const tokens = this.program.tokenInputs.get('x');
+    if (tokens) {
+      // Checked once here, before the dataset is uploaded: every batch gathered from it is then in range.
+      if (!(ds.data instanceof Float32Array)) throw new Error(`${ds.name}: the model reads its input as token indices (${tokens.layers.join(', ')}); the dataset must hold them as f32 (bytes are read as v/255)`);
+      checkTokenIndices(ds.data, tokens.vocab, `${ds.name} (token indices of ${tokens.layers.join(', ')})`, D);
+    }
     this.detachData();
     const binarize = !!this.options.dynamicBinarize;
     const sources = feedSources(ds, this.program.inputs, this.options.spec.extraInputs ?? {}, binarize);

@@ -10,6 +10,8 @@ import { addBackwardOp, addLayer, addOp, type AddLayer } from './add.ts';
 import { conv2dLayer, conv2dOp, convBackwardOps, convTranspose2dLayer, convTranspose2dOp, type ConvLayer } from './conv.ts';
 import { denseLayer, denseOp, type DenseLayer } from './dense.ts';
 import { elboKlOp, elboReconOp } from './elbo.ts';
+import { embeddingBackwardOp, embeddingLayer, embeddingOp, type EmbeddingLayer } from './embedding.ts';
+import { gruBackwardH0Op, gruLayer, gruRecurrenceBackwardOp, gruRecurrenceOp, type GruLayer } from './gru.ts';
 import { latentBackwardOp, reparameterizeOp } from './latent.ts';
 import { matmulOp } from './matmul.ts';
 import { sumAxesOp } from './sum-axes.ts';
@@ -17,11 +19,13 @@ import { adamOp, clipGradNormOp, nonFiniteScanOp, sgdOp } from './update.ts';
 import { flattenLayer, reshapeLayer, type FlattenLayer, type ReshapeLayer } from './views.ts';
 
 /** A layer of a model definition: one of the layer types below. */
-export type LayerSpec = DenseLayer | ConvLayer | ActivationLayer | FlattenLayer | ReshapeLayer | AddLayer;
+export type LayerSpec = DenseLayer | ConvLayer | ActivationLayer | FlattenLayer | ReshapeLayer | AddLayer
+  | EmbeddingLayer | GruLayer;
 
 /** Every layer type, by its `type`. */
 export const LAYERS: ReadonlyMap<string, LayerDef> = new Map(
-  ([denseLayer, conv2dLayer, convTranspose2dLayer, activationLayer, flattenLayer, reshapeLayer, addLayer] as unknown as LayerDef[]).map((l) => [l.type, l]),
+  ([denseLayer, conv2dLayer, convTranspose2dLayer, activationLayer, flattenLayer, reshapeLayer, addLayer,
+    embeddingLayer, gruLayer] as unknown as LayerDef[]).map((l) => [l.type, l]),
 );
 
 /** Every node op, by name. */
@@ -29,6 +33,7 @@ export const OPS: ReadonlyMap<string, OpDef> = new Map(
   ([
     denseOp, conv2dOp, convTranspose2dOp, ...convBackwardOps, activationOp, activationBackwardOp, matmulOp, sumAxesOp, addOp, addBackwardOp,
     reparameterizeOp, latentBackwardOp, elboReconOp, elboKlOp, clipGradNormOp, nonFiniteScanOp, adamOp, sgdOp,
+    embeddingOp, embeddingBackwardOp, gruRecurrenceOp, gruRecurrenceBackwardOp, gruBackwardH0Op,
   ] as OpDef<unknown>[]).map((o) => [o.name, o]),
 );
 
