@@ -13,6 +13,7 @@ import { randomNormalRef } from '../ref/philox.ts';
 import { sigmoid } from '../ref/activation.ts';
 import { sampleSize, type Dataset } from '../data/dataset.ts';
 import type { ModelSpec } from '../model/spec.ts';
+import { checkTokenIndices } from '../kernels/embedding.ts';
 
 export interface PerSample {
   /** Reconstruction NLL per sample (nats). */
@@ -121,6 +122,10 @@ export class Inference {
     }
     const rowsOf = new Map([[p.fg.graph.name(p.fg.input), { data: input, row: rowSize }]]);
     for (const [name, data] of this.extraRows(p, opts.labels, n)) rowsOf.set(name, { data, row: data.length / n });
+    for (const [name, { data, row }] of rowsOf) {
+      const tokens = p.tokenInputs.get(name);
+      if (tokens) checkTokenIndices(data, tokens.vocab, `${part}: input '${name}' (token indices of ${tokens.layers.join(', ')})`, row);
+    }
     const outs = outputs(p);
     const results = outs.map((o) => new Float32Array(n * o.row));
     for (let start = 0; start < n; start += B) {

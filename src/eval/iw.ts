@@ -8,6 +8,7 @@ import { createBuffer, destroyBuffer, readF32, STORAGE, uploadU32 } from '../gpu
 import { modelLayout, type buildDecoder, type buildEncoder } from '../graph/build.ts';
 import { gather } from '../kernels/data.ts';
 import { elboRecon } from '../kernels/elbo.ts';
+import { checkTokenIndices } from '../kernels/embedding.ts';
 import { iwAccumulate, iwSample } from '../kernels/iw.ts';
 import { encodeCalls, type KernelCall } from '../gpu/dispatch.ts';
 import { sampleSize, type Dataset } from '../data/dataset.ts';
@@ -64,6 +65,8 @@ export async function iwLogLikelihood(inf: Inference, ds: Dataset, k: number, se
     });
     const acc = iwAccumulate(device, { recon: bufs.recon, lw: bufs.lw, state: bufs.state }, { ...o, first: true });
     calls.push(rep, sample, recon, acc);
+    const tokens = enc.tokenInputs.get('x');
+    if (tokens) checkTokenIndices(datasetRows(ds, 0, ds.count), tokens.vocab, `${ds.name} (token indices of ${tokens.layers.join(', ')})`, D);
     const out = new Float64Array(ds.count);
     const chunks = k / kc;
     let step = 0;

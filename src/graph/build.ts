@@ -102,7 +102,7 @@ class Builder implements BuildCtx {
   extraInputs(layers: readonly LayerSpec[]): Map<string, number> {
     const out = new Map<string, number>();
     for (const [name, e] of Object.entries(this.spec.extraInputs ?? {})) {
-      if (layers.some((l) => l.inputs?.includes(name))) out.set(name, this.input(name, [e.type === 'tokens' ? e.length : e.classes]));
+      if (layers.some((l) => l.inputs?.includes(name))) out.set(name, this.input(name, [e.classes]));
     }
     return out;
   }

@@ -19,11 +19,11 @@ export type LikelihoodSpec =
   | { readonly type: 'categorical'; readonly classes: number };
 
 /** An input of the model besides x, fed with each batch (e.g. the one-hot label of a conditional VAE). */
-export type ExtraInputSpec =
+export interface ExtraInputSpec {
   /** The sample's class as a one-hot vector of `classes` values. */
-  | { readonly type: 'label'; readonly classes: number }
-  /** A sequence of `length` token indices (f32 exact integers), read by embedding layers (which check them against their vocabulary). */
-  | { readonly type: 'tokens'; readonly length: number };
+  readonly type: 'label';
+  readonly classes: number;
+}
 
 export interface ModelSpec {
   /** Per-sample input shape: [D] for vectors, [C, H, W] for images. */

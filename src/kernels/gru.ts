@@ -91,14 +91,16 @@ function bufferOf(arg: BufferArg): GPUBuffer {
   return 'mapState' in arg ? arg : arg.buffer;
 }
 
-/** WebGPU refuses one buffer bound read-only and writable in one dispatch: say which before it does. */
-function checkDistinct(op: string, args: Readonly<Record<string, BufferArg | undefined>>): void {
-  const seen = new Map<GPUBuffer, string>();
-  for (const [name, arg] of Object.entries(args)) {
-    if (!arg) continue;
-    const other = seen.get(bufferOf(arg));
-    if (other) throw new Error(`${op}: '${other}' and '${name}' are the same buffer; give each its own`);
-    seen.set(bufferOf(arg), name);
+/**
+ * WebGPU refuses one buffer bound read-only and writable in one dispatch: say
+ * which before it does. (Inputs may share a buffer, e.g. the parameter block.)
+ */
+function checkDistinct(op: string, reads: Readonly<Record<string, BufferArg | undefined>>, writes: Readonly<Record<string, BufferArg | undefined>>): void {
+  const read = new Map<GPUBuffer, string>();
+  for (const [name, arg] of Object.entries(reads)) if (arg) read.set(bufferOf(arg), name);
+  for (const [name, arg] of Object.entries(writes)) {
+    const other = arg ? read.get(bufferOf(arg)) : undefined;
+    if (other) throw new Error(`${op}: '${other}' (read) and '${name}' (written) are the same buffer; give the output its own`);
   }
 }
 
@@ -132,7 +134,7 @@ export function gruRecurrence(device: GPUDevice, bufs: GruRecurrenceBuffers, o: 
   checkBuffer(op, 'hs', bufs.hs, B * T * H);
   checkBuffer(op, 'gates', bufs.gates, B * T * 4 * H);
   checkBuffer(op, 'hprev', bufs.hprev, B * T * H);
-  checkDistinct(op, { ...bufs });
+  checkDistinct(op, { gi: bufs.gi, h0: bufs.h0, weightHh: bufs.weightHh, biasHh: bufs.biasHh }, { hs: bufs.hs, gates: bufs.gates, hprev: bufs.hprev });
   const calls = [
     bufs.h0
       ? stepCall(device, 'gru_start', `${op}: h0`, { h0: bufs.h0, hprev: bufs.hprev }, o, 0)
@@ -158,7 +160,7 @@ export function gruRecurrenceBackward(device: GPUDevice, bufs: GruRecurrenceGrad
   checkBuffer(op, 'dgi', bufs.dgi, B * T * 3 * H);
   checkBuffer(op, 'dgh', bufs.dgh, B * T * 3 * H);
   checkBuffer(op, 'dcarry', bufs.dcarry, 2 * B * H);
-  checkDistinct(op, { ...bufs });
+  checkDistinct(op, { dhs: bufs.dhs, gates: bufs.gates, hprev: bufs.hprev, weightHh: bufs.weightHh }, { dgi: bufs.dgi, dgh: bufs.dgh, dcarry: bufs.dcarry, dh0: bufs.dh0 });
   const step = { dhs: bufs.dhs, gates_in: bufs.gates, hprev_in: bufs.hprev, weight_hh: bufs.weightHh, dgi: bufs.dgi, dgh: bufs.dgh, dcarry: bufs.dcarry };
   const calls: KernelCall[] = [];
   for (let t = T - 1; t >= 0; t--) calls.push(stepCall(device, 'gru_step_backward', `${op}: step ${t}`, step, o, t));
@@ -184,7 +186,7 @@ export function gruBackwardH0(
   checkBuffer(op, 'dgh', bufs.dgh, B * T * 3 * H);
   checkBuffer(op, 'dcarry', bufs.dcarry, 2 * B * H);
   checkBuffer(op, 'dh0', bufs.dh0, B * H);
-  checkDistinct(op, { gates: bufs.gates, weightHh: bufs.weightHh, dgh: bufs.dgh, dcarry: bufs.dcarry, dh0: bufs.dh0 });
+  checkDistinct(op, { gates: bufs.gates, weightHh: bufs.weightHh }, { dgh: bufs.dgh, dcarry: bufs.dcarry, dh0: bufs.dh0 });
   const b = { gates_in: bufs.gates, weight_hh: bufs.weightHh, dgh: bufs.dgh, dcarry: bufs.dcarry, dh0: bufs.dh0 };
   return stepCall(device, 'gru_backward_h0', op, b, o, 0, o.accumulate);
 }

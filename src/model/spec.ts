@@ -81,15 +81,10 @@ function extraInputsOf(raw: unknown): Record<string, ExtraInputSpec> {
   for (const [name, v] of Object.entries(raw as Record<string, unknown>)) {
     const path = `extraInputs.${name}`;
     if (!NAME.test(name) || name === 'x' || name === 'z') fail(path, `'${name}' cannot name an input (x and z are taken; names start with a letter or _)`);
-    if (typeof v !== 'object' || v === null) fail(path, 'expected { "type": "label", "classes": N } or { "type": "tokens", "length": T }');
+    if (typeof v !== 'object' || v === null) fail(path, 'expected { "type": "label", "classes": N }');
     const e = v as Record<string, unknown>;
-    if (e.type === 'tokens') {
-      onlyKeys(e, ['type', 'length'], path);
-      out[name] = { type: 'tokens', length: posInt(e.length, `${path}.length`) };
-      continue;
-    }
     onlyKeys(e, ['type', 'classes'], path);
-    if (e.type !== 'label') fail(`${path}.type`, `unknown input type ${JSON.stringify(e.type)}; expected label or tokens`);
+    if (e.type !== 'label') fail(`${path}.type`, `unknown input type ${JSON.stringify(e.type)}; expected label`);
     out[name] = { type: 'label', classes: posInt(e.classes, `${path}.classes`) };
   }
   return out;

@@ -173,7 +173,7 @@ export const gruCases: GpuCase[] = [
       try {
         await expectThrows('steps 0', () => gruRecurrence(device, rec({}), { ...s, steps: 0 }), /gruRecurrence \(B=2, T=0, H=2\): steps = 0; expected a positive integer/);
         await expectThrows('short gi', () => gruRecurrence(device, rec({}), { ...s, hidden: 4 }), /gruRecurrence \(B=2, T=3, H=4\): buffer 'gi' holds 256 bytes; expected at least 288 \(72 elements\)/);
-        await expectThrows('same buffer', () => gruRecurrence(device, rec({}), s), /gruRecurrence \(B=2, T=3, H=2\): 'h0' and 'weightHh' are the same buffer; give each its own/);
+        await expectThrows('same buffer read and written', () => gruRecurrence(device, rec({}), s), /gruRecurrence \(B=2, T=3, H=2\): 'biasHh' \(read\) and 'hs' \(written\) are the same buffer; give the output its own/);
       } finally {
         destroyBuffer(device, g);
         destroyBuffer(device, h);

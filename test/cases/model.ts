@@ -13,7 +13,7 @@ import { randomNormalRef } from '../../src/ref/philox.ts';
 import { TrainingSession } from '../../src/train/session.ts';
 import { expect, expectClose, expectThrows, gpuScope } from '../support/check.ts';
 import { Inference } from '../../src/eval/inference.ts';
-import { sampleInputs, sampleLabels, seededParams, tinyConditionalMlp, tinyConv, tinyMlp, tinyResidualConv, tinyResidualMlp } from '../support/models.ts';
+import { sampleInputs, sampleLabels, seededParams, tinyConditionalMlp, tinyConv, tinyMlp, tinyResidualConv, tinyResidualMlp, tinySeq } from '../support/models.ts';
 import type { GpuCase } from './types.ts';
 
 const SEED = 77;
@@ -231,6 +231,54 @@ modelCases.push({
         await expectThrows('label out of range', () => inf.samplePrior(2, 1, [0, 7]), /label 7 of row 1 is outside the model's 3 classes/);
         const a = await inf.samplePrior(4, 1, [0, 0, 0, 0]), b = await inf.samplePrior(4, 1, [2, 2, 2, 2]);
         expect(a.x.some((v, i) => Math.abs(v - b.x[i]!) > 1e-4), 'the same z decoded with another class gives another sample');
+      } finally {
+        inf.destroy();
+      }
+    } finally {
+      s.destroy();
+    }
+  },
+});
+
+modelCases.push({
+  name: 'model: embedding and stacked GRU gradients (encoder from zero states, decoder from h0 = f(z)) match the float64 reference',
+  async run(device) {
+    await compareGradients(device, 'sequence vae', tinySeq(), 5, { beta: 0.9, freeBits: 0, latentL2: 0.02 });
+  },
+});
+
+modelCases.push({
+  name: 'model: token indices are checked before the GPU sees them (attachData, Program.writeInput, Inference); a token dataset is gathered exactly',
+  async run(device) {
+    const spec = tinySeq();
+    const n = 12, T = 6;
+    const ids = Float32Array.from(sampleInputs(spec, n, 31));
+    const s = new TrainingSession(device, { spec, batch: 4, optimizer: { type: 'adam', lr: 1e-3 }, loss: { beta: 1, freeBits: 0, latentL2: 0, seed: SEED } });
+    try {
+      s.setParams(new Map([...seededParams(spec, 3)].map(([k, v]) => [k, Float32Array.from(v)])));
+      const bad = Float32Array.from(ids);
+      bad[2 * T + 1] = 5;
+      await expectThrows('out of range at attach', () => s.attachData({ name: 'smiles', shape: [T], count: n, data: bad, labels: null }),
+        /^smiles \(token indices of enc\.emb\): index 5 at position 13 \(sample 2, step 1\) is outside the vocabulary of 5; expected an integer in \[0, 5\)$/);
+      await expectThrows('bytes', () => s.attachData({ name: 'bytes', shape: [T], count: n, data: Uint8Array.from(ids), labels: null }), /^bytes: the model reads its input as token indices \(enc\.emb\); the dataset must hold them as f32/);
+      s.attachData({ name: 'smiles', shape: [T], count: n, data: ids, labels: null });
+      const order = Uint32Array.from({ length: n }, (_, i) => (i * 5) % n);
+      s.setOrder(order);
+      await gpuScope(device, 'token dataset step', async () => s.runStep({ beta: 1, lr: 1e-3 }, 1));
+      const x = await s.program.read(s.graph.x);
+      const want = Float32Array.from({ length: 4 * T }, (_, i) => ids[order[4 + Math.floor(i / T)]! * T + (i % T)]!);
+      expectClose('batch 1 gathered from the token dataset', x, want, { atol: 0, rtol: 0 });
+      bad.fill(0);
+      bad[7] = -1;
+      await expectThrows('writeInput', () => s.program.writeInput('x', bad.subarray(0, 4 * T)), /^input 'x' \(token indices of enc\.emb\): index -1 at position 7 \(sample 1, step 1\) is outside the vocabulary of 5/);
+      expectClose('x after the refused write', await s.program.read(s.graph.x), want, { atol: 0, rtol: 0 });
+      const inf = new Inference(device, spec, s.params, 4);
+      try {
+        const rows = Float32Array.from(ids.subarray(0, 6 * T));
+        rows[5 * T + 3] = 2.5;
+        await expectThrows('inference', () => inf.encode(rows), /^encoder: input 'x' \(token indices of enc\.emb\): index 2\.5 at position 33 \(sample 5, step 3\) is outside the vocabulary of 5/);
+        const { mu } = await inf.encode(Float32Array.from(ids.subarray(0, 6 * T)));
+        expect(mu.length === 6 * spec.latent && mu.every(Number.isFinite), `encode of token rows: ${mu.length} values`);
       } finally {
         inf.destroy();
       }

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { referenceStep, type ReferenceLoss } from '../../src/model/reference.ts';
 import type { ModelSpec } from '../../src/model/spec.ts';
 import { checkGradient, randomF32 } from '../support/check.ts';
-import { sampleInputs, sampleLabels, seededParams, tinyConditionalMlp, tinyConv, tinyMlp, tinyResidualConv, tinyResidualMlp } from '../support/models.ts';
+import { sampleInputs, sampleLabels, seededParams, tinyConditionalMlp, tinyConv, tinyMlp, tinyResidualConv, tinyResidualMlp, tinySeq } from '../support/models.ts';
 
 function check(name: string, spec: ModelSpec, loss: ReferenceLoss, batch = 3) {
   const params = seededParams(spec, 11, 2);
@@ -40,4 +40,8 @@ test('reference model gradients: DAGs with skip connections (residual blocks, a 
   check('residual mlp gaussian', tinyResidualMlp({ type: 'gaussian', logSigma: 0.2 }), { beta: 1, freeBits: 0, latentL2: 0 });
   check('residual conv', tinyResidualConv(), { beta: 1, freeBits: 0, latentL2: 0.01 }, 2);
   check('conditional mlp (a label input in the encoder and the decoder)', tinyConditionalMlp(), { beta: 1, freeBits: 0, latentL2: 0 }, 4);
+});
+
+test('reference model gradients: embedding and stacked GRU layers (an encoder from zero states, a decoder from h0 = f(z))', () => {
+  check('sequence vae', tinySeq(), { beta: 0.9, freeBits: 0, latentL2: 0.02 });
 });

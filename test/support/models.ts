@@ -1,5 +1,6 @@
 /** Small model definitions and seeded parameters for whole-model tests. */
 import { buildForward } from '../../src/graph/build.ts';
+import { tokenInputs } from '../../src/graph/ops/embedding.ts';
 import { mlpPreset, type LikelihoodSpec, type ModelSpec } from '../../src/model/spec.ts';
 import { seeded } from './check.ts';
 
@@ -42,13 +43,17 @@ export function seededParams(spec: ModelSpec, seed: number, scale = 1): Map<stri
   return out;
 }
 
-/** A batch of inputs suited to the likelihood: probabilities, reals, or one-hot groups. */
+/** A batch of inputs suited to the likelihood: probabilities, reals, or one-hot groups; token indices when an embedding reads x. */
 export function sampleInputs(spec: ModelSpec, batch: number, seed: number): Float64Array {
   const r = seeded(seed);
   const D = spec.input.reduce((a, b) => a * b, 1);
   const x = new Float64Array(batch * D);
   const lk = spec.likelihood;
-  if (lk.type === 'categorical') {
+  const tokens = tokenInputs(buildForward(spec, 1).graph).get('x');
+  if (tokens) {
+    // Skewed toward low indices, so some rows of the table are picked often and some never.
+    for (let i = 0; i < x.length; i++) x[i] = Math.floor(r() ** 2 * tokens.vocab);
+  } else if (lk.type === 'categorical') {
     for (let g = 0; g < (batch * D) / lk.classes; g++) x[g * lk.classes + Math.floor(r() * lk.classes)] = 1;
   } else {
     for (let i = 0; i < x.length; i++) x[i] = Math.fround(lk.type === 'bernoulli' ? r() : 2 * r() - 1);
@@ -143,4 +148,37 @@ export function sampleLabels(spec: ModelSpec, batch: number, seed: number): { la
     extra.set(name, v);
   }
   return { labels, extra };
+}
+
+/**
+ * A sequence VAE: x holds 6 token indices (vocabulary 5). The encoder embeds
+ * them and runs two stacked GRU layers from zero states (the second followed
+ * by an activation); the decoder starts two stacked GRU layers from the same
+ * state h0 = tanh(dense(z)) (so dh0 is accumulated from both) and feeds the
+ * first z at every step (dense → reshape to [steps, 2]). The Gaussian
+ * likelihood over the indices is a stand-in: these models check gradients.
+ */
+export function tinySeq(): ModelSpec {
+  const T = 6;
+  return {
+    input: [T],
+    latent: 3,
+    encoder: [
+      { type: 'embedding', name: 'enc.emb', vocab: 5, dim: 3 },
+      { type: 'gru', name: 'enc.gru1', hidden: 4 },
+      { type: 'gru', name: 'enc.gru2', hidden: 3, activation: 'silu' },
+      { type: 'flatten' },
+    ],
+    heads: { mu: 'enc.mu', logvar: 'enc.logvar' },
+    decoder: [
+      { type: 'dense', name: 'dec.h0', out: 4, activation: 'tanh' },
+      { type: 'dense', name: 'dec.in', out: T * 2, inputs: ['z'] },
+      { type: 'reshape', name: 'dec.seq', shape: [T, 2] },
+      { type: 'gru', name: 'dec.gru1', hidden: 4, inputs: ['dec.seq', 'dec.h0'] },
+      { type: 'gru', name: 'dec.gru2', hidden: 4, inputs: ['dec.gru1', 'dec.h0'] },
+      { type: 'flatten' },
+      { type: 'dense', name: 'dec.out', out: T },
+    ],
+    likelihood: { type: 'gaussian', logSigma: 0.2 },
+  };
 }

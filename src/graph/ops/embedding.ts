@@ -2,9 +2,9 @@
  * `embedding` (nn.Embedding): y = weight[idx], the rows of a (V, E) table
  * picked by token indices, for every position of the input: (B, T) indices
  * give (B, T, E), the layout nn.Embedding returns and nn.GRU(batch_first)
- * reads. The indices are a model input (x, or an extra input of type
- * `tokens`), f32 holding exact integers in [0, V), checked on the host
- * before a batch reaches the GPU (see tokenInputs and Program.writeInput).
+ * reads. The indices are the model's input x (or a view of it): f32 holding
+ * exact integers in [0, V), checked on the host before they reach the GPU
+ * (TrainingSession.attachData, Inference, Program.writeInput: see tokenInputs).
  * The backward is `embedding_backward`, the deterministic scatter-add
  * dweight[v] = Σ_{p : idx[p] = v} dy[p]; no gradient flows to the indices.
  */
@@ -99,9 +99,9 @@ export const embeddingLayer: LayerDef<EmbeddingLayer> = {
   },
   build(b, l, [x], where) {
     const kind = b.inputKind(x!);
-    if (kind !== 'x' && kind !== 'tokens') {
-      const what = kind === null ? `the output of another layer ('${b.graph.name(x!)}')` : kind === 'z' ? 'the latent z' : `a '${kind}' input`;
-      throw new ModelSpecError(`${where} (embedding '${l.name}'): reads ${what}; an embedding reads token indices: the model input x or an extra input of type "tokens"`);
+    if (kind !== 'x') {
+      const what = kind === null ? `the output of another layer ('${b.graph.name(x!)}')` : kind === 'z' ? 'the latent z' : `the '${kind}' input '${b.graph.name(x!)}'`;
+      throw new ModelSpecError(`${where} (embedding '${l.name}'): reads ${what}; an embedding reads token indices, which a model takes as its input x (f32 integers in [0, ${l.vocab}))`);
     }
     if (l.vocab > 2 ** 24) throw new ModelSpecError(`${where} (embedding '${l.name}').vocab: ${l.vocab} exceeds 2^24 (indices are f32 exact integers)`);
     const s = b.graph.shape(x!);
