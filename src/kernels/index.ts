@@ -44,6 +44,14 @@ export {
 export { gather, packBytes, type GatherOptions, type GatherBuffers } from './data.ts';
 export { add, addBackward, type AddOptions } from './add.ts';
 export { iwSample, iwAccumulate, type IwOptions } from './iw.ts';
+export {
+  embedding, embeddingBackward, checkTokenIndices,
+  type EmbeddingOptions, type EmbeddingBackwardOptions, type EmbeddingBuffers, type EmbeddingGradBuffers,
+} from './embedding.ts';
+export {
+  gru, gruBackward, gruRecurrence, gruRecurrenceBackward, gruBackwardH0,
+  type GruOptions, type GruRecurrenceOptions, type GruBuffers, type GruGradBuffers, type GruRecurrenceBuffers, type GruRecurrenceGradBuffers,
+} from './gru.ts';
 export { requestGpu, WebGPUUnavailableError, type GpuHandle, type DeviceOptions } from '../gpu/device.ts';
 export { createBuffer, destroyBuffer, uploadF32, uploadU32, readF32, readU32, bufferStats, type BufferStats } from '../gpu/buffers.ts';
 export { gpuWait } from '../gpu/wait.ts';

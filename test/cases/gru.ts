@@ -20,8 +20,8 @@
 import { destroyBuffer, readF32, uploadF32 } from '../../src/gpu/buffers.ts';
 import { submitCalls } from '../../src/gpu/dispatch.ts';
 import { gru, gruBackward, gruRecurrence, gruRecurrenceBackward } from '../../src/kernels/gru.ts';
-import { gruBackwardRef, gruRecurrenceBackwardRef, gruRecurrenceRef, gruRef, type GruLayerShape, type GruParams } from '../../src/ref/gru.ts';
-import { expectClose, expectThrows, gpuScope, randomF32 } from '../support/check.ts';
+import { gruBackwardRef, gruCarrySlotsRef, gruRecurrenceBackwardRef, gruRecurrenceRef, gruRef, type GruLayerShape, type GruParams } from '../../src/ref/gru.ts';
+import { expect, expectClose, expectThrows, gpuScope, randomF32 } from '../support/check.ts';
 import { fixtureParams, GRU_FIXTURE } from '../support/gru-fixture.ts';
 import type { GpuCase } from './types.ts';
 
@@ -127,7 +127,7 @@ export const gruCases: GpuCase[] = [
     },
   },
   {
-    name: 'gru recurrence: dh0 accumulated into its buffer, or not computed when not asked for',
+    name: 'gru recurrence: the steps against the reference (gates and dgh too); dh0 accumulated, or not computed; no initial state means zeros',
     async run(device) {
       const s = { batch: 6, steps: 7, input: 3, hidden: 10 };
       const { batch: B, steps: T, hidden: H } = s;
@@ -140,23 +140,35 @@ export const gruCases: GpuCase[] = [
         gi: up(gi), h0: up(v.h0), weightHh: up(v.p.weightHh), biasHh: up(v.p.biasHh), hs: zeros(B * T * H), gates: zeros(B * T * 4 * H), hprev: zeros(B * T * H),
         dhs: up(v.dhs), dgi: zeros(B * T * 3 * H), dgh: zeros(B * T * 3 * H), dcarry: zeros(2 * B * H), dh0: up(init),
       };
+      const { dh0: _dh0, ...noDh0 } = b;
+      const { h0: _h0, ...noH0 } = b;
       const fwd = gruRecurrence(device, b, s);
       const bwdAcc = gruRecurrenceBackward(device, b, { ...s, accumulate: true });
-      const { dh0: _dh0, ...noDh0 } = b;
       const bwdNone = gruRecurrenceBackward(device, noDh0, s);
-      const calls = [...fwd, ...bwdAcc, ...bwdNone];
+      const fwdZero = gruRecurrence(device, noH0, s);
+      const calls = [...fwd, ...bwdAcc, ...bwdNone, ...fwdZero];
+      const tol = tolerance;
       try {
-        if (bwdNone.length !== T || bwdAcc.length !== T + 1) throw new Error(`gruRecurrenceBackward: ${bwdAcc.length} calls with dh0 and ${bwdNone.length} without; expected ${T + 1} and ${T}`);
+        expect(bwdNone.length === T && bwdAcc.length === T + 1, `gruRecurrenceBackward: ${bwdAcc.length} calls with dh0 and ${bwdNone.length} without; expected ${T + 1} and ${T}`);
         await gpuScope(device, 'gru recurrence', async () => submitCalls(device, [...fwd, ...bwdAcc]));
         const ref = gruRecurrenceRef(gi, v.h0, v.p.weightHh, v.p.biasHh, s);
         const g = gruRecurrenceBackwardRef(v.dhs, ref.gates, ref.hprev, v.p.weightHh, s);
-        const tol = tolerance;
         expectClose('gru recurrence: hs', await readF32(device, b.hs, B * T * H), ref.hs, tol(ref.hs));
         expectClose('gru recurrence: gates', await readF32(device, b.gates, B * T * 4 * H), ref.gates, tol(ref.gates));
+        expectClose('gru recurrence: hprev', await readF32(device, b.hprev, B * T * H), ref.hprev, tol(ref.hprev));
         expectClose('gru recurrence: dgi', await readF32(device, b.dgi, B * T * 3 * H), g.dgi, tol(g.dgi));
         expectClose('gru recurrence: dgh', await readF32(device, b.dgh, B * T * 3 * H), g.dgh, tol(g.dgh));
+        const slots = gruCarrySlotsRef(g.dh, s);
+        expectClose('gru recurrence: dcarry slots', await readF32(device, b.dcarry, 2 * B * H), slots, tol(slots));
         const want = g.dh0.map((d, i) => d + init[i]!);
-        expectClose('gru recurrence: dh0 accumulated', await readF32(device, b.dh0, B * H), want, tol(want));
+        const dh0 = await readF32(device, b.dh0, B * H);
+        expectClose('gru recurrence: dh0 accumulated', dh0, want, tol(want));
+        // Without dh0 the same steps run and dh0's buffer is left alone.
+        await gpuScope(device, 'gru recurrence without dh0', async () => submitCalls(device, bwdNone));
+        expectClose('gru recurrence: dh0 untouched', await readF32(device, b.dh0, B * H), dh0, { atol: 0, rtol: 0 });
+        await gpuScope(device, 'gru recurrence from zeros', async () => submitCalls(device, fwdZero));
+        const zero = gruRecurrenceRef(gi, null, v.p.weightHh, v.p.biasHh, s);
+        expectClose('gru recurrence from a zero state: hs', await readF32(device, b.hs, B * T * H), zero.hs, tol(zero.hs));
       } finally {
         for (const c of calls) c.destroy();
         for (const x of Object.values(b)) destroyBuffer(device, x);

@@ -22,6 +22,7 @@ export const KERNEL_EXPORTS = [
   'latentBackward', 'matmul', 'matmulBackward', 'matmulTuning', 'matmulVariant', 'packBytes', 'philoxRaw', 'randomNormal',
   'readF32', 'readU32', 'reparameterize', 'reparameterizeBackward', 'requestGpu', 'sgd', 'submitCalls',
   'sumAxes', 'sumSquares', 'sumSquaresPartials', 'tuneMatmul', 'uploadF32', 'uploadU32',
+  'checkTokenIndices', 'embedding', 'embeddingBackward', 'gru', 'gruBackward', 'gruBackwardH0', 'gruRecurrence', 'gruRecurrenceBackward',
 ] as const;
 
 /** `webgpu-vae/kernels/metadata`: reflection of the WGSL files. */

@@ -100,7 +100,8 @@ export const embeddingLayer: LayerDef<EmbeddingLayer> = {
   build(b, l, [x], where) {
     const kind = b.inputKind(x!);
     if (kind !== 'x') {
-      const what = kind === null ? `the output of another layer ('${b.graph.name(x!)}')` : kind === 'z' ? 'the latent z' : `the '${kind}' input '${b.graph.name(x!)}'`;
+      const name = b.graph.name(x!);
+      const what = kind === 'z' || name === 'z' ? 'the latent z' : kind === null ? `the output of another layer ('${name}')` : `the '${kind}' input '${name}'`;
       throw new ModelSpecError(`${where} (embedding '${l.name}'): reads ${what}; an embedding reads token indices, which a model takes as its input x (f32 integers in [0, ${l.vocab}))`);
     }
     if (l.vocab > 2 ** 24) throw new ModelSpecError(`${where} (embedding '${l.name}').vocab: ${l.vocab} exceeds 2^24 (indices are f32 exact integers)`);
