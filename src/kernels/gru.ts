@@ -14,8 +14,9 @@ import { checkBuffer, checkSizes, grid1d } from './kernel.ts';
 import { matmul } from './matmul.ts';
 import { sumAxes } from './reduce.ts';
 
-/** Batch rows each invocation of gru.wgsl takes (its ROWS). */
+/** The block of batch rows × hidden units each invocation of gru.wgsl takes (its ROWS and UNITS). */
 const ROWS = 4;
+const UNITS = 4;
 
 export interface GruRecurrenceOptions {
   /** B: sequences. */
@@ -115,7 +116,7 @@ function stepCall(device: GPUDevice, entry: string, label: string, buffers: Reco
     shader: 'gru', entry, label,
     buffers,
     params: { batch: o.batch, steps: o.steps, hidden: o.hidden, t, accumulate: accumulate ? 1 : 0 },
-    workgroups: grid1d(device, Math.ceil(o.batch / ROWS) * o.hidden, wg[0] * wg[1] * wg[2]),
+    workgroups: grid1d(device, Math.ceil(o.batch / ROWS) * Math.ceil(o.hidden / UNITS), wg[0] * wg[1] * wg[2]),
   });
 }
 
