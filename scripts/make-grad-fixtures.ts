@@ -18,6 +18,7 @@ import { readSafetensors, tensorAsF32, writeSafetensors, type TensorToWrite } fr
 import { randomNormalRef } from '../src/ref/philox.ts';
 import { initParams } from '../src/train/params.ts';
 import { buildForward } from '../src/graph/build.ts';
+import { tokenInputs } from '../src/graph/ops/embedding.ts';
 import { GRAD_CASES, GRAD_SEED } from './grad-cases.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -33,7 +34,9 @@ try {
     const D = spec.input.reduce((a, b) => a * b, 1);
     const params = initParams(buildForward(spec, 1), GRAD_SEED);
     const x = new Float32Array(c.batch * D);
-    for (let i = 0; i < x.length; i++) x[i] = test.data[i]! / 255;
+    const tokens = tokenInputs(buildForward(spec, 1).graph).get('x');
+    // A model that reads x as token indices gets fixed pseudo-random indices in [0, vocab).
+    for (let i = 0; i < x.length; i++) x[i] = tokens ? (Math.imul(i + 1, 2654435761) >>> 8) % tokens.vocab : test.data[i]! / 255;
     const eps = Float32Array.from(randomNormalRef({ seed: GRAD_SEED, step: 1, stream: 0 }, c.batch * spec.latent));
     const tensors: TensorToWrite[] = [...params].map(([name, data]) => ({ name, shape: buildForward(spec, 1).params.find((p) => p.name === name)!.shape, data }));
     tensors.push({ name: 'input.x', shape: [c.batch, ...spec.input], data: x }, { name: 'input.eps', shape: [c.batch, spec.latent], data: eps });

@@ -74,6 +74,10 @@ class Layer(nn.Module):
             self.inner = nn.ConvTranspose2d(x[0], s['out'], s['kernel'], stride=s.get('stride', 1), padding=s.get('padding', 0),
                                             output_padding=s.get('outputPadding', 0), dilation=s.get('dilation', 1))
             self.out_shape = None
+        elif t == 'embedding':
+            self.inner = nn.Embedding(s['vocab'], s['dim'])
+        elif t == 'gru':
+            self.inner = nn.GRU(x[-1], s['hidden'], batch_first=True)
         elif t in ('activation', 'flatten', 'reshape', 'add', 'concat', 'upsample_nearest2d'):
             self.inner = None
         else:
@@ -84,6 +88,12 @@ class Layer(nn.Module):
         x = xs[0]
         if t in ('dense', 'conv2d', 'conv_transpose2d'):
             return activate(s.get('activation'), self.inner(x))
+        if t == 'embedding':
+            # Token indices arrive as floats holding integers (webgpu-vae's f32 inputs).
+            return activate(s.get('activation'), self.inner(x.long()))
+        if t == 'gru':
+            h0 = xs[1].unsqueeze(0).contiguous() if len(xs) > 1 else None
+            return activate(s.get('activation'), self.inner(x, h0)[0])
         if t == 'activation':
             return activate(s['activation'], x)
         if t == 'flatten':
