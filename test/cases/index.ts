@@ -9,10 +9,11 @@ import { iwCases } from './iw.ts';
 import { matmulCases, matmulVariantCases } from './matmul.ts';
 import { modelCases } from './model.ts';
 import { nonFiniteCases } from './nonfinite.ts';
+import { normCases } from './norm.ts';
 import { optimCases } from './optim.ts';
 import { reduceCases } from './reduce.ts';
 import { rngCases } from './rng.ts';
 import { shaderCases } from './shaders.ts';
 import type { GpuCase } from './types.ts';
 
-export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases, ...matmulVariantCases, ...convCases, ...rngCases, ...elboCases, ...dataCases, ...activationCases, ...addCases, ...reduceCases, ...optimCases, ...nonFiniteCases, ...modelCases, ...inferenceCases, ...iwCases];
+export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases, ...matmulVariantCases, ...convCases, ...rngCases, ...elboCases, ...dataCases, ...activationCases, ...addCases, ...normCases, ...reduceCases, ...optimCases, ...nonFiniteCases, ...modelCases, ...inferenceCases, ...iwCases];
