@@ -43,6 +43,10 @@ export {
 } from './optim.ts';
 export { gather, packBytes, type GatherOptions, type GatherBuffers } from './data.ts';
 export { add, addBackward, type AddOptions } from './add.ts';
+export {
+  groupNorm, groupNormBackward, layerNorm, layerNormBackward, NORM_STATS_PER_ROW,
+  type GroupNormOptions, type LayerNormOptions, type NormBuffers, type NormGradBuffers,
+} from './norm.ts';
 export { iwSample, iwAccumulate, type IwOptions } from './iw.ts';
 export { requestGpu, WebGPUUnavailableError, type GpuHandle, type DeviceOptions } from '../gpu/device.ts';
 export { createBuffer, destroyBuffer, uploadF32, uploadU32, readF32, readU32, bufferStats, type BufferStats } from '../gpu/buffers.ts';

@@ -21,6 +21,7 @@ export const KERNEL_EXPORTS = [
   'createBuffer', 'destroyBuffer', 'elboKl', 'elboRecon', 'encodeCalls', 'fill', 'gather', 'gpuWait', 'iwAccumulate', 'iwSample',
   'latentBackward', 'matmul', 'matmulBackward', 'matmulTuning', 'matmulVariant', 'packBytes', 'philoxRaw', 'randomNormal',
   'readF32', 'readU32', 'reparameterize', 'reparameterizeBackward', 'requestGpu', 'sgd', 'submitCalls',
+  'groupNorm', 'groupNormBackward', 'layerNorm', 'layerNormBackward', 'NORM_STATS_PER_ROW',
   'sumAxes', 'sumSquares', 'sumSquaresPartials', 'tuneMatmul', 'uploadF32', 'uploadU32',
 ] as const;
 
