@@ -6,7 +6,7 @@
  */
 import { ModelSpecError } from './errors.ts';
 import { Graph, numel } from './ir.ts';
-import { makeNode, type BuildCtx, type NodeInit } from './op.ts';
+import { makeNode, type BuildCtx, type NodeInit, type ParamInit } from './op.ts';
 import { LAYERS } from './ops/index.ts';
 import { reparameterizeOp } from './ops/latent.ts';
 import type { LayerSpec, ModelSpec } from './spec.ts';
@@ -16,8 +16,10 @@ export interface ParamInfo {
   readonly name: string;
   readonly tensor: number;
   readonly shape: readonly number[];
-  /** PyTorch's default init bound: U(-bound, bound). */
+  /** PyTorch's default init bound: U(-bound, bound) (0 for a parameter with `init`). */
   readonly initBound: number;
+  /** A constant initial value instead (a norm's weight and bias). */
+  readonly init?: ParamInit;
 }
 
 /** What every compiled graph has: its tensors and nodes, the parameters it reads, its inputs. */
@@ -60,11 +62,11 @@ class Builder implements BuildCtx {
 
   constructor(readonly spec: ModelSpec, readonly batch: number) {}
 
-  param(name: string, shape: readonly number[], initBound: number): number {
+  param(name: string, shape: readonly number[], init: number | ParamInit): number {
     if (this.paramNames.has(name)) throw new ModelSpecError(`${this.where}: parameter name '${name}' is used twice`);
     this.paramNames.add(name);
     const t = this.graph.tensor(name, shape, 'param');
-    this.params.push({ name, tensor: t, shape: [...shape], initBound });
+    this.params.push(typeof init === 'number' ? { name, tensor: t, shape: [...shape], initBound: init } : { name, tensor: t, shape: [...shape], initBound: 0, init });
     return t;
   }
 

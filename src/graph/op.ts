@@ -127,12 +127,17 @@ export interface OpDef<A = unknown> {
   matmul?(g: Graph, n: Node<A>): MatmulShape;
 }
 
+/** A parameter's initial value other than PyTorch's default U(-bound, bound): a constant (a norm's weight 1, bias 0). */
+export interface ParamInit {
+  readonly constant: number;
+}
+
 /** What a layer's build sees of the graph under construction. */
 export interface BuildCtx {
   readonly graph: Graph;
   readonly batch: number;
-  /** Declares a parameter (state_dict name, PyTorch shape, init U(-bound, bound)). */
-  param(name: string, shape: readonly number[], initBound: number): number;
+  /** Declares a parameter (state_dict name, PyTorch shape, init U(-bound, bound) for a number, or a constant). */
+  param(name: string, shape: readonly number[], init: number | ParamInit): number;
   /** A new activation tensor. */
   temp(name: string, shape: readonly number[]): number;
   /** A view of `of` with another shape (same storage). */

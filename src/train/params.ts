@@ -61,7 +61,11 @@ export class ParamLayout {
   }
 }
 
-/** PyTorch-default parameters, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), from a seeded generator. */
+/**
+ * PyTorch-default parameters, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), from a
+ * seeded generator; a parameter with a constant `init` (a norm's weight 1
+ * and bias 0) gets that value and draws no random numbers.
+ */
 export function initParams(tg: { readonly params: readonly ParamInfo[] }, seed: number): StateDict {
   let s = (seed * 2654435761 + 0x6d2b79f5) >>> 0;
   const rnd = () => {
@@ -74,7 +78,8 @@ export function initParams(tg: { readonly params: readonly ParamInfo[] }, seed: 
   const out: StateDict = new Map();
   for (const p of tg.params) {
     const v = new Float32Array(numel(p.shape));
-    for (let i = 0; i < v.length; i++) v[i] = (2 * rnd() - 1) * p.initBound;
+    if (p.init) v.fill(p.init.constant);
+    else for (let i = 0; i < v.length; i++) v[i] = (2 * rnd() - 1) * p.initBound;
     out.set(p.name, v);
   }
   return out;

@@ -12,7 +12,7 @@ import { klElement } from '../../src/ref/elbo.ts';
 import { randomNormalRef } from '../../src/ref/philox.ts';
 import { TrainingSession } from '../../src/train/session.ts';
 import { expect, expectClose, gpuScope } from '../support/check.ts';
-import { sampleInputs, seededParams, tinyConv, tinyMlp, tinyResidualConv, tinyResidualMlp } from '../support/models.ts';
+import { sampleInputs, seededParams, tinyConv, tinyMlp, tinyNormConv, tinyNormMlp, tinyResidualConv, tinyResidualMlp } from '../support/models.ts';
 import type { GpuCase } from './types.ts';
 
 const SEED = 77;
@@ -97,6 +97,16 @@ export const modelCases: GpuCase[] = [
       await compareGradients(device, 'residual mlp', tinyResidualMlp(), 5, { beta: 0.8, freeBits: 0, latentL2: 0.03 });
       await compareGradients(device, 'residual mlp 784-64 at batch 16', tinyResidualMlp({ type: 'bernoulli' }, 64, 784, 8), 16, { beta: 1, freeBits: 0, latentL2: 0 });
       await compareGradients(device, 'residual conv', tinyResidualConv(), 3, { beta: 1, freeBits: 0, latentL2: 0.01 });
+    },
+  },
+  {
+    name: 'model: normalization gradients (layer norm on the input, group norm of (B, C), the residual conv block with group norm at 4, 32 and 64 channels) match the float64 reference',
+    async run(device) {
+      await compareGradients(device, 'norm mlp', tinyNormMlp(), 5, { beta: 0.9, freeBits: 0, latentL2: 0.02 });
+      await compareGradients(device, 'residual conv block with group norm', tinyNormConv(), 3, { beta: 1, freeBits: 0, latentL2: 0.01 });
+      // The resconv preset's shapes: group norm of (B, 32, 14, 14) and (B, 64, 7, 7) in 8 groups.
+      await compareGradients(device, 'residual block, 32 channels in 8 groups at 14×14', tinyNormConv(32, 8, [1, 28, 28]), 2, { beta: 1, freeBits: 0, latentL2: 0 });
+      await compareGradients(device, 'residual block, 64 channels in 8 groups at 7×7', tinyNormConv(64, 8, [1, 14, 14]), 2, { beta: 1, freeBits: 0, latentL2: 0 });
     },
   },
   {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { referenceStep, type ReferenceLoss } from '../../src/model/reference.ts';
 import type { ModelSpec } from '../../src/model/spec.ts';
 import { checkGradient, randomF32 } from '../support/check.ts';
-import { sampleInputs, seededParams, tinyConv, tinyMlp, tinyResidualConv, tinyResidualMlp } from '../support/models.ts';
+import { sampleInputs, seededParams, tinyConv, tinyMlp, tinyNormConv, tinyNormMlp, tinyResidualConv, tinyResidualMlp } from '../support/models.ts';
 
 function check(name: string, spec: ModelSpec, loss: ReferenceLoss, batch = 3) {
   const params = seededParams(spec, 11, 2);
@@ -38,4 +38,9 @@ test('reference model gradients: DAGs with skip connections (residual blocks, a 
   check('residual mlp bernoulli', tinyResidualMlp(), { beta: 0.8, freeBits: 0, latentL2: 0.03 });
   check('residual mlp gaussian', tinyResidualMlp({ type: 'gaussian', logSigma: 0.2 }), { beta: 1, freeBits: 0, latentL2: 0 });
   check('residual conv', tinyResidualConv(), { beta: 1, freeBits: 0, latentL2: 0.01 }, 2);
+});
+
+test('reference model gradients: group and layer norm (on the input, on (B, C), in a residual conv block, over trailing dimensions)', () => {
+  check('norm mlp', tinyNormMlp(), { beta: 0.9, freeBits: 0, latentL2: 0.02 });
+  check('residual conv block with group norm', tinyNormConv(), { beta: 1, freeBits: 0, latentL2: 0.01 }, 2);
 });

@@ -28,16 +28,21 @@ export function tinyConv(likelihood: LikelihoodSpec = { type: 'bernoulli' }): Mo
   };
 }
 
-/** Parameters drawn U(-bound, bound) as PyTorch's default init, seeded; keyed by state_dict name. */
+/**
+ * Parameters drawn U(-bound, bound) as PyTorch's default init, seeded; keyed
+ * by state_dict name. Parameters PyTorch starts at a constant (a norm's
+ * weight 1 and bias 0, a learned log σ 0) get that constant plus U(-0.5, 0.5)·scale,
+ * so their gradients are tested away from the starting point.
+ */
 export function seededParams(spec: ModelSpec, seed: number, scale = 1): Map<string, Float64Array> {
   const r = seeded(seed);
   const fg = buildForward(spec, 1);
   const out = new Map<string, Float64Array>();
   for (const p of fg.params) {
     const n = p.shape.reduce((a, b) => a * b, 1);
-    // Parameters PyTorch starts at zero (a learned log σ) get values too, so their gradients are tested away from 0.
     const bound = p.initBound || 0.5;
-    out.set(p.name, Float64Array.from({ length: n }, () => Math.fround((2 * r() - 1) * bound * scale)));
+    const base = p.init?.constant ?? 0;
+    out.set(p.name, Float64Array.from({ length: n }, () => Math.fround(base + (2 * r() - 1) * bound * scale)));
   }
   return out;
 }
@@ -101,6 +106,66 @@ export function tinyResidualConv(): ModelSpec {
       { type: 'dense', name: 'dec.shift', out: 3, inputs: ['z'] },
       { type: 'add', name: 'dec.film', inputs: ['dec.map', 'dec.shift'] },
       { type: 'conv_transpose2d', name: 'dec.deconv', out: 1, kernel: 3, stride: 2, padding: 1, outputPadding: 1 },
+    ],
+    likelihood: { type: 'bernoulli' },
+  };
+}
+
+/**
+ * Normalization in an mlp: a layer norm on the input itself (no gradient
+ * flows into x), a group norm of a (B, C) input with a fused SiLU, and a
+ * layer norm with its own eps in the decoder.
+ */
+export function tinyNormMlp(): ModelSpec {
+  return {
+    input: [12],
+    latent: 3,
+    encoder: [
+      { type: 'layer_norm', name: 'enc.norm0' },
+      { type: 'dense', name: 'enc.fc1', out: 8 },
+      { type: 'group_norm', name: 'enc.norm1', groups: 2, activation: 'silu' },
+    ],
+    heads: { mu: 'enc.mu', logvar: 'enc.logvar' },
+    decoder: [
+      { type: 'dense', name: 'dec.fc1', out: 8 },
+      { type: 'layer_norm', name: 'dec.norm1', eps: 1e-3, activation: 'tanh' },
+      { type: 'dense', name: 'dec.out', out: 12 },
+    ],
+    likelihood: { type: 'bernoulli' },
+  };
+}
+
+/**
+ * The resconv preset's residual block at 8×8 (conv → group norm → SiLU →
+ * conv → group norm, plus the skip, then SiLU) with `channels` channels in
+ * `groups` groups, and layer norms in the decoder: over the features of a
+ * dense layer and over the trailing (H, W) of a feature map, then a group
+ * norm with one channel per group.
+ */
+export function tinyNormConv(channels = 4, groups = 2, input: readonly [number, number, number] = [1, 8, 8]): ModelSpec {
+  const [cin, h, w] = input;
+  const oh = Math.ceil(h / 2), ow = Math.ceil(w / 2);
+  return {
+    input,
+    latent: 3,
+    encoder: [
+      { type: 'conv2d', name: 'enc.conv', out: channels, kernel: 3, stride: 2, padding: 1 },
+      { type: 'conv2d', name: 'enc.res.conv1', out: channels, kernel: 3, padding: 1 },
+      { type: 'group_norm', name: 'enc.res.norm1', groups, activation: 'silu' },
+      { type: 'conv2d', name: 'enc.res.conv2', out: channels, kernel: 3, padding: 1 },
+      { type: 'group_norm', name: 'enc.res.norm2', groups },
+      { type: 'add', name: 'enc.res', inputs: ['enc.conv', 'enc.res.norm2'] },
+      { type: 'activation', activation: 'silu' },
+      { type: 'flatten' },
+    ],
+    heads: { mu: 'enc.mu', logvar: 'enc.logvar' },
+    decoder: [
+      { type: 'dense', name: 'dec.fc', out: 3 * oh * ow },
+      { type: 'layer_norm', name: 'dec.norm1', activation: 'gelu' },
+      { type: 'reshape', shape: [3, oh, ow] },
+      { type: 'layer_norm', name: 'dec.norm2', normalizedShape: [oh, ow] },
+      { type: 'group_norm', name: 'dec.norm3', groups: 3, activation: 'tanh' },
+      { type: 'conv_transpose2d', name: 'dec.deconv', out: cin, kernel: 3, stride: 2, padding: 1, outputPadding: 1 },
     ],
     likelihood: { type: 'bernoulli' },
   };

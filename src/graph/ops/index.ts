@@ -12,16 +12,17 @@ import { denseLayer, denseOp, type DenseLayer } from './dense.ts';
 import { elboKlOp, elboReconOp } from './elbo.ts';
 import { latentBackwardOp, reparameterizeOp } from './latent.ts';
 import { matmulOp } from './matmul.ts';
+import { groupNormLayer, groupNormOp, layerNormLayer, layerNormOp, normBackwardInputOp, normBackwardParamsOp, type GroupNormLayer, type LayerNormLayer } from './norm.ts';
 import { sumAxesOp } from './sum-axes.ts';
 import { adamOp, clipGradNormOp, nonFiniteScanOp, sgdOp } from './update.ts';
 import { flattenLayer, reshapeLayer, type FlattenLayer, type ReshapeLayer } from './views.ts';
 
 /** A layer of a model definition: one of the layer types below. */
-export type LayerSpec = DenseLayer | ConvLayer | ActivationLayer | FlattenLayer | ReshapeLayer | AddLayer;
+export type LayerSpec = DenseLayer | ConvLayer | ActivationLayer | FlattenLayer | ReshapeLayer | AddLayer | GroupNormLayer | LayerNormLayer;
 
 /** Every layer type, by its `type`. */
 export const LAYERS: ReadonlyMap<string, LayerDef> = new Map(
-  ([denseLayer, conv2dLayer, convTranspose2dLayer, activationLayer, flattenLayer, reshapeLayer, addLayer] as unknown as LayerDef[]).map((l) => [l.type, l]),
+  ([denseLayer, conv2dLayer, convTranspose2dLayer, activationLayer, flattenLayer, reshapeLayer, addLayer, groupNormLayer, layerNormLayer] as unknown as LayerDef[]).map((l) => [l.type, l]),
 );
 
 /** Every node op, by name. */
@@ -29,6 +30,7 @@ export const OPS: ReadonlyMap<string, OpDef> = new Map(
   ([
     denseOp, conv2dOp, convTranspose2dOp, ...convBackwardOps, activationOp, activationBackwardOp, matmulOp, sumAxesOp, addOp, addBackwardOp,
     reparameterizeOp, latentBackwardOp, elboReconOp, elboKlOp, clipGradNormOp, nonFiniteScanOp, adamOp, sgdOp,
+    groupNormOp, layerNormOp, normBackwardInputOp, normBackwardParamsOp,
   ] as OpDef<unknown>[]).map((o) => [o.name, o]),
 );
 
