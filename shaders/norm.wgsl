@@ -19,7 +19,8 @@
 // Σ (d − d̄)²), so the rounding of the mean scales with the spread of the row
 // and not with its magnitude: at x ≈ 10⁴ + N(0, 1) a one-pass E[x²] − E[x]²
 // in f32 has lost every digit of the variance, and even an unshifted two-pass
-// mean is off by ~10⁻³·σ on large rows (test/ref/norm.test.ts shows both).
+// is off by 10⁻⁴·σ or more, since an f32 mean near 10⁴ is rounded to a
+// multiple of 2⁻¹⁰ (test/ref/norm.test.ts shows both).
 //
 // stats: (rows, 2) = [d̄_r = mean_r − x0_r, rstd_r], written by norm_forward
 // for the backward (which reads x0_r = x[r·size] again from x).
