@@ -1,5 +1,6 @@
 /**
- * The float64 reference of group and layer norm: against PyTorch's values
+ * The group_norm and layer_norm layers (names, shapes, init, errors) and the
+ * float64 reference of group and layer norm: against PyTorch's values
  * (nn.GroupNorm, nn.LayerNorm with autograd), its backward against central
  * finite differences, and why the kernel shifts and takes two passes: an f32
  * emulation of the one-pass E[x²] − E[x]² and of an unshifted two-pass fails
@@ -7,8 +8,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { buildForward } from '../../src/graph/build.ts';
+import { parseModelSpec } from '../../src/model/spec.ts';
 import { groupNormShape, layerNormShape, normBackwardRef, normRef, type NormRefShape } from '../../src/ref/norm.ts';
-import { checkGradient, expect, expectClose, randomF32, seeded } from '../support/check.ts';
+import { initParams } from '../../src/train/params.ts';
+import { checkGradient, expect, expectClose, expectThrows, randomF32, seeded } from '../support/check.ts';
+import { seededParams } from '../support/models.ts';
 import { boundUse, normBounds } from '../support/norm.ts';
 
 interface TorchCase {
@@ -142,4 +147,77 @@ test('norm stability: at x ≈ 1e4 + N(0, 1), the one-pass E[x²] − E[x]² and
     expect(use.twoPass > 2, `the unshifted two-pass should fail the bounds: ${msg}`);
     expect(use.shifted <= 1, `the shifted two-pass should hold the bounds: ${msg}`);
   }
+});
+
+// --- The layers ---------------------------------------------------------------------------
+
+function normModel(encoderNorm: Record<string, unknown>, decoderNorm: Record<string, unknown> = { type: 'layer_norm', name: 'dec.norm' }): unknown {
+  return {
+    input: [1, 8, 8],
+    latent: 3,
+    encoder: [
+      { type: 'conv2d', name: 'enc.conv', out: 4, kernel: 3, stride: 2, padding: 1 },
+      { type: 'conv2d', name: 'enc.conv2', out: 4, kernel: 3, padding: 1 },
+      encoderNorm,
+      { type: 'flatten' },
+    ],
+    heads: { mu: 'enc.mu', logvar: 'enc.logvar' },
+    decoder: [
+      { type: 'dense', name: 'dec.fc', out: 48 },
+      decoderNorm,
+      { type: 'reshape', shape: [3, 4, 4] },
+      { type: 'layer_norm', name: 'dec.norm2', normalizedShape: [4, 4], eps: 1e-3 },
+      { type: 'conv_transpose2d', name: 'dec.deconv', out: 1, kernel: 3, stride: 2, padding: 1, outputPadding: 1 },
+    ],
+  };
+}
+
+test('norm layers: PyTorch parameter names and shapes, weight ones and bias zeros at init (other parameters still drawn), random around them in gradient tests', () => {
+  const spec = parseModelSpec(normModel({ type: 'group_norm', name: 'enc.norm', groups: 2, activation: 'silu' }));
+  const fg = buildForward(spec, 2);
+  const shapes = Object.fromEntries(fg.params.map((p) => [p.name, p.shape.join('x')]));
+  for (const [name, shape] of [['enc.norm.weight', '4'], ['enc.norm.bias', '4'], ['dec.norm.weight', '48'], ['dec.norm.bias', '48'], ['dec.norm2.weight', '4x4'], ['dec.norm2.bias', '4x4']]) {
+    expect(shapes[name!] === shape, `${name}: shape ${shapes[name!]}, expected ${shape} (PyTorch's)`);
+  }
+  const init = initParams(fg, 7);
+  for (const p of fg.params) {
+    const v = init.get(p.name)!;
+    if (p.name.includes('norm')) {
+      const want = p.name.endsWith('.weight') ? 1 : 0;
+      expect(v.every((t) => t === want), `${p.name}: initialized to ${v.slice(0, 4).join(', ')}…, expected all ${want} as PyTorch`);
+    } else {
+      expect((v.length === 1 || new Set(v).size > 1) && v.every((t) => t !== 0 && Math.abs(t) <= p.initBound * (1 + 1e-6)), `${p.name}: expected U(-${p.initBound}, ${p.initBound}) values`);
+    }
+  }
+  const seededW = seededParams(spec, 3).get('enc.norm.weight')!, seededB = seededParams(spec, 3).get('enc.norm.bias')!;
+  expect(new Set(seededW).size === 4 && seededW.every((t) => t > 0 && t < 2), `gradient tests draw norm weights around 1: ${seededW.join(', ')}`);
+  expect(new Set(seededB).size === 4 && seededB.every((t) => Math.abs(t) < 1), `gradient tests draw norm biases around 0: ${seededB.join(', ')}`);
+  // The activation follows the norm as its own node; the norm saves (rows, 2) statistics.
+  const ops = fg.graph.nodes.map((n) => n.op);
+  const at = ops.indexOf('group_norm');
+  expect(at >= 0 && ops[at + 1] === 'activation', `group_norm then its SiLU: ${ops.join(', ')}`);
+  const gn = fg.graph.nodes[at]!;
+  expect(fg.graph.shape(gn.outs.stats!).join('x') === '4x2', `group_norm stats shape ${fg.graph.shape(gn.outs.stats!)} (N·G = 4 rows)`);
+});
+
+test('norm layers: bad fields and shapes are one-line errors naming the layer and what was expected', async () => {
+  const build = (enc: Record<string, unknown>, dec?: Record<string, unknown>) => () => buildForward(parseModelSpec(normModel(enc, dec)), 2);
+  const cases: [string, () => unknown, RegExp][] = [
+    ['groups that do not divide the channels', build({ type: 'group_norm', name: 'enc.norm', groups: 3 }),
+      /^encoder\[2\] \(group_norm 'enc\.norm'\): groups 3 does not divide the 4 channels of its input \[2, 4, 4, 4\]; expected a divisor of 4 \(1, 2, 4\)$/],
+    ['groups = 0', build({ type: 'group_norm', name: 'enc.norm', groups: 0 }), /^encoder\[2\]\.groups: expected a positive integer, got 0$/],
+    ['groups missing', build({ type: 'group_norm', name: 'enc.norm' }), /^encoder\[2\]\.groups: expected a positive integer, got undefined$/],
+    ['PyTorch\'s argument name', build({ type: 'group_norm', name: 'enc.norm', num_groups: 2 }), /^encoder\[2\]\.num_groups: unknown field; expected type, name, groups, eps, activation, inputs$/],
+    ['negative eps', build({ type: 'layer_norm', name: 'enc.norm', eps: -1 }), /^encoder\[2\]\.eps: expected a positive number, got -1$/],
+    ['no name', build({ type: 'layer_norm' }), /^encoder\[2\]\.name: expected a name such as "fc1" \(the prefix of its parameters\), got undefined$/],
+    ['unknown activation', build({ type: 'group_norm', name: 'enc.norm', groups: 2, activation: 'swish' }), /^encoder\[2\]\.activation: unknown activation "swish"/],
+    ['a normalized shape the input does not end in', build({ type: 'group_norm', name: 'enc.norm', groups: 1 }, { type: 'layer_norm', name: 'dec.norm', normalizedShape: [4, 4] }),
+      /^decoder\[1\] \(layer_norm 'dec\.norm'\): input \[2, 48\] does not end in the normalized shape \[4, 4\]; expected a per-sample shape whose last 2 dimensions are \[4, 4\]$/],
+    ['a normalized shape longer than a sample', build({ type: 'layer_norm', name: 'enc.norm', normalizedShape: [2, 4, 4, 4] }),
+      /^encoder\[2\] \(layer_norm 'enc\.norm'\): input \[2, 4, 4, 4\] does not end in the normalized shape \[2, 4, 4, 4\]/],
+    ['a normalized shape that is not a list', build({ type: 'layer_norm', name: 'enc.norm', normalizedShape: 16 }),
+      /^encoder\[2\]\.normalizedShape: expected a non-empty array of positive integers \(the trailing dimensions to normalize\), got 16$/],
+    ['a zero in the normalized shape', build({ type: 'layer_norm', name: 'enc.norm', normalizedShape: [4, 0] }), /^encoder\[2\]\.normalizedShape\[1\]: expected a positive integer, got 0$/],
+  ];
+  for (const [what, fn, pattern] of cases) await expectThrows(what, fn, pattern);
 });
