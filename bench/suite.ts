@@ -12,6 +12,7 @@ import { elboRecon } from '../src/kernels/elbo.ts';
 import type { KernelCall } from '../src/gpu/dispatch.ts';
 import { matmul } from '../src/kernels/matmul.ts';
 import { adam } from '../src/kernels/optim.ts';
+import { benchNorm } from './norm.ts';
 
 export interface KernelResult {
   readonly name: string;
@@ -117,5 +118,6 @@ export async function benchKernels(device: GPUDevice, log: (s: string) => void =
       for (const b of bufs) destroyBuffer(device, b);
     }
   }
+  for (const r of await benchNorm(device)) push(r);
   return out;
 }

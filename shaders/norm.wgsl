@@ -114,9 +114,29 @@ fn tree_sum2(li: u32, u: f32, v: f32) -> vec2f {
   return total;
 }
 
-// The affine parameter of flat element f.
-fn param_of(f: u32) -> u32 {
-  return (f % (params.channels * params.inner)) / params.inner;
+// Walks of an invocation over the elements l, l + WG, l + 2·WG, ... of a
+// row (or of a parameter's elements) as pairs (q, i) = (j / inner, j mod inner),
+// kept by additions: an integer division per element costs more than the
+// rest of the work on CPU adapters. `step` is (WG / inner, WG mod inner).
+fn walk_step() -> vec2u {
+  return vec2u(WG / params.inner, WG % params.inner);
+}
+
+fn walk_start(li: u32) -> vec2u {
+  return vec2u(li / params.inner, li % params.inner);
+}
+
+fn walk_next(w: vec2u, step: vec2u) -> vec2u {
+  let i = w.y + step.y;
+  let wrap = i >= params.inner;
+  return vec2u(w.x + step.x + select(0u, 1u, wrap), select(i, i - params.inner, wrap));
+}
+
+// The first parameter of row r: rows cover size / inner consecutive
+// parameters each (C/G channels of a group; the M elements of a layer norm row).
+fn first_param(r: u32) -> u32 {
+  let per_row = params.size / params.inner;
+  return (r % (params.channels / per_row)) * per_row;
 }
 
 @compute @workgroup_size(WG, 1, 1)
@@ -140,11 +160,15 @@ fn norm_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: 
     q = d * d + q;
   }
   let rstd = 1.0 / sqrt(tree_sum(li, q) / f32(size) + params.eps);
+  let step = walk_step();
+  let p0 = first_param(r);
+  var w = walk_start(li);
   for (var j = li; j < count; j += WG) {
     let f = base + j;
-    let p = param_of(f);
+    let p = p0 + w.x;
     let xhat = ((x[f] - x0) - mean_d) * rstd;
     y[f] = xhat * weight[p] + bias[p];
+    w = walk_next(w, step);
   }
   if (live && li == 0u) {
     stats[2u * r] = mean_d;
@@ -168,32 +192,38 @@ fn norm_backward_input(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups
     mean_d = stats_in[2u * r];
     rstd = stats_in[2u * r + 1u];
   }
+  let step = walk_step();
+  let p0 = first_param(r);
   var sg = 0.0;
   var sgx = 0.0;
+  var w = walk_start(li);
   for (var j = li; j < count; j += WG) {
     let f = base + j;
-    let g = dy[f] * weight[param_of(f)];
+    let g = dy[f] * weight[p0 + w.x];
     let xhat = ((x[f] - x0) - mean_d) * rstd;
     sg += g;
     sgx = g * xhat + sgx;
+    w = walk_next(w, step);
   }
   let means = tree_sum2(li, sg, sgx) / f32(size);
+  w = walk_start(li);
   for (var j = li; j < count; j += WG) {
     let f = base + j;
-    let g = dy[f] * weight[param_of(f)];
+    let g = dy[f] * weight[p0 + w.x];
     let xhat = ((x[f] - x0) - mean_d) * rstd;
     var v = rstd * (g - means.x - xhat * means.y);
     if (params.accumulate != 0u) { v = dx[f] + v; }
     dx[f] = v;
+    w = walk_next(w, step);
   }
 }
 
-// dy[f] and xhat[f] of element e = o·inner + i of parameter p.
-fn dy_xhat(p: u32, e: u32) -> vec2f {
-  let inner = params.inner;
-  let o = e / inner;
-  let f = (o * params.channels + p) * inner + (e - o * inner);
-  let r = f / params.size;
+// dy[f] and xhat[f] of element (o, i) of parameter p, f = (o·channels + p)·inner + i,
+// in row r = o·(rows per outer index) + p / (parameters per row), given as
+// o·rows_per_o + row_of_p.
+fn dy_xhat(p: u32, o: u32, i: u32, rows_per_o: u32, row_of_p: u32) -> vec2f {
+  let f = (o * params.channels + p) * params.inner + i;
+  let r = o * rows_per_o + row_of_p;
   let xhat = ((x[f] - x[r * params.size]) - stats_in[2u * r]) * stats_in[2u * r + 1u];
   return vec2f(dy[f], xhat);
 }
@@ -215,12 +245,18 @@ fn norm_backward_params(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroup
   let p = wg.x + wg.y * nwg.x;
   let live = p < params.channels;
   let count = select(0u, params.outer * params.inner, live);
+  let per_row = params.size / params.inner;
+  let rows_per_o = params.channels / per_row;
+  let row_of_p = p / per_row;
+  let step = walk_step();
+  var w = walk_start(li); // (o, i) of element e = o·inner + i
   var sb = 0.0;
   var sw = 0.0;
   for (var e = li; e < count; e += WG) {
-    let t = dy_xhat(p, e);
+    let t = dy_xhat(p, w.x, w.y, rows_per_o, row_of_p);
     sb += t.x;
     sw = t.x * t.y + sw;
+    w = walk_next(w, step);
   }
   let total = tree_sum2(li, sb, sw);
   if (live && li == 0u) {
@@ -233,13 +269,17 @@ fn norm_backward_params_narrow(@builtin(workgroup_id) wg: vec3u, @builtin(num_wo
                                @builtin(local_invocation_index) li: u32) {
   let p = (wg.x + wg.y * nwg.x) * NARROW_WG + li;
   if (p >= params.channels) { return; }
-  let count = params.outer * params.inner;
+  let per_row = params.size / params.inner;
+  let rows_per_o = params.channels / per_row;
+  let row_of_p = p / per_row;
   var sb = 0.0;
   var sw = 0.0;
-  for (var e = 0u; e < count; e++) {
-    let t = dy_xhat(p, e);
-    sb += t.x;
-    sw = t.x * t.y + sw;
+  for (var o = 0u; o < params.outer; o++) {
+    for (var i = 0u; i < params.inner; i++) {
+      let t = dy_xhat(p, o, i, rows_per_o, row_of_p);
+      sb += t.x;
+      sw = t.x * t.y + sw;
+    }
   }
   write_params(p, sb, sw);
 }

@@ -20,12 +20,14 @@ const PARAMS_NARROW_MAX = 512;
 const NARROW_WG = 256;
 
 /**
- * Invocations per workgroup of the norm kernels: 16 on CPU adapters (every
- * barrier of the trees is a fiber switch per SIMD group there, so fewer
- * invocations take more elements each), 256 on GPUs.
+ * Invocations per workgroup of the norm kernels: 4 on CPU adapters (one SIMD
+ * group of SwiftShader, so a barrier costs no fiber switch: group norm of
+ * (64, 32, 14, 14) forward took 1.3 to 1.8 times the time of an `add` of the
+ * same size at 4, 2.5 at 16, 4 to 6 at 64, 40 at 256, on a shared 2-core
+ * machine; bench/norm.ts prints the ratio), 256 on GPUs.
  */
 export function normWorkgroupSize(device: GPUDevice): number {
-  return isCpuAdapter(device) ? 16 : 256;
+  return isCpuAdapter(device) ? 4 : 256;
 }
 
 export interface GroupNormOptions {
