@@ -4,9 +4,10 @@
  * resconv preset's residual blocks at batch 64) and layer norm of (128, 400)
  * (a dense layer at batch 128), forward, dx, and dweight with dbias, in GB/s
  * of compulsory traffic (x and y once forward; x, dy and dx once for dx; x
- * and dy once for the parameter gradients). Each group norm runs at both
- * workgroup sizes, so the per-adapter choice (src/kernels/norm.ts) can be
- * read as a ratio within one run.
+ * and dy once for the parameter gradients). Each group norm also runs at the
+ * next workgroup size up (16 on CPU adapters, whose default is 4; 64 on GPUs,
+ * whose default is 256), so the per-adapter choice (src/kernels/norm.ts) can
+ * be read as a ratio within one run.
  */
 import { createBuffer, destroyBuffer, STORAGE, uploadF32 } from '../src/gpu/buffers.ts';
 import type { KernelCall } from '../src/gpu/dispatch.ts';
@@ -46,7 +47,7 @@ export async function benchNorm(device: GPUDevice, reps = 3): Promise<KernelResu
     const y = createBuffer(device, n * 4, STORAGE), stats = createBuffer(device, rows * 8, STORAGE), dx = createBuffer(device, n * 4, STORAGE);
     const dw = createBuffer(device, P * 4, STORAGE), db = createBuffer(device, P * 4, STORAGE);
     try {
-      for (const wg of c.kind === 'group' ? [dflt, dflt === 16 ? 256 : 16] : [dflt]) {
+      for (const wg of c.kind === 'group' ? [dflt, dflt === 4 ? 16 : 64] : [dflt]) {
         const tag = wg === dflt ? `(default wg ${wg})` : `[wg ${wg}]`;
         const fb = { x, weight: w, bias: b, y, stats };
         const fwd = c.kind === 'group' ? groupNorm(device, fb, { ...c.o, workgroupSize: wg }) : layerNorm(device, fb, { ...c.o, workgroupSize: wg });
