@@ -13,6 +13,9 @@
 //     rows = N·G, size = (C/G)·S, channels = C, inner = S (one weight per channel);
 //   layer norm over the trailing M elements of each sample (or of each row):
 //     rows = numel / M, size = M, channels = M, inner = 1 (one weight per element).
+// Both have size a multiple of inner and channels a multiple of size / inner,
+// so row r starts at parameter (r mod (channels·inner / size))·(size / inner)
+// and parameter p's elements lie in rows o·(channels·inner / size) + p / (size / inner).
 //
 // Stability: every row is shifted by its first element x0 before it is
 // summed, d = x − x0, and normalized in two passes (the mean of d, then
