@@ -2,6 +2,8 @@
 // (tsconfig.build.json), relative `.ts` specifiers rewritten to `.js` in the
 // declarations too, and dist/kernels/metadata.json, the reflection of every
 // WGSL file. dist/demo (the Vite demo build) is left alone.
+// With --cli, builds the command-line package instead: packages/cli/dist,
+// src/cli/main.ts and what it imports, compiled from the same sources.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -20,12 +22,25 @@ function walk(dir, out = []) {
   return out;
 }
 
+const tsc = join(dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');
+const version = (dir) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version;
+
+if (process.argv.includes('--cli')) {
+  const cli = join(root, 'packages', 'cli');
+  if (version(cli) !== version(root)) {
+    throw new Error(`packages/cli/package.json has version ${version(cli)}; the library has ${version(root)}: they are released together`);
+  }
+  rmSync(join(cli, 'dist'), { recursive: true, force: true });
+  execFileSync(process.execPath, [tsc, '-p', join(cli, 'tsconfig.json')], { stdio: 'inherit' });
+  console.log(`build-lib: packages/cli/dist written (${walk(join(cli, 'dist')).length} files)`);
+  process.exit(0);
+}
+
 // Clear the previous library build (everything in dist/ but the demo).
 try {
   for (const name of readdirSync(dist)) if (name !== 'demo') rmSync(join(dist, name), { recursive: true, force: true });
 } catch { /* no dist yet */ }
 
-const tsc = join(dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');
 execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
 
 // tsc rewrites `./x.ts` to `./x.js` in emitted JavaScript but keeps it as

@@ -1,6 +1,20 @@
-import { requestGpu } from '/work/main/src/gpu/device.ts';
-import { ALL_CASES } from '/work/main/test/cases/index.ts';
+/**
+ * Runs the GPU test cases whose names contain the first argument, in Node,
+ * with their times: `node --import tsx scripts/run-cases.ts "conv2d"`.
+ */
+import { requestGpu } from '../src/gpu/device.ts';
+import { ALL_CASES } from '../test/cases/index.ts';
+
 const gpu = await requestGpu({ log() {} });
 const only = process.argv[2] ?? '';
-for (const c of ALL_CASES) { if (!c.name.includes(only)) continue; const t=performance.now(); try { await c.run(gpu.device); console.log('ok', c.name, (performance.now()-t).toFixed(0)+'ms'); } catch (e) { console.log('FAIL', c.name, (e as Error).message); } }
+for (const c of ALL_CASES) {
+  if (!c.name.includes(only)) continue;
+  const t = performance.now();
+  try {
+    await c.run(gpu.device);
+    console.log('ok', c.name, `${(performance.now() - t).toFixed(0)} ms`);
+  } catch (e) {
+    console.log('FAIL', c.name, (e as Error).message);
+  }
+}
 process.exit(0);

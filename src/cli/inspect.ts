@@ -9,7 +9,9 @@ import { createBuffer, destroyBuffer, STORAGE } from '../gpu/buffers.ts';
 import { modelLayout } from '../graph/build.ts';
 import { loadParams } from '../io/checkpoint.ts';
 import { writePngAtomic } from '../io/png.ts';
-import type { ModelSpec } from '../model/spec.ts';
+import { labelClasses, type ModelSpec } from '../model/spec.ts';
+import { encodeNpy } from '../data/npy.ts';
+import { writeFileAtomic } from '../io/files.ts';
 import { imageGrid, pairGrid } from '../viz/grid.ts';
 import { imageShape } from './pictures.ts';
 import { flag, helpText, int, parse, positionals, str, UsageError, type OptionSpec } from './options.ts';
@@ -99,19 +101,42 @@ function help(cmd: string, synopsis: string, about: string, spec: OptionSpec): n
 const SAMPLE_OPTIONS: OptionSpec = {
   n: { type: 'string', help: 'number of samples', default: '64' },
   seed: { type: 'string', help: 'random seed', default: '0' },
-  out: { type: 'string', help: 'PNG file to write', default: 'samples.png' },
+  label: { type: 'string', help: 'the class to draw (conditional models; required for them)' },
+  out: { type: 'string', help: 'file to write: an image grid (.png), or the decoder\'s means as an N×C×H×W float32 array (.npy)', default: 'samples.png' },
 };
+
+/** The class every sample is drawn for: required by a conditional model, refused by the others. */
+function sampleLabels(p: ReturnType<typeof parse>, spec: ModelSpec, n: number): number[] | undefined {
+  const classes = labelClasses(spec);
+  if (classes === null) {
+    if (p.values.label !== undefined) throw new UsageError('sample --label: this model is not conditioned on a label (its definition has no label input)');
+    return undefined;
+  }
+  if (p.values.label === undefined) throw new UsageError(`sample: this model is conditioned on a label; give --label 0..${classes - 1}`);
+  return new Array<number>(n).fill(int(p, 'label', 0, 0, classes - 1));
+}
 
 export async function sampleCommand(argv: readonly string[]): Promise<number> {
   const p = parse('sample', SAMPLE_OPTIONS, argv);
-  if (flag(p, 'help')) return help('sample', '<run> [options]', 'Draws samples from the prior and decodes them into an image grid.', SAMPLE_OPTIONS);
+  if (flag(p, 'help')) return help('sample', '<run> [options]', 'Draws samples from the prior and decodes them into an image grid, or writes their means as a .npy array.', SAMPLE_OPTIONS);
   const [dir] = positionals('sample', p, ['run']);
-  const n = int(p, 'n', 64, 1, 4096);
+  const n = int(p, 'n', 64, 1, 100_000);
+  const out = str(p, 'out', 'samples.png');
+  const npy = out.toLowerCase().endsWith('.npy');
+  if (!npy && !out.toLowerCase().endsWith('.png')) throw new UsageError(`sample --out ${out}: expected a .png or .npy file`);
+  if (!npy && n > 4096) throw new UsageError(`sample: --n ${n} is too many for an image grid (at most 4096); write a .npy file instead`);
   const run = await openRun(dir!);
   try {
-    const { x } = await run.inference.samplePrior(n, int(p, 'seed', 0, 0, 0xffffffff));
-    const out = str(p, 'out', 'samples.png');
-    await writePngAtomic(out, imageGrid(gray(run.spec, x, n), { cols: Math.ceil(Math.sqrt(n)), scale: 2 }));
+    const labels = sampleLabels(p, run.spec, n);
+    const { x } = await run.inference.samplePrior(n, int(p, 'seed', 0, 0, 0xffffffff), labels);
+    if (npy) {
+      // N×C×H×W: a flat square input (784) as 1×28×28.
+      const [h, w] = imageShape(run.spec);
+      const shape = run.spec.input.length === 3 ? [n, ...run.spec.input] : h > 1 ? [n, 1, h, w] : [n, ...run.spec.input];
+      writeFileAtomic(out, encodeNpy('<f4', shape, x));
+    } else {
+      await writePngAtomic(out, imageGrid(gray(run.spec, x, n), { cols: Math.ceil(Math.sqrt(n)), scale: 2 }));
+    }
     console.log(`wrote ${out}`);
     return 0;
   } finally {
@@ -134,7 +159,7 @@ export async function reconstructCommand(argv: readonly string[]): Promise<numbe
     const ds = await testSet(run, str(p, 'dataset', run.dataset));
     const n = Math.min(int(p, 'n', 16, 1, 1024), ds.count);
     const x = datasetRows(ds, 0, n);
-    const r = await run.inference.reconstruct(x);
+    const r = await run.inference.reconstruct(x, ds.labels?.subarray(0, n));
     const out = str(p, 'out', 'reconstructions.png');
     await writePngAtomic(out, pairGrid(gray(run.spec, x, n), gray(run.spec, r, n), { cols: Math.min(8, n), scale: 2 }));
     console.log(`wrote ${out}`);
@@ -160,7 +185,7 @@ export async function interpolateCommand(argv: readonly string[]): Promise<numbe
   try {
     const ds = await testSet(run, str(p, 'dataset', run.dataset));
     const a = int(p, 'a', 0, 0, ds.count - 1), b = int(p, 'b', 1, 0, ds.count - 1), steps = int(p, 'steps', 10, 2, 100);
-    const y = await run.inference.interpolate(datasetRows(ds, a, 1), datasetRows(ds, b, 1), steps);
+    const y = await run.inference.interpolate(datasetRows(ds, a, 1), datasetRows(ds, b, 1), steps, ds.labels ? [ds.labels[a]!, ds.labels[b]!] : undefined);
     const out = str(p, 'out', 'interpolation.png');
     await writePngAtomic(out, imageGrid(gray(run.spec, y, steps), { cols: steps, scale: 2 }));
     console.log(`wrote ${out}`);

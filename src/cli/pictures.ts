@@ -8,7 +8,7 @@ import type { Dataset } from '../data/dataset.ts';
 import { datasetRows, type Inference } from '../eval/inference.ts';
 import { pca2 } from '../eval/pca.ts';
 import { writePngAtomic } from '../io/png.ts';
-import type { ModelSpec } from '../model/spec.ts';
+import { labelClasses, type ModelSpec } from '../model/spec.ts';
 import { imageGrid, pairGrid, type GrayBatch } from '../viz/grid.ts';
 import { linePlot, scatterPlot, type LineSeries } from '../viz/plots.ts';
 
@@ -48,25 +48,30 @@ export interface EpochPoint {
 /** Writes samples.png, reconstructions.png, latent.png, interpolation.png and loss.png into `dir`. */
 export async function writePictures(dir: string, inf: Inference, test: Dataset, history: readonly EpochPoint[], seed: number): Promise<void> {
   const spec = inf.spec;
-  const { x: samples } = await inf.samplePrior(64, seed);
-  await writePngAtomic(join(dir, 'samples.png'), imageGrid(toGray(spec, clamp01(samples), 64), { cols: 8, scale: 2 }));
+  // A conditional model draws one row of 8 samples per class.
+  const classes = labelClasses(spec);
+  const count = classes === null ? 64 : 8 * classes;
+  const wanted = classes === null ? undefined : Array.from({ length: count }, (_, i) => Math.floor(i / 8));
+  const { x: samples } = await inf.samplePrior(count, seed, wanted);
+  await writePngAtomic(join(dir, 'samples.png'), imageGrid(toGray(spec, clamp01(samples), count), { cols: 8, scale: 2 }));
 
   const n = Math.min(16, test.count);
   const inputs = datasetRows(test, 0, n);
-  const recons = await inf.reconstruct(inputs);
+  const labelsOf = (start: number, k: number) => (test.labels ? test.labels.subarray(start, start + k) : undefined);
+  const recons = await inf.reconstruct(inputs, labelsOf(0, n));
   await writePngAtomic(join(dir, 'reconstructions.png'), pairGrid(toGray(spec, inputs, n), toGray(spec, clamp01(recons), n), { cols: Math.min(8, n), scale: 2 }));
 
   const m = Math.min(test.count, 2000);
-  const { mu } = await inf.encode(datasetRows(test, 0, m));
+  const { mu } = await inf.encode(datasetRows(test, 0, m), labelsOf(0, m));
   const J = spec.latent;
   const proj = pca2(mu, m, J);
   const labels = test.labels;
-  const classes = test.classes ?? (labels ? [...new Set(labels)].sort((a, b) => a - b).map(String) : ['data']);
+  const names = test.classes ?? (labels ? [...new Set(labels)].sort((a, b) => a - b).map(String) : ['data']);
   const points = Array.from({ length: m }, (_, i) => {
     const [x, y] = proj.project(mu.subarray(i * J, (i + 1) * J));
     return { x, y, label: labels ? labels[i]! : 0 };
   });
-  await writePngAtomic(join(dir, 'latent.png'), scatterPlot(points, classes, {
+  await writePngAtomic(join(dir, 'latent.png'), scatterPlot(points, names, {
     width: 900, height: 700, title: J > 2 ? `Posterior means of ${m} test samples (PCA of ${J} dimensions)` : `Posterior means of ${m} test samples`,
     xLabel: J > 2 ? 'principal component 1' : 'z1', yLabel: J > 2 ? 'principal component 2' : 'z2',
   }));
@@ -82,7 +87,7 @@ export async function writePictures(dir: string, inf: Inference, test: Dataset, 
   const rows = new Float32Array(pairs.length * steps * D);
   for (let p = 0; p < pairs.length; p++) {
     const [a, b] = pairs[p]!;
-    rows.set(await inf.interpolate(datasetRows(test, a, 1), datasetRows(test, b, 1), steps), p * steps * D);
+    rows.set(await inf.interpolate(datasetRows(test, a, 1), datasetRows(test, b, 1), steps, labels ? [labels[a]!, labels[b]!] : undefined), p * steps * D);
   }
   await writePngAtomic(join(dir, 'interpolation.png'), imageGrid(toGray(spec, clamp01(rows), pairs.length * steps), { cols: steps, scale: 2 }));
 

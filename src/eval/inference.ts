@@ -48,6 +48,9 @@ export function datasetRows(ds: Dataset, start = 0, count = ds.count - start): F
   return out;
 }
 
+/** The compiled parts of a model inference runs. */
+export type Part = 'encoder' | 'decoder' | 'loss' | 'loss-mean';
+
 export class Inference {
   private readonly programs = new Map<string, Program>();
 
@@ -61,7 +64,7 @@ export class Inference {
   ) {}
 
   /** The compiled program of a part at a batch size (made once, kept until destroy). */
-  program(part: 'encoder' | 'decoder' | 'loss' | 'loss-mean', batch: number): Program {
+  program(part: Part, batch: number): Program {
     const key = `${part}:${batch}`;
     let p = this.programs.get(key);
     if (!p) {
@@ -73,8 +76,35 @@ export class Inference {
     return p;
   }
 
-  /** Runs `part` over n rows of `input` (rowSize floats each) in batches; returns the requested tensors' rows. */
-  private async run(part: 'encoder' | 'decoder' | 'loss' | 'loss-mean', input: Float32Array, rowSize: number, outputs: (p: Program) => { t: number; row: number }[], setup?: (p: Program, start: number) => void): Promise<Float32Array[]> {
+  /**
+   * The values of the part's extra inputs for n rows: a label input gets the
+   * one-hot of `labels` (a class per row), which a conditioned model requires.
+   */
+  private extraRows(p: Program, labels: ArrayLike<number> | undefined, n: number): Map<string, Float32Array> {
+    const out = new Map<string, Float32Array>();
+    for (const name of p.inputs.keys()) {
+      if (name === 'x' || name === 'z') continue;
+      const e = this.spec.extraInputs?.[name];
+      if (!e) throw new Error(`inference: the model's input '${name}' is not an extra input of its definition`);
+      if (!labels) throw new Error(`this model is conditioned on a label (extraInputs.${name}, ${e.classes} classes): give the class of each row`);
+      if (labels.length !== n) throw new Error(`${labels.length} labels for ${n} rows; give one class per row`);
+      const v = new Float32Array(n * e.classes);
+      for (let i = 0; i < n; i++) {
+        const c = labels[i]!;
+        if (!Number.isInteger(c) || c < 0 || c >= e.classes) throw new Error(`label ${c} of row ${i} is outside the model's ${e.classes} classes (0..${e.classes - 1})`);
+        v[i * e.classes + c] = 1;
+      }
+      out.set(name, v);
+    }
+    return out;
+  }
+
+  /**
+   * Runs `part` over n rows of `input` (rowSize floats each; `labels`, a
+   * class per row, for a conditioned model) in batches; returns the requested
+   * tensors' rows.
+   */
+  private async run(part: Part, input: Float32Array, rowSize: number, outputs: (p: Program) => { t: number; row: number }[], opts: { readonly labels?: ArrayLike<number> | undefined; readonly setup?: (p: Program, start: number) => void } = {}): Promise<Float32Array[]> {
     const n = input.length / rowSize;
     if (!Number.isInteger(n) || n <= 0) throw new Error(`${part}: ${input.length} values is not a whole number (≥ 1) of rows of ${rowSize}`);
     let B = Math.min(this.batch, n);
@@ -89,14 +119,18 @@ export class Inference {
         B = Math.ceil(B / 2);
       }
     }
+    const rowsOf = new Map([[p.fg.graph.name(p.fg.input), { data: input, row: rowSize }]]);
+    for (const [name, data] of this.extraRows(p, opts.labels, n)) rowsOf.set(name, { data, row: data.length / n });
     const outs = outputs(p);
     const results = outs.map((o) => new Float32Array(n * o.row));
     for (let start = 0; start < n; start += B) {
       const rows = Math.min(B, n - start);
-      const chunk = new Float32Array(B * rowSize);
-      chunk.set(input.subarray(start * rowSize, (start + rows) * rowSize));
-      this.device.queue.writeBuffer(p.input, 0, chunk);
-      setup?.(p, start);
+      for (const [name, { data, row }] of rowsOf) {
+        const chunk = new Float32Array(B * row);
+        chunk.set(data.subarray(start * row, (start + rows) * row));
+        this.device.queue.writeBuffer(p.inputs.get(name)!, 0, chunk);
+      }
+      opts.setup?.(p, start);
       const enc = this.device.createCommandEncoder({ label: part });
       p.encode(enc);
       this.device.queue.submit([enc.finish()]);
@@ -108,27 +142,27 @@ export class Inference {
     return results;
   }
 
-  /** Posterior parameters μ and log σ² (N, J) of inputs x (N, D). */
-  async encode(x: Float32Array): Promise<{ mu: Float32Array; logvar: Float32Array }> {
+  /** Posterior parameters μ and log σ² (N, J) of inputs x (N, D); `labels`: a class per row, for a conditioned model. */
+  async encode(x: Float32Array, labels?: ArrayLike<number>): Promise<{ mu: Float32Array; logvar: Float32Array }> {
     const D = numel(this.spec.input);
     const J = this.spec.latent;
     const [mu, logvar] = await this.run('encoder', x, D, (p) => {
       const fg = p.fg as ReturnType<typeof buildEncoder>;
       return [{ t: fg.mu, row: J }, { t: fg.logvar, row: J }];
-    });
+    }, { labels });
     return { mu: mu!, logvar: logvar! };
   }
 
-  /** The decoder's raw output (logits or means) for codes z (N, J). */
-  async decodeRaw(z: Float32Array): Promise<Float32Array> {
+  /** The decoder's raw output (logits or means) for codes z (N, J); `labels` as for encode. */
+  async decodeRaw(z: Float32Array, labels?: ArrayLike<number>): Promise<Float32Array> {
     const D = numel(this.spec.input);
-    const [y] = await this.run('decoder', z, this.spec.latent, (p) => [{ t: (p.fg as ReturnType<typeof buildDecoder>).logits, row: D }]);
+    const [y] = await this.run('decoder', z, this.spec.latent, (p) => [{ t: (p.fg as ReturnType<typeof buildDecoder>).logits, row: D }], { labels });
     return y!;
   }
 
   /** The likelihood's mean for codes z: probabilities (Bernoulli, categorical) or means (Gaussian), (N, D). */
-  async decode(z: Float32Array): Promise<Float32Array> {
-    return this.toMean(await this.decodeRaw(z));
+  async decode(z: Float32Array, labels?: ArrayLike<number>): Promise<Float32Array> {
+    return this.toMean(await this.decodeRaw(z, labels));
   }
 
   /** Converts decoder outputs to the likelihood's mean. */
@@ -154,41 +188,49 @@ export class Inference {
     }
   }
 
-  /** Mean reconstructions of x (decode of the posterior mean). */
-  async reconstruct(x: Float32Array): Promise<Float32Array> {
-    return this.decode((await this.encode(x)).mu);
+  /** Mean reconstructions of x (decode of the posterior mean, with the same labels). */
+  async reconstruct(x: Float32Array, labels?: ArrayLike<number>): Promise<Float32Array> {
+    return this.decode((await this.encode(x, labels)).mu, labels);
   }
 
-  /** n samples from the prior: z ~ N(0, I) from the Philox stream (seed, 0, stream 3), decoded. */
-  async samplePrior(n: number, seed: number): Promise<{ z: Float32Array; x: Float32Array }> {
+  /**
+   * n samples from the prior: z ~ N(0, I) from the Philox stream (seed, 0,
+   * stream 3), decoded (for a conditioned model, with the class of each sample in `labels`).
+   */
+  async samplePrior(n: number, seed: number, labels?: ArrayLike<number>): Promise<{ z: Float32Array; x: Float32Array }> {
     if (!Number.isInteger(n) || n <= 0) throw new Error(`samplePrior: n = ${n}; expected a positive integer`);
     const z = Float32Array.from(randomNormalRef({ seed, step: 0, stream: 3 }, n * this.spec.latent));
-    return { z, x: await this.decode(z) };
+    return { z, x: await this.decode(z, labels) };
   }
 
-  /** Decodes `steps` points on the line between the posterior means of a and b. */
-  async interpolate(a: Float32Array, b: Float32Array, steps: number): Promise<Float32Array> {
+  /**
+   * Decodes `steps` points on the line between the posterior means of a and
+   * b (for a conditioned model, each encoded with its own class and the line
+   * decoded with a's).
+   */
+  async interpolate(a: Float32Array, b: Float32Array, steps: number, labels?: readonly [number, number]): Promise<Float32Array> {
     const J = this.spec.latent;
-    const { mu } = await this.encode(new Float32Array([...a, ...b]));
+    const { mu } = await this.encode(new Float32Array([...a, ...b]), labels);
     const z = new Float32Array(steps * J);
     for (let s = 0; s < steps; s++) {
       const t = steps === 1 ? 0 : s / (steps - 1);
       for (let j = 0; j < J; j++) z[s * J + j] = (1 - t) * mu[j]! + t * mu[J + j]!;
     }
-    return this.decode(z);
+    return this.decode(z, labels && new Array<number>(steps).fill(labels[0]));
   }
 
-  /** Decodes the posterior mean of x with dimension `dim` set to each of `values`. */
-  async traverse(x: Float32Array, dim: number, values: readonly number[]): Promise<Float32Array> {
+  /** Decodes the posterior mean of x (the first row) with dimension `dim` set to each of `values`; `label`: x's class, for a conditioned model. */
+  async traverse(x: Float32Array, dim: number, values: readonly number[], label?: number): Promise<Float32Array> {
     const J = this.spec.latent;
     if (!Number.isInteger(dim) || dim < 0 || dim >= J) throw new Error(`traverse: dimension ${dim} is outside 0..${J - 1}`);
-    const { mu } = await this.encode(x);
+    const rows = x.length / numel(this.spec.input);
+    const { mu } = await this.encode(x, label === undefined ? undefined : new Array<number>(rows).fill(label));
     const z = new Float32Array(values.length * J);
     values.forEach((v, s) => {
       z.set(mu.subarray(0, J), s * J);
       z[s * J + dim] = v;
     });
-    return this.decode(z);
+    return this.decode(z, label === undefined ? undefined : new Array<number>(values.length).fill(label));
   }
 
   /**
@@ -203,9 +245,10 @@ export class Inference {
     const [recon, kl, mu, logvar] = await this.run(opts.sample === false ? 'loss-mean' : 'loss', datasetRows(ds), D, (p) => {
       const fg = p.fg as ReturnType<typeof addLoss>;
       return [{ t: fg.loss.recon, row: 1 }, { t: fg.loss.kl, row: 1 }, { t: fg.mu, row: J }, { t: fg.logvar, row: J }];
-    }, (p) => {
+    }, {
+      labels: ds.labels ?? undefined,
       // The program's seed is fixed when it is compiled; the RNG step names the batch.
-      p.setStep((seed * 100003 + batchIndex++) >>> 0, 1);
+      setup: (p) => p.setStep((seed * 100003 + batchIndex++) >>> 0, 1),
     });
     return { recon: recon!, kl: kl!, mu: mu!, logvar: logvar! };
   }

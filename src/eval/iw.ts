@@ -11,6 +11,7 @@ import { elboRecon } from '../kernels/elbo.ts';
 import { iwAccumulate, iwSample } from '../kernels/iw.ts';
 import { encodeCalls, type KernelCall } from '../gpu/dispatch.ts';
 import { sampleSize, type Dataset } from '../data/dataset.ts';
+import type { Program } from '../graph/program.ts';
 import { datasetRows, type Inference } from './inference.ts';
 
 /** Inputs per chunk and samples per chunk: nx·kc ≤ maxRows, kc divides k. */
@@ -71,6 +72,8 @@ export async function iwLogLikelihood(inf: Inference, ds: Dataset, k: number, se
       const x = new Float32Array(nx * D);
       x.set(datasetRows(ds, start, rows));
       device.queue.writeBuffer(enc.input, 0, x);
+      writeLabels(device, spec, enc, ds, start, rows, nx, 1);
+      writeLabels(device, spec, dec, ds, start, rows, nx, kc);
       for (let c = 0; c < chunks; c++) {
         sample.setParams({ step: step++ });
         acc.setParams({ first: c === 0 ? 1 : 0 });
@@ -86,6 +89,26 @@ export async function iwLogLikelihood(inf: Inference, ds: Dataset, k: number, se
     for (const c of calls) c.destroy();
     destroyBuffer(device, order);
     for (const b of Object.values(bufs)) destroyBuffer(device, b);
+  }
+}
+
+/**
+ * The one-hot classes of samples start..start+rows of `ds` into each label
+ * input of `p`, every row repeated `repeat` times (the decoder's K samples
+ * of one input), padded to nx inputs.
+ */
+function writeLabels(device: GPUDevice, spec: Inference['spec'], p: Program, ds: Dataset, start: number, rows: number, nx: number, repeat: number): void {
+  for (const [name, buffer] of p.inputs) {
+    const e = spec.extraInputs?.[name];
+    if (!e) continue;
+    if (!ds.labels) throw new Error(`${ds.name}: the model reads the samples' labels (extraInputs.${name}), and this dataset has none`);
+    const v = new Float32Array(nx * repeat * e.classes);
+    for (let i = 0; i < rows; i++) {
+      const c = ds.labels[start + i]!;
+      if (!Number.isInteger(c) || c < 0 || c >= e.classes) throw new Error(`${ds.name}: sample ${start + i} has label ${c}, outside the model's ${e.classes} classes`);
+      for (let r = 0; r < repeat; r++) v[(i * repeat + r) * e.classes + c] = 1;
+    }
+    device.queue.writeBuffer(buffer, 0, v);
   }
 }
 

@@ -82,7 +82,10 @@ class Builder implements BuildCtx {
     this.graph.add(makeNode(node, 'forward'));
   }
 
+  /** The input tensor `name` (made on first use: the encoder and the decoder share an extra input). */
   input(name: string, shape: readonly number[]): number {
+    const have = this.inputs.get(name);
+    if (have !== undefined) return have;
     const t = this.graph.tensor(name, [this.batch, ...shape], 'input');
     this.inputs.set(name, t);
     return t;

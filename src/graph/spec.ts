@@ -41,3 +41,9 @@ export interface ModelSpec {
   /** Plain autoencoder: no sampling and no KL term (z = μ). */
   readonly autoencoder?: boolean;
 }
+
+/** The number of classes a conditional model's label inputs take, or null for a model without one. */
+export function labelClasses(spec: ModelSpec): number | null {
+  const labels = Object.values(spec.extraInputs ?? {}).filter((e) => e.type === 'label');
+  return labels.length ? labels[0]!.classes : null;
+}

@@ -7,10 +7,11 @@
 import { ModelSpecError } from '../graph/errors.ts';
 import type { LayerCommon } from '../graph/op.ts';
 import { LAYERS } from '../graph/ops/index.ts';
-import type { ExtraInputSpec, LayerSpec, LikelihoodSpec, ModelSpec } from '../graph/spec.ts';
+import { labelClasses, type ExtraInputSpec, type LayerSpec, type LikelihoodSpec, type ModelSpec } from '../graph/spec.ts';
 
 export { ModelSpecError };
 export type { ExtraInputSpec, LayerSpec, LikelihoodSpec, ModelSpec };
+export { labelClasses };
 
 const LIKELIHOODS = ['bernoulli', 'gaussian', 'categorical'] as const;
 /** Fields every layer may have besides its type's own. */
@@ -100,6 +101,10 @@ function checkNames(spec: ModelSpec): void {
       if (other) fail(`${section}[${i}].name`, `'${l.name}' is also the name of ${other}`);
       seen.set(l.name, `${section}[${i}]`);
     });
+  }
+  const labels = Object.entries(spec.extraInputs ?? {}).filter(([, e]) => e.type === 'label');
+  for (const [name, e] of labels) {
+    if (e.classes !== labels[0]![1].classes) fail(`extraInputs.${name}.classes`, `${e.classes}; every label input reads the samples' one label, so all must have the ${labels[0]![1].classes} classes of extraInputs.${labels[0]![0]}`);
   }
   for (const name of Object.keys(spec.extraInputs ?? {})) {
     if (!sections.some(([, layers]) => layers.some((l) => l.inputs?.includes(name)))) {

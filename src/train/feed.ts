@@ -1,23 +1,35 @@
 /**
  * Where a training step's batch comes from: one interface, two feeds. The
- * GPU feed keeps the dataset in a storage buffer and gathers each batch there
- * in the epoch's shuffled order (a kernel recorded before the step); the
+ * GPU feed keeps the dataset in storage buffers and gathers each batch there
+ * in the epoch's shuffled order (kernels recorded before the step); the
  * streamed feed keeps a dataset too large for one storage binding on the CPU
  * and writes each batch with queue.writeBuffer, with the same values
- * (gatherRef is the gather kernel's reference).
+ * (gatherRef is the gather kernel's reference). Every input of the model is
+ * fed: x, and each extra input (a label input gets the samples' one-hot classes).
  */
 import { createBuffer, destroyBuffer, STORAGE, uploadU32 } from '../gpu/buffers.ts';
 import type { KernelCall } from '../gpu/dispatch.ts';
+import type { ExtraInputSpec } from '../graph/spec.ts';
 import { gather, packBytes } from '../kernels/data.ts';
 import { gatherRef } from '../ref/data.ts';
-import { sampleSize, type Dataset } from '../data/dataset.ts';
+import { DatasetError, sampleSize, type Dataset } from '../data/dataset.ts';
 
 export interface FeedOptions {
   readonly batch: number;
-  /** Binarize each batch by sampling (dynamic binarization, for Bernoulli models). */
+  /** Binarize each batch of x by sampling (dynamic binarization, for Bernoulli models). */
   readonly dynamicBinarize: boolean;
   /** Seed of the binarization draws (the Philox stream 1 of the run's seed). */
   readonly seed: number;
+}
+
+/** One input's values for every sample of the dataset, and the buffer its batch goes to. */
+export interface FeedSource {
+  readonly name: string;
+  readonly data: Uint8Array | Float32Array;
+  /** Values per sample. */
+  readonly features: number;
+  readonly binarize: boolean;
+  readonly target: GPUBuffer;
 }
 
 export interface DataFeed {
@@ -35,6 +47,30 @@ export interface DataFeed {
   destroy(): void;
 }
 
+/** The one-hot classes of a dataset's samples (N, classes), refusing a missing or out-of-range label. */
+export function oneHotLabels(ds: Dataset, classes: number, input: string): Float32Array {
+  if (!ds.labels) throw new DatasetError(`${ds.name}: the model reads the samples' labels (extraInputs.${input}), and this dataset has none`);
+  const out = new Float32Array(ds.count * classes);
+  for (let i = 0; i < ds.count; i++) {
+    const c = ds.labels[i]!;
+    if (!Number.isInteger(c) || c < 0 || c >= classes) {
+      throw new DatasetError(`${ds.name}: sample ${i} has label ${c}, outside the model's ${classes} classes (extraInputs.${input}: 0..${classes - 1})`);
+    }
+    out[i * classes + c] = 1;
+  }
+  return out;
+}
+
+/** The sources of a model's inputs: x from the dataset, each extra input from its kind (a label: one-hot classes). */
+export function feedSources(ds: Dataset, inputs: ReadonlyMap<string, GPUBuffer>, extra: Readonly<Record<string, ExtraInputSpec>>, binarize: boolean): FeedSource[] {
+  return [...inputs].map(([name, target]) => {
+    if (name === 'x') return { name, data: ds.data, features: sampleSize(ds), binarize, target };
+    const e = extra[name];
+    if (!e) throw new Error(`feed: the model's input '${name}' is neither x nor an extra input`);
+    return { name, data: oneHotLabels(ds, e.classes, name), features: e.classes, binarize: false, target };
+  });
+}
+
 /** The order padded to whole batches: position i holds perm[i mod N]. */
 function paddedOrder(perm: Uint32Array, count: number, steps: number, batch: number): Uint32Array<ArrayBuffer> {
   if (perm.length !== count) throw new Error(`order: ${perm.length} indices for ${count} samples`);
@@ -43,32 +79,35 @@ function paddedOrder(perm: Uint32Array, count: number, steps: number, batch: num
   return out;
 }
 
-/** The dataset in a GPU buffer, gathered into `x` by a kernel before each step. */
+/** The dataset in GPU buffers, gathered into the inputs by one kernel per input before each step. */
 export class GpuFeed implements DataFeed {
   readonly streaming = false;
   readonly stepsPerEpoch: number;
-  readonly calls: readonly KernelCall[];
-  private readonly data: GPUBuffer;
+  readonly calls: KernelCall[] = [];
+  private readonly buffers: GPUBuffer[] = [];
   private readonly order: GPUBuffer;
-  private readonly call: KernelCall;
 
-  constructor(private readonly device: GPUDevice, readonly dataset: Dataset, x: GPUBuffer, private readonly o: FeedOptions) {
-    const ds = dataset;
-    this.stepsPerEpoch = Math.ceil(ds.count / o.batch);
-    this.data = ds.data instanceof Uint8Array ? uploadU32(device, packBytes(ds.data), `${ds.name} data`) : createBuffer(device, ds.data.byteLength, STORAGE, `${ds.name} data`);
-    if (ds.data instanceof Float32Array) device.queue.writeBuffer(this.data, 0, ds.data.buffer, ds.data.byteOffset, ds.data.byteLength);
-    this.order = createBuffer(device, this.stepsPerEpoch * o.batch * 4, STORAGE, `${ds.name} order`);
+  constructor(private readonly device: GPUDevice, readonly dataset: Dataset, sources: readonly FeedSource[], private readonly o: FeedOptions) {
+    this.stepsPerEpoch = Math.ceil(dataset.count / o.batch);
+    this.order = this.own(createBuffer(device, this.stepsPerEpoch * o.batch * 4, STORAGE, `${dataset.name} order`));
     try {
-      this.call = gather(device, { data: this.data, order: this.order, x }, {
-        batch: o.batch, features: sampleSize(ds), count: ds.count, dtype: ds.data instanceof Uint8Array ? 'u8' : 'f32',
-        binarize: o.dynamicBinarize, seed: o.seed, step: 0,
-      });
+      for (const s of sources) {
+        const u8 = s.data instanceof Uint8Array;
+        const data = this.own(u8 ? uploadU32(device, packBytes(s.data as Uint8Array), `${dataset.name} ${s.name}`) : createBuffer(device, s.data.byteLength, STORAGE, `${dataset.name} ${s.name}`));
+        if (!u8) device.queue.writeBuffer(data, 0, s.data.buffer, s.data.byteOffset, s.data.byteLength);
+        this.calls.push(gather(device, { data, order: this.order, x: s.target }, {
+          batch: o.batch, features: s.features, count: dataset.count, dtype: u8 ? 'u8' : 'f32', binarize: s.binarize, seed: o.seed, step: 0,
+        }));
+      }
     } catch (e) {
-      destroyBuffer(device, this.data);
-      destroyBuffer(device, this.order);
+      this.destroy();
       throw e;
     }
-    this.calls = [this.call];
+  }
+
+  private own(b: GPUBuffer): GPUBuffer {
+    this.buffers.push(b);
+    return b;
   }
 
   setOrder(perm: Uint32Array): void {
@@ -76,25 +115,24 @@ export class GpuFeed implements DataFeed {
   }
 
   prepare(batchIndex: number, step: number): readonly KernelCall[] {
-    this.call.setParams({ start: batchIndex * this.o.batch, step });
+    for (const c of this.calls) c.setParams({ start: batchIndex * this.o.batch, step });
     return this.calls;
   }
 
   destroy(): void {
-    this.call.destroy();
-    destroyBuffer(this.device, this.data);
-    destroyBuffer(this.device, this.order);
+    for (const c of this.calls) c.destroy();
+    for (const b of this.buffers) destroyBuffer(this.device, b);
   }
 }
 
-/** The dataset on the CPU; each batch is gathered there and written into `x`. */
+/** The dataset on the CPU; each batch is gathered there and written into the inputs. */
 export class StreamFeed implements DataFeed {
   readonly streaming = true;
   readonly stepsPerEpoch: number;
   readonly calls: readonly KernelCall[] = [];
   private order: Uint32Array<ArrayBuffer>;
 
-  constructor(private readonly device: GPUDevice, readonly dataset: Dataset, private readonly x: GPUBuffer, private readonly o: FeedOptions) {
+  constructor(private readonly device: GPUDevice, readonly dataset: Dataset, private readonly sources: readonly FeedSource[], private readonly o: FeedOptions) {
     this.stepsPerEpoch = Math.ceil(dataset.count / o.batch);
     this.order = new Uint32Array(this.stepsPerEpoch * o.batch);
   }
@@ -105,10 +143,10 @@ export class StreamFeed implements DataFeed {
 
   prepare(batchIndex: number, step: number): readonly KernelCall[] {
     const B = this.o.batch;
-    const x = gatherRef(this.dataset.data, this.order, {
-      batch: B, features: sampleSize(this.dataset), start: batchIndex * B, binarize: this.o.dynamicBinarize, seed: this.o.seed, step,
-    });
-    this.device.queue.writeBuffer(this.x, 0, x.buffer, x.byteOffset, x.byteLength);
+    for (const s of this.sources) {
+      const x = gatherRef(s.data, this.order, { batch: B, features: s.features, start: batchIndex * B, binarize: s.binarize, seed: this.o.seed, step });
+      this.device.queue.writeBuffer(s.target, 0, x.buffer, x.byteOffset, x.byteLength);
+    }
     return this.calls;
   }
 
@@ -116,12 +154,13 @@ export class StreamFeed implements DataFeed {
 }
 
 /**
- * The feed for `ds` into the input buffer `x`: on the GPU, unless the
- * dataset is larger than one storage binding may be (or `stream` is asked).
+ * The feed of `sources` (a dataset's inputs): on the GPU, unless one of them
+ * is larger than one storage binding may be (or `stream` is asked).
  */
-export function makeFeed(device: GPUDevice, ds: Dataset, x: GPUBuffer, o: FeedOptions, stream = false): DataFeed {
-  const bytes = ds.data instanceof Uint8Array ? Math.ceil(ds.data.length / 4) * 4 : ds.data.byteLength;
-  const feed = stream || bytes > device.limits.maxStorageBufferBindingSize ? new StreamFeed(device, ds, x, o) : new GpuFeed(device, ds, x, o);
+export function makeFeed(device: GPUDevice, ds: Dataset, sources: readonly FeedSource[], o: FeedOptions, stream = false): DataFeed {
+  const bytes = (d: Uint8Array | Float32Array) => (d instanceof Uint8Array ? Math.ceil(d.length / 4) * 4 : d.byteLength);
+  const tooLarge = sources.some((s) => bytes(s.data) > device.limits.maxStorageBufferBindingSize);
+  const feed = stream || tooLarge ? new StreamFeed(device, ds, sources, o) : new GpuFeed(device, ds, sources, o);
   feed.setOrder(Uint32Array.from({ length: ds.count }, (_, i) => i));
   return feed;
 }

@@ -17,7 +17,7 @@ import { matmulTuning, tuneMatmul, type MatmulTuning } from '../kernels/autotune
 import { matmulShapeClass, matmulShapeKey, matmulVariant, type MatmulVariant } from '../kernels/matmul.ts';
 import { decodeNonFiniteReport, NONFINITE_REPORT_LENGTH } from '../kernels/nonfinite.ts';
 import { sampleSize, type Dataset } from '../data/dataset.ts';
-import { makeFeed, type DataFeed } from './feed.ts';
+import { feedSources, makeFeed, type DataFeed } from './feed.ts';
 import { initParams, ParamLayout, type StateDict } from './params.ts';
 
 export { initParams, type StateDict, type OptimizerName, type OptimizerSettings };
@@ -229,7 +229,9 @@ export class TrainingSession {
     const B = this.options.batch;
     if (ds.count < B) throw new Error(`${ds.name}: ${ds.count} samples is fewer than the batch size ${B}`);
     this.detachData();
-    this.feed = makeFeed(this.device, ds, this.program.input, { batch: B, dynamicBinarize: !!this.options.dynamicBinarize, seed: this.options.loss.seed }, opts.stream);
+    const binarize = !!this.options.dynamicBinarize;
+    const sources = feedSources(ds, this.program.inputs, this.options.spec.extraInputs ?? {}, binarize);
+    this.feed = makeFeed(this.device, ds, sources, { batch: B, dynamicBinarize: binarize, seed: this.options.loss.seed }, opts.stream);
   }
 
   private get attached(): DataFeed {

@@ -1,38 +1,20 @@
 /**
- * Headless Chromium with WebGPU on SwiftShader (or the machine's GPU), and a
- * Vite dev server on 127.0.0.1 for the pages under test. Set CHROMIUM_PATH to
- * use another Chrome or Chromium build.
+ * Headless Chromium with WebGPU on SwiftShader (or the machine's GPU, with
+ * WEBGPU_ADAPTER=default), and a Vite dev server on 127.0.0.1 for the pages
+ * under test. Set CHROMIUM_PATH to use another Chrome or Chromium build.
  */
-import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { demoData } from '../../demo/data/plugin.ts';
+import { webgpuLaunchOptions } from '../../src/testing/index.ts';
 
-export const CHROMIUM_FLAGS = [
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--use-webgpu-adapter=swiftshader',
-  '--enable-features=Vulkan',
-  '--disable-vulkan-surface',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
-
-export function chromiumPath(): string {
-  const p = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  if (!existsSync(p)) {
-    throw new Error(`no Chromium at ${p}: run \`npm run setup\` (installs Debian's chromium) or set CHROMIUM_PATH to a Chrome/Chromium binary`);
-  }
-  return p;
-}
-
+/**
+ * Chromium with the preset of webgpu-vae/testing, for scripts outside the
+ * test runner (bench/run-browser.ts); the tests get theirs from the
+ * Playwright config (test/browser/playwright.config.ts), which uses the same preset.
+ */
 export async function launchChromium(): Promise<Browser> {
-  // With a real GPU, drop the SwiftShader adapter flag by setting WEBGPU_ADAPTER=default.
-  const flags = process.env.WEBGPU_ADAPTER === 'default' ? CHROMIUM_FLAGS.filter((f) => !f.startsWith('--use-webgpu-adapter')) : CHROMIUM_FLAGS;
-  return chromium.launch({ executablePath: chromiumPath(), headless: true, args: flags });
+  return chromium.launch(webgpuLaunchOptions());
 }
 
 /**

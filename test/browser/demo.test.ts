@@ -6,25 +6,26 @@
  * recovered, a full storage is reported, your own images and Fashion-MNIST
  * load, and a browser without WebGPU gets a clear message. Every request
  * outside the page's origin is blocked (and none is made). Screenshots go to
- * test-results/demo-*.png.
+ * test-results/demo-*.png. The tests run in order on one page, each from
+ * where the one before left it (a serial group: after a failure the rest do
+ * not run).
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize } from 'node:path';
-import { after, before, test } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { join } from 'node:path';
+import { test, type BrowserContext, type Page } from '@playwright/test';
 import { build, type ViteDevServer } from 'vite';
-import { launchChromium, startVite } from './chromium.ts';
+import { startVite } from './chromium.ts';
+import { expectWebGpuAdapter, serveFolder, type FolderServer } from '../../src/testing/index.ts';
 import { readSafetensors } from '../../src/io/safetensors.ts';
 import { encodePng } from '../../src/io/png.ts';
 import { createCanvas, fillCircle, fillRect } from '../../src/viz/raster.ts';
 
 const ARTIFACTS = 'test-results';
-const LONG = { timeout: 10 * 60_000 };
 
-let browser: Browser;
+test.describe.configure({ mode: 'serial', timeout: 10 * 60_000 });
+
 let server: ViteDevServer;
 let context: BrowserContext;
 let page: Page;
@@ -88,13 +89,13 @@ async function assertNoPageErrors(): Promise<void> {
 
 const maxAbsDiff = (a: readonly number[], b: readonly number[]) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 
-before(async () => {
+test.beforeAll(async ({ browser }) => {
+  test.setTimeout(10 * 60_000);
   mkdirSync(ARTIFACTS, { recursive: true });
   const vite = await startVite();
   server = vite.server;
   origin = vite.url;
   allowed.add(origin);
-  browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1400, height: 1700 }, acceptDownloads: true });
   await context.route('**/*', (route) => {
     const url = new URL(route.request().url());
@@ -108,10 +109,10 @@ before(async () => {
   });
   page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
   await openStudio();
-}, LONG);
+});
 
-after(async () => {
-  await browser?.close();
+test.afterAll(async () => {
+  await context?.close();
   await server?.close();
 });
 
@@ -119,6 +120,9 @@ test('the studio shows the adapter and has the controls automation needs', async
   const adapter = (await page.textContent('[data-testid=adapter]')) ?? '';
   assert.match(adapter, /^WebGPU adapter: /);
   assert.match(adapter, /swiftshader|hardware/i, adapter);
+  const named = await expectWebGpuAdapter(page);
+  for (const part of [named.vendor, named.architecture]) assert.ok(adapter.includes(part), `the studio says '${adapter}'; the page's adapter is ${named.summary}`);
+  assert.equal(/software/.test(adapter), named.software, `the studio says '${adapter}'; the page's adapter is ${named.summary}`);
   await page.getByRole('button', { name: /^Train/ }).waitFor();
   for (const id of ['step', 'loss', 'samples-per-second']) assert.equal(await page.locator(`[data-testid=${id}]`).count(), 1, id);
   assert.equal(await num('step'), 0);
@@ -126,7 +130,7 @@ test('the studio shows the adapter and has the controls automation needs', async
 
 let firstLoss = NaN;
 
-test('training a few hundred steps makes the loss fall, live', LONG, async () => {
+test('training a few hundred steps makes the loss fall, live', async () => {
   // A small model so that a few hundred steps take well under a minute on SwiftShader.
   await page.fill('#hidden', '64');
   await page.fill('#latent', '4');
@@ -145,7 +149,7 @@ test('training a few hundred steps makes the loss fall, live', LONG, async () =>
   assert.ok(sps > 0, `samples/s ${sps}`);
 });
 
-test('live GPU buffers stay flat while training', LONG, async () => {
+test('live GPU buffers stay flat while training', async () => {
   // By now the first epoch (261 steps) has ended with its test evaluation and the views have been drawn.
   await refreshViews();
   const a = await page.evaluate(() => window.__studio!.bufferStats());
@@ -159,7 +163,7 @@ test('live GPU buffers stay flat while training', LONG, async () => {
   assert.equal(b.bytes, a.bytes, `live bytes went from ${a.bytes} to ${b.bytes}`);
 });
 
-test('a hidden page pauses training and resumes when visible again', LONG, async () => {
+test('a hidden page pauses training and resumes when visible again', async () => {
   // A string script: the test runner's transpiler would add helpers that do not exist in the page.
   const setVisibility = (v: 'hidden' | 'visible') => page.evaluate(`(() => {
     Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => '${v}' });
@@ -177,7 +181,7 @@ test('a hidden page pauses training and resumes when visible again', LONG, async
   await waitStep(s + 20);
 });
 
-test('a lost device is reported and training recovers on a new device', LONG, async () => {
+test('a lost device is reported and training recovers on a new device', async () => {
   const before = await num('step');
   await page.evaluate(() => window.__studio!.studio.loseDevice());
   await page.waitForFunction(() => window.__studio!.studio.recoveries === 1, null, { timeout: 2 * 60_000, polling: 200 });
@@ -193,7 +197,7 @@ test('a lost device is reported and training recovers on a new device', LONG, as
   assert.ok(Number.isFinite(loss) && loss < 0.75 * firstLoss, `loss after recovery ${loss} (first loss ${firstLoss})`);
 });
 
-test('every picture is drawn, and a click in the latent plot decodes', LONG, async () => {
+test('every picture is drawn, and a click in the latent plot decodes', async () => {
   await page.getByRole('button', { name: 'Pause' }).click();
   await waitState('paused');
   await refreshViews();
@@ -220,7 +224,7 @@ test('every picture is drawn, and a click in the latent plot decodes', LONG, asy
   await assertNoPageErrors();
 });
 
-test('save → reload → load gives the same reconstructions', LONG, async () => {
+test('save → reload → load gives the same reconstructions', async () => {
   await refreshViews();
   const trained = await reconstructions();
   assert.equal(trained.length, 16 * 784);
@@ -252,7 +256,7 @@ test('save → reload → load gives the same reconstructions', LONG, async () =
   assert.ok(maxAbsDiff(loaded, trained) <= 1e-6, `loaded reconstructions differ by ${maxAbsDiff(loaded, trained)}`);
 });
 
-test('a checkpoint saved by PyTorch loads and evaluates to PyTorch\'s values', LONG, async () => {
+test('a checkpoint saved by PyTorch loads and evaluates to PyTorch\'s values', async () => {
   // test/fixtures/torch-mlp: a 784-64-8 VAE trained in PyTorch (scripts/make_torch_fixture.py); the file has no model definition.
   const expected = JSON.parse(readFileSync('test/fixtures/torch-mlp/expected.json', 'utf8')) as { torch_checkpoint: { kl: number; recon_at_mean: number } };
   await page.selectOption('#model', 'mlp');
@@ -276,7 +280,7 @@ test('a checkpoint saved by PyTorch loads and evaluates to PyTorch\'s values', L
   assert.ok(close(r.recon, expected.torch_checkpoint.recon_at_mean), `reconstruction ${r.recon}, PyTorch ${expected.torch_checkpoint.recon_at_mean}`);
 });
 
-test('a full browser storage is reported on the page', LONG, async () => {
+test('a full browser storage is reported on the page', async () => {
   await page.evaluate(() => {
     const put = IDBObjectStore.prototype.put;
     (window as unknown as { __put: typeof put }).__put = put;
@@ -296,7 +300,7 @@ test('a full browser storage is reported on the page', LONG, async () => {
   });
 });
 
-test("the user's own images can be dropped in and trained on", LONG, async () => {
+test("the user's own images can be dropped in and trained on", async () => {
   const files = Array.from({ length: 40 }, (_, i) => {
     const light = i % 2 === 1;
     const c = createCanvas(56, 56, light ? [250, 250, 250, 255] : [0, 0, 0, 255]);
@@ -315,7 +319,7 @@ test("the user's own images can be dropped in and trained on", LONG, async () =>
   assert.ok(Number.isFinite(await num('loss')));
 });
 
-test('Fashion-MNIST is offered exactly when the server has it', LONG, async () => {
+test('Fashion-MNIST is offered exactly when the server has it', async () => {
   const installed = existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
   const disabled = await page.$eval('#dataset option[value=fashion-mnist]', (o) => (o as HTMLOptionElement).disabled);
   assert.equal(disabled, !installed);
@@ -332,7 +336,7 @@ test('Fashion-MNIST is offered exactly when the server has it', LONG, async () =
   await assertNoPageErrors();
 });
 
-test('a browser without WebGPU gets a clear message with what to do', LONG, async () => {
+test('a browser without WebGPU gets a clear message with what to do', async () => {
   const p = await context.newPage();
   await p.addInitScript("Object.defineProperty(Navigator.prototype, 'gpu', { configurable: true, get: () => undefined })");
   await p.goto(`${origin}/demo/index.html`);
@@ -344,33 +348,13 @@ test('a browser without WebGPU gets a clear message with what to do', LONG, asyn
   await p.close();
 });
 
-/** A plain static file server for a folder (no Vite), on 127.0.0.1. */
-async function serveStatic(dir: string): Promise<{ server: Server; url: string }> {
-  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.bin': 'application/octet-stream' };
-  const server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent((req.url ?? '/').split('?')[0]!)).replace(/^(\.\.[/\\])+/, '');
-    const file = join(dir, path.endsWith('/') ? `${path}index.html` : path);
-    if (!file.startsWith(dir) || !existsSync(file)) {
-      res.statusCode = 404;
-      res.end('not found');
-      return;
-    }
-    res.setHeader('Content-Type', types[extname(file)] ?? 'application/octet-stream');
-    res.end(req.method === 'HEAD' ? undefined : readFileSync(file));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const addr = server.address();
-  if (!addr || typeof addr === 'string') throw new Error('static server: no address');
-  return { server, url: `http://127.0.0.1:${addr.port}` };
-}
-
-test('the static build (npm run build) trains from a plain file server', LONG, async () => {
+test('the static build (npm run build) trains from a plain file server', async () => {
   const out = mkdtempSync(join(tmpdir(), 'webgpu-vae-demo-'));
-  let stat: { server: Server; url: string } | null = null;
+  let stat: FolderServer | null = null;
   try {
     await build({ configFile: 'vite.config.ts', logLevel: 'error', build: { outDir: out, emptyOutDir: true } });
     assert.ok(existsSync(join(out, 'data', 'mnist.bin')), 'the build has no data/mnist.bin');
-    stat = await serveStatic(out);
+    stat = await serveFolder(out);
     allowed.add(stat.url);
     await openStudio(`${stat.url}/index.html`);
     // Only the dev server can serve Fashion-MNIST.
@@ -386,7 +370,7 @@ test('the static build (npm run build) trains from a plain file server', LONG, a
     assert.ok(Number.isFinite(await num('loss')));
     assert.deepEqual(external, []);
   } finally {
-    stat?.server.close();
+    await stat?.close();
     rmSync(out, { recursive: true, force: true });
   }
 });

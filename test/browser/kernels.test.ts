@@ -1,34 +1,36 @@
-/** The same GPU kernel cases as test/node, in headless Chromium through Playwright. */
-import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import type { ViteDevServer } from 'vite';
+/** The same GPU kernel cases as test/node, in headless Chromium (the webgpu-vae/testing preset). */
+import { test } from '@playwright/test';
 import type { CaseResult } from './kernels-page.ts';
-import { launchChromium, startVite } from './chromium.ts';
+import { startVite } from './chromium.ts';
+import { oncePerRun } from './once.ts';
+import { expectWebGpuAdapter } from '../../src/testing/index.ts';
 import { ALL_CASES } from '../cases/index.ts';
 
-let browser: Browser;
-let server: ViteDevServer;
 let results: Map<string, CaseResult>;
 
-before(async () => {
-  const vite = await startVite();
-  server = vite.server;
-  browser = await launchChromium();
-  const page = await browser.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${vite.url}/test/browser/kernels.html`);
-  await page.waitForFunction(() => window.__kernelResults?.done === true, null, { timeout: 20 * 60_000, polling: 500 });
-  const state = await page.evaluate(() => window.__kernelResults!);
-  if (state.fatal) throw new Error(`kernel page failed: ${state.fatal}`);
-  if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
-  console.log(`# chromium adapter: ${state.adapter}`);
-  results = new Map(state.results.map((r) => [r.name, r]));
-}, { timeout: 25 * 60_000 });
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
+test.beforeAll(async ({ browser }, info) => {
+  test.setTimeout(25 * 60_000);
+  const run = await oncePerRun(info, 'kernels', async () => {
+    const vite = await startVite();
+    const page = await browser.newPage();
+    try {
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${vite.url}/test/browser/kernels.html`);
+      const adapter = await expectWebGpuAdapter(page);
+      console.log(`# chromium adapter: ${adapter.summary}`);
+      await page.waitForFunction(() => window.__kernelResults?.done === true, null, { timeout: 20 * 60_000, polling: 500 });
+      const state = await page.evaluate(() => window.__kernelResults!);
+      if (state.fatal) throw new Error(`kernel page failed: ${state.fatal}`);
+      if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
+      console.log(`# kernel page: ${state.adapter}`);
+      return state.results;
+    } finally {
+      await page.close();
+      await vite.server.close();
+    }
+  });
+  results = new Map(run.map((r) => [r.name, r]));
 });
 
 for (const c of ALL_CASES) {

@@ -6,6 +6,7 @@ import { dataCases } from './data.ts';
 import { elboCases } from './elbo.ts';
 import { inferenceCases } from './inference.ts';
 import { iwCases } from './iw.ts';
+import { iwaeCases } from './iwae.ts';
 import { matmulCases, matmulVariantCases } from './matmul.ts';
 import { modelCases } from './model.ts';
 import { nonFiniteCases } from './nonfinite.ts';
@@ -16,4 +17,4 @@ import { rngCases } from './rng.ts';
 import { shaderCases } from './shaders.ts';
 import type { GpuCase } from './types.ts';
 
-export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases, ...matmulVariantCases, ...convCases, ...rngCases, ...elboCases, ...dataCases, ...activationCases, ...addCases, ...normCases, ...reduceCases, ...optimCases, ...nonFiniteCases, ...modelCases, ...inferenceCases, ...iwCases];
+export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases, ...matmulVariantCases, ...convCases, ...rngCases, ...elboCases, ...dataCases, ...activationCases, ...addCases, ...normCases, ...reduceCases, ...optimCases, ...nonFiniteCases, ...modelCases, ...inferenceCases, ...iwCases, ...iwaeCases];

@@ -11,8 +11,9 @@ import type { ModelSpec } from '../../src/model/spec.ts';
 import { klElement } from '../../src/ref/elbo.ts';
 import { randomNormalRef } from '../../src/ref/philox.ts';
 import { TrainingSession } from '../../src/train/session.ts';
-import { expect, expectClose, gpuScope } from '../support/check.ts';
-import { sampleInputs, seededParams, tinyConv, tinyMlp, tinyNormConv, tinyNormMlp, tinyResidualConv, tinyResidualMlp } from '../support/models.ts';
+import { expect, expectClose, expectThrows, gpuScope } from '../support/check.ts';
+import { Inference } from '../../src/eval/inference.ts';
+import { sampleInputs, sampleLabels, seededParams, tinyConditionalMlp, tinyConv, tinyMlp, tinyNormConv, tinyNormMlp, tinyResidualConv, tinyResidualMlp } from '../support/models.ts';
 import type { GpuCase } from './types.ts';
 
 const SEED = 77;
@@ -29,11 +30,13 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 async function compareGradients(device: GPUDevice, name: string, spec: ModelSpec, batch: number, loss: ReferenceLoss) {
   const params = seededParams(spec, 5, 2);
   const x = sampleInputs(spec, batch, 6);
+  const { extra } = sampleLabels(spec, batch, 7);
   const session = new TrainingSession(device, { spec, batch, optimizer: { type: 'adam', lr: 1e-3 }, loss: { ...loss, seed: SEED } });
   try {
     const [grads, stats] = await gpuScope(device, name, async () => {
       session.setParams(new Map([...params].map(([k, v]) => [k, Float32Array.from(v)])));
       device.queue.writeBuffer(session.program.input, 0, Float32Array.from(x));
+      for (const [k, v] of extra) device.queue.writeBuffer(session.program.inputs.get(k)!, 0, Float32Array.from(v));
       session.program.resetStats();
       const enc = device.createCommandEncoder();
       session.encodeStep(enc, { beta: loss.beta, lr: 1e-3 }, 0, false);
@@ -41,7 +44,7 @@ async function compareGradients(device: GPUDevice, name: string, spec: ModelSpec
       return [await session.getParams('grads'), await session.program.readStats()] as const;
     });
     const eps = randomNormalRef({ seed: SEED, step: 1, stream: 0 }, batch * spec.latent);
-    const ref = referenceStep(spec, batch, params, x, eps, loss);
+    const ref = referenceStep(spec, batch, params, x, eps, loss, extra);
     const lossErr = Math.abs(stats.loss - ref.loss) / Math.abs(ref.loss);
     expect(lossErr < 1e-4, `${name}: loss ${stats.loss} vs reference ${ref.loss} (relative error ${lossErr.toExponential(2)})`);
     const bad: string[] = [];
@@ -97,6 +100,7 @@ export const modelCases: GpuCase[] = [
       await compareGradients(device, 'residual mlp', tinyResidualMlp(), 5, { beta: 0.8, freeBits: 0, latentL2: 0.03 });
       await compareGradients(device, 'residual mlp 784-64 at batch 16', tinyResidualMlp({ type: 'bernoulli' }, 64, 784, 8), 16, { beta: 1, freeBits: 0, latentL2: 0 });
       await compareGradients(device, 'residual conv', tinyResidualConv(), 3, { beta: 1, freeBits: 0, latentL2: 0.01 });
+      await compareGradients(device, 'conditional mlp', tinyConditionalMlp(), 5, { beta: 1, freeBits: 0, latentL2: 0 });
     },
   },
   {
@@ -175,31 +179,73 @@ export const modelCases: GpuCase[] = [
 ];
 
 modelCases.push({
-  name: 'model: a dataset streamed from the CPU trains exactly like the same dataset gathered on the GPU',
+  name: 'model: a dataset streamed from the CPU trains exactly like the same dataset gathered on the GPU (with and without a label input)',
   async run(device) {
-    const spec = tinyMlp();
-    const n = 20;
-    const data = Uint8Array.from({ length: n * 12 }, (_, i) => (i * 97 + 13) % 256);
-    const ds = { name: 'tiny', shape: spec.input, count: n, data, labels: null };
-    const params = new Map([...seededParams(spec, 4)].map(([k, v]) => [k, Float32Array.from(v)]));
-    const run = async (stream: boolean) => {
-      const s = new TrainingSession(device, { spec, batch: 6, optimizer: { type: 'adam', lr: 1e-2 }, loss: { beta: 1, freeBits: 0, latentL2: 0, seed: 3 }, dynamicBinarize: true });
-      try {
-        s.setParams(params);
-        s.attachData(ds, { stream });
-        expect(s.streaming === stream, `streaming is ${s.streaming}`);
-        s.setOrder(Uint32Array.from({ length: n }, (_, i) => (i * 7) % n));
-        for (let i = 0; i < 2 * s.stepsPerEpoch; i++) s.runStep({ beta: 1, lr: 1e-2 }, i % s.stepsPerEpoch);
-        return await s.getParams();
-      } finally {
-        s.destroy();
+    for (const spec of [tinyMlp(), tinyConditionalMlp()]) {
+      const n = 20;
+      const data = Uint8Array.from({ length: n * 12 }, (_, i) => (i * 97 + 13) % 256);
+      const ds = { name: 'tiny', shape: spec.input, count: n, data, labels: Int32Array.from({ length: n }, (_, i) => (i * 5) % 3) };
+      const params = new Map([...seededParams(spec, 4)].map(([k, v]) => [k, Float32Array.from(v)]));
+      const run = async (stream: boolean) => {
+        const s = new TrainingSession(device, { spec, batch: 6, optimizer: { type: 'adam', lr: 1e-2 }, loss: { beta: 1, freeBits: 0, latentL2: 0, seed: 3 }, dynamicBinarize: true });
+        try {
+          s.setParams(params);
+          s.attachData(ds, { stream });
+          expect(s.streaming === stream, `streaming is ${s.streaming}`);
+          s.setOrder(Uint32Array.from({ length: n }, (_, i) => (i * 7) % n));
+          for (let i = 0; i < 2 * s.stepsPerEpoch; i++) s.runStep({ beta: 1, lr: 1e-2 }, i % s.stepsPerEpoch);
+          return await s.getParams();
+        } finally {
+          s.destroy();
+        }
+      };
+      const gpu = await run(false), cpu = await run(true);
+      for (const [k, v] of gpu) {
+        const w = cpu.get(k)!;
+        const diff = v.findIndex((x, i) => x !== w[i]);
+        expect(diff < 0, `${k}[${diff}]: gathered on the GPU ${v[diff]}, streamed ${w[diff]}`);
       }
-    };
-    const gpu = await run(false), cpu = await run(true);
-    for (const [k, v] of gpu) {
-      const w = cpu.get(k)!;
-      const diff = v.findIndex((x, i) => x !== w[i]);
-      expect(diff < 0, `${k}[${diff}]: gathered on the GPU ${v[diff]}, streamed ${w[diff]}`);
+    }
+  },
+});
+
+modelCases.push({
+  name: 'model: a conditional model gets each sample\'s one-hot label: training uses the labels, inference needs them, bad labels are refused',
+  async run(device) {
+    const spec = tinyConditionalMlp(3);
+    const n = 8;
+    const x = sampleInputs(spec, n, 21);
+    const labels = Int32Array.from({ length: n }, (_, i) => i % 3);
+    const params = seededParams(spec, 8, 2);
+    // One step on the GPU-fed batch against the float64 reference with the same labels (order 0..n-1, one batch).
+    const s = new TrainingSession(device, { spec, batch: n, optimizer: { type: 'adam', lr: 1e-3 }, loss: { beta: 1, freeBits: 0, latentL2: 0, seed: SEED } });
+    try {
+      s.setParams(new Map([...params].map(([k, v]) => [k, Float32Array.from(v)])));
+      s.attachData({ name: 'tiny', shape: spec.input, count: n, data: Float32Array.from(x), labels });
+      s.program.resetStats();
+      const enc = device.createCommandEncoder();
+      s.encodeStep(enc, { beta: 1, lr: 1e-3 }, 0, false);
+      device.queue.submit([enc.finish()]);
+      const stats = await s.program.readStats();
+      const { extra } = { extra: new Map([['label', Float64Array.from({ length: n * 3 }, (_, i) => (Math.floor(i / 3) % 3 === i % 3 ? 1 : 0))]]) };
+      const eps = randomNormalRef({ seed: SEED, step: 1, stream: 0 }, n * spec.latent);
+      const ref = referenceStep(spec, n, params, x, eps, { beta: 1, freeBits: 0, latentL2: 0 }, extra);
+      expect(Math.abs(stats.loss - ref.loss) / ref.loss < 1e-4, `loss with the labels fed on the GPU ${stats.loss}, reference ${ref.loss}`);
+      const shifted = referenceStep(spec, n, params, x, eps, { beta: 1, freeBits: 0, latentL2: 0 }, new Map([['label', Float64Array.from(extra.get('label')!).reverse()]]));
+      expect(Math.abs(shifted.loss - ref.loss) > 1e-3, 'the labels change the loss (the check above would notice wrong labels)');
+      await expectThrows('label out of range', () => s.attachData({ name: 'bad', shape: spec.input, count: n, data: Float32Array.from(x), labels: Int32Array.from({ length: n }, (_, i) => (i === 5 ? 3 : 0)) }), /^bad: sample 5 has label 3, outside the model's 3 classes \(extraInputs\.label: 0\.\.2\)/);
+      await expectThrows('no labels', () => s.attachData({ name: 'unlabelled', shape: spec.input, count: n, data: Float32Array.from(x), labels: null }), /^unlabelled: the model reads the samples' labels \(extraInputs\.label\), and this dataset has none/);
+      const inf = new Inference(device, spec, s.params, 4);
+      try {
+        await expectThrows('sampling without labels', () => inf.samplePrior(4, 1), /this model is conditioned on a label \(extraInputs\.label, 3 classes\): give the class of each row/);
+        await expectThrows('label out of range', () => inf.samplePrior(2, 1, [0, 7]), /label 7 of row 1 is outside the model's 3 classes/);
+        const a = await inf.samplePrior(4, 1, [0, 0, 0, 0]), b = await inf.samplePrior(4, 1, [2, 2, 2, 2]);
+        expect(a.x.some((v, i) => Math.abs(v - b.x[i]!) > 1e-4), 'the same z decoded with another class gives another sample');
+      } finally {
+        inf.destroy();
+      }
+    } finally {
+      s.destroy();
     }
   },
 });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadMnistNode } from '../../src/data/mnist.ts';
-import { encodeNpy } from '../../src/data/npy.ts';
+import { encodeNpy, parseNpy } from '../../src/data/npy.ts';
 import { loadParams } from '../../src/io/checkpoint.ts';
 import { readSafetensors } from '../../src/io/safetensors.ts';
 import { decodePng } from '../../src/io/png.ts';
@@ -93,6 +93,13 @@ test('train writes a complete, valid run folder; resume, eval, sample, reconstru
   const s = await cli(['sample', 'run', '--n', '9', '--out', 's.png', '--seed', '3']);
   expect(s.code === 0, `sample exited ${s.code}: ${s.stderr}`);
   expect(decodePng(new Uint8Array(readFileSync(join(dir, 's.png'))), 's.png').width === 3 * 56 + 4 * 2, 'sample grid of 3 columns');
+  // The same samples as the decoder's means in an N×C×H×W float32 array, for other tools to score.
+  const sn = await cli(['sample', 'run', '--n', '9', '--out', 's.npy', '--seed', '3']);
+  expect(sn.code === 0, `sample --out s.npy exited ${sn.code}: ${sn.stderr}`);
+  const arr = parseNpy(new Uint8Array(readFileSync(join(dir, 's.npy'))), 's.npy');
+  expect(arr.shape.join('x') === '9x1x28x28' && arr.data instanceof Float32Array && arr.data.every((v) => v >= 0 && v <= 1), `s.npy: shape ${arr.shape.join('x')}, ${arr.data.constructor.name}`);
+  const sl = await cli(['sample', 'run', '--label', '3']);
+  expect(sl.code === 2 && /sample --label: this model is not conditioned on a label/.test(sl.stderr), `sample --label on an unconditioned model: ${sl.code} ${sl.stderr}`);
   for (const cmd of [['reconstruct', 'run', '--n', '4', '--out', 'r.png'], ['interpolate', 'run', '--a', '0', '--b', '2', '--steps', '5', '--out', 'i.png']]) {
     const x = await cli(cmd);
     expect(x.code === 0 && existsSync(join(dir, cmd[cmd.length - 1]!)), `${cmd[0]} exited ${x.code}: ${x.stderr}`);

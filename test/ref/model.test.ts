@@ -3,15 +3,16 @@ import { test } from 'node:test';
 import { referenceStep, type ReferenceLoss } from '../../src/model/reference.ts';
 import type { ModelSpec } from '../../src/model/spec.ts';
 import { checkGradient, randomF32 } from '../support/check.ts';
-import { sampleInputs, seededParams, tinyConv, tinyMlp, tinyNormConv, tinyNormMlp, tinyResidualConv, tinyResidualMlp } from '../support/models.ts';
+import { sampleInputs, sampleLabels, seededParams, tinyConditionalMlp, tinyConv, tinyMlp, tinyNormConv, tinyNormMlp, tinyResidualConv, tinyResidualMlp } from '../support/models.ts';
 
 function check(name: string, spec: ModelSpec, loss: ReferenceLoss, batch = 3) {
   const params = seededParams(spec, 11, 2);
   const x = sampleInputs(spec, batch, 12);
+  const { extra } = sampleLabels(spec, batch, 14);
   const eps = Float64Array.from(randomF32(batch * spec.latent, 13, -1.5, 1.5));
-  const base = referenceStep(spec, batch, params, x, eps, loss);
+  const base = referenceStep(spec, batch, params, x, eps, loss, extra);
   for (const [pname, value] of params) {
-    const f = () => referenceStep(spec, batch, params, x, eps, loss).loss;
+    const f = () => referenceStep(spec, batch, params, x, eps, loss, extra).loss;
     checkGradient(`${name}: ${pname}`, f, value, base.grads.get(pname)!, { atol: 1e-6, rtol: 1e-4 }, 24, 1e-6);
   }
 }
@@ -38,6 +39,7 @@ test('reference model gradients: DAGs with skip connections (residual blocks, a 
   check('residual mlp bernoulli', tinyResidualMlp(), { beta: 0.8, freeBits: 0, latentL2: 0.03 });
   check('residual mlp gaussian', tinyResidualMlp({ type: 'gaussian', logSigma: 0.2 }), { beta: 1, freeBits: 0, latentL2: 0 });
   check('residual conv', tinyResidualConv(), { beta: 1, freeBits: 0, latentL2: 0.01 }, 2);
+  check('conditional mlp (a label input in the encoder and the decoder)', tinyConditionalMlp(), { beta: 1, freeBits: 0, latentL2: 0 }, 4);
 });
 
 test('reference model gradients: group and layer norm (on the input, on (B, C), in a residual conv block, over trailing dimensions)', () => {

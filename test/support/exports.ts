@@ -27,3 +27,9 @@ export const KERNEL_EXPORTS = [
 
 /** `webgpu-vae/kernels/metadata`: reflection of the WGSL files. */
 export const METADATA_EXPORTS = ['kernelMetadata', 'shaderMetadata', 'shaderNames', 'shaderSource'] as const;
+
+/** `webgpu-vae/testing`: the Playwright preset for WebGPU in headless Chromium, and the float64 references (a namespace). */
+export const TESTING_EXPORTS = [
+  'CHROMIUM_PATH_ENV', 'DEBIAN_CHROMIUM', 'SWIFTSHADER_FLAG', 'WEBGPU_ADAPTER_ENV', 'WEBGPU_CHROMIUM_FLAGS',
+  'chromiumExecutable', 'expectClose', 'expectWebGpuAdapter', 'reference', 'serveFolder', 'webgpuLaunchOptions', 'webgpuPreset',
+] as const;

@@ -111,6 +111,45 @@ export function tinyResidualConv(): ModelSpec {
   };
 }
 
+/** A conditional model: the one-hot label enters the encoder and the decoder through dense branches added to the main path. */
+export function tinyConditionalMlp(classes = 3): ModelSpec {
+  return {
+    input: [12],
+    extraInputs: { label: { type: 'label', classes } },
+    latent: 3,
+    encoder: [
+      { type: 'dense', name: 'enc.x', out: 7 },
+      { type: 'dense', name: 'enc.y', out: 7, inputs: ['label'] },
+      { type: 'add', name: 'enc.sum', inputs: ['enc.x', 'enc.y'] },
+      { type: 'activation', activation: 'relu' },
+    ],
+    heads: { mu: 'enc.mu', logvar: 'enc.logvar' },
+    decoder: [
+      { type: 'dense', name: 'dec.z', out: 7 },
+      { type: 'dense', name: 'dec.y', out: 7, inputs: ['label'] },
+      { type: 'add', name: 'dec.sum', inputs: ['dec.z', 'dec.y'] },
+      { type: 'activation', activation: 'tanh' },
+      { type: 'dense', name: 'dec.out', out: 12 },
+    ],
+    likelihood: { type: 'bernoulli' },
+  };
+}
+
+/** Seeded labels and their one-hot rows for every extra input of `spec` (a label per sample). */
+export function sampleLabels(spec: ModelSpec, batch: number, seed: number): { labels: Int32Array; extra: Map<string, Float64Array> } {
+  const r = seeded(seed);
+  const extra = new Map<string, Float64Array>();
+  const entries = Object.entries(spec.extraInputs ?? {});
+  const classes = entries[0]?.[1].classes ?? 1;
+  const labels = Int32Array.from({ length: batch }, () => Math.floor(r() * classes));
+  for (const [name, e] of entries) {
+    const v = new Float64Array(batch * e.classes);
+    labels.forEach((c, i) => (v[i * e.classes + c] = 1));
+    extra.set(name, v);
+  }
+  return { labels, extra };
+}
+
 /**
  * Normalization in an mlp: a layer norm on the input itself (no gradient
  * flows into x), a group norm of a (B, C) input with a fused SiLU, and a

@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -36,10 +36,9 @@ export async function sh(cmd: string, args: readonly string[], cwd: string, time
   }
 }
 
-/** Builds dist/ and packs the package into a new temporary folder; returns the tarball's path. */
-export async function buildAndPack(): Promise<string> {
+/** Builds dist/ and packs the package into `dest` (default: a new temporary folder); returns the tarball's path. */
+export async function buildAndPack(dest = mkdtempSync(join(tmpdir(), 'webgpu-vae-pack-'))): Promise<string> {
   await sh(process.execPath, [join(REPO, 'scripts', 'build-lib.mjs')], REPO);
-  const dest = mkdtempSync(join(tmpdir(), 'webgpu-vae-pack-'));
   // The build just ran: skip prepack's second build.
   const out = await sh('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dest], REPO);
   const [info] = JSON.parse(out) as { filename: string }[];
@@ -59,31 +58,67 @@ function locate(packages: Readonly<Record<string, LockEntry>>, from: string, nam
   }
 }
 
+/** A packed tarball and the folder of the package it was packed from (whose package.json names its dependencies). */
+export interface Packed {
+  readonly tarball: string;
+  readonly dir: string;
+}
+
+export interface InstallOptions {
+  /** Registry packages the app also depends on, at the versions of the repository's lockfile (e.g. '@playwright/test'). */
+  readonly registry?: readonly string[];
+  /** More fields for the app's package.json (scripts, …). */
+  readonly manifest?: Readonly<Record<string, unknown>>;
+}
+
+interface Manifest {
+  readonly name: string;
+  readonly version: string;
+  readonly dependencies?: Record<string, string>;
+  readonly peerDependencies?: Record<string, string>;
+  readonly peerDependenciesMeta?: Record<string, unknown>;
+  readonly bin?: Record<string, string>;
+  readonly license?: string;
+  readonly engines?: Record<string, string>;
+}
+
 /**
- * Installs `tarball` into `appDir` (which holds the app's own files) with
- * `npm ci --offline`: a package.json naming the tarball and a lockfile with
- * the package's runtime dependencies at the versions of the repository's lockfile.
+ * Installs packed tarballs into `appDir` (which holds the app's own files)
+ * with `npm ci --offline`: a package.json naming them (and any `registry`
+ * packages) and a lockfile with their runtime dependencies at the versions of
+ * the repository's lockfile.
  */
-export async function installTarball(appDir: string, tarball: string): Promise<void> {
-  const file = basename(tarball);
-  copyFileSync(tarball, join(appDir, file));
-  const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { name: string; version: string; dependencies: Record<string, string>; bin?: Record<string, string>; license?: string; engines?: Record<string, string> };
+export async function installPackages(appDir: string, packs: readonly Packed[], opts: InstallOptions = {}): Promise<void> {
   const repoLock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
-  const spec = `file:${file}`;
-  const packages: Record<string, LockEntry> = {
-    '': { name: 'webgpu-vae-app', version: '0.0.0', dependencies: { [pkg.name]: spec } },
-    [`node_modules/${pkg.name}`]: {
+  const appDeps: Record<string, string> = {};
+  const packages: Record<string, LockEntry> = {};
+  const queue: [string, string][] = [];
+  for (const { tarball, dir } of packs) {
+    const file = basename(tarball);
+    copyFileSync(tarball, join(appDir, file));
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Manifest;
+    const spec = `file:${file}`;
+    appDeps[pkg.name] = spec;
+    packages[`node_modules/${pkg.name}`] = {
       version: pkg.version,
       resolved: spec,
       integrity: `sha512-${createHash('sha512').update(readFileSync(tarball)).digest('base64')}`,
       ...(pkg.license ? { license: pkg.license } : {}),
-      dependencies: pkg.dependencies,
+      ...(pkg.dependencies ? { dependencies: pkg.dependencies } : {}),
+      ...(pkg.peerDependencies ? { peerDependencies: pkg.peerDependencies } : {}),
+      ...(pkg.peerDependenciesMeta ? { peerDependenciesMeta: pkg.peerDependenciesMeta } : {}),
       ...(pkg.bin ? { bin: pkg.bin } : {}),
       ...(pkg.engines ? { engines: pkg.engines } : {}),
-    },
-  };
-  // The runtime closure of the package's dependencies, at the repository's paths (the same hoisting).
-  const queue: [string, string][] = Object.keys(pkg.dependencies).map((d) => ['', d]);
+    };
+    for (const d of Object.keys(pkg.dependencies ?? {})) queue.push(['', d]);
+  }
+  for (const name of opts.registry ?? []) {
+    const entry = repoLock.packages[`node_modules/${name}`];
+    if (!entry?.version) throw new Error(`the repository's package-lock.json has no top-level '${name}'`);
+    appDeps[name] = entry.version;
+    queue.push(['', name]);
+  }
+  // The runtime closure of the dependencies, at the repository's paths (the same hoisting).
   while (queue.length) {
     const [from, name] = queue.shift()!;
     const at = locate(repoLock.packages, from, name);
@@ -92,7 +127,34 @@ export async function installTarball(appDir: string, tarball: string): Promise<v
     packages[at] = entry;
     for (const d of Object.keys({ ...entry.dependencies, ...entry.optionalDependencies })) queue.push([at, d]);
   }
-  writeFileSync(join(appDir, 'package.json'), `${JSON.stringify({ name: 'webgpu-vae-app', version: '0.0.0', private: true, type: 'module', dependencies: { [pkg.name]: spec } }, null, 2)}\n`);
-  writeFileSync(join(appDir, 'package-lock.json'), `${JSON.stringify({ name: 'webgpu-vae-app', version: '0.0.0', lockfileVersion: 3, requires: true, packages }, null, 2)}\n`);
+  const manifest = { name: 'webgpu-vae-app', version: '0.0.0', private: true, type: 'module', ...opts.manifest, dependencies: appDeps };
+  writeFileSync(join(appDir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  const root = { name: manifest.name, version: manifest.version, dependencies: appDeps };
+  writeFileSync(join(appDir, 'package-lock.json'), `${JSON.stringify({ name: manifest.name, version: manifest.version, lockfileVersion: 3, requires: true, packages: { '': root, ...packages } }, null, 2)}\n`);
   await sh('npm', ['ci', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], appDir);
+}
+
+/** Installs the library's tarball into `appDir` (see installPackages). */
+export function installTarball(appDir: string, tarball: string): Promise<void> {
+  return installPackages(appDir, [{ tarball, dir: REPO }]);
+}
+
+/** Bytes of the files under `dir` (what a package adds to node_modules on disk, before block rounding). */
+export function folderBytes(dir: string): number {
+  let total = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) total += folderBytes(p);
+    else if (e.isFile()) total += statSync(p).size;
+  }
+  return total;
+}
+
+/** Builds packages/cli/dist and packs the command-line package into `dest`; returns the tarball's path. */
+export async function buildAndPackCli(dest = mkdtempSync(join(tmpdir(), 'webgpu-vae-cli-pack-'))): Promise<string> {
+  await sh(process.execPath, [join(REPO, 'scripts', 'build-lib.mjs'), '--cli'], REPO);
+  const out = await sh('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dest, '--workspace', 'webgpu-vae-cli'], REPO);
+  const [info] = JSON.parse(out) as { filename: string }[];
+  if (!info) throw new Error(`npm pack printed no file: ${out}`);
+  return join(dest, info.filename);
 }

@@ -1,0 +1,56 @@
+/**
+ * Makes test/fixtures/torch-grads/<case>.safetensors: for each preset (and
+ * small models of the other layer types), fixed parameters, a batch of real
+ * digits, the latent noise the GPU draws for the step, and the loss and
+ * every parameter gradient PyTorch's autograd computes in float64 for the
+ * same model (scripts/torch_vae.py builds it from the model definition).
+ * test/node/torch-grads.test.ts runs the same step on the GPU and compares
+ * every element. Needs Debian's python3-torch; run once:
+ *
+ *   node --import tsx scripts/make-grad-fixtures.ts
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadMnistNode } from '../src/data/mnist.ts';
+import { readSafetensors, tensorAsF32, writeSafetensors, type TensorToWrite } from '../src/io/safetensors.ts';
+import { randomNormalRef } from '../src/ref/philox.ts';
+import { initParams } from '../src/train/params.ts';
+import { buildForward } from '../src/graph/build.ts';
+import { GRAD_CASES, GRAD_SEED } from './grad-cases.ts';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const OUT = join(ROOT, 'test', 'fixtures', 'torch-grads');
+const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
+
+const { test } = await loadMnistNode();
+mkdirSync(OUT, { recursive: true });
+const tmp = mkdtempSync(join(tmpdir(), 'grad-fixtures-'));
+try {
+  for (const c of GRAD_CASES) {
+    const spec = c.spec;
+    const D = spec.input.reduce((a, b) => a * b, 1);
+    const params = initParams(buildForward(spec, 1), GRAD_SEED);
+    const x = new Float32Array(c.batch * D);
+    for (let i = 0; i < x.length; i++) x[i] = test.data[i]! / 255;
+    const eps = Float32Array.from(randomNormalRef({ seed: GRAD_SEED, step: 1, stream: 0 }, c.batch * spec.latent));
+    const tensors: TensorToWrite[] = [...params].map(([name, data]) => ({ name, shape: buildForward(spec, 1).params.find((p) => p.name === name)!.shape, data }));
+    tensors.push({ name: 'input.x', shape: [c.batch, ...spec.input], data: x }, { name: 'input.eps', shape: [c.batch, spec.latent], data: eps });
+    for (const [name, e] of Object.entries(spec.extraInputs ?? {})) {
+      const v = new Float32Array(c.batch * e.classes);
+      for (let i = 0; i < c.batch; i++) v[i * e.classes + (test.labels![i]! % e.classes)] = 1;
+      tensors.push({ name: `input.extra.${name}`, shape: [c.batch, e.classes], data: v });
+    }
+    const src = join(tmp, `${c.name}.in.safetensors`), dst = join(tmp, `${c.name}.out.safetensors`);
+    writeFileSync(src, writeSafetensors(tensors, { spec: JSON.stringify(spec), loss: JSON.stringify(c.loss) }));
+    execFileSync(PYTHON, [join(ROOT, 'scripts', 'torch_grads.py'), src, dst], { stdio: 'inherit', cwd: join(ROOT, 'scripts') });
+    const out = readSafetensors(new Uint8Array(readFileSync(dst)));
+    const grads: TensorToWrite[] = [...out.tensors].map(([name, t]) => ({ name: `grad.${name}`, shape: t.shape, data: tensorAsF32(t, name) }));
+    const meta = { case: c.name, seed: String(GRAD_SEED), loss: out.metadata.loss!, recon: out.metadata.recon!, kl: out.metadata.kl!, torch: out.metadata.torch!, made_by: 'scripts/make-grad-fixtures.ts' };
+    writeFileSync(join(OUT, `${c.name}.safetensors`), writeSafetensors([...tensors.filter((t) => !t.name.startsWith('input.eps')), ...grads], meta));
+    console.log(`${c.name}: loss ${meta.loss} (PyTorch ${meta.torch}), ${grads.length} gradients`);
+  }
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}

@@ -1,0 +1,298 @@
+"""webgpu-vae models in PyTorch: an nn.Module built from a webgpu-vae model
+definition (the "model" of a run's config.json, or a model JSON file), with
+parameter names equal to webgpu-vae's state_dict names, the same forward
+(layers in dependency order, named inputs, the two heads, z = mu + sigma * eps,
+the decoder) and the same loss (reconstruction NLL summed over features, the
+KL with beta, free bits and the latent L2 penalty, as batch means).
+
+It needs only PyTorch (and the standard library). Used by the scripts that
+make reference values for the tests, by the reference training runs, and
+copied into the project that `webgpu-vae export --pytorch` writes.
+
+    spec = json.load(open('config.json'))['model']
+    model = WebgpuVae(spec)
+    model.load_state_dict(load_safetensors('model.safetensors'), strict=True)
+"""
+import json
+import math
+import struct
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def activate(name, x):
+    """The activations of activation_fns.wgsl (gelu is the tanh approximation)."""
+    if name in (None, 'identity'):
+        return x
+    if name == 'relu':
+        return F.relu(x)
+    if name == 'leaky_relu':
+        return F.leaky_relu(x, 0.01)
+    if name == 'elu':
+        return F.elu(x, 1.0)
+    if name == 'gelu':
+        return F.gelu(x, approximate='tanh')
+    if name == 'silu':
+        return F.silu(x)
+    if name == 'tanh':
+        return torch.tanh(x)
+    if name == 'sigmoid':
+        return torch.sigmoid(x)
+    if name == 'softplus':
+        return F.softplus(x)
+    raise ValueError(f'unknown activation {name!r}')
+
+
+def numel(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+class Layer(nn.Module):
+    """One layer of the model format; `kind` is its "type"."""
+
+    def __init__(self, spec, in_shapes):
+        super().__init__()
+        self.spec = spec
+        self.kind = spec['type']
+        s = spec
+        t = self.kind
+        x = in_shapes[0]
+        if t == 'dense':
+            self.inner = nn.Linear(x[-1], s['out'])
+            self.out_shape = (s['out'],)
+        elif t == 'conv2d':
+            self.inner = nn.Conv2d(x[0], s['out'], s['kernel'], stride=s.get('stride', 1), padding=s.get('padding', 0), dilation=s.get('dilation', 1))
+            self.out_shape = None
+        elif t == 'conv_transpose2d':
+            self.inner = nn.ConvTranspose2d(x[0], s['out'], s['kernel'], stride=s.get('stride', 1), padding=s.get('padding', 0),
+                                            output_padding=s.get('outputPadding', 0), dilation=s.get('dilation', 1))
+            self.out_shape = None
+        elif t in ('activation', 'flatten', 'reshape', 'add', 'concat', 'upsample_nearest2d'):
+            self.inner = None
+        else:
+            raise ValueError(f'layer type {t!r} is not supported by this PyTorch builder')
+
+    def forward(self, *xs):
+        s, t = self.spec, self.kind
+        x = xs[0]
+        if t in ('dense', 'conv2d', 'conv_transpose2d'):
+            return activate(s.get('activation'), self.inner(x))
+        if t == 'activation':
+            return activate(s['activation'], x)
+        if t == 'flatten':
+            return x.flatten(1)
+        if t == 'reshape':
+            return x.reshape(x.shape[0], *s['shape'])
+        if t == 'add':
+            b = xs[1]
+            return x + b.reshape(*b.shape, *([1] * (x.dim() - b.dim())))
+        if t == 'concat':
+            return torch.cat(xs, dim=1)
+        if t == 'upsample_nearest2d':
+            return F.interpolate(x, scale_factor=s.get('scale', 2), mode='nearest')
+        raise ValueError(t)
+
+
+def _attach(root, name, module):
+    """Registers `module` under a dotted name ("enc.conv1"), so its parameters are "enc.conv1.weight"."""
+    parts = name.split('.')
+    parent = root
+    for p in parts[:-1]:
+        if not hasattr(parent, p) or not isinstance(getattr(parent, p), nn.Module):
+            parent.add_module(p, nn.Module())
+        parent = getattr(parent, p)
+    parent.add_module(parts[-1], module)
+
+
+def _order(layers, start):
+    """Layer indices in dependency order (list order among the free ones), and each one's inputs."""
+    by_name = {l['name']: i for i, l in enumerate(layers) if 'name' in l}
+    deps = []
+    for i, l in enumerate(layers):
+        names = l.get('inputs') or [start if i == 0 else i - 1]
+        deps.append([by_name.get(n, n) if isinstance(n, str) else n for n in names])
+    done, placed = [], set()
+    while len(done) < len(layers):
+        nxt = next(i for i in range(len(layers)) if i not in placed and all(not isinstance(d, int) or d in placed for d in deps[i]))
+        placed.add(nxt)
+        done.append(nxt)
+    return done, deps
+
+
+class Section(nn.Module):
+    """An encoder or a decoder: its layers run in dependency order from `start` (x or z) and the extra inputs."""
+
+    def __init__(self, root, layers, start, start_shape, extra_shapes):
+        super().__init__()
+        self.layers_spec = layers
+        self.start = start
+        self.order, self.deps = _order(layers, start)
+        self.modules_ = {}
+        shapes = {start: start_shape, **extra_shapes}
+        for i in self.order:
+            l = layers[i]
+            ins = [shapes[d] for d in self.deps[i]]
+            m = Layer(l, ins)
+            with torch.no_grad():
+                probe = m(*[torch.zeros(1, *s) for s in ins])
+            shapes[i] = tuple(probe.shape[1:])
+            self.modules_[i] = m
+            if m.inner is not None:
+                _attach(root, l['name'], m.inner)
+        self.out_shape = shapes[len(layers) - 1] if layers else start_shape
+
+    def forward(self, start, extras):
+        if not self.layers_spec:
+            return start
+        values = {self.start: start, **extras}
+        for i in self.order:
+            values[i] = self.modules_[i](*[values[d] for d in self.deps[i]])
+        return values[len(self.layers_spec) - 1]
+
+
+class WebgpuVae(nn.Module):
+    """The VAE of a webgpu-vae model definition, with webgpu-vae's parameter names."""
+
+    def __init__(self, spec):
+        super().__init__()
+        self.spec = spec
+        extra = {n: (e['classes'],) for n, e in spec.get('extraInputs', {}).items()}
+        # The sections are plain attributes: their layers are registered on the root under their own names.
+        encoder = Section(self, spec['encoder'], 'x', tuple(spec['input']), extra)
+        h = numel(encoder.out_shape)
+        _attach(self, spec['heads']['mu'], nn.Linear(h, spec['latent']))
+        _attach(self, spec['heads']['logvar'], nn.Linear(h, spec['latent']))
+        decoder = Section(self, spec['decoder'], 'z', (spec['latent'],), extra)
+        lk = spec.get('likelihood', {'type': 'bernoulli'})
+        if lk['type'] == 'gaussian' and lk.get('learnSigma'):
+            self.log_sigma = nn.Parameter(torch.zeros(*spec['input']))
+        object.__setattr__(self, 'encoder_', encoder)
+        object.__setattr__(self, 'decoder_', decoder)
+
+    def head(self, name):
+        m = self
+        for p in name.split('.'):
+            m = getattr(m, p)
+        return m
+
+    def encode(self, x, extras=None):
+        h = self.encoder_(x, extras or {})
+        return self.head(self.spec['heads']['mu'])(h), self.head(self.spec['heads']['logvar'])(h)
+
+    def decode_raw(self, z, extras=None):
+        y = self.decoder_(z, extras or {})
+        return y.reshape(y.shape[0], *self.spec['input'])
+
+    def forward(self, x, eps, extras=None):
+        mu, logvar = self.encode(x, extras)
+        z = mu if self.spec.get('autoencoder') else mu + torch.exp(0.5 * logvar) * eps
+        return self.decode_raw(z, extras), mu, logvar, z
+
+    def recon_nll(self, logits, x):
+        """Per-sample reconstruction NLL, summed over features (as elbo.wgsl)."""
+        lk = self.spec.get('likelihood', {'type': 'bernoulli'})
+        b = x.shape[0]
+        if lk['type'] == 'bernoulli':
+            return F.binary_cross_entropy_with_logits(logits, x, reduction='none').reshape(b, -1).sum(1)
+        if lk['type'] == 'gaussian':
+            ls = self.log_sigma.expand_as(x) if lk.get('learnSigma') else torch.full_like(x, lk.get('logSigma', 0.0))
+            r = (x - logits) * torch.exp(-ls)
+            return (0.5 * r * r + ls + HALF_LOG_2PI).reshape(b, -1).sum(1)
+        v = lk['classes']
+        lp = F.log_softmax(logits.reshape(b, -1, v), dim=-1)
+        return -(x.reshape(b, -1, v) * lp).sum((1, 2))
+
+    def loss(self, x, eps, beta=1.0, free_bits=0.0, latent_l2=0.0, extras=None, per_sample=False):
+        """The objective webgpu-vae minimizes (batch means) and its terms."""
+        logits, mu, logvar, z = self.forward(x, eps, extras)
+        return self.loss_from(x, logits, mu, logvar, z, beta, free_bits, latent_l2)
+
+    def loss_from(self, x, logits, mu, logvar, z, beta=1.0, free_bits=0.0, latent_l2=0.0):
+        """The objective from a forward's outputs (as elbo.wgsl: batch means; free bits on the batch-mean KL per dimension)."""
+        recon = self.recon_nll(logits, x)
+        kl_elem = 0.5 * (mu * mu + torch.expm1(logvar) - logvar)
+        kl = kl_elem.sum(1)
+        kl_dim = kl_elem.mean(0)
+        if free_bits > 0:
+            kl_obj = torch.where(kl_dim < free_bits, torch.full_like(kl_dim, free_bits), kl_dim).sum()
+        else:
+            kl_obj = kl_dim.sum()
+        if self.spec.get('autoencoder'):
+            beta = 0.0
+        l2 = (z * z).sum(1).mean()
+        objective = recon.mean() + beta * kl_obj + latent_l2 * l2
+        return objective, {'recon': recon.mean(), 'kl': kl.mean(), 'recon_each': recon, 'kl_each': kl, 'logits': logits, 'mu': mu, 'logvar': logvar, 'z': z}
+
+
+# --- safetensors without the safetensors package ---------------------------
+
+def save_safetensors(path, tensors, metadata=None):
+    """Writes F32 tensors: an 8-byte little-endian header length, the JSON header, the bytes."""
+    header = {'__metadata__': dict(metadata or {})}
+    blobs, off = [], 0
+    for name, t in tensors.items():
+        b = t.detach().to(torch.float32).contiguous().cpu().numpy().astype('<f4').tobytes()
+        header[name] = {'dtype': 'F32', 'shape': list(t.shape), 'data_offsets': [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header).encode()
+    h += b' ' * ((8 - (8 + len(h)) % 8) % 8)
+    with open(path, 'wb') as f:
+        f.write(struct.pack('<Q', len(h)) + h + b''.join(blobs))
+
+
+def load_safetensors(path):
+    """Reads F32 tensors (as safetensors.torch.load_file does) and the metadata."""
+    import numpy as np
+    with open(path, 'rb') as f:
+        data = f.read()
+    (n,) = struct.unpack('<Q', data[:8])
+    header = json.loads(data[8:8 + n])
+    meta = header.pop('__metadata__', {})
+    out = {}
+    for name, h in header.items():
+        if h['dtype'] != 'F32':
+            raise ValueError(f'{path}: {name} has dtype {h["dtype"]}; expected F32')
+        a, b = h['data_offsets']
+        arr = np.frombuffer(data[8 + n + a:8 + n + b], dtype='<f4').reshape(h['shape'])
+        out[name] = torch.from_numpy(arr.copy())
+    return out, meta
+
+
+# --- webgpu-vae's random numbers (shaders/philox.wgsl) ---------------------
+
+M0, M1, W0, W1 = 0xd2511f53, 0xcd9e8d57, 0x9e3779b9, 0xbb67ae85
+MASK = 0xffffffff
+
+
+def philox4x32_10(counter, key):
+    c0, c1, c2, c3 = counter
+    k0, k1 = key
+    for r in range(10):
+        if r > 0:
+            k0, k1 = (k0 + W0) & MASK, (k1 + W1) & MASK
+        p0, p1 = M0 * c0, M1 * c2
+        c0, c1, c2, c3 = ((p1 >> 32) ^ c1 ^ k0) & MASK, p1 & MASK, ((p0 >> 32) ^ c3 ^ k1) & MASK, p0 & MASK
+    return c0, c1, c2, c3
+
+
+def random_normal(seed, step, stream, n):
+    """The standard normals webgpu-vae draws on the GPU for (seed, step, stream), in float64 (the GPU's to f32 precision)."""
+    out = []
+    u = lambda r: ((r >> 8) + 1) * 2.0 ** -24
+    block = 0
+    while len(out) < n:
+        w = philox4x32_10((block, step, 0, 0), (seed, stream))
+        for a, b in ((w[0], w[1]), (w[2], w[3])):
+            radius = math.sqrt(-2 * math.log(u(a)))
+            theta = math.pi * (2 * u(b) - 1)
+            out += [radius * math.cos(theta), radius * math.sin(theta)]
+        block += 1
+    return torch.tensor(out[:n], dtype=torch.float64)
