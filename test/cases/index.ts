@@ -2,6 +2,7 @@
 import { activationCases } from './activation.ts';
 import { addCases } from './add.ts';
 import { convCases } from './conv.ts';
+import { conv1dCases } from './conv1d.ts';
 import { dataCases } from './data.ts';
 import { elboCases } from './elbo.ts';
 import { inferenceCases } from './inference.ts';
@@ -15,4 +16,4 @@ import { rngCases } from './rng.ts';
 import { shaderCases } from './shaders.ts';
 import type { GpuCase } from './types.ts';
 
-export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases, ...matmulVariantCases, ...convCases, ...rngCases, ...elboCases, ...dataCases, ...activationCases, ...addCases, ...reduceCases, ...optimCases, ...nonFiniteCases, ...modelCases, ...inferenceCases, ...iwCases];
+export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases, ...matmulVariantCases, ...convCases, ...conv1dCases, ...rngCases, ...elboCases, ...dataCases, ...activationCases, ...addCases, ...reduceCases, ...optimCases, ...nonFiniteCases, ...modelCases, ...inferenceCases, ...iwCases];
