@@ -12,7 +12,7 @@ import { klElement } from '../../src/ref/elbo.ts';
 import { randomNormalRef } from '../../src/ref/philox.ts';
 import { TrainingSession } from '../../src/train/session.ts';
 import { expect, expectClose, gpuScope } from '../support/check.ts';
-import { sampleInputs, seededParams, tinyConv, tinyMlp, tinyResidualConv, tinyResidualMlp } from '../support/models.ts';
+import { oneHotLabels, sampleInputs, seededParams, tinyConv, tinyConv1d, tinyCvae, tinyMlp, tinyResidualConv, tinyResidualMlp, tinyUpsampleConcat } from '../support/models.ts';
 import type { GpuCase } from './types.ts';
 
 const SEED = 77;
@@ -26,7 +26,8 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-30);
 }
 
-async function compareGradients(device: GPUDevice, name: string, spec: ModelSpec, batch: number, loss: ReferenceLoss) {
+/** `extra`: the values of the model's extra inputs (e.g. one-hot labels), by name. */
+async function compareGradients(device: GPUDevice, name: string, spec: ModelSpec, batch: number, loss: ReferenceLoss, extra: ReadonlyMap<string, ArrayLike<number>> = new Map()) {
   const params = seededParams(spec, 5, 2);
   const x = sampleInputs(spec, batch, 6);
   const session = new TrainingSession(device, { spec, batch, optimizer: { type: 'adam', lr: 1e-3 }, loss: { ...loss, seed: SEED } });
@@ -34,6 +35,7 @@ async function compareGradients(device: GPUDevice, name: string, spec: ModelSpec
     const [grads, stats] = await gpuScope(device, name, async () => {
       session.setParams(new Map([...params].map(([k, v]) => [k, Float32Array.from(v)])));
       device.queue.writeBuffer(session.program.input, 0, Float32Array.from(x));
+      for (const [input, v] of extra) device.queue.writeBuffer(session.program.inputs.get(input)!, 0, Float32Array.from(v));
       session.program.resetStats();
       const enc = device.createCommandEncoder();
       session.encodeStep(enc, { beta: loss.beta, lr: 1e-3 }, 0, false);
@@ -41,7 +43,7 @@ async function compareGradients(device: GPUDevice, name: string, spec: ModelSpec
       return [await session.getParams('grads'), await session.program.readStats()] as const;
     });
     const eps = randomNormalRef({ seed: SEED, step: 1, stream: 0 }, batch * spec.latent);
-    const ref = referenceStep(spec, batch, params, x, eps, loss);
+    const ref = referenceStep(spec, batch, params, x, eps, loss, extra);
     const lossErr = Math.abs(stats.loss - ref.loss) / Math.abs(ref.loss);
     expect(lossErr < 1e-4, `${name}: loss ${stats.loss} vs reference ${ref.loss} (relative error ${lossErr.toExponential(2)})`);
     const bad: string[] = [];
@@ -97,6 +99,15 @@ export const modelCases: GpuCase[] = [
       await compareGradients(device, 'residual mlp', tinyResidualMlp(), 5, { beta: 0.8, freeBits: 0, latentL2: 0.03 });
       await compareGradients(device, 'residual mlp 784-64 at batch 16', tinyResidualMlp({ type: 'bernoulli' }, 64, 784, 8), 16, { beta: 1, freeBits: 0, latentL2: 0 });
       await compareGradients(device, 'residual conv', tinyResidualConv(), 3, { beta: 1, freeBits: 0, latentL2: 0.01 });
+    },
+  },
+  {
+    name: 'model: conv1d (causal and padded), upsample + concat, and conditional VAE gradients match the float64 reference',
+    async run(device) {
+      await compareGradients(device, 'conv1d gaussian', tinyConv1d(), 3, { beta: 0.9, freeBits: 0, latentL2: 0.02 });
+      await compareGradients(device, 'conv1d bernoulli', tinyConv1d({ type: 'bernoulli' }), 2, { beta: 1, freeBits: 0, latentL2: 0 });
+      await compareGradients(device, 'upsample + concat', tinyUpsampleConcat(), 3, { beta: 1, freeBits: 0, latentL2: 0.01 });
+      await compareGradients(device, 'cvae', tinyCvae(), 5, { beta: 0.8, freeBits: 0, latentL2: 0 }, new Map([['label', oneHotLabels(5, 4, 8)]]));
     },
   },
   {

@@ -3,15 +3,15 @@ import { test } from 'node:test';
 import { referenceStep, type ReferenceLoss } from '../../src/model/reference.ts';
 import type { ModelSpec } from '../../src/model/spec.ts';
 import { checkGradient, randomF32 } from '../support/check.ts';
-import { sampleInputs, seededParams, tinyConv, tinyMlp, tinyResidualConv, tinyResidualMlp } from '../support/models.ts';
+import { oneHotLabels, sampleInputs, seededParams, tinyConv, tinyConv1d, tinyCvae, tinyMlp, tinyResidualConv, tinyResidualMlp, tinyUpsampleConcat } from '../support/models.ts';
 
-function check(name: string, spec: ModelSpec, loss: ReferenceLoss, batch = 3) {
+function check(name: string, spec: ModelSpec, loss: ReferenceLoss, batch = 3, extra: ReadonlyMap<string, ArrayLike<number>> = new Map()) {
   const params = seededParams(spec, 11, 2);
   const x = sampleInputs(spec, batch, 12);
   const eps = Float64Array.from(randomF32(batch * spec.latent, 13, -1.5, 1.5));
-  const base = referenceStep(spec, batch, params, x, eps, loss);
+  const base = referenceStep(spec, batch, params, x, eps, loss, extra);
   for (const [pname, value] of params) {
-    const f = () => referenceStep(spec, batch, params, x, eps, loss).loss;
+    const f = () => referenceStep(spec, batch, params, x, eps, loss, extra).loss;
     checkGradient(`${name}: ${pname}`, f, value, base.grads.get(pname)!, { atol: 1e-6, rtol: 1e-4 }, 24, 1e-6);
   }
 }
@@ -38,4 +38,11 @@ test('reference model gradients: DAGs with skip connections (residual blocks, a 
   check('residual mlp bernoulli', tinyResidualMlp(), { beta: 0.8, freeBits: 0, latentL2: 0.03 });
   check('residual mlp gaussian', tinyResidualMlp({ type: 'gaussian', logSigma: 0.2 }), { beta: 1, freeBits: 0, latentL2: 0 });
   check('residual conv', tinyResidualConv(), { beta: 1, freeBits: 0, latentL2: 0.01 }, 2);
+});
+
+test('reference model gradients: conv1d (causal, dilated, strided, padded), upsample + concat of a skip, a conditional VAE', () => {
+  check('conv1d gaussian', tinyConv1d(), { beta: 0.9, freeBits: 0, latentL2: 0.02 }, 2);
+  check('conv1d bernoulli', tinyConv1d({ type: 'bernoulli' }), { beta: 1, freeBits: 0, latentL2: 0 }, 3);
+  check('upsample + concat', tinyUpsampleConcat(), { beta: 1, freeBits: 0, latentL2: 0.01 }, 2);
+  check('cvae (concat of a one-hot label to x and z)', tinyCvae(), { beta: 0.8, freeBits: 0, latentL2: 0 }, 4, new Map([['label', oneHotLabels(4, 4, 14)]]));
 });
