@@ -2,9 +2,12 @@
  * The float64 conv1d reference: PyTorch golden values (padded, strided,
  * dilated and causal), the backward against central finite differences,
  * causality (an output never reads a later input), the output length and
- * the errors for bad options.
+ * the errors for bad options; the layer's parameters (nn.Conv1d names,
+ * layout and init bound), shapes and errors.
  */
 import { test } from 'node:test';
+import { buildForward } from '../../src/graph/build.ts';
+import { parseModelSpec } from '../../src/model/spec.ts';
 import { conv1dGeometry, type Conv1dOptions } from '../../src/kernels/conv-geometry.ts';
 import { conv1dBackwardRef, conv1dRef } from '../../src/ref/conv1d.ts';
 import { checkGradient, expect, expectClose, expectThrows, randomF32 } from '../support/check.ts';
@@ -112,4 +115,37 @@ test('conv1d geometry: output lengths and errors for bad options', async () => {
   await expectThrows('empty output', () => conv1dGeometry({ ...base, length: 4, kernel: 3, dilation: 2 }), /conv1d\(x 1x1x4, 1->1, kernel 3, stride 1, padding 0, dilation 2\): output length 0 is empty: the dilated kernel \(5\) is longer than the padded input \(4\)/);
   await expectThrows('zero length', () => conv1dGeometry({ ...base, length: 0, kernel: 1 }), /length = 0; expected a positive integer/);
   await expectThrows('negative padding', () => conv1dGeometry({ ...base, length: 4, kernel: 1, padding: -1 }), /padding = -1; expected a non-negative integer/);
+});
+
+/** A model over (B, 3, 10) sequences whose encoder is `layers` then a flatten. */
+function seqModel(layers: unknown[]) {
+  return { input: [3, 10], latent: 2, encoder: [...layers, { type: 'flatten' }], heads: { mu: 'mu', logvar: 'lv' }, decoder: [{ type: 'dense', name: 'd', out: 30 }], likelihood: { type: 'bernoulli' } };
+}
+
+test('conv1d layer: nn.Conv1d parameter names, layouts and init bound; output lengths (causal keeps the length)', () => {
+  const fg = buildForward(parseModelSpec(seqModel([
+    { type: 'conv1d', name: 'c1', out: 5, kernel: 4, dilation: 2, causal: true, activation: 'gelu' },
+    { type: 'conv1d', name: 'c2', out: 6, kernel: 3, stride: 2, padding: 1 },
+  ])), 2);
+  const p = new Map(fg.params.map((q) => [q.name, q]));
+  expect(p.get('c1.weight')?.shape.join('x') === '5x3x4' && p.get('c1.bias')?.shape.join('x') === '5', `c1: ${p.get('c1.weight')?.shape} / ${p.get('c1.bias')?.shape}`);
+  expect(p.get('c2.weight')?.shape.join('x') === '6x5x3', `c2 weight ${p.get('c2.weight')?.shape}`);
+  // PyTorch's Conv1d: U(−1/sqrt(C_in·K), 1/sqrt(C_in·K)) for the weight and the bias.
+  expect(Math.abs(p.get('c1.weight')!.initBound - 1 / Math.sqrt(3 * 4)) < 1e-15 && p.get('c1.bias')!.initBound === p.get('c1.weight')!.initBound, 'c1 init bound');
+  expect(Math.abs(p.get('c2.bias')!.initBound - 1 / Math.sqrt(5 * 3)) < 1e-15, 'c2 init bound');
+  const shapes = fg.graph.tensors.filter((t) => t.name === 'c1.out' || t.name === 'c2.out').map((t) => t.shape.join('x'));
+  expect(shapes.join() === '2x5x10,2x6x5', `conv1d outputs: ${shapes.join(', ')}`);
+  // gelu's derivative needs the input: an activation node after the conv; tanh-like ones are fused.
+  expect(fg.graph.nodes.some((n) => n.op === 'activation' && n.label.startsWith('gelu')), 'gelu after c1');
+});
+
+test('conv1d layer: causal with padding, an empty output, a wrong input rank and bad fields are refused naming the layer', async () => {
+  const build = (layers: unknown[]) => () => buildForward(parseModelSpec(seqModel(layers)), 2);
+  await expectThrows('causal and padding', build([{ type: 'conv1d', name: 'c', out: 2, kernel: 3, causal: true, padding: 1 }]), /^encoder\[0\]\.padding: a causal conv1d pads \(kernel − 1\)·dilation on the left by itself; remove padding \(got 1\) or causal/);
+  await expectThrows('causal and padding 0', build([{ type: 'conv1d', name: 'c', out: 2, kernel: 3, causal: true, padding: 0 }]), /^encoder\[0\]\.padding: a causal conv1d/);
+  await expectThrows('empty output', build([{ type: 'conv1d', name: 'c', out: 2, kernel: 4, dilation: 4 }]), /^encoder\[0\] \(conv1d 'c'\): input \[3, 10\] with kernel 4, stride 1, padding 0, dilation 4: output length -2 is empty: the dilated kernel \(13\) is longer than the padded input \(10\)/);
+  await expectThrows('rank', () => buildForward(parseModelSpec({ ...seqModel([{ type: 'conv1d', name: 'c', out: 2, kernel: 3 }]), input: [30] }), 2), /^encoder\[0\] \(conv1d 'c'\): input has shape \[2, 30\]; expected \[batch, channels, length\]/);
+  await expectThrows('causal field', build([{ type: 'conv1d', name: 'c', out: 2, kernel: 3, causal: 'yes' }]), /^encoder\[0\]\.causal: expected true or false, got "yes"/);
+  await expectThrows('kernel field', build([{ type: 'conv1d', name: 'c', out: 2, kernel: 0 }]), /^encoder\[0\]\.kernel: expected a positive integer, got 0/);
+  await expectThrows('no name', build([{ type: 'conv1d', out: 2, kernel: 3 }]), /^encoder\[0\]\.name: expected a name/);
 });
