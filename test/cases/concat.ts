@@ -2,14 +2,15 @@
  * concat on the GPU against the float64 reference: feature rows and channel
  * maps, two to four inputs of odd sizes and sizes across the 1,024 elements
  * of a workgroup; the split overwriting, accumulating and skipping inputs
- * with no gradient; an input large enough for a 2-D workgroup grid; bad
- * sizes refused. Values are copied, so results are exact.
+ * with no gradient; both on a 2-D grid of workgroups; bad sizes refused.
+ * Values are copied, so results are exact.
  */
 import { createBuffer, destroyBuffer, readF32, uploadF32 } from '../../src/gpu/buffers.ts';
 import { submitCalls } from '../../src/gpu/dispatch.ts';
 import { concat, concatBackward } from '../../src/kernels/concat.ts';
 import { concatBackwardRef, concatRef } from '../../src/ref/concat.ts';
 import { expect, expectClose, expectThrows, gpuScope, randomF32 } from '../support/check.ts';
+import { submitSplitGrid } from '../support/split-grid.ts';
 import type { GpuCase } from './types.ts';
 
 const EXACT = { atol: 0, rtol: 0 };
@@ -77,33 +78,29 @@ export const concatCases: GpuCase[] = [
     },
   },
   {
-    name: 'concat: an input of 67.1M values (more than 65,535 workgroups: a 2-D grid) is copied to its end',
+    name: 'concat: forward and the split index a 2-D workgroup grid',
     async run(device) {
-      // 65,600 rows of [1,024 | 1]: the first input's dispatch needs 65,600 workgroups of 1,024.
-      const outer = 65_600, sizes = [1024, 1];
-      const x0 = Float32Array.from({ length: outer * 1024 }, (_, i) => (i % 1013) + 1);
-      const x1 = Float32Array.from({ length: outer }, (_, i) => -((i % 7) + 1));
-      const g0 = uploadF32(device, x0), g1 = uploadF32(device, x1), gy = createBuffer(device, outer * 1025 * 4);
+      const outer = 9, sizes = [1030, 3, 2100];
+      const total = sizes.reduce((a, b) => a + b, 0);
+      const xs = sizes.map((n, i) => randomF32(outer * n, 50 + i)), dy = randomF32(outer * total, 60);
+      const gxs = xs.map((x) => uploadF32(device, x)), gdy = uploadF32(device, dy);
+      const gy = uploadF32(device, new Float32Array(outer * total).fill(Number.NaN));
+      const gdx = sizes.map((n) => uploadF32(device, new Float32Array(outer * n).fill(Number.NaN)));
       try {
-        const windows = await gpuScope(device, 'concat 2-D grid', async () => {
-          const calls = concat(device, { xs: [g0, g1], y: gy }, { outer, sizes });
-          expect(calls[0]!.workgroups[1] > 1, `expected a 2-D grid, got ${calls[0]!.workgroups.join('x')} workgroups`);
-          submitCalls(device, calls);
-          // Workgroups with wg.y = 1 start at element workgroups[0]·1024 of x0: row workgroups[0] (rows of 1,024).
-          const seamRow = calls[0]!.workgroups[0];
-          for (const call of calls) call.destroy();
-          // The first rows, the rows at the seam between the two rows of workgroups, and the last rows.
-          return Promise.all([0, seamRow - 2, outer - 4].map(async (row) => [row, await readF32(device, gy, 4 * 1025, row * 1025)] as const));
+        const [y, dxs] = await gpuScope(device, 'concat 2-D grid', async () => {
+          // The 3-value input needs one workgroup: it keeps its 1-D grid.
+          const fwd = concat(device, { xs: gxs, y: gy }, { outer, sizes });
+          const bwd = concatBackward(device, { dy: gdy, dxs: gdx }, { outer, sizes });
+          submitCalls(device, [fwd[1]!, bwd[1]!]);
+          submitSplitGrid(device, [fwd[0]!, fwd[2]!, bwd[0]!, bwd[2]!]);
+          for (const c of [...fwd, ...bwd]) c.destroy();
+          return [await readF32(device, gy), await Promise.all(gdx.map((g) => readF32(device, g)))] as const;
         });
-        for (const [row, got] of windows) {
-          const want = Array.from(got, (_, j) => {
-            const r = row + Math.floor(j / 1025), col = j % 1025;
-            return col < 1024 ? x0[r * 1024 + col]! : x1[r]!;
-          });
-          expectClose(`concat 2-D grid: rows ${row}..${row + 3}`, got, want, EXACT);
-        }
+        expectClose('concat on a 2-D grid', y, concatRef(xs, outer, sizes), EXACT);
+        const ref = concatBackwardRef(dy, outer, sizes);
+        dxs.forEach((d, i) => expectClose(`concat backward dx[${i}] on a 2-D grid`, d, ref[i]!, EXACT));
       } finally {
-        for (const g of [g0, g1, gy]) destroyBuffer(device, g);
+        for (const g of [...gxs, gdy, gy, ...gdx]) destroyBuffer(device, g);
       }
     },
   },

@@ -3,19 +3,20 @@
  * apart before and after the row) against the float64 conv1d reference,
  * which is written over (N, C, L) directly: causal and padded, strided and
  * dilated, few and many channels (the general and blocked kernels both
- * forced), sequences longer than a workgroup and one long enough for a 2-D
- * grid; forward with bias and fused activations, all three gradients
+ * forced), sequences longer than a workgroup, every kernel on a 2-D grid of
+ * workgroups; forward with bias and fused activations, all three gradients
  * overwriting and accumulating; conv2d itself with padding before ≠ after;
  * bad options refused.
  */
 import { createBuffer, destroyBuffer, readF32, uploadF32 } from '../../src/gpu/buffers.ts';
-import { submitCalls } from '../../src/gpu/dispatch.ts';
+import { submitCalls, type KernelCall } from '../../src/gpu/dispatch.ts';
 import type { Activation } from '../../src/kernels/activation-codes.ts';
 import { conv1d, conv1dBackward, conv1dGeometry, type Conv1dOptions } from '../../src/kernels/conv1d.ts';
 import { CONV_VARIANTS, conv2d, conv2dBackward, conv2dShapes, type Conv2dOptions } from '../../src/kernels/conv2d.ts';
 import { conv1dBackwardRef, conv1dRef } from '../../src/ref/conv1d.ts';
 import { conv2dBackwardRef, conv2dRef } from '../../src/ref/conv.ts';
 import { expectClose, expectThrows, gpuScope, randomF32 } from '../support/check.ts';
+import { submitSplitGrid } from '../support/split-grid.ts';
 import type { GpuCase } from './types.ts';
 
 /** Causal (dilated, strided), symmetric padding, kernel 1, ≥ 8 output channels (the blocked kernel's default), long rows. */
@@ -39,7 +40,10 @@ function shapes(o: Conv1dOptions) {
   return { g, x: g.n * g.cin * g.length, w: g.cout * g.cin * g.kernel, y: g.n * g.cout * g.outLength };
 }
 
-async function checkForward(device: GPUDevice, o: Conv1dOptions, withBias: boolean, seed: number): Promise<void> {
+/** How the calls are submitted: as made, or with their grids folded into two rows (submitSplitGrid). */
+type Submit = (device: GPUDevice, calls: KernelCall[]) => void;
+
+async function checkForward(device: GPUDevice, o: Conv1dOptions, withBias: boolean, seed: number, submit: Submit = submitCalls): Promise<void> {
   const s = shapes(o);
   const x = randomF32(s.x, seed), w = randomF32(s.w, seed + 1), bias = withBias ? randomF32(s.g.cout, seed + 2) : null;
   const what = `conv1d ${JSON.stringify(o)} bias=${withBias}`;
@@ -48,7 +52,7 @@ async function checkForward(device: GPUDevice, o: Conv1dOptions, withBias: boole
   try {
     const got = await gpuScope(device, what, async () => {
       const call = conv1d(device, { x: gx, weight: gw, y: gy, ...(gb ? { bias: gb } : {}) }, o);
-      submitCalls(device, [call]);
+      submit(device, [call]);
       call.destroy();
       return readF32(device, gy, s.y);
     });
@@ -59,7 +63,7 @@ async function checkForward(device: GPUDevice, o: Conv1dOptions, withBias: boole
 }
 
 /** dx, dweight and dbias in one call; with `accumulate` the buffers start from known values that must be added to. */
-async function checkBackward(device: GPUDevice, o: Conv1dOptions, seed: number, accumulate: boolean): Promise<void> {
+async function checkBackward(device: GPUDevice, o: Conv1dOptions, seed: number, accumulate: boolean, submit: Submit = submitCalls): Promise<void> {
   const s = shapes(o);
   const x = randomF32(s.x, seed), w = randomF32(s.w, seed + 1), dy = randomF32(s.y, seed + 2);
   const init = (n: number, k: number) => (accumulate ? randomF32(n, seed + k) : new Float32Array(n).fill(Number.NaN));
@@ -70,7 +74,7 @@ async function checkBackward(device: GPUDevice, o: Conv1dOptions, seed: number, 
   try {
     const [dx, dweight, dbias] = await gpuScope(device, what, async () => {
       const calls = conv1dBackward(device, { x: gx, weight: gw, dy: gdy, dx: gdx, dweight: gdw, dbias: gdb }, { ...o, accumulate });
-      submitCalls(device, calls);
+      submit(device, calls);
       for (const c of calls) c.destroy();
       return [await readF32(device, gdx, s.x), await readF32(device, gdw, s.w), await readF32(device, gdb, s.g.cout)] as const;
     });
@@ -110,12 +114,12 @@ export const conv1dCases: GpuCase[] = [
     },
   },
   {
-    name: 'conv1d: a sequence long enough for a 2-D workgroup grid (2 × 540,000 positions, causal)',
+    name: 'conv1d: every kernel (both variants, forward and the three gradients) indexes a 2-D workgroup grid',
     async run(device) {
-      const o: Conv1dOptions = { batch: 2, inChannels: 1, outChannels: 2, length: 540_000, kernel: 3, dilation: 2, causal: true };
+      const o: Conv1dOptions = { batch: 2, inChannels: 16, outChannels: 40, length: 700, kernel: 3, dilation: 2, causal: true };
       for (const variant of CONV_VARIANTS) {
-        await checkForward(device, { ...o, variant }, true, 200);
-        await checkBackward(device, { ...o, variant }, 201, false);
+        await checkForward(device, { ...o, variant }, true, 200, submitSplitGrid);
+        await checkBackward(device, { ...o, variant }, 201, false, submitSplitGrid);
       }
     },
   },
