@@ -91,11 +91,11 @@ class Builder implements BuildCtx {
     return t;
   }
 
-  /** The extra inputs the section's layers name, as input tensors of this graph. */
+  /** The extra inputs the section's layers name, as input tensors of this graph (one tensor per input, shared by the encoder and the decoder). */
   extraInputs(layers: readonly LayerSpec[]): Map<string, number> {
     const out = new Map<string, number>();
     for (const [name, e] of Object.entries(this.spec.extraInputs ?? {})) {
-      if (layers.some((l) => l.inputs?.includes(name))) out.set(name, this.input(name, [e.classes]));
+      if (layers.some((l) => l.inputs?.includes(name))) out.set(name, this.inputs.get(name) ?? this.input(name, [e.classes]));
     }
     return out;
   }

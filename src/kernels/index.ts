@@ -19,6 +19,12 @@ export {
   type ConvTranspose2dOptions, type ConvTranspose2dBuffers, type ConvTranspose2dGradBuffers,
 } from './conv_transpose2d.ts';
 export {
+  conv1d, conv1dBackward, conv1dOutputLength,
+  type Conv1dOptions, type Conv1dBuffers, type Conv1dGradBuffers,
+} from './conv1d.ts';
+export { upsampleNearest2d, upsampleNearest2dBackward, type UpsampleNearest2dOptions } from './upsample.ts';
+export { concat, concatBackward, type ConcatOptions } from './concat.ts';
+export {
   activation, activationBackward,
   type ActivationOptions, type ActivationBackwardOptions, type ActivationBuffers, type ActivationGradBuffers,
 } from './activation.ts';

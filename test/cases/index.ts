@@ -1,7 +1,9 @@
 /** Every GPU test case, run the same way in Node and in headless Chromium. */
 import { activationCases } from './activation.ts';
 import { addCases } from './add.ts';
+import { concatCases } from './concat.ts';
 import { convCases } from './conv.ts';
+import { conv1dCases } from './conv1d.ts';
 import { dataCases } from './data.ts';
 import { elboCases } from './elbo.ts';
 import { inferenceCases } from './inference.ts';
@@ -15,6 +17,7 @@ import { optimCases } from './optim.ts';
 import { reduceCases } from './reduce.ts';
 import { rngCases } from './rng.ts';
 import { shaderCases } from './shaders.ts';
+import { upsampleCases } from './upsample.ts';
 import type { GpuCase } from './types.ts';
 
-export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases, ...matmulVariantCases, ...convCases, ...rngCases, ...elboCases, ...dataCases, ...activationCases, ...addCases, ...normCases, ...reduceCases, ...optimCases, ...nonFiniteCases, ...modelCases, ...inferenceCases, ...iwCases, ...iwaeCases];
+export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases, ...matmulVariantCases, ...convCases, ...conv1dCases, ...rngCases, ...elboCases, ...dataCases, ...activationCases, ...addCases, ...normCases, ...upsampleCases, ...concatCases, ...reduceCases, ...optimCases, ...nonFiniteCases, ...modelCases, ...inferenceCases, ...iwCases, ...iwaeCases];

@@ -111,6 +111,88 @@ export function tinyResidualConv(): ModelSpec {
   };
 }
 
+/**
+ * A 1-D conv VAE over (B, 2, 12) sequences: a causal dilated conv1d (fused
+ * tanh), a strided padded conv1d (gelu, applied after it), and in the decoder
+ * a causal conv1d with stride 1 that keeps the length, next to a plain one.
+ */
+export function tinyConv1d(likelihood: LikelihoodSpec = { type: 'gaussian', logSigma: 0.1 }): ModelSpec {
+  return {
+    input: [2, 12],
+    latent: 3,
+    encoder: [
+      { type: 'conv1d', name: 'enc.causal', out: 3, kernel: 3, dilation: 2, causal: true, activation: 'tanh' },
+      { type: 'conv1d', name: 'enc.down', out: 4, kernel: 3, stride: 2, padding: 1, activation: 'gelu' },
+      { type: 'flatten' },
+    ],
+    heads: { mu: 'enc.mu', logvar: 'enc.logvar' },
+    decoder: [
+      { type: 'dense', name: 'dec.fc', out: 3 * 12, activation: 'elu' },
+      { type: 'reshape', shape: [3, 12] },
+      { type: 'conv1d', name: 'dec.causal', out: 3, kernel: 4, causal: true, activation: 'relu' },
+      { type: 'conv1d', name: 'dec.out', out: 2, kernel: 3, padding: 1 },
+    ],
+    likelihood,
+  };
+}
+
+/**
+ * A conv decoder that upsamples then convolves, with a channel concat of a
+ * skip: the ×2 map feeds both a conv and the concat (its gradient is
+ * accumulated from both), and two ×3 upsamples of one 2×2 map (the second
+ * one's backward adds into the first's) rejoin at 6×6.
+ */
+export function tinyUpsampleConcat(): ModelSpec {
+  return {
+    input: [1, 6, 6],
+    latent: 3,
+    encoder: [
+      { type: 'conv2d', name: 'enc.conv', out: 3, kernel: 3, stride: 2, padding: 1, activation: 'relu' },
+      { type: 'flatten' },
+    ],
+    heads: { mu: 'enc.mu', logvar: 'enc.logvar' },
+    decoder: [
+      { type: 'dense', name: 'dec.fc', out: 3 * 3 * 3, activation: 'silu' },
+      { type: 'reshape', name: 'dec.map', shape: [3, 3, 3] },
+      { type: 'upsample_nearest2d', name: 'dec.up' },
+      { type: 'conv2d', name: 'dec.conv', out: 2, kernel: 3, padding: 1, activation: 'tanh' },
+      { type: 'dense', name: 'dec.small', out: 2 * 2 * 2, inputs: ['z'] },
+      { type: 'reshape', name: 'dec.small_map', shape: [2, 2, 2] },
+      { type: 'upsample_nearest2d', name: 'dec.up3', scale: 3 },
+      { type: 'upsample_nearest2d', name: 'dec.up3b', scale: 3, inputs: ['dec.small_map'] },
+      { type: 'concat', name: 'dec.cat', inputs: ['dec.up', 'dec.conv', 'dec.up3', 'dec.up3b'] },
+      { type: 'conv2d', name: 'dec.out', out: 1, kernel: 3, padding: 1 },
+    ],
+    likelihood: { type: 'bernoulli' },
+  };
+}
+
+/**
+ * A conditional mlp VAE: the one-hot label concatenated to x in the encoder
+ * and to z in the decoder, whose last layer also reads [hidden, z, label]
+ * (z's gradient is written by that concat and added to by the first).
+ */
+export function tinyCvae(classes = 4): ModelSpec {
+  return {
+    input: [12],
+    extraInputs: { label: { type: 'label', classes } },
+    latent: 3,
+    encoder: [
+      { type: 'concat', name: 'enc.in', inputs: ['x', 'label'] },
+      { type: 'dense', name: 'enc.fc1', out: 7, activation: 'relu' },
+    ],
+    heads: { mu: 'enc.mu', logvar: 'enc.logvar' },
+    decoder: [
+      { type: 'concat', name: 'dec.in', inputs: ['z', 'label'] },
+      { type: 'dense', name: 'dec.fc1', out: 7, activation: 'relu' },
+      { type: 'concat', name: 'dec.cat', inputs: ['dec.fc1', 'z', 'label'] },
+      { type: 'dense', name: 'dec.out', out: 12 },
+    ],
+    likelihood: { type: 'bernoulli' },
+  };
+}
+
+
 /** A conditional model: the one-hot label enters the encoder and the decoder through dense branches added to the main path. */
 export function tinyConditionalMlp(classes = 3): ModelSpec {
   return {
