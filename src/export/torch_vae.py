@@ -74,6 +74,12 @@ class Layer(nn.Module):
             self.inner = nn.ConvTranspose2d(x[0], s['out'], s['kernel'], stride=s.get('stride', 1), padding=s.get('padding', 0),
                                             output_padding=s.get('outputPadding', 0), dilation=s.get('dilation', 1))
             self.out_shape = None
+        elif t == 'group_norm':
+            self.inner = nn.GroupNorm(s['groups'], x[0], eps=s.get('eps', 1e-5))
+            self.out_shape = None
+        elif t == 'layer_norm':
+            self.inner = nn.LayerNorm(tuple(s.get('normalizedShape') or x), eps=s.get('eps', 1e-5))
+            self.out_shape = None
         elif t in ('activation', 'flatten', 'reshape', 'add', 'concat', 'upsample_nearest2d'):
             self.inner = None
         else:
@@ -82,7 +88,7 @@ class Layer(nn.Module):
     def forward(self, *xs):
         s, t = self.spec, self.kind
         x = xs[0]
-        if t in ('dense', 'conv2d', 'conv_transpose2d'):
+        if t in ('dense', 'conv2d', 'conv_transpose2d', 'group_norm', 'layer_norm'):
             return activate(s.get('activation'), self.inner(x))
         if t == 'activation':
             return activate(s['activation'], x)
