@@ -12,6 +12,8 @@ import { elboRecon } from '../src/kernels/elbo.ts';
 import type { KernelCall } from '../src/gpu/dispatch.ts';
 import { matmul } from '../src/kernels/matmul.ts';
 import { adam } from '../src/kernels/optim.ts';
+import { benchLayers } from './layers.ts';
+import { benchNorm } from './norm.ts';
 import { benchSequence } from './seq.ts';
 
 export interface KernelResult {
@@ -94,6 +96,7 @@ export async function benchKernels(device: GPUDevice, log: (s: string) => void =
       for (const b of [x, w, y, dx, dw]) destroyBuffer(device, b);
     }
   }
+  await benchLayers(device, (calls) => time(device, calls, 3), push);
   {
     const B = 128, D = 784;
     const l = uploadF32(device, rand(B * D)), x = uploadF32(device, rand(B * D).map((v) => v + 0.5)), r = createBuffer(device, B * 4, STORAGE), d = createBuffer(device, B * D * 4, STORAGE);
@@ -118,6 +121,7 @@ export async function benchKernels(device: GPUDevice, log: (s: string) => void =
       for (const b of bufs) destroyBuffer(device, b);
     }
   }
+  for (const r of await benchNorm(device)) push(r);
   await benchSequence(device, push);
   return out;
 }

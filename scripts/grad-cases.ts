@@ -20,6 +20,37 @@ export const GRAD_SEED = 41;
 export const GRAD_CASES: readonly GradCase[] = [
   { name: 'mlp', spec: mlpPreset({ hidden: 64, latent: 8 }), batch: 16, loss: { beta: 1, freeBits: 0, latentL2: 0 } },
   { name: 'conv', spec: convPreset(), batch: 8, loss: { beta: 0.8, freeBits: 0, latentL2: 0.01 } },
+  {
+    // Group norm in the resconv preset's residual block (conv → group norm → SiLU → conv → group norm, plus the
+    // skip), layer norm over a dense layer's features and over a map's trailing (H, W), group norm after it.
+    name: 'norm',
+    spec: {
+      input: [1, 28, 28],
+      latent: 8,
+      encoder: [
+        { type: 'conv2d', name: 'enc.conv', out: 16, kernel: 3, stride: 2, padding: 1 },
+        { type: 'conv2d', name: 'enc.res.conv1', out: 16, kernel: 3, padding: 1 },
+        { type: 'group_norm', name: 'enc.res.norm1', groups: 4, activation: 'silu' },
+        { type: 'conv2d', name: 'enc.res.conv2', out: 16, kernel: 3, padding: 1 },
+        { type: 'group_norm', name: 'enc.res.norm2', groups: 4 },
+        { type: 'add', name: 'enc.res', inputs: ['enc.conv', 'enc.res.norm2'] },
+        { type: 'activation', activation: 'silu' },
+        { type: 'flatten' },
+      ],
+      heads: { mu: 'enc.fc_mu', logvar: 'enc.fc_logvar' },
+      decoder: [
+        { type: 'dense', name: 'dec.fc', out: 4 * 14 * 14 },
+        { type: 'layer_norm', name: 'dec.norm1', activation: 'gelu' },
+        { type: 'reshape', shape: [4, 14, 14] },
+        { type: 'layer_norm', name: 'dec.norm2', normalizedShape: [14, 14], eps: 1e-3 },
+        { type: 'group_norm', name: 'dec.norm3', groups: 2, activation: 'relu' },
+        { type: 'conv_transpose2d', name: 'dec.deconv', out: 1, kernel: 3, stride: 2, padding: 1, outputPadding: 1 },
+      ],
+      likelihood: { type: 'bernoulli' },
+    },
+    batch: 4,
+    loss: { beta: 1, freeBits: 0, latentL2: 0 },
+  },
   { name: 'gru', spec: gruModel(), batch: 6, loss: { beta: 0.9, freeBits: 0, latentL2: 0.01 } },
 ];
 

@@ -4,13 +4,17 @@
 #                WebGPU on machines without a GPU
 #   libvulkan1 - the Vulkan loader Dawn (Node) uses to reach SwiftShader or a GPU
 #   dataset-fashion-mnist - Fashion-MNIST (60,000 + 10,000 images) for --dataset fashion-mnist
+#   rdkit-data - real molecules (SMILES) for --dataset smiles and smiles-nci
+#   fortunes   - text (Debian's fortune cookies) for --dataset text
+#   python3-torch, python3-numpy - PyTorch, for the tests of `webgpu-vae export --pytorch`
+#                (DistributedDataParallel on CPU); the library itself does not need them
 # Set WEBGPU_VAE_SKIP_APT=1 to skip this check (e.g. when Chrome lives elsewhere
 # and CHROMIUM_PATH points at it).
 set -euo pipefail
 
 if [[ "${WEBGPU_VAE_SKIP_APT:-}" == "1" ]]; then exit 0; fi
 
-want=(chromium libvulkan1 dataset-fashion-mnist "$@")
+want=(chromium libvulkan1 dataset-fashion-mnist rdkit-data fortunes python3-torch python3-numpy "$@")
 missing=()
 for p in "${want[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

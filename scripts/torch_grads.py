@@ -9,11 +9,13 @@ loss terms. Called by scripts/make-grad-fixtures.ts.
     /usr/bin/python3 scripts/torch_grads.py in.safetensors out.safetensors
 """
 import json
+import os
 import sys
 
 import torch
 
-from torch_vae import WebgpuVae, load_safetensors, save_safetensors
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'src', 'export'))
+from torch_vae import WebgpuVae, load_safetensors, save_safetensors  # noqa: E402
 
 
 def main(src, dst):

@@ -6,6 +6,7 @@
 import { evalCommand, interpolateCommand, reconstructCommand, sampleCommand, scoreCommand } from './inspect.ts';
 import { UsageError } from './options.ts';
 import { resumeCommand, trainCommand } from './train.ts';
+import { exportCommand } from './export.ts';
 
 const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<number>; about: string }> = {
   train: { run: trainCommand, about: 'train a VAE (default: the mlp preset on the embedded MNIST digits) and write a run folder' },
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<numbe
   reconstruct: { run: reconstructCommand, about: 'test inputs over their reconstructions' },
   interpolate: { run: interpolateCommand, about: 'decode the line between two test inputs in latent space' },
   score: { run: scoreCommand, about: 'per-sample anomaly scores and the AUROC of telling classes apart' },
+  export: { run: exportCommand, about: 'a runnable PyTorch project of a run: model, DistributedDataParallel training, data' },
 };
 
 function usage(): string {

@@ -6,7 +6,7 @@
  */
 import { ModelSpecError } from './errors.ts';
 import { Graph, numel } from './ir.ts';
-import { initScale, makeNode, paramInit, type BuildCtx, type NodeInit, type ParamInit } from './op.ts';
+import { makeNode, paramInit, type BuildCtx, type NodeInit, type ParamInit } from './op.ts';
 import { LAYERS } from './ops/index.ts';
 import { reparameterizeOp } from './ops/latent.ts';
 import type { LayerSpec, ModelSpec } from './spec.ts';
@@ -18,7 +18,7 @@ export interface ParamInfo {
   readonly shape: readonly number[];
   /** PyTorch's default init for the parameter (initParams draws from it). */
   readonly init: ParamInit;
-  /** The bound of a uniform init U(-bound, bound); for the other inits their scale (a normal's std, |constant|). */
+  /** The bound of a uniform init U(-bound, bound) (0 for the other inits). */
   readonly initBound: number;
 }
 
@@ -67,7 +67,7 @@ class Builder implements BuildCtx {
     this.paramNames.add(name);
     const t = this.graph.tensor(name, shape, 'param');
     const init = paramInit(initOrBound);
-    this.params.push({ name, tensor: t, shape: [...shape], init, initBound: initScale(init) });
+    this.params.push({ name, tensor: t, shape: [...shape], init, initBound: init.kind === 'uniform' ? init.bound : 0 });
     return t;
   }
 
@@ -98,11 +98,11 @@ class Builder implements BuildCtx {
     return t;
   }
 
-  /** The extra inputs the section's layers name, as input tensors of this graph. */
+  /** The extra inputs the section's layers name, as input tensors of this graph (one tensor per input, shared by the encoder and the decoder). */
   extraInputs(layers: readonly LayerSpec[]): Map<string, number> {
     const out = new Map<string, number>();
     for (const [name, e] of Object.entries(this.spec.extraInputs ?? {})) {
-      if (layers.some((l) => l.inputs?.includes(name))) out.set(name, this.input(name, [e.classes]));
+      if (layers.some((l) => l.inputs?.includes(name))) out.set(name, this.inputs.get(name) ?? this.input(name, [e.classes]));
     }
     return out;
   }

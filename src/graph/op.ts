@@ -129,7 +129,8 @@ export interface OpDef<A = unknown> {
 
 /**
  * How a parameter starts (PyTorch's default for its layer): U(-bound, bound)
- * (nn.Linear, nn.Conv2d, nn.GRU), N(0, std²) (nn.Embedding), or a constant.
+ * (nn.Linear, nn.Conv2d, nn.GRU), N(0, std²) (nn.Embedding), or a constant
+ * (a norm's weight 1 and bias 0).
  */
 export type ParamInit =
   | { readonly kind: 'uniform'; readonly bound: number }
@@ -141,25 +142,13 @@ export function paramInit(init: number | ParamInit): ParamInit {
   return typeof init === 'number' ? { kind: 'uniform', bound: init } : init;
 }
 
-/** A typical magnitude of a parameter's initial values: the uniform bound, the normal's std, |constant|. */
-export function initScale(init: ParamInit): number {
-  switch (init.kind) {
-    case 'uniform':
-      return init.bound;
-    case 'normal':
-      return init.std;
-    case 'constant':
-      return Math.abs(init.value);
-  }
-}
-
 /** What a layer's build sees of the graph under construction. */
 export interface BuildCtx {
   readonly graph: Graph;
   readonly batch: number;
   /** Declares a parameter (state_dict name, PyTorch shape, init: a number is U(-bound, bound)). */
   param(name: string, shape: readonly number[], init: number | ParamInit): number;
-  /** What model input tensor `t` is ('x', 'z', or an extra input's type such as 'label' or 'tokens'), or null when it is not a model input. */
+  /** What model input tensor `t` is ('x', 'z', or an extra input's type such as 'label'), or null when it is not a model input. */
   inputKind(t: number): string | null;
   /** A new activation tensor. */
   temp(name: string, shape: readonly number[]): number;

@@ -26,7 +26,7 @@ export interface ExtraInputSpec {
 }
 
 export interface ModelSpec {
-  /** Per-sample input shape: [D] for vectors, [C, H, W] for images. */
+  /** Per-sample input shape: [D] for vectors, [C, L] for sequences, [C, H, W] for images. */
   readonly input: readonly number[];
   /** Inputs besides x, by the name layers use in their `inputs` (not x or z). */
   readonly extraInputs?: Readonly<Record<string, ExtraInputSpec>>;

@@ -38,8 +38,13 @@ export interface Conv2dOptions {
   readonly kernel: Pair;
   /** Default 1. */
   readonly stride?: Pair;
-  /** Zero padding on each side; default 0. */
+  /** Zero padding on each side (before the first row and column); default 0. */
   readonly padding?: Pair;
+  /**
+   * Zero padding after the last row and column, when it differs from `padding`
+   * (a causal 1-D convolution pads on the left only); default `padding`.
+   */
+  readonly paddingEnd?: Pair;
   /** Default 1. */
   readonly dilation?: Pair;
   /** Epilogue activation of the forward (default identity). */
@@ -52,7 +57,9 @@ export interface Conv2dOptions {
 /**
  * A conv2d with every size resolved and checked: x (n, cin, h, w),
  * weight (cout, cin, kh, kw), y (n, cout, oh, ow), input row
- * iy = oy·sh − ph + ky·dh (columns alike).
+ * iy = oy·sh − ph + ky·dh (columns alike). ph and pw are the padding before
+ * the input; the padding after it only sets oh and ow (the kernels read zero
+ * for every tap outside the input, on either side).
  */
 export interface ConvWindow {
   readonly n: number;
@@ -85,7 +92,8 @@ export function pair(op: string, name: string, v: Pair | undefined, dflt: number
 
 export function describeConv2d(o: Conv2dOptions): string {
   const f = (p: Pair | undefined, d: number) => (p === undefined ? `${d}` : typeof p === 'number' ? `${p}` : `${p[0]}x${p[1]}`);
-  return `conv2d(x ${o.batch}x${o.inChannels}x${o.inH}x${o.inW}, ${o.inChannels}->${o.outChannels}, kernel ${f(o.kernel, 0)}, stride ${f(o.stride, 1)}, padding ${f(o.padding, 0)}, dilation ${f(o.dilation, 1)})`;
+  const end = o.paddingEnd === undefined ? '' : `, padding end ${f(o.paddingEnd, 0)}`;
+  return `conv2d(x ${o.batch}x${o.inChannels}x${o.inH}x${o.inW}, ${o.inChannels}->${o.outChannels}, kernel ${f(o.kernel, 0)}, stride ${f(o.stride, 1)}, padding ${f(o.padding, 0)}${end}, dilation ${f(o.dilation, 1)})`;
 }
 
 /** Resolves and validates a conv2d's sizes; `what` names the op in errors. */
@@ -94,16 +102,17 @@ export function conv2dWindow(o: Conv2dOptions, what = describeConv2d(o)): ConvWi
   const [kh, kw] = pair(what, 'kernel', o.kernel, 1, 1);
   const [sh, sw] = pair(what, 'stride', o.stride, 1, 1);
   const [ph, pw] = pair(what, 'padding', o.padding, 0, 0);
+  const [eh, ew] = o.paddingEnd === undefined ? [ph, pw] : pair(what, 'paddingEnd', o.paddingEnd, 0, 0);
   const [dh, dw] = pair(what, 'dilation', o.dilation, 1, 1);
-  const oh = Math.floor((o.inH + 2 * ph - dh * (kh - 1) - 1) / sh) + 1;
-  const ow = Math.floor((o.inW + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
+  const oh = Math.floor((o.inH + ph + eh - dh * (kh - 1) - 1) / sh) + 1;
+  const ow = Math.floor((o.inW + pw + ew - dw * (kw - 1) - 1) / sw) + 1;
   if (oh <= 0 || ow <= 0) {
-    throw new Error(`${what}: output size ${oh}x${ow} is empty: the dilated kernel (${dh * (kh - 1) + 1}x${dw * (kw - 1) + 1}) is larger than the padded input (${o.inH + 2 * ph}x${o.inW + 2 * pw})`);
+    throw new Error(`${what}: output size ${oh}x${ow} is empty: the dilated kernel (${dh * (kh - 1) + 1}x${dw * (kw - 1) + 1}) is larger than the padded input (${o.inH + ph + eh}x${o.inW + pw + ew})`);
   }
   return { n: o.batch, cin: o.inChannels, h: o.inH, w: o.inW, cout: o.outChannels, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw };
 }
 
-/** y's shape (N, C_out, OH, OW), with OH = floor((H + 2·ph − dh·(KH − 1) − 1) / sh) + 1; throws on invalid options. */
+/** y's shape (N, C_out, OH, OW), with OH = floor((H + ph + ph_end − dh·(KH − 1) − 1) / sh) + 1 (ph_end = ph unless paddingEnd is given); throws on invalid options. */
 export function conv2dOutputShape(o: Conv2dOptions): Shape4 {
   const g = conv2dWindow(o);
   return [g.n, g.cout, g.oh, g.ow];
@@ -120,7 +129,7 @@ export function windowCounts(g: ConvWindow): { readonly x: number; readonly weig
   return { x: g.n * g.cin * g.h * g.w, weight: g.cout * g.cin * g.kh * g.kw, y: g.n * g.cout * g.oh * g.ow };
 }
 
-export interface ConvTranspose2dOptions extends Conv2dOptions {
+export interface ConvTranspose2dOptions extends Omit<Conv2dOptions, 'paddingEnd'> {
   /** Extra rows/columns added to one side of the output; default 0. Each must be below the stride or the dilation. */
   readonly outputPadding?: Pair;
 }
@@ -183,3 +192,81 @@ export function convTranspose2dShapes(o: ConvTranspose2dOptions): { readonly x: 
   return { x: [g.n, g.cin, g.h, g.w], weight: [g.cin, g.cout, a.kh, a.kw], bias: [g.cout], y: [g.n, g.cout, g.oh, g.ow] };
 }
 
+
+export interface Conv1dOptions {
+  /** N. */
+  readonly batch: number;
+  /** C_in: channels of x. */
+  readonly inChannels: number;
+  /** C_out: channels of y. */
+  readonly outChannels: number;
+  /** L: length of x. */
+  readonly length: number;
+  /** K. */
+  readonly kernel: number;
+  /** Default 1. */
+  readonly stride?: number;
+  /** Zero padding on each side; default 0. Not with `causal`. */
+  readonly padding?: number;
+  /** Default 1. */
+  readonly dilation?: number;
+  /**
+   * Left padding only, (K − 1)·dilation: output t reads inputs at positions ≤ t·stride
+   * (with stride 1 the output is as long as the input). Default false.
+   */
+  readonly causal?: boolean;
+  /** Epilogue activation of the forward (default identity). */
+  readonly activation?: Activation;
+  readonly alpha?: number;
+  /** Kernel for every product of the call (see Conv2dOptions.variant). */
+  readonly variant?: ConvVariant;
+}
+
+/**
+ * A conv1d with every size resolved and checked: x (n, cin, length),
+ * weight (cout, cin, kernel), y (n, cout, outLength), input position
+ * i = t·stride − padLeft + k·dilation, zero outside the input.
+ */
+export interface Conv1dGeometry {
+  readonly n: number;
+  readonly cin: number;
+  readonly cout: number;
+  readonly length: number;
+  readonly outLength: number;
+  readonly kernel: number;
+  readonly stride: number;
+  readonly dilation: number;
+  readonly padLeft: number;
+  readonly padRight: number;
+}
+
+export function describeConv1d(o: Conv1dOptions): string {
+  const pad = o.causal ? 'causal' : `padding ${o.padding ?? 0}`;
+  return `conv1d(x ${o.batch}x${o.inChannels}x${o.length}, ${o.inChannels}->${o.outChannels}, kernel ${o.kernel}, stride ${o.stride ?? 1}, ${pad}, dilation ${o.dilation ?? 1})`;
+}
+
+/** Resolves and validates a conv1d's sizes; `what` names the op in errors. */
+export function conv1dGeometry(o: Conv1dOptions, what = describeConv1d(o)): Conv1dGeometry {
+  checkSizes(what, { batch: o.batch, inChannels: o.inChannels, outChannels: o.outChannels, length: o.length, kernel: o.kernel, stride: o.stride ?? 1, dilation: o.dilation ?? 1 });
+  if (o.causal && o.padding !== undefined) {
+    throw new Error(`${what}: causal pads (kernel − 1)·dilation on the left by itself; padding = ${o.padding} must not be given with it`);
+  }
+  const padding = o.padding ?? 0;
+  if (!Number.isInteger(padding) || padding < 0) throw new Error(`${what}: padding = ${padding}; expected a non-negative integer`);
+  const k = o.kernel, s = o.stride ?? 1, d = o.dilation ?? 1;
+  const padLeft = o.causal ? (k - 1) * d : padding;
+  const padRight = o.causal ? 0 : padding;
+  const outLength = Math.floor((o.length + padLeft + padRight - d * (k - 1) - 1) / s) + 1;
+  if (outLength <= 0) {
+    throw new Error(`${what}: output length ${outLength} is empty: the dilated kernel (${d * (k - 1) + 1}) is longer than the padded input (${o.length + padLeft + padRight})`);
+  }
+  return { n: o.batch, cin: o.inChannels, cout: o.outChannels, length: o.length, outLength, kernel: k, stride: s, dilation: d, padLeft, padRight };
+}
+
+/** The conv2d over (N, C, 1, L) maps that is this conv1d (padding before and after the row given apart). */
+export function conv1dAsConv2d(g: Conv1dGeometry): Conv2dOptions {
+  return {
+    batch: g.n, inChannels: g.cin, outChannels: g.cout, inH: 1, inW: g.length, kernel: [1, g.kernel], stride: [1, g.stride],
+    padding: [0, g.padLeft], paddingEnd: [0, g.padRight], dilation: [1, g.dilation],
+  };
+}

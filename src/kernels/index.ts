@@ -19,6 +19,12 @@ export {
   type ConvTranspose2dOptions, type ConvTranspose2dBuffers, type ConvTranspose2dGradBuffers,
 } from './conv_transpose2d.ts';
 export {
+  conv1d, conv1dBackward, conv1dOutputLength,
+  type Conv1dOptions, type Conv1dBuffers, type Conv1dGradBuffers,
+} from './conv1d.ts';
+export { upsampleNearest2d, upsampleNearest2dBackward, type UpsampleNearest2dOptions } from './upsample.ts';
+export { concat, concatBackward, type ConcatOptions } from './concat.ts';
+export {
   activation, activationBackward,
   type ActivationOptions, type ActivationBackwardOptions, type ActivationBuffers, type ActivationGradBuffers,
 } from './activation.ts';
@@ -43,6 +49,10 @@ export {
 } from './optim.ts';
 export { gather, packBytes, type GatherOptions, type GatherBuffers } from './data.ts';
 export { add, addBackward, type AddOptions } from './add.ts';
+export {
+  groupNorm, groupNormBackward, layerNorm, layerNormBackward, NORM_STATS_PER_ROW,
+  type GroupNormOptions, type LayerNormOptions, type NormBuffers, type NormGradBuffers,
+} from './norm.ts';
 export { iwSample, iwAccumulate, type IwOptions } from './iw.ts';
 export {
   embedding, embeddingBackward, checkTokenIndices,

@@ -118,7 +118,7 @@ export function parseModelSpec(raw: unknown): ModelSpec {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('model', 'expected a JSON object');
   const m = raw as Record<string, unknown>;
   onlyKeys(m, ['input', 'latent', 'encoder', 'heads', 'decoder', 'likelihood', 'autoencoder', 'extraInputs'], '');
-  if (!Array.isArray(m.input) || m.input.length === 0 || m.input.length > 3) fail('input', 'expected [D] or [C, H, W]');
+  if (!Array.isArray(m.input) || m.input.length === 0 || m.input.length > 3) fail('input', 'expected [D], [C, L] or [C, H, W]');
   const input = (m.input as unknown[]).map((d, i) => posInt(d, `input[${i}]`));
   const latent = posInt(m.latent, 'latent');
   if (!Array.isArray(m.encoder)) fail('encoder', 'expected an array of layers');

@@ -64,7 +64,8 @@ export class ParamLayout {
 /**
  * PyTorch-default parameters from a seeded generator: each parameter from its
  * init (U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for most layers, N(0, 1) for an
- * embedding; normals by the Box–Muller transform of the same stream).
+ * embedding, normals by the Box–Muller transform of the same stream; a
+ * constant (a norm's weight 1 and bias 0) draws no random numbers).
  */
 export function initParams(tg: { readonly params: readonly ParamInfo[] }, seed: number): StateDict {
   let s = (seed * 2654435761 + 0x6d2b79f5) >>> 0;

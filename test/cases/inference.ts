@@ -6,7 +6,7 @@ import { referenceStep } from '../../src/model/reference.ts';
 import type { ModelSpec } from '../../src/model/spec.ts';
 import { klElement } from '../../src/ref/elbo.ts';
 import { expect, expectClose, expectThrows, gpuScope } from '../support/check.ts';
-import { sampleInputs, seededParams, tinyConv, tinyMlp } from '../support/models.ts';
+import { sampleInputs, seededParams, tinyConv, tinyMlp, tinyNormConv, tinyNormMlp } from '../support/models.ts';
 import type { GpuCase } from './types.ts';
 
 async function check(device: GPUDevice, spec: ModelSpec, n: number, batch: number) {
@@ -51,6 +51,13 @@ export const inferenceCases: GpuCase[] = [
       await check(device, tinyMlp(), 7, 3);
       await check(device, tinyMlp(), 2, 64);
       await check(device, tinyConv(), 5, 2);
+    },
+  },
+  {
+    name: 'inference: models with group and layer norm encode, decode and score like the reference (per-sample norms: a padded last batch changes no other row)',
+    async run(device) {
+      await check(device, tinyNormMlp(), 7, 3);
+      await check(device, tinyNormConv(), 5, 2);
     },
   },
 ];

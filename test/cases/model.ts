@@ -13,7 +13,7 @@ import { randomNormalRef } from '../../src/ref/philox.ts';
 import { TrainingSession } from '../../src/train/session.ts';
 import { expect, expectClose, expectThrows, gpuScope } from '../support/check.ts';
 import { Inference } from '../../src/eval/inference.ts';
-import { sampleInputs, sampleLabels, seededParams, tinyConditionalMlp, tinyConv, tinyMlp, tinyResidualConv, tinyResidualMlp, tinySeq } from '../support/models.ts';
+import { sampleInputs, sampleLabels, seededParams, tinyConditionalMlp, tinyConv, tinyConv1d, tinyCvae, tinyMlp, tinyNormConv, tinyNormMlp, tinyResidualConv, tinyResidualMlp, tinyUpsampleConcat, tinySeq } from '../support/models.ts';
 import type { GpuCase } from './types.ts';
 
 const SEED = 77;
@@ -27,6 +27,7 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-30);
 }
 
+/** The model's extra inputs (one-hot labels) get seeded values (sampleLabels). */
 async function compareGradients(device: GPUDevice, name: string, spec: ModelSpec, batch: number, loss: ReferenceLoss) {
   const params = seededParams(spec, 5, 2);
   const x = sampleInputs(spec, batch, 6);
@@ -101,6 +102,25 @@ export const modelCases: GpuCase[] = [
       await compareGradients(device, 'residual mlp 784-64 at batch 16', tinyResidualMlp({ type: 'bernoulli' }, 64, 784, 8), 16, { beta: 1, freeBits: 0, latentL2: 0 });
       await compareGradients(device, 'residual conv', tinyResidualConv(), 3, { beta: 1, freeBits: 0, latentL2: 0.01 });
       await compareGradients(device, 'conditional mlp', tinyConditionalMlp(), 5, { beta: 1, freeBits: 0, latentL2: 0 });
+    },
+  },
+  {
+    name: 'model: conv1d (causal and padded), upsample + concat, and conditional VAE gradients match the float64 reference',
+    async run(device) {
+      await compareGradients(device, 'conv1d gaussian', tinyConv1d(), 3, { beta: 0.9, freeBits: 0, latentL2: 0.02 });
+      await compareGradients(device, 'conv1d bernoulli', tinyConv1d({ type: 'bernoulli' }), 2, { beta: 1, freeBits: 0, latentL2: 0 });
+      await compareGradients(device, 'upsample + concat', tinyUpsampleConcat(), 3, { beta: 1, freeBits: 0, latentL2: 0.01 });
+      await compareGradients(device, 'cvae', tinyCvae(), 5, { beta: 0.8, freeBits: 0, latentL2: 0 });
+    },
+  },
+  {
+    name: 'model: normalization gradients (layer norm on the input, group norm of (B, C), the residual conv block with group norm at 4, 32 and 64 channels) match the float64 reference',
+    async run(device) {
+      await compareGradients(device, 'norm mlp', tinyNormMlp(), 5, { beta: 0.9, freeBits: 0, latentL2: 0.02 });
+      await compareGradients(device, 'residual conv block with group norm', tinyNormConv(), 3, { beta: 1, freeBits: 0, latentL2: 0.01 });
+      // The resconv preset's shapes: group norm of (B, 32, 14, 14) and (B, 64, 7, 7) in 8 groups.
+      await compareGradients(device, 'residual block, 32 channels in 8 groups at 14×14', tinyNormConv(32, 8, [1, 28, 28]), 2, { beta: 1, freeBits: 0, latentL2: 0 });
+      await compareGradients(device, 'residual block, 64 channels in 8 groups at 7×7', tinyNormConv(64, 8, [1, 14, 14]), 2, { beta: 1, freeBits: 0, latentL2: 0 });
     },
   },
   {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { referenceStep, type ReferenceLoss } from '../../src/model/reference.ts';
 import type { ModelSpec } from '../../src/model/spec.ts';
 import { checkGradient, randomF32 } from '../support/check.ts';
-import { sampleInputs, sampleLabels, seededParams, tinyConditionalMlp, tinyConv, tinyMlp, tinyResidualConv, tinyResidualMlp, tinySeq } from '../support/models.ts';
+import { sampleInputs, sampleLabels, seededParams, tinyConditionalMlp, tinyConv, tinyConv1d, tinyCvae, tinyMlp, tinyNormConv, tinyNormMlp, tinyResidualConv, tinyResidualMlp, tinyUpsampleConcat, tinySeq } from '../support/models.ts';
 
 function check(name: string, spec: ModelSpec, loss: ReferenceLoss, batch = 3) {
   const params = seededParams(spec, 11, 2);
@@ -40,6 +40,18 @@ test('reference model gradients: DAGs with skip connections (residual blocks, a 
   check('residual mlp gaussian', tinyResidualMlp({ type: 'gaussian', logSigma: 0.2 }), { beta: 1, freeBits: 0, latentL2: 0 });
   check('residual conv', tinyResidualConv(), { beta: 1, freeBits: 0, latentL2: 0.01 }, 2);
   check('conditional mlp (a label input in the encoder and the decoder)', tinyConditionalMlp(), { beta: 1, freeBits: 0, latentL2: 0 }, 4);
+});
+
+test('reference model gradients: conv1d (causal, dilated, strided, padded), upsample + concat of a skip, a conditional VAE', () => {
+  check('conv1d gaussian', tinyConv1d(), { beta: 0.9, freeBits: 0, latentL2: 0.02 }, 2);
+  check('conv1d bernoulli', tinyConv1d({ type: 'bernoulli' }), { beta: 1, freeBits: 0, latentL2: 0 }, 3);
+  check('upsample + concat', tinyUpsampleConcat(), { beta: 1, freeBits: 0, latentL2: 0.01 }, 2);
+  check('cvae (concat of a one-hot label to x and z)', tinyCvae(), { beta: 0.8, freeBits: 0, latentL2: 0 }, 4);
+});
+
+test('reference model gradients: group and layer norm (on the input, on (B, C), in a residual conv block, over trailing dimensions)', () => {
+  check('norm mlp', tinyNormMlp(), { beta: 0.9, freeBits: 0, latentL2: 0.02 });
+  check('residual conv block with group norm', tinyNormConv(), { beta: 1, freeBits: 0, latentL2: 0.01 }, 2);
 });
 
 test('reference model gradients: embedding and stacked GRU layers (an encoder from zero states, a decoder from h0 = f(z))', () => {

@@ -29,16 +29,22 @@ export function tinyConv(likelihood: LikelihoodSpec = { type: 'bernoulli' }): Mo
   };
 }
 
-/** Parameters drawn U(-bound, bound) as PyTorch's default init, seeded; keyed by state_dict name. */
+/**
+ * Parameters drawn U(-bound, bound) as PyTorch's default init, seeded; keyed
+ * by state_dict name. Parameters PyTorch starts at a constant (a norm's
+ * weight 1 and bias 0, a learned log σ 0) get that constant plus U(-0.5, 0.5)·scale,
+ * so their gradients are tested away from the starting point; those it draws
+ * from a normal (an embedding's table) get U(-0.5, 0.5)·scale.
+ */
 export function seededParams(spec: ModelSpec, seed: number, scale = 1): Map<string, Float64Array> {
   const r = seeded(seed);
   const fg = buildForward(spec, 1);
   const out = new Map<string, Float64Array>();
   for (const p of fg.params) {
     const n = p.shape.reduce((a, b) => a * b, 1);
-    // Parameters PyTorch starts at zero (a learned log σ) get values too, so their gradients are tested away from 0.
     const bound = p.initBound || 0.5;
-    out.set(p.name, Float64Array.from({ length: n }, () => Math.fround((2 * r() - 1) * bound * scale)));
+    const base = p.init.kind === 'constant' ? p.init.value : 0;
+    out.set(p.name, Float64Array.from({ length: n }, () => Math.fround(base + (2 * r() - 1) * bound * scale)));
   }
   return out;
 }
@@ -111,6 +117,88 @@ export function tinyResidualConv(): ModelSpec {
   };
 }
 
+/**
+ * A 1-D conv VAE over (B, 2, 12) sequences: a causal dilated conv1d (fused
+ * tanh), a strided padded conv1d (gelu, applied after it), and in the decoder
+ * a causal conv1d with stride 1 that keeps the length, next to a plain one.
+ */
+export function tinyConv1d(likelihood: LikelihoodSpec = { type: 'gaussian', logSigma: 0.1 }): ModelSpec {
+  return {
+    input: [2, 12],
+    latent: 3,
+    encoder: [
+      { type: 'conv1d', name: 'enc.causal', out: 3, kernel: 3, dilation: 2, causal: true, activation: 'tanh' },
+      { type: 'conv1d', name: 'enc.down', out: 4, kernel: 3, stride: 2, padding: 1, activation: 'gelu' },
+      { type: 'flatten' },
+    ],
+    heads: { mu: 'enc.mu', logvar: 'enc.logvar' },
+    decoder: [
+      { type: 'dense', name: 'dec.fc', out: 3 * 12, activation: 'elu' },
+      { type: 'reshape', shape: [3, 12] },
+      { type: 'conv1d', name: 'dec.causal', out: 3, kernel: 4, causal: true, activation: 'relu' },
+      { type: 'conv1d', name: 'dec.out', out: 2, kernel: 3, padding: 1 },
+    ],
+    likelihood,
+  };
+}
+
+/**
+ * A conv decoder that upsamples then convolves, with a channel concat of a
+ * skip: the ×2 map feeds both a conv and the concat (its gradient is
+ * accumulated from both), and two ×3 upsamples of one 2×2 map (the second
+ * one's backward adds into the first's) rejoin at 6×6.
+ */
+export function tinyUpsampleConcat(): ModelSpec {
+  return {
+    input: [1, 6, 6],
+    latent: 3,
+    encoder: [
+      { type: 'conv2d', name: 'enc.conv', out: 3, kernel: 3, stride: 2, padding: 1, activation: 'relu' },
+      { type: 'flatten' },
+    ],
+    heads: { mu: 'enc.mu', logvar: 'enc.logvar' },
+    decoder: [
+      { type: 'dense', name: 'dec.fc', out: 3 * 3 * 3, activation: 'silu' },
+      { type: 'reshape', name: 'dec.map', shape: [3, 3, 3] },
+      { type: 'upsample_nearest2d', name: 'dec.up' },
+      { type: 'conv2d', name: 'dec.conv', out: 2, kernel: 3, padding: 1, activation: 'tanh' },
+      { type: 'dense', name: 'dec.small', out: 2 * 2 * 2, inputs: ['z'] },
+      { type: 'reshape', name: 'dec.small_map', shape: [2, 2, 2] },
+      { type: 'upsample_nearest2d', name: 'dec.up3', scale: 3 },
+      { type: 'upsample_nearest2d', name: 'dec.up3b', scale: 3, inputs: ['dec.small_map'] },
+      { type: 'concat', name: 'dec.cat', inputs: ['dec.up', 'dec.conv', 'dec.up3', 'dec.up3b'] },
+      { type: 'conv2d', name: 'dec.out', out: 1, kernel: 3, padding: 1 },
+    ],
+    likelihood: { type: 'bernoulli' },
+  };
+}
+
+/**
+ * A conditional mlp VAE: the one-hot label concatenated to x in the encoder
+ * and to z in the decoder, whose last layer also reads [hidden, z, label]
+ * (z's gradient is written by that concat and added to by the first).
+ */
+export function tinyCvae(classes = 4): ModelSpec {
+  return {
+    input: [12],
+    extraInputs: { label: { type: 'label', classes } },
+    latent: 3,
+    encoder: [
+      { type: 'concat', name: 'enc.in', inputs: ['x', 'label'] },
+      { type: 'dense', name: 'enc.fc1', out: 7, activation: 'relu' },
+    ],
+    heads: { mu: 'enc.mu', logvar: 'enc.logvar' },
+    decoder: [
+      { type: 'concat', name: 'dec.in', inputs: ['z', 'label'] },
+      { type: 'dense', name: 'dec.fc1', out: 7, activation: 'relu' },
+      { type: 'concat', name: 'dec.cat', inputs: ['dec.fc1', 'z', 'label'] },
+      { type: 'dense', name: 'dec.out', out: 12 },
+    ],
+    likelihood: { type: 'bernoulli' },
+  };
+}
+
+
 /** A conditional model: the one-hot label enters the encoder and the decoder through dense branches added to the main path. */
 export function tinyConditionalMlp(classes = 3): ModelSpec {
   return {
@@ -148,6 +236,66 @@ export function sampleLabels(spec: ModelSpec, batch: number, seed: number): { la
     extra.set(name, v);
   }
   return { labels, extra };
+}
+
+/**
+ * Normalization in an mlp: a layer norm on the input itself (no gradient
+ * flows into x), a group norm of a (B, C) input with a fused SiLU, and a
+ * layer norm with its own eps in the decoder.
+ */
+export function tinyNormMlp(): ModelSpec {
+  return {
+    input: [12],
+    latent: 3,
+    encoder: [
+      { type: 'layer_norm', name: 'enc.norm0' },
+      { type: 'dense', name: 'enc.fc1', out: 8 },
+      { type: 'group_norm', name: 'enc.norm1', groups: 2, activation: 'silu' },
+    ],
+    heads: { mu: 'enc.mu', logvar: 'enc.logvar' },
+    decoder: [
+      { type: 'dense', name: 'dec.fc1', out: 8 },
+      { type: 'layer_norm', name: 'dec.norm1', eps: 1e-3, activation: 'tanh' },
+      { type: 'dense', name: 'dec.out', out: 12 },
+    ],
+    likelihood: { type: 'bernoulli' },
+  };
+}
+
+/**
+ * The resconv preset's residual block at 8×8 (conv → group norm → SiLU →
+ * conv → group norm, plus the skip, then SiLU) with `channels` channels in
+ * `groups` groups, and layer norms in the decoder: over the features of a
+ * dense layer and over the trailing (H, W) of a feature map, then a group
+ * norm with one channel per group.
+ */
+export function tinyNormConv(channels = 4, groups = 2, input: readonly [number, number, number] = [1, 8, 8]): ModelSpec {
+  const [cin, h, w] = input;
+  const oh = Math.ceil(h / 2), ow = Math.ceil(w / 2);
+  return {
+    input,
+    latent: 3,
+    encoder: [
+      { type: 'conv2d', name: 'enc.conv', out: channels, kernel: 3, stride: 2, padding: 1 },
+      { type: 'conv2d', name: 'enc.res.conv1', out: channels, kernel: 3, padding: 1 },
+      { type: 'group_norm', name: 'enc.res.norm1', groups, activation: 'silu' },
+      { type: 'conv2d', name: 'enc.res.conv2', out: channels, kernel: 3, padding: 1 },
+      { type: 'group_norm', name: 'enc.res.norm2', groups },
+      { type: 'add', name: 'enc.res', inputs: ['enc.conv', 'enc.res.norm2'] },
+      { type: 'activation', activation: 'silu' },
+      { type: 'flatten' },
+    ],
+    heads: { mu: 'enc.mu', logvar: 'enc.logvar' },
+    decoder: [
+      { type: 'dense', name: 'dec.fc', out: 3 * oh * ow },
+      { type: 'layer_norm', name: 'dec.norm1', activation: 'gelu' },
+      { type: 'reshape', shape: [3, oh, ow] },
+      { type: 'layer_norm', name: 'dec.norm2', normalizedShape: [oh, ow] },
+      { type: 'group_norm', name: 'dec.norm3', groups: 3, activation: 'tanh' },
+      { type: 'conv_transpose2d', name: 'dec.deconv', out: cin, kernel: 3, stride: 2, padding: 1, outputPadding: 1 },
+    ],
+    likelihood: { type: 'bernoulli' },
+  };
 }
 
 /**

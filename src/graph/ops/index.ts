@@ -8,23 +8,27 @@ import type { LayerDef, OpDef } from '../op.ts';
 import { activationBackwardOp, activationLayer, activationOp, type ActivationLayer } from './activation.ts';
 import { addBackwardOp, addLayer, addOp, type AddLayer } from './add.ts';
 import { conv2dLayer, conv2dOp, convBackwardOps, convTranspose2dLayer, convTranspose2dOp, type ConvLayer } from './conv.ts';
+import { concatBackwardOp, concatLayer, concatOp, type ConcatLayer } from './concat.ts';
+import { conv1dBackwardInputOp, conv1dBackwardWeightOp, conv1dLayer, conv1dOp, type Conv1dLayer } from './conv1d.ts';
 import { denseLayer, denseOp, type DenseLayer } from './dense.ts';
 import { elboKlOp, elboReconOp } from './elbo.ts';
 import { embeddingBackwardOp, embeddingLayer, embeddingOp, type EmbeddingLayer } from './embedding.ts';
 import { gruBackwardH0Op, gruLayer, gruRecurrenceBackwardOp, gruRecurrenceOp, type GruLayer } from './gru.ts';
 import { latentBackwardOp, reparameterizeOp } from './latent.ts';
 import { matmulOp } from './matmul.ts';
+import { groupNormLayer, groupNormOp, layerNormLayer, layerNormOp, normBackwardInputOp, normBackwardParamsOp, type GroupNormLayer, type LayerNormLayer } from './norm.ts';
 import { sumAxesOp } from './sum-axes.ts';
+import { upsampleBackwardOp, upsampleLayer, upsampleOp, type UpsampleLayer } from './upsample.ts';
 import { adamOp, clipGradNormOp, nonFiniteScanOp, sgdOp } from './update.ts';
 import { flattenLayer, reshapeLayer, type FlattenLayer, type ReshapeLayer } from './views.ts';
 
 /** A layer of a model definition: one of the layer types below. */
-export type LayerSpec = DenseLayer | ConvLayer | ActivationLayer | FlattenLayer | ReshapeLayer | AddLayer
+export type LayerSpec = DenseLayer | ConvLayer | ActivationLayer | FlattenLayer | ReshapeLayer | AddLayer | Conv1dLayer | UpsampleLayer | ConcatLayer | GroupNormLayer | LayerNormLayer
   | EmbeddingLayer | GruLayer;
 
 /** Every layer type, by its `type`. */
 export const LAYERS: ReadonlyMap<string, LayerDef> = new Map(
-  ([denseLayer, conv2dLayer, convTranspose2dLayer, activationLayer, flattenLayer, reshapeLayer, addLayer,
+  ([denseLayer, conv2dLayer, convTranspose2dLayer, activationLayer, flattenLayer, reshapeLayer, addLayer, conv1dLayer, upsampleLayer, concatLayer, groupNormLayer, layerNormLayer,
     embeddingLayer, gruLayer] as unknown as LayerDef[]).map((l) => [l.type, l]),
 );
 
@@ -33,6 +37,8 @@ export const OPS: ReadonlyMap<string, OpDef> = new Map(
   ([
     denseOp, conv2dOp, convTranspose2dOp, ...convBackwardOps, activationOp, activationBackwardOp, matmulOp, sumAxesOp, addOp, addBackwardOp,
     reparameterizeOp, latentBackwardOp, elboReconOp, elboKlOp, clipGradNormOp, nonFiniteScanOp, adamOp, sgdOp,
+    conv1dOp, conv1dBackwardWeightOp, conv1dBackwardInputOp, upsampleOp, upsampleBackwardOp, concatOp, concatBackwardOp,
+    groupNormOp, layerNormOp, normBackwardInputOp, normBackwardParamsOp,
     embeddingOp, embeddingBackwardOp, gruRecurrenceOp, gruRecurrenceBackwardOp, gruBackwardH0Op,
   ] as OpDef<unknown>[]).map((o) => [o.name, o]),
 );

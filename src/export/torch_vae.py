@@ -74,6 +74,12 @@ class Layer(nn.Module):
             self.inner = nn.ConvTranspose2d(x[0], s['out'], s['kernel'], stride=s.get('stride', 1), padding=s.get('padding', 0),
                                             output_padding=s.get('outputPadding', 0), dilation=s.get('dilation', 1))
             self.out_shape = None
+        elif t == 'group_norm':
+            self.inner = nn.GroupNorm(s['groups'], x[0], eps=s.get('eps', 1e-5))
+            self.out_shape = None
+        elif t == 'layer_norm':
+            self.inner = nn.LayerNorm(tuple(s.get('normalizedShape') or x), eps=s.get('eps', 1e-5))
+            self.out_shape = None
         elif t == 'embedding':
             self.inner = nn.Embedding(s['vocab'], s['dim'])
         elif t == 'gru':
@@ -86,7 +92,7 @@ class Layer(nn.Module):
     def forward(self, *xs):
         s, t = self.spec, self.kind
         x = xs[0]
-        if t in ('dense', 'conv2d', 'conv_transpose2d'):
+        if t in ('dense', 'conv2d', 'conv_transpose2d', 'group_norm', 'layer_norm'):
             return activate(s.get('activation'), self.inner(x))
         if t == 'embedding':
             # Token indices arrive as floats holding integers (webgpu-vae's f32 inputs).
@@ -219,9 +225,13 @@ class WebgpuVae(nn.Module):
         lp = F.log_softmax(logits.reshape(b, -1, v), dim=-1)
         return -(x.reshape(b, -1, v) * lp).sum((1, 2))
 
-    def loss(self, x, eps, beta=1.0, free_bits=0.0, latent_l2=0.0, extras=None):
+    def loss(self, x, eps, beta=1.0, free_bits=0.0, latent_l2=0.0, extras=None, per_sample=False):
         """The objective webgpu-vae minimizes (batch means) and its terms."""
         logits, mu, logvar, z = self.forward(x, eps, extras)
+        return self.loss_from(x, logits, mu, logvar, z, beta, free_bits, latent_l2)
+
+    def loss_from(self, x, logits, mu, logvar, z, beta=1.0, free_bits=0.0, latent_l2=0.0):
+        """The objective from a forward's outputs (as elbo.wgsl: batch means; free bits on the batch-mean KL per dimension)."""
         recon = self.recon_nll(logits, x)
         kl_elem = 0.5 * (mu * mu + torch.expm1(logvar) - logvar)
         kl = kl_elem.sum(1)
@@ -234,7 +244,7 @@ class WebgpuVae(nn.Module):
             beta = 0.0
         l2 = (z * z).sum(1).mean()
         objective = recon.mean() + beta * kl_obj + latent_l2 * l2
-        return objective, {'recon': recon.mean(), 'kl': kl.mean(), 'logits': logits, 'mu': mu, 'logvar': logvar, 'z': z}
+        return objective, {'recon': recon.mean(), 'kl': kl.mean(), 'recon_each': recon, 'kl_each': kl, 'logits': logits, 'mu': mu, 'logvar': logvar, 'z': z}
 
 
 # --- safetensors without the safetensors package ---------------------------
