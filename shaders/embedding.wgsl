@@ -3,6 +3,10 @@
 //
 // embedding_forward    y_out[p, e] = weight[idx[p], e]
 // embedding_backward   dweight[v, e] = Σ_{p : idx[p] = v} dy[p, e]
+//
+// With transpose = 1 the output is laid out (B, E, T) instead of (B, T, E)
+// (the embedded sequence transposed for nn.Conv1d's (N, C, L)): p = b·T + t
+// is read and written at y_out[(b·E + e)·T + t], and dy likewise.
 //                      (dweight += that sum with accumulate = 1: the caller
 //                      initializes dweight; with accumulate = 0 every element
 //                      is written, rows no position picks get 0)
@@ -34,6 +38,8 @@ struct Params {
   positions: u32, // N
   vocab: u32,     // V
   dim: u32,       // E
+  steps: u32,     // T (read with transpose = 1)
+  transpose: u32,
   accumulate: u32,
 }
 
@@ -47,6 +53,16 @@ struct Params {
 const WG_FWD: u32 = 256u;
 const WG_BWD: u32 = 64u;
 const COLS: u32 = 4u;
+
+// Where element (p, e) of the output (or dy) lives: p·E + e, or (b·E + e)·T + t when transposed.
+fn out_index(p: u32, e: u32) -> u32 {
+  if (params.transpose == 0u) {
+    return p * params.dim + e;
+  }
+  let b = p / params.steps;
+  let t = p - b * params.steps;
+  return (b * params.dim + e) * params.steps + t;
+}
 
 // The row position p picks, or V (no row) for a value outside [0, V).
 fn row_of(p: u32) -> u32 {
@@ -69,7 +85,7 @@ fn embedding_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) 
   if (v < params.vocab) {
     out = weight[v * E + e];
   }
-  y_out[i] = out;
+  y_out[out_index(p, e)] = out;
 }
 
 @compute @workgroup_size(64, 1, 1)
@@ -87,11 +103,13 @@ fn embedding_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups)
   var acc = vec4f(0.0);
   for (var p = 0u; p < params.positions; p++) {
     if (row_of(p) == v) {
-      let base = p * E + e0;
+      // Column e0 + c of position p: consecutive (stride 1) or T apart when transposed.
+      let base = out_index(p, e0);
+      let stride = select(1u, params.steps, params.transpose != 0u);
       acc.x = acc.x + dy[base];
-      if (cols > 1u) { acc.y = acc.y + dy[base + 1u]; }
-      if (cols > 2u) { acc.z = acc.z + dy[base + 2u]; }
-      if (cols > 3u) { acc.w = acc.w + dy[base + 3u]; }
+      if (cols > 1u) { acc.y = acc.y + dy[base + stride]; }
+      if (cols > 2u) { acc.z = acc.z + dy[base + 2u * stride]; }
+      if (cols > 3u) { acc.w = acc.w + dy[base + 3u * stride]; }
     }
   }
   let out = v * E + e0;

@@ -96,7 +96,8 @@ class Layer(nn.Module):
             return activate(s.get('activation'), self.inner(x))
         if t == 'embedding':
             # Token indices arrive as floats holding integers (webgpu-vae's f32 inputs).
-            return activate(s.get('activation'), self.inner(x.long()))
+            y = self.inner(x.long())
+            return activate(s.get('activation'), y.transpose(1, 2) if s.get('transpose') else y)
         if t == 'gru':
             h0 = xs[1].unsqueeze(0).contiguous() if len(xs) > 1 else None
             return activate(s.get('activation'), self.inner(x, h0)[0])

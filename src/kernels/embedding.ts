@@ -21,6 +21,13 @@ export interface EmbeddingOptions {
   readonly vocab: number;
   /** E: columns of the table (embedding_dim). */
   readonly dim: number;
+  /**
+   * Lay y (and dy) out as (B, E, T) instead of (B, T, E): the embedded
+   * sequence transposed, as nn.Conv1d reads it. Needs `steps`.
+   */
+  readonly transpose?: boolean;
+  /** T: positions per sequence (N = B·T), with transpose. */
+  readonly steps?: number;
 }
 
 export interface EmbeddingBackwardOptions extends EmbeddingOptions {
@@ -68,13 +75,21 @@ export function checkTokenIndices(values: ArrayLike<number>, vocab: number, what
 
 function check(op: string, o: EmbeddingOptions): void {
   checkSizes(op, { positions: o.positions, vocab: o.vocab, dim: o.dim });
+  if (o.transpose) {
+    checkSizes(op, { steps: o.steps ?? 0 });
+    if (o.positions % o.steps! !== 0) throw new Error(`${op}: steps = ${o.steps} does not divide positions = ${o.positions} (N = B·T)`);
+  }
   if (o.vocab > F32_EXACT) throw new Error(`${op}: vocab = ${o.vocab} exceeds 2^24, the largest count of indices f32 holds exactly`);
   if (o.positions * o.dim > 0xffffffff || o.vocab * o.dim > 0xffffffff) throw new Error(`${op}: more than 2^32 elements`);
 }
 
-/** y[p, e] = weight[indices[p], e]: the embedded tokens, (N, E). */
+function layout(o: EmbeddingOptions) {
+  return { positions: o.positions, vocab: o.vocab, dim: o.dim, steps: o.transpose ? o.steps! : 1, transpose: o.transpose ? 1 : 0 };
+}
+
+/** y[p, e] = weight[indices[p], e]: the embedded tokens, (N, E), or (B, E, T) with transpose. */
 export function embedding(device: GPUDevice, bufs: EmbeddingBuffers, o: EmbeddingOptions): KernelCall {
-  const op = `embedding (N=${o.positions}, V=${o.vocab}, E=${o.dim})`;
+  const op = `embedding (N=${o.positions}, V=${o.vocab}, E=${o.dim}${o.transpose ? `, (B, E, T) with T=${o.steps}` : ''})`;
   check(op, o);
   checkBuffer(op, 'indices', bufs.indices, o.positions);
   checkBuffer(op, 'weight', bufs.weight, o.vocab * o.dim);
@@ -83,14 +98,14 @@ export function embedding(device: GPUDevice, bufs: EmbeddingBuffers, o: Embeddin
   return makeCall(device, {
     shader: 'embedding', entry: 'embedding_forward', label: op,
     buffers: { idx: bufs.indices, weight: bufs.weight, y_out: bufs.y },
-    params: { positions: o.positions, vocab: o.vocab, dim: o.dim, accumulate: 0 },
+    params: { ...layout(o), accumulate: 0 },
     workgroups: grid1d(device, o.positions * o.dim, wg[0] * wg[1] * wg[2]),
   });
 }
 
 /** dweight[v, e] (+)= Σ_{p : indices[p] = v} dy[p, e], deterministic (one invocation per row and 4 columns, positions in order). */
 export function embeddingBackward(device: GPUDevice, bufs: EmbeddingGradBuffers, o: EmbeddingBackwardOptions): KernelCall {
-  const op = `embeddingBackward (N=${o.positions}, V=${o.vocab}, E=${o.dim}${o.accumulate ? ', accumulate' : ''})`;
+  const op = `embeddingBackward (N=${o.positions}, V=${o.vocab}, E=${o.dim}${o.transpose ? `, (B, E, T) with T=${o.steps}` : ''}${o.accumulate ? ', accumulate' : ''})`;
   check(op, o);
   checkBuffer(op, 'indices', bufs.indices, o.positions);
   checkBuffer(op, 'dy', bufs.dy, o.positions * o.dim);
@@ -99,7 +114,7 @@ export function embeddingBackward(device: GPUDevice, bufs: EmbeddingGradBuffers,
   return makeCall(device, {
     shader: 'embedding', entry: 'embedding_backward', label: op,
     buffers: { idx: bufs.indices, dy: bufs.dy, dweight: bufs.dweight },
-    params: { positions: o.positions, vocab: o.vocab, dim: o.dim, accumulate: o.accumulate ? 1 : 0 },
+    params: { ...layout(o), accumulate: o.accumulate ? 1 : 0 },
     workgroups: grid1d(device, o.vocab * Math.ceil(o.dim / COLS), wg[0] * wg[1] * wg[2]),
   });
 }

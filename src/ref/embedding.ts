@@ -7,6 +7,17 @@ export interface EmbeddingShape {
   readonly vocab: number;
   /** E: columns of the table. */
   readonly dim: number;
+  /** Output (and dy) laid out (B, E, T) instead of (B, T, E), with T = steps. */
+  readonly transpose?: boolean;
+  readonly steps?: number;
+}
+
+/** Where element (p, e) of the output lives. */
+function outIndex(p: number, e: number, s: EmbeddingShape): number {
+  if (!s.transpose) return p * s.dim + e;
+  const T = s.steps!;
+  const b = Math.floor(p / T);
+  return (b * s.dim + e) * T + (p - b * T);
 }
 
 function rowOf(idx: Arr, p: number, vocab: number): number {
@@ -15,13 +26,13 @@ function rowOf(idx: Arr, p: number, vocab: number): number {
   return v;
 }
 
-/** y[p, e] = weight[idx[p], e]: (N, E) from idx (N) and weight (V, E). */
+/** y[p, e] = weight[idx[p], e]: (N, E) from idx (N) and weight (V, E); (B, E, T) with transpose. */
 export function embeddingRef(idx: Arr, weight: Arr, s: EmbeddingShape): Float64Array {
   const { vocab, dim } = s;
   const y = new Float64Array(idx.length * dim);
   for (let p = 0; p < idx.length; p++) {
     const v = rowOf(idx, p, vocab);
-    for (let e = 0; e < dim; e++) y[p * dim + e] = weight[v * dim + e]!;
+    for (let e = 0; e < dim; e++) y[outIndex(p, e, s)] = weight[v * dim + e]!;
   }
   return y;
 }
@@ -32,7 +43,7 @@ export function embeddingBackwardRef(idx: Arr, dy: Arr, s: EmbeddingShape): Floa
   const dw = new Float64Array(vocab * dim);
   for (let p = 0; p < idx.length; p++) {
     const v = rowOf(idx, p, vocab);
-    for (let e = 0; e < dim; e++) dw[v * dim + e] += dy[p * dim + e]!;
+    for (let e = 0; e < dim; e++) dw[v * dim + e] += dy[outIndex(p, e, s)]!;
   }
   return dw;
 }

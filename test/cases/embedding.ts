@@ -1,6 +1,6 @@
 /**
  * embedding on the GPU against the float64 reference: the forward (a copy:
- * exact), and the backward scatter-add, which must give the same bits on
+ * exact; as (B, T, E) and transposed as (B, E, T)), and the backward scatter-add, which must give the same bits on
  * every run and equal the float32 sum taken in position order (so it is
  * deterministic by construction, not by luck of scheduling), within the
  * float32 error bound of the float64 reference; accumulation; indices outside
@@ -22,13 +22,26 @@ function tokens(n: number, vocab: number, seed: number): Float32Array {
   return Float32Array.from({ length: n }, () => Math.floor(r() ** 2 * vocab));
 }
 
+/** T for the (B, E, T) layout: the largest divisor of N up to 70 (N itself when N is small). */
+function stepsOf(n: number): number {
+  for (let t = Math.min(n, 70); t > 1; t--) if (n % t === 0) return t;
+  return 1;
+}
+
+/** Where dy[p, e] lives: (N, E), or (B, E, T) when steps > 0. */
+function dyIndex(p: number, e: number, dim: number, steps: number): number {
+  if (!steps) return p * dim + e;
+  const b = Math.floor(p / steps);
+  return (b * dim + e) * steps + (p - b * steps);
+}
+
 /** dweight as the kernel defines it: each row's float32 sum over its positions in increasing order. */
-function positionOrderSum(idx: ArrayLike<number>, dy: ArrayLike<number>, vocab: number, dim: number, init?: ArrayLike<number>): Float32Array {
+function positionOrderSum(idx: ArrayLike<number>, dy: ArrayLike<number>, vocab: number, dim: number, steps: number, init?: ArrayLike<number>): Float32Array {
   const acc = new Float32Array(vocab * dim);
   for (let p = 0; p < idx.length; p++) {
     for (let e = 0; e < dim; e++) {
       const i = idx[p]! * dim + e;
-      acc[i] = Math.fround(acc[i]! + dy[p * dim + e]!);
+      acc[i] = Math.fround(acc[i]! + dy[dyIndex(p, e, dim, steps)]!);
     }
   }
   return init ? acc.map((v, i) => Math.fround(init[i]! + v)) : acc;
@@ -46,18 +59,21 @@ const SHAPES: ReadonlyArray<readonly [number, number, number]> = [[1, 1, 1], [7,
 
 export const embeddingCases: GpuCase[] = [
   {
-    name: 'embedding: forward picks the rows (exact) for sizes across workgroup boundaries',
+    name: 'embedding: forward picks the rows (exact) for sizes across workgroup boundaries, as (B, T, E) and as (B, E, T)',
     async run(device) {
       for (const [N, V, E] of SHAPES) {
-        const idx = tokens(N, V, N + V), w = randomF32(V * E, E);
-        const gi = uploadF32(device, idx), gw = uploadF32(device, w), gy = uploadF32(device, new Float32Array(N * E));
-        const call = embedding(device, { indices: gi, weight: gw, y: gy }, { positions: N, vocab: V, dim: E });
-        try {
-          await gpuScope(device, `embedding N=${N}`, async () => submitCalls(device, [call]));
-          expectClose(`embedding (N=${N}, V=${V}, E=${E})`, await readF32(device, gy, N * E), embeddingRef(idx, w, { vocab: V, dim: E }), { atol: 0, rtol: 0 });
-        } finally {
-          call.destroy();
-          for (const g of [gi, gw, gy]) destroyBuffer(device, g);
+        for (const steps of [0, stepsOf(N)]) {
+          const idx = tokens(N, V, N + V), w = randomF32(V * E, E);
+          const gi = uploadF32(device, idx), gw = uploadF32(device, w), gy = uploadF32(device, new Float32Array(N * E));
+          const layout = steps ? { transpose: true, steps } : {};
+          const call = embedding(device, { indices: gi, weight: gw, y: gy }, { positions: N, vocab: V, dim: E, ...layout });
+          try {
+            await gpuScope(device, `embedding N=${N}`, async () => submitCalls(device, [call]));
+            expectClose(`embedding (N=${N}, V=${V}, E=${E}, T=${steps || '-'})`, await readF32(device, gy, N * E), embeddingRef(idx, w, { vocab: V, dim: E, ...layout }), { atol: 0, rtol: 0 });
+          } finally {
+            call.destroy();
+            for (const g of [gi, gw, gy]) destroyBuffer(device, g);
+          }
         }
       }
     },
@@ -66,11 +82,12 @@ export const embeddingCases: GpuCase[] = [
     name: 'embedding backward: deterministic scatter-add (bit-identical runs, the position-order float32 sum) within the float64 reference bound; accumulate',
     async run(device) {
       for (const [N, V, E] of SHAPES) {
-        for (const accumulate of [false, true]) {
+        for (const [accumulate, steps] of [[false, 0], [true, 0], [false, stepsOf(N)]] as const) {
           const idx = tokens(N, V, 3 * N + V), dy = randomF32(N * E, N + 1), init = randomF32(V * E, N + 2);
           const gi = uploadF32(device, idx), gdy = uploadF32(device, dy), gdw = uploadF32(device, init);
-          const call = embeddingBackward(device, { indices: gi, dy: gdy, dweight: gdw }, { positions: N, vocab: V, dim: E, accumulate });
-          const what = `embeddingBackward (N=${N}, V=${V}, E=${E}, accumulate=${accumulate})`;
+          const layout = steps ? { transpose: true, steps } : {};
+          const call = embeddingBackward(device, { indices: gi, dy: gdy, dweight: gdw }, { positions: N, vocab: V, dim: E, accumulate, ...layout });
+          const what = `embeddingBackward (N=${N}, V=${V}, E=${E}, accumulate=${accumulate}, T=${steps || '-'})`;
           try {
             const runs: Float32Array[] = [];
             for (let run = 0; run < 2; run++) {
@@ -80,11 +97,11 @@ export const embeddingCases: GpuCase[] = [
             }
             const diff = runs[0]!.findIndex((v, i) => !Object.is(v, runs[1]![i]));
             expect(diff < 0, `${what}: two runs differ at ${diff}: ${runs[0]![diff]} vs ${runs[1]![diff]}`);
-            expectClose(`${what}: against the position-order float32 sum`, runs[0]!, positionOrderSum(idx, dy, V, E, accumulate ? init : undefined), { atol: 0, rtol: 0 });
-            const ref = embeddingBackwardRef(idx, dy, { vocab: V, dim: E });
+            expectClose(`${what}: against the position-order float32 sum`, runs[0]!, positionOrderSum(idx, dy, V, E, steps, accumulate ? init : undefined), { atol: 0, rtol: 0 });
+            const ref = embeddingBackwardRef(idx, dy, { vocab: V, dim: E, ...layout });
             const want = accumulate ? ref.map((v, i) => v + init[i]!) : ref;
             // Per element: k·u·Σ|dy| for a row picked k times (plus one rounding of the accumulation).
-            const bound = sumBound(idx, dy, V, E);
+            const bound = sumBound(idx, Array.from({ length: N * E }, (_, i) => dy[dyIndex(Math.floor(i / E), i % E, E, steps)]!), V, E);
             const bad = Array.from(runs[0]!).findIndex((v, i) => !(Math.abs(v - want[i]!) <= bound[i]! + 2 * U * Math.abs(want[i]!)));
             expect(bad < 0, `${what}: element ${bad}: ${runs[0]![bad]} vs float64 ${want[bad]} (bound ${bound[bad]})`);
           } finally {
@@ -124,6 +141,8 @@ export const embeddingCases: GpuCase[] = [
         await expectThrows('vocab 0', () => embedding(device, { indices: g, weight: g, y: g }, { positions: 2, vocab: 0, dim: 2 }), /embedding \(N=2, V=0, E=2\): vocab = 0; expected a positive integer/);
         await expectThrows('short weight', () => embedding(device, { indices: g, weight: g, y: g }, { positions: 2, vocab: 5, dim: 2 }), /buffer 'weight' holds 32 bytes; expected at least 40 \(10 elements\)/);
         await expectThrows('short dweight', () => embeddingBackward(device, { indices: g, dy: g, dweight: g }, { positions: 1, vocab: 3, dim: 3 }), /embeddingBackward \(N=1, V=3, E=3\): buffer 'dweight' holds 32 bytes; expected at least 36/);
+        await expectThrows('transpose without steps', () => embedding(device, { indices: g, weight: g, y: g }, { positions: 2, vocab: 2, dim: 2, transpose: true }), /embedding \(N=2, V=2, E=2, \(B, E, T\) with T=undefined\): steps = 0; expected a positive integer/);
+        await expectThrows('steps not dividing N', () => embedding(device, { indices: g, weight: g, y: g }, { positions: 4, vocab: 2, dim: 2, transpose: true, steps: 3 }), /steps = 3 does not divide positions = 4 \(N = B·T\)/);
       } finally {
         destroyBuffer(device, g);
       }

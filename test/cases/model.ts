@@ -13,7 +13,7 @@ import { randomNormalRef } from '../../src/ref/philox.ts';
 import { TrainingSession } from '../../src/train/session.ts';
 import { expect, expectClose, expectThrows, gpuScope } from '../support/check.ts';
 import { Inference } from '../../src/eval/inference.ts';
-import { sampleInputs, sampleLabels, seededParams, tinyConditionalMlp, tinyConv, tinyConv1d, tinyCvae, tinyMlp, tinyNormConv, tinyNormMlp, tinyResidualConv, tinyResidualMlp, tinyUpsampleConcat, tinySeq } from '../support/models.ts';
+import { sampleInputs, sampleLabels, seededParams, tinyConditionalMlp, tinyConv, tinyConv1d, tinyCvae, tinyMlp, tinyNormConv, tinyNormMlp, tinyResidualConv, tinyResidualMlp, tinyUpsampleConcat, tinySeq, tinySeqConv } from '../support/models.ts';
 import type { GpuCase } from './types.ts';
 
 const SEED = 77;
@@ -261,9 +261,10 @@ modelCases.push({
 });
 
 modelCases.push({
-  name: 'model: embedding and stacked GRU gradients (encoder from zero states, decoder from h0 = f(z)) match the float64 reference',
+  name: 'model: embedding and GRU gradients (stacked GRUs from zero states and from h0 = f(z); a transposed embedding into conv1d) match the float64 reference',
   async run(device) {
     await compareGradients(device, 'sequence vae', tinySeq(), 5, { beta: 0.9, freeBits: 0, latentL2: 0.02 });
+    await compareGradients(device, 'transposed embedding into conv1d, gru decoder from zeros', tinySeqConv(), 4, { beta: 1, freeBits: 0, latentL2: 0 });
   },
 });
 

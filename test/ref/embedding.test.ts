@@ -12,6 +12,17 @@ test('embedding reference: dweight (a scatter-add over repeated indices) matches
     const w = Float64Array.from(randomF32(V * E, 2)), c = Float64Array.from(randomF32(N * E, 3));
     const f = () => embeddingRef(idx, w, { vocab: V, dim: E }).reduce((s, v, i) => s + v * c[i]!, 0);
     checkGradient(`embedding dweight (N=${N}, V=${V}, E=${E})`, f, w, embeddingBackwardRef(idx, c, { vocab: V, dim: E }), { atol: 1e-9, rtol: 1e-7 }, V * E);
+    if (N % 2 === 0) {
+      const t = { vocab: V, dim: E, transpose: true, steps: N / 2 };
+      const ft = () => embeddingRef(idx, w, t).reduce((a, v, i) => a + v * c[i]!, 0);
+      checkGradient(`embedding dweight, (B, E, T) output (N=${N}, V=${V}, E=${E})`, ft, w, embeddingBackwardRef(idx, c, t), { atol: 1e-9, rtol: 1e-7 }, V * E);
+    }
+  }
+  // The transposed layout is the plain one with its last two axes swapped.
+  const idx = [0, 2, 1, 2, 0, 1], w = [1, 2, 3, 4, 5, 6];
+  const plain = embeddingRef(idx, w, { vocab: 3, dim: 2 }), tr = embeddingRef(idx, w, { vocab: 3, dim: 2, transpose: true, steps: 3 });
+  for (let b = 0; b < 2; b++) for (let t = 0; t < 3; t++) for (let e = 0; e < 2; e++) {
+    if (tr[(b * 2 + e) * 3 + t] !== plain[(b * 3 + t) * 2 + e]) throw new Error(`transposed embedding at b=${b}, t=${t}, e=${e}: ${tr[(b * 2 + e) * 3 + t]} vs ${plain[(b * 3 + t) * 2 + e]}`);
   }
 });
 

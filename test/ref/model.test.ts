@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { referenceStep, type ReferenceLoss } from '../../src/model/reference.ts';
 import type { ModelSpec } from '../../src/model/spec.ts';
 import { checkGradient, randomF32 } from '../support/check.ts';
-import { sampleInputs, sampleLabels, seededParams, tinyConditionalMlp, tinyConv, tinyConv1d, tinyCvae, tinyMlp, tinyNormConv, tinyNormMlp, tinyResidualConv, tinyResidualMlp, tinyUpsampleConcat, tinySeq } from '../support/models.ts';
+import { sampleInputs, sampleLabels, seededParams, tinyConditionalMlp, tinyConv, tinyConv1d, tinyCvae, tinyMlp, tinyNormConv, tinyNormMlp, tinyResidualConv, tinyResidualMlp, tinyUpsampleConcat, tinySeq, tinySeqConv } from '../support/models.ts';
 
 function check(name: string, spec: ModelSpec, loss: ReferenceLoss, batch = 3) {
   const params = seededParams(spec, 11, 2);
@@ -56,4 +56,5 @@ test('reference model gradients: group and layer norm (on the input, on (B, C), 
 
 test('reference model gradients: embedding and stacked GRU layers (an encoder from zero states, a decoder from h0 = f(z))', () => {
   check('sequence vae', tinySeq(), { beta: 0.9, freeBits: 0, latentL2: 0.02 });
+  check('transposed embedding into conv1d, gru decoder from zeros', tinySeqConv(), { beta: 1, freeBits: 0, latentL2: 0 });
 });

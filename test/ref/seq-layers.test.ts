@@ -6,7 +6,7 @@ import { tokenInputs } from '../../src/graph/ops/embedding.ts';
 import { parseModelSpec } from '../../src/model/spec.ts';
 import { initParams } from '../../src/train/params.ts';
 import { expect, expectThrows } from '../support/check.ts';
-import { tinySeq } from '../support/models.ts';
+import { tinySeq, tinySeqConv } from '../support/models.ts';
 
 test('sequence layers: PyTorch names, layouts and inits; shapes through embedding → gru; x read as token indices', () => {
   const fg = buildForward(tinySeq(), 2);
@@ -33,6 +33,9 @@ test('sequence layers: PyTorch names, layouts and inits; shapes through embeddin
   expect(tokens.size === 1 && tokens.get('x')?.vocab === 5, `token inputs: ${JSON.stringify([...tokens])}`);
   // Every parameter reaches the loss (buildTraining refuses otherwise).
   buildTraining(tinySeq(), 2);
+  const conv = buildForward(tinySeqConv(), 2).graph;
+  const out = conv.tensors.find((t) => t.name === 'enc.emb.out')!.shape.join('x');
+  expect(out === '2x3x8', `transposed embedding output (B, E, T): ${out}`);
 });
 
 test('initParams: each parameter from its init (an embedding N(0, 1), a GRU U(-1/sqrt(H), 1/sqrt(H)), a constant)', () => {
@@ -58,6 +61,9 @@ test('sequence layers: bad definitions are refused naming the layer, the field a
   await expectThrows('embedding reads a layer', build({ encoder: [{ type: 'dense', name: 'a', out: 6 }, { type: 'embedding', name: 'e', vocab: 5, dim: 3 }, { type: 'flatten' }] }),
     /^encoder\[1\] \(embedding 'e'\): reads the output of another layer \('a\.out'\); an embedding reads token indices, which a model takes as its input x \(f32 integers in \[0, 5\)\)/);
   await expectThrows('embedding reads z', build({ decoder: [{ type: 'embedding', name: 'e', vocab: 5, dim: 2 }, { type: 'flatten' }] }), /^decoder\[0\] \(embedding 'e'\): reads the latent z; an embedding reads token indices/);
+  await expectThrows('transposed embedding of a 2-D sample', () => buildTraining(parseModelSpec({ ...seq, input: [2, 3], encoder: [{ type: 'embedding', name: 'e', vocab: 5, dim: 3, transpose: true }, { type: 'flatten' }], decoder: [{ type: 'dense', name: 'd', out: 6 }] }), 2),
+    /^encoder\[0\] \(embedding 'e'\)\.transpose: the input has shape \[2, 2, 3\]; a transposed embedding reads sequences \[batch, steps\] and gives \[batch, dim, steps\]/);
+  await expectThrows('transpose not a boolean', build({ encoder: [{ type: 'embedding', name: 'e', vocab: 5, dim: 3, transpose: 1 }, { type: 'flatten' }] }), /^encoder\[0\]\.transpose: expected true or false, got 1/);
   await expectThrows('embedding without vocab', build({ encoder: [{ type: 'embedding', name: 'e', dim: 3 }, { type: 'flatten' }] }), /^encoder\[0\]\.vocab: expected a positive integer, got undefined/);
   await expectThrows('embedding without a name', build({ encoder: [{ type: 'embedding', vocab: 5, dim: 3 }, { type: 'flatten' }] }), /^encoder\[0\]\.name: expected a name such as "fc1" \(the prefix of its parameters\)/);
   await expectThrows('gru on a 2-D input', build({ encoder: [{ type: 'gru', name: 'g', hidden: 4 }, { type: 'flatten' }] }),

@@ -330,3 +330,31 @@ export function tinySeq(): ModelSpec {
     likelihood: { type: 'gaussian', logSigma: 0.2 },
   };
 }
+
+/**
+ * Tokens embedded as channels (the transposed embedding, [B, dim, T]) into a
+ * causal and a strided conv1d encoder, and a GRU decoder from zeros fed z at
+ * every step.
+ */
+export function tinySeqConv(): ModelSpec {
+  const T = 8;
+  return {
+    input: [T],
+    latent: 3,
+    encoder: [
+      { type: 'embedding', name: 'enc.emb', vocab: 6, dim: 3, transpose: true },
+      { type: 'conv1d', name: 'enc.causal', out: 4, kernel: 3, causal: true, activation: 'relu' },
+      { type: 'conv1d', name: 'enc.down', out: 3, kernel: 3, stride: 2, padding: 1 },
+      { type: 'flatten' },
+    ],
+    heads: { mu: 'enc.mu', logvar: 'enc.logvar' },
+    decoder: [
+      { type: 'dense', name: 'dec.in', out: T * 2, activation: 'tanh' },
+      { type: 'reshape', name: 'dec.seq', shape: [T, 2] },
+      { type: 'gru', name: 'dec.gru', hidden: 3 },
+      { type: 'flatten' },
+      { type: 'dense', name: 'dec.out', out: T },
+    ],
+    likelihood: { type: 'gaussian', logSigma: 0 },
+  };
+}
