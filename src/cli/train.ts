@@ -10,13 +10,13 @@ import { loadOptimizer, loadParams, saveCheckpoint } from '../io/checkpoint.ts';
 import { writeFileAtomic } from '../io/files.ts';
 import { tuneForTraining } from '../train/session.ts';
 import { NonFiniteError, Trainer, type DeviceLostEvent, type EpochEvent, type NonFiniteEvent, type TrainEvent } from '../train/trainer.ts';
-import { likelihoodOf, modelFor, parseRunConfig, trainerConfig, type RunConfig } from './config.ts';
+import { isPreset, likelihoodOf, modelFor, parseRunConfig, PRESETS, trainerConfig, type RunConfig } from './config.ts';
 import { choice, flag, helpText, int, num, parse, positionals, str, UsageError, type OptionSpec } from './options.ts';
 import { writePictures, type EpochPoint } from './pictures.ts';
 
 export const TRAIN_OPTIONS: OptionSpec = {
   dataset: { type: 'string', help: 'mnist, fashion-mnist, or a path (PNG folder, .npy, .csv, IDX)', default: 'mnist' },
-  model: { type: 'string', help: 'mlp, conv, or a model JSON file', default: 'mlp' },
+  model: { type: 'string', help: `${PRESETS.join(', ')} (cvae-*: conditioned on the label), or a model JSON file`, default: 'mlp' },
   latent: { type: 'string', help: 'latent dimensions (presets)', default: '20 for mlp, 16 for conv' },
   hidden: { type: 'string', help: 'hidden units (mlp preset)', default: '400' },
   epochs: { type: 'string', help: 'training epochs', default: '3' },
@@ -77,10 +77,10 @@ export async function configFromOptions(argv: readonly string[]): Promise<{ conf
   }) : null;
   const sets = await loadSets(dataset, likelihood.type === 'bernoulli', trainClasses);
   const { train } = sets;
-  const json = modelName === 'mlp' || modelName === 'conv' ? null : readText(modelName, '--model');
+  const json = isPreset(modelName) ? null : readText(modelName, '--model');
   const latent = p.values.latent === undefined ? undefined : int(p, 'latent', 0, 1);
   const hidden = p.values.hidden === undefined ? undefined : int(p, 'hidden', 0, 1);
-  const model = modelFor(modelName, json, train.shape, { ...(latent !== undefined ? { latent } : {}), ...(hidden !== undefined ? { hidden } : {}), autoencoder: flag(p, 'autoencoder'), likelihood });
+  const model = modelFor(modelName, json, train, { ...(latent !== undefined ? { latent } : {}), ...(hidden !== undefined ? { hidden } : {}), autoencoder: flag(p, 'autoencoder'), likelihood });
   const config: RunConfig = {
     version: 1, dataset, modelName, model,
     batch: int(p, 'batch', 128), epochs: int(p, 'epochs', 3),
@@ -97,7 +97,7 @@ export async function configFromOptions(argv: readonly string[]): Promise<{ conf
 }
 
 function readText(path: string, what: string): string {
-  if (!existsSync(path)) throw new UsageError(`${what}: ${path}: no such file (expected mlp, conv or a model JSON file)`);
+  if (!existsSync(path)) throw new UsageError(`${what}: ${path}: no such file (expected ${PRESETS.join(', ')} or a model JSON file)`);
   return readFileSync(path, 'utf8');
 }
 
@@ -116,7 +116,7 @@ export async function loadSets(dataset: string, unitRange: boolean, trainClasses
 function defaultOut(c: RunConfig): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
   const ds = c.dataset.replace(/[^\w.-]+/g, '_').slice(-40);
-  return join('runs', `${stamp}-${c.modelName === 'mlp' || c.modelName === 'conv' ? c.modelName : 'model'}-${ds}`);
+  return join('runs', `${stamp}-${isPreset(c.modelName) ? c.modelName : 'model'}-${ds}`);
 }
 
 interface Reporter {
