@@ -3,6 +3,7 @@
  * the `webgpu` package). This is the only module that knows where WebGPU
  * comes from.
  */
+import { decideIcd, describeIcd } from './icd.ts';
 
 /** Limits the kernels need beyond the WebGPU defaults; requested when the adapter has them. */
 const WANTED_LIMITS = [
@@ -22,7 +23,7 @@ export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 export interface DeviceOptions {
   /** Adapter power preference (browser hint). */
   readonly powerPreference?: GPUPowerPreference;
-  /** Node only: how to report the SwiftShader fallback (default: console.warn). */
+  /** Node only: receives one line saying which Vulkan driver Dawn was given and why (default: the SwiftShader fallback goes to console.warn). */
   readonly log?: (message: string) => void;
   /** Called when the device is lost, with the reason and message. */
   readonly onLost?: (info: GPUDeviceLostInfo) => void;
@@ -74,6 +75,16 @@ function nodeImport<T>(name: string): Promise<T> {
   return import(/* @vite-ignore */ /* webpackIgnore: true */ name) as Promise<T>;
 }
 
+/** The Vulkan driver file webgpu-vae itself put in VK_ICD_FILENAMES (so it is not taken for the user's). */
+let icdSetHere: { value: string; reason: string } | null = null;
+
+/**
+ * Chooses the Vulkan driver before Dawn makes its first instance (see
+ * icd.ts): on a machine without a GPU driver, SwiftShader is set up front, so
+ * Dawn never starts without a driver and never prints its "Found no drivers"
+ * warnings. A GPU driver, or VK_ICD_FILENAMES set by the user, is left to
+ * Dawn; SwiftShader is the fallback only when that finds no adapter.
+ */
 async function nodeAdapter(opts: DeviceOptions): Promise<GPUAdapter> {
   const pkg = 'webgpu';
   let mod: { create: (flags: string[]) => GpuLike; globals: object };
@@ -84,32 +95,55 @@ async function nodeAdapter(opts: DeviceOptions): Promise<GPUAdapter> {
   }
   Object.assign(globalThis, mod.globals);
   const env = (globalThis as unknown as { process: { env: Record<string, string | undefined> } }).process.env;
+  const os = await nodeImport<typeof import('node:os')>('node:os');
+  const fs = await nodeImport<typeof import('node:fs')>('node:fs');
   if (!env.XDG_RUNTIME_DIR) {
     // Dawn prints harmless warnings without it; point it at a private temp folder.
-    const os = await nodeImport<typeof import('node:os')>('node:os');
-    const fs = await nodeImport<typeof import('node:fs')>('node:fs');
     const dir = `${os.tmpdir()}/webgpu-vae-xdg-${os.userInfo().uid}`;
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     env.XDG_RUNTIME_DIR = dir;
   }
-  let adapter = await dawnInstance(mod).requestAdapter();
-  if (!adapter && !env.VK_ICD_FILENAMES) {
-    const fs = await nodeImport<typeof import('node:fs')>('node:fs');
-    if (fs.existsSync(SWIFTSHADER_ICD)) {
-      env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-      adapter = await dawnInstance(mod).requestAdapter();
-      if (adapter) {
-        (opts.log ?? console.warn)(`webgpu-vae: no GPU adapter found; using SwiftShader (software Vulkan, on the CPU) from ${SWIFTSHADER_ICD}`);
-      }
+  // The SwiftShader fallback is reported through console.warn unless the caller passes `log`; other choices only to `log`.
+  const report = (message: string, fallback: boolean) => {
+    if (opts.log) opts.log(message);
+    else if (fallback) console.warn(`webgpu-vae: ${message}`);
+  };
+  if (icdSetHere && env.VK_ICD_FILENAMES === icdSetHere.value) {
+    const adapter = await dawnInstance(mod).requestAdapter();
+    if (adapter) report(icdSetHere.reason, true);
+    return adapter ?? noAdapter(icdSetHere.reason);
+  }
+  const decision = decideIcd(env, os.homedir(), fs, SWIFTSHADER_ICD);
+  const reason = describeIcd(decision);
+  if (decision.kind === 'none') return noAdapter(reason);
+  if (decision.kind === 'swiftshader') {
+    env.VK_ICD_FILENAMES = decision.icd;
+    icdSetHere = { value: decision.icd, reason };
+  }
+  const adapter = await dawnInstance(mod).requestAdapter();
+  if (adapter) {
+    report(reason, decision.kind === 'swiftshader');
+    return adapter;
+  }
+  if (decision.kind === 'gpu' && decision.swiftshader) {
+    // A driver is installed but gives no adapter (e.g. no device behind it, or one Dawn rejects).
+    const why = `the installed Vulkan drivers (${decision.drivers.map((d) => d.path.split('/').pop()).join(', ')}) gave Dawn no adapter, so webgpu-vae uses SwiftShader (software Vulkan on the CPU, ${decision.swiftshader})`;
+    env.VK_ICD_FILENAMES = decision.swiftshader;
+    icdSetHere = { value: decision.swiftshader, reason: why };
+    const fallback = await dawnInstance(mod).requestAdapter();
+    if (fallback) {
+      report(why, true);
+      return fallback;
     }
   }
-  if (!adapter) {
-    throw new WebGPUUnavailableError(
-      'no WebGPU adapter found by Dawn. On a machine without a GPU, install SwiftShader with ' +
-        "`apt-get install chromium libvulkan1` (or set VK_ICD_FILENAMES to a Vulkan ICD manifest).",
-    );
-  }
-  return adapter;
+  return noAdapter(reason);
+}
+
+function noAdapter(reason: string): never {
+  throw new WebGPUUnavailableError(
+    `no WebGPU adapter found by Dawn: ${reason}. On a machine without a GPU, install SwiftShader with ` +
+      "`apt-get install chromium libvulkan1` (or set VK_ICD_FILENAMES to a Vulkan ICD manifest).",
+  );
 }
 
 async function browserAdapter(opts: DeviceOptions): Promise<GPUAdapter> {
