@@ -3,7 +3,7 @@
  * the `webgpu` package). This is the only module that knows where WebGPU
  * comes from.
  */
-import { decideIcd, describeIcd } from './icd.ts';
+import { decideIcd, describeIcd, manifestNames, type IcdDecision, type IcdFs } from './icd.ts';
 
 /** Limits the kernels need beyond the WebGPU defaults; requested when the adapter has them. */
 const WANTED_LIMITS = [
@@ -75,15 +75,58 @@ function nodeImport<T>(name: string): Promise<T> {
   return import(/* @vite-ignore */ /* webpackIgnore: true */ name) as Promise<T>;
 }
 
-/** The Vulkan driver file webgpu-vae itself put in VK_ICD_FILENAMES (so it is not taken for the user's). */
+/** The Vulkan driver file webgpu-vae itself put in VK_ICD_FILENAMES (so it is not taken for the user's), and why. */
 let icdSetHere: { value: string; reason: string } | null = null;
 
+type NodeEnv = Record<string, string | undefined>;
+
 /**
- * Chooses the Vulkan driver before Dawn makes its first instance (see
- * icd.ts): on a machine without a GPU driver, SwiftShader is set up front, so
- * Dawn never starts without a driver and never prints its "Found no drivers"
- * warnings. A GPU driver, or VK_ICD_FILENAMES set by the user, is left to
- * Dawn; SwiftShader is the fallback only when that finds no adapter.
+ * Asks Dawn for an adapter in a child process whose output is kept: 'adapter',
+ * 'none', or 'failed' when the probe itself did not run to the end.
+ */
+async function probeInChild(env: NodeEnv): Promise<'adapter' | 'none' | 'failed'> {
+  const resolve = (import.meta as { resolve?: (s: string) => string }).resolve;
+  const proc = (globalThis as unknown as { process: { execPath: string } }).process;
+  let url: string;
+  try {
+    url = resolve!('webgpu');
+  } catch {
+    return 'failed';
+  }
+  const cp = await nodeImport<typeof import('node:child_process')>('node:child_process');
+  const script = "const { create } = await import(process.argv[1]); const a = await create([]).requestAdapter(); process.stdout.write(a ? 'adapter' : 'none'); process.exit(0);";
+  const r = cp.spawnSync(proc.execPath, ['--input-type=module', '-e', script, url], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+  return r.status === 0 && (r.stdout === 'adapter' || r.stdout === 'none') ? r.stdout : 'failed';
+}
+
+/**
+ * Decides which Vulkan driver Dawn gets (see icd.ts) and sets
+ * VK_ICD_FILENAMES to SwiftShader when it is the choice. Returns the reason.
+ * When GPU drivers are installed but the machine has no GPU device node, the
+ * drivers are tried in a child process first, so that their complaints on the
+ * way to finding no adapter stay out of the user's terminal.
+ */
+async function chooseIcd(env: NodeEnv, home: string, fs: IcdFs): Promise<{ decision: IcdDecision; reason: string }> {
+  const decision = decideIcd(env, home, fs, SWIFTSHADER_ICD);
+  let reason = describeIcd(decision);
+  let icd = decision.kind === 'swiftshader' ? decision.icd : null;
+  if (decision.kind === 'gpu' && !decision.devices && decision.swiftshader && (await probeInChild(env)) === 'none') {
+    icd = decision.swiftshader;
+    reason = `the installed Vulkan drivers (${manifestNames(decision.drivers)}) give Dawn no adapter and there is no GPU device, so webgpu-vae uses SwiftShader (software Vulkan on the CPU, ${icd})`;
+  }
+  if (icd) {
+    env.VK_ICD_FILENAMES = icd;
+    icdSetHere = { value: icd, reason };
+  }
+  return { decision, reason };
+}
+
+/**
+ * Chooses the Vulkan driver before Dawn makes its first instance: on a
+ * machine without a GPU, SwiftShader is set up front, so Dawn never starts
+ * without a usable driver and prints none of its warnings ("Found no
+ * drivers!"). A GPU, or VK_ICD_FILENAMES set by the user, is left to Dawn,
+ * with SwiftShader as the fallback when that finds no adapter.
  */
 async function nodeAdapter(opts: DeviceOptions): Promise<GPUAdapter> {
   const pkg = 'webgpu';
@@ -94,7 +137,7 @@ async function nodeAdapter(opts: DeviceOptions): Promise<GPUAdapter> {
     throw new WebGPUUnavailableError(`WebGPU for Node needs the 'webgpu' package (Dawn): run \`npm install\` (${(e as Error).message})`);
   }
   Object.assign(globalThis, mod.globals);
-  const env = (globalThis as unknown as { process: { env: Record<string, string | undefined> } }).process.env;
+  const env = (globalThis as unknown as { process: { env: NodeEnv } }).process.env;
   const os = await nodeImport<typeof import('node:os')>('node:os');
   const fs = await nodeImport<typeof import('node:fs')>('node:fs');
   if (!env.XDG_RUNTIME_DIR) {
@@ -103,36 +146,27 @@ async function nodeAdapter(opts: DeviceOptions): Promise<GPUAdapter> {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     env.XDG_RUNTIME_DIR = dir;
   }
-  // The SwiftShader fallback is reported through console.warn unless the caller passes `log`; other choices only to `log`.
-  const report = (message: string, fallback: boolean) => {
+  // The SwiftShader fallback goes to console.warn unless the caller passes `log`; other choices only to `log`.
+  const report = (message: string) => {
     if (opts.log) opts.log(message);
-    else if (fallback) console.warn(`webgpu-vae: ${message}`);
+    else if (env.VK_ICD_FILENAMES === icdSetHere?.value) console.warn(`webgpu-vae: ${message}`);
   };
-  if (icdSetHere && env.VK_ICD_FILENAMES === icdSetHere.value) {
-    const adapter = await dawnInstance(mod).requestAdapter();
-    if (adapter) report(icdSetHere.reason, true);
-    return adapter ?? noAdapter(icdSetHere.reason);
-  }
-  const decision = decideIcd(env, os.homedir(), fs, SWIFTSHADER_ICD);
-  const reason = describeIcd(decision);
-  if (decision.kind === 'none') return noAdapter(reason);
-  if (decision.kind === 'swiftshader') {
-    env.VK_ICD_FILENAMES = decision.icd;
-    icdSetHere = { value: decision.icd, reason };
-  }
+  const ours = icdSetHere && env.VK_ICD_FILENAMES === icdSetHere.value;
+  const { decision, reason } = ours ? { decision: null, reason: icdSetHere!.reason } : await chooseIcd(env, os.homedir(), fs);
+  if (decision?.kind === 'none') return noAdapter(reason);
   const adapter = await dawnInstance(mod).requestAdapter();
   if (adapter) {
-    report(reason, decision.kind === 'swiftshader');
+    report(reason);
     return adapter;
   }
-  if (decision.kind === 'gpu' && decision.swiftshader) {
-    // A driver is installed but gives no adapter (e.g. no device behind it, or one Dawn rejects).
-    const why = `the installed Vulkan drivers (${decision.drivers.map((d) => d.path.split('/').pop()).join(', ')}) gave Dawn no adapter, so webgpu-vae uses SwiftShader (software Vulkan on the CPU, ${decision.swiftshader})`;
+  if (decision?.kind === 'gpu' && decision.swiftshader && env.VK_ICD_FILENAMES !== decision.swiftshader) {
+    // A GPU driver and device, but no adapter (a driver Dawn rejects, or a device it cannot use).
+    const why = `the installed Vulkan drivers (${manifestNames(decision.drivers)}) gave Dawn no adapter, so webgpu-vae uses SwiftShader (software Vulkan on the CPU, ${decision.swiftshader})`;
     env.VK_ICD_FILENAMES = decision.swiftshader;
     icdSetHere = { value: decision.swiftshader, reason: why };
     const fallback = await dawnInstance(mod).requestAdapter();
     if (fallback) {
-      report(why, true);
+      report(why);
       return fallback;
     }
   }

@@ -24,14 +24,29 @@ export interface IcdManifest {
 export type IcdDecision =
   /** VK_ICD_FILENAMES or VK_DRIVER_FILES is set: respected as it is. */
   | { readonly kind: 'user'; readonly variable: string; readonly value: string }
-  /** A GPU driver is installed: Dawn chooses among the installed drivers. */
-  | { readonly kind: 'gpu'; readonly drivers: readonly IcdManifest[]; readonly swiftshader: string | null }
+  /**
+   * A GPU driver is installed: Dawn chooses among the installed drivers.
+   * `devices` tells whether the machine has a GPU device node for a driver to
+   * use (/dev/dri/renderD*, /dev/nvidia*, /dev/dxg): Mesa's drivers are often
+   * installed on machines without a GPU.
+   */
+  | { readonly kind: 'gpu'; readonly drivers: readonly IcdManifest[]; readonly devices: boolean; readonly swiftshader: string | null }
   /** No GPU driver: point the loader at SwiftShader before Dawn starts. */
   | { readonly kind: 'swiftshader'; readonly icd: string; readonly searched: readonly string[]; readonly software: readonly IcdManifest[] }
   /** No GPU driver, no SwiftShader, but another CPU driver that Dawn may take. */
   | { readonly kind: 'software-only'; readonly software: readonly IcdManifest[]; readonly searched: readonly string[] }
   /** No driver at all and no SwiftShader: Dawn cannot find an adapter. */
   | { readonly kind: 'none'; readonly searched: readonly string[] };
+
+/** True when the machine has a device node that a Vulkan GPU driver opens. */
+export function hasGpuDeviceNode(fs: IcdFs): boolean {
+  try {
+    if (fs.readdirSync('/dev/dri').some((n) => n.startsWith('renderD'))) return true;
+  } catch {
+    /* no DRM devices */
+  }
+  return ['/dev/nvidia0', '/dev/nvidiactl', '/dev/dxg'].some((p) => fs.existsSync(p));
+}
 
 /** The file-system reads the decision needs. */
 export interface IcdFs {
@@ -114,13 +129,15 @@ export function decideIcd(env: Env, home: string, fs: IcdFs, swiftshaderIcd: str
   const drivers = manifests.filter((m) => !m.software);
   const swiftshader = fs.existsSync(swiftshaderIcd) ? swiftshaderIcd : null;
   const software = manifests.filter((m) => m.software);
-  if (drivers.length > 0) return { kind: 'gpu', drivers, swiftshader };
+  if (drivers.length > 0) return { kind: 'gpu', drivers, devices: hasGpuDeviceNode(fs), swiftshader };
   if (swiftshader) return { kind: 'swiftshader', icd: swiftshader, searched, software };
   if (software.length > 0) return { kind: 'software-only', software, searched };
   return { kind: 'none', searched };
 }
 
-const names = (ms: readonly IcdManifest[]) => ms.map((m) => m.path.split('/').pop()).join(', ');
+/** The manifests' file names, for messages. */
+export const manifestNames = (ms: readonly IcdManifest[]) => ms.map((m) => m.path.split('/').pop()).join(', ');
+const names = manifestNames;
 
 /** Why the decision was made, as the end of a sentence ("…; <reason>"). */
 export function describeIcd(d: IcdDecision): string {
