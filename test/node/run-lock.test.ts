@@ -8,16 +8,18 @@
  * while the first run finishes unharmed, with one metrics row per epoch; a
  * run killed with -9 in the middle of an epoch leaves a stale lock that
  * `resume` takes over, and the resumed run gives exactly the losses of an
- * uninterrupted one.
+ * uninterrupted one (metrics rows written after the last checkpoint are
+ * dropped, so each epoch has one row); SIGTERM saves and releases the lock.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { encodeNpy } from '../../src/data/npy.ts';
 import { buildForward } from '../../src/graph/build.ts';
 import { loadCheckpoint } from '../../src/io/checkpoint.ts';
+import { readSafetensors } from '../../src/io/safetensors.ts';
 import { acquireRunLock, LOCK_FILE, RunLockedError, type LockInfo } from '../../src/io/lock.ts';
 import { expect } from '../support/check.ts';
 import { tinyMlp } from '../support/models.ts';
@@ -181,6 +183,48 @@ for (let k = 1; k <= n; k++) {
   console.log(`${reads} reads of ${seen.size} different checkpoints (of ${N} written), all consistent`);
 });
 
+test('the run folder\'s lock is released on every way out: return, error, process.exit, SIGINT, SIGTERM, a second signal while stopping', { timeout: 300_000 }, async () => {
+  const script = join(dir, 'holder.mts');
+  writeFileSync(script, `
+import { withRunLock } from ${JSON.stringify(join(SRC, 'cli/writer.ts'))};
+const [folder, mode] = process.argv.slice(2);
+const code = await withRunLock(folder, 'train', async (w) => {
+  if (mode === 'handler') w.onStop((s) => console.log('stopping on ' + s));
+  if (mode === 'throw') throw new Error('boom');
+  if (mode === 'exit') process.exit(3);
+  if (mode === 'return') return 0;
+  console.log('ready');
+  await new Promise((r) => setInterval(r, 1_000_000));
+  return 0;
+}).catch((e) => (console.log('error ' + e.message), 1));
+process.exit(code);
+`);
+  const cases: [string, string[], number][] = [
+    ['return', [], 0], ['throw', [], 1], ['exit', [], 3],
+    ['wait', ['SIGINT'], 130], ['wait', ['SIGTERM'], 143],
+    // A stop handler (training) takes the first signal; the second ends the process.
+    ['handler', ['SIGTERM', 'SIGINT'], 130],
+  ];
+  for (const [mode, signals, expected] of cases) {
+    const folder = join(dir, `holder-${mode}-${signals.join('-')}`);
+    mkdirSync(folder);
+    const child = spawn(process.execPath, ['--import', 'tsx', script, folder, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const closed = new Promise<number | null>((r) => child.on('close', r));
+    for (const [i, sig] of signals.entries()) {
+      while (!out.includes(i === 0 ? 'ready' : 'stopping on')) await sleep(20);
+      expect(existsSync(join(folder, LOCK_FILE)), `${mode}: the lock is held before ${sig}`);
+      child.kill(sig as NodeJS.Signals);
+    }
+    const code = await closed;
+    expect(code === expected && !existsSync(join(folder, LOCK_FILE)), `${mode} ${signals.join(' ')}: exit ${code} (expected ${expected}), lock ${existsSync(join(folder, LOCK_FILE)) ? 'left behind' : 'released'}; output: ${out}`);
+    if (signals.length > 0) expect(out.includes(`stopped by ${signals.at(-1)}; the last checkpoint in ${folder} is kept`), `${mode}: ${out}`);
+    if (mode === 'handler') expect(out.includes('stopping on SIGTERM'), `the stop handler was not called: ${out}`);
+  }
+});
+
 interface Run { child: ChildProcess; stdout: () => string; stderr: () => string; done: Promise<number | null> }
 
 function cli(args: string[], env: Record<string, string> = {}): Run {
@@ -252,6 +296,8 @@ test('CLI: killed with -9 mid-epoch, the stale lock is taken over and resume giv
   expect(metrics('killed').map((r) => r.epoch).join(',') === '1', `killed in epoch 2: metrics ${show(metrics('killed'))}`);
   const stale = JSON.parse(readFileSync(join(dir, 'killed', LOCK_FILE), 'utf8')) as LockInfo;
   expect(stale.pid === victim.child.pid, `the killed run left its lock: ${JSON.stringify(stale)}`);
+  // As if killed after appending epoch 2's row but before its checkpoint, then while appending another row.
+  appendFileSync(join(dir, 'killed', 'metrics.jsonl'), `${JSON.stringify({ ...ref.rows[1]!, test: { loss: 999 } })}\n{"epoch":3,"st`);
   const re = cli(['resume', 'killed', '--json']);
   expect((await re.done) === 0, `resume exited non-zero: ${re.stderr().slice(-400)}`);
   expect(re.stderr().includes(`webgpu-vae resume: killed: took over the lock of PID ${victim.child.pid} on ${hostname()}`) && re.stderr().includes('which no longer runs'), `takeover message: ${re.stderr()}`);
@@ -260,4 +306,24 @@ test('CLI: killed with -9 mid-epoch, the stale lock is taken over and resume giv
   const steps = stepLosses(re.stdout());
   expect(steps.size === 14 && [...steps].every(([s, l]) => ref.steps.get(s) === l), `step losses after resume ${JSON.stringify([...steps])} vs ${JSON.stringify([...ref.steps])}`);
   expect(!existsSync(join(dir, 'killed', LOCK_FILE)), 'the lock was left behind after resume');
+});
+
+test('CLI: SIGTERM in the middle of an epoch saves a checkpoint at that step and releases the lock; resume continues with the uninterrupted losses', { timeout: 600_000 }, async () => {
+  const ref = await referenceRun();
+  const run = cli(['train', ...SMALL, '--out', 'termed'], { WEBGPU_VAE_FAULT: 'stop@10' });
+  await stopped(run.child.pid!);
+  run.child.kill('SIGTERM'); // delivered when the process continues
+  run.child.kill('SIGCONT');
+  const code = await run.done;
+  expect(code === 143 && !existsSync(join(dir, 'termed', LOCK_FILE)), `SIGTERM: exit ${code}, lock ${existsSync(join(dir, 'termed', LOCK_FILE)) ? 'left behind' : 'released'}: ${run.stderr().slice(-300)}`);
+  const meta = readSafetensors(new Uint8Array(readFileSync(join(dir, 'termed', 'optimizer.safetensors')))).metadata;
+  const savedStep = Number(meta.step);
+  expect(meta.epoch === '1' && savedStep >= 10 && savedStep < 14, `checkpoint at ${JSON.stringify(meta)}`);
+  const re = cli(['resume', 'termed', '--json']);
+  expect((await re.done) === 0, `resume: ${re.stderr().slice(-300)}`);
+  const rows = metrics('termed');
+  // The resumed epoch's train loss is the mean of the steps after the stop; the test losses and every step's loss are the uninterrupted run's.
+  expect(rows.map((r) => `${r.epoch}:${r.step}:${r.test.loss}`).join(',') === ref.rows.map((r) => `${r.epoch}:${r.step}:${r.test.loss}`).join(','), `resumed ${show(rows)} vs ${show(ref.rows)}`);
+  const steps = stepLosses(re.stdout());
+  expect(steps.size === 21 - savedStep && [...steps].every(([s, l]) => ref.steps.get(s) === l), `step losses after resume ${JSON.stringify([...steps])}`);
 });
