@@ -208,6 +208,7 @@ async function runTraining(trainer: Trainer, dir: string, sets: { test: Dataset 
         await checkpoint(trainer, dir);
       }
     }, abort.signal);
+    removeStop(); // from here a signal ends the process at once (the writes below are atomic)
     if (!done) {
       await gpuWait(() => trainer.device.queue.onSubmittedWorkDone());
       await checkpoint(trainer, dir);

@@ -23,7 +23,8 @@ const EXIT_CODE: Record<StopSignal, number> = { SIGINT: 130, SIGTERM: 143 };
  * Runs `body` holding the lock of the run folder `dir` (see io/lock.ts): a
  * second writer is refused with one line, a stale lock is taken over with a
  * line on stderr. Outside a stop handler, SIGINT and SIGTERM release the lock
- * and end the process (the last checkpoint, written atomically, is kept).
+ * and end the process (checkpoints are written whole or not at all, so the
+ * last one is intact).
  */
 export async function withRunLock<T>(dir: string, command: string, body: (w: RunWriter) => Promise<T>): Promise<T> {
   const lock = acquireRunLock(dir, command, (m) => console.error(`webgpu-vae ${command}: ${m}`));
@@ -36,7 +37,7 @@ export async function withRunLock<T>(dir: string, command: string, body: (w: Run
       return;
     }
     lock.release();
-    console.error(`webgpu-vae ${command}: stopped by ${signal}; the last checkpoint in ${dir} is kept`);
+    console.error(`webgpu-vae ${command}: stopped by ${signal}`);
     process.exit(EXIT_CODE[signal]);
   };
   const onInt = () => onSignal('SIGINT');
