@@ -120,8 +120,13 @@ function createExclusive(path: string, text: string): void {
   }
 }
 
-/** Removes `path` if it still holds exactly `text`, holding the takeover mutex while checking. */
-function removeIfUnchanged(path: string, text: string): void {
+/**
+ * Removes the lock file `path` if it still holds exactly `text` (the stale
+ * lock as it was read), holding the takeover mutex while checking: a lock
+ * that another process took over in between is left alone. A mutex older
+ * than 10 s was left by a process killed while holding it, and is cleared.
+ */
+export function removeIfUnchanged(path: string, text: string): void {
   const mutex = `${path}.takeover`;
   for (let i = 0; ; i++) {
     try {

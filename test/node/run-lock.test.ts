@@ -12,7 +12,7 @@
  * dropped, so each epoch has one row); SIGTERM saves and releases the lock.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -20,7 +20,7 @@ import { encodeNpy } from '../../src/data/npy.ts';
 import { buildForward } from '../../src/graph/build.ts';
 import { loadCheckpoint } from '../../src/io/checkpoint.ts';
 import { readSafetensors } from '../../src/io/safetensors.ts';
-import { acquireRunLock, LOCK_FILE, RunLockedError, type LockInfo } from '../../src/io/lock.ts';
+import { acquireRunLock, LOCK_FILE, removeIfUnchanged, RunLockedError, type LockInfo } from '../../src/io/lock.ts';
 import { expect } from '../support/check.ts';
 import { tinyMlp } from '../support/models.ts';
 
@@ -97,6 +97,22 @@ test('lock: a stale lock (process gone, reboot, reused PID) is taken over with a
   writeLock(other, { pid: 4242, host: 'elsewhere' });
   const msg = refusal(() => acquireRunLock(other, 'train'));
   expect(msg.includes('PID 4242 on elsewhere') && msg.includes(`delete ${join(other, LOCK_FILE)}`), `other host: ${msg}`);
+});
+
+test('lock: a takeover removes the stale lock only if it is unchanged, under a mutex that a killed process cannot leave blocked', () => {
+  const folder = join(dir, 'takeover');
+  writeLock(folder, { pid: deadPid() });
+  const path = join(folder, LOCK_FILE);
+  const stale = readFileSync(path, 'utf8');
+  // Another process took the lock over between this one reading it and removing it: its lock stays.
+  writeLock(folder, { pid: process.ppid, command: 'resume' });
+  removeIfUnchanged(path, stale);
+  expect(existsSync(path) && (JSON.parse(readFileSync(path, 'utf8')) as LockInfo).command === 'resume', 'a lock taken over meanwhile was removed');
+  // A mutex left by a process killed while holding it (older than 10 s) does not block; the unchanged stale lock goes.
+  mkdirSync(`${path}.takeover`);
+  utimesSync(`${path}.takeover`, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+  removeIfUnchanged(path, readFileSync(path, 'utf8'));
+  expect(!existsSync(path) && !existsSync(`${path}.takeover`), 'the stale lock or the mutex is left behind');
 });
 
 test('lock: of several processes racing to take over one stale lock, exactly one gets it', { timeout: 120_000 }, async () => {
