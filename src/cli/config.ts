@@ -2,7 +2,8 @@
  * The run configuration: everything needed to rebuild the model, its data
  * and its training, built from command-line options and saved as config.json.
  */
-import { convPreset, mlpPreset, parseModelSpec, type LikelihoodSpec, type ModelSpec } from '../model/spec.ts';
+import type { Dataset } from '../data/dataset.ts';
+import { convPreset, cvaeConvPreset, cvaeMlpPreset, mlpPreset, parseModelSpec, type LikelihoodSpec, type ModelSpec } from '../model/spec.ts';
 import { parseKlSchedule, parseLrSchedule } from '../train/schedules.ts';
 import type { Binarize, TrainerConfig } from '../train/trainer.ts';
 import type { OptimizerName } from '../train/session.ts';
@@ -10,7 +11,7 @@ import type { OptimizerName } from '../train/session.ts';
 export interface RunConfig {
   readonly version: 1;
   readonly dataset: string;
-  /** 'mlp', 'conv' or the path of a model JSON file (the spec itself is in `model`). */
+  /** A preset name (PRESETS) or the path of a model JSON file (the spec itself is in `model`). */
   readonly modelName: string;
   readonly model: ModelSpec;
   readonly batch: number;
@@ -47,17 +48,32 @@ export function likelihoodOf(name: string, classes: number | undefined): Likelih
   }
 }
 
-/** The model for a preset name or a model JSON text, fitted to the data's sample shape. */
-export function modelFor(name: string, json: string | null, shape: readonly number[], o: { latent?: number; hidden?: number; autoencoder: boolean; likelihood: LikelihoodSpec }): ModelSpec {
+/** The preset names of --model. */
+export const PRESETS = ['mlp', 'conv', 'cvae-mlp', 'cvae-conv'] as const;
+
+export function isPreset(name: string): boolean {
+  return (PRESETS as readonly string[]).includes(name);
+}
+
+/** The number of classes of a labelled dataset (its class names, or the largest label + 1), for a conditional preset. */
+export function classesOf(ds: Dataset, model: string): number {
+  if (!ds.labels) throw new Error(`--model ${model} draws the class you ask for: it needs a labelled dataset, and ${ds.name} has no labels`);
+  return ds.classes?.length ?? ds.labels.reduce((m, v) => Math.max(m, v), 0) + 1;
+}
+
+/** The model for a preset name or a model JSON text, fitted to the data's sample shape (and, for a conditional preset, its classes). */
+export function modelFor(name: string, json: string | null, data: Dataset, o: { latent?: number; hidden?: number; autoencoder: boolean; likelihood: LikelihoodSpec }): ModelSpec {
+  const shape = data.shape;
   const d = shape.reduce((a, b) => a * b, 1);
   const preset = { ...(o.latent !== undefined ? { latent: o.latent } : {}), ...(o.hidden !== undefined ? { hidden: o.hidden } : {}), autoencoder: o.autoencoder, likelihood: o.likelihood };
   if (name === 'mlp') return mlpPreset(preset, d);
-  if (name === 'conv') {
-    const spec = convPreset(preset);
-    if (shape.join('x') !== spec.input.join('x')) throw new Error(`--model conv expects ${spec.input.join('×')} images; the data's samples are [${shape.join(', ')}] (use --model mlp or a model JSON)`);
+  if (name === 'cvae-mlp') return cvaeMlpPreset(classesOf(data, name), preset, d);
+  if (name === 'conv' || name === 'cvae-conv') {
+    const spec = name === 'conv' ? convPreset(preset) : cvaeConvPreset(classesOf(data, name), preset);
+    if (shape.join('x') !== spec.input.join('x')) throw new Error(`--model ${name} expects ${spec.input.join('×')} images; the data's samples are [${shape.join(', ')}] (use --model mlp or a model JSON)`);
     return spec;
   }
-  if (json === null) throw new Error(`--model: ${name}: expected mlp, conv or a model JSON file`);
+  if (json === null) throw new Error(`--model: ${name}: expected ${PRESETS.join(', ')} or a model JSON file`);
   let raw: unknown;
   try {
     raw = JSON.parse(json);

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import type { Dataset } from '../data/dataset.ts';
 import { datasetRows, Inference } from '../eval/inference.ts';
 import { iwNll } from '../eval/iw.ts';
-import { requestGpu } from '../gpu/device.ts';
 import { createBuffer, destroyBuffer, STORAGE } from '../gpu/buffers.ts';
 import { modelLayout } from '../graph/build.ts';
 import { loadParams } from '../io/checkpoint.ts';
@@ -16,6 +15,7 @@ import { imageGrid, pairGrid } from '../viz/grid.ts';
 import { imageShape } from './pictures.ts';
 import { flag, helpText, int, parse, positionals, str, UsageError, type OptionSpec } from './options.ts';
 import { loadSets, readRunConfig } from './train.ts';
+import { openGpu } from './writer.ts';
 
 interface Loaded {
   readonly spec: ModelSpec;
@@ -24,11 +24,16 @@ interface Loaded {
   readonly dataset: string;
 }
 
-/** Loads a run's model onto the GPU. */
+/**
+ * Loads a run's model onto the GPU (no lock: model.safetensors is only ever
+ * replaced by an atomic rename) and prints the adapter line on stderr, which
+ * leaves stdout to the results.
+ */
 async function openRun(dir: string): Promise<Loaded> {
   const config = readRunConfig(dir);
   const { params } = loadParams(join(dir, 'model.safetensors'), config.model);
-  const gpu = await requestGpu({ log: (m) => console.error(m) });
+  const { gpu, line } = await openGpu();
+  console.error(line);
   const { names, total } = modelLayout(config.model);
   const block = new Float32Array(total);
   for (const [k, v] of params) block.set(v, names.get(k)!);

@@ -1,22 +1,23 @@
 /** `webgpu-vae train` and `webgpu-vae resume`: training runs that write a run folder. */
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import cliProgress from 'cli-progress';
 import { resolveDataset } from '../data/index.ts';
 import { subset, type Dataset } from '../data/dataset.ts';
 import { requestGpu } from '../gpu/device.ts';
 import { gpuWait } from '../gpu/wait.ts';
-import { loadOptimizer, loadParams, saveCheckpoint } from '../io/checkpoint.ts';
+import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint.ts';
 import { writeFileAtomic } from '../io/files.ts';
 import { tuneForTraining } from '../train/session.ts';
 import { NonFiniteError, Trainer, type DeviceLostEvent, type EpochEvent, type NonFiniteEvent, type TrainEvent } from '../train/trainer.ts';
-import { likelihoodOf, modelFor, parseRunConfig, trainerConfig, type RunConfig } from './config.ts';
+import { isPreset, likelihoodOf, modelFor, parseRunConfig, PRESETS, trainerConfig, type RunConfig } from './config.ts';
 import { choice, flag, helpText, int, num, parse, positionals, str, UsageError, type OptionSpec } from './options.ts';
 import { writePictures, type EpochPoint } from './pictures.ts';
+import { progressOutput, ProgressView } from './progress.ts';
+import { openGpu, stopExitCode, withRunLock, type RunWriter, type StopSignal } from './writer.ts';
 
 export const TRAIN_OPTIONS: OptionSpec = {
   dataset: { type: 'string', help: 'mnist, fashion-mnist, or a path (PNG folder, .npy, .csv, IDX)', default: 'mnist' },
-  model: { type: 'string', help: 'mlp, conv, or a model JSON file', default: 'mlp' },
+  model: { type: 'string', help: `${PRESETS.join(', ')} (cvae-*: conditioned on the label), or a model JSON file`, default: 'mlp' },
   latent: { type: 'string', help: 'latent dimensions (presets)', default: '20 for mlp, 16 for conv' },
   hidden: { type: 'string', help: 'hidden units (mlp preset)', default: '400' },
   epochs: { type: 'string', help: 'training epochs', default: '3' },
@@ -77,10 +78,10 @@ export async function configFromOptions(argv: readonly string[]): Promise<{ conf
   }) : null;
   const sets = await loadSets(dataset, likelihood.type === 'bernoulli', trainClasses);
   const { train } = sets;
-  const json = modelName === 'mlp' || modelName === 'conv' ? null : readText(modelName, '--model');
+  const json = isPreset(modelName) ? null : readText(modelName, '--model');
   const latent = p.values.latent === undefined ? undefined : int(p, 'latent', 0, 1);
   const hidden = p.values.hidden === undefined ? undefined : int(p, 'hidden', 0, 1);
-  const model = modelFor(modelName, json, train.shape, { ...(latent !== undefined ? { latent } : {}), ...(hidden !== undefined ? { hidden } : {}), autoencoder: flag(p, 'autoencoder'), likelihood });
+  const model = modelFor(modelName, json, train, { ...(latent !== undefined ? { latent } : {}), ...(hidden !== undefined ? { hidden } : {}), autoencoder: flag(p, 'autoencoder'), likelihood });
   const config: RunConfig = {
     version: 1, dataset, modelName, model,
     batch: int(p, 'batch', 128), epochs: int(p, 'epochs', 3),
@@ -97,7 +98,7 @@ export async function configFromOptions(argv: readonly string[]): Promise<{ conf
 }
 
 function readText(path: string, what: string): string {
-  if (!existsSync(path)) throw new UsageError(`${what}: ${path}: no such file (expected mlp, conv or a model JSON file)`);
+  if (!existsSync(path)) throw new UsageError(`${what}: ${path}: no such file (expected ${PRESETS.join(', ')} or a model JSON file)`);
   return readFileSync(path, 'utf8');
 }
 
@@ -116,7 +117,7 @@ export async function loadSets(dataset: string, unitRange: boolean, trainClasses
 function defaultOut(c: RunConfig): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
   const ds = c.dataset.replace(/[^\w.-]+/g, '_').slice(-40);
-  return join('runs', `${stamp}-${c.modelName === 'mlp' || c.modelName === 'conv' ? c.modelName : 'model'}-${ds}`);
+  return join('runs', `${stamp}-${isPreset(c.modelName) ? c.modelName : 'model'}-${ds}`);
 }
 
 interface Reporter {
@@ -125,40 +126,26 @@ interface Reporter {
   stop(): void;
 }
 
-function reporter(json: boolean, epochs: number): Reporter {
+function reporter(json: boolean, epochs: number, batch: number): Reporter {
   if (json) {
     return { event: (e) => console.log(JSON.stringify(e.type === 'device-lost' ? { ...e, text: describeEvent(e) } : e)), message: (s) => console.log(JSON.stringify({ type: 'message', message: s })), stop() {} };
   }
-  const bar = new cliProgress.SingleBar({
-    format: 'epoch {epoch}/{epochs} |{bar}| {value}/{total} steps | loss {loss} recon {recon} KL {kl} β {beta} | {sps} samples/s | ETA {eta_formatted}',
-    barsize: 24, hideCursor: true, noTTYOutput: true, notTTYSchedule: 5000, etaBuffer: 50,
-  }, cliProgress.Presets.shades_classic);
-  let started = false;
+  const bar = progressOutput(new ProgressView(epochs, batch), process.stderr);
   return {
     event(e) {
-      if (e.type === 'nonfinite' || e.type === 'device-lost') {
-        if (started) bar.stop();
-        started = false;
-        console.log(describeEvent(e));
-      } else if (e.type === 'step') {
-        const payload = { epoch: e.epoch, epochs, loss: e.loss.toFixed(2), recon: e.recon.toFixed(2), kl: e.kl.toFixed(2), beta: e.beta.toFixed(3), sps: e.samplesPerSecond.toFixed(0) };
-        if (!started) {
-          bar.start(e.totalSteps, e.step, payload);
-          started = true;
-        } else bar.update(e.step, payload);
-      } else {
-        bar.stop();
-        started = false;
+      if (e.type === 'step') return bar.step(e);
+      bar.clear();
+      if (e.type === 'nonfinite' || e.type === 'device-lost') console.log(describeEvent(e));
+      else {
         const t = e.test ? ` | test loss ${e.test.loss.toFixed(2)} recon ${e.test.recon.toFixed(2)} KL ${e.test.kl.toFixed(2)} active units ${e.test.activeUnits}` : '';
         console.log(`epoch ${e.epoch}: train loss ${e.train.loss.toFixed(2)} recon ${e.train.recon.toFixed(2)} KL ${e.train.kl.toFixed(2)}${t} | ${e.samplesPerSecond.toFixed(0)} samples/s, ${e.seconds.toFixed(1)} s`);
       }
     },
     message: (s) => {
-      if (started) bar.stop();
-      started = false;
+      bar.clear();
       console.log(s);
     },
-    stop: () => bar.stop(),
+    stop: () => bar.clear(),
   };
 }
 
@@ -168,14 +155,18 @@ function describeEvent(e: NonFiniteEvent | DeviceLostEvent): string {
   return `GPU device lost at step ${e.step} (${e.reason}${e.message ? `: ${e.message}` : ''}); continuing on a new device from the snapshot at step ${e.restoredStep} (epoch ${e.epoch + 1})`;
 }
 
-/** WEBGPU_VAE_FAULT=device-lost@<step>: destroys the device after that step once (to exercise recovery). */
-function faultStep(): number | null {
-  const m = /^device-lost@(\d+)$/.exec(process.env.WEBGPU_VAE_FAULT ?? '');
-  return m ? Number(m[1]) : null;
+/**
+ * WEBGPU_VAE_FAULT=device-lost@<step> destroys the device after that step
+ * once (to exercise recovery); stop@<step> stops the process with SIGSTOP
+ * there (to test a second writer, or kill -9, in the middle of an epoch).
+ */
+function faultAt(): { kind: 'device-lost' | 'stop'; step: number } | null {
+  const m = /^(device-lost|stop)@(\d+)$/.exec(process.env.WEBGPU_VAE_FAULT ?? '');
+  return m ? { kind: m[1] as 'device-lost' | 'stop', step: Number(m[2]) } : null;
 }
 
 /** A new device for a trainer whose device was lost. */
-const newDevice = async () => (await requestGpu({ log: (m) => console.error(m) })).device;
+const newDevice = async () => (await requestGpu({ log: () => {} })).device;
 
 function metricsLine(e: EpochEvent) {
   return {
@@ -190,22 +181,24 @@ async function checkpoint(trainer: Trainer, dir: string): Promise<void> {
   saveCheckpoint(dir, trainer.config.spec, st.params, { type: trainer.config.optimizer.type, blocks: st.optimizer }, st);
 }
 
-/** Runs (or continues) training with checkpoints per epoch; SIGINT stops after the current step and saves. */
-async function runTraining(trainer: Trainer, dir: string, sets: { test: Dataset }, history: EpochPoint[], json: boolean): Promise<number> {
-  const rep = reporter(json, trainer.config.epochs);
+/** Runs (or continues) training with checkpoints per epoch; SIGINT or SIGTERM stops after the current step and saves. */
+async function runTraining(trainer: Trainer, dir: string, sets: { test: Dataset }, history: EpochPoint[], json: boolean, writer: RunWriter): Promise<number> {
+  const rep = reporter(json, trainer.config.epochs, trainer.config.batch);
   const abort = new AbortController();
-  const onSigint = () => {
-    rep.message('interrupted: finishing the current step and saving a checkpoint…');
+  let stoppedBy: StopSignal = 'SIGINT';
+  const removeStop = writer.onStop((signal) => {
+    stoppedBy = signal;
+    rep.message(`interrupted (${signal}): finishing the current step and saving a checkpoint…`);
     abort.abort();
-  };
-  process.once('SIGINT', onSigint);
-  let fault = faultStep();
+  });
+  let fault = faultAt();
   try {
     const done = await trainer.run(async (e) => {
       rep.event(e);
-      if (fault !== null && e.type === 'step' && e.step >= fault) {
+      if (fault !== null && e.type === 'step' && e.step >= fault.step) {
+        if (fault.kind === 'device-lost') trainer.device.destroy();
+        else process.kill(process.pid, 'SIGSTOP');
         fault = null;
-        trainer.device.destroy();
       }
       if (e.type === 'epoch') {
         appendFileSync(join(dir, 'metrics.jsonl'), `${JSON.stringify(metricsLine(e))}\n`);
@@ -213,11 +206,12 @@ async function runTraining(trainer: Trainer, dir: string, sets: { test: Dataset 
         await checkpoint(trainer, dir);
       }
     }, abort.signal);
+    removeStop(); // from here a signal ends the process at once (the writes below are atomic)
     if (!done) {
       await gpuWait(() => trainer.device.queue.onSubmittedWorkDone());
       await checkpoint(trainer, dir);
       rep.message(`checkpoint saved at epoch ${trainer.epoch + 1}, step ${trainer.session.step}; continue with: webgpu-vae resume ${dir}`);
-      return 130;
+      return stopExitCode(stoppedBy);
     }
     await writePictures(dir, trainer.inference, sets.test, history, trainer.config.seed);
     rep.message(`run folder: ${dir} (model.safetensors, optimizer.safetensors, config.json, metrics.jsonl, samples.png, reconstructions.png, latent.png, interpolation.png, loss.png)`);
@@ -226,7 +220,7 @@ async function runTraining(trainer: Trainer, dir: string, sets: { test: Dataset 
     if (e instanceof NonFiniteError) throw new Error(`${e.message}; the last checkpoint in ${dir} is kept (epoch ${trainer.epoch})`);
     throw e;
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    removeStop();
     rep.stop();
   }
 }
@@ -240,19 +234,22 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   const { config, json, sets } = r;
   const dir = r.out ?? defaultOut(config);
   mkdirSync(dir, { recursive: true });
-  if (existsSync(join(dir, 'model.safetensors'))) throw new UsageError(`--out ${dir} already holds a run; continue it with \`webgpu-vae resume ${dir}\` or choose another folder`);
-  const gpu = await requestGpu({ log: (m) => console.error(m) });
-  if (!json) console.log(`adapter: ${gpu.summary}\ndata: ${sets.train.name} (${sets.train.count}) / ${sets.test.name} (${sets.test.count}); model: ${config.modelName}, latent ${config.model.latent}; run folder: ${dir}`);
-  writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-  writeFileAtomic(join(dir, 'metrics.jsonl'), '');
-  if (r.autotune) await autotune(gpu.device, config, json);
-  const trainer = new Trainer(gpu.device, trainerConfig(config), sets.train, sets.test, { deviceFactory: newDevice });
-  try {
-    return await runTraining(trainer, dir, sets, [], json);
-  } finally {
-    trainer.destroy();
-    gpu.device.destroy();
-  }
+  return withRunLock(dir, 'train', async (writer) => {
+    if (existsSync(join(dir, 'model.safetensors'))) throw new UsageError(`--out ${dir} already holds a run; continue it with \`webgpu-vae resume ${dir}\` or choose another folder`);
+    const { gpu, line, reason } = await openGpu();
+    if (json) console.log(JSON.stringify({ type: 'adapter', adapter: gpu.summary, reason }));
+    else console.log(`${line}\ndata: ${sets.train.name} (${sets.train.count}) / ${sets.test.name} (${sets.test.count}); model: ${config.modelName}, latent ${config.model.latent}; run folder: ${dir}`);
+    writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    writeFileAtomic(join(dir, 'metrics.jsonl'), '');
+    if (r.autotune) await autotune(gpu.device, config, json);
+    const trainer = new Trainer(gpu.device, trainerConfig(config), sets.train, sets.test, { deviceFactory: newDevice });
+    try {
+      return await runTraining(trainer, dir, sets, [], json, writer);
+    } finally {
+      trainer.destroy();
+      gpu.device.destroy();
+    }
+  });
 }
 
 /** Reads a run folder's config.json. */
@@ -268,6 +265,30 @@ export function readRunConfig(dir: string): RunConfig {
   return parseRunConfig(raw, path);
 }
 
+/**
+ * The rows of metrics.jsonl up to the checkpoint's epoch. A row written after
+ * the last checkpoint (the process was killed between the two) or a line cut
+ * off is dropped from the file, so that the resumed run writes each epoch's
+ * row once.
+ */
+function metricsUpTo(dir: string, epoch: number): EpochPoint[] {
+  const path = join(dir, 'metrics.jsonl');
+  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim());
+  const rows: EpochPoint[] = [];
+  for (const [i, l] of lines.entries()) {
+    let row: EpochPoint;
+    try {
+      row = JSON.parse(l) as EpochPoint;
+    } catch (e) {
+      if (i === lines.length - 1) break; // the last line, cut off while it was written
+      throw new Error(`${path}: line ${i + 1} is not valid JSON (${(e as Error).message})`);
+    }
+    if (row.epoch <= epoch) rows.push(row);
+  }
+  if (rows.length !== lines.length) writeFileAtomic(path, rows.map((row) => `${JSON.stringify(row)}\n`).join(''));
+  return rows;
+}
+
 export async function resumeCommand(argv: readonly string[]): Promise<number> {
   const p = parse('resume', RESUME_OPTIONS, argv);
   if (flag(p, 'help')) {
@@ -275,28 +296,32 @@ export async function resumeCommand(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const [dir] = positionals('resume', p, ['run']);
-  const saved = readRunConfig(dir!);
-  const config: RunConfig = { ...saved, epochs: int(p, 'epochs', saved.epochs), onNan: choice(p, 'on-nan', ['skip', 'stop'] as const, saved.onNan ?? 'skip') };
-  const { params } = loadParams(join(dir!, 'model.safetensors'), config.model);
-  const sets = await loadSets(config.dataset, config.model.likelihood.type === 'bernoulli', config.trainClasses);
-  const gpu = await requestGpu({ log: (m) => console.error(m) });
-  if (flag(p, 'autotune')) await autotune(gpu.device, config, flag(p, 'json'));
-  const trainer = new Trainer(gpu.device, trainerConfig(config), sets.train, sets.test, { deviceFactory: newDevice });
-  try {
-    const s = trainer.session;
-    const opt = loadOptimizer(join(dir!, 'optimizer.safetensors'), s.stateNames, s.paramFloats);
-    const pr = opt.progress;
-    trainer.restore({ params, optimizer: opt.state.blocks, step: pr.step, skips: pr.skips ?? 0, epoch: pr.epoch, stepInEpoch: pr.stepInEpoch, sums: pr.sums ?? { recon: 0, kl: 0, objective: 0, count: 0 } });
-    if (trainer.epoch >= config.epochs) {
-      console.log(`${dir}: already trained for ${trainer.epoch} epochs; pass --epochs N to train further`);
-      return 0;
+  const json = flag(p, 'json');
+  readRunConfig(dir!); // a run folder, before taking its lock
+  return withRunLock(dir!, 'resume', async (writer) => {
+    const saved = readRunConfig(dir!);
+    const config: RunConfig = { ...saved, epochs: int(p, 'epochs', saved.epochs), onNan: choice(p, 'on-nan', ['skip', 'stop'] as const, saved.onNan ?? 'skip') };
+    const sets = await loadSets(config.dataset, config.model.likelihood.type === 'bernoulli', config.trainClasses);
+    const { gpu, line, reason } = await openGpu();
+    console.log(json ? JSON.stringify({ type: 'adapter', adapter: gpu.summary, reason }) : line);
+    if (flag(p, 'autotune')) await autotune(gpu.device, config, json);
+    const trainer = new Trainer(gpu.device, trainerConfig(config), sets.train, sets.test, { deviceFactory: newDevice });
+    try {
+      const s = trainer.session;
+      const ck = loadCheckpoint(dir!, config.model, s.stateNames, s.paramFloats);
+      const pr = ck.progress;
+      trainer.restore({ params: ck.params, optimizer: ck.state.blocks, step: pr.step, skips: pr.skips ?? 0, epoch: pr.epoch, stepInEpoch: pr.stepInEpoch, sums: pr.sums ?? { recon: 0, kl: 0, objective: 0, count: 0 } });
+      if (trainer.epoch >= config.epochs) {
+        console.log(`${dir}: already trained for ${trainer.epoch} epochs; pass --epochs N to train further`);
+        return 0;
+      }
+      const history = metricsUpTo(dir!, trainer.epoch);
+      writeFileAtomic(join(dir!, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+      if (!json) console.log(`resuming ${dir} at epoch ${trainer.epoch + 1}, step ${s.step}`);
+      return await runTraining(trainer, dir!, sets, history, json, writer);
+    } finally {
+      trainer.destroy();
+      gpu.device.destroy();
     }
-    const history: EpochPoint[] = readFileSync(join(dir!, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as EpochPoint);
-    writeFileAtomic(join(dir!, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-    if (!flag(p, 'json')) console.log(`resuming ${dir} at epoch ${trainer.epoch + 1}, step ${s.step} (adapter: ${gpu.summary})`);
-    return await runTraining(trainer, dir!, sets, history, flag(p, 'json'));
-  } finally {
-    trainer.destroy();
-    gpu.device.destroy();
-  }
+  });
 }

@@ -3,6 +3,7 @@
  * the `webgpu` package). This is the only module that knows where WebGPU
  * comes from.
  */
+import { decideIcd, describeIcd, manifestNames, type IcdDecision, type IcdFs } from './icd.ts';
 
 /** Limits the kernels need beyond the WebGPU defaults; requested when the adapter has them. */
 const WANTED_LIMITS = [
@@ -22,7 +23,7 @@ export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 export interface DeviceOptions {
   /** Adapter power preference (browser hint). */
   readonly powerPreference?: GPUPowerPreference;
-  /** Node only: how to report the SwiftShader fallback (default: console.warn). */
+  /** Node only: receives one line saying which Vulkan driver Dawn was given and why (default: the SwiftShader fallback goes to console.warn). */
   readonly log?: (message: string) => void;
   /** Called when the device is lost, with the reason and message. */
   readonly onLost?: (info: GPUDeviceLostInfo) => void;
@@ -74,6 +75,59 @@ function nodeImport<T>(name: string): Promise<T> {
   return import(/* @vite-ignore */ /* webpackIgnore: true */ name) as Promise<T>;
 }
 
+/** The Vulkan driver file webgpu-vae itself put in VK_ICD_FILENAMES (so it is not taken for the user's), and why. */
+let icdSetHere: { value: string; reason: string } | null = null;
+
+type NodeEnv = Record<string, string | undefined>;
+
+/**
+ * Asks Dawn for an adapter in a child process whose output is kept: 'adapter',
+ * 'none', or 'failed' when the probe itself did not run to the end.
+ */
+async function probeInChild(env: NodeEnv): Promise<'adapter' | 'none' | 'failed'> {
+  const resolve = (import.meta as { resolve?: (s: string) => string }).resolve;
+  const proc = (globalThis as unknown as { process: { execPath: string } }).process;
+  let url: string;
+  try {
+    url = resolve!('webgpu');
+  } catch {
+    return 'failed';
+  }
+  const cp = await nodeImport<typeof import('node:child_process')>('node:child_process');
+  const script = "const { create } = await import(process.argv[1]); const a = await create([]).requestAdapter(); process.stdout.write(a ? 'adapter' : 'none'); process.exit(0);";
+  const r = cp.spawnSync(proc.execPath, ['--input-type=module', '-e', script, url], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+  return r.status === 0 && (r.stdout === 'adapter' || r.stdout === 'none') ? r.stdout : 'failed';
+}
+
+/**
+ * Decides which Vulkan driver Dawn gets (see icd.ts) and sets
+ * VK_ICD_FILENAMES to SwiftShader when it is the choice. Returns the reason.
+ * When GPU drivers are installed but the machine has no GPU device node, the
+ * drivers are tried in a child process first, so that their complaints on the
+ * way to finding no adapter stay out of the user's terminal.
+ */
+async function chooseIcd(env: NodeEnv, home: string, fs: IcdFs): Promise<{ decision: IcdDecision; reason: string }> {
+  const decision = decideIcd(env, home, fs, SWIFTSHADER_ICD);
+  let reason = describeIcd(decision);
+  let icd = decision.kind === 'swiftshader' ? decision.icd : null;
+  if (decision.kind === 'gpu' && !decision.devices && decision.swiftshader && (await probeInChild(env)) === 'none') {
+    icd = decision.swiftshader;
+    reason = `the installed Vulkan drivers (${manifestNames(decision.drivers)}) give Dawn no adapter and there is no GPU device, so webgpu-vae uses SwiftShader (software Vulkan on the CPU, ${icd})`;
+  }
+  if (icd) {
+    env.VK_ICD_FILENAMES = icd;
+    icdSetHere = { value: icd, reason };
+  }
+  return { decision, reason };
+}
+
+/**
+ * Chooses the Vulkan driver before Dawn makes its first instance: on a
+ * machine without a GPU, SwiftShader is set up front, so Dawn never starts
+ * without a usable driver and prints none of its warnings ("Found no
+ * drivers!"). A GPU, or VK_ICD_FILENAMES set by the user, is left to Dawn,
+ * with SwiftShader as the fallback when that finds no adapter.
+ */
 async function nodeAdapter(opts: DeviceOptions): Promise<GPUAdapter> {
   const pkg = 'webgpu';
   let mod: { create: (flags: string[]) => GpuLike; globals: object };
@@ -83,33 +137,47 @@ async function nodeAdapter(opts: DeviceOptions): Promise<GPUAdapter> {
     throw new WebGPUUnavailableError(`WebGPU for Node needs the 'webgpu' package (Dawn): run \`npm install\` (${(e as Error).message})`);
   }
   Object.assign(globalThis, mod.globals);
-  const env = (globalThis as unknown as { process: { env: Record<string, string | undefined> } }).process.env;
+  const env = (globalThis as unknown as { process: { env: NodeEnv } }).process.env;
+  const os = await nodeImport<typeof import('node:os')>('node:os');
+  const fs = await nodeImport<typeof import('node:fs')>('node:fs');
   if (!env.XDG_RUNTIME_DIR) {
     // Dawn prints harmless warnings without it; point it at a private temp folder.
-    const os = await nodeImport<typeof import('node:os')>('node:os');
-    const fs = await nodeImport<typeof import('node:fs')>('node:fs');
     const dir = `${os.tmpdir()}/webgpu-vae-xdg-${os.userInfo().uid}`;
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     env.XDG_RUNTIME_DIR = dir;
   }
-  let adapter = await dawnInstance(mod).requestAdapter();
-  if (!adapter && !env.VK_ICD_FILENAMES) {
-    const fs = await nodeImport<typeof import('node:fs')>('node:fs');
-    if (fs.existsSync(SWIFTSHADER_ICD)) {
-      env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-      adapter = await dawnInstance(mod).requestAdapter();
-      if (adapter) {
-        (opts.log ?? console.warn)(`webgpu-vae: no GPU adapter found; using SwiftShader (software Vulkan, on the CPU) from ${SWIFTSHADER_ICD}`);
-      }
+  // The SwiftShader fallback goes to console.warn unless the caller passes `log`; other choices only to `log`.
+  const report = (message: string) => {
+    if (opts.log) opts.log(message);
+    else if (env.VK_ICD_FILENAMES === icdSetHere?.value) console.warn(`webgpu-vae: ${message}`);
+  };
+  const ours = icdSetHere && env.VK_ICD_FILENAMES === icdSetHere.value;
+  const { decision, reason } = ours ? { decision: null, reason: icdSetHere!.reason } : await chooseIcd(env, os.homedir(), fs);
+  if (decision?.kind === 'none') return noAdapter(reason);
+  const adapter = await dawnInstance(mod).requestAdapter();
+  if (adapter) {
+    report(reason);
+    return adapter;
+  }
+  if (decision?.kind === 'gpu' && decision.swiftshader && env.VK_ICD_FILENAMES !== decision.swiftshader) {
+    // A GPU driver and device, but no adapter (a driver Dawn rejects, or a device it cannot use).
+    const why = `the installed Vulkan drivers (${manifestNames(decision.drivers)}) gave Dawn no adapter, so webgpu-vae uses SwiftShader (software Vulkan on the CPU, ${decision.swiftshader})`;
+    env.VK_ICD_FILENAMES = decision.swiftshader;
+    icdSetHere = { value: decision.swiftshader, reason: why };
+    const fallback = await dawnInstance(mod).requestAdapter();
+    if (fallback) {
+      report(why);
+      return fallback;
     }
   }
-  if (!adapter) {
-    throw new WebGPUUnavailableError(
-      'no WebGPU adapter found by Dawn. On a machine without a GPU, install SwiftShader with ' +
-        "`apt-get install chromium libvulkan1` (or set VK_ICD_FILENAMES to a Vulkan ICD manifest).",
-    );
-  }
-  return adapter;
+  return noAdapter(reason);
+}
+
+function noAdapter(reason: string): never {
+  throw new WebGPUUnavailableError(
+    `no WebGPU adapter found by Dawn: ${reason}. On a machine without a GPU, install SwiftShader with ` +
+      "`apt-get install chromium libvulkan1` (or set VK_ICD_FILENAMES to a Vulkan ICD manifest).",
+  );
 }
 
 async function browserAdapter(opts: DeviceOptions): Promise<GPUAdapter> {

@@ -149,3 +149,30 @@ export function loadOptimizer(path: string, names: readonly string[], floats: nu
     },
   };
 }
+
+/** A run folder's checkpoint: the model and the optimizer state of one step. */
+export interface Checkpoint {
+  readonly params: Map<string, Float32Array>;
+  readonly metadata: Record<string, string>;
+  readonly state: OptimizerState;
+  readonly progress: Progress;
+}
+
+/**
+ * Reads model.safetensors and optimizer.safetensors of `dir` as one pair, at
+ * the same step. saveCheckpoint renames the optimizer file before the model
+ * file; a reader that falls between the two renames reads the pair again.
+ * The pair still disagreeing after `attempts` reads means a write was cut off
+ * between its renames, which is reported.
+ */
+export function loadCheckpoint(dir: string, spec: ModelSpec, stateNames: readonly string[], floats: number, attempts = 100): Checkpoint {
+  for (let i = 1; ; i++) {
+    const { params, metadata } = loadParams(join(dir, 'model.safetensors'), spec);
+    const { state, progress } = loadOptimizer(join(dir, 'optimizer.safetensors'), stateNames, floats);
+    if (metadata.step === String(progress.step)) return { params, metadata, state, progress };
+    if (i >= attempts) {
+      throw new CheckpointError(`${dir}: model.safetensors is at step ${metadata.step} but optimizer.safetensors at step ${progress.step}; the last checkpoint write was cut off between its two renames`);
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+  }
+}

@@ -191,3 +191,35 @@ export function convPreset(o: PresetOptions = {}): ModelSpec {
     ...(o.autoencoder ? { autoencoder: true } : {}),
   };
 }
+
+/**
+ * The conditional mlp VAE: the mlp preset with the one-hot label
+ * concatenated to the encoder's input and to z (names fc1, fc21, fc22, fc3, fc4).
+ */
+export function cvaeMlpPreset(classes: number, o: PresetOptions = {}, inputSize = 784): ModelSpec {
+  const base = mlpPreset(o, inputSize);
+  return {
+    ...base,
+    extraInputs: { label: { type: 'label', classes } },
+    encoder: [{ type: 'concat', name: 'enc.in', inputs: ['x', 'label'] }, ...base.encoder],
+    decoder: [{ type: 'concat', name: 'dec.in', inputs: ['z', 'label'] }, ...base.decoder],
+  };
+}
+
+/**
+ * The conditional conv VAE: the conv preset with the one-hot label
+ * concatenated to the encoder's flattened features (before the heads) and to z.
+ */
+export function cvaeConvPreset(classes: number, o: PresetOptions = {}): ModelSpec {
+  const base = convPreset(o);
+  return {
+    ...base,
+    extraInputs: { label: { type: 'label', classes } },
+    encoder: [
+      ...base.encoder.slice(0, -1),
+      { type: 'flatten', name: 'enc.flat' },
+      { type: 'concat', name: 'enc.cond', inputs: ['enc.flat', 'label'] },
+    ],
+    decoder: [{ type: 'concat', name: 'dec.in', inputs: ['z', 'label'] }, ...base.decoder],
+  };
+}

