@@ -4,7 +4,7 @@
  * checks the GPU against them): the presets, and small models of the layer
  * types the presets do not use.
  */
-import { convPreset, mlpPreset, type ModelSpec } from '../src/model/spec.ts';
+import { convPreset, cvaeMlpPreset, mlpPreset, resconvPreset, type ModelSpec } from '../src/model/spec.ts';
 import type { ReferenceLoss } from '../src/model/reference.ts';
 
 export interface GradCase {
@@ -20,6 +20,8 @@ export const GRAD_SEED = 41;
 export const GRAD_CASES: readonly GradCase[] = [
   { name: 'mlp', spec: mlpPreset({ hidden: 64, latent: 8 }), batch: 16, loss: { beta: 1, freeBits: 0, latentL2: 0 } },
   { name: 'conv', spec: convPreset(), batch: 8, loss: { beta: 0.8, freeBits: 0, latentL2: 0.01 } },
+  { name: 'cvae-mlp', spec: cvaeMlpPreset(10, { hidden: 64, latent: 8 }), batch: 12, loss: { beta: 1, freeBits: 0, latentL2: 0 } },
+  { name: 'resconv', spec: resconvPreset(), batch: 4, loss: { beta: 1, freeBits: 0, latentL2: 0.01 } },
   {
     // Group norm in the resconv preset's residual block (conv → group norm → SiLU → conv → group norm, plus the
     // skip), layer norm over a dense layer's features and over a map's trailing (H, W), group norm after it.

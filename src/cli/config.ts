@@ -3,7 +3,7 @@
  * and its training, built from command-line options and saved as config.json.
  */
 import type { Dataset } from '../data/dataset.ts';
-import { convPreset, cvaeConvPreset, cvaeMlpPreset, mlpPreset, parseModelSpec, type LikelihoodSpec, type ModelSpec } from '../model/spec.ts';
+import { convPreset, cvaeConvPreset, cvaeMlpPreset, mlpPreset, parseModelSpec, resconvPreset, type LikelihoodSpec, type ModelSpec } from '../model/spec.ts';
 import { parseKlSchedule, parseLrSchedule } from '../train/schedules.ts';
 import type { Binarize, TrainerConfig } from '../train/trainer.ts';
 import type { OptimizerName } from '../train/session.ts';
@@ -49,7 +49,7 @@ export function likelihoodOf(name: string, classes: number | undefined): Likelih
 }
 
 /** The preset names of --model. */
-export const PRESETS = ['mlp', 'conv', 'cvae-mlp', 'cvae-conv'] as const;
+export const PRESETS = ['mlp', 'conv', 'resconv', 'cvae-mlp', 'cvae-conv'] as const;
 
 export function isPreset(name: string): boolean {
   return (PRESETS as readonly string[]).includes(name);
@@ -68,8 +68,8 @@ export function modelFor(name: string, json: string | null, data: Dataset, o: { 
   const preset = { ...(o.latent !== undefined ? { latent: o.latent } : {}), ...(o.hidden !== undefined ? { hidden: o.hidden } : {}), autoencoder: o.autoencoder, likelihood: o.likelihood };
   if (name === 'mlp') return mlpPreset(preset, d);
   if (name === 'cvae-mlp') return cvaeMlpPreset(classesOf(data, name), preset, d);
-  if (name === 'conv' || name === 'cvae-conv') {
-    const spec = name === 'conv' ? convPreset(preset) : cvaeConvPreset(classesOf(data, name), preset);
+  if (name === 'conv' || name === 'resconv' || name === 'cvae-conv') {
+    const spec = name === 'conv' ? convPreset(preset) : name === 'resconv' ? resconvPreset(preset) : cvaeConvPreset(classesOf(data, name), preset);
     if (shape.join('x') !== spec.input.join('x')) throw new Error(`--model ${name} expects ${spec.input.join('×')} images; the data's samples are [${shape.join(', ')}] (use --model mlp or a model JSON)`);
     return spec;
   }

@@ -223,3 +223,50 @@ export function cvaeConvPreset(classes: number, o: PresetOptions = {}): ModelSpe
     decoder: [{ type: 'concat', name: 'dec.in', inputs: ['z', 'label'] }, ...base.decoder],
   };
 }
+
+/** A residual block: conv → group norm → SiLU → conv → group norm, plus the skip, then SiLU (names `<name>.conv1`, `<name>.norm1`, ...). */
+function residualBlock(name: string, channels: number, input: string): LayerSpec[] {
+  return [
+    { type: 'conv2d', name: `${name}.conv1`, out: channels, kernel: 3, padding: 1, inputs: [input] },
+    { type: 'group_norm', name: `${name}.norm1`, groups: 8, activation: 'silu' },
+    { type: 'conv2d', name: `${name}.conv2`, out: channels, kernel: 3, padding: 1 },
+    { type: 'group_norm', name: `${name}.norm2`, groups: 8 },
+    { type: 'add', name: `${name}.sum`, inputs: [input, `${name}.norm2`] },
+    { type: 'activation', name, activation: 'silu' },
+  ];
+}
+
+/**
+ * A residual conv VAE for 1×28×28 images: strided convolutions down to 16
+ * channels at 14×14 and 32 at 7×7, each followed by a residual block (conv →
+ * group norm → SiLU → conv → group norm, plus the skip); the decoder mirrors
+ * it with nearest-neighbour upsampling and a convolution instead of the
+ * strided ones.
+ */
+export function resconvPreset(o: PresetOptions = {}): ModelSpec {
+  const latent = o.latent ?? 16;
+  return {
+    input: [1, 28, 28],
+    latent,
+    encoder: [
+      { type: 'conv2d', name: 'enc.down1', out: 16, kernel: 3, stride: 2, padding: 1, activation: 'silu' },
+      ...residualBlock('enc.res1', 16, 'enc.down1'),
+      { type: 'conv2d', name: 'enc.down2', out: 32, kernel: 3, stride: 2, padding: 1, activation: 'silu' },
+      ...residualBlock('enc.res2', 32, 'enc.down2'),
+      { type: 'flatten' },
+    ],
+    heads: { mu: 'enc.fc_mu', logvar: 'enc.fc_logvar' },
+    decoder: [
+      { type: 'dense', name: 'dec.fc', out: 32 * 7 * 7, activation: 'silu' },
+      { type: 'reshape', name: 'dec.map', shape: [32, 7, 7] },
+      ...residualBlock('dec.res1', 32, 'dec.map'),
+      { type: 'upsample_nearest2d', name: 'dec.up1' },
+      { type: 'conv2d', name: 'dec.conv1', out: 16, kernel: 3, padding: 1, activation: 'silu' },
+      ...residualBlock('dec.res2', 16, 'dec.conv1'),
+      { type: 'upsample_nearest2d', name: 'dec.up2' },
+      { type: 'conv2d', name: 'dec.out', out: 1, kernel: 3, padding: 1 },
+    ],
+    likelihood: o.likelihood ?? { type: 'bernoulli' },
+    ...(o.autoencoder ? { autoencoder: true } : {}),
+  };
+}
