@@ -6,10 +6,10 @@
  * results stay cached per device and can be read back for logs.
  */
 import { createBuffer, destroyBuffer, readF32, uploadF32 } from '../gpu/buffers.ts';
+import { kernelProfile } from '../gpu/profile.ts';
 import { canTime, timePass, wallTime } from '../gpu/timing.ts';
 import { submitCalls, type KernelCall } from './kernel.ts';
 import {
-  isCpuAdapter,
   MATMUL_VARIANTS,
   matmul,
   matmulShapeClass,
@@ -52,7 +52,7 @@ export interface MatmulTuning {
 }
 
 export interface TuneOptions {
-  /** Candidates (default: all but `naive`; on CPU adapters also without `tiled`, whose barriers are fiber switches there). */
+  /** Candidates (default: all but `naive`; under the `cpu` kernel profile also without `tiled`, whose barriers are fiber switches on CPU adapters). */
   readonly variants?: readonly MatmulVariant[];
   /** Timed runs per candidate (the fastest counts; default 3). */
   readonly reps?: number;
@@ -83,7 +83,7 @@ function summarize(device: GPUDevice, entries: MatmulTuningEntry[]): MatmulTunin
 }
 
 function defaultCandidates(device: GPUDevice): MatmulVariant[] {
-  const skip: MatmulVariant[] = isCpuAdapter(device) ? ['naive', 'tiled'] : ['naive'];
+  const skip: MatmulVariant[] = kernelProfile(device) === 'cpu' ? ['naive', 'tiled'] : ['naive'];
   return MATMUL_VARIANTS.filter((v) => !skip.includes(v));
 }
 

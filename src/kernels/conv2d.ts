@@ -10,9 +10,9 @@
  * kernels live here, on a resolved conv2d geometry; conv_transpose2d.ts maps
  * its own geometry onto the conv2d it is the adjoint of.
  */
+import { kernelProfile } from '../gpu/profile.ts';
 import { activationCode, DEFAULT_ALPHA, type Activation } from './activation-codes.ts';
 import { checkBuffer, checkSizes, grid1d, makeCall, placeholderBuffer, type BufferArg, type KernelCall } from './kernel.ts';
-import { isCpuAdapter } from './matmul.ts';
 
 /**
  * The conv kernels, all with the same semantics and any geometry:
@@ -29,12 +29,12 @@ export type ConvVariant = (typeof CONV_VARIANTS)[number];
 export type ConvProduct = 'correlate' | 'transposed' | 'grad-weight';
 
 /**
- * The kernel a conv product uses by default: `blocked` on CPU adapters (for
- * the forward forms only when there are at least 8 output channels to fill
- * its 32-channel blocks with), `general` elsewhere.
+ * The kernel a conv product uses by default: `blocked` under the `cpu` kernel
+ * profile (for the forward forms only when there are at least 8 output
+ * channels to fill its 32-channel blocks with), `general` under `gpu`.
  */
 export function defaultConvVariant(device: GPUDevice, product: ConvProduct, outChannels: number): ConvVariant {
-  if (!isCpuAdapter(device)) return 'general';
+  if (kernelProfile(device) !== 'cpu') return 'general';
   return product === 'grad-weight' || outChannels >= 8 ? 'blocked' : 'general';
 }
 

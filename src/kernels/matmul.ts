@@ -5,9 +5,11 @@
  * Several kernels compute the same thing (the variants below); which one runs
  * is chosen per call: `options.variant` when given, else the choice made by
  * `tuneMatmul` (src/kernels/autotune.ts) for the call's shape on this device,
- * else a default from the adapter (register-blocked kernels on adapters that run
- * workgroups on CPU threads, the portable `direct` kernel on GPUs).
+ * else the default of the device's kernel profile (register-blocked kernels under
+ * `cpu`, for adapters that run workgroups on CPU threads; the portable `direct`
+ * kernel under `gpu`).
  */
+import { kernelProfile } from '../gpu/profile.ts';
 import { activationCode, DEFAULT_ALPHA, type Activation } from './activation-codes.ts';
 import { checkBuffer, checkSizes, grid1d, makeCall, placeholderBuffer, type BufferArg, type KernelCall } from './kernel.ts';
 
@@ -87,13 +89,6 @@ export function matmulShapeClass(s: MatmulShape): string {
   return `${s.transA ? 't' : 'n'}${s.transB ? 't' : 'n'}:${size}`;
 }
 
-/** True when the adapter behind `device` runs on the CPU (SwiftShader, llvmpipe/lavapipe, WARP). */
-export function isCpuAdapter(device: GPUDevice): boolean {
-  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-  if (!info) return false;
-  return /swiftshader|llvmpipe|lavapipe|warp|software/i.test(`${info.architecture} ${info.description} ${info.vendor} ${info.device}`);
-}
-
 /** Why `variant` cannot compute this shape on this device, or null when it can. */
 export function matmulUnsupported(device: GPUDevice, variant: MatmulVariant, s: MatmulShape): string | null {
   if (variant !== 'blocked' && variant !== 'subgroup') return null;
@@ -138,12 +133,13 @@ export function clearMatmulChoices(device: GPUDevice): void {
 }
 
 /**
- * The adapter's default for a shape: on CPU adapters the register-blocked
- * kernels when the shape allows (`subgroup` when its 64-row workgroups waste at
- * most a fifth of their rows, else `blocked`), on GPUs the portable `direct`.
+ * The default for a shape under the device's kernel profile (src/gpu/profile.ts):
+ * under `cpu` the register-blocked kernels when the shape allows (`subgroup`
+ * when its 64-row workgroups waste at most a fifth of their rows, else
+ * `blocked`), under `gpu` the portable `direct`.
  */
 export function defaultMatmulVariant(device: GPUDevice, s: MatmulShape): MatmulVariant {
-  if (isCpuAdapter(device)) {
+  if (kernelProfile(device) === 'cpu') {
     if (Math.ceil(s.m / 64) * 64 <= 1.25 * s.m && matmulUnsupported(device, 'subgroup', s) === null) return 'subgroup';
     if (matmulUnsupported(device, 'blocked', s) === null) return 'blocked';
   }

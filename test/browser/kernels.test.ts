@@ -1,4 +1,4 @@
-/** The same GPU kernel cases as test/node, in headless Chromium through Playwright. */
+/** The same GPU kernel cases as test/node, in headless Chromium through Playwright, under both kernel profiles. */
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import type { ViteDevServer } from 'vite';
@@ -23,7 +23,7 @@ before(async () => {
   if (state.fatal) throw new Error(`kernel page failed: ${state.fatal}`);
   if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
   console.log(`# chromium adapter: ${state.adapter}`);
-  results = new Map(state.results.map((r) => [r.name, r]));
+  results = new Map(state.results.map((r) => [`${r.profile} ${r.name}`, r]));
 }, { timeout: 25 * 60_000 });
 
 after(async () => {
@@ -31,10 +31,12 @@ after(async () => {
   await server?.close();
 });
 
-for (const c of ALL_CASES) {
-  test(`[chromium] ${c.name}`, () => {
-    const r = results.get(c.name);
-    if (!r) throw new Error(`case did not run in the page`);
-    if (!r.ok) throw new Error(r.error);
-  });
+for (const profile of ['cpu', 'gpu'] as const) {
+  for (const c of ALL_CASES) {
+    test(`[chromium ${profile}] ${c.name}`, () => {
+      const r = results.get(`${profile} ${c.name}`);
+      if (!r) throw new Error(`case did not run in the page under the '${profile}' kernel profile`);
+      if (!r.ok) throw new Error(r.error);
+    });
+  }
 }
