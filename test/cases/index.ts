@@ -5,6 +5,7 @@ import { dataCases } from './data.ts';
 import { elboCases } from './elbo.ts';
 import { inferenceCases } from './inference.ts';
 import { iwCases } from './iw.ts';
+import { limitCases } from './limits.ts';
 import { matmulCases, matmulVariantCases } from './matmul.ts';
 import { modelCases } from './model.ts';
 import { nonFiniteCases } from './nonfinite.ts';
@@ -14,4 +15,4 @@ import { rngCases } from './rng.ts';
 import { shaderCases } from './shaders.ts';
 import type { GpuCase } from './types.ts';
 
-export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases, ...matmulVariantCases, ...convCases, ...rngCases, ...elboCases, ...dataCases, ...activationCases, ...reduceCases, ...optimCases, ...nonFiniteCases, ...modelCases, ...inferenceCases, ...iwCases];
+export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases, ...matmulVariantCases, ...convCases, ...rngCases, ...elboCases, ...dataCases, ...activationCases, ...reduceCases, ...optimCases, ...nonFiniteCases, ...modelCases, ...inferenceCases, ...iwCases, ...limitCases];
