@@ -45,8 +45,9 @@ export interface GpuHandle {
   readonly isSoftware: boolean;
   /** 'browser' or 'node'. */
   readonly runtime: 'browser' | 'node';
-  /** The kernel profile the device runs, and whether it was forced rather than chosen from the adapter. */
+  /** The kernel profile the device runs (src/gpu/profile.ts). */
   readonly profile: KernelProfile;
+  /** True when the profile was forced (option or WEBGPU_VAE_ADAPTER_PROFILE), not chosen from the adapter. */
   readonly profileForced: boolean;
   /** A line that says what was found, for logs. */
   readonly summary: string;

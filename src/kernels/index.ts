@@ -44,5 +44,6 @@ export {
 export { gather, packBytes, type GatherOptions, type GatherBuffers } from './data.ts';
 export { iwSample, iwAccumulate, type IwOptions } from './iw.ts';
 export { requestGpu, WebGPUUnavailableError, type GpuHandle, type DeviceOptions } from '../gpu/device.ts';
+export { ADAPTER_PROFILES, kernelProfile, setKernelProfile, type AdapterProfile, type KernelProfile } from '../gpu/profile.ts';
 export { createBuffer, destroyBuffer, uploadF32, uploadU32, readF32, readU32, bufferStats, type BufferStats } from '../gpu/buffers.ts';
 export { gpuWait } from '../gpu/wait.ts';

@@ -15,12 +15,12 @@ export const ROOT_EXPORTS = [
 
 /** `webgpu-vae/kernels`: the standalone kernels, device and buffer helpers. */
 export const KERNEL_EXPORTS = [
-  'ACTIVATIONS', 'ELBO_STATS', 'ELBO_STATS_SIZE', 'GRAD_CTL_LENGTH', 'LIKELIHOODS', 'MATMUL_VARIANTS', 'WebGPUUnavailableError',
+  'ACTIVATIONS', 'ADAPTER_PROFILES', 'ELBO_STATS', 'ELBO_STATS_SIZE', 'GRAD_CTL_LENGTH', 'LIKELIHOODS', 'MATMUL_VARIANTS', 'WebGPUUnavailableError',
   'activation', 'activationBackward', 'adam', 'bufferStats', 'clipGradNorm', 'clipScale',
   'conv2d', 'conv2dBackward', 'conv2dOutputShape', 'convTranspose2d', 'convTranspose2dBackward', 'convTranspose2dOutputShape',
-  'createBuffer', 'destroyBuffer', 'elboKl', 'elboRecon', 'encodeCalls', 'fill', 'gather', 'gpuWait', 'iwAccumulate', 'iwSample',
+  'createBuffer', 'destroyBuffer', 'elboKl', 'elboRecon', 'encodeCalls', 'fill', 'gather', 'gpuWait', 'iwAccumulate', 'iwSample', 'kernelProfile',
   'latentBackward', 'matmul', 'matmulBackward', 'matmulTuning', 'matmulVariant', 'packBytes', 'philoxRaw', 'randomNormal',
-  'readF32', 'readU32', 'reparameterize', 'reparameterizeBackward', 'requestGpu', 'sgd', 'submitCalls',
+  'readF32', 'readU32', 'reparameterize', 'reparameterizeBackward', 'requestGpu', 'setKernelProfile', 'sgd', 'submitCalls',
   'sumAxes', 'sumSquares', 'sumSquaresPartials', 'tuneMatmul', 'uploadF32', 'uploadU32',
 ] as const;
 
