@@ -67,6 +67,13 @@ export interface RelErrorReport {
   readonly over: number;
 }
 
+/** The largest |x| (0 for an empty array; NaN elements are ignored). */
+export function maxAbs(x: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]!) || 0);
+  return m;
+}
+
 /** Per-element relative error with an absolute floor: the worst element and its index. */
 export function maxRelError(actual: ArrayLike<number>, expected: ArrayLike<number>, floor: number, rtol = Infinity): RelErrorReport {
   if (!(floor > 0)) throw new Error(`maxRelError: floor must be > 0, got ${floor}`);
