@@ -168,10 +168,14 @@ function describeEvent(e: NonFiniteEvent | DeviceLostEvent): string {
   return `GPU device lost at step ${e.step} (${e.reason}${e.message ? `: ${e.message}` : ''}); continuing on a new device from the snapshot at step ${e.restoredStep} (epoch ${e.epoch + 1})`;
 }
 
-/** WEBGPU_VAE_FAULT=device-lost@<step>: destroys the device after that step once (to exercise recovery). */
-function faultStep(): number | null {
-  const m = /^device-lost@(\d+)$/.exec(process.env.WEBGPU_VAE_FAULT ?? '');
-  return m ? Number(m[1]) : null;
+/**
+ * WEBGPU_VAE_FAULT=device-lost@<step> destroys the device once, at the first
+ * step event at or after that step (to exercise recovery); sigint@<step> sends
+ * the process a SIGINT there (Ctrl-C at a known step).
+ */
+function fault(): { kind: 'device-lost' | 'sigint'; step: number } | null {
+  const m = /^(device-lost|sigint)@(\d+)$/.exec(process.env.WEBGPU_VAE_FAULT ?? '');
+  return m ? { kind: m[1] as 'device-lost' | 'sigint', step: Number(m[2]) } : null;
 }
 
 /** A new device for a trainer whose device was lost. */
@@ -188,7 +192,7 @@ function metricsLine(e: EpochEvent) {
 async function checkpoint(trainer: Trainer, dir: string): Promise<void> {
   const s = trainer.session;
   saveCheckpoint(dir, trainer.config.spec, await s.getParams(), { type: trainer.config.optimizer.type, blocks: await s.getOptimizerState() }, {
-    epoch: trainer.epoch, stepInEpoch: trainer.stepInEpoch, step: s.step,
+    epoch: trainer.epoch, stepInEpoch: trainer.stepInEpoch, step: s.step, skips: (await s.readControl()).skips, epochSums: trainer.epochSums,
   });
 }
 
@@ -201,13 +205,14 @@ async function runTraining(trainer: Trainer, dir: string, sets: { test: Dataset 
     abort.abort();
   };
   process.once('SIGINT', onSigint);
-  let fault = faultStep();
+  let injected = fault();
   try {
     const done = await trainer.run(async (e) => {
       rep.event(e);
-      if (fault !== null && e.type === 'step' && e.step >= fault) {
-        fault = null;
-        trainer.device.destroy();
+      if (injected !== null && e.type === 'step' && e.step >= injected.step) {
+        if (injected.kind === 'device-lost') trainer.device.destroy();
+        else process.kill(process.pid, 'SIGINT');
+        injected = null;
       }
       if (e.type === 'epoch') {
         appendFileSync(join(dir, 'metrics.jsonl'), `${JSON.stringify(metricsLine(e))}\n`);
@@ -289,8 +294,10 @@ export async function resumeCommand(argv: readonly string[]): Promise<number> {
     const opt = loadOptimizer(join(dir!, 'optimizer.safetensors'), s.stateNames, s.paramFloats);
     s.setParams(params);
     s.setOptimizerState(opt.state.blocks, opt.progress.step);
+    s.restoreSkipCount(opt.progress.skips ?? 0);
     trainer.epoch = opt.progress.epoch;
     trainer.stepInEpoch = opt.progress.stepInEpoch;
+    if (opt.progress.epochSums) trainer.restoreEpochSums(opt.progress.epochSums);
     if (trainer.epoch >= config.epochs) {
       console.log(`${dir}: already trained for ${trainer.epoch} epochs; pass --epochs N to train further`);
       return 0;

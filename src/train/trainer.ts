@@ -120,6 +120,9 @@ export interface TrainerOptions {
 
 interface Sums { loss: number; recon: number; kl: number; objective: number; count: number }
 
+/** The current epoch's statistics summed over the windows read so far (its train loss is their mean). */
+export type EpochSums = Readonly<Sums>;
+
 /** Everything needed to continue after a lost device: host copies of the GPU state and the loop's position. */
 interface Snapshot {
   readonly params: ReadonlyMap<string, Float32Array>;
@@ -235,7 +238,6 @@ export class Trainer {
    * from the last host-side snapshot (a 'device-lost' event says so).
    */
   async run(onEvent: (e: TrainEvent) => void | Promise<void>, signal?: AbortSignal): Promise<boolean> {
-    this.sums = zeroSums();
     for (;;) {
       try {
         if (this.recoverable && this.snapshot?.step !== this.session.step) await this.takeSnapshot();
@@ -264,7 +266,9 @@ export class Trainer {
     let knobs = this.knobs(s.step);
     const first = this.stepInEpoch;
     for (let i = first; i < S; i++) {
-      if (signal?.aborted) return false;
+      // An abort is honoured between statistics windows (where the loop awaits anyway), so a run
+      // continued from here logs the same windows as one never stopped.
+      if (signal?.aborted && windowSteps === 0) return false;
       if (this.lostInfo) throw new DeviceLostError(`GPU device lost (${this.lostInfo.reason})`);
       knobs = this.knobs(s.step);
       s.runStep(knobs, i);
@@ -373,6 +377,16 @@ export class Trainer {
     this.stepInEpoch = snap.stepInEpoch;
     this.sums = { ...snap.sums };
     await onEvent({ type: 'device-lost', reason: info.reason, message: info.message, step: lostAt, restoredStep: snap.step, epoch: snap.epoch, recovery: this.recoveries });
+  }
+
+  /** The current epoch's sums so far, for a checkpoint taken mid-epoch. */
+  get epochSums(): EpochSums {
+    return { ...this.sums };
+  }
+
+  /** Continues an epoch from a checkpoint's sums (with `epoch` and `stepInEpoch` set to the checkpoint's). */
+  restoreEpochSums(sums: EpochSums): void {
+    this.sums = { ...sums };
   }
 
   destroy(): void {
