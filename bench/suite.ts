@@ -15,6 +15,9 @@ import { adam } from '../src/kernels/optim.ts';
 
 export interface KernelResult {
   readonly name: string;
+  /** The kernel that ran (the call's variant) and why: the kernel profile's default, or named by the benchmark. */
+  readonly kernel?: string;
+  readonly why?: 'default' | 'named';
   readonly ms: number;
   /** GFLOP/s for compute-bound kernels, GB/s for memory-bound ones. */
   readonly rate: number;
@@ -32,13 +35,18 @@ function rand(n: number): Float32Array {
   return a;
 }
 
-/** Matmul of (m, k)·(k, n) with the given layout, timed. */
+/** The variant named at the end of a call's label (`… [direct]`). */
+function variantOf(call: KernelCall): string {
+  return /\[([\w-]+)\]$/.exec(call.label)?.[1] ?? call.entry.name;
+}
+
+/** Matmul of (m, k)·(k, n) with the given layout, with the default kernel, timed. */
 async function timeMatmul(device: GPUDevice, name: string, m: number, n: number, k: number, transA: boolean, transB: boolean, reps: number): Promise<KernelResult> {
   const a = uploadF32(device, rand(m * k)), b = uploadF32(device, rand(k * n)), c = createBuffer(device, m * n * 4, STORAGE);
   const call = matmul(device, { a, b, c }, { m, n, k, transA, transB });
   try {
     const ms = await time(device, [call], reps);
-    return { name, ms, rate: (2 * m * n * k) / (ms * 1e6), unit: 'GFLOP/s' };
+    return { name, kernel: variantOf(call), why: 'default', ms, rate: (2 * m * n * k) / (ms * 1e6), unit: 'GFLOP/s' };
   } finally {
     call.destroy();
     for (const x of [a, b, c]) destroyBuffer(device, x);
@@ -83,7 +91,7 @@ export async function benchKernels(device: GPUDevice, log: (s: string) => void =
           for (const [label, call] of [['forward', fwd], ['grad-input', gx!], ['grad-weight', gw!]] as const) {
             const ms = await time(device, [call], 3);
             const kernel = call.label.slice(call.label.lastIndexOf('['));
-            push({ name: `${cv.name} ${label} ${variant ? `[${variant}]` : `(default ${kernel})`}`, ms, rate: flops / (ms * 1e6), unit: 'GFLOP/s' });
+            push({ name: `${cv.name} ${label} ${variant ? `[${variant}]` : `(default ${kernel})`}`, kernel: variantOf(call), why: variant ? 'named' : 'default', ms, rate: flops / (ms * 1e6), unit: 'GFLOP/s' });
           }
         } finally {
           for (const c of [fwd, gx!, gw!]) c.destroy();

@@ -16,6 +16,8 @@ import { checkBuffer, checkSizes, grid1d, makeCall, placeholderBuffer, type Buff
 /**
  * The matmul kernels, all with the same semantics and uniform fields:
  * - `direct`: 8×8 register blocks per invocation, no workgroup memory (shaders/matmul.wgsl); any shape.
+ * - `reg4x4`: 4×4 register blocks per invocation (matmul.wgsl's matmul_4x4); any shape; the
+ *   textbook register-blocked kernel, a reference point for benchmarks (never a default).
  * - `tiled`: 64×64 tiles through workgroup memory, two barriers per 16 steps of K
  *   (shaders/matmul_tiled.wgsl); any shape; the classic GPU scheme.
  * - `naive`: one entry of C per invocation (shaders/matmul_naive.wgsl); any shape; the reference point.
@@ -24,7 +26,7 @@ import { checkBuffer, checkSizes, grid1d, makeCall, placeholderBuffer, type Buff
  * - `subgroup`: `blocked` with the loads of B shared by subgroup broadcasts
  *   (shaders/matmul_subgroup.wgsl); same shapes as `blocked`, and the 'subgroups' feature.
  */
-export const MATMUL_VARIANTS = ['direct', 'tiled', 'naive', 'blocked', 'subgroup'] as const;
+export const MATMUL_VARIANTS = ['direct', 'tiled', 'naive', 'blocked', 'subgroup', 'reg4x4'] as const;
 
 export type MatmulVariant = (typeof MATMUL_VARIANTS)[number];
 
@@ -171,6 +173,7 @@ interface VariantSpec {
 const SPECS: Readonly<Record<MatmulVariant, VariantSpec>> = {
   direct: { shader: 'matmul', entry: 'matmul', a: 'a', b: 'b', c: 'c', workgroups: (_, o) => [Math.ceil(o.n / 64), Math.ceil(o.m / 64), 1] },
   tiled: { shader: 'matmul_tiled', entry: 'matmul_tiled', a: 'a', b: 'b', c: 'c', workgroups: (_, o) => [Math.ceil(o.n / 64), Math.ceil(o.m / 64), 1] },
+  reg4x4: { shader: 'matmul', entry: 'matmul_4x4', a: 'a', b: 'b', c: 'c', workgroups: (_, o) => [Math.ceil(o.n / 64), Math.ceil(o.m / 64), 1] },
   naive: { shader: 'matmul_naive', entry: 'matmul_naive', a: 'a', b: 'b', c: 'c', workgroups: (_, o) => [Math.ceil(o.n / 16), Math.ceil(o.m / 16), 1] },
   blocked: {
     shader: 'matmul_blocked',
