@@ -70,7 +70,7 @@ const RUNNERS: PartRunners = { kernels: benchKernels, matmul: benchMatmul, train
 export async function runSelection(device: GPUDevice, sel: BenchSelection, log: (s: string) => void, run: PartRunners = RUNNERS): Promise<BenchResults> {
   const has = (p: Part) => sel.parts.includes(p);
   const train = () => run.training(device, log, { quick: sel.quick, autotune: sel.autotune });
-  const kernels = has('kernels') ? await run.kernels(device, log) : [];
+  const kernels = has('kernels') ? await run.kernels(device, log, { quick: sel.quick }) : [];
   let matmul: MatmulBench | null = null;
   if (has('matmul')) {
     try {

@@ -53,13 +53,17 @@ async function timeMatmul(device: GPUDevice, name: string, m: number, n: number,
   }
 }
 
-export async function benchKernels(device: GPUDevice, log: (s: string) => void = () => {}): Promise<KernelResult[]> {
+/**
+ * Times the kernels one by one; `quick` skips the 1024³ product and times
+ * only each convolution's default kernel (not every variant).
+ */
+export async function benchKernels(device: GPUDevice, log: (s: string) => void = () => {}, opts: { quick?: boolean } = {}): Promise<KernelResult[]> {
   const out: KernelResult[] = [];
   const push = (r: KernelResult) => {
     out.push(r);
     log(`${r.name.padEnd(62)} ${r.ms.toFixed(2).padStart(9)} ms ${r.rate.toFixed(2).padStart(8)} ${r.unit}`);
   };
-  for (const s of [256, 512, 1024]) push(await timeMatmul(device, `matmul ${s}×${s}×${s}`, s, s, s, false, false, s === 1024 ? 2 : 3));
+  for (const s of opts.quick ? [256, 512] : [256, 512, 1024]) push(await timeMatmul(device, `matmul ${s}×${s}×${s}`, s, s, s, false, false, s === 1024 ? 2 : 3));
   // The mlp VAE's products at batch 128: y = x·Wᵀ, then dX = dY·W and dW = dYᵀ·X.
   for (const [i, o] of [[784, 400], [400, 20], [20, 400], [400, 784]] as const) {
     push(await timeMatmul(device, `matmul fwd 128×${i}→${o} (x·Wᵀ)`, 128, o, i, false, true, 3));
@@ -82,7 +86,7 @@ export async function benchKernels(device: GPUDevice, log: (s: string) => void =
     const dx = createBuffer(device, nx * 4, STORAGE), dw = createBuffer(device, nw * 4, STORAGE);
     try {
       // The default kernel of each product (as training uses it), then each variant, for ratios within this run.
-      for (const variant of [undefined, ...CONV_VARIANTS]) {
+      for (const variant of opts.quick ? [undefined] : [undefined, ...CONV_VARIANTS]) {
         const ov = variant ? { ...o, variant } : o;
         const fwd = cv.t ? convTranspose2d(device, { x, weight: w, y }, ov) : conv2d(device, { x, weight: w, y }, ov);
         const [gx] = cv.t ? convTranspose2dBackward(device, { weight: w, dy: y, dx }, ov) : conv2dBackward(device, { weight: w, dy: y, dx }, ov);
