@@ -35,7 +35,7 @@ function rand(n: number): Float32Array {
   return a;
 }
 
-/** The variant named at the end of a call's label (`… [direct]`). */
+/** The variant named at the end of a matmul or conv call's label (`… [direct]`). */
 function variantOf(call: KernelCall): string {
   return /\[([\w-]+)\]$/.exec(call.label)?.[1] ?? call.entry.name;
 }
@@ -111,7 +111,7 @@ export async function benchKernels(device: GPUDevice, log: (s: string) => void =
     const call = elboRecon(device, { logits: l, x, recon: r, dlogits: d }, { batch: B, features: D, likelihood: 'bernoulli' });
     try {
       const ms = await time(device, [call], 3);
-      push({ name: 'fused ELBO reconstruction 128×784 (bernoulli)', ms, rate: (3 * B * D * 4) / (ms * 1e6), unit: 'GB/s' });
+      push({ name: 'fused ELBO reconstruction 128×784 (bernoulli)', kernel: call.entry.name, why: 'default', ms, rate: (3 * B * D * 4) / (ms * 1e6), unit: 'GB/s' });
     } finally {
       call.destroy();
       for (const b of [l, x, r, d]) destroyBuffer(device, b);
@@ -123,7 +123,7 @@ export async function benchKernels(device: GPUDevice, log: (s: string) => void =
     const call = adam(device, { param: bufs[0]!, grad: bufs[1]!, m: bufs[2]!, v: bufs[3]! }, { n, lr: 1e-3, step: 1 });
     try {
       const ms = await time(device, [call], 3);
-      push({ name: `adam update (${n} parameters)`, ms, rate: (7 * n * 4) / (ms * 1e6), unit: 'GB/s' });
+      push({ name: `adam update (${n} parameters)`, kernel: call.entry.name, why: 'default', ms, rate: (7 * n * 4) / (ms * 1e6), unit: 'GB/s' });
     } finally {
       call.destroy();
       for (const b of bufs) destroyBuffer(device, b);

@@ -11,7 +11,8 @@
  *   npm run gpu-check [-- --quick] [--out FILE] [--no-browser]
  *
  * --quick runs the whole-model gradient checks instead of every kernel case,
- * shorter training and benchmark runs, and no autotune. Exit status 1 when a
+ * a shorter smoke run, the benchmark's quick mode with the mlp step only, and
+ * no autotune. Exit status 1 when a
  * case failed or the smoke run did not train; the JSON is written either way.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';

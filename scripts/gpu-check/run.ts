@@ -13,12 +13,14 @@ import { clearMatmulTuning, tuneMatmul, VAE_MATMUL_SHAPES } from '../../src/kern
 import { mlpPreset } from '../../src/model/spec.ts';
 import { Trainer, type EpochEvent } from '../../src/train/trainer.ts';
 import { parseSelection, runSelection } from '../../bench/parts.ts';
-import type { TrainResult } from '../../bench/training.ts';
+import { benchKernels } from '../../bench/suite.ts';
+import { benchMatmul } from '../../bench/matmul.ts';
+import { benchTraining, type TrainResult } from '../../bench/training.ts';
 import { ALL_CASES } from '../../test/cases/index.ts';
 import { peakFor, type PeakGuess } from './peaks.ts';
 
-/** The kernel cases of quick mode: the whole-model gradient checks and the limits check. */
-export const QUICK_CASES = ['model: mlp gradients', 'model: conv gradients', 'limits:'];
+/** The kernel cases of quick mode: the whole-model gradient checks. */
+export const QUICK_CASES = ['model: mlp gradients', 'model: conv gradients'];
 
 export interface CaseReport {
   readonly total: number;
@@ -99,7 +101,7 @@ async function runCases(device: GPUDevice, quick: boolean, log: (s: string) => v
 
 /** The mlp preset (784-400-20) on MNIST digits for a few epochs: the test loss must be finite and fall. */
 async function smokeRun(device: GPUDevice, data: { train: Dataset; test: Dataset }, quick: boolean): Promise<SmokeReport> {
-  const [n, nTest, batch, epochs] = quick ? [512, 128, 64, 2] : [4096, 1024, 128, 3];
+  const [n, nTest, batch, epochs] = quick ? [256, 64, 32, 2] : [4096, 1024, 128, 3];
   const pick = (ds: Dataset, k: number) => subset(ds, Uint32Array.from({ length: k }, (_, i) => Math.floor((i * ds.count) / k)));
   const config = {
     spec: mlpPreset(), batch, epochs, optimizer: { type: 'adam', lr: 1e-3 } as const, beta: 1, klSchedule: { type: 'constant' } as const,
@@ -152,13 +154,14 @@ export async function checkRuntime(gpu: GpuHandle, data: { train: Dataset; test:
       seconds[what] = (performance.now() - t0) / 1000;
     }
   };
-  log(`kernel cases (profile '${gpu.profile}'${quick ? ', quick: the whole-model gradient checks and the limits check' : ''}):`);
+  log(`kernel cases (profile '${gpu.profile}'${quick ? ', quick: the whole-model gradient checks' : ''}):`);
   const cases = await timed('cases', () => runCases(device, quick, log));
   log('training smoke run (mlp preset on MNIST digits):');
   const training = await timed('training', () => smokeRun(device, data, quick));
   log(`  test loss per epoch ${training.testLoss.map((v) => v.toFixed(2)).join(', ')}: ${training.ok ? 'ok' : training.problem}`);
-  log(`bench --kernels --train${quick ? ' --quick' : ''}:`);
-  const bench = await timed('bench', () => runSelection(device, parseSelection(['--kernels', '--train', ...(quick ? ['--quick'] : [])]), (s) => log(`  ${s}`)));
+  log(`bench --kernels --train${quick ? ' --quick (training: mlp only)' : ''}:`);
+  const runners = { kernels: benchKernels, matmul: benchMatmul, training: quick ? ((d, l, o) => benchTraining(d, l, { ...o, models: ['mlp'] })) as typeof benchTraining : benchTraining };
+  const bench = await timed('bench', () => runSelection(device, parseSelection(['--kernels', '--train', ...(quick ? ['--quick'] : [])]), (s) => log(`  ${s}`), runners));
   const kernels: KernelRate[] = bench.kernels.map((k) => {
     const p = peak ? (k.unit === 'GFLOP/s' ? peak.gflops : peak.gbps) : null;
     return { name: k.name, kernel: k.kernel ?? null, why: k.why ?? null, ms: k.ms, rate: k.rate, unit: k.unit, peak: p, shareOfPeak: p ? k.rate / p : null };

@@ -35,7 +35,7 @@ function checkRuntime(name: string, r: RuntimeReport): void {
   expect(typeof r.adapter.vendor === 'string' && r.adapter.vendor.length > 0 && r.isSoftware, `${name}: adapter ${JSON.stringify(r.adapter)}, software ${r.isSoftware}`);
   expect(r.kernelProfile === 'cpu', `${name}: SwiftShader's own profile is cpu, got ${r.kernelProfile}`);
   expect(r.features.includes('timestamp-query') && r.limits.maxStorageBuffersPerShaderStage! >= 8 && r.limits.maxComputeInvocationsPerWorkgroup! >= 256, `${name}: features ${r.features}, limits ${JSON.stringify(r.limits).slice(0, 200)}`);
-  expect(r.cases.total === 3 && r.cases.passed === 3 && r.cases.failures.length === 0, `${name}: cases ${JSON.stringify(r.cases)}`);
+  expect(r.cases.total === 2 && r.cases.passed === 2 && r.cases.failures.length === 0, `${name}: cases ${JSON.stringify(r.cases)}`);
   const tl = r.training.testLoss;
   expect(r.training.ok && tl.length === 2 && tl[1]! < tl[0]! && tl.every(Number.isFinite), `${name}: smoke run ${JSON.stringify(r.training)}`);
   expect(r.peak !== null && /software/.test(r.peak.kind) && /rough/.test(r.peak.note), `${name}: peak ${JSON.stringify(r.peak)}`);
@@ -44,9 +44,9 @@ function checkRuntime(name: string, r: RuntimeReport): void {
     const peak = k.unit === 'GFLOP/s' ? r.peak!.gflops : r.peak!.gbps;
     expect(k.rate > 0 && k.peak === peak && Math.abs(k.shareOfPeak! - k.rate / peak) < 1e-12 && typeof k.kernel === 'string' && k.why === 'default', `${name}: kernel ${JSON.stringify(k)}`);
   }
-  expect(r.trainingBench.map((t) => t.model).join(',') === 'mlp,conv', `${name}: training bench ${r.trainingBench.map((t) => t.model)}`);
+  expect(r.trainingBench.map((t) => t.model).join(',') === 'mlp', `${name}: training bench ${r.trainingBench.map((t) => t.model)} (quick: mlp only)`);
   const products = r.trainingBench.reduce((a, t) => a + t.matmulChoices.length, 0);
-  expect(r.matmulChoices.reduce((a, c) => a + c.products.length, 0) === products && products >= 20, `${name}: ${products} products, ${r.matmulChoices.length} shapes`);
+  expect(r.matmulChoices.reduce((a, c) => a + c.products.length, 0) === products && products >= 14, `${name}: ${products} products, ${r.matmulChoices.length} shapes`);
   for (const c of r.matmulChoices) {
     expect(/^\d+x\d+x\d+:[nt]{2}$/.test(c.shape) && (MATMUL_VARIANTS as readonly string[]).includes(c.variant) && c.why === "default of the 'cpu' kernel profile", `${name}: matmul choice ${JSON.stringify(c)}`);
   }
