@@ -12,8 +12,8 @@
  *
  * --quick runs the whole-model gradient checks instead of every kernel case,
  * a shorter smoke run, the benchmark's quick mode with the mlp step only, and
- * no autotune. Exit status 1 when a
- * case failed or the smoke run did not train; the JSON is written either way.
+ * no autotune. Exit status 1 when a case failed, the smoke run did not
+ * train or a stage threw; the JSON is written either way.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, platform, arch, release } from 'node:os';
@@ -42,7 +42,7 @@ function parseArgs(argv: readonly string[]): Options {
   return o;
 }
 
-type ChromiumReport = (RuntimeReport & { readonly browser: string; readonly launch: string }) | { readonly skipped: string };
+type ChromiumReport = (RuntimeReport & { readonly browser: string; readonly launch: string }) | { readonly skipped: string } | { readonly failed: string };
 
 /** Runs the page in headless Chrome: first asking for the machine's GPU, then on SwiftShader if Chrome finds no adapter. */
 async function chromiumCheck(quick: boolean, log: (s: string) => void): Promise<ChromiumReport> {
@@ -90,6 +90,7 @@ function summary(name: string, r: RuntimeReport): string[] {
   const lines = [
     `${name}: ${`${r.adapter.vendor} ${r.adapter.architecture} ${r.adapter.description}`.replace(/\s+/g, ' ').trim()}${r.isSoftware ? ' (software)' : ''}; kernel profile '${r.kernelProfile}'`,
     `  kernel cases: ${r.cases.passed}/${r.cases.total} passed${r.cases.failures.map((f) => `\n    FAIL ${f.name}: ${f.error}`).join('')}`,
+    ...r.errors.map((e) => `  FAILED ${e}`),
     `  training smoke run: test loss ${r.training.testLoss.map((v) => v.toFixed(2)).join(' -> ')} (${r.training.samplesPerSecond.toFixed(0)} samples/s): ${r.training.ok ? 'ok' : `FAILED: ${r.training.problem}`}`,
     ...r.trainingBench.map((t) => `  train ${t.model} (batch ${t.batch}): ${t.samplesPerSecond.toFixed(1)} samples/s`),
     `  kernels (rate; share of the rough peak for ${r.peak ? `a ${r.peak.kind}: ${r.peak.gflops} GFLOP/s, ${r.peak.gbps} GB/s` : 'an unknown kind of adapter'}):`,
@@ -111,10 +112,18 @@ async function main(): Promise<number> {
   } finally {
     gpu.device.destroy();
   }
-  const browser: ChromiumReport = opts.browser ? await chromiumCheck(opts.quick, log) : { skipped: '--no-browser' };
+  let browser: ChromiumReport = { skipped: '--no-browser' };
+  if (opts.browser) {
+    try {
+      browser = await chromiumCheck(opts.quick, log);
+    } catch (e) {
+      browser = { failed: (e as Error).message };
+      log(`chromium: FAILED: ${(e as Error).message}`);
+    }
+  }
   const pkg = (name: string) => JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')).version as string;
-  const runtimes: [string, RuntimeReport][] = [['node', node], ...('skipped' in browser ? [] : [['chromium', browser] as [string, RuntimeReport]])];
-  const ok = runtimes.every(([, r]) => r.cases.failures.length === 0 && r.training.ok);
+  const runtimes: [string, RuntimeReport][] = [['node', node], ...('skipped' in browser || 'failed' in browser ? [] : [['chromium', browser] as [string, RuntimeReport]])];
+  const ok = !('failed' in browser) && runtimes.every(([, r]) => r.cases.failures.length === 0 && r.training.ok && r.errors.length === 0);
   const report = {
     tool: 'webgpu-vae gpu-check', version: (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version,
     date: new Date().toISOString(), quick: opts.quick, quickCases: opts.quick ? QUICK_CASES : null, ok,
@@ -127,6 +136,7 @@ async function main(): Promise<number> {
   log('');
   for (const [name, r] of runtimes) for (const l of summary(name, r)) log(l);
   if ('skipped' in browser) log(`chromium: not run (${browser.skipped})`);
+  if ('failed' in browser) log(`chromium: FAILED (${browser.failed})`);
   log(`${ok ? 'ok' : 'FAILED'}: wrote ${out}`);
   return ok ? 0 : 1;
 }

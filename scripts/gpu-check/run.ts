@@ -75,6 +75,8 @@ export interface RuntimeReport {
   readonly matmulChoices: readonly MatmulChoiceReport[];
   readonly autotune: { readonly timing: string; readonly entries: readonly { readonly shape: string; readonly chosen: string; readonly ms: Readonly<Record<string, number>> }[] } | { readonly skipped: string };
   readonly seconds: Readonly<Record<string, number>>;
+  /** Stages that threw (the report keeps what the others measured). */
+  readonly errors: readonly string[];
 }
 
 function limitsOf(device: GPUDevice): Record<string, number> {
@@ -146,22 +148,29 @@ export async function checkRuntime(gpu: GpuHandle, data: { train: Dataset; test:
   const device = gpu.device;
   const peak = peakFor({ ...gpu.adapterInfo, isFallbackAdapter: gpu.isSoftware });
   const seconds: Record<string, number> = {};
-  const timed = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
+  const errors: string[] = [];
+  // Each stage is timed, and one that throws is recorded instead of ending the check.
+  const timed = async <T>(what: string, f: () => Promise<T>, fallback: T): Promise<T> => {
     const t0 = performance.now();
     try {
       return await f();
+    } catch (e) {
+      errors.push(`${what}: ${(e as Error).message}`);
+      log(`  ${what} FAILED: ${(e as Error).message}`);
+      return fallback;
     } finally {
       seconds[what] = (performance.now() - t0) / 1000;
     }
   };
   log(`kernel cases (profile '${gpu.profile}'${quick ? ', quick: the whole-model gradient checks' : ''}):`);
-  const cases = await timed('cases', () => runCases(device, quick, log));
+  const cases = await timed('cases', () => runCases(device, quick, log), { total: 0, passed: 0, failures: [] });
   log('training smoke run (mlp preset on MNIST digits):');
-  const training = await timed('training', () => smokeRun(device, data, quick));
+  const failedRun: SmokeReport = { model: 'mlp', batch: 0, trainSamples: 0, epochs: 0, steps: 0, testLoss: [], samplesPerSecond: 0, ok: false, problem: 'the smoke run threw (see errors)' };
+  const training = await timed('training', () => smokeRun(device, data, quick), failedRun);
   log(`  test loss per epoch ${training.testLoss.map((v) => v.toFixed(2)).join(', ')}: ${training.ok ? 'ok' : training.problem}`);
   log(`bench --kernels --train${quick ? ' --quick (training: mlp only)' : ''}:`);
   const runners = { kernels: benchKernels, matmul: benchMatmul, training: quick ? ((d, l, o) => benchTraining(d, l, { ...o, models: ['mlp'] })) as typeof benchTraining : benchTraining };
-  const bench = await timed('bench', () => runSelection(device, parseSelection(['--kernels', '--train', ...(quick ? ['--quick'] : [])]), (s) => log(`  ${s}`), runners));
+  const bench = await timed('bench', () => runSelection(device, parseSelection(['--kernels', '--train', ...(quick ? ['--quick'] : [])]), (s) => log(`  ${s}`), runners), { kernels: [], matmul: null, training: [], peers: null, timing: '' });
   const kernels: KernelRate[] = bench.kernels.map((k) => {
     const p = peak ? (k.unit === 'GFLOP/s' ? peak.gflops : peak.gbps) : null;
     return { name: k.name, kernel: k.kernel ?? null, why: k.why ?? null, ms: k.ms, rate: k.rate, unit: k.unit, peak: p, shareOfPeak: p ? k.rate / p : null };
@@ -169,12 +178,12 @@ export async function checkRuntime(gpu: GpuHandle, data: { train: Dataset; test:
   let autotune: RuntimeReport['autotune'] = { skipped: 'quick mode' };
   if (!quick) {
     log('matmul autotune on the mlp\'s products (what --autotune would pick here):');
-    const t = await timed('autotune', () => tuneMatmul(device, VAE_MATMUL_SHAPES, { log: (s) => log(`  ${s}`) }));
-    autotune = { timing: t.timing, entries: t.entries.map((e) => ({ shape: e.key, chosen: e.chosen, ms: e.ms as Record<string, number> })) };
+    const t = await timed('autotune', () => tuneMatmul(device, VAE_MATMUL_SHAPES, { log: (s) => log(`  ${s}`) }), null);
+    autotune = t ? { timing: t.timing, entries: t.entries.map((e) => ({ shape: e.key, chosen: e.chosen, ms: e.ms as Record<string, number> })) } : { skipped: 'the autotune threw (see errors)' };
     clearMatmulTuning(device);
   }
   return {
     adapter: gpu.adapterInfo, isSoftware: gpu.isSoftware, kernelProfile: gpu.profile, features: [...device.features].sort(), limits: limitsOf(device), peak,
-    cases, training, kernels, trainingBench: bench.training, matmulChoices: matmulChoices(bench.training), autotune, seconds,
+    cases, training, kernels, trainingBench: bench.training, matmulChoices: matmulChoices(bench.training), autotune, seconds, errors,
   };
 }

@@ -35,6 +35,7 @@ function checkRuntime(name: string, r: RuntimeReport): void {
   expect(typeof r.adapter.vendor === 'string' && r.adapter.vendor.length > 0 && r.isSoftware, `${name}: adapter ${JSON.stringify(r.adapter)}, software ${r.isSoftware}`);
   expect(r.kernelProfile === 'cpu', `${name}: SwiftShader's own profile is cpu, got ${r.kernelProfile}`);
   expect(r.features.includes('timestamp-query') && r.limits.maxStorageBuffersPerShaderStage! >= 8 && r.limits.maxComputeInvocationsPerWorkgroup! >= 256, `${name}: features ${r.features}, limits ${JSON.stringify(r.limits).slice(0, 200)}`);
+  expect(r.errors.length === 0, `${name}: errors ${r.errors.join('; ')}`);
   expect(r.cases.total === 2 && r.cases.passed === 2 && r.cases.failures.length === 0, `${name}: cases ${JSON.stringify(r.cases)}`);
   const tl = r.training.testLoss;
   expect(r.training.ok && tl.length === 2 && tl[1]! < tl[0]! && tl.every(Number.isFinite), `${name}: smoke run ${JSON.stringify(r.training)}`);
