@@ -232,8 +232,9 @@ export class Trainer {
 
   /**
    * Trains until `config.epochs` epochs are done (continuing from `this.epoch`),
-   * or until `signal` is aborted: the current step finishes and the loop returns
-   * after emitting nothing more. Returns whether all epochs completed. A lost
+   * or until `signal` is aborted: the steps up to the next statistics read
+   * finish (at most `logEvery`), and the loop returns after that window's
+   * event. Returns whether all epochs completed. A lost
    * device is replaced through `options.deviceFactory` and training continues
    * from the last host-side snapshot (a 'device-lost' event says so).
    */
