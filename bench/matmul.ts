@@ -16,7 +16,8 @@ import { canTime, timeCalls, wallTime } from '../src/gpu/timing.ts';
 import { gpuWait } from '../src/gpu/wait.ts';
 import { tuneMatmul, VAE_MATMUL_SHAPES, type MatmulTuning } from '../src/kernels/autotune.ts';
 import type { KernelCall } from '../src/gpu/dispatch.ts';
-import { MATMUL_VARIANTS, matmul, matmulShapeKey, matmulUnsupported, matmulVariant, type MatmulShape, type MatmulVariant } from '../src/kernels/matmul.ts';
+import { kernelProfile, type KernelProfile } from '../src/gpu/profile.ts';
+import { defaultMatmulVariant, MATMUL_VARIANTS, matmul, matmulShapeKey, matmulUnsupported, matmulVariant, type MatmulShape, type MatmulVariant } from '../src/kernels/matmul.ts';
 
 /** One named benchmark: `build` makes the calls to time and a function that frees what it made. */
 export interface BenchEntry {
@@ -121,25 +122,32 @@ export interface MatmulRow {
   readonly flops: number;
   /** GFLOP/s and milliseconds per variant. */
   readonly variants: Readonly<Partial<Record<MatmulVariant, { readonly gflops: number; readonly ms: number }>>>;
-  /** The variant matmul uses for this shape after tuning. */
+  /** The kernel profile's default for this shape (what every other part measures). */
+  readonly default: MatmulVariant;
+  /** The variant matmul uses for this shape after this part's tuning (forgotten when the part ends). */
   readonly chosen: MatmulVariant;
+  /** The best variant over `reg4x4`, the textbook 4×4 register-blocked kernel, and the default over it. */
+  readonly bestOverReg4x4: number | null;
+  readonly defaultOverReg4x4: number | null;
 }
 
 export interface MatmulBench {
   readonly timing: 'gpu timestamps (median)' | 'wall clock (median)';
+  readonly kernelProfile: KernelProfile;
   readonly rows: readonly MatmulRow[];
   readonly tuning: MatmulTuning;
 }
 
 function table(rows: readonly MatmulRow[]): string[] {
   const cols = MATMUL_VARIANTS;
-  const head = `${'shape'.padEnd(34)}${cols.map((v) => v.padStart(10)).join('')}   best/naive  best/direct  chosen`;
+  const head = `${'shape'.padEnd(34)}${cols.map((v) => v.padStart(10)).join('')}   best/naive  best/direct  best/reg4x4  default/reg4x4  default  tuned`;
   const lines = [head, '-'.repeat(head.length)];
   for (const r of rows) {
     const g = (v: MatmulVariant) => r.variants[v]?.gflops;
     const best = Math.max(...cols.map((v) => g(v) ?? 0));
     const ratio = (v: MatmulVariant) => (g(v) ? `${(best / g(v)!).toFixed(1)}×` : '-');
-    lines.push(`${r.label.padEnd(34)}${cols.map((v) => (g(v) === undefined ? '-' : g(v)!.toFixed(2)).padStart(10)).join('')}   ${ratio('naive').padStart(10)}  ${ratio('direct').padStart(11)}  ${r.chosen}`);
+    const x = (v: number | null) => (v === null ? '-' : `${v.toFixed(1)}×`);
+    lines.push(`${r.label.padEnd(34)}${cols.map((v) => (g(v) === undefined ? '-' : g(v)!.toFixed(2)).padStart(10)).join('')}   ${ratio('naive').padStart(10)}  ${ratio('direct').padStart(11)}  ${x(r.bestOverReg4x4).padStart(11)}  ${x(r.defaultOverReg4x4).padStart(14)}  ${r.default.padEnd(7)}  ${r.chosen}`);
   }
   return lines;
 }
@@ -150,7 +158,8 @@ function table(rows: readonly MatmulRow[]): string[] {
  * best to the naive and to the portable kernel, and the tuned choice.
  */
 export async function benchMatmul(device: GPUDevice, log: (s: string) => void = () => {}, budgetMs = 1500): Promise<MatmulBench> {
-  log('matmul variants (GFLOP/s per run):');
+  log(`matmul variants (GFLOP/s per run; kernel profile '${kernelProfile(device)}'):`);
+  const defaults = new Map(matmulShapes().map(({ shape }) => [matmulShapeKey(shape), defaultMatmulVariant(device, shape)]));
   const results = await runEntries(device, matmulEntries(device), log, budgetMs);
   log('tuning the VAE shapes:');
   const tuning = await tuneMatmul(device, VAE_MATMUL_SHAPES, { log: (s) => log(`  ${s}`) });
@@ -161,10 +170,16 @@ export async function benchMatmul(device: GPUDevice, log: (s: string) => void = 
       const v = /\[(\w+)\]$/.exec(r.name)![1] as MatmulVariant;
       variants[v] = { gflops: r.gflops, ms: r.ms };
     }
-    return { label, key: matmulShapeKey(shape), flops: 2 * shape.m * shape.n * shape.k, variants, chosen: matmulVariant(device, shape) };
+    const best = Math.max(...Object.values(variants).map((v) => v.gflops));
+    const dflt = defaults.get(matmulShapeKey(shape))!;
+    const ref = variants.reg4x4?.gflops;
+    return {
+      label, key: matmulShapeKey(shape), flops: 2 * shape.m * shape.n * shape.k, variants, default: dflt, chosen: matmulVariant(device, shape),
+      bestOverReg4x4: ref ? best / ref : null, defaultOverReg4x4: ref && variants[dflt] ? variants[dflt]!.gflops / ref : null,
+    };
   });
   log('');
   for (const l of table(rows)) log(l);
   log(`tuned choice per shape class: ${Object.entries(tuning.byClass).map(([c, v]) => `${c} ${v}`).join(', ')}`);
-  return { timing: canTime(device) ? 'gpu timestamps (median)' : 'wall clock (median)', rows, tuning };
+  return { timing: canTime(device) ? 'gpu timestamps (median)' : 'wall clock (median)', kernelProfile: kernelProfile(device), rows, tuning };
 }

@@ -8,6 +8,7 @@
  * a query). The peers (TensorFlow.js, jax-js) run in the browser only; their
  * module is loaded there on demand.
  */
+import { clearMatmulTuning } from '../src/kernels/autotune.ts';
 import { benchMatmul, type MatmulBench } from './matmul.ts';
 import type { PeersBench } from './peers/index.ts';
 import { benchKernels, type KernelResult } from './suite.ts';
@@ -51,12 +52,34 @@ export interface BenchResults {
   timing: string;
 }
 
-/** Runs the selected parts on `device`, logging each line as it is measured. */
-export async function runSelection(device: GPUDevice, sel: BenchSelection, log: (s: string) => void): Promise<BenchResults> {
+/** The functions behind the parts (replaceable in tests). */
+export interface PartRunners {
+  readonly kernels: typeof benchKernels;
+  readonly matmul: typeof benchMatmul;
+  readonly training: typeof benchTraining;
+}
+
+const RUNNERS: PartRunners = { kernels: benchKernels, matmul: benchMatmul, training: benchTraining };
+
+/**
+ * Runs the selected parts on `device`, logging each line as it is measured.
+ * Every part measures the kernel profile's default kernels unless it says
+ * otherwise: the matmul part's autotune is forgotten when it ends, so the
+ * training part measures the defaults (or, with --autotune, its own tuning).
+ */
+export async function runSelection(device: GPUDevice, sel: BenchSelection, log: (s: string) => void, run: PartRunners = RUNNERS): Promise<BenchResults> {
   const has = (p: Part) => sel.parts.includes(p);
-  const kernels = has('kernels') ? await benchKernels(device, log) : [];
-  const matmul = has('matmul') ? await benchMatmul(device, log, sel.quick ? 400 : 1500) : null;
-  let training = has('train') ? await benchTraining(device, log, { quick: sel.quick, autotune: sel.autotune }) : [];
+  const train = () => run.training(device, log, { quick: sel.quick, autotune: sel.autotune });
+  const kernels = has('kernels') ? await run.kernels(device, log, { quick: sel.quick }) : [];
+  let matmul: MatmulBench | null = null;
+  if (has('matmul')) {
+    try {
+      matmul = await run.matmul(device, log, sel.quick ? 400 : 1500);
+    } finally {
+      clearMatmulTuning(device);
+    }
+  }
+  let training = has('train') ? await train() : [];
   let peers: BenchResults['peers'] = null;
   if (has('peers')) {
     if (typeof window === 'undefined') {
@@ -64,10 +87,10 @@ export async function runSelection(device: GPUDevice, sel: BenchSelection, log: 
       log(`peers: ${peers.skipped}`);
     } else {
       // Our numbers for the ratios come from the same run, before and after the peers.
-      if (!training.length) training = await benchTraining(device, log, { quick: sel.quick, autotune: sel.autotune });
+      if (!training.length) training = await train();
       const rate = (t: readonly TrainResult[]) => ({ mlp: t.find((x) => x.model === 'mlp')!.samplesPerSecond, conv: t.find((x) => x.model === 'conv')!.samplesPerSecond });
       const { benchPeers } = await import('./peers/index.ts');
-      peers = await benchPeers(rate(training), async () => rate(await benchTraining(device, log, { quick: sel.quick, autotune: sel.autotune })), log, sel.quick);
+      peers = await benchPeers(rate(training), async () => rate(await train()), log);
     }
   }
   return { kernels, matmul, training, peers, timing: device.features.has('timestamp-query') ? 'gpu timestamps (median)' : 'wall clock' };

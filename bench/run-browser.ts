@@ -38,6 +38,11 @@ try {
   const file = new URL('./results/bench-chromium.json', import.meta.url);
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`saved ${file.pathname}`);
+  const peers = r.results?.peers;
+  if (peers && 'failures' in peers && peers.failures.length) {
+    console.error(`benchmark failed: a peer did not train: ${peers.failures.join('; ')}`);
+    process.exitCode = 1;
+  }
 } finally {
   await browser.close();
   await server.close();

@@ -18,6 +18,9 @@ import { benchSequence } from './seq.ts';
 
 export interface KernelResult {
   readonly name: string;
+  /** The kernel that ran (the call's variant) and why: the kernel profile's default, or named by the benchmark. */
+  readonly kernel?: string;
+  readonly why?: 'default' | 'named';
   readonly ms: number;
   /** GFLOP/s for compute-bound kernels, GB/s for memory-bound ones. */
   readonly rate: number;
@@ -35,26 +38,35 @@ function rand(n: number): Float32Array {
   return a;
 }
 
-/** Matmul of (m, k)·(k, n) with the given layout, timed. */
+/** The variant named at the end of a matmul or conv call's label (`… [direct]`). */
+function variantOf(call: KernelCall): string {
+  return /\[([\w-]+)\]$/.exec(call.label)?.[1] ?? call.entry.name;
+}
+
+/** Matmul of (m, k)·(k, n) with the given layout, with the default kernel, timed. */
 async function timeMatmul(device: GPUDevice, name: string, m: number, n: number, k: number, transA: boolean, transB: boolean, reps: number): Promise<KernelResult> {
   const a = uploadF32(device, rand(m * k)), b = uploadF32(device, rand(k * n)), c = createBuffer(device, m * n * 4, STORAGE);
   const call = matmul(device, { a, b, c }, { m, n, k, transA, transB });
   try {
     const ms = await time(device, [call], reps);
-    return { name, ms, rate: (2 * m * n * k) / (ms * 1e6), unit: 'GFLOP/s' };
+    return { name, kernel: variantOf(call), why: 'default', ms, rate: (2 * m * n * k) / (ms * 1e6), unit: 'GFLOP/s' };
   } finally {
     call.destroy();
     for (const x of [a, b, c]) destroyBuffer(device, x);
   }
 }
 
-export async function benchKernels(device: GPUDevice, log: (s: string) => void = () => {}): Promise<KernelResult[]> {
+/**
+ * Times the kernels one by one; `quick` skips the 1024³ product and times
+ * only each convolution's default kernel (not every variant).
+ */
+export async function benchKernels(device: GPUDevice, log: (s: string) => void = () => {}, opts: { quick?: boolean } = {}): Promise<KernelResult[]> {
   const out: KernelResult[] = [];
   const push = (r: KernelResult) => {
     out.push(r);
     log(`${r.name.padEnd(62)} ${r.ms.toFixed(2).padStart(9)} ms ${r.rate.toFixed(2).padStart(8)} ${r.unit}`);
   };
-  for (const s of [256, 512, 1024]) push(await timeMatmul(device, `matmul ${s}×${s}×${s}`, s, s, s, false, false, s === 1024 ? 2 : 3));
+  for (const s of opts.quick ? [256, 512] : [256, 512, 1024]) push(await timeMatmul(device, `matmul ${s}×${s}×${s}`, s, s, s, false, false, s === 1024 ? 2 : 3));
   // The mlp VAE's products at batch 128: y = x·Wᵀ, then dX = dY·W and dW = dYᵀ·X.
   for (const [i, o] of [[784, 400], [400, 20], [20, 400], [400, 784]] as const) {
     push(await timeMatmul(device, `matmul fwd 128×${i}→${o} (x·Wᵀ)`, 128, o, i, false, true, 3));
@@ -77,7 +89,7 @@ export async function benchKernels(device: GPUDevice, log: (s: string) => void =
     const dx = createBuffer(device, nx * 4, STORAGE), dw = createBuffer(device, nw * 4, STORAGE);
     try {
       // The default kernel of each product (as training uses it), then each variant, for ratios within this run.
-      for (const variant of [undefined, ...CONV_VARIANTS]) {
+      for (const variant of opts.quick ? [undefined] : [undefined, ...CONV_VARIANTS]) {
         const ov = variant ? { ...o, variant } : o;
         const fwd = cv.t ? convTranspose2d(device, { x, weight: w, y }, ov) : conv2d(device, { x, weight: w, y }, ov);
         const [gx] = cv.t ? convTranspose2dBackward(device, { weight: w, dy: y, dx }, ov) : conv2dBackward(device, { weight: w, dy: y, dx }, ov);
@@ -86,7 +98,7 @@ export async function benchKernels(device: GPUDevice, log: (s: string) => void =
           for (const [label, call] of [['forward', fwd], ['grad-input', gx!], ['grad-weight', gw!]] as const) {
             const ms = await time(device, [call], 3);
             const kernel = call.label.slice(call.label.lastIndexOf('['));
-            push({ name: `${cv.name} ${label} ${variant ? `[${variant}]` : `(default ${kernel})`}`, ms, rate: flops / (ms * 1e6), unit: 'GFLOP/s' });
+            push({ name: `${cv.name} ${label} ${variant ? `[${variant}]` : `(default ${kernel})`}`, kernel: variantOf(call), why: variant ? 'named' : 'default', ms, rate: flops / (ms * 1e6), unit: 'GFLOP/s' });
           }
         } finally {
           for (const c of [fwd, gx!, gw!]) c.destroy();
@@ -103,7 +115,7 @@ export async function benchKernels(device: GPUDevice, log: (s: string) => void =
     const call = elboRecon(device, { logits: l, x, recon: r, dlogits: d }, { batch: B, features: D, likelihood: 'bernoulli' });
     try {
       const ms = await time(device, [call], 3);
-      push({ name: 'fused ELBO reconstruction 128×784 (bernoulli)', ms, rate: (3 * B * D * 4) / (ms * 1e6), unit: 'GB/s' });
+      push({ name: 'fused ELBO reconstruction 128×784 (bernoulli)', kernel: call.entry.name, why: 'default', ms, rate: (3 * B * D * 4) / (ms * 1e6), unit: 'GB/s' });
     } finally {
       call.destroy();
       for (const b of [l, x, r, d]) destroyBuffer(device, b);
@@ -115,7 +127,7 @@ export async function benchKernels(device: GPUDevice, log: (s: string) => void =
     const call = adam(device, { param: bufs[0]!, grad: bufs[1]!, m: bufs[2]!, v: bufs[3]! }, { n, lr: 1e-3, step: 1 });
     try {
       const ms = await time(device, [call], 3);
-      push({ name: `adam update (${n} parameters)`, ms, rate: (7 * n * 4) / (ms * 1e6), unit: 'GB/s' });
+      push({ name: `adam update (${n} parameters)`, kernel: call.entry.name, why: 'default', ms, rate: (7 * n * 4) / (ms * 1e6), unit: 'GB/s' });
     } finally {
       call.destroy();
       for (const b of bufs) destroyBuffer(device, b);

@@ -6,18 +6,23 @@
  * the step runs.
  */
 import { countAllocations, type AllocationCounts } from '../src/gpu/allocations.ts';
+import { kernelProfile, type KernelProfile } from '../src/gpu/profile.ts';
 import { canTime, timeCalls, timePass } from '../src/gpu/timing.ts';
 import { gpuWait } from '../src/gpu/wait.ts';
 import { convPreset, mlpPreset, type ModelSpec } from '../src/model/spec.ts';
 import { initParams, TrainingSession, type MatmulChoice, type SessionMemory } from '../src/train/session.ts';
+import { timeTwoChunks, type Chunk } from './timing.ts';
 
 export interface TrainResult {
   readonly model: string;
   readonly batch: number;
   readonly samplesPerSecond: number;
-  /** Wall-clock milliseconds per step, steps queued back to back (the faster of two chunks of `timedSteps`). */
+  /** Wall-clock milliseconds per step, steps queued back to back (the faster of two chunks, each ≥ 20 steps or ≥ 5 s; bench/timing.ts). */
   readonly stepMs: number;
   readonly timedSteps: number;
+  readonly chunks: readonly Chunk[];
+  /** The kernel profile of the device (src/gpu/profile.ts): which defaults the products got. */
+  readonly kernelProfile: KernelProfile;
   readonly dispatchesPerStep: number;
   readonly submitsPerStep: number;
   /** GPU time of the step's one compute pass (timestamps, fastest of 3; null without them). */
@@ -34,11 +39,19 @@ export interface TrainResult {
   readonly allocationsPerStep: number;
   readonly allocations: AllocationCounts;
   readonly memory: SessionMemory;
-  /** Planned bytes over the analytic minimum, all memory (the target is ≤ 1.25) and the temporaries alone. */
+  /**
+   * All the step's memory over the analytic minimum (parameters + gradients + optimizer
+   * state + batch and scratch + the temporaries live at the worst node of the schedule;
+   * the target is ≤ 1.25), and the temporaries alone over that peak.
+   */
   readonly memoryOverMinimum: number;
   readonly temporariesOverPeak: number;
+  /** Temporaries with a buffer each (no reuse), and all the step's memory that way. */
   readonly naiveBytes: number;
-  readonly matmulChoices: readonly MatmulChoice[];
+  readonly memoryWithoutReuse: number;
+  readonly memoryWithoutReuseOverMinimum: number;
+  /** The kernel each product ran and why: the profile's default, or the autotune's choice for its shape or shape class. */
+  readonly matmulChoices: readonly (MatmulChoice & { readonly why: 'default' | 'autotuned' })[];
   /** Each kernel of the step in order with its GPU milliseconds (its own pass, fastest of the rounds; empty without timestamps). */
   readonly kernels: readonly { readonly label: string; readonly ms: number }[];
 }
@@ -52,10 +65,10 @@ export const BENCH_MODELS: readonly (readonly [string, ModelSpec, number])[] = [
 const MiB = (b: number) => (b / 2 ** 20).toFixed(2);
 
 /** Samples per second of whole training steps, and where the step's time and memory go. */
-export async function benchTraining(device: GPUDevice, log: (s: string) => void = () => {}, opts: { quick?: boolean; autotune?: boolean } = {}): Promise<TrainResult[]> {
+export async function benchTraining(device: GPUDevice, log: (s: string) => void = () => {}, opts: { quick?: boolean; autotune?: boolean; models?: readonly string[] } = {}): Promise<TrainResult[]> {
   const out: TrainResult[] = [];
-  const budget = opts.quick ? 2500 : 8000;
   for (const [name, spec, batch] of BENCH_MODELS) {
+    if (opts.models && !opts.models.includes(name)) continue;
     const s = await TrainingSession.create(
       device,
       { spec, batch, optimizer: { type: 'adam', lr: 1e-3 }, loss: { beta: 1, freeBits: 0, latentL2: 0, seed: 1 }, autotune: !!opts.autotune },
@@ -78,16 +91,14 @@ export async function benchTraining(device: GPUDevice, log: (s: string) => void 
         for (let i = 0; i < counted; i++) s.runStep(knobs, i % 4);
         await gpuWait(() => device.queue.onSubmittedWorkDone());
       });
-      // Two chunks of steps queued back to back, the faster one counts (as for the peers): a pause of the
-      // page (garbage collection, another process) lands in one chunk.
-      const n = Math.max(2, Math.min(25, Math.floor(budget / 2 / Math.max(once, 1))));
-      let stepMs = Infinity;
-      for (let chunk = 0; chunk < 2; chunk++) {
+      // Two chunks of steps queued back to back, the faster one counts, by the peers' rule (bench/timing.ts).
+      const timing = await timeTwoChunks(async (n) => {
         const t0 = performance.now();
         for (let i = 0; i < n; i++) s.runStep(knobs, i % 4);
         await gpuWait(() => device.queue.onSubmittedWorkDone());
-        stepMs = Math.min(stepMs, (performance.now() - t0) / n);
-      }
+        return performance.now() - t0;
+      }, once);
+      const { stepMs, steps: n } = timing;
       const calls = s.stepCalls();
       // Interleaved rounds, the fastest of each kind: on a shared machine interference only slows a run down.
       let kernelMs: number | null = null, stepGpuMs: number | null = null;
@@ -101,22 +112,28 @@ export async function benchTraining(device: GPUDevice, log: (s: string) => void 
         stepGpuMs = Math.min(stepGpuMs ?? Infinity, p);
       }
       const memory = s.memory();
+      const naiveBytes = s.program.memory().naiveBytes;
+      const memoryWithoutReuse = memory.totalBytes - memory.plannedBytes + naiveBytes;
       const r: TrainResult = {
-        model: name, batch, samplesPerSecond: (batch * 1000) / stepMs, stepMs, timedSteps: n,
+        model: name, batch, samplesPerSecond: (batch * 1000) / stepMs, stepMs, timedSteps: n, chunks: timing.chunks, kernelProfile: kernelProfile(device),
         dispatchesPerStep: s.dispatchesPerStep, submitsPerStep: 1,
         stepGpuMs, kernelMs, stepOverKernels: kernelMs === null ? null : stepMs / kernelMs, passOverKernels: kernelMs === null ? null : stepGpuMs! / kernelMs, kernelShare: kernelMs === null ? null : kernelMs / stepMs,
         allocationsPerStep: alloc.total / counted, allocations: alloc.counts,
         memory, memoryOverMinimum: memory.totalBytes / memory.minimumBytes, temporariesOverPeak: memory.plannedBytes / memory.peakLiveBytes,
-        naiveBytes: s.program.memory().naiveBytes, matmulChoices: s.matmulChoices,
+        naiveBytes, memoryWithoutReuse, memoryWithoutReuseOverMinimum: memoryWithoutReuse / memory.minimumBytes,
+        matmulChoices: s.matmulChoices.map((c) => ({ ...c, why: c.source === 'default' ? 'default' : 'autotuned' })),
         kernels: perKernel.map((ms, i) => ({ label: calls[i]!.label, ms })),
       };
       out.push(r);
       const k = kernelMs === null ? 'kernel times n/a (no timestamps)' : `kernels alone ${kernelMs.toFixed(1)} ms: step/kernels ${r.stepOverKernels!.toFixed(2)}× (target ≤ 1.15); the step's GPU pass ${stepGpuMs!.toFixed(1)} ms, ${r.passOverKernels!.toFixed(2)}× the kernels`;
-      log(`train ${name} (batch ${batch}): ${r.samplesPerSecond.toFixed(1)} samples/s, step ${stepMs.toFixed(1)} ms (faster of 2 × ${n} steps); ${k}`);
+      log(`train ${name} (batch ${batch}): ${r.samplesPerSecond.toFixed(1)} samples/s, step ${stepMs.toFixed(1)} ms (the faster of: ${timing.chunks.map((c) => `${c.steps} steps in ${(c.ms / 1000).toFixed(1)} s`).join(', ')}); ${k}`);
       log(`  ${r.dispatchesPerStep} dispatches in ${r.submitsPerStep} submit; ${r.allocationsPerStep} GPU objects created per step after warm-up (${counted} steps counted)`);
-      log(`  memory ${MiB(memory.totalBytes)} MiB vs analytic minimum ${MiB(memory.minimumBytes)} MiB: ${r.memoryOverMinimum.toFixed(3)}× (target ≤ 1.25); temporaries ${MiB(memory.plannedBytes)} MiB planned vs ${MiB(memory.peakLiveBytes)} MiB live at the peak (${r.temporariesOverPeak.toFixed(3)}×) vs ${MiB(r.naiveBytes)} MiB without reuse`);
+      log(`  memory ${MiB(memory.totalBytes)} MiB vs the analytic minimum ${MiB(memory.minimumBytes)} MiB (parameters, gradients, optimizer state, batch and scratch: ${MiB(memory.minimumBytes - memory.peakLiveBytes)} MiB, + the temporaries live at the worst node of the schedule: ${MiB(memory.peakLiveBytes)} MiB): ${r.memoryOverMinimum.toFixed(3)}× (target ≤ 1.25); without reuse (a buffer per temporary: ${MiB(naiveBytes)} MiB) ${MiB(memoryWithoutReuse)} MiB, ${r.memoryWithoutReuseOverMinimum.toFixed(3)}×`);
       const variants = new Map<string, number>();
-      for (const c of r.matmulChoices) variants.set(`${c.variant} (${c.source})`, (variants.get(`${c.variant} (${c.source})`) ?? 0) + 1);
+      for (const c of r.matmulChoices) {
+        const key = `${c.variant} (${c.why === 'default' ? `${r.kernelProfile}-profile default` : `autotuned for its ${c.source}`})`;
+        variants.set(key, (variants.get(key) ?? 0) + 1);
+      }
       if (r.kernels.length) {
         const top = [...r.kernels].sort((a, b) => b.ms - a.ms).slice(0, 8);
         const sum = r.kernels.reduce((a, b) => a + b.ms, 0);

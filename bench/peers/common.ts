@@ -10,26 +10,34 @@
  *         conv_transpose 32 3×3 s2 p1 op1 → relu → conv_transpose 1 3×3 s2 p1
  *         op1 (logits), batch 64
  */
+import { timeTwoChunks, type Chunk } from '../timing.ts';
 
 export type PeerModel = 'mlp' | 'conv';
 export const PEER_MODELS: readonly PeerModel[] = ['mlp', 'conv'];
 export const PEER_BATCH: Readonly<Record<PeerModel, number>> = { mlp: 128, conv: 64 };
 export const PEER_LATENT = 20;
 export const PEER_HIDDEN = 400;
+/** Warm-up steps, one per batch of peerBatches. */
+export const PEER_WARMUP = 4;
 
 /** One peer's measurement of one model, or why it could not run. */
 export interface PeerResult {
   readonly peer: string;
   readonly model: PeerModel;
   readonly batch: number;
-  /** null when the peer could not run this model (see `error`). */
+  /** null when the peer could not run this model, or did not train (see `error`). */
   readonly samplesPerSecond: number | null;
   readonly stepMs: number | null;
-  /** Steps per timed chunk (two chunks; the faster counts). */
+  /** Steps of the faster timed chunk. */
   readonly timedSteps: number;
-  /** Loss of the last warm-up step and of the last timed step (it falls when the step trains). */
+  /** Every timed chunk (two that meet the rule of bench/timing.ts, plus any cut short). */
+  readonly chunks: readonly Chunk[];
+  /** Loss on batch `lossBatch` at its warm-up step, and at the last timed step (the same batch). */
   readonly firstLoss: number | null;
   readonly lastLoss: number | null;
+  readonly lossBatch: number | null;
+  /** Whether the loss fell over the timed steps; a peer that does not train fails the benchmark. */
+  readonly trained: boolean | null;
   readonly error?: string;
   readonly note?: string;
 }
@@ -63,42 +71,49 @@ export function initValues(n: number, fanIn: number, seed: number): Float32Array
 }
 
 /**
- * Times a peer's step: `warmup` synchronised steps (compilation, first
- * allocations), then two chunks of steps queued back to back with only the
- * last of each awaited, as many as fit in about `budgetMs` (at least 1 per
- * chunk, at most 25); the faster chunk counts, as for ours.
+ * Times a peer's step: one synchronised warm-up step per batch (compilation,
+ * first allocations; each batch's loss is kept), then two timed chunks of
+ * steps queued back to back with only the last of each awaited, each at least
+ * 20 steps or 5 seconds (bench/timing.ts); the faster chunk counts, as for
+ * ours. The loss of the last timed step must be below the warm-up loss of the
+ * same batch, or the result is marked as not training.
  */
-export async function timePeer(peer: string, model: PeerModel, make: () => Promise<PeerStep>, budgetMs: number, warmup = 2): Promise<PeerResult> {
+export async function timePeer(peer: string, model: PeerModel, make: () => Promise<PeerStep>, now: () => number = () => performance.now()): Promise<PeerResult> {
   const batch = PEER_BATCH[model];
+  const none = { samplesPerSecond: null, stepMs: null, timedSteps: 0, chunks: [], firstLoss: null, lastLoss: null, lossBatch: null, trained: null };
   let s: PeerStep | null = null;
   try {
     s = await make();
-    let firstLoss = NaN;
-    let t = performance.now();
-    for (let i = 0; i < warmup; i++) {
-      t = performance.now();
-      firstLoss = await s.loss(s.step(i));
+    const step = s;
+    const warmLoss: number[] = [];
+    let once = 0;
+    for (let i = 0; i < PEER_WARMUP; i++) {
+      const t = now();
+      warmLoss.push(await step.loss(step.step(i)));
+      once = now() - t;
     }
-    const once = performance.now() - t;
-    // Two chunks of steps queued back to back with only the last awaited; the faster chunk counts.
-    const n = Math.max(1, Math.min(25, Math.floor(budgetMs / 2 / Math.max(once, 1))));
-    let stepMs = Infinity;
+    let next = PEER_WARMUP;
     let lastLoss = NaN;
-    let next = warmup;
-    for (let chunk = 0; chunk < 2; chunk++) {
-      const t0 = performance.now();
+    const timing = await timeTwoChunks(async (n) => {
+      const t0 = now();
       let last: unknown = null;
       for (let i = 0; i < n; i++) {
-        if (last !== null) s.drop(last);
-        last = s.step(next++);
+        if (last !== null) step.drop(last);
+        last = step.step(next++);
       }
-      lastLoss = await s.loss(last);
-      stepMs = Math.min(stepMs, (performance.now() - t0) / n);
+      lastLoss = await step.loss(last);
+      return now() - t0;
+    }, once);
+    const lossBatch = (next - 1) % PEER_WARMUP;
+    const firstLoss = warmLoss[lossBatch]!;
+    const base = { peer, model, batch, timedSteps: timing.steps, chunks: timing.chunks, firstLoss, lastLoss, lossBatch };
+    if (!Number.isFinite(lastLoss)) return { ...base, samplesPerSecond: null, stepMs: null, trained: false, error: `the loss is not finite after ${next} steps (${lastLoss})` };
+    if (!(lastLoss < firstLoss)) {
+      return { ...base, samplesPerSecond: null, stepMs: null, trained: false, error: `it does not train: the loss on batch ${lossBatch} went from ${firstLoss} (warm-up) to ${lastLoss} after ${next - PEER_WARMUP} timed steps` };
     }
-    if (!Number.isFinite(lastLoss)) throw new Error(`the loss is not finite after ${next} steps (${lastLoss})`);
-    return { peer, model, batch, samplesPerSecond: (batch * 1000) / stepMs, stepMs, timedSteps: n, firstLoss, lastLoss };
+    return { ...base, samplesPerSecond: (batch * 1000) / timing.stepMs, stepMs: timing.stepMs, trained: true };
   } catch (e) {
-    return { peer, model, batch, samplesPerSecond: null, stepMs: null, timedSteps: 0, firstLoss: null, lastLoss: null, error: (e as Error).message ?? String(e) };
+    return { peer, model, batch, ...none, error: (e as Error).message ?? String(e) };
   } finally {
     try {
       s?.dispose();

@@ -35,13 +35,17 @@ export interface PeersBench {
   readonly oursAfter: Readonly<Record<PeerModel, number>>;
   readonly runs: readonly PeerResult[];
   readonly ratios: readonly PeerRatio[];
+  /** Peers that ran but whose loss did not fall over the timed steps: the benchmark fails (exit status 1) after saving its results. */
+  readonly failures: readonly string[];
 }
 
 type Log = (s: string) => void;
 
 function line(r: PeerResult): string {
+  if (r.trained === false) return `peer ${r.peer.padEnd(14)} ${r.model.padEnd(5)} FAILED: ${r.error}`;
   if (r.samplesPerSecond === null) return `peer ${r.peer.padEnd(14)} ${r.model.padEnd(5)} could not run: ${r.error}`;
-  return `peer ${r.peer.padEnd(14)} ${r.model.padEnd(5)} (batch ${r.batch}): ${r.samplesPerSecond.toFixed(1)} samples/s, step ${r.stepMs!.toFixed(1)} ms (faster of 2 × ${r.timedSteps} steps), loss ${r.firstLoss!.toFixed(1)} -> ${r.lastLoss!.toFixed(1)}`;
+  const chunks = r.chunks.map((c) => `${c.steps} steps in ${(c.ms / 1000).toFixed(1)} s`).join(', ');
+  return `peer ${r.peer.padEnd(14)} ${r.model.padEnd(5)} (batch ${r.batch}): ${r.samplesPerSecond.toFixed(1)} samples/s, step ${r.stepMs!.toFixed(1)} ms (the faster of: ${chunks}); loss on batch ${r.lossBatch} ${r.firstLoss!.toFixed(1)} at warm-up -> ${r.lastLoss!.toFixed(1)} after the timed steps`;
 }
 
 /**
@@ -50,8 +54,7 @@ function line(r: PeerResult): string {
  * peers. The ratios use the mean of the two, with the range they span: a
  * target counts as met only when both meet it (machine load drifts over a run).
  */
-export async function benchPeers(before: Readonly<Record<PeerModel, number>>, remeasure: () => Promise<Record<PeerModel, number>>, log: Log, quick: boolean): Promise<PeersBench> {
-  const budget = quick ? 2500 : 8000;
+export async function benchPeers(before: Readonly<Record<PeerModel, number>>, remeasure: () => Promise<Record<PeerModel, number>>, log: Log): Promise<PeersBench> {
   const runs: PeerResult[] = [];
   const runtimes: Record<string, string> = {};
   const run = async (peer: PeerName, start: () => Promise<string>, make: (m: PeerModel) => () => Promise<import('./common.ts').PeerStep>, stop: () => void) => {
@@ -66,8 +69,8 @@ export async function benchPeers(before: Readonly<Record<PeerModel, number>>, re
     }
     for (const model of PEER_MODELS) {
       const r = started instanceof Error
-        ? { peer, model, batch: PEER_BATCH[model], samplesPerSecond: null, stepMs: null, timedSteps: 0, firstLoss: null, lastLoss: null, error: `the runtime did not start: ${started.message}` }
-        : await timePeer(peer, model, make(model), budget);
+        ? { peer, model, batch: PEER_BATCH[model], samplesPerSecond: null, stepMs: null, timedSteps: 0, chunks: [], firstLoss: null, lastLoss: null, lossBatch: null, trained: null, error: `the runtime did not start: ${started.message}` }
+        : await timePeer(peer, model, make(model));
       runs.push(r);
       log(line(r));
     }
@@ -95,7 +98,9 @@ export async function benchPeers(before: Readonly<Record<PeerModel, number>>, re
     }
   }
   log(ratioTable(ratios));
-  return { runtimes, oursBefore: before, oursAfter: after, runs, ratios };
+  const failures = runs.filter((r) => r.trained === false).map((r) => `${r.peer} ${r.model}: ${r.error}`);
+  for (const f of failures) log(`FAILED: ${f}`);
+  return { runtimes, oursBefore: before, oursAfter: after, runs, ratios, failures };
 }
 
 /** The ratio table as text. */

@@ -156,13 +156,14 @@ function describeEvent(e: NonFiniteEvent | DeviceLostEvent): string {
 }
 
 /**
- * WEBGPU_VAE_FAULT=device-lost@<step> destroys the device after that step
- * once (to exercise recovery); stop@<step> stops the process with SIGSTOP
- * there (to test a second writer, or kill -9, in the middle of an epoch).
+* WEBGPU_VAE_FAULT=device-lost@<step> destroys the device after that step
+ * once (to exercise recovery); sigint@<step> sends the process a SIGINT there
+ * (Ctrl-C at a known step); stop@<step> stops the process with SIGSTOP there
+ * (to test a second writer, or kill -9, in the middle of an epoch).
  */
-function faultAt(): { kind: 'device-lost' | 'stop'; step: number } | null {
-  const m = /^(device-lost|stop)@(\d+)$/.exec(process.env.WEBGPU_VAE_FAULT ?? '');
-  return m ? { kind: m[1] as 'device-lost' | 'stop', step: Number(m[2]) } : null;
+function faultAt(): { kind: 'device-lost' | 'sigint' | 'stop'; step: number } | null {
+  const m = /^(device-lost|sigint|stop)@(\d+)$/.exec(process.env.WEBGPU_VAE_FAULT ?? '');
+  return m ? { kind: m[1] as 'device-lost' | 'sigint' | 'stop', step: Number(m[2]) } : null;
 }
 
 /** A new device for a trainer whose device was lost. */
@@ -178,7 +179,9 @@ function metricsLine(e: EpochEvent) {
 
 async function checkpoint(trainer: Trainer, dir: string): Promise<void> {
   const st = await trainer.snapshot();
-  saveCheckpoint(dir, trainer.config.spec, st.params, { type: trainer.config.optimizer.type, blocks: st.optimizer }, st);
+  // The epoch's sums as exact doubles: a resumed run adds the same numbers in the same order as one never stopped.
+  const epochSums = { loss: st.sums.recon + st.sums.kl, ...st.sums };
+  saveCheckpoint(dir, trainer.config.spec, st.params, { type: trainer.config.optimizer.type, blocks: st.optimizer }, { epoch: st.epoch, stepInEpoch: st.stepInEpoch, step: st.step, skips: st.skips, epochSums });
 }
 
 /** Runs (or continues) training with checkpoints per epoch; SIGINT or SIGTERM stops after the current step and saves. */
@@ -197,7 +200,7 @@ async function runTraining(trainer: Trainer, dir: string, sets: { test: Dataset 
       rep.event(e);
       if (fault !== null && e.type === 'step' && e.step >= fault.step) {
         if (fault.kind === 'device-lost') trainer.device.destroy();
-        else process.kill(process.pid, 'SIGSTOP');
+        else process.kill(process.pid, fault.kind === 'sigint' ? 'SIGINT' : 'SIGSTOP');
         fault = null;
       }
       if (e.type === 'epoch') {
@@ -310,7 +313,8 @@ export async function resumeCommand(argv: readonly string[]): Promise<number> {
       const s = trainer.session;
       const ck = loadCheckpoint(dir!, config.model, s.stateNames, s.paramFloats);
       const pr = ck.progress;
-      trainer.restore({ params: ck.params, optimizer: ck.state.blocks, step: pr.step, skips: pr.skips ?? 0, epoch: pr.epoch, stepInEpoch: pr.stepInEpoch, sums: pr.sums ?? { recon: 0, kl: 0, objective: 0, count: 0 } });
+      const sums = pr.epochSums ? { recon: pr.epochSums.recon, kl: pr.epochSums.kl, objective: pr.epochSums.objective, count: pr.epochSums.count } : { recon: 0, kl: 0, objective: 0, count: 0 };
+      trainer.restore({ params: ck.params, optimizer: ck.state.blocks, step: pr.step, skips: pr.skips ?? 0, epoch: pr.epoch, stepInEpoch: pr.stepInEpoch, sums });
       if (trainer.epoch >= config.epochs) {
         console.log(`${dir}: already trained for ${trainer.epoch} epochs; pass --epochs N to train further`);
         return 0;

@@ -5,6 +5,8 @@
  */
 import { decideIcd, describeIcd, manifestNames, type IcdDecision, type IcdFs } from './icd.ts';
 
+import { isSoftwareAdapter, parseAdapterProfile, profileFromEnvironment, setKernelProfile, type AdapterProfile, type KernelProfile } from './profile.ts';
+
 /** Limits the kernels need beyond the WebGPU defaults; requested when the adapter has them. */
 const WANTED_LIMITS = [
   'maxStorageBufferBindingSize',
@@ -29,6 +31,12 @@ export interface DeviceOptions {
   readonly onLost?: (info: GPUDeviceLostInfo) => void;
   /** Called for GPU errors nobody captured (validation, out of memory). */
   readonly onError?: (error: GPUError) => void;
+  /**
+   * Kernel choices (src/gpu/profile.ts): `gpu` or `cpu` forces them on any
+   * adapter, `auto` picks from the adapter. Default: WEBGPU_VAE_ADAPTER_PROFILE
+   * in Node when set, else `auto`.
+   */
+  readonly profile?: AdapterProfile;
 }
 
 export interface GpuHandle {
@@ -38,6 +46,10 @@ export interface GpuHandle {
   readonly isSoftware: boolean;
   /** 'browser' or 'node'. */
   readonly runtime: 'browser' | 'node';
+  /** The kernel profile the device runs (src/gpu/profile.ts). */
+  readonly profile: KernelProfile;
+  /** True when the profile was forced (option or WEBGPU_VAE_ADAPTER_PROFILE), not chosen from the adapter. */
+  readonly profileForced: boolean;
   /** A line that says what was found, for logs. */
   readonly summary: string;
 }
@@ -201,6 +213,7 @@ async function browserAdapter(opts: DeviceOptions): Promise<GPUAdapter> {
  * says so through `opts.log`.
  */
 export async function requestGpu(opts: DeviceOptions = {}): Promise<GpuHandle> {
+  const wanted = opts.profile === undefined ? profileFromEnvironment() ?? 'auto' : parseAdapterProfile(opts.profile, 'requestGpu profile');
   const runtime = isNode() ? 'node' : 'browser';
   const adapter = runtime === 'node' ? await nodeAdapter(opts) : await browserAdapter(opts);
   const requiredLimits: Record<string, number> = {};
@@ -214,9 +227,8 @@ export async function requestGpu(opts: DeviceOptions = {}): Promise<GpuHandle> {
     device: info?.device ?? '',
     description: info?.description ?? '',
   };
-  const isSoftware =
-    /swiftshader|lavapipe|llvmpipe|warp|software/i.test(`${adapterInfo.architecture} ${adapterInfo.description} ${adapterInfo.vendor}`) ||
-    (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true;
+  const isSoftware = isSoftwareAdapter({ ...adapterInfo, isFallbackAdapter: (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter });
+  const profile = setKernelProfile(device, wanted, { ...adapterInfo, isFallbackAdapter: isSoftware });
   device.lost.then((lost) => {
     if (opts.onLost) opts.onLost(lost);
     else if (lost.reason !== 'destroyed') console.error(`webgpu-vae: GPU device lost (${lost.reason}): ${lost.message}`);
@@ -226,6 +238,7 @@ export async function requestGpu(opts: DeviceOptions = {}): Promise<GpuHandle> {
     if (opts.onError) opts.onError(err);
     else console.error(`webgpu-vae: uncaptured GPU error: ${err.message}`);
   });
-  const summary = `${runtime}: ${adapterInfo.vendor || 'unknown vendor'} ${adapterInfo.architecture || ''} ${adapterInfo.description || ''}`.replace(/\s+/g, ' ').trim() + (isSoftware ? ' (software)' : '');
-  return { device, adapterInfo, isSoftware, runtime, summary };
+  const summary = `${runtime}: ${adapterInfo.vendor || 'unknown vendor'} ${adapterInfo.architecture || ''} ${adapterInfo.description || ''}`.replace(/\s+/g, ' ').trim() + (isSoftware ? ' (software)' : '') +
+    (wanted === 'auto' ? '' : `; kernel profile '${profile}' (forced)`);
+  return { device, adapterInfo, isSoftware, runtime, profile, profileForced: wanted !== 'auto', summary };
 }

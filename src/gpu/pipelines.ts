@@ -2,12 +2,14 @@
  * Shader modules, bind group layouts and compute pipelines, made once per
  * device and cached by (shader, entry point, override constants).
  */
-import { entryInfo, shaderInfo, type EntryInfo } from '../shaders/library.ts';
+import { entryInfo, pipelineLimitExcess, shaderInfo, type EntryInfo } from '../shaders/library.ts';
 
 export interface CachedPipeline {
   readonly pipeline: GPUComputePipeline;
   readonly layout: GPUBindGroupLayout;
   readonly entry: EntryInfo;
+  /** The override constants it was made with. */
+  readonly constants: Readonly<Record<string, number>>;
 }
 
 interface DeviceCache {
@@ -54,6 +56,11 @@ export function pipelineCount(device: GPUDevice): number {
   return cacheFor(device).pipelines.size;
 }
 
+/** Every pipeline made so far on a device, with its entry point and override constants. */
+export function pipelinesOf(device: GPUDevice): CachedPipeline[] {
+  return [...cacheFor(device).pipelines.values()];
+}
+
 /** The compute pipeline for one entry point and set of override constants, made once per device. */
 export function computePipeline(
   device: GPUDevice,
@@ -72,6 +79,10 @@ export function computePipeline(
       throw new Error(`${shader}.wgsl ${entry}: '${k}' is not an override constant of this entry point (it has: ${info.overrides.join(', ') || 'none'})`);
     }
   }
+  // The device's limits (the adapter's, as requestGpu asks for them) are checked here, with a
+  // clear message, rather than left to a validation error at the first dispatch.
+  const excess = pipelineLimitExcess(info, constants, device.limits);
+  if (excess.length) throw new Error(`${shader}.wgsl ${entry}: exceeds the device's limits: ${excess.join('; ')}`);
   const layout = device.createBindGroupLayout({
     label: `${shader}.${entry}`,
     entries: info.bindings.map((b) => ({
@@ -85,7 +96,7 @@ export function computePipeline(
     layout: device.createPipelineLayout({ bindGroupLayouts: [layout], label: `${shader}.${entry}` }),
     compute: { module: shaderModule(device, shader), entryPoint: entry, constants: { ...constants } },
   });
-  p = { pipeline, layout, entry: info };
+  p = { pipeline, layout, entry: info, constants: { ...constants } };
   c.pipelines.set(key, p);
   return p;
 }

@@ -18,10 +18,10 @@ export interface Progress {
   readonly epoch: number;
   readonly stepInEpoch: number;
   readonly step: number;
-  /** Updates skipped so far for a non-finite gradient (0 when a checkpoint does not say). */
+  /** Updates skipped so far for a non-finite gradient (absent in older checkpoints: 0). */
   readonly skips?: number;
-  /** Loss sums of the unfinished epoch's steps (zero when a checkpoint does not say). */
-  readonly sums?: { readonly recon: number; readonly kl: number; readonly objective: number; readonly count: number };
+  /** The current epoch's statistics summed over the windows read so far (absent in older checkpoints: zero). */
+  readonly epochSums?: { readonly loss: number; readonly recon: number; readonly kl: number; readonly objective: number; readonly count: number };
 }
 
 export interface OptimizerState {
@@ -53,11 +53,10 @@ export function saveCheckpoint(dir: string, spec: ModelSpec, params: ReadonlyMap
     if (bad) throw new CheckpointError(`checkpoint not written: ${bad} is not finite; the last good checkpoint in ${dir} is kept`);
     tensors.push({ name: p.name, shape: p.shape, data: v });
   }
-  const meta = {
-    format: 'pt', epoch: String(progress.epoch), step: String(progress.step), step_in_epoch: String(progress.stepInEpoch),
-    ...(progress.skips !== undefined ? { skipped_steps: String(progress.skips) } : {}),
-    ...(progress.sums !== undefined ? { epoch_sums: JSON.stringify(progress.sums) } : {}),
-  };
+  const meta: Record<string, string> = { format: 'pt', epoch: String(progress.epoch), step: String(progress.step), step_in_epoch: String(progress.stepInEpoch) };
+  // Exact doubles in JSON: a resumed run adds the same numbers in the same order as one never stopped.
+  if (progress.skips !== undefined) meta.skipped_steps = String(progress.skips);
+  if (progress.epochSums) meta.epoch_sums = JSON.stringify(progress.epochSums);
   const opt: TensorToWrite[] = [];
   if (optimizer) {
     for (const [name, v] of optimizer.blocks) {
@@ -110,19 +109,26 @@ export function loadParams(path: string, spec: ModelSpec): { params: Map<string,
   return { params, metadata: { ...file.metadata } };
 }
 
-function epochSums(path: string, text: string): NonNullable<Progress['sums']> {
+/**
+ * The `epoch_sums` metadata of optimizer.safetensors, checked (undefined when
+ * absent). A window whose loss was not finite (skipped steps) makes a sum NaN,
+ * which JSON writes as null: null reads back as NaN.
+ */
+function parseEpochSums(raw: string | undefined, path: string): Progress['epochSums'] {
+  if (raw === undefined) return undefined;
   let v: unknown;
   try {
-    v = JSON.parse(text);
+    v = JSON.parse(raw);
   } catch {
     v = null;
   }
+  const keys = ['loss', 'recon', 'kl', 'objective', 'count'] as const;
   const o = v as Record<string, unknown> | null;
-  const keys = ['recon', 'kl', 'objective', 'count'] as const;
-  if (!o || typeof o !== 'object' || keys.some((k) => typeof o[k] !== 'number' || !Number.isFinite(o[k]))) {
-    throw new CheckpointError(`${path}: metadata 'epoch_sums' is ${JSON.stringify(text)}; expected {"recon", "kl", "objective", "count"} as finite numbers`);
+  if (typeof o !== 'object' || o === null || !keys.every((k) => o[k] === null || typeof o[k] === 'number') || !Number.isInteger(o.count) || (o.count as number) < 0) {
+    throw new CheckpointError(`${path}: metadata 'epoch_sums' is ${JSON.stringify(raw.slice(0, 200))}; expected an object of numbers loss, recon, kl, objective (null for NaN) and an integer count`);
   }
-  return { recon: o.recon as number, kl: o.kl as number, objective: o.objective as number, count: o.count as number };
+  const num = (k: (typeof keys)[number]) => (o[k] === null ? NaN : (o[k] as number));
+  return { loss: num('loss'), recon: num('recon'), kl: num('kl'), objective: num('objective'), count: num('count') };
 }
 
 /** Reads optimizer.safetensors: the named blocks, each of `floats` values, and the progress. */
@@ -140,12 +146,13 @@ export function loadOptimizer(path: string, names: readonly string[], floats: nu
     if (!Number.isInteger(v) || v < 0) throw new CheckpointError(`${path}: metadata '${k}' is ${JSON.stringify(file.metadata[k])}; expected a non-negative integer`);
     return v;
   };
+  const epochSums = parseEpochSums(file.metadata.epoch_sums, path);
   return {
     state: { type: file.metadata.optimizer ?? '', blocks },
     progress: {
       epoch: num('epoch'), step: num('step'), stepInEpoch: num('step_in_epoch'),
-      skips: file.metadata.skipped_steps === undefined ? 0 : num('skipped_steps'),
-      sums: file.metadata.epoch_sums === undefined ? { recon: 0, kl: 0, objective: 0, count: 0 } : epochSums(path, file.metadata.epoch_sums),
+      ...(file.metadata.skipped_steps !== undefined ? { skips: num('skipped_steps') } : {}),
+      ...(epochSums ? { epochSums } : {}),
     },
   };
 }

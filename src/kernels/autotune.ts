@@ -6,14 +6,15 @@
  * results stay cached per device and can be read back for logs.
  */
 import { createBuffer, destroyBuffer, readF32, uploadF32 } from '../gpu/buffers.ts';
+import { kernelProfile } from '../gpu/profile.ts';
 import { canTime, timePass, wallTime } from '../gpu/timing.ts';
 import { submitCalls, type KernelCall } from '../gpu/dispatch.ts';
 import {
-  isCpuAdapter,
   MATMUL_VARIANTS,
   matmul,
   matmulShapeClass,
   matmulShapeKey,
+  clearMatmulChoices,
   matmulUnsupported,
   setMatmulChoices,
   type MatmulShape,
@@ -52,7 +53,7 @@ export interface MatmulTuning {
 }
 
 export interface TuneOptions {
-  /** Candidates (default: all but `naive`; on CPU adapters also without `tiled`, whose barriers are fiber switches there). */
+  /** Candidates (default: all but the reference points `naive` and `reg4x4`; under the `cpu` kernel profile also without `tiled`, whose barriers are fiber switches on CPU adapters). */
   readonly variants?: readonly MatmulVariant[];
   /** Timed runs per candidate (the fastest counts; default 3). */
   readonly reps?: number;
@@ -70,6 +71,15 @@ export function matmulTuning(device: GPUDevice): MatmulTuning | null {
   return summarize(device, [...r.values()]);
 }
 
+/**
+ * Forgets the tuning results and choices of a device: every matmul made after
+ * this uses the kernel profile's default again (calls already made keep theirs).
+ */
+export function clearMatmulTuning(device: GPUDevice): void {
+  results.delete(device);
+  clearMatmulChoices(device);
+}
+
 function summarize(device: GPUDevice, entries: MatmulTuningEntry[]): MatmulTuning {
   const largest = new Map<string, MatmulTuningEntry>();
   for (const e of entries) {
@@ -83,7 +93,7 @@ function summarize(device: GPUDevice, entries: MatmulTuningEntry[]): MatmulTunin
 }
 
 function defaultCandidates(device: GPUDevice): MatmulVariant[] {
-  const skip: MatmulVariant[] = isCpuAdapter(device) ? ['naive', 'tiled'] : ['naive'];
+  const skip: MatmulVariant[] = kernelProfile(device) === 'cpu' ? ['naive', 'reg4x4', 'tiled'] : ['naive', 'reg4x4'];
   return MATMUL_VARIANTS.filter((v) => !skip.includes(v));
 }
 

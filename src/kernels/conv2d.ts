@@ -10,10 +10,10 @@
  * kernels live here, on a resolved conv2d geometry; conv_transpose2d.ts maps
  * its own geometry onto the conv2d it is the adjoint of.
  */
+import { kernelProfile } from '../gpu/profile.ts';
 import { activationCode, DEFAULT_ALPHA, type Activation } from './activation-codes.ts';
 import { makeCall, placeholderBuffer, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
 import { checkBuffer, grid1d } from './kernel.ts';
-import { isCpuAdapter } from './matmul.ts';
 import { conv2dWindow, CONV_VARIANTS, describeConv2d, windowCounts, type Conv2dOptions, type ConvVariant, type ConvWindow } from './conv-geometry.ts';
 
 export { CONV_VARIANTS, conv2dOutputShape, conv2dShapes, conv2dWindow, type Conv2dOptions, type ConvVariant, type ConvWindow, type Pair, type Shape4 } from './conv-geometry.ts';
@@ -22,12 +22,12 @@ export { CONV_VARIANTS, conv2dOutputShape, conv2dShapes, conv2dWindow, type Conv
 export type ConvProduct = 'correlate' | 'transposed' | 'grad-weight';
 
 /**
- * The kernel a conv product uses by default: `blocked` on CPU adapters (for
- * the forward forms only when there are at least 8 output channels to fill
- * its 32-channel blocks with), `general` elsewhere.
+ * The kernel a conv product uses by default: `blocked` under the `cpu` kernel
+ * profile (for the forward forms only when there are at least 8 output
+ * channels to fill its 32-channel blocks with), `general` under `gpu`.
  */
 export function defaultConvVariant(device: GPUDevice, product: ConvProduct, outChannels: number): ConvVariant {
-  if (!isCpuAdapter(device)) return 'general';
+  if (kernelProfile(device) !== 'cpu') return 'general';
   return product === 'grad-weight' || outChannels >= 8 ? 'blocked' : 'general';
 }
 

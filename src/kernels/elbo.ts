@@ -9,7 +9,7 @@
  */
 import { makeCall, placeholderBuffer, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
 import { checkBuffer, checkSizes, grid1d, vec4Ok } from './kernel.ts';
-import { isCpuAdapter } from './matmul.ts';
+import { kernelProfile } from '../gpu/profile.ts';
 import { reparameterizeBackward, type ReparameterizeBackwardOptions } from './reparameterize.ts';
 
 export { ELBO_STATS, ELBO_STATS_SIZE, LIKELIHOODS, type Likelihood } from './elbo-stats.ts';
@@ -80,11 +80,12 @@ export interface ElboKlBuffers {
 
 /**
  * Invocations per workgroup of the ELBO kernels, which end in a barrier tree:
- * 4 on CPU adapters (one SIMD group of SwiftShader, so each barrier costs one
- * fiber switch; 1.17 ms vs 1.65 ms with 16 for the mlp's Bernoulli term), 64 on GPUs.
+ * 4 under the `cpu` kernel profile (one SIMD group of SwiftShader, so each
+ * barrier costs one fiber switch; 1.17 ms vs 1.65 ms with 16 for the mlp's
+ * Bernoulli term), 64 under `gpu`.
  */
-function elboWorkgroupSize(device: GPUDevice): number {
-  return isCpuAdapter(device) ? 4 : 64;
+export function elboWorkgroupSize(device: GPUDevice): number {
+  return kernelProfile(device) === 'cpu' ? 4 : 64;
 }
 
 /** The reconstruction entry point of each likelihood in elbo.wgsl. */

@@ -63,5 +63,6 @@ export {
   type GruOptions, type GruRecurrenceOptions, type GruBuffers, type GruGradBuffers, type GruRecurrenceBuffers, type GruRecurrenceGradBuffers,
 } from './gru.ts';
 export { requestGpu, WebGPUUnavailableError, type GpuHandle, type DeviceOptions } from '../gpu/device.ts';
+export { ADAPTER_PROFILES, kernelProfile, setKernelProfile, type AdapterProfile, type KernelProfile } from '../gpu/profile.ts';
 export { createBuffer, destroyBuffer, uploadF32, uploadU32, readF32, readU32, bufferStats, type BufferStats } from '../gpu/buffers.ts';
 export { gpuWait } from '../gpu/wait.ts';

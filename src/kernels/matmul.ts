@@ -5,9 +5,11 @@
  * Several kernels compute the same thing (the variants below); which one runs
  * is chosen per call: `options.variant` when given, else the choice made by
  * `tuneMatmul` (src/kernels/autotune.ts) for the call's shape on this device,
- * else a default from the adapter (register-blocked kernels on adapters that run
- * workgroups on CPU threads, the portable `direct` kernel on GPUs).
+ * else the default of the device's kernel profile (register-blocked kernels under
+ * `cpu`, for adapters that run workgroups on CPU threads; the portable `direct`
+ * kernel under `gpu`).
  */
+import { kernelProfile } from '../gpu/profile.ts';
 import { activationCode, DEFAULT_ALPHA, type Activation } from './activation-codes.ts';
 import { makeCall, placeholderBuffer, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
 import { checkBuffer, checkSizes, grid1d } from './kernel.ts';
@@ -15,6 +17,8 @@ import { checkBuffer, checkSizes, grid1d } from './kernel.ts';
 /**
  * The matmul kernels, all with the same semantics and uniform fields:
  * - `direct`: 8×8 register blocks per invocation, no workgroup memory (shaders/matmul.wgsl); any shape.
+ * - `reg4x4`: 4×4 register blocks per invocation (matmul.wgsl's matmul_4x4); any shape; the
+ *   textbook register-blocked kernel, a reference point for benchmarks (never a default).
  * - `tiled`: 64×64 tiles through workgroup memory, two barriers per 16 steps of K
  *   (shaders/matmul_tiled.wgsl); any shape; the classic GPU scheme.
  * - `naive`: one entry of C per invocation (shaders/matmul_naive.wgsl); any shape; the reference point.
@@ -23,7 +27,7 @@ import { checkBuffer, checkSizes, grid1d } from './kernel.ts';
  * - `subgroup`: `blocked` with the loads of B shared by subgroup broadcasts
  *   (shaders/matmul_subgroup.wgsl); same shapes as `blocked`, and the 'subgroups' feature.
  */
-export const MATMUL_VARIANTS = ['direct', 'tiled', 'naive', 'blocked', 'subgroup'] as const;
+export const MATMUL_VARIANTS = ['direct', 'tiled', 'naive', 'blocked', 'subgroup', 'reg4x4'] as const;
 
 export type MatmulVariant = (typeof MATMUL_VARIANTS)[number];
 
@@ -88,13 +92,6 @@ export function matmulShapeClass(s: MatmulShape): string {
   return `${s.transA ? 't' : 'n'}${s.transB ? 't' : 'n'}:${size}`;
 }
 
-/** True when the adapter behind `device` runs on the CPU (SwiftShader, llvmpipe/lavapipe, WARP). */
-export function isCpuAdapter(device: GPUDevice): boolean {
-  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-  if (!info) return false;
-  return /swiftshader|llvmpipe|lavapipe|warp|software/i.test(`${info.architecture} ${info.description} ${info.vendor} ${info.device}`);
-}
-
 /** Why `variant` cannot compute this shape on this device, or null when it can. */
 export function matmulUnsupported(device: GPUDevice, variant: MatmulVariant, s: MatmulShape): string | null {
   if (variant !== 'blocked' && variant !== 'subgroup') return null;
@@ -139,12 +136,13 @@ export function clearMatmulChoices(device: GPUDevice): void {
 }
 
 /**
- * The adapter's default for a shape: on CPU adapters the register-blocked
- * kernels when the shape allows (`subgroup` when its 64-row workgroups waste at
- * most a fifth of their rows, else `blocked`), on GPUs the portable `direct`.
+ * The default for a shape under the device's kernel profile (src/gpu/profile.ts):
+ * under `cpu` the register-blocked kernels when the shape allows (`subgroup`
+ * when its 64-row workgroups waste at most a fifth of their rows, else
+ * `blocked`), under `gpu` the portable `direct`.
  */
 export function defaultMatmulVariant(device: GPUDevice, s: MatmulShape): MatmulVariant {
-  if (isCpuAdapter(device)) {
+  if (kernelProfile(device) === 'cpu') {
     if (Math.ceil(s.m / 64) * 64 <= 1.25 * s.m && matmulUnsupported(device, 'subgroup', s) === null) return 'subgroup';
     if (matmulUnsupported(device, 'blocked', s) === null) return 'blocked';
   }
@@ -176,6 +174,7 @@ interface VariantSpec {
 const SPECS: Readonly<Record<MatmulVariant, VariantSpec>> = {
   direct: { shader: 'matmul', entry: 'matmul', a: 'a', b: 'b', c: 'c', workgroups: (_, o) => [Math.ceil(o.n / 64), Math.ceil(o.m / 64), 1] },
   tiled: { shader: 'matmul_tiled', entry: 'matmul_tiled', a: 'a', b: 'b', c: 'c', workgroups: (_, o) => [Math.ceil(o.n / 64), Math.ceil(o.m / 64), 1] },
+  reg4x4: { shader: 'matmul', entry: 'matmul_4x4', a: 'a', b: 'b', c: 'c', workgroups: (_, o) => [Math.ceil(o.n / 64), Math.ceil(o.m / 64), 1] },
   naive: { shader: 'matmul_naive', entry: 'matmul_naive', a: 'a', b: 'b', c: 'c', workgroups: (_, o) => [Math.ceil(o.n / 16), Math.ceil(o.m / 16), 1] },
   blocked: {
     shader: 'matmul_blocked',

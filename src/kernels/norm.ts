@@ -10,7 +10,7 @@
  */
 import { makeCall, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
 import { checkBuffer, checkSizes, grid1d } from './kernel.ts';
-import { isCpuAdapter } from './matmul.ts';
+import { kernelProfile } from '../gpu/profile.ts';
 
 /** Floats of `stats` per normalized row: the mean (less the row's first element) and 1/σ. */
 export const NORM_STATS_PER_ROW = 2;
@@ -27,7 +27,7 @@ const NARROW_WG = 256;
  * machine; bench/norm.ts prints the ratio), 256 on GPUs.
  */
 export function normWorkgroupSize(device: GPUDevice): number {
-  return isCpuAdapter(device) ? 4 : 256;
+  return kernelProfile(device) === 'cpu' ? 4 : 256;
 }
 
 export interface GroupNormOptions {

@@ -6,15 +6,15 @@
  */
 import { makeCall, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
 import { checkBuffer, checkSizes, grid1d, vec4Ok } from './kernel.ts';
-import { isCpuAdapter } from './matmul.ts';
+import { kernelProfile } from '../gpu/profile.ts';
 
 /**
- * Invocations per workgroup of the kernels that end in a barrier tree: few on
- * CPU adapters, where every barrier is a fiber switch per SIMD group (so each
- * invocation takes more elements), a full 256 on GPUs.
+ * Invocations per workgroup of the kernels that end in a barrier tree: few
+ * under the `cpu` kernel profile, where every barrier is a fiber switch per
+ * SIMD group (so each invocation takes more elements), a full 256 under `gpu`.
  */
 export function treeWorkgroupSize(device: GPUDevice): number {
-  return isCpuAdapter(device) ? 16 : 256;
+  return kernelProfile(device) === 'cpu' ? 16 : 256;
 }
 
 /** sumAxes runs one invocation per channel (sum_axes_narrow) up to this many elements per channel, one workgroup per channel above. */

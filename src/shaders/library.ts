@@ -4,7 +4,7 @@
  * size) read with wgsl_reflect, so no binding index or uniform offset is ever
  * written by hand on the TypeScript side.
  */
-import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
+import { ArrayType, Var, WgslParser, WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { WGSL_SOURCES } from './sources.ts';
 
 /** How a binding is declared in WGSL, as a bind group layout needs it. */
@@ -39,8 +39,12 @@ export interface UniformLayout {
 export interface EntryInfo {
   readonly shader: string;
   readonly name: string;
-  /** Fixed workgroup size, or null when it depends on override constants. */
+  /** Workgroup size, at the override constants' defaults where an override sets it (see workgroupSizeWith). */
   readonly workgroupSize: readonly [number, number, number] | null;
+  /** Per dimension of `@workgroup_size`: the override constant that sets it, or null for a fixed number. */
+  readonly workgroupOverrides: readonly [string | null, string | null, string | null];
+  /** Bytes of the module's `var<workgroup>` variables: an upper bound on what any of its entry points uses. */
+  readonly workgroupBytes: number;
   /** Resources the entry point uses, in binding order. */
   readonly bindings: readonly BindingInfo[];
   readonly uniform: UniformLayout | null;
@@ -100,8 +104,66 @@ function typeName(t: ReflectedType): string {
 
 const SCALARS: ReadonlySet<string> = new Set(['u32', 'i32', 'f32']);
 
+/** Bytes of one element of a workgroup array (host-shareable layout: vec3 takes 16). */
+const ELEMENT_BYTES: Readonly<Record<string, number>> = {
+  f32: 4, u32: 4, i32: 4, f16: 2,
+  vec2f: 8, vec2u: 8, vec2i: 8, vec3f: 16, vec3u: 16, vec3i: 16, vec4f: 16, vec4u: 16, vec4i: 16,
+};
+
+function elementBytes(t: { name: string; format?: { name: string } | null } | null): number | undefined {
+  if (!t) return undefined;
+  const n = t.format && /^vec[234]$/.test(t.name) ? `${t.name}${t.format.name[0]}` : t.name;
+  return ELEMENT_BYTES[n];
+}
+
+/** Sum of the sizes of the module's `var<workgroup>` arrays and scalars. */
+function workgroupBytesOf(name: string, source: string): number {
+  let total = 0;
+  for (const node of new WgslParser().parse(source)) {
+    if (!(node instanceof Var) || node.storage !== 'workgroup') continue;
+    const t = node.type;
+    const bytes = t instanceof ArrayType ? (typeof t.count === 'number' && t.count > 0 ? t.count : NaN) * (elementBytes(t.format as never) ?? NaN) : elementBytes(t as never);
+    if (bytes === undefined || !Number.isFinite(bytes)) {
+      throw new Error(`${name}.wgsl: workgroup variable '${node.name}' needs a fixed-size array of scalars or vectors to be counted against maxComputeWorkgroupStorageSize`);
+    }
+    total += bytes;
+  }
+  return total;
+}
+
+/** `@workgroup_size` arguments that name an override constant (null for numbers). */
+function workgroupOverridesOf(shader: string, fn: string, attrs: readonly { name: string; value: unknown }[] | null, overrides: readonly string[]): [string | null, string | null, string | null] {
+  const args = attrs?.find((a) => a.name === 'workgroup_size')?.value;
+  const list = (Array.isArray(args) ? args : [args]).map(String);
+  const out: [string | null, string | null, string | null] = [null, null, null];
+  list.forEach((a, i) => {
+    if (i > 2) return;
+    if (/^\d+u?$/.test(a)) return;
+    if (!overrides.includes(a)) throw new Error(`${shader}.wgsl: ${fn}'s @workgroup_size argument '${a}' is neither a number nor an override constant`);
+    out[i] = a;
+  });
+  return out;
+}
+
+/**
+ * The workgroup size of an entry point with the given override constants
+ * (those not given keep their defaults), as the pipeline made with them runs it.
+ */
+export function workgroupSizeWith(entry: EntryInfo, constants: Readonly<Record<string, number>> = {}): [number, number, number] {
+  if (!entry.workgroupSize) throw new Error(`${entry.shader}.wgsl ${entry.name}: no workgroup size could be reflected`);
+  const ws = entry.workgroupSize;
+  const at = (i: 0 | 1 | 2) => {
+    const o = entry.workgroupOverrides[i];
+    const v = o !== null && constants[o] !== undefined ? constants[o]! : ws[i];
+    if (!Number.isInteger(v) || v <= 0) throw new Error(`${entry.shader}.wgsl ${entry.name}: workgroup size ${o} = ${v}; expected a positive integer`);
+    return v;
+  };
+  return [at(0), at(1), at(2)];
+}
+
 function reflectEntries(name: string, source: string): Map<string, EntryInfo> {
   const reflect = new WgslReflect(source);
+  const workgroupBytes = workgroupBytesOf(name, source);
   // Overrides are listed per module: wgsl_reflect only lists, per entry point,
   // those it reads directly, not those read by the functions it calls.
   const moduleOverrides = reflect.overrides.map((o) => o.name);
@@ -134,6 +196,8 @@ function reflectEntries(name: string, source: string): Map<string, EntryInfo> {
       shader: name,
       name: fn.name,
       workgroupSize: ws && ws.every((v) => Number.isInteger(v) && v > 0) ? [ws[0], ws[1], ws[2]] : null,
+      workgroupOverrides: workgroupOverridesOf(name, fn.name, fn.attributes as never, moduleOverrides),
+      workgroupBytes,
       bindings,
       uniform,
       overrides: moduleOverrides,
@@ -194,4 +258,58 @@ export function packUniform(layout: UniformLayout, values: Readonly<Record<strin
     }
   }
   return buf;
+}
+
+/** WebGPU's default limits on what one compute pipeline may use: every adapter supports at least these. */
+export const DEFAULT_PIPELINE_LIMITS = {
+  maxStorageBuffersPerShaderStage: 8,
+  maxUniformBuffersPerShaderStage: 12,
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupSizeX: 256,
+  maxComputeWorkgroupSizeY: 256,
+  maxComputeWorkgroupSizeZ: 64,
+  maxComputeWorkgroupStorageSize: 16384,
+} as const;
+
+export type PipelineLimits = { readonly [K in keyof typeof DEFAULT_PIPELINE_LIMITS]: number };
+
+/** What one pipeline of an entry point (with these override constants) uses of the limits above. */
+export interface PipelineUse {
+  readonly storageBuffers: number;
+  readonly uniformBuffers: number;
+  readonly workgroupSize: readonly [number, number, number];
+  readonly invocations: number;
+  readonly workgroupBytes: number;
+}
+
+/** The resources a pipeline of `entry` made with `constants` uses: buffers, workgroup size and memory. */
+export function pipelineUse(entry: EntryInfo, constants: Readonly<Record<string, number>> = {}): PipelineUse {
+  const workgroupSize = workgroupSizeWith(entry, constants);
+  return {
+    storageBuffers: entry.bindings.filter((b) => b.kind !== 'uniform').length,
+    uniformBuffers: entry.bindings.filter((b) => b.kind === 'uniform').length,
+    workgroupSize,
+    invocations: workgroupSize[0] * workgroupSize[1] * workgroupSize[2],
+    workgroupBytes: entry.workgroupBytes,
+  };
+}
+
+/**
+ * Every limit a pipeline of `entry` with `constants` would exceed, as
+ * sentences naming the limit, the use and the allowed value (empty when it fits).
+ */
+export function pipelineLimitExcess(entry: EntryInfo, constants: Readonly<Record<string, number>>, limits: PipelineLimits): string[] {
+  const u = pipelineUse(entry, constants);
+  const out: string[] = [];
+  const check = (limit: keyof PipelineLimits, used: number, what: string) => {
+    if (used > limits[limit]) out.push(`${what} ${used} > ${limit} ${limits[limit]}`);
+  };
+  check('maxStorageBuffersPerShaderStage', u.storageBuffers, 'storage buffers');
+  check('maxUniformBuffersPerShaderStage', u.uniformBuffers, 'uniform buffers');
+  check('maxComputeInvocationsPerWorkgroup', u.invocations, `invocations per workgroup (${u.workgroupSize.join('×')})`);
+  check('maxComputeWorkgroupSizeX', u.workgroupSize[0], 'workgroup size x');
+  check('maxComputeWorkgroupSizeY', u.workgroupSize[1], 'workgroup size y');
+  check('maxComputeWorkgroupSizeZ', u.workgroupSize[2], 'workgroup size z');
+  check('maxComputeWorkgroupStorageSize', u.workgroupBytes, 'workgroup memory bytes');
+  return out;
 }

@@ -142,8 +142,9 @@ export class Trainer {
 
   /**
    * Trains until `config.epochs` epochs are done (continuing from `this.epoch`),
-   * or until `signal` is aborted: the current step finishes and the loop returns
-   * after emitting nothing more. Returns whether all epochs completed. A lost
+   * or until `signal` is aborted: the steps up to the next statistics read
+   * finish (at most `logEvery`), and the loop returns after that window's
+   * event. Returns whether all epochs completed. A lost
    * device is replaced through `options.deviceFactory` and training continues
    * from the last host-side snapshot (a 'device-lost' event says so).
    */
@@ -176,7 +177,9 @@ export class Trainer {
     let knobs = this.knobs(s.step);
     const first = this.stepInEpoch;
     for (let i = first; i < S; i++) {
-      if (signal?.aborted) return false;
+      // An abort is honoured between statistics windows (where the loop awaits anyway), so a run
+      // continued from here logs the same windows as one never stopped.
+      if (signal?.aborted && windowSteps === 0) return false;
       if (this.lostInfo) throw new DeviceLostError(`GPU device lost (${this.lostInfo.reason})`);
       knobs = this.knobs(s.step);
       s.runStep(knobs, i);

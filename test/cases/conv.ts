@@ -4,7 +4,7 @@ import type { Activation } from '../../src/kernels/activation-codes.ts';
 import { CONV_VARIANTS, conv2d, conv2dBackward, conv2dShapes, defaultConvVariant, type Conv2dOptions, type ConvVariant } from '../../src/kernels/conv2d.ts';
 import { convTranspose2d, convTranspose2dBackward, convTranspose2dShapes, type ConvTranspose2dOptions } from '../../src/kernels/conv_transpose2d.ts';
 import { submitCalls, type KernelCall } from '../../src/gpu/dispatch.ts';
-import { isCpuAdapter } from '../../src/kernels/matmul.ts';
+import { kernelProfile } from '../../src/gpu/profile.ts';
 import { conv2dBackwardRef, conv2dRef, convTranspose2dBackwardRef, convTranspose2dRef } from '../../src/ref/conv.ts';
 import { expectClose, expectThrows, gpuScope, randomF32 } from '../support/check.ts';
 import type { GpuCase } from './types.ts';
@@ -269,7 +269,7 @@ export const convCases: GpuCase[] = [
           expectLabels(`conv2d ${variant}`, labels([conv2d(device, { x, weight: w, y }, { ...o, variant })]), [variant]);
           expectLabels(`conv_transpose2d backward ${variant}`, labels(convTranspose2dBackward(device, { x, weight: w, dy: yt, dx: x, dweight: w }, { ...t, variant })), [variant, variant]);
         }
-        if (fwd !== (isCpuAdapter(device) ? 'blocked' : 'general')) throw new Error(`conv2d default variant ${fwd} on ${isCpuAdapter(device) ? 'a CPU' : 'a GPU'} adapter`);
+        if (fwd !== (kernelProfile(device) === 'cpu' ? 'blocked' : 'general')) throw new Error(`conv2d default variant ${fwd} under the '${kernelProfile(device)}' kernel profile`);
         await expectThrows('unknown conv variant', () => conv2d(device, { x, weight: w, y }, { ...o, variant: 'fast' as ConvVariant }), /unknown variant 'fast': expected one of general, blocked/);
       } finally {
         for (const b of bufs) destroyBuffer(device, b);

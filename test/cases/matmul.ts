@@ -190,8 +190,8 @@ function variantCase(variant: MatmulVariant): GpuCase {
         if (n < 2) throw new Error(`matmul [${variant}]: only ${n} test shapes for transA=${transA} transB=${transB}`);
       }
       // The VAE's products at batch 128, in the layouts it uses (x·Wᵀ, dY·W, dYᵀ·X), for the kernels
-      // chosen by default somewhere (naive and tiled already meet 784, 400 and 20 above, and are slow on CPU adapters).
-      if (variant !== 'naive' && variant !== 'tiled') {
+      // chosen by default somewhere (naive, tiled and reg4x4 already meet 784, 400 and 20 above, and are slow on CPU adapters).
+      if (variant !== 'naive' && variant !== 'tiled' && variant !== 'reg4x4') {
         for (const [m, n, k, transA, transB] of [[128, 400, 784, false, true], [128, 784, 400, false, false], [400, 784, 128, true, false]] as const) {
           await checkForward(device, { m, n, k, transA, transB, variant, activation: 'relu' }, true, seed++);
         }
@@ -268,7 +268,7 @@ export const matmulVariantCases: GpuCase[] = [
         await expectThrows('subgroup, Aᵀ with M not a multiple of 4', () => matmul(device, { a: buf, b: buf, c: buf }, { m: 3, n: 4, k: 8, transA: true, variant: 'subgroup' }),
           /variant 'subgroup' cannot run 3x8x4:tn: .*M = 3/);
         await expectThrows('unknown variant', () => matmul(device, { a: buf, b: buf, c: buf }, { m: 2, n: 2, k: 2, variant: 'fast' as MatmulVariant }),
-          /unknown variant 'fast': expected one of direct, tiled, naive, blocked, subgroup/);
+          /unknown variant 'fast': expected one of direct, tiled, naive, blocked, subgroup, reg4x4/);
       } finally {
         destroyBuffer(device, buf);
       }

@@ -1,8 +1,9 @@
 /**
  * The compiled training step on the GPU against the float64 whole-model
- * reference with the same weights and the same ε: every parameter gradient
- * within 1e-3 relative error (per tensor, in the L2 norm), for the mlp and
- * conv structures, each likelihood, β ≠ 1, free bits and the latent L2.
+ * reference with the same weights and the same ε: every element of every
+ * parameter gradient within 1e-3 relative error, with an absolute floor of
+ * 1e-3 × the tensor's largest reference gradient (see GRAD_TOLERANCE), for the
+ * mlp and conv structures, each likelihood, β ≠ 1, free bits and the latent L2.
  */
 import { bufferStats } from '../../src/gpu/buffers.ts';
 import { ReferenceValues, referenceStep, type ReferenceLoss } from '../../src/model/reference.ts';
@@ -11,21 +12,21 @@ import type { ModelSpec } from '../../src/model/spec.ts';
 import { klElement } from '../../src/ref/elbo.ts';
 import { randomNormalRef } from '../../src/ref/philox.ts';
 import { TrainingSession } from '../../src/train/session.ts';
-import { expect, expectClose, expectThrows, gpuScope } from '../support/check.ts';
+import { expect, expectClose, expectElementwise, expectThrows, gpuScope, maxAbs } from '../support/check.ts';
 import { Inference } from '../../src/eval/inference.ts';
 import { sampleInputs, sampleLabels, seededParams, tinyConditionalMlp, tinyConv, tinyConv1d, tinyCvae, tinyMlp, tinyNormConv, tinyNormMlp, tinyResidualConv, tinyResidualMlp, tinyUpsampleConcat, tinySeq, tinySeqConv } from '../support/models.ts';
 import type { GpuCase } from './types.ts';
 
 const SEED = 77;
 
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0, den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i]! - b[i]!) ** 2;
-    den += b[i]! ** 2;
-  }
-  return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-30);
-}
+/**
+ * Per element: |gpu − ref| ≤ rtol · max(|ref|, floor · max|ref| of the tensor).
+ * The floor keeps elements that are float32 rounding of a sum with
+ * cancellation (ReLU-gated dW entries near zero) from counting as relative
+ * errors of order 1. Worst seen on SwiftShader: 3.3e-4 (the 784-400-20 fc3.weight,
+ * gpu profile), about 1.1e-4 elsewhere.
+ */
+const GRAD_TOLERANCE = { rtol: 1e-3, floor: 1e-3 } as const;
 
 /** The model's extra inputs (one-hot labels) get seeded values (sampleLabels). */
 async function compareGradients(device: GPUDevice, name: string, spec: ModelSpec, batch: number, loss: ReferenceLoss) {
@@ -51,10 +52,13 @@ async function compareGradients(device: GPUDevice, name: string, spec: ModelSpec
     const bad: string[] = [];
     for (const [pname, g] of grads) {
       const r = ref.grads.get(pname)!;
-      const e = relErr(g, r);
-      if (!(e <= 1e-3)) bad.push(`${pname}: relative error ${e.toExponential(2)}`);
+      try {
+        expectElementwise(`${pname}.grad`, g, r, { rtol: GRAD_TOLERANCE.rtol, floor: Math.max(GRAD_TOLERANCE.floor * maxAbs(r), Number.MIN_VALUE) });
+      } catch (e) {
+        bad.push((e as Error).message);
+      }
     }
-    expect(bad.length === 0, `${name}: gradients off the float64 reference (tolerance 1e-3): ${bad.join('; ')}`);
+    expect(bad.length === 0, `${name}: gradients off the float64 reference: ${bad.join('; ')}`);
   } finally {
     session.destroy();
   }

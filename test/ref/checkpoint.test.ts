@@ -108,3 +108,20 @@ test('writeFileAtomic: a short-writing or failing disk leaves the old file and n
   expect(readFileSync(path, 'utf8') === 'old' && readdirSync(dir).join(',') === 'config.json', `after failures: ${readdirSync(dir).join(', ')}`);
   await expectThrows('missing folder', () => writeFileAtomic(join(dir, 'nope', 'x'), 'a'), /could not write .*nope\/x: the folder does not exist/);
 });
+
+test('checkpoint: the epoch sums (NaN included) and skipped steps round-trip exactly; bad epoch_sums metadata is refused', async () => {
+  const dir = mkdtempSync(join(tmp, 'sums-'));
+  const sums = { loss: 0.1 + 0.2, recon: 1234.5678901234567, kl: 1e-300, objective: 3 / 7, count: 12 };
+  saveCheckpoint(dir, spec, params(0.5), optimizer(0.1), { epoch: 0, stepInEpoch: 12, step: 12, skips: 3, epochSums: sums });
+  const back = loadOptimizer(join(dir, 'optimizer.safetensors'), ['m', 'v'], 10).progress;
+  expect(back.skips === 3 && JSON.stringify(back.epochSums) === JSON.stringify(sums) && back.epochSums!.loss === sums.loss, `read back ${JSON.stringify(back)}`);
+  saveCheckpoint(dir, spec, params(0.5), optimizer(0.1), { epoch: 1, stepInEpoch: 0, step: 7 });
+  const old = loadOptimizer(join(dir, 'optimizer.safetensors'), ['m', 'v'], 10).progress;
+  expect(old.skips === undefined && old.epochSums === undefined, `a checkpoint without them: ${JSON.stringify(old)}`);
+  saveCheckpoint(dir, spec, params(0.5), optimizer(0.1), { epoch: 0, stepInEpoch: 4, step: 4, epochSums: { ...sums, kl: NaN } });
+  const nan = loadOptimizer(join(dir, 'optimizer.safetensors'), ['m', 'v'], 10).progress.epochSums!;
+  expect(Number.isNaN(nan.kl) && nan.recon === sums.recon, `NaN sums read back as ${JSON.stringify(nan)}`);
+  saveCheckpoint(dir, spec, params(0.5), optimizer(0.1), { epoch: 0, stepInEpoch: 4, step: 4, epochSums: { ...sums, count: 2.5 } });
+  await expectThrows('a fractional count', () => loadOptimizer(join(dir, 'optimizer.safetensors'), ['m', 'v'], 10),
+    /optimizer\.safetensors: metadata 'epoch_sums' is .*; expected an object of numbers loss, recon, kl, objective \(null for NaN\) and an integer count$/);
+});

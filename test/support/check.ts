@@ -8,6 +8,66 @@
 import { expectClose, type Tolerance } from '../../src/testing/close.ts';
 export { expectClose, type Tolerance };
 
+/** A per-element relative tolerance: |actual − expected| / max(|expected|, floor) ≤ rtol. */
+export interface RelTolerance {
+  readonly rtol: number;
+  /** The absolute floor of the denominator: elements smaller than it are judged by |diff| ≤ rtol·floor. */
+  readonly floor: number;
+}
+
+/** The worst element of a per-element relative comparison, and how many exceed a tolerance. */
+export interface RelErrorReport {
+  /** max over i of |actual[i] − expected[i]| / max(|expected[i]|, floor) (Infinity for NaN/Inf disagreement). */
+  readonly error: number;
+  /** Index of the worst element (-1 for empty arrays). */
+  readonly index: number;
+  /** Elements whose error exceeds `rtol` (0 when rtol is not given). */
+  readonly over: number;
+}
+
+/** The largest |x| (0 for an empty array; NaN elements are ignored). */
+export function maxAbs(x: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]!) || 0);
+  return m;
+}
+
+/** Per-element relative error with an absolute floor: the worst element and its index. */
+export function maxRelError(actual: ArrayLike<number>, expected: ArrayLike<number>, floor: number, rtol = Infinity): RelErrorReport {
+  if (!(floor > 0)) throw new Error(`maxRelError: floor must be > 0, got ${floor}`);
+  let error = 0;
+  let index = expected.length > 0 ? 0 : -1;
+  let over = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i]!;
+    const e = expected[i]!;
+    let err = a === e ? 0 : Math.abs(a - e) / Math.max(Math.abs(e), floor);
+    if (Number.isNaN(err)) err = Infinity;
+    if (err > rtol) over++;
+    if (err > error) {
+      error = err;
+      index = i;
+    }
+  }
+  return { error, index, over };
+}
+
+/**
+ * Throws unless every element satisfies |actual − expected| ≤ rtol·max(|expected|, floor);
+ * the message names the tensor, the worst index, both values and the tolerance.
+ */
+export function expectElementwise(what: string, actual: ArrayLike<number>, expected: ArrayLike<number>, tol: RelTolerance): void {
+  if (actual.length !== expected.length) throw new Error(`${what}: length ${actual.length}, expected ${expected.length}`);
+  const r = maxRelError(actual, expected, tol.floor, tol.rtol);
+  if (r.over > 0) {
+    const a = actual[r.index]!, e = expected[r.index]!;
+    throw new Error(
+      `${what}[${r.index}]: got ${a}, expected ${e}: relative error ${r.error.toExponential(2)} ` +
+        `(|diff| / max(|expected|, ${tol.floor.toExponential(2)})) above the tolerance ${tol.rtol}; ${r.over} of ${expected.length} elements out of tolerance`,
+    );
+  }
+}
+
 /** Throws with a message when `cond` is false. */
 export function expect(cond: boolean, message: string): void {
   if (!cond) throw new Error(message);

@@ -15,13 +15,13 @@ export const ROOT_EXPORTS = [
 
 /** `webgpu-vae/kernels`: the standalone kernels, device and buffer helpers. */
 export const KERNEL_EXPORTS = [
-  'ACTIVATIONS', 'ELBO_STATS', 'ELBO_STATS_SIZE', 'GRAD_CTL_LENGTH', 'LIKELIHOODS', 'MATMUL_VARIANTS', 'WebGPUUnavailableError',
+  'ACTIVATIONS', 'ADAPTER_PROFILES', 'ELBO_STATS', 'ELBO_STATS_SIZE', 'GRAD_CTL_LENGTH', 'LIKELIHOODS', 'MATMUL_VARIANTS', 'WebGPUUnavailableError',
   'activation', 'activationBackward', 'adam', 'add', 'addBackward', 'bufferStats', 'clipGradNorm', 'clipScale',
   'conv2d', 'conv2dBackward', 'conv2dOutputShape', 'convTranspose2d', 'convTranspose2dBackward', 'convTranspose2dOutputShape',
   'concat', 'concatBackward', 'conv1d', 'conv1dBackward', 'conv1dOutputLength', 'upsampleNearest2d', 'upsampleNearest2dBackward',
-  'createBuffer', 'destroyBuffer', 'elboKl', 'elboRecon', 'encodeCalls', 'fill', 'gather', 'gpuWait', 'iwAccumulate', 'iwSample',
+  'createBuffer', 'destroyBuffer', 'elboKl', 'elboRecon', 'encodeCalls', 'fill', 'gather', 'gpuWait', 'iwAccumulate', 'iwSample', 'kernelProfile',
   'latentBackward', 'matmul', 'matmulBackward', 'matmulTuning', 'matmulVariant', 'packBytes', 'philoxRaw', 'randomNormal',
-  'readF32', 'readU32', 'reparameterize', 'reparameterizeBackward', 'requestGpu', 'sgd', 'submitCalls',
+  'readF32', 'readU32', 'reparameterize', 'reparameterizeBackward', 'requestGpu', 'setKernelProfile', 'sgd', 'submitCalls',
   'groupNorm', 'groupNormBackward', 'layerNorm', 'layerNormBackward', 'NORM_STATS_PER_ROW',
   'sumAxes', 'sumSquares', 'sumSquaresPartials', 'tuneMatmul', 'uploadF32', 'uploadU32',
   'checkTokenIndices', 'embedding', 'embeddingBackward', 'gru', 'gruBackward', 'gruBackwardH0', 'gruRecurrence', 'gruRecurrenceBackward',

@@ -1,0 +1,94 @@
+/**
+ * The benchmark's own honesty: the matmul part's autotune does not leak into
+ * what the training part measures (every product there runs the kernel
+ * profile's default, and the JSON says so); every training benchmark is
+ * timed over two chunks of at least 20 steps or 5 seconds after warm-up;
+ * a peer whose loss does not fall over its timed steps is a failure, not a
+ * rate.
+ */
+import { after, before, test } from 'node:test';
+import { requestGpu, type GpuHandle } from '../../src/gpu/device.ts';
+import { matmulTuning, tuneMatmul, VAE_MATMUL_SHAPES } from '../../src/kernels/autotune.ts';
+import { defaultMatmulVariant, matmulShapeKey, matmulVariant } from '../../src/kernels/matmul.ts';
+import { parseSelection, runSelection } from '../../bench/parts.ts';
+import { timePeer, type PeerStep } from '../../bench/peers/common.ts';
+import { MIN_CHUNK_MS, MIN_CHUNK_STEPS, timeTwoChunks } from '../../bench/timing.ts';
+import { benchTraining } from '../../bench/training.ts';
+import type { MatmulBench } from '../../bench/matmul.ts';
+import { expect } from '../support/check.ts';
+
+let gpu: GpuHandle;
+before(async () => {
+  gpu = await requestGpu({ log: () => {} });
+});
+after(() => gpu?.device.destroy());
+
+test('bench: the matmul part\'s autotune is forgotten before the training part, whose products all run (and report) the default kernels', { timeout: 600_000 }, async () => {
+  const device = gpu.device;
+  const fc1 = VAE_MATMUL_SHAPES.slice(0, 3);
+  let tunedDuringPart = '';
+  const r = await runSelection(device, parseSelection(['--matmul', '--train', '--quick']), () => {}, {
+    kernels: async () => [],
+    // A matmul part that tunes the mlp's fc1 products to the naive kernel, as a real tuning could.
+    matmul: async (d) => {
+      await tuneMatmul(d, fc1, { variants: ['naive'], reps: 1, force: true });
+      tunedDuringPart = fc1.map((s) => matmulVariant(d, s)).join(',');
+      return null as unknown as MatmulBench;
+    },
+    training: (d, log, o) => benchTraining(d, log, { ...o, models: ['mlp'] }),
+  });
+  expect(tunedDuringPart === 'naive,naive,naive', `the stand-in matmul part tuned fc1 to ${tunedDuringPart}`);
+  expect(matmulTuning(device) === null, 'tuning results are left on the device after the matmul part');
+  const t = r.training[0]!;
+  expect(t.model === 'mlp' && t.matmulChoices.length >= 14, `${t.matmulChoices.length} products`);
+  const byKey = new Map(VAE_MATMUL_SHAPES.map((s) => [matmulShapeKey(s), s]));
+  for (const c of t.matmulChoices) {
+    const shape = byKey.get(c.key);
+    expect(c.why === 'default' && c.source === 'default' && (!shape || c.variant === defaultMatmulVariant(device, shape)), `${c.label} (${c.key}) ran ${c.variant}, why: ${c.why}`);
+  }
+  expect(t.kernelProfile === gpu.profile, `the training result names the kernel profile: ${t.kernelProfile}`);
+  // The timing rule, for ours too.
+  expect(t.chunks.filter((c) => c.steps >= MIN_CHUNK_STEPS || c.ms >= MIN_CHUNK_MS).length === 2, `chunks ${JSON.stringify(t.chunks)}`);
+  expect(t.memoryWithoutReuse > t.memory.totalBytes && Math.abs(t.memoryWithoutReuse - (t.memory.totalBytes - t.memory.plannedBytes + t.naiveBytes)) < 1, `memory without reuse ${t.memoryWithoutReuse}`);
+});
+
+/** A fake peer on a fake clock: each step costs `stepMs`, and its loss follows `lossAt(step index)`. */
+function fakePeer(clock: { t: number }, stepMs: number, lossAt: (i: number) => number): () => Promise<PeerStep> {
+  return async () => ({
+    step: (i: number) => {
+      clock.t += stepMs;
+      return i;
+    },
+    loss: async (h) => lossAt(h as number),
+    drop: () => {},
+    dispose: () => {},
+  });
+}
+
+test('bench: a peer is timed over two chunks of at least 20 steps or 5 s after a warm-up step per batch, and must train', async () => {
+  const clock = { t: 0 };
+  const now = () => clock.t;
+  // Fast: 30 ms a step, training (the loss falls with every step).
+  const fast = await timePeer('fake', 'mlp', fakePeer(clock, 30, (i) => 500 - i - (i % 4)), now);
+  expect(fast.trained === true && fast.chunks.length === 2 && fast.chunks.every((c) => c.steps === MIN_CHUNK_STEPS) && fast.samplesPerSecond === (128 * 1000) / 30, `fast peer: ${JSON.stringify(fast)}`);
+  // The loss compared is the same batch's: the last timed step's batch at its warm-up step.
+  expect(fast.lossBatch === (4 + 2 * MIN_CHUNK_STEPS - 1) % 4 && fast.firstLoss === 500 - fast.lossBatch! - fast.lossBatch!, `loss batch ${fast.lossBatch}, first loss ${fast.firstLoss}`);
+  // Slow: 1.5 s a step: chunks of 4 steps (6 s each).
+  const slow = await timePeer('fake', 'conv', fakePeer(clock, 1500, (i) => 400 - i), now);
+  expect(slow.trained === true && slow.chunks.length === 2 && slow.chunks.every((c) => c.steps === 4 && c.ms === 6000), `slow peer: ${JSON.stringify(slow.chunks)}`);
+  // A peer whose loss does not fall over the timed steps: no rate, a failure with the reason.
+  const idle = await timePeer('fake', 'mlp', fakePeer(clock, 30, (i) => 500 + (i % 4)), now);
+  expect(idle.trained === false && idle.samplesPerSecond === null && /^it does not train: the loss on batch 3 went from 503 \(warm-up\) to 503 after 40 timed steps$/.test(idle.error ?? ''), `idle peer: ${JSON.stringify(idle)}`);
+  const nan = await timePeer('fake', 'mlp', fakePeer(clock, 30, (i) => (i < 4 ? 500 : NaN)), now);
+  expect(nan.trained === false && /the loss is not finite/.test(nan.error ?? ''), `NaN peer: ${nan.error}`);
+});
+
+test('bench: a chunk shorter than both limits (a warm-up step that was slower than the rest) is timed again, longer, and does not count', async () => {
+  const sizes: number[] = [];
+  // The warm-up step took 2 s, the steps take 100 ms: 3 steps (0.3 s) is too short, then 20.
+  const t = await timeTwoChunks(async (n) => {
+    sizes.push(n);
+    return n * 100;
+  }, 2000);
+  expect(sizes.join(',') === '3,20,20' && t.steps === 20 && t.stepMs === 100 && t.chunks.length === 3, `chunks ${sizes}: ${JSON.stringify(t)}`);
+});
