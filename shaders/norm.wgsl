@@ -267,7 +267,7 @@ fn norm_backward_params(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroup
   }
 }
 
-@compute @workgroup_size(NARROW_WG, 1, 1)
+@compute @workgroup_size(256, 1, 1) // NARROW_WG
 fn norm_backward_params_narrow(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
                                @builtin(local_invocation_index) li: u32) {
   let p = (wg.x + wg.y * nwg.x) * NARROW_WG + li;

@@ -8,6 +8,7 @@
  */
 import { test } from 'node:test';
 import { setKernelProfile, type KernelProfile } from '../../src/gpu/profile.ts';
+import { normWorkgroupSize } from '../../src/kernels/norm.ts';
 import { elboWorkgroupSize } from '../../src/kernels/elbo.ts';
 import { treeWorkgroupSize } from '../../src/kernels/reduce.ts';
 import { DEFAULT_PIPELINE_LIMITS, pipelineLimitExcess, pipelineUse, shaderInfo, shaderNames, type EntryInfo } from '../../src/shaders/library.ts';
@@ -25,6 +26,7 @@ const OVERRIDE_VALUES: Readonly<Record<string, Readonly<Record<string, (d: GPUDe
   reduce: { TREE_WG: treeWorkgroupSize },
   reduce_vec4: { TREE_WG: treeWorkgroupSize },
   elbo: { WG: elboWorkgroupSize },
+  norm: { WG: normWorkgroupSize },
 };
 
 function entries(): EntryInfo[] {
@@ -55,8 +57,9 @@ for (const profile of ['cpu', 'gpu'] as const) {
       expect(x.length === 0, `${e.shader}.wgsl ${e.name} with ${JSON.stringify(constants)}: ${x.join('; ')}`);
       checked++;
     }
-    // elbo's five entry points and reduce's sum_axes, sum_squares_partial, sum_squares_final, sum_squares_partial4.
-    expect(checked === 9, `${checked} entry points with override-set workgroup sizes`);
+    // elbo's five entry points, reduce's sum_axes, sum_squares_partial, sum_squares_final, sum_squares_partial4,
+    // and norm's three tree entry points.
+    expect(checked === 12, `${checked} entry points with override-set workgroup sizes`);
   });
 }
 
