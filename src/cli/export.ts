@@ -17,7 +17,10 @@ import { flag, helpText, parse, positionals, str, UsageError, type OptionSpec } 
 import { loadSets, readRunConfig } from './train.ts';
 
 /** The layer types src/export/torch_vae.py builds. */
-export const TORCH_LAYER_TYPES: readonly string[] = ['dense', 'conv2d', 'conv_transpose2d', 'activation', 'flatten', 'reshape', 'add', 'concat', 'upsample_nearest2d', 'group_norm', 'layer_norm'];
+export const TORCH_LAYER_TYPES: readonly string[] = [
+  'dense', 'conv2d', 'conv_transpose2d', 'conv1d', 'activation', 'flatten', 'reshape', 'add', 'concat', 'upsample_nearest2d', 'group_norm', 'layer_norm',
+  'embedding', 'gru', 'transpose', 'repeat',
+];
 
 const EXPORT_OPTIONS: OptionSpec = {
   pytorch: { type: 'string', help: 'folder to write the PyTorch project into (created; must be empty)' },

@@ -80,11 +80,14 @@ class Layer(nn.Module):
         elif t == 'layer_norm':
             self.inner = nn.LayerNorm(tuple(s.get('normalizedShape') or x), eps=s.get('eps', 1e-5))
             self.out_shape = None
+        elif t == 'conv1d':
+            causal = s.get('causal', False)
+            self.inner = nn.Conv1d(x[0], s['out'], s['kernel'], stride=s.get('stride', 1), padding=0 if causal else s.get('padding', 0), dilation=s.get('dilation', 1))
         elif t == 'embedding':
             self.inner = nn.Embedding(s['vocab'], s['dim'])
         elif t == 'gru':
             self.inner = nn.GRU(x[-1], s['hidden'], batch_first=True)
-        elif t in ('activation', 'flatten', 'reshape', 'add', 'concat', 'upsample_nearest2d'):
+        elif t in ('activation', 'flatten', 'reshape', 'add', 'concat', 'upsample_nearest2d', 'transpose', 'repeat'):
             self.inner = None
         else:
             raise ValueError(f'layer type {t!r} is not supported by this PyTorch builder')
@@ -93,6 +96,10 @@ class Layer(nn.Module):
         s, t = self.spec, self.kind
         x = xs[0]
         if t in ('dense', 'conv2d', 'conv_transpose2d', 'group_norm', 'layer_norm'):
+            return activate(s.get('activation'), self.inner(x))
+        if t == 'conv1d':
+            if s.get('causal'):
+                x = F.pad(x, ((s['kernel'] - 1) * s.get('dilation', 1), 0))
             return activate(s.get('activation'), self.inner(x))
         if t == 'embedding':
             # Token indices arrive as floats holding integers (webgpu-vae's f32 inputs).
@@ -111,7 +118,12 @@ class Layer(nn.Module):
             b = xs[1]
             return x + b.reshape(*b.shape, *([1] * (x.dim() - b.dim())))
         if t == 'concat':
-            return torch.cat(xs, dim=1)
+            axis = s.get('axis', 1)
+            return torch.cat(xs, dim=axis if axis > 0 else x.dim() - 1)
+        if t == 'transpose':
+            return x.transpose(-1, -2)
+        if t == 'repeat':
+            return x.unsqueeze(1).expand(x.shape[0], s['times'], x.shape[1])
         if t == 'upsample_nearest2d':
             return F.interpolate(x, scale_factor=s.get('scale', 2), mode='nearest')
         raise ValueError(t)

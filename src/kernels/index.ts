@@ -49,6 +49,7 @@ export {
 } from './optim.ts';
 export { gather, packBytes, type GatherOptions, type GatherBuffers } from './data.ts';
 export { add, addBackward, type AddOptions } from './add.ts';
+export { repeat, repeatBackward, transpose, type RepeatOptions, type TransposeOptions } from './layout.ts';
 export {
   groupNorm, groupNormBackward, layerNorm, layerNormBackward, NORM_STATS_PER_ROW,
   type GroupNormOptions, type LayerNormOptions, type NormBuffers, type NormGradBuffers,

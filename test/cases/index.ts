@@ -11,6 +11,7 @@ import { gruCases } from './gru.ts';
 import { inferenceCases } from './inference.ts';
 import { iwCases } from './iw.ts';
 import { iwaeCases } from './iwae.ts';
+import { layoutCases } from './layout.ts';
 import { limitCases } from './limits.ts';
 import { matmulCases, matmulVariantCases } from './matmul.ts';
 import { modelCases } from './model.ts';
@@ -23,4 +24,4 @@ import { shaderCases } from './shaders.ts';
 import { upsampleCases } from './upsample.ts';
 import type { GpuCase } from './types.ts';
 
-export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases, ...matmulVariantCases, ...convCases, ...conv1dCases, ...rngCases, ...elboCases, ...dataCases, ...activationCases, ...addCases, ...normCases, ...upsampleCases, ...concatCases, ...embeddingCases, ...gruCases, ...reduceCases, ...optimCases, ...nonFiniteCases, ...modelCases, ...inferenceCases, ...iwCases, ...iwaeCases, ...limitCases];
+export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases, ...matmulVariantCases, ...convCases, ...conv1dCases, ...rngCases, ...elboCases, ...dataCases, ...activationCases, ...addCases, ...normCases, ...upsampleCases, ...concatCases, ...layoutCases, ...embeddingCases, ...gruCases, ...reduceCases, ...optimCases, ...nonFiniteCases, ...modelCases, ...inferenceCases, ...iwCases, ...iwaeCases, ...limitCases];

@@ -16,6 +16,8 @@ export interface ConcatLayer {
   readonly type: 'concat';
   readonly name?: string;
   readonly inputs?: readonly string[];
+  /** The axis to concatenate along: 1 (features, channels; the default) or any later one, -1 the last. */
+  readonly axis?: number;
 }
 
 interface ConcatAttrs {
@@ -79,25 +81,34 @@ export const concatOp: OpDef<ConcatAttrs> = {
 
 export const concatLayer: LayerDef<ConcatLayer> = {
   type: 'concat',
-  fields: [],
+  fields: ['axis'],
   arity: 'many',
   hasParams: false,
-  parse: () => ({}),
+  parse(raw, path) {
+    if (raw.axis === undefined) return {};
+    if (typeof raw.axis !== 'number' || !Number.isInteger(raw.axis) || raw.axis === 0 || raw.axis < -1) {
+      throw new ModelSpecError(`${path}.axis: expected a positive axis (1 is the features or channels) or -1 (the last), got ${JSON.stringify(raw.axis)}`);
+    }
+    return { axis: raw.axis };
+  },
   build(b, l, inputs, where) {
     const shapes = inputs.map((t) => b.graph.shape(t));
     const first = shapes[0]!;
-    const fits = (s: readonly number[]) => first.length >= 2 && s.length === first.length && s.every((d, i) => i === 1 || d === first[i]);
+    const axis = l.axis === undefined ? 1 : l.axis < 0 ? first.length - 1 : l.axis;
+    const fits = (s: readonly number[]) => first.length >= 2 && axis < first.length && s.length === first.length && s.every((d, i) => i === axis || d === first[i]);
     if (!shapes.every(fits)) {
       const list = shapes.map((s) => `[${s.join(', ')}]`).join(', ');
-      throw new ModelSpecError(`${where} (concat${l.name ? ` '${l.name}'` : ''}): inputs of shapes ${list} cannot be concatenated along axis 1; every input needs the same number of dimensions (at least 2) and the same sizes on every axis but axis 1`);
+      throw new ModelSpecError(`${where} (concat${l.name ? ` '${l.name}'` : ''}): inputs of shapes ${list} cannot be concatenated along axis ${axis}; every input needs the same number of dimensions (at least 2) and the same sizes on every axis but axis ${axis}`);
     }
-    const sizes = shapes.map((s) => numel(s.slice(1)));
+    // Each input as (outer, its rows from the axis on): one strided copy per input.
+    const outer = numel(first.slice(0, axis));
+    const sizes = shapes.map((s) => numel(s.slice(axis)));
     const out = [...first];
-    out[1] = shapes.reduce((a, s) => a + s[1]!, 0);
+    out[axis] = shapes.reduce((a, s) => a + s[axis]!, 0);
     const label = l.name ?? where;
     const y = b.temp(`${label}.cat`, out);
     const ins = Object.fromEntries(inputs.map((t, i) => [`x${i}`, t]));
-    b.add({ op: concatOp, ins, outs: { y }, attrs: { outer: first[0]!, sizes, layer: label }, label: `${label} forward` });
+    b.add({ op: concatOp, ins, outs: { y }, attrs: { outer, sizes, layer: label }, label: `${label} forward` });
     return y;
   },
 };

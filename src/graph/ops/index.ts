@@ -20,16 +20,17 @@ import { groupNormLayer, groupNormOp, layerNormLayer, layerNormOp, normBackwardI
 import { sumAxesOp } from './sum-axes.ts';
 import { upsampleBackwardOp, upsampleLayer, upsampleOp, type UpsampleLayer } from './upsample.ts';
 import { adamOp, clipGradNormOp, nonFiniteScanOp, sgdOp } from './update.ts';
+import { repeatBackwardOp, repeatLayer, repeatOp, transposeLayer, transposeOp, type RepeatLayer, type TransposeLayer } from './layout.ts';
 import { flattenLayer, reshapeLayer, type FlattenLayer, type ReshapeLayer } from './views.ts';
 
 /** A layer of a model definition: one of the layer types below. */
 export type LayerSpec = DenseLayer | ConvLayer | ActivationLayer | FlattenLayer | ReshapeLayer | AddLayer | Conv1dLayer | UpsampleLayer | ConcatLayer | GroupNormLayer | LayerNormLayer
-  | EmbeddingLayer | GruLayer;
+  | EmbeddingLayer | GruLayer | TransposeLayer | RepeatLayer;
 
 /** Every layer type, by its `type`. */
 export const LAYERS: ReadonlyMap<string, LayerDef> = new Map(
   ([denseLayer, conv2dLayer, convTranspose2dLayer, activationLayer, flattenLayer, reshapeLayer, addLayer, conv1dLayer, upsampleLayer, concatLayer, groupNormLayer, layerNormLayer,
-    embeddingLayer, gruLayer] as unknown as LayerDef[]).map((l) => [l.type, l]),
+    embeddingLayer, gruLayer, transposeLayer, repeatLayer] as unknown as LayerDef[]).map((l) => [l.type, l]),
 );
 
 /** Every node op, by name. */
@@ -40,6 +41,7 @@ export const OPS: ReadonlyMap<string, OpDef> = new Map(
     conv1dOp, conv1dBackwardWeightOp, conv1dBackwardInputOp, upsampleOp, upsampleBackwardOp, concatOp, concatBackwardOp,
     groupNormOp, layerNormOp, normBackwardInputOp, normBackwardParamsOp,
     embeddingOp, embeddingBackwardOp, gruRecurrenceOp, gruRecurrenceBackwardOp, gruBackwardH0Op,
+    transposeOp, repeatOp, repeatBackwardOp,
   ] as OpDef<unknown>[]).map((o) => [o.name, o]),
 );
 
