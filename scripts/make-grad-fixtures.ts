@@ -17,6 +17,8 @@ import { loadMnistNode } from '../src/data/mnist.ts';
 import { readSafetensors, tensorAsF32, writeSafetensors, type TensorToWrite } from '../src/io/safetensors.ts';
 import { randomNormalRef } from '../src/ref/philox.ts';
 import { initParams } from '../src/train/params.ts';
+import { previousTokenRows } from '../src/data/model-inputs.ts';
+import { SPECIAL_IDS } from '../src/data/tokens.ts';
 import { buildForward } from '../src/graph/build.ts';
 import { tokenInputs } from '../src/graph/ops/embedding.ts';
 import { GRAD_CASES, GRAD_SEED } from './grad-cases.ts';
@@ -41,6 +43,11 @@ try {
     const tensors: TensorToWrite[] = [...params].map(([name, data]) => ({ name, shape: buildForward(spec, 1).params.find((p) => p.name === name)!.shape, data }));
     tensors.push({ name: 'input.x', shape: [c.batch, ...spec.input], data: x }, { name: 'input.eps', shape: [c.batch, spec.latent], data: eps });
     for (const [name, e] of Object.entries(spec.extraInputs ?? {})) {
+      if (e.type === 'previous-tokens') {
+        const [T, V] = spec.input as [number, number];
+        tensors.push({ name: `input.extra.${name}`, shape: [c.batch, T, V], data: previousTokenRows(x, c.batch, T, V, SPECIAL_IDS) });
+        continue;
+      }
       const v = new Float32Array(c.batch * e.classes);
       for (let i = 0; i < c.batch; i++) v[i * e.classes + (test.labels![i]! % e.classes)] = 1;
       tensors.push({ name: `input.extra.${name}`, shape: [c.batch, e.classes], data: v });

@@ -15,6 +15,19 @@ export interface Dataset {
   readonly labels: Int32Array | null;
   /** Names of the label values, when known (index = label). */
   readonly classes?: readonly string[];
+  /**
+   * A dataset of token sequences: each sample holds T token ids (f32 integers
+   * in [0, vocab)), and the model sees it as T one-hot rows of `vocab` values.
+   */
+  readonly tokens?: { readonly vocab: number; readonly ids: TokenIds };
+}
+
+/** The special token ids of a token dataset. */
+export interface TokenIds {
+  readonly pad: number;
+  readonly start: number;
+  readonly end: number;
+  readonly unk: number;
 }
 
 export class DatasetError extends Error {
@@ -23,6 +36,11 @@ export class DatasetError extends Error {
 
 export function sampleSize(ds: Pick<Dataset, 'shape'>): number {
   return ds.shape.reduce((a, b) => a * b, 1);
+}
+
+/** Values per sample as a model sees them: the sample's, or T·vocab for token sequences (one-hot). */
+export function inputSize(ds: Pick<Dataset, 'shape' | 'tokens'>): number {
+  return sampleSize(ds) * (ds.tokens?.vocab ?? 1);
 }
 
 /** Value `j` of sample `i` as a float in the data's units. */
@@ -40,6 +58,15 @@ export function validateDataset(ds: Dataset, opts: { unitRange?: boolean } = {})
   }
   if (ds.labels && ds.labels.length !== ds.count) {
     throw new DatasetError(`${ds.name}: ${ds.labels.length} labels for ${ds.count} samples`);
+  }
+  if (ds.tokens) {
+    const V = ds.tokens.vocab;
+    if (!(ds.data instanceof Float32Array)) throw new DatasetError(`${ds.name}: token ids must be f32 values (integers in [0, ${V}))`);
+    for (let i = 0; i < ds.data.length; i++) {
+      const v = ds.data[i]!;
+      if (!Number.isInteger(v) || v < 0 || v >= V) throw new DatasetError(`${ds.name}: sample ${Math.floor(i / d)}, position ${i % d} holds token ${v}; expected an integer id in [0, ${V})`);
+    }
+    return;
   }
   if (ds.data instanceof Float32Array) {
     for (let i = 0; i < ds.data.length; i++) {
@@ -62,7 +89,7 @@ export function subset(ds: Dataset, indices: ArrayLike<number>, name = ds.name):
     data.set(ds.data.subarray(i * d, (i + 1) * d), k * d);
     if (labels) labels[k] = ds.labels![i]!;
   }
-  return { name, shape: ds.shape, count: indices.length, data, labels, ...(ds.classes ? { classes: ds.classes } : {}) };
+  return { name, shape: ds.shape, count: indices.length, data, labels, ...(ds.classes ? { classes: ds.classes } : {}), ...(ds.tokens ? { tokens: ds.tokens } : {}) };
 }
 
 /** Seeded Fisher–Yates permutation of 0..n-1 (xorshift-based, reproducible everywhere). */

@@ -46,6 +46,8 @@ export const START = 1;
 export const END = 2;
 export const UNK = 3;
 export const SPECIALS = ['<pad>', '<start>', '<end>', '<unk>'] as const;
+/** The special ids every vocabulary of this format has (the model format's sequence models assume them). */
+export const SPECIAL_IDS = { pad: PAD, start: START, end: END, unk: UNK } as const;
 
 export class VocabularyError extends Error {
   override readonly name = 'VocabularyError';

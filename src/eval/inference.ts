@@ -11,7 +11,9 @@ import { ModelTooLargeError } from '../graph/limits.ts';
 import { Program } from '../graph/program.ts';
 import { randomNormalRef } from '../ref/philox.ts';
 import { sigmoid } from '../ref/activation.ts';
-import { sampleSize, type Dataset } from '../data/dataset.ts';
+import { inputSize, sampleSize, type Dataset } from '../data/dataset.ts';
+import { oneHotTokens, previousTokenRows } from '../data/model-inputs.ts';
+import { SPECIAL_IDS } from '../data/tokens.ts';
 import type { ModelSpec } from '../model/spec.ts';
 import { checkTokenIndices } from '../kernels/embedding.ts';
 
@@ -40,13 +42,20 @@ export interface DatasetEvaluation {
   readonly count: number;
 }
 
-/** Rows of a dataset as floats (N, D). */
+/** Rows of a dataset as the model sees them (N, D): floats, or one-hot rows for token sequences. */
 export function datasetRows(ds: Dataset, start = 0, count = ds.count - start): Float32Array {
   const D = sampleSize(ds);
+  if (ds.tokens) return oneHotTokens((ds.data as Float32Array).subarray(start * D, (start + count) * D), count, D, ds.tokens.vocab, ds.tokens.ids.pad);
   const out = new Float32Array(count * D);
   if (ds.data instanceof Float32Array) out.set(ds.data.subarray(start * D, (start + count) * D));
   else for (let i = 0; i < count * D; i++) out[i] = ds.data[start * D + i]! / 255;
   return out;
+}
+
+/** What a run needs besides its main input: a class per row (conditional models), the previous tokens (a sequence model's decoder). */
+interface RowOptions {
+  readonly labels?: ArrayLike<number> | undefined;
+  readonly previous?: Float32Array | undefined;
 }
 
 /** The compiled parts of a model inference runs. */
@@ -79,14 +88,25 @@ export class Inference {
 
   /**
    * The values of the part's extra inputs for n rows: a label input gets the
-   * one-hot of `labels` (a class per row), which a conditioned model requires.
+   * one-hot of `labels` (a class per row), which a conditioned model requires;
+   * previous tokens come from x (the rows of the encoder or the loss) or, for
+   * the decoder alone, from `previous`.
    */
-  private extraRows(p: Program, labels: ArrayLike<number> | undefined, n: number): Map<string, Float32Array> {
+  private extraRows(p: Program, o: RowOptions, n: number, input: Float32Array): Map<string, Float32Array> {
     const out = new Map<string, Float32Array>();
+    const fromX = p.fg.graph.name(p.fg.input) === 'x';
     for (const name of p.inputs.keys()) {
       if (name === 'x' || name === 'z') continue;
       const e = this.spec.extraInputs?.[name];
       if (!e) throw new Error(`inference: the model's input '${name}' is not an extra input of its definition`);
+      if (e.type === 'previous-tokens') {
+        const [T, V] = this.spec.input as [number, number];
+        if (fromX) out.set(name, previousTokenRows(input, n, T, V, SPECIAL_IDS));
+        else if (o.previous && o.previous.length === n * T * V) out.set(name, o.previous);
+        else throw new Error('this model decodes token by token (its decoder reads the previous tokens): decode sequences with the sequence sampler');
+        continue;
+      }
+      const labels = o.labels;
       if (!labels) throw new Error(`this model is conditioned on a label (extraInputs.${name}, ${e.classes} classes): give the class of each row`);
       if (labels.length !== n) throw new Error(`${labels.length} labels for ${n} rows; give one class per row`);
       const v = new Float32Array(n * e.classes);
@@ -105,7 +125,7 @@ export class Inference {
    * class per row, for a conditioned model) in batches; returns the requested
    * tensors' rows.
    */
-  private async run(part: Part, input: Float32Array, rowSize: number, outputs: (p: Program) => { t: number; row: number }[], opts: { readonly labels?: ArrayLike<number> | undefined; readonly setup?: (p: Program, start: number) => void } = {}): Promise<Float32Array[]> {
+  private async run(part: Part, input: Float32Array, rowSize: number, outputs: (p: Program) => { t: number; row: number }[], opts: RowOptions & { readonly setup?: (p: Program, start: number) => void } = {}): Promise<Float32Array[]> {
     const n = input.length / rowSize;
     if (!Number.isInteger(n) || n <= 0) throw new Error(`${part}: ${input.length} values is not a whole number (≥ 1) of rows of ${rowSize}`);
     let B = Math.min(this.batch, n);
@@ -121,7 +141,7 @@ export class Inference {
       }
     }
     const rowsOf = new Map([[p.fg.graph.name(p.fg.input), { data: input, row: rowSize }]]);
-    for (const [name, data] of this.extraRows(p, opts.labels, n)) rowsOf.set(name, { data, row: data.length / n });
+    for (const [name, data] of this.extraRows(p, opts, n, input)) rowsOf.set(name, { data, row: data.length / n });
     for (const [name, { data, row }] of rowsOf) {
       const tokens = p.tokenInputs.get(name);
       if (tokens) checkTokenIndices(data, tokens.vocab, `${part}: input '${name}' (token indices of ${tokens.layers.join(', ')})`, row);
@@ -244,7 +264,7 @@ export class Inference {
    * `sample: false` the reconstruction term is taken at z = μ.
    */
   async perSample(ds: Dataset, seed = 0, opts: { readonly sample?: boolean } = {}): Promise<PerSample> {
-    const D = sampleSize(ds);
+    const D = inputSize(ds);
     const J = this.spec.latent;
     let batchIndex = 0;
     const [recon, kl, mu, logvar] = await this.run(opts.sample === false ? 'loss-mean' : 'loss', datasetRows(ds), D, (p) => {

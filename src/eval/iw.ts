@@ -11,7 +11,9 @@ import { elboRecon } from '../kernels/elbo.ts';
 import { checkTokenIndices } from '../kernels/embedding.ts';
 import { iwAccumulate, iwSample } from '../kernels/iw.ts';
 import { encodeCalls, type KernelCall } from '../gpu/dispatch.ts';
-import { sampleSize, type Dataset } from '../data/dataset.ts';
+import { inputSize, subset, type Dataset } from '../data/dataset.ts';
+import { oneHotLabels, previousTokenRows } from '../data/model-inputs.ts';
+import { SPECIAL_IDS } from '../data/tokens.ts';
 import type { Program } from '../graph/program.ts';
 import { datasetRows, type Inference } from './inference.ts';
 
@@ -31,7 +33,7 @@ export function iwChunking(k: number, maxRows: number): { nx: number; kc: number
 export async function iwLogLikelihood(inf: Inference, ds: Dataset, k: number, seed: number, maxRows = 512): Promise<Float64Array> {
   const device = inf.device;
   const spec = inf.spec;
-  const D = sampleSize(ds);
+  const D = inputSize(ds);
   const J = spec.latent;
   const { nx, kc } = iwChunking(k, maxRows);
   const R = nx * kc;
@@ -75,8 +77,8 @@ export async function iwLogLikelihood(inf: Inference, ds: Dataset, k: number, se
       const x = new Float32Array(nx * D);
       x.set(datasetRows(ds, start, rows));
       device.queue.writeBuffer(enc.input, 0, x);
-      writeLabels(device, spec, enc, ds, start, rows, nx, 1);
-      writeLabels(device, spec, dec, ds, start, rows, nx, kc);
+      writeExtras(device, spec, enc, ds, start, rows, nx, 1);
+      writeExtras(device, spec, dec, ds, start, rows, nx, kc);
       for (let c = 0; c < chunks; c++) {
         sample.setParams({ step: step++ });
         acc.setParams({ first: c === 0 ? 1 : 0 });
@@ -96,23 +98,29 @@ export async function iwLogLikelihood(inf: Inference, ds: Dataset, k: number, se
 }
 
 /**
- * The one-hot classes of samples start..start+rows of `ds` into each label
- * input of `p`, every row repeated `repeat` times (the decoder's K samples
- * of one input), padded to nx inputs.
+ * The extra inputs of `p` for samples start..start+rows of `ds`, every row
+ * repeated `repeat` times (the decoder's K samples of one input), padded to
+ * nx inputs: a label's one-hot class, or the previous tokens of a sequence.
  */
-function writeLabels(device: GPUDevice, spec: Inference['spec'], p: Program, ds: Dataset, start: number, rows: number, nx: number, repeat: number): void {
+function writeExtras(device: GPUDevice, spec: Inference['spec'], p: Program, ds: Dataset, start: number, rows: number, nx: number, repeat: number): void {
   for (const [name, buffer] of p.inputs) {
     const e = spec.extraInputs?.[name];
     if (!e) continue;
-    if (!ds.labels) throw new Error(`${ds.name}: the model reads the samples' labels (extraInputs.${name}), and this dataset has none`);
-    const v = new Float32Array(nx * repeat * e.classes);
-    for (let i = 0; i < rows; i++) {
-      const c = ds.labels[start + i]!;
-      if (!Number.isInteger(c) || c < 0 || c >= e.classes) throw new Error(`${ds.name}: sample ${start + i} has label ${c}, outside the model's ${e.classes} classes`);
-      for (let r = 0; r < repeat; r++) v[(i * repeat + r) * e.classes + c] = 1;
-    }
+    const one = e.type === 'label' ? oneHotLabels(subsetRows(ds, start, rows), e.classes, name) : previousOf(ds, start, rows, spec);
+    const width = one.length / rows;
+    const v = new Float32Array(nx * repeat * width);
+    for (let i = 0; i < rows; i++) for (let r = 0; r < repeat; r++) v.set(one.subarray(i * width, (i + 1) * width), (i * repeat + r) * width);
     device.queue.writeBuffer(buffer, 0, v);
   }
+}
+
+function subsetRows(ds: Dataset, start: number, rows: number): Dataset {
+  return subset(ds, Uint32Array.from({ length: rows }, (_, i) => start + i));
+}
+
+function previousOf(ds: Dataset, start: number, rows: number, spec: Inference['spec']): Float32Array {
+  const [T, V] = spec.input as [number, number];
+  return previousTokenRows(datasetRows(ds, start, rows), rows, T, V, SPECIAL_IDS);
 }
 
 /** Mean IW-NLL (nats per sample) of a dataset with k importance samples. */

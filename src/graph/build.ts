@@ -9,7 +9,7 @@ import { Graph, numel } from './ir.ts';
 import { makeNode, paramInit, type BuildCtx, type NodeInit, type ParamInit } from './op.ts';
 import { LAYERS } from './ops/index.ts';
 import { reparameterizeOp } from './ops/latent.ts';
-import type { LayerSpec, ModelSpec } from './spec.ts';
+import { extraInputShape, type LayerSpec, type ModelSpec } from './spec.ts';
 
 export interface ParamInfo {
   /** state_dict name, e.g. "fc1.weight". */
@@ -102,7 +102,7 @@ class Builder implements BuildCtx {
   extraInputs(layers: readonly LayerSpec[]): Map<string, number> {
     const out = new Map<string, number>();
     for (const [name, e] of Object.entries(this.spec.extraInputs ?? {})) {
-      if (layers.some((l) => l.inputs?.includes(name))) out.set(name, this.inputs.get(name) ?? this.input(name, [e.classes]));
+      if (layers.some((l) => l.inputs?.includes(name))) out.set(name, this.inputs.get(name) ?? this.input(name, extraInputShape(this.spec, e)));
     }
     return out;
   }

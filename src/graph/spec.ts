@@ -18,12 +18,17 @@ export type LikelihoodSpec =
   /** Groups of `classes` logits (e.g. sequence positions × vocabulary), one-hot data. */
   | { readonly type: 'categorical'; readonly classes: number };
 
-/** An input of the model besides x, fed with each batch (e.g. the one-hot label of a conditional VAE). */
-export interface ExtraInputSpec {
-  /** The sample's class as a one-hot vector of `classes` values. */
-  readonly type: 'label';
-  readonly classes: number;
-}
+/** An input of the model besides x, fed with each batch. */
+export type ExtraInputSpec =
+  /** The sample's class as a one-hot vector of `classes` values (a conditional VAE). */
+  | { readonly type: 'label'; readonly classes: number }
+  /**
+   * For a model of token sequences (x one-hot, [T, V]): the previous token at
+   * each step, the start token at the first, shaped like x: a decoder's
+   * teacher-forcing input. With `dropout` p, training replaces each by the
+   * unknown token with probability p (word dropout, Bowman et al. 2016).
+   */
+  | { readonly type: 'previous-tokens'; readonly dropout?: number };
 
 export interface ModelSpec {
   /** Per-sample input shape: [D] for vectors, [C, L] for sequences, [C, H, W] for images. */
@@ -44,6 +49,11 @@ export interface ModelSpec {
 
 /** The number of classes a conditional model's label inputs take, or null for a model without one. */
 export function labelClasses(spec: ModelSpec): number | null {
-  const labels = Object.values(spec.extraInputs ?? {}).filter((e) => e.type === 'label');
-  return labels.length ? labels[0]!.classes : null;
+  for (const e of Object.values(spec.extraInputs ?? {})) if (e.type === 'label') return e.classes;
+  return null;
+}
+
+/** The per-sample shape of an extra input. */
+export function extraInputShape(spec: ModelSpec, e: ExtraInputSpec): readonly number[] {
+  return e.type === 'label' ? [e.classes] : spec.input;
 }

@@ -75,17 +75,25 @@ function likelihoodOf(raw: unknown): LikelihoodSpec {
   }
 }
 
-function extraInputsOf(raw: unknown): Record<string, ExtraInputSpec> {
+function extraInputsOf(raw: unknown, input: readonly number[]): Record<string, ExtraInputSpec> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('extraInputs', 'expected an object of inputs by name, e.g. { "label": { "type": "label", "classes": 10 } }');
   const out: Record<string, ExtraInputSpec> = {};
   for (const [name, v] of Object.entries(raw as Record<string, unknown>)) {
     const path = `extraInputs.${name}`;
     if (!NAME.test(name) || name === 'x' || name === 'z') fail(path, `'${name}' cannot name an input (x and z are taken; names start with a letter or _)`);
-    if (typeof v !== 'object' || v === null) fail(path, 'expected { "type": "label", "classes": N }');
+    if (typeof v !== 'object' || v === null) fail(path, 'expected { "type": "label", "classes": N } or { "type": "previous-tokens", "dropout"?: p }');
     const e = v as Record<string, unknown>;
-    onlyKeys(e, ['type', 'classes'], path);
-    if (e.type !== 'label') fail(`${path}.type`, `unknown input type ${JSON.stringify(e.type)}; expected label`);
-    out[name] = { type: 'label', classes: posInt(e.classes, `${path}.classes`) };
+    if (e.type === 'label') {
+      onlyKeys(e, ['type', 'classes'], path);
+      out[name] = { type: 'label', classes: posInt(e.classes, `${path}.classes`) };
+    } else if (e.type === 'previous-tokens') {
+      onlyKeys(e, ['type', 'dropout'], path);
+      if (input.length !== 2) fail(path, `previous tokens need a model of token sequences, whose input is [steps, vocabulary] (one-hot); this one's is [${input.join(', ')}]`);
+      if (e.dropout !== undefined && (typeof e.dropout !== 'number' || !(e.dropout >= 0 && e.dropout < 1))) fail(`${path}.dropout`, `expected a probability in [0, 1), got ${JSON.stringify(e.dropout)}`);
+      out[name] = { type: 'previous-tokens', ...(e.dropout !== undefined ? { dropout: e.dropout as number } : {}) };
+    } else {
+      fail(`${path}.type`, `unknown input type ${JSON.stringify(e.type)}; expected label or previous-tokens`);
+    }
   }
   return out;
 }
@@ -102,9 +110,9 @@ function checkNames(spec: ModelSpec): void {
       seen.set(l.name, `${section}[${i}]`);
     });
   }
-  const labels = Object.entries(spec.extraInputs ?? {}).filter(([, e]) => e.type === 'label');
-  for (const [name, e] of labels) {
-    if (e.classes !== labels[0]![1].classes) fail(`extraInputs.${name}.classes`, `${e.classes}; every label input reads the samples' one label, so all must have the ${labels[0]![1].classes} classes of extraInputs.${labels[0]![0]}`);
+  const labels = Object.entries(spec.extraInputs ?? {}).flatMap(([name, e]) => (e.type === 'label' ? [[name, e.classes] as const] : []));
+  for (const [name, classes] of labels) {
+    if (classes !== labels[0]![1]) fail(`extraInputs.${name}.classes`, `${classes}; every label input reads the samples' one label, so all must have the ${labels[0]![1]} classes of extraInputs.${labels[0]![0]}`);
   }
   for (const name of Object.keys(spec.extraInputs ?? {})) {
     if (!sections.some(([, layers]) => layers.some((l) => l.inputs?.includes(name)))) {
@@ -129,7 +137,7 @@ export function parseModelSpec(raw: unknown): ModelSpec {
   if (m.autoencoder !== undefined && typeof m.autoencoder !== 'boolean') fail('autoencoder', `expected true or false, got ${JSON.stringify(m.autoencoder)}`);
   const spec: ModelSpec = {
     input,
-    ...(m.extraInputs !== undefined ? { extraInputs: extraInputsOf(m.extraInputs) } : {}),
+    ...(m.extraInputs !== undefined ? { extraInputs: extraInputsOf(m.extraInputs, input) } : {}),
     latent,
     encoder: (m.encoder as unknown[]).map((l, i) => layerOf(l, `encoder[${i}]`)),
     heads: { mu: heads.mu, logvar: heads.logvar },

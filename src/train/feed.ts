@@ -12,7 +12,10 @@ import type { KernelCall } from '../gpu/dispatch.ts';
 import type { ExtraInputSpec } from '../graph/spec.ts';
 import { gather, packBytes } from '../kernels/data.ts';
 import { gatherRef } from '../ref/data.ts';
-import { DatasetError, sampleSize, type Dataset } from '../data/dataset.ts';
+import { sampleSize, type Dataset, type TokenIds } from '../data/dataset.ts';
+import { oneHotLabels, tokenDataset } from '../data/model-inputs.ts';
+import { dropThreshold, gatherOneHot } from '../kernels/tokens.ts';
+import { gatherOneHotRef } from '../ref/tokens.ts';
 
 export interface FeedOptions {
   readonly batch: number;
@@ -23,14 +26,14 @@ export interface FeedOptions {
 }
 
 /** One input's values for every sample of the dataset, and the buffer its batch goes to. */
-export interface FeedSource {
-  readonly name: string;
-  readonly data: Uint8Array | Float32Array;
-  /** Values per sample. */
-  readonly features: number;
-  readonly binarize: boolean;
-  readonly target: GPUBuffer;
-}
+export type FeedSource =
+  /** Values per sample, gathered as they are (bytes meaning v/255, or f32), optionally binarized. */
+  | { readonly kind: 'values'; readonly name: string; readonly data: Uint8Array | Float32Array; readonly features: number; readonly binarize: boolean; readonly target: GPUBuffer }
+  /** Token ids (T per sample) gathered as one-hot rows, or as the previous tokens (shift) with word dropout. */
+  | {
+      readonly kind: 'tokens'; readonly name: string; readonly ids: Float32Array; readonly steps: number; readonly vocab: number; readonly tokenIds: TokenIds;
+      readonly shift: boolean; readonly dropout: number; readonly target: GPUBuffer;
+    };
 
 export interface DataFeed {
   readonly dataset: Dataset;
@@ -47,27 +50,22 @@ export interface DataFeed {
   destroy(): void;
 }
 
-/** The one-hot classes of a dataset's samples (N, classes), refusing a missing or out-of-range label. */
-export function oneHotLabels(ds: Dataset, classes: number, input: string): Float32Array {
-  if (!ds.labels) throw new DatasetError(`${ds.name}: the model reads the samples' labels (extraInputs.${input}), and this dataset has none`);
-  const out = new Float32Array(ds.count * classes);
-  for (let i = 0; i < ds.count; i++) {
-    const c = ds.labels[i]!;
-    if (!Number.isInteger(c) || c < 0 || c >= classes) {
-      throw new DatasetError(`${ds.name}: sample ${i} has label ${c}, outside the model's ${classes} classes (extraInputs.${input}: 0..${classes - 1})`);
-    }
-    out[i * classes + c] = 1;
-  }
-  return out;
-}
-
-/** The sources of a model's inputs: x from the dataset, each extra input from its kind (a label: one-hot classes). */
+/**
+ * The sources of a model's inputs: x from the dataset (one-hot rows for
+ * token sequences), each extra input from its kind (a label: one-hot
+ * classes; previous tokens: the sequences shifted by one, with word dropout).
+ */
 export function feedSources(ds: Dataset, inputs: ReadonlyMap<string, GPUBuffer>, extra: Readonly<Record<string, ExtraInputSpec>>, binarize: boolean): FeedSource[] {
+  const tokens = (name: string, target: GPUBuffer, shift: boolean, dropout: number): FeedSource => {
+    const t = tokenDataset(ds, name);
+    return { kind: 'tokens', name, ids: ds.data as Float32Array, steps: sampleSize(ds), vocab: t.vocab, tokenIds: t.ids, shift, dropout, target };
+  };
   return [...inputs].map(([name, target]) => {
-    if (name === 'x') return { name, data: ds.data, features: sampleSize(ds), binarize, target };
+    if (name === 'x') return ds.tokens ? tokens(name, target, false, 0) : { kind: 'values', name, data: ds.data, features: sampleSize(ds), binarize, target };
     const e = extra[name];
     if (!e) throw new Error(`feed: the model's input '${name}' is neither x nor an extra input`);
-    return { name, data: oneHotLabels(ds, e.classes, name), features: e.classes, binarize: false, target };
+    if (e.type === 'previous-tokens') return tokens(name, target, true, e.dropout ?? 0);
+    return { kind: 'values', name, data: oneHotLabels(ds, e.classes, name), features: e.classes, binarize: false, target };
   });
 }
 
@@ -92,9 +90,15 @@ export class GpuFeed implements DataFeed {
     this.order = this.own(createBuffer(device, this.stepsPerEpoch * o.batch * 4, STORAGE, `${dataset.name} order`));
     try {
       for (const s of sources) {
+        if (s.kind === 'tokens') {
+          const ids = this.upload(s.ids, `${dataset.name} ${s.name}`);
+          this.calls.push(gatherOneHot(device, { ids, order: this.order, x: s.target }, {
+            batch: o.batch, steps: s.steps, vocab: s.vocab, count: dataset.count, ids: s.tokenIds, shift: s.shift, dropout: s.dropout, seed: o.seed, step: 0,
+          }));
+          continue;
+        }
         const u8 = s.data instanceof Uint8Array;
-        const data = this.own(u8 ? uploadU32(device, packBytes(s.data as Uint8Array), `${dataset.name} ${s.name}`) : createBuffer(device, s.data.byteLength, STORAGE, `${dataset.name} ${s.name}`));
-        if (!u8) device.queue.writeBuffer(data, 0, s.data.buffer, s.data.byteOffset, s.data.byteLength);
+        const data = u8 ? this.own(uploadU32(device, packBytes(s.data as Uint8Array), `${dataset.name} ${s.name}`)) : this.upload(s.data as Float32Array, `${dataset.name} ${s.name}`);
         this.calls.push(gather(device, { data, order: this.order, x: s.target }, {
           batch: o.batch, features: s.features, count: dataset.count, dtype: u8 ? 'u8' : 'f32', binarize: s.binarize, seed: o.seed, step: 0,
         }));
@@ -107,6 +111,12 @@ export class GpuFeed implements DataFeed {
 
   private own(b: GPUBuffer): GPUBuffer {
     this.buffers.push(b);
+    return b;
+  }
+
+  private upload(v: Float32Array, label: string): GPUBuffer {
+    const b = this.own(createBuffer(this.device, v.byteLength, STORAGE, label));
+    this.device.queue.writeBuffer(b, 0, v.buffer, v.byteOffset, v.byteLength);
     return b;
   }
 
@@ -144,7 +154,9 @@ export class StreamFeed implements DataFeed {
   prepare(batchIndex: number, step: number): readonly KernelCall[] {
     const B = this.o.batch;
     for (const s of this.sources) {
-      const x = gatherRef(s.data, this.order, { batch: B, features: s.features, start: batchIndex * B, binarize: s.binarize, seed: this.o.seed, step });
+      const x = s.kind === 'tokens'
+        ? gatherOneHotRef(s.ids, this.order, { batch: B, steps: s.steps, vocab: s.vocab, ids: s.tokenIds, shift: s.shift, drop: dropThreshold(s.dropout), start: batchIndex * B, seed: this.o.seed, step })
+        : gatherRef(s.data, this.order, { batch: B, features: s.features, start: batchIndex * B, binarize: s.binarize, seed: this.o.seed, step });
       this.device.queue.writeBuffer(s.target, 0, x.buffer, x.byteOffset, x.byteLength);
     }
     return this.calls;
@@ -159,7 +171,7 @@ export class StreamFeed implements DataFeed {
  */
 export function makeFeed(device: GPUDevice, ds: Dataset, sources: readonly FeedSource[], o: FeedOptions, stream = false): DataFeed {
   const bytes = (d: Uint8Array | Float32Array) => (d instanceof Uint8Array ? Math.ceil(d.length / 4) * 4 : d.byteLength);
-  const tooLarge = sources.some((s) => bytes(s.data) > device.limits.maxStorageBufferBindingSize);
+  const tooLarge = sources.some((s) => bytes(s.kind === 'tokens' ? s.ids : s.data) > device.limits.maxStorageBufferBindingSize);
   const feed = stream || tooLarge ? new StreamFeed(device, ds, sources, o) : new GpuFeed(device, ds, sources, o);
   feed.setOrder(Uint32Array.from({ length: ds.count }, (_, i) => i));
   return feed;

@@ -14,7 +14,7 @@ import { randomNormalRef } from '../../src/ref/philox.ts';
 import { TrainingSession } from '../../src/train/session.ts';
 import { expect, expectClose, expectElementwise, expectThrows, gpuScope, maxAbs } from '../support/check.ts';
 import { Inference } from '../../src/eval/inference.ts';
-import { sampleInputs, sampleLabels, seededParams, tinyConditionalMlp, tinyConv, tinyConv1d, tinyCvae, tinyMlp, tinyNormConv, tinyNormMlp, tinyResidualConv, tinyResidualMlp, tinyUpsampleConcat, tinySeq, tinySeqConv } from '../support/models.ts';
+import { sampleInputs, sampleLabels, seededParams, tinyConditionalMlp, tinyConv, tinyConv1d, tinyCvae, tinyMlp, tinyNormConv, tinyNormMlp, tinyResidualConv, tinyResidualMlp, tinySequenceVae, tinyUpsampleConcat, tinySeq, tinySeqConv } from '../support/models.ts';
 import type { GpuCase } from './types.ts';
 
 const SEED = 77;
@@ -32,7 +32,7 @@ const GRAD_TOLERANCE = { rtol: 1e-3, floor: 1e-3 } as const;
 async function compareGradients(device: GPUDevice, name: string, spec: ModelSpec, batch: number, loss: ReferenceLoss) {
   const params = seededParams(spec, 5, 2);
   const x = sampleInputs(spec, batch, 6);
-  const { extra } = sampleLabels(spec, batch, 7);
+  const { extra } = sampleLabels(spec, batch, 7, x);
   const session = new TrainingSession(device, { spec, batch, optimizer: { type: 'adam', lr: 1e-3 }, loss: { ...loss, seed: SEED } });
   try {
     const [grads, stats] = await gpuScope(device, name, async () => {
@@ -115,6 +115,7 @@ export const modelCases: GpuCase[] = [
       await compareGradients(device, 'conv1d bernoulli', tinyConv1d({ type: 'bernoulli' }), 2, { beta: 1, freeBits: 0, latentL2: 0 });
       await compareGradients(device, 'upsample + concat', tinyUpsampleConcat(), 3, { beta: 1, freeBits: 0, latentL2: 0.01 });
       await compareGradients(device, 'cvae', tinyCvae(), 5, { beta: 0.8, freeBits: 0, latentL2: 0 });
+      await compareGradients(device, 'sequence vae (previous tokens, GRU decoder)', tinySequenceVae(), 4, { beta: 1, freeBits: 0, latentL2: 0 });
     },
   },
   {

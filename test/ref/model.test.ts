@@ -3,12 +3,12 @@ import { test } from 'node:test';
 import { referenceStep, type ReferenceLoss } from '../../src/model/reference.ts';
 import type { ModelSpec } from '../../src/model/spec.ts';
 import { checkGradient, randomF32 } from '../support/check.ts';
-import { sampleInputs, sampleLabels, seededParams, tinyConditionalMlp, tinyConv, tinyConv1d, tinyCvae, tinyMlp, tinyNormConv, tinyNormMlp, tinyResidualConv, tinyResidualMlp, tinyUpsampleConcat, tinySeq, tinySeqConv } from '../support/models.ts';
+import { sampleInputs, sampleLabels, seededParams, tinyConditionalMlp, tinyConv, tinyConv1d, tinyCvae, tinyMlp, tinyNormConv, tinyNormMlp, tinyResidualConv, tinyResidualMlp, tinySequenceVae, tinyUpsampleConcat, tinySeq, tinySeqConv } from '../support/models.ts';
 
 function check(name: string, spec: ModelSpec, loss: ReferenceLoss, batch = 3) {
   const params = seededParams(spec, 11, 2);
   const x = sampleInputs(spec, batch, 12);
-  const { extra } = sampleLabels(spec, batch, 14);
+  const { extra } = sampleLabels(spec, batch, 14, x);
   const eps = Float64Array.from(randomF32(batch * spec.latent, 13, -1.5, 1.5));
   const base = referenceStep(spec, batch, params, x, eps, loss, extra);
   for (const [pname, value] of params) {
@@ -57,4 +57,8 @@ test('reference model gradients: group and layer norm (on the input, on (B, C), 
 test('reference model gradients: embedding and stacked GRU layers (an encoder from zero states, a decoder from h0 = f(z))', () => {
   check('sequence vae', tinySeq(), { beta: 0.9, freeBits: 0, latentL2: 0.02 });
   check('transposed embedding into conv1d, gru decoder from zeros', tinySeqConv(), { beta: 1, freeBits: 0, latentL2: 0 });
+});
+
+test('reference model gradients: a sequence VAE (transpose, conv1d, repeat, concat on the last axis, a GRU on the previous tokens, dense at each step)', () => {
+  check('sequence vae', tinySequenceVae(), { beta: 1, freeBits: 0, latentL2: 0 }, 3);
 });

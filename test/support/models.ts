@@ -1,7 +1,9 @@
 /** Small model definitions and seeded parameters for whole-model tests. */
 import { buildForward } from '../../src/graph/build.ts';
 import { tokenInputs } from '../../src/graph/ops/embedding.ts';
-import { mlpPreset, type LikelihoodSpec, type ModelSpec } from '../../src/model/spec.ts';
+import { labelClasses, mlpPreset, type LikelihoodSpec, type ModelSpec } from '../../src/model/spec.ts';
+import { previousTokenRows } from '../../src/data/model-inputs.ts';
+import { SPECIAL_IDS } from '../../src/data/tokens.ts';
 import { seeded } from './check.ts';
 
 export function tinyMlp(likelihood: LikelihoodSpec = { type: 'bernoulli' }, extra: Partial<ModelSpec> = {}): ModelSpec {
@@ -223,14 +225,22 @@ export function tinyConditionalMlp(classes = 3): ModelSpec {
   };
 }
 
-/** Seeded labels and their one-hot rows for every extra input of `spec` (a label per sample). */
-export function sampleLabels(spec: ModelSpec, batch: number, seed: number): { labels: Int32Array; extra: Map<string, Float64Array> } {
+/**
+ * Values for every extra input of `spec`: seeded labels as one-hot rows (a
+ * label per sample), and for a sequence model the previous tokens of x (its
+ * one-hot rows shifted by one step, the start token first).
+ */
+export function sampleLabels(spec: ModelSpec, batch: number, seed: number, x?: ArrayLike<number>): { labels: Int32Array; extra: Map<string, Float64Array> } {
   const r = seeded(seed);
   const extra = new Map<string, Float64Array>();
-  const entries = Object.entries(spec.extraInputs ?? {});
-  const classes = entries[0]?.[1].classes ?? 1;
-  const labels = Int32Array.from({ length: batch }, () => Math.floor(r() * classes));
-  for (const [name, e] of entries) {
+  const labels = Int32Array.from({ length: batch }, () => Math.floor(r() * (labelClasses(spec) ?? 1)));
+  for (const [name, e] of Object.entries(spec.extraInputs ?? {})) {
+    if (e.type === 'previous-tokens') {
+      if (!x) throw new Error(`sampleLabels: ${name} needs x`);
+      const [T, V] = spec.input as [number, number];
+      extra.set(name, Float64Array.from(previousTokenRows(Float32Array.from(x), batch, T, V, SPECIAL_IDS)));
+      continue;
+    }
     const v = new Float64Array(batch * e.classes);
     labels.forEach((c, i) => (v[i * e.classes + c] = 1));
     extra.set(name, v);
@@ -356,5 +366,34 @@ export function tinySeqConv(): ModelSpec {
       { type: 'dense', name: 'dec.out', out: T },
     ],
     likelihood: { type: 'gaussian', logSigma: 0 },
+  };
+}
+
+/**
+ * A sequence VAE of the smiles preset's shape, small: one-hot tokens (T, V)
+ * transposed into a conv1d encoder; a GRU decoder started from z (h0 =
+ * tanh(dense(z))) reading the previous tokens and z at every step, with a
+ * dense layer to the vocabulary at each step; categorical likelihood.
+ */
+export function tinySequenceVae(T = 6, V = 5): ModelSpec {
+  return {
+    input: [T, V],
+    extraInputs: { prev: { type: 'previous-tokens', dropout: 0.2 } },
+    latent: 3,
+    encoder: [
+      { type: 'transpose', name: 'enc.t' },
+      { type: 'conv1d', name: 'enc.conv', out: 4, kernel: 3, padding: 1, activation: 'relu' },
+      { type: 'flatten' },
+      { type: 'dense', name: 'enc.fc', out: 8, activation: 'relu' },
+    ],
+    heads: { mu: 'enc.mu', logvar: 'enc.logvar' },
+    decoder: [
+      { type: 'dense', name: 'dec.h0', out: 6, activation: 'tanh' },
+      { type: 'repeat', name: 'dec.zrep', times: T, inputs: ['z'] },
+      { type: 'concat', name: 'dec.in', axis: -1, inputs: ['prev', 'dec.zrep'] },
+      { type: 'gru', name: 'dec.gru', hidden: 6, inputs: ['dec.in', 'dec.h0'] },
+      { type: 'dense', name: 'dec.out', out: V },
+    ],
+    likelihood: { type: 'categorical', classes: V },
   };
 }

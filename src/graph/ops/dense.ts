@@ -1,6 +1,6 @@
 /**
- * `dense` (nn.Linear): y = act(x·Wᵀ + b), x (B, I), W (O, I) as PyTorch
- * stores it, b (O). One matmul node with the bias and a GRAD_FROM_OUTPUT
+ * `dense` (nn.Linear): y = act(x·Wᵀ + b), x (B, I) (or (B, T, I), at each
+ * step), W (O, I) as PyTorch stores it, b (O). One matmul node with the bias and a GRAD_FROM_OUTPUT
  * activation fused into its epilogue; the backward is dW = dYᵀ·X,
  * db = Σ_batch dY and, unless x is a model input, dX (+)= dY·W.
  */
@@ -29,8 +29,9 @@ export interface DenseAttrs {
   readonly layer: string;
 }
 
+/** B: the rows (every axis of x but the last, so a (B, T, I) sequence is B·T rows), I and O. */
 function sizes(shapeX: readonly number[], shapeW: readonly number[]): { B: number; I: number; O: number } {
-  return { B: shapeX[0]!, I: shapeX[1]!, O: shapeW[0]! };
+  return { B: shapeX.slice(0, -1).reduce((a, b) => a * b, 1), I: shapeX[shapeX.length - 1]!, O: shapeW[0]! };
 }
 
 export const denseOp: OpDef<DenseAttrs> = {
@@ -81,15 +82,15 @@ export const denseLayer: LayerDef<DenseLayer> = {
   },
   build(b, l, [x], where) {
     const s = b.graph.shape(x!);
-    if (s.length !== 2) {
-      throw new ModelSpecError(`${where} (dense '${l.name}'): input has shape [${s.join(', ')}]; a dense layer needs [batch, features]: add a flatten layer before it`);
+    if (s.length !== 2 && s.length !== 3) {
+      throw new ModelSpecError(`${where} (dense '${l.name}'): input has shape [${s.join(', ')}]; a dense layer needs [batch, features]: add a flatten layer before it (or give it [batch, steps, features] to apply it at each step)`);
     }
-    const fin = s[1]!;
+    const fin = s[s.length - 1]!;
     const bound = 1 / Math.sqrt(fin);
     const w = b.param(`${l.name}.weight`, [l.out, fin], bound);
     const bias = b.param(`${l.name}.bias`, [l.out], bound);
     const { fuse, after } = fuseActivation(l.activation);
-    const y = b.temp(`${l.name}.out`, [b.batch, l.out]);
+    const y = b.temp(`${l.name}.out`, [...s.slice(0, -1), l.out]);
     b.add({ op: denseOp, ins: { x: x!, w, b: bias }, outs: { y }, attrs: { act: fuse, layer: l.name }, label: `${l.name} forward` });
     return after ? applyActivation(b, after, y, l.name) : y;
   },
