@@ -21,8 +21,12 @@
 //   t + 1 becomes the one-hot of the token drawn at t (nothing at t = T − 1):
 //       greedy (temperature = 0): tok = argmax_v logits[b, t, v] (lowest v on ties)
 //       else: tok = the first v with Σ_{w ≤ v} softmax(logits/τ)_w ≥ u, u from
-//       the stream (seed, step = t, stream) at element b (inverse CDF)
+//       the stream (seed, step = t, stream) at element start + b (inverse
+//       CDF; start: the batch's first row among all the rows decoded)
 //   Once a row has drawn end_id, it draws pad_id (and prev stays zero).
+//   With single = 1 (a decoder run one step at a time), logits is (B, 1, V),
+//   the step's, and prev (B, 1, V) becomes the one-hot of the token drawn
+//   (zeros once the row has ended): the next step's input.
 //   One invocation per row b; grid1d(B, 64).
 
 struct Params {
@@ -41,6 +45,7 @@ struct Params {
   stream: u32,
   t: u32,
   temperature: f32,
+  single: u32,
 }
 
 @group(0) @binding(0) var<storage, read> ids: array<f32>;
@@ -96,7 +101,7 @@ fn sample_tokens(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg:
   }
   var tok = params.pad_id;
   if (!done) {
-    let base = (b * T + t) * V;
+    let base = select((b * T + t) * V, b * V, params.single == 1u);
     var m = logits[base];
     var arg = 0u;
     for (var v = 1u; v < V; v++) {
@@ -107,8 +112,9 @@ fn sample_tokens(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg:
       let inv = 1.0 / params.temperature;
       var total = 0.0;
       for (var v = 0u; v < V; v++) { total += exp((logits[base + v] - m) * inv); }
-      let w = philox_block(params.seed, t, params.stream, b >> 2u);
-      let u = f32((w[b & 3u] >> 8u) + 1u) * (1.0 / 16777216.0) * total;
+      let e = params.start + b;
+      let w = philox_block(params.seed, t, params.stream, e >> 2u);
+      let u = f32((w[e & 3u] >> 8u) + 1u) * (1.0 / 16777216.0) * total;
       var acc = 0.0;
       tok = V - 1u;
       for (var v = 0u; v < V; v++) {
@@ -118,7 +124,11 @@ fn sample_tokens(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg:
     }
   }
   tokens[b * T + t] = f32(tok);
-  if (t + 1u < T) {
+  if (params.single == 1u) {
+    for (var v = 0u; v < V; v++) {
+      prev[b * V + v] = select(0.0, 1.0, v == tok && tok != params.pad_id);
+    }
+  } else if (t + 1u < T) {
     for (var v = 0u; v < V; v++) {
       prev[(b * T + t + 1u) * V + v] = select(0.0, 1.0, v == tok && tok != params.pad_id);
     }

@@ -56,6 +56,8 @@ class Builder implements BuildCtx {
   readonly graph = new Graph();
   readonly params: ParamInfo[] = [];
   readonly inputs = new Map<string, number>();
+  /** The output tensor of each named layer built so far. */
+  readonly layerOutputs = new Map<string, number>();
   private readonly paramNames = new Set<string>();
   /** The layer being built, for errors. */
   where = '';
@@ -140,7 +142,9 @@ class Builder implements BuildCtx {
         consumers.set(d, (consumers.get(d) ?? 0) + 1);
         return typeof d === 'number' ? out.get(d)! : d === start.name ? start.tensor : visible.get(d)!;
       });
-      out.set(i, this.layer(l, ins, `${section}[${i}]`));
+      const y = this.layer(l, ins, `${section}[${i}]`);
+      out.set(i, y);
+      if (l.name !== undefined) this.layerOutputs.set(l.name, y);
     }
     const last = layers.length - 1;
     for (let i = 0; i < last; i++) {
@@ -270,6 +274,80 @@ export function buildDecoder(spec: ModelSpec, batch: number): GraphBase & { read
   const logits = decoder(b, z);
   b.graph.outputs.add(logits);
   return { ...base(b, z), logits };
+}
+
+/** Layer types that act on each time step of a (B, T, F) sequence on its own, or carry a state from step to step (gru). */
+const STEPWISE = new Set(['dense', 'activation', 'repeat', 'concat', 'add', 'embedding', 'gru']);
+
+export interface DecoderStepGraph extends GraphBase {
+  /** The step's logits (B, 1, V). */
+  readonly logits: number;
+  /**
+   * Each recurrent layer's state: the input tensor the step starts from
+   * (null in the first step's graph, which starts as the model does: from
+   * the layer's initial-state input, or zeros) and its state after the step.
+   */
+  readonly states: readonly { readonly layer: string; readonly input: number | null; readonly output: number }[];
+}
+
+/**
+ * One time step of a sequence model's decoder (input [T, V], decoder reading
+ * the previous tokens), for autoregressive decoding in T steps instead of T
+ * passes over the whole sequence: the decoder at T = 1, every repeat over
+ * the T steps made a single step, and (unless `first`) each GRU starting
+ * from the state input `state:<layer>` instead of its initial state (the
+ * layers that only computed the initial state are left out). The graph
+ * reads the model's parameter block as the whole decoder does. Refuses a
+ * decoder with layers that mix time steps (a convolution over time): such a
+ * model is decoded by whole-sequence passes.
+ */
+export function buildDecoderStep(spec: ModelSpec, batch: number, first: boolean): DecoderStepGraph {
+  checkBatch(batch);
+  const prev = Object.entries(spec.extraInputs ?? {}).find(([, e]) => e.type === 'previous-tokens');
+  if (spec.input.length !== 2 || !prev) throw new ModelSpecError(`decoder: step-by-step decoding needs a sequence model (input [T, V]) whose decoder reads the previous tokens; this one has input [${spec.input.join(', ')}]${prev ? '' : ' and no previous-tokens input'}`);
+  const T = spec.input[0]!;
+  // Every layer named and reading named inputs, so that inputs can be rewired and unused layers dropped.
+  const named = spec.decoder.map((l, i) => ({ ...l, name: l.name ?? `#${i}`, inputs: l.inputs ?? [i === 0 ? 'z' : spec.decoder[i - 1]!.name ?? `#${i - 1}`] }) as LayerSpec & { name: string; inputs: readonly string[] });
+  const layers = named.map((l, i) => {
+    if (!STEPWISE.has(l.type)) throw new ModelSpecError(`decoder[${i}] ('${l.name}'): a ${l.type} layer mixes time steps, so this decoder cannot run one step at a time; decode it by whole-sequence passes`);
+    if (l.type === 'repeat') {
+      if (l.times !== T) throw new ModelSpecError(`decoder[${i}] ('${l.name}'): repeat ${l.times} times; step-by-step decoding needs repeats over the model's ${T} steps`);
+      return { ...l, times: 1 };
+    }
+    if (l.type === 'gru' && !first) return { ...l, inputs: [l.inputs[0]!, `state:${l.name}`] };
+    return l;
+  });
+  // Keep only what the last layer reads.
+  const byName = new Map(layers.map((l) => [l.name, l]));
+  const needed = new Set<string>();
+  const visit = (name: string) => {
+    const l = byName.get(name);
+    if (!l || needed.has(name)) return;
+    needed.add(name);
+    for (const n of l.inputs) visit(n);
+  };
+  visit(layers[layers.length - 1]!.name);
+  const kept = layers.filter((l) => needed.has(l.name));
+  const stepSpec: ModelSpec = { ...spec, input: [1, spec.input[1]!], decoder: kept };
+  const b = new Builder(stepSpec, batch);
+  const z = b.input('z', [spec.latent]);
+  const visible = b.extraInputs(kept);
+  const grus = kept.filter((l): l is typeof l & { type: 'gru'; hidden: number } => l.type === 'gru');
+  const stateInputs = new Map<string, number>();
+  if (!first) for (const l of grus) stateInputs.set(l.name, b.input(`state:${l.name}`, [l.hidden]));
+  for (const [name, t] of stateInputs) visible.set(`state:${name}`, t);
+  const y = b.section('decoder', kept, { name: 'z', tensor: z }, visible);
+  const ys = b.graph.shape(y);
+  if (numel(ys.slice(1)) !== spec.input[1]) throw new ModelSpecError(`decoder: a step's output has shape [${ys.slice(1).join(', ')}]; expected [1, ${spec.input[1]}]`);
+  const logits = ys.length === 3 ? y : b.view(y, 'logits', [batch, 1, spec.input[1]!]);
+  b.graph.outputs.add(logits);
+  const states = grus.map((l) => {
+    const output = b.layerOutputs.get(l.name)!;
+    b.graph.outputs.add(output);
+    return { layer: l.name, input: stateInputs.get(l.name) ?? null, output };
+  });
+  // Parameters sit where the whole model's layout puts them.
+  return { ...base(b, z), spec, logits, states };
 }
 
 const layouts = new WeakMap<ModelSpec, { names: Map<string, number>; total: number }>();

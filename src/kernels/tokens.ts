@@ -47,7 +47,7 @@ function invocations(entry: string): number {
 function base(o: { batch: number; steps: number; vocab: number; ids: TokenIds }) {
   return {
     batch: o.batch, steps: o.steps, vocab: o.vocab, start: 0, shift: 0, drop: 0, pad_id: o.ids.pad, start_id: o.ids.start, unk_id: o.ids.unk, end_id: o.ids.end,
-    seed: 0, step: 0, stream: 2, t: 0, temperature: 0,
+    seed: 0, step: 0, stream: 2, t: 0, temperature: 0, single: 0,
   };
 }
 
@@ -82,6 +82,17 @@ export interface SampleTokensOptions {
   readonly seed: number;
   /** Philox stream of the draws (default 5); the step of a draw is its position t. */
   readonly stream?: number;
+  /** The first row's index among all the rows decoded: row b draws the stream's element start + b (default 0). */
+  readonly start?: number;
+  /** Position t of this call's draw (default 0; or set per call with setParams({ t })). */
+  readonly t?: number;
+  /**
+   * A decoder run one step at a time: logits (B, 1, V) are the step's, and
+   * prev (B, 1, V) becomes the one-hot of the token drawn (the next step's
+   * input). Otherwise logits and prev are (B, T, V), and row t + 1 of prev
+   * is written.
+   */
+  readonly single?: boolean;
 }
 
 /** The call that draws the token of position t (set per step with setParams({ t })). */
@@ -89,12 +100,15 @@ export function sampleTokens(device: GPUDevice, bufs: { readonly logits: BufferA
   const op = `sampleTokens(B=${o.batch}, T=${o.steps}, V=${o.vocab}, ${o.temperature > 0 ? `temperature ${o.temperature}` : 'greedy'})`;
   checkSizes(op, { batch: o.batch, steps: o.steps, vocab: o.vocab });
   if (!(o.temperature >= 0) || !Number.isFinite(o.temperature)) throw new Error(`${op}: temperature ${o.temperature}; expected 0 (greedy) or a positive number`);
-  checkBuffer(op, 'logits', bufs.logits, o.batch * o.steps * o.vocab);
+  const t = o.t ?? 0;
+  if (!Number.isInteger(t) || t < 0 || t >= o.steps) throw new Error(`${op}: position t = ${t}; expected an integer in [0, ${o.steps})`);
+  const rows = o.single ? 1 : o.steps;
+  checkBuffer(op, 'logits', bufs.logits, o.batch * rows * o.vocab);
   checkBuffer(op, 'tokens', bufs.tokens, o.batch * o.steps);
-  checkBuffer(op, 'prev', bufs.prev, o.batch * o.steps * o.vocab);
+  checkBuffer(op, 'prev', bufs.prev, o.batch * rows * o.vocab);
   return makeCall(device, {
     shader: 'tokens', entry: 'sample_tokens', label: op, buffers: bufs,
-    params: { ...base(o), seed: o.seed, stream: o.stream ?? 5, temperature: o.temperature },
+    params: { ...base(o), seed: o.seed, stream: o.stream ?? 5, temperature: o.temperature, t, start: o.start ?? 0, single: o.single ? 1 : 0 },
     workgroups: grid1d(device, o.batch, invocations('sample_tokens')),
   });
 }

@@ -7,6 +7,9 @@
  * on the GPU (test/cases/model.ts).
  */
 import { buildTraining } from '../graph/autodiff.ts';
+import { buildDecoder } from '../graph/build.ts';
+import { SPECIAL_IDS } from '../data/tokens.ts';
+import { sampleTokenRef } from '../ref/tokens.ts';
 import { numel, type Graph, type Node } from '../graph/ir.ts';
 import type { RefCtx, StepKnobs } from '../graph/op.ts';
 import { opOf } from '../graph/ops/index.ts';
@@ -96,4 +99,45 @@ export function referenceStep(
   const grads = new Map<string, Float64Array>();
   tg.params.forEach((p, i) => grads.set(p.name, v.get(tg.grads[i]!)));
   return { loss: stats[0]!, recon: stats[1]!, kl: stats[2]!, mu: v.get(tg.mu), logvar: v.get(tg.logvar), z: v.get(tg.z), logits: v.get(tg.logits), grads };
+}
+
+/**
+ * Autoregressive decoding in float64, the way the GPU decoder defines it
+ * (src/eval/decode.ts), by the plainest route: the whole decoder run over
+ * the sequence once per position t, on the previous tokens drawn so far
+ * (START at t = 0), token t of row n drawn from the logits of position t by
+ * sampleTokenRef with the stream (seed, t, stream) at element n; a row that
+ * has drawn END draws PAD from then on.
+ */
+export function decodeTokensRef(spec: ModelSpec, params: ReadonlyMap<string, ArrayLike<number>>, z: ArrayLike<number>, o: { temperature: number; seed: number; stream?: number }): Uint16Array {
+  const [T, V] = spec.input as [number, number];
+  const J = spec.latent;
+  const n = z.length / J;
+  const prevName = Object.entries(spec.extraInputs ?? {}).find(([, e]) => e.type === 'previous-tokens')?.[0];
+  if (!prevName) throw new Error('decodeTokensRef: the model has no previous-tokens input');
+  const fg = buildDecoder(spec, n);
+  const prev = new Float64Array(n * T * V);
+  for (let b = 0; b < n; b++) prev[b * T * V + SPECIAL_IDS.start] = 1;
+  const out = new Uint16Array(n * T).fill(SPECIAL_IDS.pad);
+  const done = new Uint8Array(n);
+  for (let t = 0; t < T; t++) {
+    const v = new ReferenceValues(fg.graph, { beta: 1, freeBits: 0, latentL2: 0, seed: 0 }, null, { step: 0, beta: 1, lr: 0 });
+    for (const p of fg.params) v.set(p.tensor, params.get(p.name) ?? fail(p.name));
+    v.set(fg.inputs.get('z')!, z);
+    v.set(fg.inputs.get(prevName)!, prev);
+    for (const node of fg.graph.nodes) opOf(node.op).reference(v, node);
+    const logits = v.get(fg.logits);
+    for (let b = 0; b < n; b++) {
+      if (done[b]) continue;
+      const tok = sampleTokenRef(logits.subarray((b * T + t) * V, (b * T + t + 1) * V), o.temperature, { seed: o.seed >>> 0, step: t, stream: o.stream ?? 5 }, b);
+      out[b * T + t] = tok;
+      if (t + 1 < T && tok !== SPECIAL_IDS.pad) prev[(b * T + t + 1) * V + tok] = 1;
+      if (tok === SPECIAL_IDS.end) done[b] = 1;
+    }
+  }
+  return out;
+}
+
+function fail(name: string): never {
+  throw new Error(`reference: no parameter '${name}'`);
 }

@@ -21,7 +21,8 @@ import { optimCases } from './optim.ts';
 import { reduceCases } from './reduce.ts';
 import { rngCases } from './rng.ts';
 import { shaderCases } from './shaders.ts';
+import { tokenCases } from './tokens.ts';
 import { upsampleCases } from './upsample.ts';
 import type { GpuCase } from './types.ts';
 
-export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases, ...matmulVariantCases, ...convCases, ...conv1dCases, ...rngCases, ...elboCases, ...dataCases, ...activationCases, ...addCases, ...normCases, ...upsampleCases, ...concatCases, ...layoutCases, ...embeddingCases, ...gruCases, ...reduceCases, ...optimCases, ...nonFiniteCases, ...modelCases, ...inferenceCases, ...iwCases, ...iwaeCases, ...limitCases];
+export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases, ...matmulVariantCases, ...convCases, ...conv1dCases, ...rngCases, ...elboCases, ...dataCases, ...activationCases, ...addCases, ...normCases, ...upsampleCases, ...concatCases, ...layoutCases, ...embeddingCases, ...gruCases, ...reduceCases, ...optimCases, ...nonFiniteCases, ...modelCases, ...inferenceCases, ...iwCases, ...iwaeCases, ...tokenCases, ...limitCases];
