@@ -94,11 +94,22 @@ function rdkitWasmFile(): { path: string } | { reason: string } {
  * Serves RDKit_minimal.wasm of the installed @rdkit/rdkit at any path ending
  * in `/rdkit/RDKit_minimal.wasm` (the default of loadRdkit in a page is
  * `rdkit/RDKit_minimal.wasm` beside the page), and writes it into the build
- * at `rdkit/RDKit_minimal.wasm`.
+ * at `rdkit/RDKit_minimal.wasm`. The Node-only modules that RDKit's loader
+ * requires on its Node path (node:fs, node:crypto) become empty modules in
+ * the page's build, instead of a warning each.
  */
 export function rdkitWasm(): Plugin {
+  const NODE_ONLY = '\0rdkit-node-only:';
   return {
     name: 'webgpu-vae-rdkit-wasm',
+    enforce: 'pre',
+    resolveId(id, importer) {
+      if (/^node:(fs|crypto)$/.test(id) && importer && /[\\/]@rdkit[\\/]rdkit[\\/]/.test(importer) && this.environment?.config.consumer === 'client') return NODE_ONLY + id;
+      return null;
+    },
+    load(id) {
+      return id.startsWith(NODE_ONLY) ? 'export default {};' : null;
+    },
     configureServer(server) {
       server.middlewares.use((req, res, next) => {
         if (!/\/rdkit\/RDKit_minimal\.wasm$/.test((req.url ?? '').split('?')[0]!)) return next();

@@ -17,8 +17,7 @@
  * `liveMolecules()` counts the ones not yet deleted (0 between calls) and
  * `memoryBytes()` gives the size of the instance's memory.
  */
-import type { Mol } from '@rdkit/rdkit';
-import { loadRdkitModule, type LoadedRdkit, type RdkitOptions } from './rdkit-load.ts';
+import { loadRdkitModule, type LoadedRdkit, type RdkitMol as Mol, type RdkitOptions } from './rdkit-load.ts';
 
 export { RDKIT_WASM_PATH, type RdkitOptions } from './rdkit-load.ts';
 

@@ -30,9 +30,30 @@ export interface RdkitOptions {
   readonly wasmUrl?: string | URL;
 }
 
+/** The part of a MinimalLib molecule used here (the package's own type is Mol). */
+export interface RdkitMol {
+  is_valid(): boolean;
+  get_num_atoms(): number;
+  get_smiles(): string;
+  get_svg(width: number, height: number): string;
+  get_descriptors(): string;
+  delete(): void;
+  isDeleted(): boolean;
+}
+
+/**
+ * The part of MinimalLib's module used here (the package's own type is
+ * MainModule; declared here so the library's declarations do not need
+ * @rdkit/rdkit installed).
+ */
+export interface RdkitModule {
+  version(): string;
+  get_mol(input: string): RdkitMol | null;
+}
+
 /** The loaded module and the linear memory of its instance. */
 export interface LoadedRdkit {
-  readonly module: MainModule;
+  readonly module: RdkitModule;
   readonly memory: WebAssembly.Memory;
   /** Where the binary was read from (a path in Node, a URL in a page). */
   readonly source: string;
@@ -110,7 +131,7 @@ async function instantiate(source: string): Promise<LoadedRdkit> {
     );
     return {};
   };
-  const module = await Promise.race([init({ instantiateWasm }), failed]);
+  const module: RdkitModule = await Promise.race([init({ instantiateWasm }), failed]);
   if (!memory) throw new Error(`loadRdkit: the instance of ${source} exports no memory`);
   return { module, memory, source };
 }
