@@ -118,6 +118,10 @@ async function factory(): Promise<Factory> {
 
 async function instantiate(source: string): Promise<LoadedRdkit> {
   const [init, bytes] = await Promise.all([factory(), wasmBytes(source)]);
+  if (bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
+    const start = new TextDecoder().decode(bytes.subarray(0, 16)).replace(/\s+/g, ' ');
+    throw new Error(`loadRdkit: ${source} is not a WASM file (it starts with ${JSON.stringify(start)}); expected RDKit_minimal.wasm of @rdkit/rdkit`);
+  }
   let memory: WebAssembly.Memory | undefined;
   let fail!: (e: Error) => void;
   const failed = new Promise<never>((_, reject) => (fail = reject));

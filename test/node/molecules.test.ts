@@ -8,6 +8,7 @@
  * memory. Times are printed, not asserted.
  */
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { canonicalSmiles, loadRdkit, moleculeMetrics, type Chem } from '../../src/eval/molecules.ts';
@@ -105,7 +106,10 @@ test('bad input gets a clear error', () => {
 test('loading: one instance per WASM location; a missing or wrong file is named', async () => {
   assert.equal(await loadRdkit(), chem);
   await assert.rejects(loadRdkit({ wasmUrl: '/nonexistent/RDKit_minimal.wasm' }), /loadRdkit: cannot read \/nonexistent\/RDKit_minimal\.wasm: .*expected RDKit_minimal\.wasm of @rdkit\/rdkit/);
-  await assert.rejects(loadRdkit({ wasmUrl: join(REPO, 'package.json') }), /loadRdkit: .*package\.json is not the WASM binary this @rdkit\/rdkit expects/);
+  await assert.rejects(loadRdkit({ wasmUrl: join(REPO, 'package.json') }), /loadRdkit: \S+package\.json is not a WASM file \(it starts with "\{ \\"name\\": \\"web"\); expected RDKit_minimal\.wasm of @rdkit\/rdkit$/);
+  // A WASM file, but not MinimalLib's.
+  const other = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm');
+  await assert.rejects(loadRdkit({ wasmUrl: other }), /loadRdkit: \S+tfjs-backend-wasm\.wasm is not the WASM binary this @rdkit\/rdkit expects: /);
 });
 
 test('all 10,000 WEHI molecules are valid and distinct; the 1,000 outside the first 9,000 are novel against them', () => {
