@@ -6,8 +6,12 @@
  * is installed. `data/datasets.json` tells the page which are available
  * (and why not), so it never asks for a file that is not there. `vite
  * build` writes data/mnist.bin and data/datasets.json into the static site.
+ * rdkitWasm() does the same for RDKit's MinimalLib (`rdkit/RDKit_minimal.wasm`,
+ * see src/eval/rdkit-load.ts), so molecules are checked and drawn without a
+ * request to another origin.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Plugin } from 'vite';
 import { FASHION_MNIST_DIR, resolveDataset } from '../../src/data/index.ts';
@@ -73,6 +77,59 @@ export function demoData(): Plugin {
       this.emitFile({ type: 'asset', fileName: 'data/mnist.bin', source: await packed('mnist') });
       const a: Availability = { mnist: null, 'fashion-mnist': 'the static site holds the embedded MNIST digits only; Fashion-MNIST is served by `npm run demo` when Debian\'s dataset-fashion-mnist is installed' };
       this.emitFile({ type: 'asset', fileName: 'data/datasets.json', source: json(a) });
+    },
+  };
+}
+
+/** The installed @rdkit/rdkit's WASM binary, or the reason it cannot be served. */
+function rdkitWasmFile(): { path: string } | { reason: string } {
+  try {
+    return { path: createRequire(import.meta.url).resolve('@rdkit/rdkit/RDKit_minimal.wasm') };
+  } catch {
+    return { reason: 'the package @rdkit/rdkit is not installed (npm install): molecules need RDKit_minimal.wasm' };
+  }
+}
+
+/**
+ * Serves RDKit_minimal.wasm of the installed @rdkit/rdkit at any path ending
+ * in `/rdkit/RDKit_minimal.wasm` (the default of loadRdkit in a page is
+ * `rdkit/RDKit_minimal.wasm` beside the page), and writes it into the build
+ * at `rdkit/RDKit_minimal.wasm`. The Node-only modules that RDKit's loader
+ * requires on its Node path (node:fs, node:crypto) become empty modules in
+ * the page's build, instead of a warning each.
+ */
+export function rdkitWasm(): Plugin {
+  const NODE_ONLY = '\0rdkit-node-only:';
+  return {
+    name: 'webgpu-vae-rdkit-wasm',
+    enforce: 'pre',
+    resolveId(id, importer) {
+      if (/^node:(fs|crypto)$/.test(id) && importer && /[\\/]@rdkit[\\/]rdkit[\\/]/.test(importer) && this.environment?.config.consumer === 'client') return NODE_ONLY + id;
+      return null;
+    },
+    load(id) {
+      return id.startsWith(NODE_ONLY) ? 'export default {};' : null;
+    },
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        if (!/\/rdkit\/RDKit_minimal\.wasm$/.test((req.url ?? '').split('?')[0]!)) return next();
+        const file = rdkitWasmFile();
+        if ('reason' in file) {
+          res.statusCode = 404;
+          res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+          res.end(file.reason);
+          return;
+        }
+        const bytes = readFileSync(file.path);
+        res.setHeader('Content-Type', 'application/wasm');
+        res.setHeader('Content-Length', String(bytes.length));
+        res.end(req.method === 'HEAD' ? undefined : bytes);
+      });
+    },
+    generateBundle() {
+      const file = rdkitWasmFile();
+      if ('reason' in file) throw new Error(`rdkitWasm: ${file.reason}`);
+      this.emitFile({ type: 'asset', fileName: 'rdkit/RDKit_minimal.wasm', source: readFileSync(file.path) });
     },
   };
 }
