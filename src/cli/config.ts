@@ -3,7 +3,8 @@
  * and its training, built from command-line options and saved as config.json.
  */
 import type { Dataset } from '../data/dataset.ts';
-import { convPreset, cvaeConvPreset, cvaeMlpPreset, mlpPreset, parseModelSpec, resconvPreset, type LikelihoodSpec, type ModelSpec } from '../model/spec.ts';
+import type { SequenceOptions } from '../data/sequence-sets.ts';
+import { convPreset, cvaeConvPreset, cvaeMlpPreset, mlpPreset, parseModelSpec, resconvPreset, sequencePreset, type LikelihoodSpec, type ModelSpec } from '../model/spec.ts';
 import { parseKlSchedule, parseLrSchedule } from '../train/schedules.ts';
 import type { Binarize, TrainerConfig } from '../train/trainer.ts';
 import type { OptimizerName } from '../train/session.ts';
@@ -32,6 +33,8 @@ export interface RunConfig {
   readonly trainClasses: readonly number[] | null;
   /** On a non-finite gradient (the update is skipped either way): go on, or stop the run. Absent in older runs: skip. */
   readonly onNan?: 'skip' | 'stop';
+  /** A dataset of sequences: how its lines are read (the vocabulary is the run folder's vocab.json). Absent for other data. */
+  readonly sequence?: SequenceOptions;
 }
 
 export function likelihoodOf(name: string, classes: number | undefined): LikelihoodSpec {
@@ -49,7 +52,28 @@ export function likelihoodOf(name: string, classes: number | undefined): Likelih
 }
 
 /** The preset names of --model. */
-export const PRESETS = ['mlp', 'conv', 'resconv', 'cvae-mlp', 'cvae-conv'] as const;
+export const PRESETS = ['mlp', 'conv', 'resconv', 'cvae-mlp', 'cvae-conv', 'smiles', 'smiles-conv', 'text', 'text-conv'] as const;
+
+/** The sequence presets: a GRU decoder, or (-conv) dilated causal convolutions. */
+export const SEQUENCE_PRESETS: Readonly<Record<string, 'gru' | 'conv'>> = { smiles: 'gru', 'smiles-conv': 'conv', text: 'gru', 'text-conv': 'conv' };
+
+/** Training settings a preset brings when the command line does not set them (the recipe it was tuned with). */
+export interface PresetRecipe {
+  readonly epochs?: number;
+  readonly lr?: number;
+  readonly klSchedule?: string;
+  readonly freeBits?: number;
+  readonly wordDropout?: number;
+  readonly latent?: number;
+  readonly hidden?: number;
+}
+
+/** The sequence presets' recipe: the KL annealed in, free bits and word dropout keep z informative on small sets. */
+const SEQUENCE_RECIPE: PresetRecipe = { epochs: 30, lr: 2e-3, klSchedule: 'sigmoid:1500', freeBits: 0.5, wordDropout: 0.3, latent: 32 };
+
+export function presetRecipe(model: string): PresetRecipe {
+  return model in SEQUENCE_PRESETS ? SEQUENCE_RECIPE : {};
+}
 
 export function isPreset(name: string): boolean {
   return (PRESETS as readonly string[]).includes(name);
@@ -62,10 +86,16 @@ export function classesOf(ds: Dataset, model: string): number {
 }
 
 /** The model for a preset name or a model JSON text, fitted to the data's sample shape (and, for a conditional preset, its classes). */
-export function modelFor(name: string, json: string | null, data: Dataset, o: { latent?: number; hidden?: number; autoencoder: boolean; likelihood: LikelihoodSpec }): ModelSpec {
+export function modelFor(name: string, json: string | null, data: Dataset, o: { latent?: number; hidden?: number; autoencoder: boolean; likelihood: LikelihoodSpec; wordDropout?: number }): ModelSpec {
   const shape = data.shape;
   const d = shape.reduce((a, b) => a * b, 1);
   const preset = { ...(o.latent !== undefined ? { latent: o.latent } : {}), ...(o.hidden !== undefined ? { hidden: o.hidden } : {}), autoencoder: o.autoencoder, likelihood: o.likelihood };
+  const decoder = SEQUENCE_PRESETS[name];
+  if (decoder) {
+    if (!data.tokens) throw new Error(`--model ${name} reads token sequences; ${data.name} is not a sequence dataset (use --dataset smiles, smiles-nci, text, or a .smi, .txt or .csv file with --column)`);
+    return sequencePreset({ steps: d, vocab: data.tokens.vocab, decoder, ...(o.latent !== undefined ? { latent: o.latent } : {}), ...(o.hidden !== undefined ? { hidden: o.hidden } : {}), ...(o.wordDropout ? { wordDropout: o.wordDropout } : {}) });
+  }
+  if (data.tokens && isPreset(name)) throw new Error(`--model ${name}: ${data.name} is a dataset of token sequences; use a sequence preset (${Object.keys(SEQUENCE_PRESETS).join(', ')}) or a model JSON`);
   if (name === 'mlp') return mlpPreset(preset, d);
   if (name === 'cvae-mlp') return cvaeMlpPreset(classesOf(data, name), preset, d);
   if (name === 'conv' || name === 'resconv' || name === 'cvae-conv') {
@@ -106,8 +136,18 @@ export function trainerConfig(c: RunConfig): TrainerConfig {
 
 const RUN_CONFIG_FIELDS: readonly string[] = [
   'version', 'dataset', 'modelName', 'model', 'batch', 'epochs', 'optimizer', 'lr', 'weightDecay', 'clipNorm', 'beta', 'klSchedule',
-  'lrSchedule', 'freeBits', 'latentL2', 'binarize', 'seed', 'logEvery', 'trainClasses', 'onNan',
+  'lrSchedule', 'freeBits', 'latentL2', 'binarize', 'seed', 'logEvery', 'trainClasses', 'onNan', 'sequence',
 ];
+
+function parseSequenceOptions(raw: unknown, fail: (field: string, want: string, got: unknown) => never): SequenceOptions {
+  const r = raw as Record<string, unknown> | null;
+  if (typeof r !== 'object' || r === null) return fail('sequence', 'an object { maxLength, column, tokenizer, strict }', raw);
+  const maxLength = r.maxLength === null || (Number.isInteger(r.maxLength) && (r.maxLength as number) >= 2) ? (r.maxLength as number | null) : fail('sequence.maxLength', 'null or an integer ≥ 2', r.maxLength);
+  const column = r.column === null || typeof r.column === 'string' ? (r.column as string | null) : fail('sequence.column', 'null or a string', r.column);
+  const tokenizer = r.tokenizer === null || r.tokenizer === 'smiles' || r.tokenizer === 'chars' ? (r.tokenizer as SequenceOptions['tokenizer']) : fail('sequence.tokenizer', 'null, smiles or chars', r.tokenizer);
+  const strict = typeof r.strict === 'boolean' ? r.strict : fail('sequence.strict', 'true or false', r.strict);
+  return { maxLength, column, tokenizer, strict };
+}
 
 /** Validates a config.json read from disk, naming the field that is wrong. */
 export function parseRunConfig(raw: unknown, source: string): RunConfig {
@@ -142,6 +182,7 @@ export function parseRunConfig(raw: unknown, source: string): RunConfig {
       : Array.isArray(r.trainClasses) && r.trainClasses.every((v) => Number.isInteger(v) && (v as number) >= 0) ? (r.trainClasses as number[])
       : fail('trainClasses', 'null or a list of non-negative integer labels', r.trainClasses),
     ...(r.onNan === undefined ? {} : { onNan: r.onNan === 'skip' || r.onNan === 'stop' ? r.onNan : fail('onNan', 'skip or stop', r.onNan) }),
+    ...(r.sequence === undefined ? {} : { sequence: parseSequenceOptions(r.sequence, fail) }),
   };
   parseKlSchedule(c.klSchedule);
   parseLrSchedule(c.lrSchedule);

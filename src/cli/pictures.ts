@@ -91,6 +91,11 @@ export async function writePictures(dir: string, inf: Inference, test: Dataset, 
   }
   await writePngAtomic(join(dir, 'interpolation.png'), imageGrid(toGray(spec, clamp01(rows), pairs.length * steps), { cols: steps, scale: 2 }));
 
+  await writeLossPlot(dir, history);
+}
+
+/** loss.png: the loss, reconstruction and KL per epoch, training and test. */
+export async function writeLossPlot(dir: string, history: readonly EpochPoint[]): Promise<void> {
   const series: LineSeries[] = [
     { name: 'train loss', points: history.map((h) => [h.epoch, h.train.loss]) },
     { name: 'test loss', points: history.map((h) => [h.epoch, h.test?.loss ?? NaN]) },

@@ -1,23 +1,25 @@
 /** `webgpu-vae train` and `webgpu-vae resume`: training runs that write a run folder. */
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { resolveDataset } from '../data/index.ts';
-import { subset, type Dataset } from '../data/dataset.ts';
+import type { Dataset } from '../data/dataset.ts';
+import { isSequenceDataset, type SequenceOptions } from '../data/sequence-sets.ts';
 import { requestGpu } from '../gpu/device.ts';
 import { gpuWait } from '../gpu/wait.ts';
 import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint.ts';
 import { writeFileAtomic } from '../io/files.ts';
 import { tuneForTraining } from '../train/session.ts';
 import { NonFiniteError, Trainer, type DeviceLostEvent, type EpochEvent, type NonFiniteEvent, type TrainEvent } from '../train/trainer.ts';
-import { isPreset, likelihoodOf, modelFor, parseRunConfig, PRESETS, trainerConfig, type RunConfig } from './config.ts';
+import { isPreset, likelihoodOf, modelFor, parseRunConfig, presetRecipe, PRESETS, trainerConfig, type RunConfig } from './config.ts';
+import { loadRunData, writeVocabulary, type RunData } from './run-data.ts';
 import { choice, flag, helpText, int, num, parse, positionals, str, UsageError, type OptionSpec } from './options.ts';
 import { writePictures, type EpochPoint } from './pictures.ts';
+import { describeSequenceReport, writeSequenceOutputs } from './sequence-outputs.ts';
 import { progressOutput, ProgressView } from './progress.ts';
 import { openGpu, stopExitCode, withRunLock, type RunWriter, type StopSignal } from './writer.ts';
 
 export const TRAIN_OPTIONS: OptionSpec = {
-  dataset: { type: 'string', help: 'mnist, fashion-mnist, or a path (PNG folder, .npy, .csv, IDX)', default: 'mnist' },
-  model: { type: 'string', help: `${PRESETS.join(', ')} (cvae-*: conditioned on the label), or a model JSON file`, default: 'mlp' },
+  dataset: { type: 'string', help: 'mnist, fashion-mnist, or a path (PNG folder, .npy, .csv, IDX); sequences: smiles (the WEHI molecules), smiles-nci, text (fortunes), or a .smi, .txt or .csv file', default: 'mnist' },
+  model: { type: 'string', help: `${PRESETS.join(', ')} (cvae-*: conditioned on the label; smiles*, text*: sequences), or a model JSON file`, default: 'mlp (smiles for molecules, text for text)' },
   latent: { type: 'string', help: 'latent dimensions (presets)', default: '20 for mlp, 16 for conv' },
   hidden: { type: 'string', help: 'hidden units (mlp preset)', default: '400' },
   epochs: { type: 'string', help: 'training epochs', default: '3' },
@@ -40,6 +42,11 @@ export const TRAIN_OPTIONS: OptionSpec = {
   'log-every': { type: 'string', help: 'steps between progress updates', default: '10' },
   json: { type: 'boolean', help: 'print events as JSON lines instead of a progress bar' },
   'train-classes': { type: 'string', help: 'train only on these comma-separated labels (e.g. the normal classes for anomaly detection)' },
+  'max-length': { type: 'string', help: 'sequences: tokens per sequence with the end token; longer lines are dropped', default: 'the longest training line' },
+  column: { type: 'string', help: 'sequences from a .csv file: the column to read', default: 'the first' },
+  tokenizer: { type: 'string', help: 'sequences from a .txt or .csv file: smiles or chars', default: 'chars for .txt, smiles for .csv' },
+  strict: { type: 'boolean', help: 'sequences: refuse the file at the first line that cannot be used, instead of dropping and reporting it' },
+  'word-dropout': { type: 'string', help: 'sequence presets: probability of replacing each previous token the decoder reads by the unknown token in training', default: 'the preset\'s' },
   'on-nan': { type: 'string', help: 'when a gradient holds NaN/Inf (the update is always skipped): skip (report and go on) or stop', default: 'skip' },
   autotune: { type: 'boolean', help: 'time the matmul kernel variants on this model\'s products before compiling and use the fastest (a few seconds)' },
 };
@@ -64,37 +71,49 @@ async function autotune(device: GPUDevice, config: RunConfig, json: boolean): Pr
 }
 
 /** The run configuration from `train`'s options and the data's sample shape. */
-export async function configFromOptions(argv: readonly string[]): Promise<{ config: RunConfig; out: string | null; json: boolean; autotune: boolean; sets: { train: Dataset; test: Dataset } } | 'help'> {
+export async function configFromOptions(argv: readonly string[]): Promise<{ config: RunConfig; out: string | null; json: boolean; autotune: boolean; sets: RunData } | 'help'> {
   const p = parse('train', TRAIN_OPTIONS, argv);
   if (flag(p, 'help')) return 'help';
   positionals('train', p, []);
-  const modelName = str(p, 'model', 'mlp');
-  const likelihood = likelihoodOf(choice(p, 'likelihood', ['bernoulli', 'gaussian', 'categorical'] as const, 'bernoulli'), p.values.classes === undefined ? undefined : int(p, 'classes', 0, 2));
   const dataset = str(p, 'dataset', 'mnist');
+  const sequence: SequenceOptions | undefined = isSequenceDataset(dataset, { column: typeof p.values.column === 'string' ? p.values.column : null, tokenizer: typeof p.values.tokenizer === 'string' ? 'chars' : null })
+    ? {
+        maxLength: p.values['max-length'] === undefined ? null : int(p, 'max-length', 0, 2, 65535),
+        column: typeof p.values.column === 'string' ? p.values.column : null,
+        tokenizer: p.values.tokenizer === undefined ? null : choice(p, 'tokenizer', ['smiles', 'chars'] as const, 'chars'),
+        strict: flag(p, 'strict'),
+      }
+    : undefined;
+  if (!sequence) for (const o of ['max-length', 'column', 'tokenizer', 'strict', 'word-dropout']) if (p.values[o] !== undefined) throw new UsageError(`--${o} applies to sequence datasets (smiles, smiles-nci, text, .smi, .txt, or .csv with --column); ${dataset} is not one`);
+  const modelName = str(p, 'model', sequence ? (dataset === 'text' || dataset.toLowerCase().endsWith('.txt') ? 'text' : 'smiles') : 'mlp');
+  const recipe = presetRecipe(modelName);
+  const likelihood = likelihoodOf(choice(p, 'likelihood', ['bernoulli', 'gaussian', 'categorical'] as const, 'bernoulli'), p.values.classes === undefined ? undefined : int(p, 'classes', 0, 2));
   const trainClasses = typeof p.values['train-classes'] === 'string' ? p.values['train-classes'].split(',').map((t) => {
     const v = Number(t.trim());
     if (t.trim() === '' || !Number.isInteger(v) || v < 0) throw new UsageError(`--train-classes: ${JSON.stringify(t)} is not a label; expected comma-separated non-negative integers`);
     return v;
   }) : null;
-  const sets = await loadSets(dataset, likelihood.type === 'bernoulli', trainClasses);
-  const { train } = sets;
+  const data = await loadRunData(dataset, { unitRange: !sequence && likelihood.type === 'bernoulli', trainClasses, sequence });
+  const { train } = data;
   const json = isPreset(modelName) ? null : readText(modelName, '--model');
-  const latent = p.values.latent === undefined ? undefined : int(p, 'latent', 0, 1);
-  const hidden = p.values.hidden === undefined ? undefined : int(p, 'hidden', 0, 1);
-  const model = modelFor(modelName, json, train, { ...(latent !== undefined ? { latent } : {}), ...(hidden !== undefined ? { hidden } : {}), autoencoder: flag(p, 'autoencoder'), likelihood });
+  const latent = p.values.latent === undefined ? recipe.latent : int(p, 'latent', 0, 1);
+  const hidden = p.values.hidden === undefined ? recipe.hidden : int(p, 'hidden', 0, 1);
+  const wordDropout = num(p, 'word-dropout', recipe.wordDropout ?? 0, 0, 0.99);
+  const model = modelFor(modelName, json, train, { ...(latent !== undefined ? { latent } : {}), ...(hidden !== undefined ? { hidden } : {}), autoencoder: flag(p, 'autoencoder'), likelihood, wordDropout });
   const config: RunConfig = {
     version: 1, dataset, modelName, model,
-    batch: int(p, 'batch', 128), epochs: int(p, 'epochs', 3),
+    batch: int(p, 'batch', 128), epochs: int(p, 'epochs', recipe.epochs ?? 3),
     optimizer: choice(p, 'optimizer', ['adam', 'adamw', 'sgd'] as const, 'adam'),
-    lr: num(p, 'lr', 1e-3, 0), weightDecay: num(p, 'weight-decay', 0, 0), clipNorm: num(p, 'clip-norm', 0, 0),
-    beta: num(p, 'beta', 1, 0), klSchedule: str(p, 'kl-schedule', 'constant'), lrSchedule: str(p, 'lr-schedule', 'constant'),
-    freeBits: num(p, 'free-bits', 0, 0), latentL2: num(p, 'latent-l2', 0, 0),
+    lr: num(p, 'lr', recipe.lr ?? 1e-3, 0), weightDecay: num(p, 'weight-decay', 0, 0), clipNorm: num(p, 'clip-norm', 0, 0),
+    beta: num(p, 'beta', 1, 0), klSchedule: str(p, 'kl-schedule', recipe.klSchedule ?? 'constant'), lrSchedule: str(p, 'lr-schedule', 'constant'),
+    freeBits: num(p, 'free-bits', recipe.freeBits ?? 0, 0), latentL2: num(p, 'latent-l2', 0, 0),
     binarize: choice(p, 'binarize', ['none', 'static', 'dynamic'] as const, 'none'),
     seed: int(p, 'seed', 1, 0, 0xffffffff), logEvery: int(p, 'log-every', 10), trainClasses,
     onNan: choice(p, 'on-nan', ['skip', 'stop'] as const, 'skip'),
+    ...(sequence ? { sequence } : {}),
   };
   trainerConfig(config); // validates the schedule strings
-  return { config, out: typeof p.values.out === 'string' ? p.values.out : null, json: flag(p, 'json'), autotune: flag(p, 'autotune'), sets };
+  return { config, out: typeof p.values.out === 'string' ? p.values.out : null, json: flag(p, 'json'), autotune: flag(p, 'autotune'), sets: data };
 }
 
 function readText(path: string, what: string): string {
@@ -102,16 +121,15 @@ function readText(path: string, what: string): string {
   return readFileSync(path, 'utf8');
 }
 
-/** The run's data; with `trainClasses`, the training set keeps only those labels (the test set is whole). */
+/** The run's images or values; with `trainClasses`, the training set keeps only those labels (the test set is whole). */
 export async function loadSets(dataset: string, unitRange: boolean, trainClasses: readonly number[] | null = null): Promise<{ train: Dataset; test: Dataset }> {
-  const sets = await resolveDataset(dataset, { unitRange });
-  if (!trainClasses) return sets;
-  const labels = sets.train.labels;
-  if (!labels) throw new UsageError(`--train-classes: ${sets.train.name} has no labels`);
-  const keep = new Set(trainClasses);
-  const idx = Uint32Array.from(Array.from(labels.keys()).filter((i) => keep.has(labels[i]!)));
-  if (idx.length === 0) throw new UsageError(`--train-classes ${trainClasses.join(',')}: no training sample has these labels`);
-  return { train: subset(sets.train, idx, `${sets.train.name}[${trainClasses.join(',')}]`), test: sets.test };
+  const { train, test } = await loadRunData(dataset, { unitRange, trainClasses });
+  return { train, test };
+}
+
+/** The data of a saved run (sequences checked against its vocabulary). */
+export function runData(config: RunConfig, dir: string): Promise<RunData> {
+  return loadRunData(config.dataset, { unitRange: !config.sequence && config.model.likelihood.type === 'bernoulli', trainClasses: config.trainClasses, sequence: config.sequence, dir });
 }
 
 function defaultOut(c: RunConfig): string {
@@ -185,7 +203,7 @@ async function checkpoint(trainer: Trainer, dir: string): Promise<void> {
 }
 
 /** Runs (or continues) training with checkpoints per epoch; SIGINT or SIGTERM stops after the current step and saves. */
-async function runTraining(trainer: Trainer, dir: string, sets: { test: Dataset }, history: EpochPoint[], json: boolean, writer: RunWriter): Promise<number> {
+async function runTraining(trainer: Trainer, dir: string, sets: RunData, history: EpochPoint[], json: boolean, writer: RunWriter): Promise<number> {
   const rep = reporter(json, trainer.config.epochs, trainer.config.batch);
   const abort = new AbortController();
   let stoppedBy: StopSignal = 'SIGINT';
@@ -216,6 +234,13 @@ async function runTraining(trainer: Trainer, dir: string, sets: { test: Dataset 
       rep.message(`checkpoint saved at epoch ${trainer.epoch + 1}, step ${trainer.session.step}; continue with: webgpu-vae resume ${dir}`);
       return stopExitCode(stoppedBy);
     }
+    if (sets.sequences) {
+      const { report, files } = await writeSequenceOutputs(dir, trainer.inference, sets.sequences, history, trainer.config.seed);
+      if (json) rep.message(JSON.stringify({ type: 'sequence-report', ...report }));
+      else for (const l of describeSequenceReport(report)) rep.message(l);
+      rep.message(`run folder: ${dir} (model.safetensors, optimizer.safetensors, config.json, vocab.json, metrics.jsonl, ${files.join(', ')})`);
+      return 0;
+    }
     await writePictures(dir, trainer.inference, sets.test, history, trainer.config.seed);
     rep.message(`run folder: ${dir} (model.safetensors, optimizer.safetensors, config.json, metrics.jsonl, samples.png, reconstructions.png, latent.png, interpolation.png, loss.png)`);
     return 0;
@@ -242,6 +267,11 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
     const { gpu, line, reason } = await openGpu();
     if (json) console.log(JSON.stringify({ type: 'adapter', adapter: gpu.summary, reason }));
     else console.log(`${line}\ndata: ${sets.train.name} (${sets.train.count}) / ${sets.test.name} (${sets.test.count}); model: ${config.modelName}, latent ${config.model.latent}; run folder: ${dir}`);
+    if (sets.sequences) {
+      if (json) console.log(JSON.stringify({ type: 'sequences', summary: sets.sequences.summary, report: sets.sequences.report, filtered: sets.sequences.filtered }));
+      else console.log(sets.sequences.summary);
+      writeVocabulary(dir, sets.sequences.vocab);
+    }
     writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     writeFileAtomic(join(dir, 'metrics.jsonl'), '');
     if (r.autotune) await autotune(gpu.device, config, json);
@@ -304,7 +334,7 @@ export async function resumeCommand(argv: readonly string[]): Promise<number> {
   return withRunLock(dir!, 'resume', async (writer) => {
     const saved = readRunConfig(dir!);
     const config: RunConfig = { ...saved, epochs: int(p, 'epochs', saved.epochs), onNan: choice(p, 'on-nan', ['skip', 'stop'] as const, saved.onNan ?? 'skip') };
-    const sets = await loadSets(config.dataset, config.model.likelihood.type === 'bernoulli', config.trainClasses);
+    const sets = await runData(config, dir!);
     const { gpu, line, reason } = await openGpu();
     console.log(json ? JSON.stringify({ type: 'adapter', adapter: gpu.summary, reason }) : line);
     if (flag(p, 'autotune')) await autotune(gpu.device, config, json);

@@ -278,6 +278,18 @@ export class Inference {
     return { recon: recon!, kl: kl!, mu: mu!, logvar: logvar! };
   }
 
+  /**
+   * The decoder's raw outputs (N, ...input) for the rows of a dataset at
+   * z = μ, through the whole model: for a sequence model, the logits of
+   * every position given the true previous tokens (teacher forcing).
+   */
+  async meanLogits(ds: Dataset, start = 0, count = ds.count - start): Promise<Float32Array> {
+    const [y] = await this.run('loss-mean', datasetRows(ds, start, count), inputSize(ds), (p) => [{ t: (p.fg as ReturnType<typeof addLoss>).logits, row: numel(this.spec.input) }], {
+      labels: ds.labels?.subarray(start, start + count) ?? undefined,
+    });
+    return y!;
+  }
+
   /** ELBO terms over a dataset, per-dimension KL and active units. */
   async evaluate(ds: Dataset, seed = 0): Promise<DatasetEvaluation> {
     const r = await this.perSample(ds, seed);

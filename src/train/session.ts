@@ -17,7 +17,7 @@ import { matmulTuning, tuneMatmul, type MatmulTuning } from '../kernels/autotune
 import { checkTokenIndices } from '../kernels/embedding.ts';
 import { matmulShapeClass, matmulShapeKey, matmulVariant, type MatmulVariant } from '../kernels/matmul.ts';
 import { decodeNonFiniteReport, NONFINITE_REPORT_LENGTH } from '../kernels/nonfinite.ts';
-import { sampleSize, type Dataset } from '../data/dataset.ts';
+import { inputSize, type Dataset } from '../data/dataset.ts';
 import { feedSources, makeFeed, type DataFeed } from './feed.ts';
 import { initParams, ParamLayout, type StateDict } from './params.ts';
 
@@ -224,7 +224,7 @@ export class TrainingSession {
    * its step, with the same values.
    */
   attachData(ds: Dataset, opts: { readonly stream?: boolean } = {}): void {
-    const D = sampleSize(ds);
+    const D = inputSize(ds);
     const want = numel(this.options.spec.input);
     if (D !== want) throw new Error(`${ds.name}: samples of shape [${ds.shape.join(', ')}] (${D} values) do not fit a model whose input is [${this.options.spec.input.join(', ')}] (${want})`);
     const B = this.options.batch;

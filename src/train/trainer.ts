@@ -4,7 +4,7 @@
  * the GPU and read back every `logEvery` steps, an evaluation of the test set
  * after each epoch, and events for progress bars, logs and checkpoints.
  */
-import { permutation, sampleSize, validateDataset, type Dataset } from '../data/dataset.ts';
+import { inputSize, permutation, validateDataset, type Dataset } from '../data/dataset.ts';
 import { Inference } from '../eval/inference.ts';
 import type { ModelSpec } from '../model/spec.ts';
 import { klWeight, learningRate, type KlSchedule, type LrSchedule } from './schedules.ts';
@@ -83,7 +83,7 @@ export class Trainer {
     if (test) validateDataset(test, { unitRange: c.spec.likelihood.type === 'bernoulli' });
     if (train.count < c.batch) throw new Error(`${train.name}: ${train.count} samples is fewer than the batch size ${c.batch}; use a smaller --batch`);
     const D = c.spec.input.reduce((a, b) => a * b, 1);
-    if (sampleSize(train) !== D) throw new Error(`${train.name}: samples of shape [${train.shape.join(', ')}] do not fit the model input [${c.spec.input.join(', ')}]`);
+    if (inputSize(train) !== D) throw new Error(`${train.name}: samples of shape [${train.shape.join(', ')}] do not fit the model input [${c.spec.input.join(', ')}]`);
     this.train = c.binarize === 'static' ? binarizeStatic(train) : train;
     this.test = test && (c.binarize === 'none' ? test : binarizeStatic(test));
     this.build(device);
