@@ -15,9 +15,13 @@ import { imageGrid, pairGrid } from '../viz/grid.ts';
 import { imageShape } from './pictures.ts';
 import { flag, helpText, int, parse, positionals, str, UsageError, type OptionSpec } from './options.ts';
 import { loadSets, readRunConfig } from './train.ts';
+import type { RunConfig } from './config.ts';
+import { evalSequences, interpolateSequencesCommand, reconstructSequencesCommand, sampleSequences, scoreSequences } from './sequence-commands.ts';
 import { openGpu } from './writer.ts';
 
 interface Loaded {
+  readonly dir: string;
+  readonly config: RunConfig;
   readonly spec: ModelSpec;
   readonly inference: Inference;
   readonly close: () => void;
@@ -41,7 +45,7 @@ async function openRun(dir: string): Promise<Loaded> {
   gpu.device.queue.writeBuffer(buf, 0, block);
   const inference = new Inference(gpu.device, config.model, buf, 256);
   return {
-    spec: config.model, inference, dataset: config.dataset,
+    dir, config, spec: config.model, inference, dataset: config.dataset,
     close: () => {
       inference.destroy();
       destroyBuffer(gpu.device, buf);
@@ -64,6 +68,8 @@ const EVAL_OPTIONS: OptionSpec = {
   dataset: { type: 'string', help: "dataset whose test split is evaluated (default: the run's)" },
   'iw-samples': { type: 'string', help: 'importance samples per input for the IW-NLL estimate (0: skip)', default: '0' },
   limit: { type: 'string', help: 'evaluate only the first N test samples' },
+  samples: { type: 'string', help: 'sequences: prior samples decoded for validity, uniqueness and novelty', default: '1000' },
+  temperature: { type: 'string', help: 'sequences: sampling temperature of the prior samples (0: greedy)', default: '1' },
   json: { type: 'boolean', help: 'print the results as JSON' },
 };
 
@@ -73,7 +79,15 @@ export async function evalCommand(argv: readonly string[]): Promise<number> {
   const [dir] = positionals('eval', p, ['run']);
   const k = int(p, 'iw-samples', 0, 0);
   const run = await openRun(dir!);
+  if (run.config.sequence) {
+    try {
+      return await evalSequences(run, p);
+    } finally {
+      run.close();
+    }
+  }
   try {
+    for (const o of ['samples', 'temperature']) if (p.values[o] !== undefined) throw new UsageError(`eval --${o}: applies to runs on sequences; ${dir} is a run on ${run.dataset}`);
     let ds = await testSet(run, str(p, 'dataset', run.dataset));
     if (p.values.limit !== undefined) ds = firstN(ds, int(p, 'limit', ds.count));
     const ev = await run.inference.evaluate(ds, 0);
@@ -107,7 +121,8 @@ const SAMPLE_OPTIONS: OptionSpec = {
   n: { type: 'string', help: 'number of samples', default: '64' },
   seed: { type: 'string', help: 'random seed', default: '0' },
   label: { type: 'string', help: 'the class to draw (conditional models; required for them)' },
-  out: { type: 'string', help: 'file to write: an image grid (.png), or the decoder\'s means as an N×C×H×W float32 array (.npy)', default: 'samples.png' },
+  temperature: { type: 'string', help: 'sequences: sampling temperature (0: greedy)', default: '1' },
+  out: { type: 'string', help: 'file to write: an image grid (.png), the decoder\'s means as an N×C×H×W float32 array (.npy), or for sequences one sample per line (.smi, .txt)', default: 'samples.png; samples.smi or samples.txt for sequences' },
 };
 
 /** The class every sample is drawn for: required by a conditional model, refused by the others. */
@@ -128,10 +143,19 @@ export async function sampleCommand(argv: readonly string[]): Promise<number> {
   const n = int(p, 'n', 64, 1, 100_000);
   const out = str(p, 'out', 'samples.png');
   const npy = out.toLowerCase().endsWith('.npy');
-  if (!npy && !out.toLowerCase().endsWith('.png')) throw new UsageError(`sample --out ${out}: expected a .png or .npy file`);
-  if (!npy && n > 4096) throw new UsageError(`sample: --n ${n} is too many for an image grid (at most 4096); write a .npy file instead`);
+  const run0 = readRunConfig(dir!);
+  if (run0.sequence === undefined && !npy && !out.toLowerCase().endsWith('.png')) throw new UsageError(`sample --out ${out}: expected a .png or .npy file`);
+  if (run0.sequence === undefined && !npy && n > 4096) throw new UsageError(`sample: --n ${n} is too many for an image grid (at most 4096); write a .npy file instead`);
   const run = await openRun(dir!);
+  if (run.config.sequence) {
+    try {
+      return await sampleSequences(run, p);
+    } finally {
+      run.close();
+    }
+  }
   try {
+    if (p.values.temperature !== undefined) throw new UsageError(`sample --temperature: applies to runs on sequences; ${dir} is a run on ${run.dataset}`);
     const labels = sampleLabels(p, run.spec, n);
     const { x } = await run.inference.samplePrior(n, int(p, 'seed', 0, 0, 0xffffffff), labels);
     if (npy) {
@@ -152,7 +176,7 @@ export async function sampleCommand(argv: readonly string[]): Promise<number> {
 const RECON_OPTIONS: OptionSpec = {
   dataset: { type: 'string', help: "dataset whose test split is used (default: the run's)" },
   n: { type: 'string', help: 'number of inputs', default: '16' },
-  out: { type: 'string', help: 'PNG file to write', default: 'reconstructions.png' },
+  out: { type: 'string', help: 'PNG file to write (sequences: a text file; default: standard output)', default: 'reconstructions.png' },
 };
 
 export async function reconstructCommand(argv: readonly string[]): Promise<number> {
@@ -160,6 +184,13 @@ export async function reconstructCommand(argv: readonly string[]): Promise<numbe
   if (flag(p, 'help')) return help('reconstruct', '<run> [options]', 'Writes test inputs over their reconstructions.', RECON_OPTIONS);
   const [dir] = positionals('reconstruct', p, ['run']);
   const run = await openRun(dir!);
+  if (run.config.sequence) {
+    try {
+      return await reconstructSequencesCommand(run, p);
+    } finally {
+      run.close();
+    }
+  }
   try {
     const ds = await testSet(run, str(p, 'dataset', run.dataset));
     const n = Math.min(int(p, 'n', 16, 1, 1024), ds.count);
@@ -179,7 +210,7 @@ const INTERP_OPTIONS: OptionSpec = {
   a: { type: 'string', help: 'index of the first test input', default: '0' },
   b: { type: 'string', help: 'index of the second test input', default: '1' },
   steps: { type: 'string', help: 'images along the line', default: '10' },
-  out: { type: 'string', help: 'PNG file to write', default: 'interpolation.png' },
+  out: { type: 'string', help: 'PNG file to write (sequences: a text file; default: standard output)', default: 'interpolation.png' },
 };
 
 export async function interpolateCommand(argv: readonly string[]): Promise<number> {
@@ -187,6 +218,13 @@ export async function interpolateCommand(argv: readonly string[]): Promise<numbe
   if (flag(p, 'help')) return help('interpolate', '<run> [options]', 'Decodes points on the line between the posterior means of two test inputs.', INTERP_OPTIONS);
   const [dir] = positionals('interpolate', p, ['run']);
   const run = await openRun(dir!);
+  if (run.config.sequence) {
+    try {
+      return await interpolateSequencesCommand(run, p);
+    } finally {
+      run.close();
+    }
+  }
   try {
     const ds = await testSet(run, str(p, 'dataset', run.dataset));
     const a = int(p, 'a', 0, 0, ds.count - 1), b = int(p, 'b', 1, 0, ds.count - 1), steps = int(p, 'steps', 10, 2, 100);
@@ -233,6 +271,13 @@ export async function scoreCommand(argv: readonly string[]): Promise<number> {
   const [dir] = positionals('score', p, ['run']);
   if (flag(p, 'json') && flag(p, 'csv')) throw new UsageError('score: choose one of --json and --csv');
   const run = await openRun(dir!);
+  if (run.config.sequence) {
+    try {
+      return await scoreSequences(run, p);
+    } finally {
+      run.close();
+    }
+  }
   try {
     const ds = await testSet(run, str(p, 'dataset', run.dataset));
     const r = await run.inference.perSample(ds, 0);
