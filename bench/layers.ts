@@ -10,7 +10,7 @@ import type { KernelCall } from '../src/gpu/dispatch.ts';
 import { concat, concatBackward } from '../src/kernels/concat.ts';
 import { conv1d, conv1dBackward, type Conv1dOptions } from '../src/kernels/conv1d.ts';
 import { upsampleNearest2d, upsampleNearest2dBackward } from '../src/kernels/upsample.ts';
-import type { KernelResult } from './suite.ts';
+import { entriesOf, type KernelResult } from './suite.ts';
 
 function rand(n: number): Float32Array {
   return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 0.5);
@@ -33,7 +33,7 @@ export async function benchLayers(device: GPUDevice, time: Timer, push: (r: Kern
   };
   const gbs = async (name: string, c: KernelCall[], bytes: number) => {
     const ms = await time(c);
-    push({ name, ms, rate: bytes / (ms * 1e6), unit: 'GB/s' });
+    push({ name, kernel: entriesOf(c), why: 'default', ms, rate: bytes / (ms * 1e6), unit: 'GB/s' });
   };
   try {
     // The conditional VAE's concats at batch 128: [x | label] (784 + 10) and [z | label] (20 + 10).
@@ -63,7 +63,7 @@ export async function benchLayers(device: GPUDevice, time: Timer, push: (r: Kern
     ] as const) {
       const ms = await time(c);
       const kernel = c[0]!.label.slice(c[0]!.label.lastIndexOf('['));
-      push({ name: `conv1d causal 64×32→64 L120 k5 ${label} (default ${kernel})`, ms, rate: flops / (ms * 1e6), unit: 'GFLOP/s' });
+      push({ name: `conv1d causal 64×32→64 L120 k5 ${label} (default ${kernel})`, kernel: entriesOf(c), why: 'default', ms, rate: flops / (ms * 1e6), unit: 'GFLOP/s' });
     }
   } finally {
     for (const c of calls) c.destroy();

@@ -13,7 +13,7 @@ import { createBuffer, destroyBuffer, STORAGE, uploadF32 } from '../src/gpu/buff
 import type { KernelCall } from '../src/gpu/dispatch.ts';
 import { canTime, timeCalls, wallTime } from '../src/gpu/timing.ts';
 import { groupNorm, groupNormBackward, layerNorm, layerNormBackward, normWorkgroupSize } from '../src/kernels/norm.ts';
-import type { KernelResult } from './suite.ts';
+import { entriesOf, type KernelResult } from './suite.ts';
 
 async function time(device: GPUDevice, call: KernelCall, reps: number): Promise<number> {
   if (canTime(device)) return (await timeCalls(device, [call], reps))[0]!;
@@ -57,7 +57,7 @@ export async function benchNorm(device: GPUDevice, reps = 3): Promise<KernelResu
         try {
           for (const [label, call, bytes] of [['forward', fwd, 2 * n * 4], ['dx', gx!, 3 * n * 4], ['dweight, dbias', gp!, 2 * n * 4]] as const) {
             const ms = await time(device, call, reps);
-            out.push({ name: `${c.name} ${label} ${tag}`, ms, rate: bytes / (ms * 1e6), unit: 'GB/s' });
+            out.push({ name: `${c.name} ${label} ${tag}`, kernel: `${entriesOf([call])} (workgroup ${wg})`, why: wg === dflt ? 'default' : 'named', ms, rate: bytes / (ms * 1e6), unit: 'GB/s' });
           }
         } finally {
           for (const k of [fwd, gx!, gp!]) k.destroy();

@@ -13,7 +13,7 @@ import { canTime, timePass, wallTime } from '../src/gpu/timing.ts';
 import { embedding, embeddingBackward } from '../src/kernels/embedding.ts';
 import { gruRecurrence, gruRecurrenceBackward } from '../src/kernels/gru.ts';
 import { matmul } from '../src/kernels/matmul.ts';
-import type { KernelResult } from './suite.ts';
+import { entriesOf, type KernelResult } from './suite.ts';
 
 async function passTime(device: GPUDevice, calls: KernelCall[], reps: number): Promise<number> {
   return canTime(device) ? timePass(device, calls, reps) : wallTime(device, calls, reps);
@@ -43,9 +43,9 @@ export async function benchSequence(device: GPUDevice, push: (r: KernelResult) =
       const mm = await passTime(device, [same], reps);
       const f = await passTime(device, fwd, reps);
       const b = await passTime(device, bwd, reps);
-      push({ name: `matmul ${B * T}×${H}→${G} (the recurrence's products at once)`, ms: mm, rate: flops / (mm * 1e6), unit: 'GFLOP/s' });
-      push({ name: `gru recurrence B=${B} T=${T} H=${H}: ${T + 1} dispatches (${(f / mm).toFixed(2)}× the matmul)`, ms: f, rate: flops / (f * 1e6), unit: 'GFLOP/s' });
-      push({ name: `gru recurrence backward B=${B} T=${T} H=${H}: ${T + 1} dispatches (${(b / mm).toFixed(2)}× the matmul)`, ms: b, rate: (flops + 2 * B * G * H) / (b * 1e6), unit: 'GFLOP/s' });
+      push({ name: `matmul ${B * T}×${H}→${G} (the recurrence's products at once)`, kernel: entriesOf([same]), why: 'default', ms: mm, rate: flops / (mm * 1e6), unit: 'GFLOP/s' });
+      push({ name: `gru recurrence B=${B} T=${T} H=${H}: ${T + 1} dispatches (${(f / mm).toFixed(2)}× the matmul)`, kernel: entriesOf(fwd), why: 'default', ms: f, rate: flops / (f * 1e6), unit: 'GFLOP/s' });
+      push({ name: `gru recurrence backward B=${B} T=${T} H=${H}: ${T + 1} dispatches (${(b / mm).toFixed(2)}× the matmul)`, kernel: entriesOf(bwd), why: 'default', ms: b, rate: (flops + 2 * B * G * H) / (b * 1e6), unit: 'GFLOP/s' });
     } finally {
       for (const c of [...fwd, ...bwd, same]) c.destroy();
       for (const x of Object.values(bufs)) destroyBuffer(device, x);
@@ -59,8 +59,8 @@ export async function benchSequence(device: GPUDevice, push: (r: KernelResult) =
   try {
     const f = await passTime(device, [fwd], reps);
     const b = await passTime(device, [bwd], reps);
-    push({ name: `embedding N=${N} V=${V} E=${E} (gather)`, ms: f, rate: (4 * (N + 2 * N * E)) / (f * 1e6), unit: 'GB/s' });
-    push({ name: `embedding backward N=${N} V=${V} E=${E} (deterministic scatter-add)`, ms: b, rate: (4 * (N + N * E + V * E)) / (b * 1e6), unit: 'GB/s' });
+    push({ name: `embedding N=${N} V=${V} E=${E} (gather)`, kernel: entriesOf([fwd]), why: 'default', ms: f, rate: (4 * (N + 2 * N * E)) / (f * 1e6), unit: 'GB/s' });
+    push({ name: `embedding backward N=${N} V=${V} E=${E} (deterministic scatter-add)`, kernel: entriesOf([bwd]), why: 'default', ms: b, rate: (4 * (N + N * E + V * E)) / (b * 1e6), unit: 'GB/s' });
   } finally {
     fwd.destroy();
     bwd.destroy();

@@ -19,12 +19,17 @@ import { benchSequence } from './seq.ts';
 export interface KernelResult {
   readonly name: string;
   /** The kernel that ran (the call's variant) and why: the kernel profile's default, or named by the benchmark. */
-  readonly kernel?: string;
-  readonly why?: 'default' | 'named';
+  readonly kernel: string;
+  readonly why: 'default' | 'named';
   readonly ms: number;
   /** GFLOP/s for compute-bound kernels, GB/s for memory-bound ones. */
   readonly rate: number;
   readonly unit: 'GFLOP/s' | 'GB/s';
+}
+
+/** The entry points a benchmark entry ran, for its `kernel` field. */
+export function entriesOf(calls: readonly KernelCall[]): string {
+  return [...new Set(calls.map((c) => c.entry.name))].join(' + ');
 }
 
 async function time(device: GPUDevice, calls: KernelCall[], reps: number): Promise<number> {

