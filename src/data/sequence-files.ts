@@ -169,7 +169,7 @@ export interface SequenceSource {
 
 /**
  * The sequence datasets by name: `smiles` (the 10,000 WEHI molecules),
- * `smiles-nci` (the NCI molecules, filtered), `text` (Debian's fortunes, up
+ * `smiles-nci` (the NCI molecules, filtered; up to 80 tokens by default), `text` (Debian's fortunes, up
  * to 64 characters per entry), or a path: a .smi file (SMILES), a .txt file
  * (text, a line per sample) or a .csv file (`column` names the column;
  * SMILES when `tokenizer` is smiles).
@@ -179,7 +179,8 @@ export function loadSequenceSource(name: string, o: { readonly column?: string; 
   if (name === 'smiles') return { name, tokenizer: 'smiles', lines: csvColumn(readChecked(WEHI_SMILES, apt), WEHI_SMILES, null) };
   if (name === 'smiles-nci') {
     const { kept, dropped } = filterNci(firstField(splitLines(readChecked(NCI_SMILES, apt))));
-    return { name, tokenizer: 'smiles', lines: kept, filtered: dropped };
+    // 99% of the filtered molecules have at most 80 tokens; the few long ones would make every sequence 269 steps long.
+    return { name, tokenizer: 'smiles', lines: kept, filtered: dropped, maxLength: 81 };
   }
   if (name === 'text') {
     let files: string[];
