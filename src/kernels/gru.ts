@@ -138,11 +138,11 @@ export function gruRecurrence(device: GPUDevice, bufs: GruRecurrenceBuffers, o: 
   checkDistinct(op, { gi: bufs.gi, h0: bufs.h0, weightHh: bufs.weightHh, biasHh: bufs.biasHh }, { hs: bufs.hs, gates: bufs.gates, hprev: bufs.hprev });
   const calls = [
     bufs.h0
-      ? stepCall(device, 'gru_start', `${op}: h0`, { h0: bufs.h0, hprev: bufs.hprev }, o, 0)
-      : stepCall(device, 'gru_start_zero', `${op}: h0 = 0`, { hprev: bufs.hprev }, o, 0),
+      ? stepCall(device, 'gru_recurrence_start', `${op}: h0`, { h0: bufs.h0, hprev: bufs.hprev }, o, 0)
+      : stepCall(device, 'gru_recurrence_start_zero', `${op}: h0 = 0`, { hprev: bufs.hprev }, o, 0),
   ];
   const step = { gi: bufs.gi, weight_hh: bufs.weightHh, bias_hh: bufs.biasHh, hs: bufs.hs, gates: bufs.gates, hprev: bufs.hprev };
-  for (let t = 0; t < T; t++) calls.push(stepCall(device, 'gru_step_forward', `${op}: step ${t}`, step, o, t));
+  for (let t = 0; t < T; t++) calls.push(stepCall(device, 'gru_recurrence_step', `${op}: step ${t}`, step, o, t));
   return calls;
 }
 
@@ -164,7 +164,7 @@ export function gruRecurrenceBackward(device: GPUDevice, bufs: GruRecurrenceGrad
   checkDistinct(op, { dhs: bufs.dhs, gates: bufs.gates, hprev: bufs.hprev, weightHh: bufs.weightHh }, { dgi: bufs.dgi, dgh: bufs.dgh, dcarry: bufs.dcarry, dh0: bufs.dh0 });
   const step = { dhs: bufs.dhs, gates_in: bufs.gates, hprev_in: bufs.hprev, weight_hh: bufs.weightHh, dgi: bufs.dgi, dgh: bufs.dgh, dcarry: bufs.dcarry };
   const calls: KernelCall[] = [];
-  for (let t = T - 1; t >= 0; t--) calls.push(stepCall(device, 'gru_step_backward', `${op}: step ${t}`, step, o, t));
+  for (let t = T - 1; t >= 0; t--) calls.push(stepCall(device, 'gru_recurrence_backward_step', `${op}: step ${t}`, step, o, t));
   if (bufs.dh0) calls.push(gruBackwardH0(device, { ...bufs, dh0: bufs.dh0 }, o));
   return calls;
 }

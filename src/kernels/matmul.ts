@@ -15,9 +15,10 @@ import { makeCall, placeholderBuffer, type BufferArg, type KernelCall } from '..
 import { checkBuffer, checkSizes, grid1d } from './kernel.ts';
 
 /**
- * The matmul kernels, all with the same semantics and uniform fields:
- * - `direct`: 8×8 register blocks per invocation, no workgroup memory (shaders/matmul.wgsl); any shape.
- * - `reg4x4`: 4×4 register blocks per invocation (matmul.wgsl's matmul_4x4); any shape; the
+ * The matmul kernels, all with the same semantics and uniform fields; variant
+ * `v` is the WGSL entry point `matmul_<v>`:
+ * - `direct`: 8×8 register blocks per invocation, no workgroup memory (shaders/matmul.wgsl's matmul_direct); any shape.
+ * - `reg4x4`: 4×4 register blocks per invocation (matmul.wgsl's matmul_reg4x4); any shape; the
  *   textbook register-blocked kernel, a reference point for benchmarks (never a default).
  * - `tiled`: 64×64 tiles through workgroup memory, two barriers per 16 steps of K
  *   (shaders/matmul_tiled.wgsl); any shape; the classic GPU scheme.
@@ -172,9 +173,9 @@ interface VariantSpec {
 }
 
 const SPECS: Readonly<Record<MatmulVariant, VariantSpec>> = {
-  direct: { shader: 'matmul', entry: 'matmul', a: 'a', b: 'b', c: 'c', workgroups: (_, o) => [Math.ceil(o.n / 64), Math.ceil(o.m / 64), 1] },
+  direct: { shader: 'matmul', entry: 'matmul_direct', a: 'a', b: 'b', c: 'c', workgroups: (_, o) => [Math.ceil(o.n / 64), Math.ceil(o.m / 64), 1] },
   tiled: { shader: 'matmul_tiled', entry: 'matmul_tiled', a: 'a', b: 'b', c: 'c', workgroups: (_, o) => [Math.ceil(o.n / 64), Math.ceil(o.m / 64), 1] },
-  reg4x4: { shader: 'matmul', entry: 'matmul_4x4', a: 'a', b: 'b', c: 'c', workgroups: (_, o) => [Math.ceil(o.n / 64), Math.ceil(o.m / 64), 1] },
+  reg4x4: { shader: 'matmul', entry: 'matmul_reg4x4', a: 'a', b: 'b', c: 'c', workgroups: (_, o) => [Math.ceil(o.n / 64), Math.ceil(o.m / 64), 1] },
   naive: { shader: 'matmul_naive', entry: 'matmul_naive', a: 'a', b: 'b', c: 'c', workgroups: (_, o) => [Math.ceil(o.n / 16), Math.ceil(o.m / 16), 1] },
   blocked: {
     shader: 'matmul_blocked',

@@ -146,7 +146,7 @@ export function adam(device: GPUDevice, bufs: AdamBuffers, o: AdamOptions): Opti
   const vec4 = vec4Ok(o.n, [bufs.grad, bufs.param, bufs.m, bufs.v]);
   const call = makeCall(device, {
     shader: vec4 ? 'optim_vec4' : 'optim',
-    entry: vec4 ? 'adam_step4' : 'adam_step',
+    entry: vec4 ? 'adam4' : 'adam',
     label: `${op}${vec4 ? ' [vec4]' : ''}`,
     buffers: vec4
       ? { grad4: bufs.grad, grad_scale: gs, param4: bufs.param, m4: bufs.m, v4: bufs.v }
@@ -182,7 +182,7 @@ export function sgd(device: GPUDevice, bufs: SgdBuffers, o: SgdOptions): Optimiz
   const derive = (step: number, lr: number) => ({ lr, first_step: step === 1 ? 1 : 0 });
   const call = makeCall(device, {
     shader: 'optim',
-    entry: momentum !== 0 ? 'sgd_step' : 'sgd_step_plain',
+    entry: momentum !== 0 ? 'sgd' : 'sgd_plain',
     label: op,
     buffers: {
       grad: bufs.grad,

@@ -66,9 +66,9 @@ export function gatherOneHot(device: GPUDevice, bufs: { readonly ids: BufferArg;
   checkBuffer(op, 'order', bufs.order, (o.start ?? 0) + o.batch);
   checkBuffer(op, 'x', bufs.x, o.batch * o.steps * o.vocab);
   return makeCall(device, {
-    shader: 'tokens', entry: 'gather_onehot', label: op, buffers: bufs,
+    shader: 'tokens', entry: 'gather_one_hot', label: op, buffers: bufs,
     params: { ...base(o), start: o.start ?? 0, shift: o.shift ? 1 : 0, drop: dropThreshold(o.dropout ?? 0), seed: o.seed ?? 0, step: o.step ?? 0, stream: o.stream ?? 2 },
-    workgroups: grid1d(device, o.batch * o.steps * o.vocab, invocations('gather_onehot')),
+    workgroups: grid1d(device, o.batch * o.steps * o.vocab, invocations('gather_one_hot')),
   });
 }
 
