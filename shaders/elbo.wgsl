@@ -52,7 +52,7 @@
 //     [7] count         1 (accumulate = 0) or count + 1: calls summed so far
 //   Dispatch: (1, 1, 1).
 // The gradients of the KL and L2 terms are applied with the reparameterization's
-// backward (reparameterize.wgsl, reparameterize_backward), which reads kl_dim.
+// backward (reparameterize.wgsl, latent_backward), which reads kl_dim.
 //
 // Range: exp(logvar) overflows f32 beyond logvar ≈ 88 and is not clamped;
 // |logvar| ≤ 20 is comfortably safe. σ = exp(log σ) is not clamped either.

@@ -10,7 +10,7 @@
 import { makeCall, placeholderBuffer, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
 import { checkBuffer, checkSizes, grid1d, vec4Ok } from './kernel.ts';
 import { kernelProfile } from '../gpu/profile.ts';
-import { reparameterizeBackward, type ReparameterizeBackwardOptions } from './reparameterize.ts';
+import { latentBackwardCall, type ReparameterizeBackwardOptions } from './reparameterize.ts';
 
 export { ELBO_STATS, ELBO_STATS_SIZE, LIKELIHOODS, type Likelihood } from './elbo-stats.ts';
 import { ELBO_STATS_SIZE, LIKELIHOODS, type Likelihood } from './elbo-stats.ts';
@@ -261,5 +261,5 @@ export interface LatentBackwardBuffers {
  * forward calls (reparameterize, elboKl).
  */
 export function latentBackward(device: GPUDevice, bufs: LatentBackwardBuffers, o: LatentBackwardOptions): KernelCall {
-  return reparameterizeBackward(device, bufs, { ...o, beta: o.beta ?? 1 });
+  return latentBackwardCall(device, `latentBackward(B=${o.batch}, J=${o.latent})`, bufs, { ...o, beta: o.beta ?? 1 });
 }

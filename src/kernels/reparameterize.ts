@@ -158,14 +158,25 @@ export function reparameterize(device: GPUDevice, bufs: ReparameterizeBuffers, o
  * Backward of `reparameterize` with ε regenerated from the same stream:
  * dmu = g + s·β·a_j·μ, dlogvar = g·½σε + s·β·a_j·½(exp(logvar) − 1), g = dz + s·2γ·z.
  * With the defaults (β = γ = 0) this is the bare dmu = dz, dlogvar = dz·½σε.
- * The key and `sample` must be those of the forward call.
+ * The key and `sample` must be those of the forward call. The kernel is
+ * reparameterize.wgsl's latent_backward, which latentBackward (elbo.ts) runs
+ * with the KL term on.
  */
 export function reparameterizeBackward(
   device: GPUDevice,
   bufs: ReparameterizeBackwardBuffers,
   o: ReparameterizeBackwardOptions,
 ): KernelCall {
-  const op = `reparameterizeBackward(B=${o.batch}, J=${o.latent})`;
+  return latentBackwardCall(device, `reparameterizeBackward(B=${o.batch}, J=${o.latent})`, bufs, o);
+}
+
+/** The latent_backward dispatch, labelled `op` (in errors too), with reparameterizeBackward's options and defaults. */
+export function latentBackwardCall(
+  device: GPUDevice,
+  op: string,
+  bufs: ReparameterizeBackwardBuffers,
+  o: ReparameterizeBackwardOptions,
+): KernelCall {
   const n = checkLatent(op, o);
   for (const name of ['dz', 'mu', 'logvar', 'dmu', 'dlogvar'] as const) checkBuffer(op, name, bufs[name], n);
   const beta = o.beta ?? 0, gamma = o.gamma ?? 0, freeBits = o.freeBits ?? 0, gradScale = o.gradScale ?? 1 / o.batch;
@@ -179,7 +190,7 @@ export function reparameterizeBackward(
   }
   return makeCall(device, {
     shader: 'reparameterize',
-    entry: 'reparameterize_backward',
+    entry: 'latent_backward',
     label: op,
     buffers: {
       dz: bufs.dz,
