@@ -144,7 +144,7 @@ fn conv2d_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg
 
 @compute @workgroup_size(64, 1, 1)
 fn conv2d_backward_weight(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                      @builtin(local_invocation_index) li: u32) {
+                          @builtin(local_invocation_index) li: u32) {
   let ksize = params.kh * params.kw;
   let kcount = params.c_in * ksize; // flattened (ci, ky, kx)
   let kblocks = (kcount + KB - 1u) / KB;
@@ -219,7 +219,7 @@ var<workgroup> partial: array<f32, 64>;
 
 @compute @workgroup_size(64, 1, 1)
 fn conv2d_backward_bias(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                    @builtin(local_invocation_index) li: u32) {
+                        @builtin(local_invocation_index) li: u32) {
   let c = wg.x + wg.y * nwg.x;
   if (c >= params.c_out) { return; } // the whole workgroup leaves together
   let opix = params.oh * params.ow;

@@ -437,7 +437,7 @@ fn gather_dy(db: vec4u, cof: vec4u) -> mat4x4<f32> {
 
 @compute @workgroup_size(8, 1, 1)
 fn conv2d_backward_weight_block(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                            @builtin(local_invocation_index) li: u32) {
+                                @builtin(local_invocation_index) li: u32) {
   let ksize = params.kh * params.kw;
   let kcount = params.c_in * ksize;
   let kblocks = (kcount + 15u) / 16u;

@@ -150,7 +150,7 @@ fn sample_of(wg: vec3u, nwg: vec3u) -> u32 {
 
 @compute @workgroup_size(WG, 1, 1)
 fn elbo_recon_bernoulli(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                  @builtin(local_invocation_index) tid: u32) {
+                        @builtin(local_invocation_index) tid: u32) {
   let b = sample_of(wg, nwg);
   if (b >= params.batch) { return; }
   let base = b * params.features;
@@ -169,7 +169,7 @@ fn elbo_recon_bernoulli(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroup
 
 @compute @workgroup_size(WG, 1, 1)
 fn elbo_recon_bernoulli4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                   @builtin(local_invocation_index) tid: u32) {
+                         @builtin(local_invocation_index) tid: u32) {
   let b = sample_of(wg, nwg);
   if (b >= params.batch) { return; }
   let dq = params.features / 4u;
@@ -189,7 +189,7 @@ fn elbo_recon_bernoulli4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgrou
 
 @compute @workgroup_size(WG, 1, 1)
 fn elbo_recon_gaussian(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                 @builtin(local_invocation_index) tid: u32) {
+                       @builtin(local_invocation_index) tid: u32) {
   let b = sample_of(wg, nwg);
   if (b >= params.batch) { return; }
   let base = b * params.features;
@@ -244,7 +244,7 @@ fn categorical_partial(base: u32, v_count: u32, v0: u32, dv: u32) -> vec3f {
 
 @compute @workgroup_size(WG, 1, 1)
 fn elbo_recon_categorical(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                    @builtin(local_invocation_index) tid: u32) {
+                          @builtin(local_invocation_index) tid: u32) {
   let b = sample_of(wg, nwg);
   if (b >= params.batch) { return; }
   let groups = params.groups;

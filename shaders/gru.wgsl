@@ -111,7 +111,7 @@ fn at(b: u32, t: u32, width: u32) -> u32 {
 
 @compute @workgroup_size(64, 1, 1)
 fn gru_recurrence_start(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-             @builtin(local_invocation_index) li: u32) {
+                        @builtin(local_invocation_index) li: u32) {
   let s = slot_of(wg, nwg, li);
   if (!s.valid) {
     return;
@@ -129,7 +129,7 @@ fn gru_recurrence_start(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroup
 
 @compute @workgroup_size(64, 1, 1)
 fn gru_recurrence_start_zero(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                  @builtin(local_invocation_index) li: u32) {
+                             @builtin(local_invocation_index) li: u32) {
   let s = slot_of(wg, nwg, li);
   if (!s.valid) {
     return;
@@ -146,7 +146,7 @@ fn gru_recurrence_start_zero(@builtin(workgroup_id) wg: vec3u, @builtin(num_work
 
 @compute @workgroup_size(64, 1, 1)
 fn gru_recurrence_step(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                    @builtin(local_invocation_index) li: u32) {
+                       @builtin(local_invocation_index) li: u32) {
   let s = slot_of(wg, nwg, li);
   if (!s.valid) {
     return;
@@ -246,7 +246,7 @@ fn carry(s: Slot, t1: u32) -> array<vec4f, 4> {
 
 @compute @workgroup_size(64, 1, 1)
 fn gru_recurrence_backward_step(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                     @builtin(local_invocation_index) li: u32) {
+                                @builtin(local_invocation_index) li: u32) {
   let s = slot_of(wg, nwg, li);
   if (!s.valid) {
     return;

@@ -66,7 +66,7 @@ fn step_skipped() -> bool {
 
 @compute @workgroup_size(256, 1, 1)
 fn adam(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-             @builtin(local_invocation_index) li: u32) {
+        @builtin(local_invocation_index) li: u32) {
   if (step_skipped()) { return; }
   let s = grad_multiplier();
   let base = (wg.x + wg.y * nwg.x) * (WG * PER_THREAD) + li;
@@ -86,7 +86,7 @@ fn adam(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
 
 @compute @workgroup_size(256, 1, 1)
 fn sgd(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-            @builtin(local_invocation_index) li: u32) {
+       @builtin(local_invocation_index) li: u32) {
   if (step_skipped()) { return; }
   let s = grad_multiplier();
   let base = (wg.x + wg.y * nwg.x) * (WG * PER_THREAD) + li;
@@ -107,7 +107,7 @@ fn sgd(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
 // SGD without momentum: no momentum buffer is bound.
 @compute @workgroup_size(256, 1, 1)
 fn sgd_plain(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                  @builtin(local_invocation_index) li: u32) {
+             @builtin(local_invocation_index) li: u32) {
   if (step_skipped()) { return; }
   let s = grad_multiplier();
   let base = (wg.x + wg.y * nwg.x) * (WG * PER_THREAD) + li;

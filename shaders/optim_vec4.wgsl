@@ -25,7 +25,7 @@ const PER: u32 = 4u;
 
 @compute @workgroup_size(256, 1, 1)
 fn adam4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-              @builtin(local_invocation_index) li: u32) {
+         @builtin(local_invocation_index) li: u32) {
   if (params.skip_check != 0u && grad_scale[2] != 0.0) { return; }
   var s = 1.0;
   if (params.has_grad_scale != 0u) { s = grad_scale[0]; }

@@ -117,7 +117,7 @@ fn reparameterize(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg
 
 @compute @workgroup_size(256, 1, 1)
 fn latent_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                           @builtin(local_invocation_index) lid: u32) {
+                   @builtin(local_invocation_index) lid: u32) {
   let blk = thread_index(wg, nwg, lid);
   let i0 = blk * 4u;
   if (i0 >= params.n) { return; }

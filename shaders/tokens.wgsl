@@ -57,7 +57,7 @@ fn flat(wg: vec3u, nwg: vec3u, lid: u32, size: u32) -> u32 {
 
 @compute @workgroup_size(256, 1, 1)
 fn gather_one_hot(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                 @builtin(local_invocation_index) lid: u32) {
+                  @builtin(local_invocation_index) lid: u32) {
   let i = flat(wg, nwg, lid, 256u);
   let T = params.steps;
   let V = params.vocab;

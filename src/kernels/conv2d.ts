@@ -15,7 +15,7 @@
 import { kernelProfile } from '../gpu/profile.ts';
 import { activationCode, DEFAULT_ALPHA, type Activation } from './activation-codes.ts';
 import { makeCall, placeholderBuffer, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
-import { checkBuffer, grid1d } from './kernel.ts';
+import { checkBuffer, grid1d, invocationsPerGroup } from './kernel.ts';
 import { conv2dWindow, CONV_VARIANTS, describeConv2d, windowCounts, type Conv2dOptions, type ConvVariant, type ConvWindow } from './conv-geometry.ts';
 
 export { CONV_VARIANTS, conv2dOutputShape, conv2dShapes, conv2dWindow, type Conv2dOptions, type ConvVariant, type ConvWindow, type Pair, type Shape4 } from './conv-geometry.ts';
@@ -39,11 +39,17 @@ function resolveVariant(device: GPUDevice, label: string, product: ConvProduct, 
   return v;
 }
 
-/** Invocations per workgroup, and output pixels, channels and weights per invocation, as in the shaders. */
-const WG = 64;
+/**
+ * Per invocation of the general kernels (conv2d.wgsl and conv_transpose2d.wgsl's
+ * PB, CB, KB): output pixels, output channels, flattened (ci, ky, kx) weights.
+ * Workgroup sizes are read from the shaders (invocationsPerGroup).
+ */
 const PB = 4;
 const CB = 4;
 const KB = 4;
+/** A block of conv_block.wgsl (block_mma.wgsl's 16×32): 16 output pixels (or flattened weights) × 32 output channels. */
+const BLOCK_ROWS = 16;
+const BLOCK_COLS = 32;
 
 function windowParams(g: ConvWindow): Record<string, number> {
   return {
@@ -89,10 +95,11 @@ export function conv2dForwardCall(device: GPUDevice, label: string, g: ConvWindo
       buffers,
       // Steps over flattened (ci, ky, kx) when C_in < 4 would leave most of a four-channel step empty.
       params: { ...windowParams(g), ...ep, flat_k: g.cin < 4 ? 1 : 0 },
-      workgroups: grid1d(device, Math.ceil((g.n * g.oh * g.ow) / 16) * Math.ceil(g.cout / 32), 16),
+      // One block per invocation.
+      workgroups: grid1d(device, Math.ceil((g.n * g.oh * g.ow) / BLOCK_ROWS) * Math.ceil(g.cout / BLOCK_COLS), invocationsPerGroup('conv_block', 'conv2d_forward_block')),
     });
   }
-  const [x, y] = grid1d(device, g.n * g.oh * Math.ceil(g.ow / PB), WG);
+  const [x, y] = grid1d(device, g.n * g.oh * Math.ceil(g.ow / PB), invocationsPerGroup('conv2d', 'conv2d_forward'));
   return makeCall(device, {
     shader: 'conv2d',
     entry: 'conv2d_forward',
@@ -120,19 +127,19 @@ export function convTranspose2dForwardCall(device: GPUDevice, label: string, g: 
   };
   const qh = Math.ceil(g.h / g.sh), qw = Math.ceil(g.w / g.sw);
   if (v === 'blocked') {
-    // Blocks of 16 pixels within each of the sh·sw phases.
-    const blocks = g.sh * g.sw * Math.ceil((g.n * qh * qw) / 16) * Math.ceil(g.cin / 32);
+    // Blocks of BLOCK_ROWS pixels within each of the sh·sw phases, one per invocation.
+    const blocks = g.sh * g.sw * Math.ceil((g.n * qh * qw) / BLOCK_ROWS) * Math.ceil(g.cin / BLOCK_COLS);
     return makeCall(device, {
       shader: 'conv_block',
       entry: 'conv_transpose2d_forward_block',
       label: `${label} [blocked]`,
       buffers,
       params: { ...window, ...ep },
-      workgroups: grid1d(device, blocks, 16),
+      workgroups: grid1d(device, blocks, invocationsPerGroup('conv_block', 'conv_transpose2d_forward_block')),
     });
   }
   // Output pixels by phase (y mod stride), PB consecutive pixels of a phase row per invocation.
-  const [x, y] = grid1d(device, g.n * g.sh * g.sw * qh * Math.ceil(qw / PB), WG);
+  const [x, y] = grid1d(device, g.n * g.sh * g.sw * qh * Math.ceil(qw / PB), invocationsPerGroup('conv_transpose2d', 'conv_transpose2d_forward'));
   return makeCall(device, {
     shader: 'conv_transpose2d',
     entry: 'conv_transpose2d_forward',
@@ -158,7 +165,8 @@ export function conv2dBackwardWeightCall(device: GPUDevice, label: string, g: Co
       label: `${label} [blocked]`,
       buffers: { x: b.inp, dy: b.dout, dweight: b.dweight },
       params: { ...windowParams(g), has_bias: 0, act: 0, alpha: 0, accumulate: accumulate ? 1 : 0 },
-      workgroups: grid1d(device, Math.ceil((g.cin * g.kh * g.kw) / 16) * Math.ceil(g.cout / 32), 1),
+      // One workgroup per block (its invocations split the pixels).
+      workgroups: grid1d(device, Math.ceil((g.cin * g.kh * g.kw) / BLOCK_ROWS) * Math.ceil(g.cout / BLOCK_COLS), 1),
     });
   }
   return makeCall(device, {
@@ -167,7 +175,7 @@ export function conv2dBackwardWeightCall(device: GPUDevice, label: string, g: Co
     label: `${label} [general]`,
     buffers: { x: b.inp, dy: b.dout, dweight: b.dweight },
     params: { ...windowParams(g), has_bias: 0, act: 0, alpha: 0, accumulate: accumulate ? 1 : 0 },
-    workgroups: grid1d(device, Math.ceil(g.cout / CB) * Math.ceil((g.cin * g.kh * g.kw) / KB), WG),
+    workgroups: grid1d(device, Math.ceil(g.cout / CB) * Math.ceil((g.cin * g.kh * g.kw) / KB), invocationsPerGroup('conv2d', 'conv2d_backward_weight')),
   });
 }
 

@@ -9,8 +9,7 @@
  * Float64 reference: src/ref/gru.ts.
  */
 import { makeCall, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
-import { entryInfo } from '../shaders/library.ts';
-import { checkBuffer, checkSizes, grid1d } from './kernel.ts';
+import { checkBuffer, checkSizes, grid1d, invocationsPerGroup } from './kernel.ts';
 import { matmul } from './matmul.ts';
 import { sumAxes } from './reduce.ts';
 
@@ -111,12 +110,11 @@ function checkShape(op: string, o: GruRecurrenceOptions): void {
 }
 
 function stepCall(device: GPUDevice, entry: string, label: string, buffers: Record<string, BufferArg>, o: GruRecurrenceOptions, t: number, accumulate = false): KernelCall {
-  const wg = entryInfo('gru', entry).workgroupSize!;
   return makeCall(device, {
     shader: 'gru', entry, label,
     buffers,
     params: { batch: o.batch, steps: o.steps, hidden: o.hidden, t, accumulate: accumulate ? 1 : 0 },
-    workgroups: grid1d(device, Math.ceil(o.batch / ROWS) * Math.ceil(o.hidden / UNITS), wg[0] * wg[1] * wg[2]),
+    workgroups: grid1d(device, Math.ceil(o.batch / ROWS) * Math.ceil(o.hidden / UNITS), invocationsPerGroup('gru', entry)),
   });
 }
 

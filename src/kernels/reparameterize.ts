@@ -7,7 +7,7 @@
  */
 import type { PhiloxKey } from '../ref/philox.ts';
 import { makeCall, placeholderBuffer, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
-import { checkBuffer, checkSizes, grid1d } from './kernel.ts';
+import { checkBuffer, checkSizes, grid1d, invocationsPerGroup } from './kernel.ts';
 
 export type { PhiloxKey };
 
@@ -59,7 +59,8 @@ export interface ReparameterizeBackwardBuffers {
   readonly dlogvar: BufferArg;
 }
 
-const WG = 256;
+/** Elements of one Philox block (4 words): reparameterize and latent_backward take one block per invocation. */
+const BLOCK = 4;
 
 type Params = Record<string, number>;
 
@@ -116,7 +117,7 @@ export function philoxRaw(device: GPUDevice, bufs: { readonly out: BufferArg }, 
     label: op,
     buffers: { raw: bufs.out },
     params: streamParams(o, { n: o.n, offset: o.offset ?? 0 }),
-    workgroups: grid1d(device, o.n, WG),
+    workgroups: grid1d(device, o.n, invocationsPerGroup('reparameterize', 'philox_raw')),
   });
 }
 
@@ -131,7 +132,7 @@ export function randomNormal(device: GPUDevice, bufs: { readonly out: BufferArg 
     label: op,
     buffers: { eps: bufs.out },
     params: streamParams(o, { n: o.n, offset: o.offset ?? 0 }),
-    workgroups: grid1d(device, o.n, WG),
+    workgroups: grid1d(device, o.n, invocationsPerGroup('reparameterize', 'random_normal')),
   });
 }
 
@@ -150,7 +151,7 @@ export function reparameterize(device: GPUDevice, bufs: ReparameterizeBuffers, o
     // Without eps the placeholder is bound in its place; the shader does not write it (write_eps = 0).
     buffers: { mu: bufs.mu, logvar: bufs.logvar, z: bufs.z, eps: bufs.eps ?? placeholderBuffer(device) },
     params: streamParams(o, { n, latent: o.latent, sample: o.sample === false ? 0 : 1, write_eps: bufs.eps ? 1 : 0 }),
-    workgroups: grid1d(device, Math.ceil(n / 4), WG),
+    workgroups: grid1d(device, Math.ceil(n / BLOCK), invocationsPerGroup('reparameterize', 'reparameterize')),
   });
 }
 
@@ -210,6 +211,6 @@ export function latentBackwardCall(
       free_bits: freeBits,
       grad_scale: gradScale,
     }),
-    workgroups: grid1d(device, Math.ceil(n / 4), WG),
+    workgroups: grid1d(device, Math.ceil(n / BLOCK), invocationsPerGroup('reparameterize', 'latent_backward')),
   });
 }
