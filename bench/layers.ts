@@ -58,8 +58,8 @@ export async function benchLayers(device: GPUDevice, time: Timer, push: (r: Kern
     const flops = 2 * ny * 32 * 5;
     for (const [label, c] of [
       ['forward', keep([conv1d(device, { x, weight: w, y }, o)])],
-      ['grad-input', keep(conv1dBackward(device, { weight: w, dy: y, dx }, o))],
-      ['grad-weight', keep(conv1dBackward(device, { x, dy: y, dweight: dw }, o))],
+      ['backward_input', keep(conv1dBackward(device, { weight: w, dy: y, dx }, o))],
+      ['backward_weight', keep(conv1dBackward(device, { x, dy: y, dweight: dw }, o))],
     ] as const) {
       const ms = await time(c);
       const kernel = c[0]!.label.slice(c[0]!.label.lastIndexOf('['));

@@ -100,7 +100,7 @@ export async function benchKernels(device: GPUDevice, log: (s: string) => void =
         const [gx] = cv.t ? convTranspose2dBackward(device, { weight: w, dy: y, dx }, ov) : conv2dBackward(device, { weight: w, dy: y, dx }, ov);
         const [gw] = cv.t ? convTranspose2dBackward(device, { x, dy: y, dweight: dw }, ov) : conv2dBackward(device, { x, dy: y, dweight: dw }, ov);
         try {
-          for (const [label, call] of [['forward', fwd], ['grad-input', gx!], ['grad-weight', gw!]] as const) {
+          for (const [label, call] of [['forward', fwd], ['backward_input', gx!], ['backward_weight', gw!]] as const) {
             const ms = await time(device, [call], 3);
             const kernel = call.label.slice(call.label.lastIndexOf('['));
             push({ name: `${cv.name} ${label} ${variant ? `[${variant}]` : `(default ${kernel})`}`, kernel: variantOf(call), why: variant ? 'named' : 'default', ms, rate: flops / (ms * 1e6), unit: 'GFLOP/s' });

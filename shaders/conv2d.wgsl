@@ -27,10 +27,11 @@
 //   Thread index t = (n·OH + oy)·ceil(OW / 4) + ox / 4.
 //   Dispatch: x, y cover ceil(N·OH·ceil(OW / 4) / 64) workgroups (2-D when
 //   large: index wg.x + wg.y·num_workgroups.x), z = ceil(C_out / 4).
-//   conv_transpose2d's input gradient is this kernel with x := its dy,
-//   weight := its weight (C_in_t, C_out_t, KH, KW) and y := its dx.
+//   conv_transpose2d's input gradient (conv_transpose2d_backward_input) is
+//   this kernel with x := its dy, weight := its weight (C_in_t, C_out_t, KH, KW)
+//   and y := its dx.
 //
-// conv2d_grad_weight
+// conv2d_backward_weight
 //   dweight[co, ci, ky, kx] = Σ_{n, oy, ox} dy[n, co, oy, ox] · x[n, ci, iy, ix]
 //   (+= with accumulate = 1; the caller then initializes dweight).
 //   Each invocation owns 4 consecutive output channels co and 4 consecutive
@@ -39,16 +40,18 @@
 //   every 4 dy and 4 x reads.
 //   Thread index t = (co / 4)·ceil(C_in·KH·KW / 4) + k / 4.
 //   Dispatch: ceil(ceil(C_out / 4)·ceil(C_in·KH·KW / 4) / 64) workgroups, 2-D when large.
-//   conv_transpose2d's weight gradient is this kernel with x := its dy and
-//   dy := its x (same weight layout, C_out here = C_in there).
+//   conv_transpose2d's weight gradient (conv_transpose2d_backward_weight) is
+//   this kernel with x := its dy and dy := its x (same weight layout, C_out
+//   here = C_in there).
 //
-// conv2d_grad_bias
+// conv2d_backward_bias
 //   dbias[c] = Σ_{n, oy, ox} dy[n, c, oy, ox]   (+= with accumulate = 1).
 //   A workgroup of 64 per channel splits the sum; a fixed-order tree in
 //   workgroup memory adds the 64 partial sums.
 //   Dispatch: C_out workgroups, 2-D when large. Serves conv_transpose2d too.
 //
-// conv2d's input gradient is conv_transpose2d_forward (conv_transpose2d.wgsl).
+// conv2d's input gradient (conv2d_backward_input) is conv_transpose2d_forward
+// (conv_transpose2d.wgsl).
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> weight: array<f32>;
@@ -61,8 +64,8 @@
 
 const WG: u32 = 64u;
 const PB: u32 = 4u; // output pixels per invocation (forward)
-const CB: u32 = 4u; // output channels per invocation (forward, grad_weight)
-const KB: u32 = 4u; // flattened (ci, ky, kx) weights per invocation (grad_weight)
+const CB: u32 = 4u; // output channels per invocation (forward, backward_weight)
+const KB: u32 = 4u; // flattened (ci, ky, kx) weights per invocation (backward_weight)
 
 const LANES = vec4u(0u, 1u, 2u, 3u);
 
@@ -140,8 +143,8 @@ fn conv2d_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg
 }
 
 @compute @workgroup_size(64, 1, 1)
-fn conv2d_grad_weight(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                      @builtin(local_invocation_index) li: u32) {
+fn conv2d_backward_weight(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                          @builtin(local_invocation_index) li: u32) {
   let ksize = params.kh * params.kw;
   let kcount = params.c_in * ksize; // flattened (ci, ky, kx)
   let kblocks = (kcount + KB - 1u) / KB;
@@ -215,8 +218,8 @@ fn conv2d_grad_weight(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups)
 var<workgroup> partial: array<f32, 64>;
 
 @compute @workgroup_size(64, 1, 1)
-fn conv2d_grad_bias(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                    @builtin(local_invocation_index) li: u32) {
+fn conv2d_backward_bias(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                        @builtin(local_invocation_index) li: u32) {
   let c = wg.x + wg.y * nwg.x;
   if (c >= params.c_out) { return; } // the whole workgroup leaves together
   let opix = params.oh * params.ow;

@@ -10,7 +10,7 @@
 // patches of x are gathered straight from x (no column buffer), four values
 // of the reduction index per step, masked where a tap falls into the padding.
 //
-// conv2d_forward_block (the correlation; also conv_transpose2d's input gradient)
+// conv2d_forward_block (the correlation; also conv_transpose2d_backward_input)
 //   y[n, co, oy, ox] = act(bias[co] + Σ_{ci, ky, kx} x[n, ci, iy, ix] · weight[co, ci, ky, kx])
 //   iy = oy·stride_h − pad_h + ky·dil_h (columns alike); or, with accumulate = 1,
 //   y += that sum. x (N, C_in, H, W), weight (C_out, C_in, KH, KW), y (N, C_out, OH, OW).
@@ -24,7 +24,7 @@
 //   steps run over four consecutive flattened (ci, ky, kx) instead, each with
 //   its own offsets and masks.
 //
-// conv_transpose2d_forward_block (the adjoint; also conv2d's input gradient)
+// conv_transpose2d_forward_block (the adjoint; also conv2d_backward_input)
 //   y[n, co, oy, ox] = act(bias[co] + Σ x[n, ci, iy, ix] · weight[ci, co, ky, kx])
 //   over the (ci, ky, kx) with oy = iy·stride_h − pad_h + ky·dil_h (columns
 //   alike). x (N, C_in, H, W), weight (C_in, C_out, KH, KW), y (N, C_out, OH, OW).
@@ -35,7 +35,7 @@
 //   flattened (n, qy, qx) order of that phase (rows past OH idle), times 32
 //   output channels, and runs the taps of its phase as above.
 //
-// conv2d_grad_weight_block (also conv_transpose2d's weight gradient)
+// conv2d_backward_weight_block (also conv_transpose2d_backward_weight)
 //   dweight[co, ci, ky, kx] = Σ_{n, oy, ox} dy[n, co, oy, ox] · x[n, ci, iy, ix]
 //   (+= with accumulate = 1). A workgroup of 8 owns 16 flattened (ci, ky, kx)
 //   indices × 32 output channels; its invocations split the N·OH·OW output
@@ -51,7 +51,7 @@
 // Rows and channels past the ends are clamped on load and never stored.
 // Dispatch (forward forms): grid1d(pixel blocks · ceil(C_out / 32), 16),
 // invocation g = (wg.x + wg.y·num_workgroups.x)·16 + local index takes channel
-// block g / pixel blocks and pixel block g mod pixel blocks. Grad-weight:
+// block g / pixel blocks and pixel block g mod pixel blocks. Backward weight:
 // grid1d(ceil(C_in·KH·KW / 16) · ceil(C_out / 32), 1) workgroups of 8.
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -63,7 +63,7 @@
 @group(0) @binding(6) var<uniform> params: Params;
 
 const WGF: u32 = 16u; // invocations per workgroup, forward forms
-const SPLIT: u32 = 8u; // invocations per workgroup, grad-weight
+const SPLIT: u32 = 8u; // invocations per workgroup, backward weight
 const LANES = vec4u(0u, 1u, 2u, 3u);
 
 // The 16 pixels of a forward block: for pixel 4i + r, component r of
@@ -396,7 +396,7 @@ fn conv_transpose2d_forward_block(@builtin(workgroup_id) wg: vec3u, @builtin(num
 // Partial blocks of the workgroup's invocations: invocation s at [s·128, s·128 + 128).
 var<workgroup> partial: array<vec4f, 1024>;
 
-// The 16 flattened weight indices k0..k0+15 of a grad-weight block (clamped to
+// The 16 flattened weight indices k0..k0+15 of a backward-weight block (clamped to
 // the last): for index 4i + r, component r of off[i] is its offset in x
 // relative to (n, 0, iy0, ix0), sy[i] and sx[i] its row and column shifts.
 struct Taps {
@@ -436,8 +436,8 @@ fn gather_dy(db: vec4u, cof: vec4u) -> mat4x4<f32> {
 }
 
 @compute @workgroup_size(8, 1, 1)
-fn conv2d_grad_weight_block(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                            @builtin(local_invocation_index) li: u32) {
+fn conv2d_backward_weight_block(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                                @builtin(local_invocation_index) li: u32) {
   let ksize = params.kh * params.kw;
   let kcount = params.c_in * ksize;
   let kblocks = (kcount + 15u) / 16u;

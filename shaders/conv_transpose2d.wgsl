@@ -17,8 +17,9 @@
 // OH and OW are parameters: nn.ConvTranspose2d has OH = (H − 1)·stride_h −
 // 2·pad_h + dil_h·(KH − 1) + output_padding_h + 1 (the TypeScript side checks
 // it), while conv2d's input gradient passes the conv2d input size.
-// conv2d's input gradient is this kernel with x := its dy (N, C_out_c, OH_c,
-// OW_c), weight := its weight (C_out_c, C_in_c, KH, KW) and y := its dx.
+// conv2d's input gradient (conv2d_backward_input) is this kernel with
+// x := its dy (N, C_out_c, OH_c, OW_c), weight := its weight
+// (C_out_c, C_in_c, KH, KW) and y := its dx.
 //
 // Gather form, no atomics: each invocation owns 4 output pixels and 4
 // consecutive output channels (4 vec4 accumulators, 16 FMAs for every 4

@@ -13,16 +13,16 @@
 // b (any D; the loop strides over features, then a tree reduction in
 // workgroup memory sums the sample's NLL). Writes recon[b] (not scaled) and
 // the gradient of s·recon[b] with s = grad_scale (1/B for a batch-mean loss):
-//   elbo_bernoulli    logits l, targets x in [0, 1]:
+//   elbo_recon_bernoulli    logits l, targets x in [0, 1]:
 //     recon = Σ_d max(l,0) − l·x + log1p(exp(−|l|)),  dlogits = (sigmoid(l) − x)·s
-//   elbo_bernoulli4   the same for D a multiple of 4, four features per step
-//                     (logits4, x4, dlogits4: the tensors viewed as vec4)
-//   elbo_gaussian     mean μ = logits, log σ = fixed_log_sigma, or learned: log_sigma[b,d]
-//                     when learned_sigma = 1, log_sigma[d] (one per feature, shared by
-//                     the batch) when learned_sigma = 2:
+//   elbo_recon_bernoulli4   the same for D a multiple of 4, four features per step
+//                           (logits4, x4, dlogits4: the tensors viewed as vec4)
+//   elbo_recon_gaussian     mean μ = logits, log σ = fixed_log_sigma, or learned:
+//                           log_sigma[b,d] when learned_sigma = 1, log_sigma[d] (one per
+//                           feature, shared by the batch) when learned_sigma = 2:
 //     recon = Σ_d ½((x−μ)/σ)² + log σ + ½ log 2π
 //     dlogits = (μ − x)/σ²·s,  dlog_sigma = (1 − ((x−μ)/σ)²)·s  (learned only)
-//   elbo_categorical  D = G·V: G groups of V logits, x one-hot or soft per group:
+//   elbo_recon_categorical  D = G·V: G groups of V logits, x one-hot or soft per group:
 //     recon = −Σ_g Σ_v x_v·log_softmax(l_g)_v,  dlogits = (softmax(l_g)_v·Σ_v x_v − x_v)·s
 //     log_softmax is (l − max) − log Σ exp(l − max). Groups of V ≥ 128 are
 //     reduced by the whole workgroup one after another; smaller groups are
@@ -52,7 +52,7 @@
 //     [7] count         1 (accumulate = 0) or count + 1: calls summed so far
 //   Dispatch: (1, 1, 1).
 // The gradients of the KL and L2 terms are applied with the reparameterization's
-// backward (reparameterize.wgsl, reparameterize_backward), which reads kl_dim.
+// backward (reparameterize.wgsl, latent_backward), which reads kl_dim.
 //
 // Range: exp(logvar) overflows f32 beyond logvar ≈ 88 and is not clamped;
 // |logvar| ≤ 20 is comfortably safe. σ = exp(log σ) is not clamped either.
@@ -90,7 +90,7 @@ struct Params {
 @group(0) @binding(15) var<storage, read_write> stats: array<f32>;
 @group(0) @binding(16) var<storage, read_write> dlogits4: array<vec4f>;
 @group(0) @binding(17) var<uniform> params: Params;
-// logits4, x4 and dlogits4 are logits, x and dlogits viewed as vec4, for elbo_bernoulli4.
+// logits4, x4 and dlogits4 are logits, x and dlogits viewed as vec4, for elbo_recon_bernoulli4.
 
 // Invocations per workgroup (a power of two, 4 to 64): every barrier of the
 // trees below costs a fiber switch per SIMD group on CPU adapters, so
@@ -149,8 +149,8 @@ fn sample_of(wg: vec3u, nwg: vec3u) -> u32 {
 }
 
 @compute @workgroup_size(WG, 1, 1)
-fn elbo_bernoulli(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                  @builtin(local_invocation_index) tid: u32) {
+fn elbo_recon_bernoulli(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                        @builtin(local_invocation_index) tid: u32) {
   let b = sample_of(wg, nwg);
   if (b >= params.batch) { return; }
   let base = b * params.features;
@@ -168,8 +168,8 @@ fn elbo_bernoulli(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg
 }
 
 @compute @workgroup_size(WG, 1, 1)
-fn elbo_bernoulli4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                   @builtin(local_invocation_index) tid: u32) {
+fn elbo_recon_bernoulli4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                         @builtin(local_invocation_index) tid: u32) {
   let b = sample_of(wg, nwg);
   if (b >= params.batch) { return; }
   let dq = params.features / 4u;
@@ -188,8 +188,8 @@ fn elbo_bernoulli4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw
 }
 
 @compute @workgroup_size(WG, 1, 1)
-fn elbo_gaussian(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                 @builtin(local_invocation_index) tid: u32) {
+fn elbo_recon_gaussian(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                       @builtin(local_invocation_index) tid: u32) {
   let b = sample_of(wg, nwg);
   if (b >= params.batch) { return; }
   let base = b * params.features;
@@ -243,8 +243,8 @@ fn categorical_partial(base: u32, v_count: u32, v0: u32, dv: u32) -> vec3f {
 }
 
 @compute @workgroup_size(WG, 1, 1)
-fn elbo_categorical(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                    @builtin(local_invocation_index) tid: u32) {
+fn elbo_recon_categorical(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                          @builtin(local_invocation_index) tid: u32) {
   let b = sample_of(wg, nwg);
   if (b >= params.batch) { return; }
   let groups = params.groups;

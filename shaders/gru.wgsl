@@ -5,25 +5,27 @@
 // The layer's input projection for every step, gi = x·W_ihᵀ + b_ih (B, T, 3H),
 // is one matmul before the recurrence; its gradients (dW_ih = dgiᵀ·x,
 // db_ih = Σ dgi, dx = dgi·W_ih) and dW_hh = dghᵀ·hprev, db_hh = Σ dgh are
-// matmul and sum_axes kernels after it. These entry points do the rest:
+// matmul and sum_axes kernels after it. These entry points do the rest (the
+// graph op gru_recurrence is one start and T step dispatches,
+// gru_recurrence_backward the T backward steps, then gru_backward_h0):
 //
-// gru_start          hprev[b, 0, :] = h0[b, :]
-// gru_start_zero     hprev[b, 0, :] = 0   (a layer with no initial state given)
-// gru_step_forward   for step t, every (b, j):
-//                      gh = W_hh·h + b_hh  (h = hprev[b, t, :] = h_{t−1})
-//                      r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r·gh_n)
-//                      hs[b, t, j] = h' = (1 − z)·n + z·h[j]
-//                      gates[b, t, :] = (r, z, n, gh_n) at j, j + H, j + 2H, j + 3H
-//                      hprev[b, t + 1, j] = h'   (when t + 1 < T)
-// gru_step_backward  for step t = T−1 down to 0, every (b, k):
-//                      dh = dhs[b, t, k] + carry(t + 1), where
-//                      carry(s) = z_s·dh_s + Σ_{j<3H} dgh[b, s, j]·W_hh[j, k]  (0 for s = T)
-//                      dn' = dh·(1 − z)·(1 − n²), dz' = dh·(h − n)·z·(1 − z),
-//                      dr' = dn'·gh_n·r·(1 − r)
-//                      dgi[b, t, :] = (dr', dz', dn'), dgh[b, t, :] = (dr', dz', dn'·r)
-//                      dcarry[t mod 2, b, k] = dh
-// gru_backward_h0    dh0[b, k] = carry(0) (dh0 += carry(0) with accumulate = 1;
-//                    the caller initializes dh0)
+// gru_recurrence_start          hprev[b, 0, :] = h0[b, :]
+// gru_recurrence_start_zero     hprev[b, 0, :] = 0   (a layer with no initial state given)
+// gru_recurrence_step           for step t, every (b, j):
+//                                 gh = W_hh·h + b_hh  (h = hprev[b, t, :] = h_{t−1})
+//                                 r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r·gh_n)
+//                                 hs[b, t, j] = h' = (1 − z)·n + z·h[j]
+//                                 gates[b, t, :] = (r, z, n, gh_n) at j, j + H, j + 2H, j + 3H
+//                                 hprev[b, t + 1, j] = h'   (when t + 1 < T)
+// gru_recurrence_backward_step  for step t = T−1 down to 0, every (b, k):
+//                                 dh = dhs[b, t, k] + carry(t + 1), where
+//                                 carry(s) = z_s·dh_s + Σ_{j<3H} dgh[b, s, j]·W_hh[j, k]  (0 for s = T)
+//                                 dn' = dh·(1 − z)·(1 − n²), dz' = dh·(h − n)·z·(1 − z),
+//                                 dr' = dn'·gh_n·r·(1 − r)
+//                                 dgi[b, t, :] = (dr', dz', dn'), dgh[b, t, :] = (dr', dz', dn'·r)
+//                                 dcarry[t mod 2, b, k] = dh
+// gru_backward_h0               dh0[b, k] = carry(0) (dh0 += carry(0) with accumulate = 1;
+//                               the caller initializes dh0)
 //
 // Shapes (row-major, f32): gi, dgi, dgh (B, T, 3H); h0, dh0 (B, H);
 // weight_hh (3H, H) and bias_hh (3H) as nn.GRU stores them (rows r, z, n);
@@ -108,8 +110,8 @@ fn at(b: u32, t: u32, width: u32) -> u32 {
 }
 
 @compute @workgroup_size(64, 1, 1)
-fn gru_start(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-             @builtin(local_invocation_index) li: u32) {
+fn gru_recurrence_start(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                        @builtin(local_invocation_index) li: u32) {
   let s = slot_of(wg, nwg, li);
   if (!s.valid) {
     return;
@@ -126,8 +128,8 @@ fn gru_start(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec
 }
 
 @compute @workgroup_size(64, 1, 1)
-fn gru_start_zero(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                  @builtin(local_invocation_index) li: u32) {
+fn gru_recurrence_start_zero(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                             @builtin(local_invocation_index) li: u32) {
   let s = slot_of(wg, nwg, li);
   if (!s.valid) {
     return;
@@ -143,8 +145,8 @@ fn gru_start_zero(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg
 }
 
 @compute @workgroup_size(64, 1, 1)
-fn gru_step_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                    @builtin(local_invocation_index) li: u32) {
+fn gru_recurrence_step(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                       @builtin(local_invocation_index) li: u32) {
   let s = slot_of(wg, nwg, li);
   if (!s.valid) {
     return;
@@ -243,8 +245,8 @@ fn carry(s: Slot, t1: u32) -> array<vec4f, 4> {
 }
 
 @compute @workgroup_size(64, 1, 1)
-fn gru_step_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                     @builtin(local_invocation_index) li: u32) {
+fn gru_recurrence_backward_step(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                                @builtin(local_invocation_index) li: u32) {
   let s = slot_of(wg, nwg, li);
   if (!s.valid) {
     return;

@@ -12,6 +12,7 @@
 // With accumulate = 1 the product is added to C and bias/act must be off
 // (the caller zeroes or initializes C).
 //
+// matmul_direct (the variant `direct` of src/kernels/matmul.ts).
 // Tiling: register blocking without workgroup memory. Each invocation
 // computes an 8×8 block of C held in sixteen vec4 accumulators; a workgroup
 // of 8×8 invocations covers a 64×64 tile. Per step of K an invocation loads
@@ -24,7 +25,7 @@
 // the edges are clamped on load and skipped on store: any M, N, K work.
 // Dispatch: (ceil(N / 64), ceil(M / 64), 1).
 //
-// matmul_4x4: the same product with 4×4 blocks (four vec4 accumulators, 4
+// matmul_reg4x4: the same product with 4×4 blocks (four vec4 accumulators, 4
 // loads of op(A) and 4 of op(B) for 16 FMAs per step of K, half the
 // intensity of the 8×8 block); a workgroup of 16×16 invocations covers the
 // same 64×64 tile, so the dispatch is the same. The textbook register-blocked
@@ -68,7 +69,7 @@ fn store_row(row: u32, c0: u32, lo: vec4f, hi: vec4f) {
 }
 
 @compute @workgroup_size(8, 8, 1)
-fn matmul(@builtin(global_invocation_id) gid: vec3u) {
+fn matmul_direct(@builtin(global_invocation_id) gid: vec3u) {
   let r0 = gid.y * 8u;
   let c0 = gid.x * 8u;
   if (r0 >= params.m || c0 >= params.n) { return; }
@@ -120,7 +121,7 @@ fn store_row4(row: u32, c0: u32, v: vec4f) {
 }
 
 @compute @workgroup_size(16, 16, 1)
-fn matmul_4x4(@builtin(global_invocation_id) gid: vec3u) {
+fn matmul_reg4x4(@builtin(global_invocation_id) gid: vec3u) {
   let r0 = gid.y * 4u;
   let c0 = gid.x * 4u;
   if (r0 >= params.m || c0 >= params.n) { return; }

@@ -16,7 +16,7 @@
 // param and state untouched when grad_scale[2] ≠ 0 (a gradient with NaN or
 // Inf is dropped, as torch.cuda.amp.GradScaler drops such steps).
 //
-// adam_step (torch.optim.Adam with weight_decay = l2; AdamW when decay ≠ 1):
+// adam, one step of torch.optim.Adam (weight_decay = l2; AdamW when decay ≠ 1):
 //   p  = p · decay                         decay = 1 − lr·wd (AdamW), 1 for Adam
 //   g  = g + l2 · p_old                    l2 = wd (Adam), 0 for AdamW
 //   m  = β1·m + (1 − β1)·g
@@ -26,12 +26,12 @@
 //   float64 on the CPU for step t (1-based) and passed as uniforms, exactly as
 //   PyTorch computes them in Python floats. No amsgrad, no maximize.
 //
-// sgd_step (torch.optim.SGD with momentum μ ≠ 0; the momentum buffer is bound as m):
+// sgd, one step of torch.optim.SGD with momentum μ ≠ 0 (the momentum buffer is bound as m):
 //   g  = g + wd · p
 //   m  = g on the first step (first_step = 1), μ·m + (1 − dampening)·g afterwards
 //   g  = g + μ·m with nesterov = 1, g = m otherwise
 //   p  = p − lr · g
-// sgd_step_plain (momentum 0, no buffer):  p = p − lr · (g + wd · p)
+// sgd_plain (momentum 0, no buffer):  p = p − lr · (g + wd · p)
 //
 // clip_scale: from ss = ss_in[0] (a sum of squares, reduce.wgsl) writes
 //   grad_ctl[0] = min(1, max_norm / (sqrt(ss) + 1e-6)), or 1 when max_norm ≤ 0
@@ -65,8 +65,8 @@ fn step_skipped() -> bool {
 }
 
 @compute @workgroup_size(256, 1, 1)
-fn adam_step(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-             @builtin(local_invocation_index) li: u32) {
+fn adam(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) li: u32) {
   if (step_skipped()) { return; }
   let s = grad_multiplier();
   let base = (wg.x + wg.y * nwg.x) * (WG * PER_THREAD) + li;
@@ -85,8 +85,8 @@ fn adam_step(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec
 }
 
 @compute @workgroup_size(256, 1, 1)
-fn sgd_step(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-            @builtin(local_invocation_index) li: u32) {
+fn sgd(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+       @builtin(local_invocation_index) li: u32) {
   if (step_skipped()) { return; }
   let s = grad_multiplier();
   let base = (wg.x + wg.y * nwg.x) * (WG * PER_THREAD) + li;
@@ -106,8 +106,8 @@ fn sgd_step(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3
 
 // SGD without momentum: no momentum buffer is bound.
 @compute @workgroup_size(256, 1, 1)
-fn sgd_step_plain(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                  @builtin(local_invocation_index) li: u32) {
+fn sgd_plain(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+             @builtin(local_invocation_index) li: u32) {
   if (step_skipped()) { return; }
   let s = grad_multiplier();
   let base = (wg.x + wg.y * nwg.x) * (WG * PER_THREAD) + li;

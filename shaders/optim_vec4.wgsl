@@ -1,4 +1,4 @@
-// optim_vec4: adam_step of optim.wgsl (same formulas, control block and
+// optim_vec4: optim.wgsl's adam (same formulas, control block and
 // uniforms) reading and writing four parameters at a time.
 // requires: optim_params.wgsl
 //
@@ -24,8 +24,8 @@
 const PER: u32 = 4u;
 
 @compute @workgroup_size(256, 1, 1)
-fn adam_step4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-              @builtin(local_invocation_index) li: u32) {
+fn adam4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+         @builtin(local_invocation_index) li: u32) {
   if (params.skip_check != 0u && grad_scale[2] != 0.0) { return; }
   var s = 1.0;
   if (params.has_grad_scale != 0u) { s = grad_scale[0]; }

@@ -16,8 +16,10 @@
 //   sample = 0:  z = μ (deterministic: evaluation, plain autoencoder), ε = 0
 //   write_eps = 1 also stores ε (tests, debugging); otherwise eps is unused.
 //
-// reparameterize_backward: the reparameterization's backward, optionally fused
-// with the gradients of the KL and latent-L2 terms of the ELBO (elbo.wgsl):
+// latent_backward: the reparameterization's backward, optionally fused with
+// the gradients of the KL and latent-L2 terms of the ELBO (elbo.wgsl): the
+// graph op latent_backward (latentBackward; reparameterizeBackward is the
+// same kernel with β = γ = 0 by default):
 //   ε is regenerated from the same (seed, step, stream), not kept in a
 //   buffer: a Philox block costs less than a (B, J) round trip through memory
 //   and keeps the forward free of saved state. z = μ + σ·ε, σ = exp(½·logvar).
@@ -114,8 +116,8 @@ fn reparameterize(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg
 }
 
 @compute @workgroup_size(256, 1, 1)
-fn reparameterize_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                           @builtin(local_invocation_index) lid: u32) {
+fn latent_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                   @builtin(local_invocation_index) lid: u32) {
   let blk = thread_index(wg, nwg, lid);
   let i0 = blk * 4u;
   if (i0 >= params.n) { return; }

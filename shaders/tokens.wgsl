@@ -5,7 +5,7 @@
 // step from the decoder's logits.
 // requires: philox.wgsl
 //
-// gather_onehot: ids (N·T) (f32 holding integers), order (≥ start + B) →
+// gather_one_hot: ids (N·T) (f32 holding integers), order (≥ start + B) →
 //   x (B, T, V) one-hot: row b is sample s = order[start + b]; position t holds
 //       tok = ids[s, t]                                       (shift = 0)
 //       tok = start_id at t = 0, else ids[s, t − 1]           (shift = 1)
@@ -61,8 +61,8 @@ fn flat(wg: vec3u, nwg: vec3u, lid: u32, size: u32) -> u32 {
 }
 
 @compute @workgroup_size(256, 1, 1)
-fn gather_onehot(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                 @builtin(local_invocation_index) lid: u32) {
+fn gather_one_hot(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                  @builtin(local_invocation_index) lid: u32) {
   let i = flat(wg, nwg, lid, 256u);
   let T = params.steps;
   let V = params.vocab;

@@ -41,7 +41,7 @@ export interface Node<A = unknown> {
   readonly attrs: A;
   /** The outputs are added to rather than overwritten (so they are read too). */
   readonly accumulate: boolean;
-  /** What the node computes, for Program.describe() and cost tables (e.g. "fc1: dW = dYᵀ·X"). */
+  /** What the node computes, for Program.describe() and cost tables (e.g. "fc1: dW = dYᵀ·X (matmul)"; see ops/labels.ts). */
   readonly label: string;
   readonly phase: Phase;
 }

@@ -7,10 +7,20 @@
  */
 import { activationCode, DEFAULT_ALPHA, GRAD_FROM_OUTPUT, type Activation } from './activation-codes.ts';
 import { makeCall, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
-import { checkBuffer, checkSizes, grid1d, vec4Ok } from './kernel.ts';
+import { checkBuffer, checkSizes, grid1d, invocationsPerGroup, vec4Ok } from './kernel.ts';
 
-/** Elements covered by one workgroup of activations.wgsl (256 invocations × 4). */
-export const ELEMENTWISE_PER_GROUP = 1024;
+/** Elements each invocation of activations.wgsl takes (its PER_THREAD); activations_vec4.wgsl takes one vec4. */
+const PER_INVOCATION = 4;
+
+/** Elements covered by one workgroup of an activations.wgsl entry point: its reflected workgroup size × PER_INVOCATION. */
+export function elementsPerGroup(entry: string): number {
+  return invocationsPerGroup('activations', entry) * PER_INVOCATION;
+}
+
+/** The dispatch of `entry` over n elements: n / 4 vec4 at one per invocation, or n at elementsPerGroup per workgroup. */
+function grid(device: GPUDevice, entry: string, n: number, v4: boolean): [number, number, number] {
+  return v4 ? grid1d(device, n / 4, invocationsPerGroup('activations_vec4', entry)) : grid1d(device, n, elementsPerGroup(entry));
+}
 
 export interface ActivationOptions {
   /** Number of elements. */
@@ -67,13 +77,14 @@ export function activation(device: GPUDevice, bufs: ActivationBuffers, o: Activa
   checkBuffer(op, 'y', bufs.y, o.n);
   checkDistinct(op, ['y', bufs.y], [['x', bufs.x]]);
   const v4 = vec4Ok(o.n, [bufs.x, bufs.y]);
+  const entry = v4 ? 'activation_forward4' : 'activation_forward';
   return makeCall(device, {
     shader: v4 ? 'activations_vec4' : 'activations',
-    entry: v4 ? 'activation_forward4' : 'activation_forward',
+    entry,
     label: v4 ? `${op} [vec4]` : op,
     buffers: v4 ? { x4: bufs.x, y_out4: bufs.y } : { x: bufs.x, y_out: bufs.y },
     params: { n: o.n, act: activationCode(o.activation), alpha: alphaOf(o), accumulate: 0 },
-    workgroups: v4 ? grid1d(device, o.n / 4, 256) : grid1d(device, o.n, ELEMENTWISE_PER_GROUP),
+    workgroups: grid(device, entry, o.n, v4),
   });
 }
 
@@ -110,6 +121,6 @@ export function activationBackward(device: GPUDevice, bufs: ActivationGradBuffer
     label: v4 ? `${op} [vec4]` : op,
     buffers: v4 ? Object.fromEntries(Object.entries(buffers).map(([k, b]) => [`${k}4`, b])) : buffers,
     params: { n: o.n, act: activationCode(o.activation), alpha, accumulate: o.accumulate ? 1 : 0 },
-    workgroups: v4 ? grid1d(device, o.n / 4, 256) : grid1d(device, o.n, ELEMENTWISE_PER_GROUP),
+    workgroups: grid(device, entry, o.n, v4),
   });
 }

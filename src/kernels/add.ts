@@ -6,8 +6,7 @@
  * Formulas and dispatch: shaders/add.wgsl; float64 reference: src/ref/add.ts.
  */
 import { makeCall, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
-import { entryInfo } from '../shaders/library.ts';
-import { checkBuffer, checkSizes, grid1d } from './kernel.ts';
+import { checkBuffer, checkSizes, grid1d, invocationsPerGroup } from './kernel.ts';
 
 /** Elements each invocation of add.wgsl takes (its PER_THREAD). */
 const PER_INVOCATION = 4;
@@ -20,9 +19,7 @@ export interface AddOptions {
 }
 
 function elementsPerGroup(entry: string): number {
-  const wg = entryInfo('add', entry).workgroupSize;
-  if (!wg) throw new Error(`add.wgsl ${entry}: expected a fixed workgroup size`);
-  return wg[0] * wg[1] * wg[2] * PER_INVOCATION;
+  return invocationsPerGroup('add', entry) * PER_INVOCATION;
 }
 
 /** y = a + b broadcast: y[i] = a[i] + b[floor(i / inner)]. a, y: (n); b: (n / inner). */

@@ -6,8 +6,7 @@
  * src/ref/concat.ts.
  */
 import { makeCall, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
-import { entryInfo } from '../shaders/library.ts';
-import { checkBuffer, checkSizes, grid1d } from './kernel.ts';
+import { checkBuffer, checkSizes, grid1d, invocationsPerGroup } from './kernel.ts';
 
 /** Elements each invocation of concat.wgsl copies (its PER_THREAD). */
 const PER_INVOCATION = 4;
@@ -20,9 +19,7 @@ export interface ConcatOptions {
 }
 
 function elementsPerGroup(entry: string): number {
-  const wg = entryInfo('concat', entry).workgroupSize;
-  if (!wg) throw new Error(`concat.wgsl ${entry}: expected a fixed workgroup size`);
-  return wg[0] * wg[1] * wg[2] * PER_INVOCATION;
+  return invocationsPerGroup('concat', entry) * PER_INVOCATION;
 }
 
 function resolve(o: ConcatOptions, given: number): { what: string; total: number; offsets: number[] } {

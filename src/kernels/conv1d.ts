@@ -13,7 +13,7 @@
  * extra kernel.
  */
 import { type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
-import { correlateCall, gradBiasCall, gradWeightCall, transposedCall } from './conv2d.ts';
+import { conv2dForwardCall, conv2dBackwardBiasCall, conv2dBackwardWeightCall, convTranspose2dForwardCall } from './conv2d.ts';
 import { conv1dAsConv2d, conv1dGeometry, conv2dWindow, describeConv1d, type Conv1dGeometry, type Conv1dOptions, type ConvWindow } from './conv-geometry.ts';
 import { checkBuffer } from './kernel.ts';
 
@@ -68,7 +68,7 @@ export function conv1d(device: GPUDevice, bufs: Conv1dBuffers, o: Conv1dOptions 
   checkBuffer(what, 'weight', bufs.weight, counts.weight);
   if (bufs.bias) checkBuffer(what, 'bias', bufs.bias, w.cout);
   checkBuffer(what, 'y', bufs.y, counts.y);
-  return correlateCall(device, what, w, { inp: bufs.x, weight: bufs.weight, out: bufs.y },
+  return conv2dForwardCall(device, what, w, { inp: bufs.x, weight: bufs.weight, out: bufs.y },
     { bias: bufs.bias, activation: o.activation, alpha: o.alpha, accumulate: o.accumulate }, o.variant);
 }
 
@@ -97,13 +97,13 @@ export function conv1dBackward(device: GPUDevice, bufs: Conv1dGradBuffers, o: Co
   const calls: KernelCall[] = [];
   try {
     if (bufs.dx && bufs.weight) {
-      calls.push(transposedCall(device, `${what} dx`, w, { out: bufs.dy, weight: bufs.weight, inp: bufs.dx }, { accumulate: acc }, o.variant));
+      calls.push(convTranspose2dForwardCall(device, `${what} dx`, w, { out: bufs.dy, weight: bufs.weight, inp: bufs.dx }, { accumulate: acc }, o.variant));
     }
     if (bufs.dweight && bufs.x) {
-      calls.push(gradWeightCall(device, `${what} dweight`, w, { inp: bufs.x, dout: bufs.dy, dweight: bufs.dweight }, acc, o.variant));
+      calls.push(conv2dBackwardWeightCall(device, `${what} dweight`, w, { inp: bufs.x, dout: bufs.dy, dweight: bufs.dweight }, acc, o.variant));
     }
     if (bufs.dbias) {
-      calls.push(gradBiasCall(device, `${what} dbias`, { n: w.n, c: w.cout, oh: w.oh, ow: w.ow }, { dy: bufs.dy, dbias: bufs.dbias }, acc));
+      calls.push(conv2dBackwardBiasCall(device, `${what} dbias`, { n: w.n, c: w.cout, oh: w.oh, ow: w.ow }, { dy: bufs.dy, dbias: bufs.dbias }, acc));
     }
   } catch (e) {
     for (const c of calls) c.destroy();

@@ -7,19 +7,21 @@
  * conv2d and conv_transpose2d are adjoint: conv2d's input gradient is
  * conv_transpose2d's forward kernel and the other way round, and both share
  * the weight- and bias-gradient kernels. The call builders for all four
- * kernels live here, on a resolved conv2d geometry; conv_transpose2d.ts maps
- * its own geometry onto the conv2d it is the adjoint of.
+ * kernels live here, each named after its WGSL entry point (conv2dForwardCall,
+ * convTranspose2dForwardCall, conv2dBackwardWeightCall,
+ * conv2dBackwardBiasCall), on a resolved conv2d geometry; conv_transpose2d.ts
+ * and conv1d.ts map their own geometry onto a conv2d window.
  */
 import { kernelProfile } from '../gpu/profile.ts';
 import { activationCode, DEFAULT_ALPHA, type Activation } from './activation-codes.ts';
 import { makeCall, placeholderBuffer, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
-import { checkBuffer, grid1d } from './kernel.ts';
+import { checkBuffer, grid1d, invocationsPerGroup } from './kernel.ts';
 import { conv2dWindow, CONV_VARIANTS, describeConv2d, windowCounts, type Conv2dOptions, type ConvVariant, type ConvWindow } from './conv-geometry.ts';
 
 export { CONV_VARIANTS, conv2dOutputShape, conv2dShapes, conv2dWindow, type Conv2dOptions, type ConvVariant, type ConvWindow, type Pair, type Shape4 } from './conv-geometry.ts';
 
-/** Which product of a conv window a kernel computes. */
-export type ConvProduct = 'correlate' | 'transposed' | 'grad-weight';
+/** Which product of a conv window a kernel computes, by the WGSL entry point of its general kernel. */
+export type ConvProduct = 'conv2d_forward' | 'conv_transpose2d_forward' | 'conv2d_backward_weight';
 
 /**
  * The kernel a conv product uses by default: `blocked` under the `cpu` kernel
@@ -28,7 +30,7 @@ export type ConvProduct = 'correlate' | 'transposed' | 'grad-weight';
  */
 export function defaultConvVariant(device: GPUDevice, product: ConvProduct, outChannels: number): ConvVariant {
   if (kernelProfile(device) !== 'cpu') return 'general';
-  return product === 'grad-weight' || outChannels >= 8 ? 'blocked' : 'general';
+  return product === 'conv2d_backward_weight' || outChannels >= 8 ? 'blocked' : 'general';
 }
 
 function resolveVariant(device: GPUDevice, label: string, product: ConvProduct, outChannels: number, v: ConvVariant | undefined): ConvVariant {
@@ -37,11 +39,17 @@ function resolveVariant(device: GPUDevice, label: string, product: ConvProduct, 
   return v;
 }
 
-/** Invocations per workgroup, and output pixels, channels and weights per invocation, as in the shaders. */
-const WG = 64;
+/**
+ * Per invocation of the general kernels (conv2d.wgsl and conv_transpose2d.wgsl's
+ * PB, CB, KB): output pixels, output channels, flattened (ci, ky, kx) weights.
+ * Workgroup sizes are read from the shaders (invocationsPerGroup).
+ */
 const PB = 4;
 const CB = 4;
 const KB = 4;
+/** A block of conv_block.wgsl (block_mma.wgsl's 16×32): 16 output pixels (or flattened weights) × 32 output channels. */
+const BLOCK_ROWS = 16;
+const BLOCK_COLS = 32;
 
 function windowParams(g: ConvWindow): Record<string, number> {
   return {
@@ -70,14 +78,14 @@ function epilogueParams(op: string, e: Epilogue): Record<string, number> {
 // the public functions, which name the buffers as their caller does.
 
 /**
- * The conv2d window as a gather over the input: out (n, cout, oh, ow) from
- * inp (n, cin, h, w) and weight (cout, cin, kh, kw). conv2d's forward and
- * conv_transpose2d's input gradient.
+ * conv2d_forward (or conv2d_forward_block): the conv2d window as a gather
+ * over the input, out (n, cout, oh, ow) from inp (n, cin, h, w) and weight
+ * (cout, cin, kh, kw). conv2d's forward and conv_transpose2d's input gradient.
  */
-export function correlateCall(device: GPUDevice, label: string, g: ConvWindow,
+export function conv2dForwardCall(device: GPUDevice, label: string, g: ConvWindow,
   b: { readonly inp: BufferArg; readonly weight: BufferArg; readonly out: BufferArg }, e: Epilogue, variant?: ConvVariant): KernelCall {
   const ep = epilogueParams(label, e);
-  const v = resolveVariant(device, label, 'correlate', g.cout, variant);
+  const v = resolveVariant(device, label, 'conv2d_forward', g.cout, variant);
   const buffers = { x: b.inp, weight: b.weight, bias: e.bias ?? placeholderBuffer(device), y: b.out };
   if (v === 'blocked') {
     return makeCall(device, {
@@ -87,10 +95,11 @@ export function correlateCall(device: GPUDevice, label: string, g: ConvWindow,
       buffers,
       // Steps over flattened (ci, ky, kx) when C_in < 4 would leave most of a four-channel step empty.
       params: { ...windowParams(g), ...ep, flat_k: g.cin < 4 ? 1 : 0 },
-      workgroups: grid1d(device, Math.ceil((g.n * g.oh * g.ow) / 16) * Math.ceil(g.cout / 32), 16),
+      // One block per invocation.
+      workgroups: grid1d(device, Math.ceil((g.n * g.oh * g.ow) / BLOCK_ROWS) * Math.ceil(g.cout / BLOCK_COLS), invocationsPerGroup('conv_block', 'conv2d_forward_block')),
     });
   }
-  const [x, y] = grid1d(device, g.n * g.oh * Math.ceil(g.ow / PB), WG);
+  const [x, y] = grid1d(device, g.n * g.oh * Math.ceil(g.ow / PB), invocationsPerGroup('conv2d', 'conv2d_forward'));
   return makeCall(device, {
     shader: 'conv2d',
     entry: 'conv2d_forward',
@@ -102,14 +111,15 @@ export function correlateCall(device: GPUDevice, label: string, g: ConvWindow,
 }
 
 /**
- * The adjoint of the conv2d window, as a gather over the output: inp
- * (n, cin, h, w) from out (n, cout, oh, ow) and weight (cout, cin, kh, kw).
- * conv2d's input gradient and conv_transpose2d's forward.
+ * conv_transpose2d_forward (or conv_transpose2d_forward_block): the adjoint
+ * of the conv2d window, as a gather over the output, inp (n, cin, h, w) from
+ * out (n, cout, oh, ow) and weight (cout, cin, kh, kw). conv2d's input
+ * gradient and conv_transpose2d's forward.
  */
-export function transposedCall(device: GPUDevice, label: string, g: ConvWindow,
+export function convTranspose2dForwardCall(device: GPUDevice, label: string, g: ConvWindow,
   b: { readonly out: BufferArg; readonly weight: BufferArg; readonly inp: BufferArg }, e: Epilogue, variant?: ConvVariant): KernelCall {
   const ep = epilogueParams(label, e);
-  const v = resolveVariant(device, label, 'transposed', g.cin, variant);
+  const v = resolveVariant(device, label, 'conv_transpose2d_forward', g.cin, variant);
   const buffers = { x: b.out, weight: b.weight, bias: e.bias ?? placeholderBuffer(device), y: b.inp };
   const window = {
     n: g.n, c_in: g.cout, h: g.oh, w: g.ow, c_out: g.cin, oh: g.h, ow: g.w, kh: g.kh, kw: g.kw,
@@ -117,19 +127,19 @@ export function transposedCall(device: GPUDevice, label: string, g: ConvWindow,
   };
   const qh = Math.ceil(g.h / g.sh), qw = Math.ceil(g.w / g.sw);
   if (v === 'blocked') {
-    // Blocks of 16 pixels within each of the sh·sw phases.
-    const blocks = g.sh * g.sw * Math.ceil((g.n * qh * qw) / 16) * Math.ceil(g.cin / 32);
+    // Blocks of BLOCK_ROWS pixels within each of the sh·sw phases, one per invocation.
+    const blocks = g.sh * g.sw * Math.ceil((g.n * qh * qw) / BLOCK_ROWS) * Math.ceil(g.cin / BLOCK_COLS);
     return makeCall(device, {
       shader: 'conv_block',
       entry: 'conv_transpose2d_forward_block',
       label: `${label} [blocked]`,
       buffers,
       params: { ...window, ...ep },
-      workgroups: grid1d(device, blocks, 16),
+      workgroups: grid1d(device, blocks, invocationsPerGroup('conv_block', 'conv_transpose2d_forward_block')),
     });
   }
   // Output pixels by phase (y mod stride), PB consecutive pixels of a phase row per invocation.
-  const [x, y] = grid1d(device, g.n * g.sh * g.sw * qh * Math.ceil(qw / PB), WG);
+  const [x, y] = grid1d(device, g.n * g.sh * g.sw * qh * Math.ceil(qw / PB), invocationsPerGroup('conv_transpose2d', 'conv_transpose2d_forward'));
   return makeCall(device, {
     shader: 'conv_transpose2d',
     entry: 'conv_transpose2d_forward',
@@ -141,37 +151,40 @@ export function transposedCall(device: GPUDevice, label: string, g: ConvWindow,
 }
 
 /**
- * dweight (cout, cin, kh, kw) = Σ over n and the output grid of
- * dout (n, cout, oh, ow) times the window of inp (n, cin, h, w).
+ * conv2d_backward_weight (or conv2d_backward_weight_block): dweight
+ * (cout, cin, kh, kw) = Σ over n and the output grid of dout (n, cout, oh, ow)
+ * times the window of inp (n, cin, h, w). The weight gradient of conv2d, and
+ * of conv_transpose2d with inp and dout swapped.
  */
-export function gradWeightCall(device: GPUDevice, label: string, g: ConvWindow,
+export function conv2dBackwardWeightCall(device: GPUDevice, label: string, g: ConvWindow,
   b: { readonly inp: BufferArg; readonly dout: BufferArg; readonly dweight: BufferArg }, accumulate: boolean, variant?: ConvVariant): KernelCall {
-  if (resolveVariant(device, label, 'grad-weight', g.cout, variant) === 'blocked') {
+  if (resolveVariant(device, label, 'conv2d_backward_weight', g.cout, variant) === 'blocked') {
     return makeCall(device, {
       shader: 'conv_block',
-      entry: 'conv2d_grad_weight_block',
+      entry: 'conv2d_backward_weight_block',
       label: `${label} [blocked]`,
       buffers: { x: b.inp, dy: b.dout, dweight: b.dweight },
       params: { ...windowParams(g), has_bias: 0, act: 0, alpha: 0, accumulate: accumulate ? 1 : 0 },
-      workgroups: grid1d(device, Math.ceil((g.cin * g.kh * g.kw) / 16) * Math.ceil(g.cout / 32), 1),
+      // One workgroup per block (its invocations split the pixels).
+      workgroups: grid1d(device, Math.ceil((g.cin * g.kh * g.kw) / BLOCK_ROWS) * Math.ceil(g.cout / BLOCK_COLS), 1),
     });
   }
   return makeCall(device, {
     shader: 'conv2d',
-    entry: 'conv2d_grad_weight',
+    entry: 'conv2d_backward_weight',
     label: `${label} [general]`,
     buffers: { x: b.inp, dy: b.dout, dweight: b.dweight },
     params: { ...windowParams(g), has_bias: 0, act: 0, alpha: 0, accumulate: accumulate ? 1 : 0 },
-    workgroups: grid1d(device, Math.ceil(g.cout / CB) * Math.ceil((g.cin * g.kh * g.kw) / KB), WG),
+    workgroups: grid1d(device, Math.ceil(g.cout / CB) * Math.ceil((g.cin * g.kh * g.kw) / KB), invocationsPerGroup('conv2d', 'conv2d_backward_weight')),
   });
 }
 
-/** dbias (c) = Σ_{n, pixels} dy (n, c, oh, ow): per-channel sum of an NCHW tensor. */
-export function gradBiasCall(device: GPUDevice, label: string, dims: { readonly n: number; readonly c: number; readonly oh: number; readonly ow: number },
+/** conv2d_backward_bias: dbias (c) = Σ_{n, pixels} dy (n, c, oh, ow), the per-channel sum of an NCHW tensor. */
+export function conv2dBackwardBiasCall(device: GPUDevice, label: string, dims: { readonly n: number; readonly c: number; readonly oh: number; readonly ow: number },
   b: { readonly dy: BufferArg; readonly dbias: BufferArg }, accumulate: boolean): KernelCall {
   return makeCall(device, {
     shader: 'conv2d',
-    entry: 'conv2d_grad_bias',
+    entry: 'conv2d_backward_bias',
     label,
     buffers: { dy: b.dy, dbias: b.dbias },
     params: {
@@ -206,7 +219,7 @@ export function conv2d(device: GPUDevice, bufs: Conv2dBuffers, o: Conv2dOptions 
   checkBuffer(what, 'weight', bufs.weight, n.weight);
   if (bufs.bias) checkBuffer(what, 'bias', bufs.bias, g.cout);
   checkBuffer(what, 'y', bufs.y, n.y);
-  return correlateCall(device, what, g, { inp: bufs.x, weight: bufs.weight, out: bufs.y },
+  return conv2dForwardCall(device, what, g, { inp: bufs.x, weight: bufs.weight, out: bufs.y },
     { bias: bufs.bias, activation: o.activation, alpha: o.alpha, accumulate: o.accumulate }, o.variant);
 }
 
@@ -252,13 +265,13 @@ export function conv2dBackward(device: GPUDevice, bufs: Conv2dGradBuffers, o: Co
   const calls: KernelCall[] = [];
   try {
     if (bufs.dx && bufs.weight) {
-      calls.push(transposedCall(device, `${what} dx`, g, { out: bufs.dy, weight: bufs.weight, inp: bufs.dx }, { accumulate: acc }, o.variant));
+      calls.push(convTranspose2dForwardCall(device, `${what} dx`, g, { out: bufs.dy, weight: bufs.weight, inp: bufs.dx }, { accumulate: acc }, o.variant));
     }
     if (bufs.dweight && bufs.x) {
-      calls.push(gradWeightCall(device, `${what} dweight`, g, { inp: bufs.x, dout: bufs.dy, dweight: bufs.dweight }, acc, o.variant));
+      calls.push(conv2dBackwardWeightCall(device, `${what} dweight`, g, { inp: bufs.x, dout: bufs.dy, dweight: bufs.dweight }, acc, o.variant));
     }
     if (bufs.dbias) {
-      calls.push(gradBiasCall(device, `${what} dbias`, { n: g.n, c: g.cout, oh: g.oh, ow: g.ow }, { dy: bufs.dy, dbias: bufs.dbias }, acc));
+      calls.push(conv2dBackwardBiasCall(device, `${what} dbias`, { n: g.n, c: g.cout, oh: g.oh, ow: g.ow }, { dy: bufs.dy, dbias: bufs.dbias }, acc));
     }
   } catch (e) {
     for (const c of calls) c.destroy();

@@ -10,7 +10,7 @@
  * gradient is conv2d's forward kernel and its weight gradient is conv2d's
  * weight-gradient kernel with the roles of x and dy swapped.
  */
-import { correlateCall, gradBiasCall, gradWeightCall, transposedCall } from './conv2d.ts';
+import { conv2dForwardCall, conv2dBackwardBiasCall, conv2dBackwardWeightCall, convTranspose2dForwardCall } from './conv2d.ts';
 import { convTranspose2dGeometry, describeConvTranspose2d, windowCounts, type ConvTranspose2dOptions } from './conv-geometry.ts';
 import { type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
 import { checkBuffer } from './kernel.ts';
@@ -40,7 +40,7 @@ export function convTranspose2d(device: GPUDevice, bufs: ConvTranspose2dBuffers,
   checkBuffer(what, 'weight', bufs.weight, n.weight);
   if (bufs.bias) checkBuffer(what, 'bias', bufs.bias, g.cout);
   checkBuffer(what, 'y', bufs.y, n.x);
-  return transposedCall(device, what, g.adjoint, { out: bufs.x, weight: bufs.weight, inp: bufs.y },
+  return convTranspose2dForwardCall(device, what, g.adjoint, { out: bufs.x, weight: bufs.weight, inp: bufs.y },
     { bias: bufs.bias, activation: o.activation, alpha: o.alpha, accumulate: o.accumulate }, o.variant);
 }
 
@@ -87,13 +87,13 @@ export function convTranspose2dBackward(device: GPUDevice, bufs: ConvTranspose2d
   const calls: KernelCall[] = [];
   try {
     if (bufs.dx && bufs.weight) {
-      calls.push(correlateCall(device, `${what} dx`, a, { inp: bufs.dy, weight: bufs.weight, out: bufs.dx }, { accumulate: acc }, o.variant));
+      calls.push(conv2dForwardCall(device, `${what} dx`, a, { inp: bufs.dy, weight: bufs.weight, out: bufs.dx }, { accumulate: acc }, o.variant));
     }
     if (bufs.dweight && bufs.x) {
-      calls.push(gradWeightCall(device, `${what} dweight`, a, { inp: bufs.dy, dout: bufs.x, dweight: bufs.dweight }, acc, o.variant));
+      calls.push(conv2dBackwardWeightCall(device, `${what} dweight`, a, { inp: bufs.dy, dout: bufs.x, dweight: bufs.dweight }, acc, o.variant));
     }
     if (bufs.dbias) {
-      calls.push(gradBiasCall(device, `${what} dbias`, { n: g.n, c: g.cout, oh: g.oh, ow: g.ow }, { dy: bufs.dy, dbias: bufs.dbias }, acc));
+      calls.push(conv2dBackwardBiasCall(device, `${what} dbias`, { n: g.n, c: g.cout, oh: g.oh, ow: g.ow }, { dy: bufs.dy, dbias: bufs.dbias }, acc));
     }
   } catch (e) {
     for (const c of calls) c.destroy();

@@ -3,7 +3,7 @@
  * of a shuffled index, with optional dynamic binarization. See shaders/data.wgsl.
  */
 import { makeCall, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
-import { checkBuffer, checkSizes, grid1d, vec4Ok } from './kernel.ts';
+import { checkBuffer, checkSizes, grid1d, invocationsPerGroup, vec4Ok } from './kernel.ts';
 
 export interface GatherOptions {
   /** B: rows gathered. */
@@ -44,9 +44,10 @@ export function gather(device: GPUDevice, bufs: GatherBuffers, o: GatherOptions)
   const u8 = o.dtype === 'u8';
   // Bytes of rows that are whole words: four values per invocation (gather_u8_4).
   const v4 = u8 && vec4Ok(o.features, [bufs.x]);
+  const entry = v4 ? 'gather_u8_4' : u8 ? 'gather_u8' : 'gather_f32';
   return makeCall(device, {
     shader: 'data',
-    entry: v4 ? 'gather_u8_4' : u8 ? 'gather_u8' : 'gather_f32',
+    entry,
     label: v4 ? `${op} [vec4]` : op,
     constants: { BINARIZE: o.binarize ? 1 : 0 },
     buffers: { [u8 ? 'bytes' : 'values']: bufs.data, order: bufs.order, [v4 ? 'x4' : 'x']: bufs.x },
@@ -58,7 +59,7 @@ export function gather(device: GPUDevice, bufs: GatherBuffers, o: GatherOptions)
       step: o.step ?? 0,
       stream: o.stream ?? 1,
     },
-    workgroups: grid1d(device, (o.batch * o.features) / (v4 ? 4 : 1), 256),
+    workgroups: grid1d(device, (o.batch * o.features) / (v4 ? 4 : 1), invocationsPerGroup('data', entry)),
   });
 }
 

@@ -10,7 +10,7 @@
 import { makeCall, placeholderBuffer, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
 import { checkBuffer, checkSizes, grid1d, vec4Ok } from './kernel.ts';
 import { kernelProfile } from '../gpu/profile.ts';
-import { reparameterizeBackward, type ReparameterizeBackwardOptions } from './reparameterize.ts';
+import { latentBackwardCall, type ReparameterizeBackwardOptions } from './reparameterize.ts';
 
 export { ELBO_STATS, ELBO_STATS_SIZE, LIKELIHOODS, type Likelihood } from './elbo-stats.ts';
 import { ELBO_STATS_SIZE, LIKELIHOODS, type Likelihood } from './elbo-stats.ts';
@@ -90,9 +90,9 @@ export function elboWorkgroupSize(device: GPUDevice): number {
 
 /** The reconstruction entry point of each likelihood in elbo.wgsl. */
 const RECON_ENTRIES: Readonly<Record<Likelihood, string>> = {
-  bernoulli: 'elbo_bernoulli',
-  gaussian: 'elbo_gaussian',
-  categorical: 'elbo_categorical',
+  bernoulli: 'elbo_recon_bernoulli',
+  gaussian: 'elbo_recon_gaussian',
+  categorical: 'elbo_recon_categorical',
 };
 
 type Params = Record<string, number>;
@@ -155,7 +155,7 @@ export function elboRecon(device: GPUDevice, bufs: ElboReconBuffers, o: ElboReco
   } else if (bufs.dlogSigma) {
     throw new Error(`${op}: dlogSigma needs a learned logSigma buffer`);
   }
-  // Bernoulli over rows of whole vec4: four features per step (elbo_bernoulli4).
+  // Bernoulli over rows of whole vec4: four features per step (elbo_recon_bernoulli4).
   const v4 = o.likelihood === 'bernoulli' && vec4Ok(o.features, [bufs.logits, bufs.x, bufs.dlogits]);
   const buffers: Record<string, BufferArg> = v4
     ? { logits4: bufs.logits, x4: bufs.x, recon: bufs.recon, dlogits4: bufs.dlogits }
@@ -169,7 +169,7 @@ export function elboRecon(device: GPUDevice, bufs: ElboReconBuffers, o: ElboReco
   return makeCall(device, {
     shader: 'elbo',
     constants: { WG: elboWorkgroupSize(device) },
-    entry: v4 ? 'elbo_bernoulli4' : RECON_ENTRIES[o.likelihood],
+    entry: v4 ? 'elbo_recon_bernoulli4' : RECON_ENTRIES[o.likelihood],
     label: v4 ? `${op} [vec4]` : op,
     buffers,
     params: elboParams({
@@ -261,5 +261,5 @@ export interface LatentBackwardBuffers {
  * forward calls (reparameterize, elboKl).
  */
 export function latentBackward(device: GPUDevice, bufs: LatentBackwardBuffers, o: LatentBackwardOptions): KernelCall {
-  return reparameterizeBackward(device, bufs, { ...o, beta: o.beta ?? 1 });
+  return latentBackwardCall(device, `latentBackward(B=${o.batch}, J=${o.latent})`, bufs, { ...o, beta: o.beta ?? 1 });
 }

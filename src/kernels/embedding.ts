@@ -8,8 +8,7 @@
  * float64 reference: src/ref/embedding.ts.
  */
 import { makeCall, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
-import { entryInfo } from '../shaders/library.ts';
-import { checkBuffer, checkSizes, grid1d } from './kernel.ts';
+import { checkBuffer, checkSizes, grid1d, invocationsPerGroup } from './kernel.ts';
 
 /** Columns of dweight each invocation of embedding_backward sums (its COLS). */
 const COLS = 4;
@@ -94,12 +93,11 @@ export function embedding(device: GPUDevice, bufs: EmbeddingBuffers, o: Embeddin
   checkBuffer(op, 'indices', bufs.indices, o.positions);
   checkBuffer(op, 'weight', bufs.weight, o.vocab * o.dim);
   checkBuffer(op, 'y', bufs.y, o.positions * o.dim);
-  const wg = entryInfo('embedding', 'embedding_forward').workgroupSize!;
   return makeCall(device, {
     shader: 'embedding', entry: 'embedding_forward', label: op,
     buffers: { idx: bufs.indices, weight: bufs.weight, y_out: bufs.y },
     params: { ...layout(o), accumulate: 0 },
-    workgroups: grid1d(device, o.positions * o.dim, wg[0] * wg[1] * wg[2]),
+    workgroups: grid1d(device, o.positions * o.dim, invocationsPerGroup('embedding', 'embedding_forward')),
   });
 }
 
@@ -110,11 +108,10 @@ export function embeddingBackward(device: GPUDevice, bufs: EmbeddingGradBuffers,
   checkBuffer(op, 'indices', bufs.indices, o.positions);
   checkBuffer(op, 'dy', bufs.dy, o.positions * o.dim);
   checkBuffer(op, 'dweight', bufs.dweight, o.vocab * o.dim);
-  const wg = entryInfo('embedding', 'embedding_backward').workgroupSize!;
   return makeCall(device, {
     shader: 'embedding', entry: 'embedding_backward', label: op,
     buffers: { idx: bufs.indices, dy: bufs.dy, dweight: bufs.dweight },
     params: { ...layout(o), accumulate: o.accumulate ? 1 : 0 },
-    workgroups: grid1d(device, o.vocab * Math.ceil(o.dim / COLS), wg[0] * wg[1] * wg[2]),
+    workgroups: grid1d(device, o.vocab * Math.ceil(o.dim / COLS), invocationsPerGroup('embedding', 'embedding_backward')),
   });
 }

@@ -9,8 +9,7 @@
  * Float64 reference: src/ref/gru.ts.
  */
 import { makeCall, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
-import { entryInfo } from '../shaders/library.ts';
-import { checkBuffer, checkSizes, grid1d } from './kernel.ts';
+import { checkBuffer, checkSizes, grid1d, invocationsPerGroup } from './kernel.ts';
 import { matmul } from './matmul.ts';
 import { sumAxes } from './reduce.ts';
 
@@ -111,12 +110,11 @@ function checkShape(op: string, o: GruRecurrenceOptions): void {
 }
 
 function stepCall(device: GPUDevice, entry: string, label: string, buffers: Record<string, BufferArg>, o: GruRecurrenceOptions, t: number, accumulate = false): KernelCall {
-  const wg = entryInfo('gru', entry).workgroupSize!;
   return makeCall(device, {
     shader: 'gru', entry, label,
     buffers,
     params: { batch: o.batch, steps: o.steps, hidden: o.hidden, t, accumulate: accumulate ? 1 : 0 },
-    workgroups: grid1d(device, Math.ceil(o.batch / ROWS) * Math.ceil(o.hidden / UNITS), wg[0] * wg[1] * wg[2]),
+    workgroups: grid1d(device, Math.ceil(o.batch / ROWS) * Math.ceil(o.hidden / UNITS), invocationsPerGroup('gru', entry)),
   });
 }
 
@@ -138,11 +136,11 @@ export function gruRecurrence(device: GPUDevice, bufs: GruRecurrenceBuffers, o: 
   checkDistinct(op, { gi: bufs.gi, h0: bufs.h0, weightHh: bufs.weightHh, biasHh: bufs.biasHh }, { hs: bufs.hs, gates: bufs.gates, hprev: bufs.hprev });
   const calls = [
     bufs.h0
-      ? stepCall(device, 'gru_start', `${op}: h0`, { h0: bufs.h0, hprev: bufs.hprev }, o, 0)
-      : stepCall(device, 'gru_start_zero', `${op}: h0 = 0`, { hprev: bufs.hprev }, o, 0),
+      ? stepCall(device, 'gru_recurrence_start', `${op}: h0`, { h0: bufs.h0, hprev: bufs.hprev }, o, 0)
+      : stepCall(device, 'gru_recurrence_start_zero', `${op}: h0 = 0`, { hprev: bufs.hprev }, o, 0),
   ];
   const step = { gi: bufs.gi, weight_hh: bufs.weightHh, bias_hh: bufs.biasHh, hs: bufs.hs, gates: bufs.gates, hprev: bufs.hprev };
-  for (let t = 0; t < T; t++) calls.push(stepCall(device, 'gru_step_forward', `${op}: step ${t}`, step, o, t));
+  for (let t = 0; t < T; t++) calls.push(stepCall(device, 'gru_recurrence_step', `${op}: step ${t}`, step, o, t));
   return calls;
 }
 
@@ -164,7 +162,7 @@ export function gruRecurrenceBackward(device: GPUDevice, bufs: GruRecurrenceGrad
   checkDistinct(op, { dhs: bufs.dhs, gates: bufs.gates, hprev: bufs.hprev, weightHh: bufs.weightHh }, { dgi: bufs.dgi, dgh: bufs.dgh, dcarry: bufs.dcarry, dh0: bufs.dh0 });
   const step = { dhs: bufs.dhs, gates_in: bufs.gates, hprev_in: bufs.hprev, weight_hh: bufs.weightHh, dgi: bufs.dgi, dgh: bufs.dgh, dcarry: bufs.dcarry };
   const calls: KernelCall[] = [];
-  for (let t = T - 1; t >= 0; t--) calls.push(stepCall(device, 'gru_step_backward', `${op}: step ${t}`, step, o, t));
+  for (let t = T - 1; t >= 0; t--) calls.push(stepCall(device, 'gru_recurrence_backward_step', `${op}: step ${t}`, step, o, t));
   if (bufs.dh0) calls.push(gruBackwardH0(device, { ...bufs, dh0: bufs.dh0 }, o));
   return calls;
 }

@@ -4,7 +4,7 @@
  * running log-sum-exp per input.
  */
 import { makeCall, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
-import { checkBuffer, checkSizes, grid1d } from './kernel.ts';
+import { checkBuffer, checkSizes, grid1d, invocationsPerGroup } from './kernel.ts';
 
 export interface IwOptions {
   /** Inputs per chunk. */
@@ -29,7 +29,7 @@ export function iwSample(device: GPUDevice, bufs: { mu: BufferArg; logvar: Buffe
   checkBuffer(op, 'logvar', bufs.logvar, o.nx * o.latent);
   checkBuffer(op, 'z', bufs.z, o.nx * o.k * o.latent);
   checkBuffer(op, 'lw', bufs.lw, o.nx * o.k);
-  return makeCall(device, { shader: 'iw', entry: 'iw_sample', label: op, buffers: bufs, params: base(o, false), workgroups: grid1d(device, o.nx * o.k, 64) });
+  return makeCall(device, { shader: 'iw', entry: 'iw_sample', label: op, buffers: bufs, params: base(o, false), workgroups: grid1d(device, o.nx * o.k, invocationsPerGroup('iw', 'iw_sample')) });
 }
 
 /** Folds w = lw − recon of a chunk into state (Nx, 2) = [m, s]; `first` starts the sums. */
@@ -42,6 +42,6 @@ export function iwAccumulate(device: GPUDevice, bufs: { recon: BufferArg; lw: Bu
   return makeCall(device, {
     shader: 'iw', entry: 'iw_accumulate', label: op,
     buffers: { recon_in: bufs.recon, lw_in: bufs.lw, state: bufs.state },
-    params: base(o, o.first), workgroups: grid1d(device, o.nx, 64),
+    params: base(o, o.first), workgroups: grid1d(device, o.nx, invocationsPerGroup('iw', 'iw_accumulate')),
   });
 }

@@ -7,9 +7,8 @@
  * step. Float64 reference: src/ref/iwae.ts.
  */
 import { makeCall, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
-import { entryInfo } from '../shaders/library.ts';
 import { ELBO_STATS_SIZE } from './elbo-stats.ts';
-import { checkBuffer, checkSizes, grid1d } from './kernel.ts';
+import { checkBuffer, checkSizes, grid1d, invocationsPerGroup } from './kernel.ts';
 
 export interface IwaeOptions {
   /** B: inputs. */
@@ -30,12 +29,6 @@ function check(op: string, o: IwaeOptions): void {
   if (o.k > IWAE_MAX_K) throw new Error(`${op}: k = ${o.k} is above ${IWAE_MAX_K}, the most samples per input the objective takes`);
 }
 
-function invocations(entry: string): number {
-  const wg = entryInfo('iwae', entry).workgroupSize;
-  if (!wg) throw new Error(`iwae.wgsl ${entry}: expected a fixed workgroup size`);
-  return wg[0] * wg[1] * wg[2];
-}
-
 /** out (B·K, D): row r is row floor(r / K) of x (B, D). */
 export function iwaeRepeatRows(device: GPUDevice, bufs: { readonly x: BufferArg; readonly out: BufferArg }, o: IwaeOptions & { readonly features: number }): KernelCall {
   const op = `iwaeRepeatRows(B=${o.batch}, K=${o.k}, D=${o.features})`;
@@ -43,7 +36,7 @@ export function iwaeRepeatRows(device: GPUDevice, bufs: { readonly x: BufferArg;
   checkSizes(op, { features: o.features });
   checkBuffer(op, 'x', bufs.x, o.batch * o.features);
   checkBuffer(op, 'out', bufs.out, o.batch * o.k * o.features);
-  return makeCall(device, { shader: 'iwae', entry: 'iwae_repeat_rows', label: op, buffers: bufs, params: params(o), workgroups: grid1d(device, o.batch * o.k * o.features, invocations('iwae_repeat_rows')) });
+  return makeCall(device, { shader: 'iwae', entry: 'iwae_repeat_rows', label: op, buffers: bufs, params: params(o), workgroups: grid1d(device, o.batch * o.k * o.features, invocationsPerGroup('iwae', 'iwae_repeat_rows')) });
 }
 
 /**
@@ -88,6 +81,6 @@ export function iwaeLatentBackward(
   return makeCall(device, {
     shader: 'iwae', entry: 'iwae_latent_backward', label: op,
     buffers: { dz: bufs.dz, weights_in: bufs.weights, mu: bufs.mu, logvar: bufs.logvar, dmu: bufs.dmu, dlogvar: bufs.dlogvar },
-    params: params(o), workgroups: grid1d(device, bj, invocations('iwae_latent_backward')),
+    params: params(o), workgroups: grid1d(device, bj, invocationsPerGroup('iwae', 'iwae_latent_backward')),
   });
 }

@@ -1,15 +1,38 @@
 /**
- * Helpers the standalone kernels share: dispatch geometry and the checks of
- * sizes and buffers they run before making a call. The call itself
+ * Helpers the standalone kernels share: dispatch geometry (with workgroup
+ * sizes read from the shaders) and the checks of sizes and buffers they run
+ * before making a call. The call itself
  * (KernelCall, makeCall, encodeCalls) is src/gpu/dispatch.ts.
  */
 import { asBinding, bindingSize, type BufferArg } from '../gpu/dispatch.ts';
+import { entryInfo } from '../shaders/library.ts';
 
 export { checkSizes } from './sizes.ts';
 
 /** True when n elements of every binding can be read as n / 4 vec4: n a multiple of 4 and 16-byte aligned offsets (the *_vec4.wgsl kernels). */
 export function vec4Ok(n: number, args: readonly BufferArg[]): boolean {
   return n % 4 === 0 && args.every((a) => 'mapState' in a || (a.offset ?? 0) % 16 === 0);
+}
+
+/**
+ * The `@workgroup_size` of an entry point whose size is a number in its WGSL,
+ * read from the shader's reflection: TypeScript never repeats it. Entry points
+ * sized by an override constant are sized by their caller, which passes the
+ * constant (see workgroupSizeWith).
+ */
+export function fixedWorkgroupSize(shader: string, entry: string): readonly [number, number, number] {
+  const e = entryInfo(shader, entry);
+  const by = e.workgroupOverrides.filter((o) => o !== null);
+  if (!e.workgroupSize || by.length > 0) {
+    throw new Error(`${shader}.wgsl ${entry}: expected a workgroup size fixed in the WGSL${by.length ? `; it is set by the override ${by.join(', ')}, which the caller passes` : ''}`);
+  }
+  return e.workgroupSize;
+}
+
+/** Invocations per workgroup of an entry point with a fixed workgroup size (fixedWorkgroupSize). */
+export function invocationsPerGroup(shader: string, entry: string): number {
+  const [x, y, z] = fixedWorkgroupSize(shader, entry);
+  return x * y * z;
 }
 
 /**

@@ -5,14 +5,7 @@
  * shaders/transpose.wgsl, shaders/repeat.wgsl; float64 references: src/ref/layout.ts.
  */
 import { makeCall, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
-import { entryInfo } from '../shaders/library.ts';
-import { checkBuffer, checkSizes, grid1d } from './kernel.ts';
-
-function invocations(shader: string, entry: string): number {
-  const wg = entryInfo(shader, entry).workgroupSize;
-  if (!wg) throw new Error(`${shader}.wgsl ${entry}: expected a fixed workgroup size`);
-  return wg[0] * wg[1] * wg[2];
-}
+import { checkBuffer, checkSizes, grid1d, invocationsPerGroup } from './kernel.ts';
 
 export interface TransposeOptions {
   readonly batch: number;
@@ -33,7 +26,7 @@ export function transpose(device: GPUDevice, bufs: { readonly x: BufferArg; read
   return makeCall(device, {
     shader: 'transpose', entry: 'transpose_forward', label: op, buffers: bufs,
     params: { batch: o.batch, rows: o.rows, cols: o.cols, accumulate: o.accumulate ? 1 : 0 },
-    workgroups: grid1d(device, n, invocations('transpose', 'transpose_forward')),
+    workgroups: grid1d(device, n, invocationsPerGroup('transpose', 'transpose_forward')),
   });
 }
 
@@ -57,7 +50,7 @@ export function repeat(device: GPUDevice, bufs: { readonly x: BufferArg; readonl
   checkBuffer(op, 'y', bufs.y, o.batch * o.times * o.features);
   return makeCall(device, {
     shader: 'repeat', entry: 'repeat_forward', label: op, buffers: bufs, params: repeatParams(o),
-    workgroups: grid1d(device, o.batch * o.times * o.features, invocations('repeat', 'repeat_forward')),
+    workgroups: grid1d(device, o.batch * o.times * o.features, invocationsPerGroup('repeat', 'repeat_forward')),
   });
 }
 
@@ -69,6 +62,6 @@ export function repeatBackward(device: GPUDevice, bufs: { readonly dy: BufferArg
   checkBuffer(op, 'dx', bufs.dx, o.batch * o.features);
   return makeCall(device, {
     shader: 'repeat', entry: 'repeat_backward', label: op, buffers: bufs, params: repeatParams(o),
-    workgroups: grid1d(device, o.batch * o.features, invocations('repeat', 'repeat_backward')),
+    workgroups: grid1d(device, o.batch * o.features, invocationsPerGroup('repeat', 'repeat_backward')),
   });
 }

@@ -12,12 +12,13 @@
 import { kernelProfile } from '../gpu/profile.ts';
 import { activationCode, DEFAULT_ALPHA, type Activation } from './activation-codes.ts';
 import { makeCall, placeholderBuffer, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
-import { checkBuffer, checkSizes, grid1d } from './kernel.ts';
+import { checkBuffer, checkSizes, fixedWorkgroupSize, grid1d, invocationsPerGroup } from './kernel.ts';
 
 /**
- * The matmul kernels, all with the same semantics and uniform fields:
- * - `direct`: 8×8 register blocks per invocation, no workgroup memory (shaders/matmul.wgsl); any shape.
- * - `reg4x4`: 4×4 register blocks per invocation (matmul.wgsl's matmul_4x4); any shape; the
+ * The matmul kernels, all with the same semantics and uniform fields; variant
+ * `v` is the WGSL entry point `matmul_<v>`:
+ * - `direct`: 8×8 register blocks per invocation, no workgroup memory (shaders/matmul.wgsl's matmul_direct); any shape.
+ * - `reg4x4`: 4×4 register blocks per invocation (matmul.wgsl's matmul_reg4x4); any shape; the
  *   textbook register-blocked kernel, a reference point for benchmarks (never a default).
  * - `tiled`: 64×64 tiles through workgroup memory, two barriers per 16 steps of K
  *   (shaders/matmul_tiled.wgsl); any shape; the classic GPU scheme.
@@ -143,7 +144,8 @@ export function clearMatmulChoices(device: GPUDevice): void {
  */
 export function defaultMatmulVariant(device: GPUDevice, s: MatmulShape): MatmulVariant {
   if (kernelProfile(device) === 'cpu') {
-    if (Math.ceil(s.m / 64) * 64 <= 1.25 * s.m && matmulUnsupported(device, 'subgroup', s) === null) return 'subgroup';
+    const rows = subgroupRows();
+    if (Math.ceil(s.m / rows) * rows <= 1.25 * s.m && matmulUnsupported(device, 'subgroup', s) === null) return 'subgroup';
     if (matmulUnsupported(device, 'blocked', s) === null) return 'blocked';
   }
   return 'direct';
@@ -171,18 +173,47 @@ interface VariantSpec {
   readonly workgroups: (device: GPUDevice, o: MatmulOptions) => [number, number, number];
 }
 
+/**
+ * The square block of C one invocation computes: matmul.wgsl's 8×8
+ * (matmul_direct) and 4×4 (matmul_reg4x4), matmul_tiled.wgsl's 4×4,
+ * matmul_naive.wgsl's single entry.
+ */
+const DIRECT_BLOCK = 8;
+const REG4X4_BLOCK = 4;
+const TILED_BLOCK = 4;
+const NAIVE_BLOCK = 1;
+/** The register block of the vec4 kernels (block_mma.wgsl): 16 rows × 32 columns of C per invocation. */
+const MMA_ROWS = 16;
+const MMA_COLS = 32;
+
+/**
+ * The workgroups of a kernel whose workgroup is a (x, y) grid of invocations
+ * (its reflected size), x over the columns of C and y over its rows, each
+ * invocation computing a block × block piece of C.
+ */
+function tileGrid(shader: string, entry: string, o: MatmulOptions, block: number): [number, number, number] {
+  const [x, y] = fixedWorkgroupSize(shader, entry);
+  return [Math.ceil(o.n / (x * block)), Math.ceil(o.m / (y * block)), 1];
+}
+
+/** Rows of C one workgroup of matmul_subgroup covers: its invocations stacked, MMA_ROWS each, over one block of MMA_COLS columns. */
+function subgroupRows(): number {
+  return invocationsPerGroup('matmul_subgroup', 'matmul_subgroup') * MMA_ROWS;
+}
+
 const SPECS: Readonly<Record<MatmulVariant, VariantSpec>> = {
-  direct: { shader: 'matmul', entry: 'matmul', a: 'a', b: 'b', c: 'c', workgroups: (_, o) => [Math.ceil(o.n / 64), Math.ceil(o.m / 64), 1] },
-  tiled: { shader: 'matmul_tiled', entry: 'matmul_tiled', a: 'a', b: 'b', c: 'c', workgroups: (_, o) => [Math.ceil(o.n / 64), Math.ceil(o.m / 64), 1] },
-  reg4x4: { shader: 'matmul', entry: 'matmul_4x4', a: 'a', b: 'b', c: 'c', workgroups: (_, o) => [Math.ceil(o.n / 64), Math.ceil(o.m / 64), 1] },
-  naive: { shader: 'matmul_naive', entry: 'matmul_naive', a: 'a', b: 'b', c: 'c', workgroups: (_, o) => [Math.ceil(o.n / 16), Math.ceil(o.m / 16), 1] },
+  direct: { shader: 'matmul', entry: 'matmul_direct', a: 'a', b: 'b', c: 'c', workgroups: (_, o) => tileGrid('matmul', 'matmul_direct', o, DIRECT_BLOCK) },
+  tiled: { shader: 'matmul_tiled', entry: 'matmul_tiled', a: 'a', b: 'b', c: 'c', workgroups: (_, o) => tileGrid('matmul_tiled', 'matmul_tiled', o, TILED_BLOCK) },
+  reg4x4: { shader: 'matmul', entry: 'matmul_reg4x4', a: 'a', b: 'b', c: 'c', workgroups: (_, o) => tileGrid('matmul', 'matmul_reg4x4', o, REG4X4_BLOCK) },
+  naive: { shader: 'matmul_naive', entry: 'matmul_naive', a: 'a', b: 'b', c: 'c', workgroups: (_, o) => tileGrid('matmul_naive', 'matmul_naive', o, NAIVE_BLOCK) },
   blocked: {
     shader: 'matmul_blocked',
     entry: 'matmul_blocked',
     a: 'a4',
     b: 'b4',
     c: 'c4',
-    workgroups: (device, o) => grid1d(device, Math.ceil(o.m / 16) * Math.ceil(o.n / 32), 16),
+    // One block per invocation, listed linearly.
+    workgroups: (device, o) => grid1d(device, Math.ceil(o.m / MMA_ROWS) * Math.ceil(o.n / MMA_COLS), invocationsPerGroup('matmul_blocked', 'matmul_blocked')),
   },
   subgroup: {
     shader: 'matmul_subgroup',
@@ -190,7 +221,7 @@ const SPECS: Readonly<Record<MatmulVariant, VariantSpec>> = {
     a: 'a4',
     b: 'b4',
     c: 'c4',
-    workgroups: (_, o) => [Math.ceil(o.n / 32), Math.ceil(o.m / 64), 1],
+    workgroups: (_, o) => [Math.ceil(o.n / MMA_COLS), Math.ceil(o.m / subgroupRows()), 1],
   },
 };
 

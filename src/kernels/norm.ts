@@ -9,7 +9,7 @@
  * shaders/norm.wgsl; float64 reference: src/ref/norm.ts.
  */
 import { makeCall, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
-import { checkBuffer, checkSizes, grid1d } from './kernel.ts';
+import { checkBuffer, checkSizes, grid1d, invocationsPerGroup } from './kernel.ts';
 import { kernelProfile } from '../gpu/profile.ts';
 
 /** Floats of `stats` per normalized row: the mean (less the row's first element) and 1/σ. */
@@ -17,7 +17,6 @@ export const NORM_STATS_PER_ROW = 2;
 
 /** normBackwardParams sums one parameter per invocation up to this many elements per parameter, one workgroup per parameter above. */
 const PARAMS_NARROW_MAX = 512;
-const NARROW_WG = 256;
 
 /**
  * Invocations per workgroup of the norm kernels: 4 on CPU adapters (one SIMD
@@ -182,7 +181,8 @@ function backwardCalls(device: GPUDevice, g: NormGeometry, bufs: NormGradBuffers
         label: `${what} dweight, dbias [${narrow ? 'narrow' : `wg ${g.wg}`}]`,
         ...(narrow ? {} : { constants: { WG: g.wg } }),
         buffers: { x: bufs.x, stats_in: bufs.stats, dy: bufs.dy, dweight: bufs.dweight, dbias: bufs.dbias },
-        params, workgroups: narrow ? grid1d(device, g.channels, NARROW_WG) : grid1d(device, g.channels, 1),
+        // narrow: one parameter per invocation, in workgroups of the entry point's fixed size; else one workgroup of WG per parameter.
+        params, workgroups: grid1d(device, g.channels, narrow ? invocationsPerGroup('norm', 'norm_backward_params_narrow') : 1),
       }));
     }
   } catch (e) {

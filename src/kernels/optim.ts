@@ -15,11 +15,20 @@
  * skip count (element 3) tells how many steps were dropped.
  */
 import { makeCall, placeholderBuffer, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
-import { checkBuffer, checkSizes, grid1d, vec4Ok } from './kernel.ts';
+import { checkBuffer, checkSizes, grid1d, invocationsPerGroup, vec4Ok } from './kernel.ts';
 import { sumSquares, sumSquaresPartials } from './reduce.ts';
 
-/** Elements per workgroup of the updates in optim.wgsl (256 invocations × 4). */
-const PER_GROUP = 1024;
+/** Parameters each invocation of optim.wgsl's updates takes (its PER_THREAD). */
+const PER_INVOCATION = 4;
+/** vec4 of parameters each invocation of optim_vec4.wgsl's adam4 takes (its PER). */
+const VEC4_PER_INVOCATION = 4;
+
+/** The dispatch of an update over n parameters: workgroups of the entry point's reflected size, each covering size × the per-invocation count. */
+function updateGrid(device: GPUDevice, entry: string, n: number, vec4: boolean): [number, number, number] {
+  return vec4
+    ? grid1d(device, n / 4, invocationsPerGroup('optim_vec4', entry) * VEC4_PER_INVOCATION)
+    : grid1d(device, n, invocationsPerGroup('optim', entry) * PER_INVOCATION);
+}
 
 /** Floats in the control block written by clipScale: [scale, norm, skip, skips]. */
 export const GRAD_CTL_LENGTH = 4;
@@ -144,9 +153,10 @@ export function adam(device: GPUDevice, bufs: AdamBuffers, o: AdamOptions): Opti
   });
   const gs = bufs.gradScale ?? placeholderBuffer(device);
   const vec4 = vec4Ok(o.n, [bufs.grad, bufs.param, bufs.m, bufs.v]);
+  const entry = vec4 ? 'adam4' : 'adam';
   const call = makeCall(device, {
     shader: vec4 ? 'optim_vec4' : 'optim',
-    entry: vec4 ? 'adam_step4' : 'adam_step',
+    entry,
     label: `${op}${vec4 ? ' [vec4]' : ''}`,
     buffers: vec4
       ? { grad4: bufs.grad, grad_scale: gs, param4: bufs.param, m4: bufs.m, v4: bufs.v }
@@ -164,7 +174,7 @@ export function adam(device: GPUDevice, bufs: AdamBuffers, o: AdamOptions): Opti
       l2: o.decoupled ? 0 : wd,
       ...derive(o.step, o.lr),
     },
-    workgroups: vec4 ? grid1d(device, o.n / 4, 1024) : grid1d(device, o.n, PER_GROUP),
+    workgroups: updateGrid(device, entry, o.n, vec4),
   });
   return withStep(call, derive, o.lr);
 }
@@ -180,9 +190,10 @@ export function sgd(device: GPUDevice, bufs: SgdBuffers, o: SgdOptions): Optimiz
   }
   if (momentum !== 0) checkBuffer(op, 'momentum', bufs.momentum, o.n);
   const derive = (step: number, lr: number) => ({ lr, first_step: step === 1 ? 1 : 0 });
+  const entry = momentum !== 0 ? 'sgd' : 'sgd_plain';
   const call = makeCall(device, {
     shader: 'optim',
-    entry: momentum !== 0 ? 'sgd_step' : 'sgd_step_plain',
+    entry,
     label: op,
     buffers: {
       grad: bufs.grad,
@@ -201,7 +212,7 @@ export function sgd(device: GPUDevice, bufs: SgdBuffers, o: SgdOptions): Optimiz
       nesterov: o.nesterov ? 1 : 0,
       ...derive(o.step, o.lr),
     },
-    workgroups: grid1d(device, o.n, PER_GROUP),
+    workgroups: updateGrid(device, entry, o.n, false),
   });
   return withStep(call, derive, o.lr);
 }

@@ -5,7 +5,7 @@
  * shaders/reduce.wgsl; float64 references: src/ref/reduce.ts.
  */
 import { makeCall, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
-import { checkBuffer, checkSizes, grid1d, vec4Ok } from './kernel.ts';
+import { checkBuffer, checkSizes, grid1d, invocationsPerGroup, vec4Ok } from './kernel.ts';
 import { kernelProfile } from '../gpu/profile.ts';
 
 /**
@@ -20,9 +20,10 @@ export function treeWorkgroupSize(device: GPUDevice): number {
 /** sumAxes runs one invocation per channel (sum_axes_narrow) up to this many elements per channel, one workgroup per channel above. */
 export const SUM_AXES_NARROW_MAX = 512;
 
-/** Elements summed into one partial by sum_squares_partial. */
+/** Elements summed by one workgroup of sum_squares_partial (reduce.wgsl's SQ_CHUNK, whatever TREE_WG is). */
 export const SUM_SQUARES_CHUNK = 4096;
-const FILL_PER_GROUP = 1024;
+/** Elements each invocation of fill writes (reduce.wgsl's FILL_PER_THREAD). */
+const FILL_PER_INVOCATION = 4;
 
 /** Every uniform field of reduce.wgsl, zero; each kernel sets the ones it uses. */
 const NO_PARAMS = { outer: 0, channels: 0, inner: 0, n: 0, count: 0, scale: 0, value: 0, accumulate: 0 } as const;
@@ -69,7 +70,7 @@ export function sumAxes(device: GPUDevice, bufs: SumAxesBuffers, o: SumAxesOptio
       label: `${op} [vec4]`,
       buffers: { x4: bufs.x, out4: bufs.out },
       params: { ...VEC4_PARAMS, outer: o.outer, channels: o.channels, scale: o.scale ?? 1, accumulate: o.accumulate ? 1 : 0 },
-      workgroups: grid1d(device, o.channels / 4, 256),
+      workgroups: grid1d(device, o.channels / 4, invocationsPerGroup('reduce_vec4', 'sum_axes_narrow4')),
     });
   }
   return makeCall(device, {
@@ -79,7 +80,8 @@ export function sumAxes(device: GPUDevice, bufs: SumAxesBuffers, o: SumAxesOptio
     ...(narrow ? {} : { constants: { TREE_WG: treeWorkgroupSize(device) } }),
     buffers: { x: bufs.x, out: bufs.out },
     params: { ...NO_PARAMS, outer: o.outer, channels: o.channels, inner: o.inner, scale: o.scale ?? 1, accumulate: o.accumulate ? 1 : 0 },
-    workgroups: narrow ? grid1d(device, o.channels, 256) : grid1d(device, o.channels, 1),
+    // sum_axes_narrow: one channel per invocation; sum_axes: one workgroup per channel.
+    workgroups: grid1d(device, o.channels, narrow ? invocationsPerGroup('reduce', 'sum_axes_narrow') : 1),
   });
 }
 
@@ -158,6 +160,6 @@ export function fill(device: GPUDevice, bufs: { readonly x: BufferArg }, o: Fill
     label: op,
     buffers: { out: bufs.x },
     params: { ...NO_PARAMS, n: o.n, value: o.value },
-    workgroups: grid1d(device, o.n, FILL_PER_GROUP),
+    workgroups: grid1d(device, o.n, invocationsPerGroup('reduce', 'fill') * FILL_PER_INVOCATION),
   });
 }

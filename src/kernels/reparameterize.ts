@@ -7,7 +7,7 @@
  */
 import type { PhiloxKey } from '../ref/philox.ts';
 import { makeCall, placeholderBuffer, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
-import { checkBuffer, checkSizes, grid1d } from './kernel.ts';
+import { checkBuffer, checkSizes, grid1d, invocationsPerGroup } from './kernel.ts';
 
 export type { PhiloxKey };
 
@@ -59,7 +59,8 @@ export interface ReparameterizeBackwardBuffers {
   readonly dlogvar: BufferArg;
 }
 
-const WG = 256;
+/** Elements of one Philox block (4 words): reparameterize and latent_backward take one block per invocation. */
+const BLOCK = 4;
 
 type Params = Record<string, number>;
 
@@ -116,7 +117,7 @@ export function philoxRaw(device: GPUDevice, bufs: { readonly out: BufferArg }, 
     label: op,
     buffers: { raw: bufs.out },
     params: streamParams(o, { n: o.n, offset: o.offset ?? 0 }),
-    workgroups: grid1d(device, o.n, WG),
+    workgroups: grid1d(device, o.n, invocationsPerGroup('reparameterize', 'philox_raw')),
   });
 }
 
@@ -131,7 +132,7 @@ export function randomNormal(device: GPUDevice, bufs: { readonly out: BufferArg 
     label: op,
     buffers: { eps: bufs.out },
     params: streamParams(o, { n: o.n, offset: o.offset ?? 0 }),
-    workgroups: grid1d(device, o.n, WG),
+    workgroups: grid1d(device, o.n, invocationsPerGroup('reparameterize', 'random_normal')),
   });
 }
 
@@ -150,7 +151,7 @@ export function reparameterize(device: GPUDevice, bufs: ReparameterizeBuffers, o
     // Without eps the placeholder is bound in its place; the shader does not write it (write_eps = 0).
     buffers: { mu: bufs.mu, logvar: bufs.logvar, z: bufs.z, eps: bufs.eps ?? placeholderBuffer(device) },
     params: streamParams(o, { n, latent: o.latent, sample: o.sample === false ? 0 : 1, write_eps: bufs.eps ? 1 : 0 }),
-    workgroups: grid1d(device, Math.ceil(n / 4), WG),
+    workgroups: grid1d(device, Math.ceil(n / BLOCK), invocationsPerGroup('reparameterize', 'reparameterize')),
   });
 }
 
@@ -158,14 +159,25 @@ export function reparameterize(device: GPUDevice, bufs: ReparameterizeBuffers, o
  * Backward of `reparameterize` with ε regenerated from the same stream:
  * dmu = g + s·β·a_j·μ, dlogvar = g·½σε + s·β·a_j·½(exp(logvar) − 1), g = dz + s·2γ·z.
  * With the defaults (β = γ = 0) this is the bare dmu = dz, dlogvar = dz·½σε.
- * The key and `sample` must be those of the forward call.
+ * The key and `sample` must be those of the forward call. The kernel is
+ * reparameterize.wgsl's latent_backward, which latentBackward (elbo.ts) runs
+ * with the KL term on.
  */
 export function reparameterizeBackward(
   device: GPUDevice,
   bufs: ReparameterizeBackwardBuffers,
   o: ReparameterizeBackwardOptions,
 ): KernelCall {
-  const op = `reparameterizeBackward(B=${o.batch}, J=${o.latent})`;
+  return latentBackwardCall(device, `reparameterizeBackward(B=${o.batch}, J=${o.latent})`, bufs, o);
+}
+
+/** The latent_backward dispatch, labelled `op` (in errors too), with reparameterizeBackward's options and defaults. */
+export function latentBackwardCall(
+  device: GPUDevice,
+  op: string,
+  bufs: ReparameterizeBackwardBuffers,
+  o: ReparameterizeBackwardOptions,
+): KernelCall {
   const n = checkLatent(op, o);
   for (const name of ['dz', 'mu', 'logvar', 'dmu', 'dlogvar'] as const) checkBuffer(op, name, bufs[name], n);
   const beta = o.beta ?? 0, gamma = o.gamma ?? 0, freeBits = o.freeBits ?? 0, gradScale = o.gradScale ?? 1 / o.batch;
@@ -179,7 +191,7 @@ export function reparameterizeBackward(
   }
   return makeCall(device, {
     shader: 'reparameterize',
-    entry: 'reparameterize_backward',
+    entry: 'latent_backward',
     label: op,
     buffers: {
       dz: bufs.dz,
@@ -199,6 +211,6 @@ export function reparameterizeBackward(
       free_bits: freeBits,
       grad_scale: gradScale,
     }),
-    workgroups: grid1d(device, Math.ceil(n / 4), WG),
+    workgroups: grid1d(device, Math.ceil(n / BLOCK), invocationsPerGroup('reparameterize', 'latent_backward')),
   });
 }

@@ -7,8 +7,7 @@
  * src/ref/tokens.ts.
  */
 import { makeCall, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
-import { entryInfo } from '../shaders/library.ts';
-import { checkBuffer, checkSizes, grid1d } from './kernel.ts';
+import { checkBuffer, checkSizes, grid1d, invocationsPerGroup } from './kernel.ts';
 
 /** The special token ids the kernels need. */
 export interface TokenIds {
@@ -38,12 +37,6 @@ export interface GatherOneHotOptions {
   readonly stream?: number;
 }
 
-function invocations(entry: string): number {
-  const wg = entryInfo('tokens', entry).workgroupSize;
-  if (!wg) throw new Error(`tokens.wgsl ${entry}: expected a fixed workgroup size`);
-  return wg[0] * wg[1] * wg[2];
-}
-
 function base(o: { batch: number; steps: number; vocab: number; ids: TokenIds }) {
   return {
     batch: o.batch, steps: o.steps, vocab: o.vocab, start: 0, shift: 0, drop: 0, pad_id: o.ids.pad, start_id: o.ids.start, unk_id: o.ids.unk, end_id: o.ids.end,
@@ -66,9 +59,9 @@ export function gatherOneHot(device: GPUDevice, bufs: { readonly ids: BufferArg;
   checkBuffer(op, 'order', bufs.order, (o.start ?? 0) + o.batch);
   checkBuffer(op, 'x', bufs.x, o.batch * o.steps * o.vocab);
   return makeCall(device, {
-    shader: 'tokens', entry: 'gather_onehot', label: op, buffers: bufs,
+    shader: 'tokens', entry: 'gather_one_hot', label: op, buffers: bufs,
     params: { ...base(o), start: o.start ?? 0, shift: o.shift ? 1 : 0, drop: dropThreshold(o.dropout ?? 0), seed: o.seed ?? 0, step: o.step ?? 0, stream: o.stream ?? 2 },
-    workgroups: grid1d(device, o.batch * o.steps * o.vocab, invocations('gather_onehot')),
+    workgroups: grid1d(device, o.batch * o.steps * o.vocab, invocationsPerGroup('tokens', 'gather_one_hot')),
   });
 }
 
@@ -109,6 +102,6 @@ export function sampleTokens(device: GPUDevice, bufs: { readonly logits: BufferA
   return makeCall(device, {
     shader: 'tokens', entry: 'sample_tokens', label: op, buffers: bufs,
     params: { ...base(o), seed: o.seed, stream: o.stream ?? 5, temperature: o.temperature, t, start: o.start ?? 0, single: o.single ? 1 : 0 },
-    workgroups: grid1d(device, o.batch, invocations('sample_tokens')),
+    workgroups: grid1d(device, o.batch, invocationsPerGroup('tokens', 'sample_tokens')),
   });
 }

@@ -6,8 +6,7 @@
  * reference: src/ref/upsample.ts.
  */
 import { makeCall, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
-import { entryInfo } from '../shaders/library.ts';
-import { checkBuffer, checkSizes, grid1d } from './kernel.ts';
+import { checkBuffer, checkSizes, grid1d, invocationsPerGroup } from './kernel.ts';
 
 /** Elements each invocation of upsample.wgsl writes (its PER_THREAD). */
 const PER_INVOCATION = 4;
@@ -25,9 +24,7 @@ export interface UpsampleNearest2dOptions {
 }
 
 function elementsPerGroup(entry: string): number {
-  const wg = entryInfo('upsample', entry).workgroupSize;
-  if (!wg) throw new Error(`upsample.wgsl ${entry}: expected a fixed workgroup size`);
-  return wg[0] * wg[1] * wg[2] * PER_INVOCATION;
+  return invocationsPerGroup('upsample', entry) * PER_INVOCATION;
 }
 
 /** The checked sizes, and the element counts of x and y. */

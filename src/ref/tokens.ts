@@ -8,7 +8,7 @@ export interface TokenIdsRef {
   readonly unk: number;
 }
 
-/** x (B, T, V) one-hot of the sequences order[start + b] of ids (N·T); see gather_onehot. */
+/** x (B, T, V) one-hot of the sequences order[start + b] of ids (N·T); see gather_one_hot. */
 export function gatherOneHotRef(ids: ArrayLike<number>, order: ArrayLike<number>, o: {
   batch: number; steps: number; vocab: number; ids: TokenIdsRef; shift?: boolean; drop?: number; start?: number; seed?: number; step?: number; stream?: number;
 }): Float32Array {

@@ -21,7 +21,7 @@
  */
 import { createBuffer, destroyBuffer, readF32, uploadF32 } from '../../src/gpu/buffers.ts';
 import { ACTIVATIONS, activationCode, GRAD_FROM_OUTPUT, type Activation } from '../../src/kernels/activation-codes.ts';
-import { activation, activationBackward, ELEMENTWISE_PER_GROUP } from '../../src/kernels/activation.ts';
+import { activation, activationBackward, elementsPerGroup } from '../../src/kernels/activation.ts';
 import { makeCall, submitCalls, type KernelCall } from '../../src/gpu/dispatch.ts';
 import { actForward, actGrad } from '../../src/ref/activation.ts';
 import { expect, expectClose, expectThrows, gpuScope, randomF32 } from '../support/check.ts';
@@ -112,7 +112,7 @@ export const activationCases: GpuCase[] = [
       // over 70000 elements (71680 slots, the last 1680 past the end).
       const n = 70000;
       const groups: [number, number, number] = [35, 2, 1];
-      expect(groups[0] * groups[1] * ELEMENTWISE_PER_GROUP >= n, 'the grid must cover n');
+      expect(groups[0] * groups[1] * elementsPerGroup('activation_forward') >= n, 'the grid must cover n');
       const x = randomF32(n, 77, -4, 4);
       const gx = uploadF32(device, x);
       const gy = uploadF32(device, new Float32Array(n + 2048).fill(12345)); // sentinel past n

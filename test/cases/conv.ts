@@ -258,13 +258,13 @@ export const convCases: GpuCase[] = [
         if (got.length !== want.length) throw new Error(`${what}: ${got.length} calls, expected ${want.length}`);
       };
       try {
-        const fwd = defaultConvVariant(device, 'correlate', 16);
-        const gw = defaultConvVariant(device, 'grad-weight', 16);
-        const gx = defaultConvVariant(device, 'transposed', 3);
+        const fwd = defaultConvVariant(device, 'conv2d_forward', 16);
+        const gw = defaultConvVariant(device, 'conv2d_backward_weight', 16);
+        const gx = defaultConvVariant(device, 'conv_transpose2d_forward', 3);
         expectLabels('conv2d default', labels([conv2d(device, { x, weight: w, y }, o)]), [fwd]);
         expectLabels('conv2d backward default', labels(conv2dBackward(device, { x, weight: w, dy: y, dx: x, dweight: w }, o)), [gx, gw]);
         // conv_transpose2d 3 -> 1 channels: its forward fills one output channel.
-        expectLabels('conv_transpose2d default', labels([convTranspose2d(device, { x, weight: w, y: yt }, t)]), [defaultConvVariant(device, 'transposed', 1)]);
+        expectLabels('conv_transpose2d default', labels([convTranspose2d(device, { x, weight: w, y: yt }, t)]), [defaultConvVariant(device, 'conv_transpose2d_forward', 1)]);
         for (const variant of CONV_VARIANTS) {
           expectLabels(`conv2d ${variant}`, labels([conv2d(device, { x, weight: w, y }, { ...o, variant })]), [variant]);
           expectLabels(`conv_transpose2d backward ${variant}`, labels(convTranspose2dBackward(device, { x, weight: w, dy: yt, dx: x, dweight: w }, { ...t, variant })), [variant, variant]);

@@ -54,7 +54,7 @@ async function checkRecon(device: GPUDevice, o: ElboReconOptions, seed: number, 
   const grecon = createBuffer(device, o.batch * 4), gdl = createBuffer(device, n * 4), gdls = ls ? createBuffer(device, n * 4) : undefined;
   try {
     const call = elboRecon(device, { logits: gl, x: gx, recon: grecon, dlogits: gdl, ...(gls ? { logSigma: gls, dlogSigma: gdls! } : {}) }, o);
-    // Bernoulli rows of whole vec4 (D = 784, 1000 below) run elbo_bernoulli4; D = 1, 257 the scalar kernel.
+    // Bernoulli rows of whole vec4 (D = 784, 1000 below) run elbo_recon_bernoulli4; D = 1, 257 the scalar kernel.
     expect(call.label.endsWith('[vec4]') === (o.likelihood === 'bernoulli' && o.features % 4 === 0), `${what} ran '${call.label}'`);
     const [recon, dl, dls] = await runCalls(device, what, [call], async () =>
       [await readF32(device, grecon), await readF32(device, gdl), gdls ? await readF32(device, gdls) : null] as const);

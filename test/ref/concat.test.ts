@@ -40,7 +40,7 @@ test('concat layer: feature rows and channel maps along axis 1; a label input ge
   const tg = buildTraining(spec, 5);
   const splits = tg.graph.nodes.filter((n) => n.op === 'concat_backward').map((n) => n.label);
   // rows: only flat gets a gradient (label is a model input); maps: only a (x is the model input).
-  expect(splits.length === 2 && splits[0]!.startsWith('rows: dmaps.cat.flat') && splits[1]!.startsWith('maps: da.out'), `split nodes: ${splits.join('; ')}`);
+  expect(splits.length === 2 && splits[0]!.startsWith('rows: d(maps.cat.flat) = slice 0 of dY') && splits[1]!.startsWith('maps: d(a.out) = slice 1 of dY'), `split nodes: ${splits.join('; ')}`);
 });
 
 test('concat layer: inputs whose other dimensions differ, or a single input, are refused naming the layer and every shape', async () => {

@@ -171,9 +171,9 @@ test('step cost: the mlp products are 3 per layer (no dX for the input), 2 FLOPs
   // conv: each convolution's backward products cost what its forward does.
   const ct = buildTraining(convPreset({ latent: 20 }), 64);
   const cc = stepCost(ct.graph, 64, 784 * 64);
-  for (const layer of ['enc.conv1', 'enc.conv2', 'dec.deconv1', 'dec.deconv2']) {
+  for (const [layer, op] of [['enc.conv1', 'conv2d'], ['enc.conv2', 'conv2d'], ['dec.deconv1', 'conv_transpose2d'], ['dec.deconv2', 'conv_transpose2d']] as const) {
     const f = cc.find((c) => c.label === `${layer} forward`)!.flops;
-    const dw = cc.find((c) => c.label === `${layer}: dW`)!.flops;
+    const dw = cc.find((c) => c.label === `${layer}: dW (${op}_backward_weight)`)!.flops;
     expect(f === dw, `${layer}: forward ${f}, dW ${dw}`);
   }
   expect(cc.find((c) => c.label === 'enc.conv2 forward')!.flops === 2 * 64 * 64 * 7 * 7 * 32 * 9, 'conv2 forward FLOPs');

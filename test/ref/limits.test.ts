@@ -74,7 +74,7 @@ test('the limit check reads the workgroup size at the given constants and names 
   expect(pipelineUse(sumAxes, { TREE_WG: 16 }).invocations === 16 && pipelineUse(sumAxes).invocations === 256, 'sum_axes invocations at TREE_WG 16 and at the default');
   const x = pipelineLimitExcess(sumAxes, { TREE_WG: 512 }, DEFAULT_PIPELINE_LIMITS);
   expect(x.some((m) => /^invocations per workgroup \(512×1×1\) 512 > maxComputeInvocationsPerWorkgroup 256$/.test(m)), `excess: ${x.join('; ')}`);
-  const adam = shaderInfo('optim').entries.get('adam_step')!;
+  const adam = shaderInfo('optim').entries.get('adam')!;
   const few = pipelineLimitExcess(adam, {}, { ...DEFAULT_PIPELINE_LIMITS, maxStorageBuffersPerShaderStage: 4 });
   expect(few.length === 1 && few[0] === 'storage buffers 5 > maxStorageBuffersPerShaderStage 4', `excess: ${few.join('; ')}`);
   const tiled = shaderInfo('matmul_tiled').entries.get('matmul_tiled')!;

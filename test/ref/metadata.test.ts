@@ -20,7 +20,7 @@ test('metadata of matmul.wgsl: bindings by name, type and access, uniform offset
   const m = shaderMetadata('matmul');
   assert.deepEqual(m.requires, ['activation_fns', 'matmul_params']);
   assert.deepEqual(m.overrides, ['TA', 'TB']);
-  const e = m.entryPoints.find((p) => p.name === 'matmul');
+  const e = m.entryPoints.find((p) => p.name === 'matmul_direct');
   assert.ok(e, `entry points: ${m.entryPoints.map((p) => p.name).join(', ')}`);
   assert.deepEqual(e.workgroupSize, [8, 8, 1]);
   assert.deepEqual(e.bindings.map((b) => [b.binding, b.name, b.type, b.access, b.layoutType]), [

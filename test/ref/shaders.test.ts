@@ -59,7 +59,7 @@ test('every compute entry point is bound by a TypeScript kernel in src/kernels',
 });
 
 test('uniform packing follows the reflected layout and refuses missing, unknown or mistyped fields', async () => {
-  const layout = entryInfo('matmul', 'matmul').uniform!;
+  const layout = entryInfo('matmul', 'matmul_direct').uniform!;
   const values = { m: 3, n: 4, k: 5, has_bias: 1, act: 2, alpha: 0.25, accumulate: 0 };
   const view = new DataView(packUniform(layout, values, 'test'));
   for (const f of layout.fields) {

@@ -11,6 +11,7 @@ import { actForward, actGrad, actGradFromOutput } from '../../ref/activation.ts'
 import { ModelSpecError } from '../errors.ts';
 import { numel } from '../ir.ts';
 import type { BuildCtx, GradCtx, LayerDef, OpDef } from '../op.ts';
+import { gradLabel } from './labels.ts';
 
 export interface ActivationLayer {
   readonly type: 'activation';
@@ -41,26 +42,38 @@ export function fuseActivation(act: Activation | undefined): { readonly fuse: Ac
   return GRAD_FROM_OUTPUT.has(act) ? { fuse: act } : { fuse: 'identity', after: act };
 }
 
-/** Adds y = act(x) and returns y. */
-export function applyActivation(b: BuildCtx, act: Activation, x: number, where: string): number {
+interface ActivationAttrs {
+  readonly act: Activation;
+  /** For labels: the layer the activation is (or ends); absent, its input tensor's name. */
+  readonly layer?: string;
+  /** For labels: x is `layer`'s output before its activation (its gradient is the layer's dpre). */
+  readonly pre?: boolean;
+}
+
+/**
+ * Adds y = act(x) and returns y. `where` names the layer whose output x is
+ * (a dense, conv, ... layer's unfused activation), or, with `standalone`, the
+ * activation layer itself.
+ */
+export function applyActivation(b: BuildCtx, act: Activation, x: number, where: string, standalone = false): number {
   const y = b.temp(`${where}.${act}`, b.graph.shape(x));
-  b.add({ op: activationOp, ins: { x }, outs: { y }, attrs: { act }, label: `${act} forward` });
+  b.add({ op: activationOp, ins: { x }, outs: { y }, attrs: { act, layer: where, pre: !standalone }, label: `${act} forward` });
   return y;
 }
 
 /**
  * The gradient of a layer's fused activation: dpre = dy ⊙ f′(y) from the
  * saved output y, written into a new temporary (the pre-activation gradient);
- * for identity, dy itself.
+ * for identity, dy itself. `layer` names the layer in the label (default: y's name).
  */
-export function backwardThroughFused(c: GradCtx, act: Activation, y: number, dy: number): number {
+export function backwardThroughFused(c: GradCtx, act: Activation, y: number, dy: number, layer = c.graph.name(y)): number {
   if (act === 'identity') return dy;
   const dpre = c.temp(`d${c.graph.name(y)}.pre`, c.graph.shape(y));
-  c.add({ op: activationBackwardOp, ins: { saved: y, dy }, outs: { dx: dpre }, attrs: { act, fromOutput: true }, label: `${act} backward` });
+  c.add({ op: activationBackwardOp, ins: { saved: y, dy }, outs: { dx: dpre }, attrs: { act, fromOutput: true }, label: gradLabel(layer, `dpre = dY ⊙ ${act}′(Y)`, activationBackwardOp) });
   return dpre;
 }
 
-export const activationOp: OpDef<{ readonly act: Activation }> = {
+export const activationOp: OpDef<ActivationAttrs> = {
   name: 'activation',
   compile(c, n) {
     const size = numel(c.graph.shape(n.ins.x!));
@@ -70,7 +83,9 @@ export const activationOp: OpDef<{ readonly act: Activation }> = {
     if (!c.has(n.outs.y!)) return;
     const dx = c.write(n.ins.x!);
     if (!dx) return;
-    c.add({ op: activationBackwardOp, ins: { saved: n.ins.x!, dy: c.get(n.outs.y!) }, outs: { dx: dx.d }, attrs: { act: n.attrs.act, fromOutput: false }, label: `${n.attrs.act} backward`, accumulate: dx.accumulate });
+    const { act, layer = c.graph.name(n.ins.x!), pre = false } = n.attrs;
+    const gradient = pre ? `dpre = dY ⊙ ${act}′(pre)` : `dX = dY ⊙ ${act}′(X)`;
+    c.add({ op: activationBackwardOp, ins: { saved: n.ins.x!, dy: c.get(n.outs.y!) }, outs: { dx: dx.d }, attrs: { act, fromOutput: false }, label: gradLabel(layer, gradient, activationBackwardOp), accumulate: dx.accumulate });
   },
   cost: (g, n) => ({ flops: FLOPS.forward * numel(g.shape(n.ins.x!)) }),
   reference(r, n) {
@@ -106,5 +121,5 @@ export const activationLayer: LayerDef<ActivationLayer> = {
     if (!activation) throw new ModelSpecError(`${path}.activation: required for an activation layer`);
     return { activation };
   },
-  build: (b, l, [x], where) => applyActivation(b, l.activation, x!, l.name ?? where),
+  build: (b, l, [x], where) => applyActivation(b, l.activation, x!, l.name ?? where, true),
 };

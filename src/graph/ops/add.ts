@@ -10,7 +10,8 @@ import { addBackwardRef, addRef } from '../../ref/add.ts';
 import { ModelSpecError } from '../errors.ts';
 import { numel } from '../ir.ts';
 import type { GradCtx, LayerDef, OpDef } from '../op.ts';
-import { sumAxesNode } from './sum-axes.ts';
+import { gradLabel } from './labels.ts';
+import { sumAxesNode, sumAxesOp } from './sum-axes.ts';
 
 export interface AddLayer {
   readonly type: 'add';
@@ -21,6 +22,8 @@ export interface AddLayer {
 interface AddAttrs {
   /** Elements of a that share one element of b. */
   readonly inner: number;
+  /** The layer's name (or place), for labels. */
+  readonly layer: string;
 }
 
 export const addBackwardOp: OpDef<Record<string, never>> = {
@@ -52,15 +55,15 @@ export const addOp: OpDef<AddAttrs> = {
     const y = n.outs.y!;
     if (!c.has(y)) return;
     const dy = c.get(y);
-    const name = c.graph.name(y);
-    passGradient(c, a, dy, `${name}: da`);
-    const inner = n.attrs.inner;
+    const { inner, layer } = n.attrs;
+    const grad = (t: number) => `d(${c.graph.name(t)})`;
+    passGradient(c, a, dy, gradLabel(layer, grad(a), addBackwardOp));
     if (inner === 1) {
-      passGradient(c, b, dy, `${name}: db`);
+      passGradient(c, b, dy, gradLabel(layer, grad(b), addBackwardOp));
       return;
     }
     const db = c.write(b);
-    if (db) c.add(sumAxesNode(dy, db.d, { outer: 1, channels: numel(c.graph.shape(b)), inner }, `${name}: db (summed over the broadcast axes)`, db.accumulate));
+    if (db) c.add(sumAxesNode(dy, db.d, { outer: 1, channels: numel(c.graph.shape(b)), inner }, gradLabel(layer, `${grad(b)} = dY summed over the broadcast axes`, sumAxesOp), db.accumulate));
   },
   cost: (g, n) => ({ flops: numel(g.shape(n.ins.a!)) }),
   reference(r, n) {
@@ -81,7 +84,7 @@ export const addLayer: LayerDef<AddLayer> = {
       throw new ModelSpecError(`${where} (add${l.name ? ` '${l.name}'` : ''}): inputs of shapes [${sa.join(', ')}] and [${sb.join(', ')}] cannot be added; the second must have the first's shape or a leading part of it (broadcast over the rest)`);
     }
     const out = b.temp(`${l.name ?? where}.sum`, sa);
-    b.add({ op: addOp, ins: { a: x!, b: y! }, outs: { y: out }, attrs: { inner: numel(sa.slice(sb.length)) }, label: `${l.name ?? where} forward` });
+    b.add({ op: addOp, ins: { a: x!, b: y! }, outs: { y: out }, attrs: { inner: numel(sa.slice(sb.length)), layer: l.name ?? where }, label: `${l.name ?? where} forward` });
     return out;
   },
 };

@@ -11,6 +11,7 @@ import { concatBackwardRef, concatRef } from '../../ref/concat.ts';
 import { ModelSpecError } from '../errors.ts';
 import { numel } from '../ir.ts';
 import type { LayerDef, OpDef } from '../op.ts';
+import { gradLabel } from './labels.ts';
 
 export interface ConcatLayer {
   readonly type: 'concat';
@@ -69,7 +70,7 @@ export const concatOp: OpDef<ConcatAttrs> = {
     const dy = c.get(y);
     inputsOf(n.ins, n.attrs.sizes.length).forEach((x, index) => {
       const dx = c.write(x);
-      if (dx) c.add({ op: concatBackwardOp, ins: { dy }, outs: { dx: dx.d }, attrs: { ...n.attrs, index }, label: `${n.attrs.layer}: d${c.graph.name(x)} (slice ${index} of dy)`, accumulate: dx.accumulate });
+      if (dx) c.add({ op: concatBackwardOp, ins: { dy }, outs: { dx: dx.d }, attrs: { ...n.attrs, index }, label: gradLabel(n.attrs.layer, `d(${c.graph.name(x)}) = slice ${index} of dY`, concatBackwardOp), accumulate: dx.accumulate });
     });
   },
   // A copy: no arithmetic.

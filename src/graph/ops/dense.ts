@@ -10,9 +10,10 @@ import { matmulRef } from '../../ref/matmul.ts';
 import { ModelSpecError } from '../errors.ts';
 import type { LayerDef, OpDef } from '../op.ts';
 import { applyActivation, backwardThroughFused, fuseActivation, parseActivation } from './activation.ts';
-import { matmulNode } from './matmul.ts';
+import { gradLabel } from './labels.ts';
+import { matmulNode, matmulOp } from './matmul.ts';
 import { positiveInt } from './fields.ts';
-import { sumAxesNode } from './sum-axes.ts';
+import { sumAxesNode, sumAxesOp } from './sum-axes.ts';
 
 export interface DenseLayer {
   readonly type: 'dense';
@@ -48,13 +49,13 @@ export const denseOp: OpDef<DenseAttrs> = {
     const g = c.graph;
     const { B, I, O } = sizes(g.shape(x), g.shape(w));
     const layer = n.attrs.layer;
-    const dpre = backwardThroughFused(c, n.attrs.act, y, c.get(y));
+    const dpre = backwardThroughFused(c, n.attrs.act, y, c.get(y), layer);
     const dw = c.write(w)!;
-    c.add(matmulNode(dpre, x, dw.d, { m: O, n: I, k: B, transA: true, transB: false }, `${layer}: dW = dYᵀ·X`, dw.accumulate));
+    c.add(matmulNode(dpre, x, dw.d, { m: O, n: I, k: B, transA: true, transB: false }, gradLabel(layer, 'dW = dYᵀ·X', matmulOp), dw.accumulate));
     const db = c.write(b)!;
-    c.add(sumAxesNode(dpre, db.d, { outer: B, channels: O, inner: 1 }, `${layer}: db`, db.accumulate));
+    c.add(sumAxesNode(dpre, db.d, { outer: B, channels: O, inner: 1 }, gradLabel(layer, 'db', sumAxesOp), db.accumulate));
     const dx = c.write(x);
-    if (dx) c.add(matmulNode(dpre, w, dx.d, { m: B, n: I, k: O, transA: false, transB: false }, `${layer}: dX = dY·W`, dx.accumulate));
+    if (dx) c.add(matmulNode(dpre, w, dx.d, { m: B, n: I, k: O, transA: false, transB: false }, gradLabel(layer, 'dX = dY·W', matmulOp), dx.accumulate));
   },
   cost(g, n) {
     const { B, I, O } = sizes(g.shape(n.ins.x!), g.shape(n.ins.w!));

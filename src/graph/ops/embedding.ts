@@ -17,6 +17,7 @@ import { numel, type Graph } from '../ir.ts';
 import type { LayerDef, OpDef } from '../op.ts';
 import { applyActivation, parseActivation } from './activation.ts';
 import { booleanField, positiveInt } from './fields.ts';
+import { gradLabel } from './labels.ts';
 
 export interface EmbeddingLayer {
   readonly type: 'embedding';
@@ -88,7 +89,7 @@ export const embeddingOp: OpDef<EmbeddingAttrs> = {
     const y = n.outs.y!;
     if (!c.has(y)) return;
     const dw = c.write(n.ins.w!)!;
-    c.add({ op: embeddingBackwardOp, ins: { indices: n.ins.indices!, dy: c.get(y) }, outs: { dw: dw.d }, attrs: n.attrs, label: `${n.attrs.layer}: dweight (scatter-add)`, accumulate: dw.accumulate });
+    c.add({ op: embeddingBackwardOp, ins: { indices: n.ins.indices!, dy: c.get(y) }, outs: { dw: dw.d }, attrs: n.attrs, label: gradLabel(n.attrs.layer, 'dW = scatter-add of dY', embeddingBackwardOp), accumulate: dw.accumulate });
   },
   // A gather: no arithmetic; it reads N indices and N rows of E, and writes N·E.
   cost: (_g, n) => ({ flops: 0, bytes: 4 * (n.attrs.positions + 2 * n.attrs.positions * n.attrs.dim) }),

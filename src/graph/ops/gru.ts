@@ -22,8 +22,9 @@ import type { LayerDef, OpDef } from '../op.ts';
 import { applyActivation, parseActivation } from './activation.ts';
 import { denseOp } from './dense.ts';
 import { positiveInt } from './fields.ts';
-import { matmulNode } from './matmul.ts';
-import { sumAxesNode } from './sum-axes.ts';
+import { gradLabel } from './labels.ts';
+import { matmulNode, matmulOp } from './matmul.ts';
+import { sumAxesNode, sumAxesOp } from './sum-axes.ts';
 
 export interface GruLayer {
   readonly type: 'gru';
@@ -92,13 +93,13 @@ export const gruRecurrenceOp: OpDef<GruAttrs> = {
     const dgi = c.write(gi)!;
     const dgh = c.temp(`${a.layer}.dgh`, [a.batch, a.steps, G]);
     const dcarry = c.temp(`${a.layer}.dcarry`, [2, a.batch, a.hidden]);
-    c.add({ op: gruRecurrenceBackwardOp, ins: { dhs: c.get(hs), gates, hprev, whh }, outs: { dgi: dgi.d, dgh, dcarry }, attrs: a, label: `${a.layer}: backward through time` });
+    c.add({ op: gruRecurrenceBackwardOp, ins: { dhs: c.get(hs), gates, hprev, whh }, outs: { dgi: dgi.d, dgh, dcarry }, attrs: a, label: gradLabel(a.layer, 'dgi, dgh through time', gruRecurrenceBackwardOp) });
     const dwhh = c.write(whh)!;
-    c.add(matmulNode(dgh, hprev, dwhh.d, { m: G, n: a.hidden, k: rows, transA: true, transB: false }, `${a.layer}: dW_hh = dghᵀ·hprev`, dwhh.accumulate));
+    c.add(matmulNode(dgh, hprev, dwhh.d, { m: G, n: a.hidden, k: rows, transA: true, transB: false }, gradLabel(a.layer, 'dW_hh = dghᵀ·hprev', matmulOp), dwhh.accumulate));
     const dbhh = c.write(bhh)!;
-    c.add(sumAxesNode(dgh, dbhh.d, { outer: rows, channels: G, inner: 1 }, `${a.layer}: db_hh`, dbhh.accumulate));
+    c.add(sumAxesNode(dgh, dbhh.d, { outer: rows, channels: G, inner: 1 }, gradLabel(a.layer, 'db_hh', sumAxesOp), dbhh.accumulate));
     const dh0 = h0 !== undefined ? c.write(h0) : null;
-    if (dh0) c.add({ op: gruBackwardH0Op, ins: { gates, whh, dgh, dcarry }, outs: { dh0: dh0.d }, attrs: a, label: `${a.layer}: dh0`, accumulate: dh0.accumulate });
+    if (dh0) c.add({ op: gruBackwardH0Op, ins: { gates, whh, dgh, dcarry }, outs: { dh0: dh0.d }, attrs: a, label: gradLabel(a.layer, 'dh0', gruBackwardH0Op), accumulate: dh0.accumulate });
   },
   cost: (_g, n) => ({ flops: 2 * macs(n.attrs) + GATE_FLOPS * n.attrs.batch * n.attrs.steps * n.attrs.hidden }),
   reference(r, n) {

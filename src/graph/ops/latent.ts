@@ -9,6 +9,7 @@ import { latentBackward as latentBackwardKernel } from '../../kernels/elbo.ts';
 import { reparameterize as reparameterizeKernel } from '../../kernels/reparameterize.ts';
 import { latentBackwardRef } from '../../ref/elbo.ts';
 import type { OpDef } from '../op.ts';
+import { gradLabel } from './labels.ts';
 
 export interface LatentAttrs {
   /** Plain autoencoder: no KL term (β = 0). */
@@ -41,7 +42,7 @@ export const reparameterizeOp: OpDef<LatentAttrs> = {
     if (dmu.accumulate !== dlogvar.accumulate) throw new Error('autodiff: μ and log σ² must both be written first by the latent backward, or both later');
     c.add({
       op: latentBackwardOp, ins: { dz: c.get(z), mu, logvar, klDim: c.loss.klDim }, outs: { dmu: dmu.d, dlogvar: dlogvar.d },
-      attrs: n.attrs, label: 'latent backward (reparameterization, KL, L2)', accumulate: dmu.accumulate,
+      attrs: n.attrs, label: gradLabel('reparameterize', 'dmu, dlogvar, with the KL and L2 terms', latentBackwardOp), accumulate: dmu.accumulate,
     });
   },
   cost: (g, n) => ({ flops: FLOPS.forward * g.shape(n.outs.z!).reduce((a, b) => a * b, 1) }),

@@ -10,6 +10,7 @@ import { ModelSpecError } from '../errors.ts';
 import { numel } from '../ir.ts';
 import type { LayerDef, OpDef } from '../op.ts';
 import { positiveInt } from './fields.ts';
+import { gradLabel } from './labels.ts';
 
 export interface TransposeLayer {
   readonly type: 'transpose';
@@ -25,30 +26,36 @@ export interface RepeatLayer {
   readonly times: number;
 }
 
-interface TransposeAttrs {
+interface Matrices {
   /** x as (batch, rows, cols): batch = every axis but the last two. */
   readonly batch: number;
   readonly rows: number;
   readonly cols: number;
 }
 
+interface TransposeAttrs extends Matrices {
+  /** The layer's name (or place), for labels. */
+  readonly layer: string;
+}
+
 /** (batch, rows, cols) of a tensor whose last two axes are swapped. */
-function matrices(shape: readonly number[]): TransposeAttrs {
+function matrices(shape: readonly number[]): Matrices {
   return { batch: numel(shape.slice(0, -2)), rows: shape[shape.length - 2]!, cols: shape[shape.length - 1]! };
 }
 
 export const transposeOp: OpDef<TransposeAttrs> = {
   name: 'transpose',
   compile(c, n) {
-    return [{ call: transposeKernel(c.device, { x: c.at(n.ins.x!), y: c.at(n.outs.y!) }, { ...n.attrs, accumulate: n.accumulate }) }];
+    const { batch, rows, cols } = n.attrs;
+    return [{ call: transposeKernel(c.device, { x: c.at(n.ins.x!), y: c.at(n.outs.y!) }, { batch, rows, cols, accumulate: n.accumulate }) }];
   },
   backward(c, n) {
     const y = n.outs.y!;
     if (!c.has(y)) return;
     const dx = c.write(n.ins.x!);
     if (!dx) return;
-    const { batch, rows, cols } = n.attrs;
-    c.add({ op: transposeOp, ins: { x: c.get(y) }, outs: { y: dx.d }, attrs: { batch, rows: cols, cols: rows }, label: `${c.graph.name(n.ins.x!)}: transpose back`, accumulate: dx.accumulate });
+    const { batch, rows, cols, layer } = n.attrs;
+    c.add({ op: transposeOp, ins: { x: c.get(y) }, outs: { y: dx.d }, attrs: { batch, rows: cols, cols: rows, layer }, label: gradLabel(layer, 'dX = dYᵀ', transposeOp), accumulate: dx.accumulate });
   },
   cost: () => ({ flops: 0 }),
   reference(r, n) {
@@ -60,12 +67,15 @@ interface RepeatAttrs {
   readonly batch: number;
   readonly times: number;
   readonly features: number;
+  /** The layer's name (or place), for labels. */
+  readonly layer: string;
 }
 
 export const repeatBackwardOp: OpDef<RepeatAttrs> = {
   name: 'repeat_backward',
   compile(c, n) {
-    return [{ call: repeatBackwardKernel(c.device, { dy: c.at(n.ins.dy!), dx: c.at(n.outs.dx!) }, { ...n.attrs, accumulate: n.accumulate }) }];
+    const { batch, times, features } = n.attrs;
+    return [{ call: repeatBackwardKernel(c.device, { dy: c.at(n.ins.dy!), dx: c.at(n.outs.dx!) }, { batch, times, features, accumulate: n.accumulate }) }];
   },
   cost: (_g, n) => ({ flops: n.attrs.batch * n.attrs.times * n.attrs.features }),
   reference(r, n) {
@@ -76,13 +86,14 @@ export const repeatBackwardOp: OpDef<RepeatAttrs> = {
 export const repeatOp: OpDef<RepeatAttrs> = {
   name: 'repeat',
   compile(c, n) {
-    return [{ call: repeatKernel(c.device, { x: c.at(n.ins.x!), y: c.at(n.outs.y!) }, n.attrs) }];
+    const { batch, times, features } = n.attrs;
+    return [{ call: repeatKernel(c.device, { x: c.at(n.ins.x!), y: c.at(n.outs.y!) }, { batch, times, features }) }];
   },
   backward(c, n) {
     const y = n.outs.y!;
     if (!c.has(y)) return;
     const dx = c.write(n.ins.x!);
-    if (dx) c.add({ op: repeatBackwardOp, ins: { dy: c.get(y) }, outs: { dx: dx.d }, attrs: n.attrs, label: `${c.graph.name(n.ins.x!)}: sum over the repeats`, accumulate: dx.accumulate });
+    if (dx) c.add({ op: repeatBackwardOp, ins: { dy: c.get(y) }, outs: { dx: dx.d }, attrs: n.attrs, label: gradLabel(n.attrs.layer, 'dX = dY summed over the repeats', repeatBackwardOp), accumulate: dx.accumulate });
   },
   cost: () => ({ flops: 0 }),
   reference(r, n) {
@@ -101,7 +112,7 @@ export const transposeLayer: LayerDef<TransposeLayer> = {
     if (s.length < 3) throw new ModelSpecError(`${where} (transpose${l.name ? ` '${l.name}'` : ''}): input has shape [${s.join(', ')}]; expected at least [batch, rows, cols] (it swaps the last two axes)`);
     const out = [...s.slice(0, -2), s[s.length - 1]!, s[s.length - 2]!];
     const y = b.temp(`${l.name ?? where}.t`, out);
-    b.add({ op: transposeOp, ins: { x: x! }, outs: { y }, attrs: matrices(s), label: `${l.name ?? where} forward` });
+    b.add({ op: transposeOp, ins: { x: x! }, outs: { y }, attrs: { ...matrices(s), layer: l.name ?? where }, label: `${l.name ?? where} forward` });
     return y;
   },
 };
@@ -116,7 +127,7 @@ export const repeatLayer: LayerDef<RepeatLayer> = {
     const s = b.graph.shape(x!);
     if (s.length !== 2) throw new ModelSpecError(`${where} (repeat${l.name ? ` '${l.name}'` : ''}): input has shape [${s.join(', ')}]; expected [batch, features]`);
     const y = b.temp(`${l.name ?? where}.rep`, [s[0]!, l.times, s[1]!]);
-    b.add({ op: repeatOp, ins: { x: x! }, outs: { y }, attrs: { batch: s[0]!, times: l.times, features: s[1]! }, label: `${l.name ?? where} forward` });
+    b.add({ op: repeatOp, ins: { x: x! }, outs: { y }, attrs: { batch: s[0]!, times: l.times, features: s[1]!, layer: l.name ?? where }, label: `${l.name ?? where} forward` });
     return y;
   },
 };

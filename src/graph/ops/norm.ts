@@ -15,6 +15,7 @@ import { numel } from '../ir.ts';
 import type { BuildCtx, LayerDef, OpDef } from '../op.ts';
 import { applyActivation, parseActivation } from './activation.ts';
 import { positiveInt, positiveNumber } from './fields.ts';
+import { gradLabel } from './labels.ts';
 
 export interface GroupNormLayer {
   readonly type: 'group_norm';
@@ -115,9 +116,9 @@ function forwardOp(kind: NormKind): OpDef<NormAttrs> {
       const layer = n.attrs.layer;
       const dw = c.write(w)!, db = c.write(b)!;
       if (dw.accumulate !== db.accumulate) throw new Error(`autodiff: ${layer}: the weight and bias gradients must both be written or both be added to`);
-      c.add({ op: normBackwardParamsOp, ins: { x, stats, dy }, outs: { dw: dw.d, db: db.d }, attrs: n.attrs, label: `${layer}: dweight, dbias`, accumulate: dw.accumulate });
+      c.add({ op: normBackwardParamsOp, ins: { x, stats, dy }, outs: { dw: dw.d, db: db.d }, attrs: n.attrs, label: gradLabel(layer, 'dW, db', normBackwardParamsOp), accumulate: dw.accumulate });
       const dx = c.write(x);
-      if (dx) c.add({ op: normBackwardInputOp, ins: { x, stats, w, dy }, outs: { dx: dx.d }, attrs: n.attrs, label: `${layer}: dX`, accumulate: dx.accumulate });
+      if (dx) c.add({ op: normBackwardInputOp, ins: { x, stats, w, dy }, outs: { dx: dx.d }, attrs: n.attrs, label: gradLabel(layer, 'dX', normBackwardInputOp), accumulate: dx.accumulate });
     },
     cost: (_g, n) => ({ flops: FLOPS.forward * elements(n.attrs) }),
     reference(r, n) {

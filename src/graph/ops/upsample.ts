@@ -9,6 +9,7 @@ import { upsampleNearest2dBackwardRef, upsampleNearest2dRef } from '../../ref/up
 import { ModelSpecError } from '../errors.ts';
 import type { LayerDef, OpDef } from '../op.ts';
 import { positiveInt } from './fields.ts';
+import { gradLabel } from './labels.ts';
 
 export interface UpsampleLayer {
   readonly type: 'upsample_nearest2d';
@@ -62,7 +63,7 @@ export const upsampleOp: OpDef<UpsampleAttrs> = {
     const y = n.outs.y!;
     if (!c.has(y)) return;
     const dx = c.write(n.ins.x!);
-    if (dx) c.add({ op: upsampleBackwardOp, ins: { dy: c.get(y) }, outs: { dx: dx.d }, attrs: n.attrs, label: `${n.attrs.layer}: dX (dy summed over ${n.attrs.scale}×${n.attrs.scale} blocks)`, accumulate: dx.accumulate });
+    if (dx) c.add({ op: upsampleBackwardOp, ins: { dy: c.get(y) }, outs: { dx: dx.d }, attrs: n.attrs, label: gradLabel(n.attrs.layer, `dX = dY summed over ${n.attrs.scale}×${n.attrs.scale} blocks`, upsampleBackwardOp), accumulate: dx.accumulate });
   },
   // A copy: no arithmetic.
   cost: () => ({ flops: 0 }),
