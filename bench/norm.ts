@@ -36,7 +36,8 @@ const CASES: readonly NormCase[] = [
   { name: 'layer norm (128, 400)', kind: 'layer', o: { rows: 128, size: 400 } },
 ];
 
-export async function benchNorm(device: GPUDevice, reps = 3): Promise<KernelResult[]> {
+/** Times each case at the device's default workgroup size and, unless `quick`, at the other size too. */
+export async function benchNorm(device: GPUDevice, reps = 3, opts: { quick?: boolean } = {}): Promise<KernelResult[]> {
   const out: KernelResult[] = [];
   const dflt = normWorkgroupSize(device);
   for (const c of CASES) {
@@ -47,7 +48,7 @@ export async function benchNorm(device: GPUDevice, reps = 3): Promise<KernelResu
     const y = createBuffer(device, n * 4, STORAGE), stats = createBuffer(device, rows * 8, STORAGE), dx = createBuffer(device, n * 4, STORAGE);
     const dw = createBuffer(device, P * 4, STORAGE), db = createBuffer(device, P * 4, STORAGE);
     try {
-      for (const wg of c.kind === 'group' ? [dflt, dflt === 4 ? 16 : 64] : [dflt]) {
+      for (const wg of c.kind === 'group' && !opts.quick ? [dflt, dflt === 4 ? 16 : 64] : [dflt]) {
         const tag = wg === dflt ? `(default wg ${wg})` : `[wg ${wg}]`;
         const fb = { x, weight: w, bias: b, y, stats };
         const fwd = c.kind === 'group' ? groupNorm(device, fb, { ...c.o, workgroupSize: wg }) : layerNorm(device, fb, { ...c.o, workgroupSize: wg });

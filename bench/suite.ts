@@ -63,7 +63,7 @@ async function timeMatmul(device: GPUDevice, name: string, m: number, n: number,
 
 /**
  * Times the kernels one by one; `quick` skips the 1024³ product and times
- * only each convolution's default kernel (not every variant).
+ * only each convolution's and normalization's default kernel (not every variant).
  */
 export async function benchKernels(device: GPUDevice, log: (s: string) => void = () => {}, opts: { quick?: boolean } = {}): Promise<KernelResult[]> {
   const out: KernelResult[] = [];
@@ -138,7 +138,7 @@ export async function benchKernels(device: GPUDevice, log: (s: string) => void =
       for (const b of bufs) destroyBuffer(device, b);
     }
   }
-  for (const r of await benchNorm(device)) push(r);
+  for (const r of await benchNorm(device, 3, opts)) push(r);
   await benchSequence(device, push);
   return out;
 }
