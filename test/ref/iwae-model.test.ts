@@ -12,15 +12,17 @@
  *   gradients are IWAE's and the encoder's are those of its surrogate
  *   −(1/B) Σ_bk stop(w̃_bk²) log w_bk(z_bk(φ)) with q's parameters held in
  *   log q (Tucker et al. 2019, eq. 5), by finite differences;
- * - the encoder runs once per input: its nodes are at batch B, the decoder's at B·K.
+ * - the encoder runs once per input: its nodes are at batch B, the decoder's at B·K;
+ * - K samples too many for the adapter's buffer limits are refused naming the largest K that fits.
  */
 import { test } from 'node:test';
 import { buildTraining } from '../../src/graph/autodiff.ts';
 import { buildEncoder } from '../../src/graph/build.ts';
+import { checkPlanFits, checkSamplesFit, ModelTooLargeError } from '../../src/graph/limits.ts';
 import { referenceStep, type ReferenceLoss } from '../../src/model/reference.ts';
-import type { ModelSpec } from '../../src/model/spec.ts';
+import { mlpPreset, type ModelSpec } from '../../src/model/spec.ts';
 import { elboReconRef } from '../../src/ref/elbo.ts';
-import { checkGradient, expect, expectClose, randomF32 } from '../support/check.ts';
+import { checkGradient, expect, expectClose, expectThrows, randomF32 } from '../support/check.ts';
 import { sampleInputs, sampleLabels, seededParams, tinyConditionalMlp, tinyConv, tinyMlp, tinySequenceVae } from '../support/models.ts';
 
 type Values = ReadonlyMap<string, ArrayLike<number>>;
@@ -149,4 +151,35 @@ test('IWAE graph: the encoder runs once on the B inputs, the decoder on the B·K
   expect(tg.graph.nodes.filter((n) => n.label === 'fc1 forward').length === 1 && rows('fc1 forward') === 3, `fc1 runs once at batch 3: ${rows('fc1 forward')}`);
   expect(rows('fc3 forward') === 15 && rows('fc4 forward') === 15, `decoder at 15 rows: ${rows('fc3 forward')}, ${rows('fc4 forward')}`);
   expect(tg.graph.shape(tg.x)[0] === 3, 'the batch input has B rows');
+});
+
+test('IWAE limits: K samples that do not fit the adapter are refused naming the largest K that fits at this batch', async () => {
+  const spec = mlpPreset();
+  const limits = { maxStorageBufferBindingSize: 128 * 2 ** 20, maxBufferSize: 2 ** 30 };
+  const graph = (k: number) => buildTraining(spec, 128, undefined, { kind: 'iwae', k, dreg: false });
+  const fits = (k: number) => {
+    try {
+      checkPlanFits(limits, graph(k), 'training');
+      return true;
+    } catch (e) {
+      if (e instanceof ModelTooLargeError) return false;
+      throw e;
+    }
+  };
+  let message = '';
+  try {
+    checkSamplesFit(limits, graph(1000), 'training', graph);
+  } catch (e) {
+    expect(e instanceof ModelTooLargeError, `${(e as Error).name}: ${(e as Error).message}`);
+    message = (e as Error).message;
+  }
+  const m = /^training: 1000 samples per input do not fit this GPU at batch 128: the decoder runs on B·K = 128000 rows and '[^']+' needs \d+ bytes \([\d.]+ MiB\), above the adapter's maxStorageBufferBindingSize \(134217728 bytes, 128\.0 MiB\); at most K = (\d+) fits at batch 128, or K = 1000 at a batch of at most (\d+)$/.exec(message);
+  expect(m !== null, `message: ${message}`);
+  const k = Number(m![1]), b = Number(m![2]);
+  expect(fits(k) && !fits(k + 1), `K = ${k} is named as the largest that fits: fits(${k}) = ${fits(k)}, fits(${k + 1}) = ${fits(k + 1)}`);
+  expect(!message.includes('\n'), 'one line');
+  checkPlanFits(limits, buildTraining(spec, b, undefined, { kind: 'iwae', k: 1000, dreg: false }), 'training');
+  checkSamplesFit(limits, graph(k), 'training', graph);
+  // One sample per input that does not fit either: the batch is what is too large.
+  await expectThrows('K = 1 does not fit', () => checkSamplesFit({ maxStorageBufferBindingSize: 2 ** 16, maxBufferSize: 2 ** 30 }, buildTraining(spec, 128, undefined, { kind: 'iwae', k: 5, dreg: false }), 'training', graph), /^training: the model is too large for this GPU/);
 });
