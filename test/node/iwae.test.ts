@@ -4,13 +4,15 @@
  * bound, tighter than the ELBO's terms), resumed with the same objective;
  * and one-line errors for bad --objective values: K not a positive integer,
  * above the kernels' limit, loss settings the bound has no place for, and a
- * K whose B·K decoder rows do not fit the adapter (naming the K that fits).
+ * K whose B·K decoder rows do not fit the adapter (naming the K that fits);
+ * the PyTorch project `export --pytorch` writes trains the run's objective.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
 import { loadMnistNode } from '../../src/data/mnist.ts';
 import { encodeNpy } from '../../src/data/npy.ts';
 import { IWAE_MAX_K } from '../../src/graph/objective.ts';
@@ -90,4 +92,24 @@ test('bad --objective values get a one-line error naming what is expected', { ti
   const m = /^webgpu-vae train: training: 4096 samples per input do not fit this GPU at batch 256: the decoder runs on B·K = 1048576 rows and '[^']+' needs \d+ bytes \([\d.]+ MiB\), above the adapter's (maxStorageBufferBindingSize|maxBufferSize) \(\d+ bytes, [\d.]+ MiB\); at most K = (\d+) fits at batch 256, or K = 4096 at a batch of at most \d+$/.exec(err);
   expect(big.code === 1 && m !== null, `too many samples: exit ${big.code}, stderr: ${big.stderr}`);
   expect(Number(m![2]) >= 1 && Number(m![2]) < IWAE_MAX_K, `the K that fits: ${m![2]}`);
+});
+
+test('export --pytorch of an iwae run: train.py trains the importance-weighted bound (IWAE and DReG) and logs it', { timeout: 600_000 }, async () => {
+  const ex = await cli(['export', 'iwae', '--pytorch', 'torch-iwae']);
+  expect(ex.code === 0, `export exited ${ex.code}: ${ex.stderr}`);
+  const proj = join(dir, 'torch-iwae');
+  const py = promisify(execFile);
+  for (const objective of ['iwae:5', 'iwae-dreg:5']) {
+    const cfg = JSON.parse(readFileSync(join(proj, 'config.json'), 'utf8'));
+    writeFileSync(join(proj, 'config.json'), JSON.stringify({ ...cfg, objective }));
+    const { stdout } = await py(process.env.PYTHON ?? '/usr/bin/python3', ['train.py', '--init', 'model.safetensors', '--steps', '20', '--log-every', '5', '--out', 'trained.safetensors'], { cwd: proj, timeout: 300_000 });
+    const steps = stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).filter((l) => l.step !== undefined);
+    expect(steps.length === 4 && steps.every((l) => Number.isFinite(l.bound) && Number.isFinite(l.loss)), `${objective}: train.py log: ${stdout}`);
+    const mean = (f: (l: { bound: number; loss: number }) => number) => steps.reduce((a, l) => a + f(l), 0) / steps.length;
+    expect(-mean((l) => l.bound) < mean((l) => l.loss), `${objective}: −bound ${-mean((l) => l.bound)} should be below the ELBO's recon + KL ${mean((l) => l.loss)}`);
+  }
+  const bad = JSON.parse(readFileSync(join(proj, 'config.json'), 'utf8'));
+  writeFileSync(join(proj, 'config.json'), JSON.stringify({ ...bad, objective: 'iwae:x' }));
+  const r = await py(process.env.PYTHON ?? '/usr/bin/python3', ['train.py', '--steps', '1'], { cwd: proj, timeout: 300_000 }).then(() => null, (e: { stderr: string }) => e.stderr);
+  expect(r !== null && /unknown objective 'iwae:x'; expected elbo, iwae:K or iwae-dreg:K/.test(r), `a bad objective in config.json: ${r}`);
 });
