@@ -5,7 +5,8 @@
  * and one-line errors for bad --objective values: K not a positive integer,
  * above the kernels' limit, loss settings the bound has no place for, and a
  * K whose B·K decoder rows do not fit the adapter (naming the K that fits);
- * the PyTorch project `export --pytorch` writes trains the run's objective.
+ * the PyTorch project `export --pytorch` writes trains the run's objective;
+ * the benchmark times the mlp on iwae:5 against its ELBO in the same run.
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,8 @@ import { promisify } from 'node:util';
 import { loadMnistNode } from '../../src/data/mnist.ts';
 import { encodeNpy } from '../../src/data/npy.ts';
 import { IWAE_MAX_K } from '../../src/graph/objective.ts';
+import { requestGpu } from '../../src/gpu/device.ts';
+import { benchTraining } from '../../bench/training.ts';
 import { expect } from '../support/check.ts';
 
 const BIN = new URL('../../bin/webgpu-vae.mjs', import.meta.url).pathname;
@@ -112,4 +115,20 @@ test('export --pytorch of an iwae run: train.py trains the importance-weighted b
   writeFileSync(join(proj, 'config.json'), JSON.stringify({ ...bad, objective: 'iwae:x' }));
   const r = await py(process.env.PYTHON ?? '/usr/bin/python3', ['train.py', '--steps', '1'], { cwd: proj, timeout: 300_000 }).then(() => null, (e: { stderr: string }) => e.stderr);
   expect(r !== null && /unknown objective 'iwae:x'; expected elbo, iwae:K or iwae-dreg:K/.test(r), `a bad objective in config.json: ${r}`);
+});
+
+test('bench: the mlp preset on iwae:5 is timed after its ELBO run, with the ratio of their rates', { timeout: 600_000 }, async () => {
+  const gpu = await requestGpu({ log: () => {} });
+  try {
+    const lines: string[] = [];
+    const [elbo, iwae] = await benchTraining(gpu.device, (l) => lines.push(l), { quick: true, models: ['mlp', 'mlp-iwae5'] });
+    expect(elbo!.objective === 'elbo' && elbo!.overElbo === null && iwae!.model === 'mlp-iwae5' && iwae!.objective === 'iwae:5', `results: ${JSON.stringify([elbo, iwae].map((r) => [r!.model, r!.objective, r!.overElbo]))}`);
+    expect(iwae!.overElbo === iwae!.samplesPerSecond / elbo!.samplesPerSecond, `ratio ${iwae!.overElbo}, rates ${iwae!.samplesPerSecond} / ${elbo!.samplesPerSecond}`);
+    // The timed step is the importance-weighted one: its decoder's products are on 5 × 128 rows, the encoder's on 128.
+    const rows = (r: typeof elbo, label: string) => r!.matmulChoices.filter((c) => c.label.startsWith(label)).map((c) => c.key);
+    expect(rows(iwae, 'fc4 forward').join() !== rows(elbo, 'fc4 forward').join() && rows(iwae, 'fc1 forward').join() === rows(elbo, 'fc1 forward').join(), `fc4 ${rows(iwae, 'fc4 forward')} vs ${rows(elbo, 'fc4 forward')}; fc1 ${rows(iwae, 'fc1 forward')} vs ${rows(elbo, 'fc1 forward')}`);
+    expect(lines.some((l) => /iwae:5 against the ELBO of the same model in this run: [\d.]+× the inputs per second/.test(l)), lines.join('\n'));
+  } finally {
+    gpu.device.destroy();
+  }
 });
