@@ -3,12 +3,15 @@
  * to back, after warm-up), the step's GPU time against the sum of its
  * kernels' times, dispatches and submits, GPU objects created per step after
  * warm-up, the memory against the analytic minimum, and the matmul variants
- * the step runs.
+ * the step runs. The mlp preset is also timed on the importance-weighted
+ * bound of 5 samples per input (inputs per second, against the ELBO's in the
+ * same run: one encoder pass, a decoder on 5× the rows).
  */
 import { countAllocations, type AllocationCounts } from '../src/gpu/allocations.ts';
 import { kernelProfile, type KernelProfile } from '../src/gpu/profile.ts';
 import { canTime, timeCalls, timePass } from '../src/gpu/timing.ts';
 import { gpuWait } from '../src/gpu/wait.ts';
+import { parseObjective } from '../src/graph/objective.ts';
 import { convPreset, mlpPreset, type ModelSpec } from '../src/model/spec.ts';
 import { initParams, TrainingSession, type MatmulChoice, type SessionMemory } from '../src/train/session.ts';
 import { timeTwoChunks, type Chunk } from './timing.ts';
@@ -16,7 +19,11 @@ import { timeTwoChunks, type Chunk } from './timing.ts';
 export interface TrainResult {
   readonly model: string;
   readonly batch: number;
+  /** The training objective: elbo, or iwae:K (samples per second then counts inputs, each decoded K times). */
+  readonly objective: string;
   readonly samplesPerSecond: number;
+  /** For an objective other than the ELBO: samplesPerSecond over the ELBO's of the same model in this run. */
+  readonly overElbo: number | null;
   /** Wall-clock milliseconds per step, steps queued back to back (the faster of two chunks, each ≥ 20 steps or ≥ 5 s; bench/timing.ts). */
   readonly stepMs: number;
   readonly timedSteps: number;
@@ -56,9 +63,10 @@ export interface TrainResult {
   readonly kernels: readonly { readonly label: string; readonly ms: number }[];
 }
 
-/** The benchmark models: the presets, with the peers' latent size of 20 for conv too. */
-export const BENCH_MODELS: readonly (readonly [string, ModelSpec, number])[] = [
+/** The benchmark models: the presets, with the peers' latent size of 20 for conv too; the mlp on IWAE K = 5 after its ELBO run. */
+export const BENCH_MODELS: readonly (readonly [name: string, spec: ModelSpec, batch: number, objective?: string])[] = [
   ['mlp', mlpPreset(), 128],
+  ['mlp-iwae5', mlpPreset(), 128, 'iwae:5'],
   ['conv', convPreset({ latent: 20 }), 64],
 ];
 
@@ -67,11 +75,11 @@ const MiB = (b: number) => (b / 2 ** 20).toFixed(2);
 /** Samples per second of whole training steps, and where the step's time and memory go. */
 export async function benchTraining(device: GPUDevice, log: (s: string) => void = () => {}, opts: { quick?: boolean; autotune?: boolean; models?: readonly string[] } = {}): Promise<TrainResult[]> {
   const out: TrainResult[] = [];
-  for (const [name, spec, batch] of BENCH_MODELS) {
+  for (const [name, spec, batch, objective = 'elbo'] of BENCH_MODELS) {
     if (opts.models && !opts.models.includes(name)) continue;
     const s = await TrainingSession.create(
       device,
-      { spec, batch, optimizer: { type: 'adam', lr: 1e-3 }, loss: { beta: 1, freeBits: 0, latentL2: 0, seed: 1 }, autotune: !!opts.autotune },
+      { spec, batch, optimizer: { type: 'adam', lr: 1e-3 }, loss: { beta: 1, freeBits: 0, latentL2: 0, seed: 1, objective: parseObjective(objective) }, autotune: !!opts.autotune },
       (l) => log(`  ${l}`),
     );
     try {
@@ -114,8 +122,11 @@ export async function benchTraining(device: GPUDevice, log: (s: string) => void 
       const memory = s.memory();
       const naiveBytes = s.program.memory().naiveBytes;
       const memoryWithoutReuse = memory.totalBytes - memory.plannedBytes + naiveBytes;
+      const samplesPerSecond = (batch * 1000) / stepMs;
+      // The ELBO run of the same spec and batch in this run (the one before).
+      const elbo = objective === 'elbo' ? null : out.find((x) => x.objective === 'elbo' && x.batch === batch && JSON.stringify(BENCH_MODELS.find((m) => m[0] === x.model)?.[1]) === JSON.stringify(spec));
       const r: TrainResult = {
-        model: name, batch, samplesPerSecond: (batch * 1000) / stepMs, stepMs, timedSteps: n, chunks: timing.chunks, kernelProfile: kernelProfile(device),
+        model: name, batch, objective, samplesPerSecond, overElbo: elbo ? samplesPerSecond / elbo.samplesPerSecond : null, stepMs, timedSteps: n, chunks: timing.chunks, kernelProfile: kernelProfile(device),
         dispatchesPerStep: s.dispatchesPerStep, submitsPerStep: 1,
         stepGpuMs, kernelMs, stepOverKernels: kernelMs === null ? null : stepMs / kernelMs, passOverKernels: kernelMs === null ? null : stepGpuMs! / kernelMs, kernelShare: kernelMs === null ? null : kernelMs / stepMs,
         allocationsPerStep: alloc.total / counted, allocations: alloc.counts,
@@ -126,7 +137,9 @@ export async function benchTraining(device: GPUDevice, log: (s: string) => void 
       };
       out.push(r);
       const k = kernelMs === null ? 'kernel times n/a (no timestamps)' : `kernels alone ${kernelMs.toFixed(1)} ms: step/kernels ${r.stepOverKernels!.toFixed(2)}× (target ≤ 1.15); the step's GPU pass ${stepGpuMs!.toFixed(1)} ms, ${r.passOverKernels!.toFixed(2)}× the kernels`;
-      log(`train ${name} (batch ${batch}): ${r.samplesPerSecond.toFixed(1)} samples/s, step ${stepMs.toFixed(1)} ms (the faster of: ${timing.chunks.map((c) => `${c.steps} steps in ${(c.ms / 1000).toFixed(1)} s`).join(', ')}); ${k}`);
+      log(`train ${name} (batch ${batch}${objective === 'elbo' ? '' : `, ${objective}`}): ${r.samplesPerSecond.toFixed(1)} samples/s, step ${stepMs.toFixed(1)} ms (the faster of: ${timing.chunks.map((c) => `${c.steps} steps in ${(c.ms / 1000).toFixed(1)} s`).join(', ')}); ${k}`);
+      if (r.overElbo !== null) log(`  ${objective} against the ELBO of the same model in this run: ${r.overElbo.toFixed(3)}× the inputs per second (${(1 / r.overElbo).toFixed(2)}× the time per input)`);
+      else if (objective !== 'elbo') log(`  ${objective}: no ELBO run of the same model in this selection to compare with`);
       log(`  ${r.dispatchesPerStep} dispatches in ${r.submitsPerStep} submit; ${r.allocationsPerStep} GPU objects created per step after warm-up (${counted} steps counted)`);
       log(`  memory ${MiB(memory.totalBytes)} MiB vs the analytic minimum ${MiB(memory.minimumBytes)} MiB (parameters, gradients, optimizer state, batch and scratch: ${MiB(memory.minimumBytes - memory.peakLiveBytes)} MiB, + the temporaries live at the worst node of the schedule: ${MiB(memory.peakLiveBytes)} MiB): ${r.memoryOverMinimum.toFixed(3)}× (target ≤ 1.25); without reuse (a buffer per temporary: ${MiB(naiveBytes)} MiB) ${MiB(memoryWithoutReuse)} MiB, ${r.memoryWithoutReuseOverMinimum.toFixed(3)}×`);
       const variants = new Map<string, number>();

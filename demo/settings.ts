@@ -2,7 +2,7 @@
  * The controls as a checked settings object, and the trainer configuration
  * and model they describe. Bad values get a message naming the control.
  */
-import { convPreset, mlpPreset, parseKlSchedule, parseModelSpec, type ModelSpec, type TrainerConfig } from '../src/index.ts';
+import { checkObjectiveSettings, convPreset, mlpPreset, parseKlSchedule, parseModelSpec, parseObjective, type ModelSpec, type TrainerConfig } from '../src/index.ts';
 import { byId } from './ui/dom.ts';
 
 export interface Settings {
@@ -18,6 +18,8 @@ export interface Settings {
   readonly epochs: number;
   readonly seed: number;
   readonly logEvery: number;
+  /** 'elbo', 'iwae:K' or 'iwae-dreg:K' (absent in settings stored by earlier versions: elbo). */
+  readonly objective?: string;
 }
 
 const NUMERIC: readonly { key: keyof Settings; id: string; label: string; integer: boolean; min: number; max: number }[] = [
@@ -47,8 +49,15 @@ export function readSettings(): Settings {
   const model = byId<HTMLSelectElement>('model').value;
   if (model !== 'mlp' && model !== 'conv') throw new Error(`Model: unknown model "${model}"; expected mlp or conv`);
   const klSchedule = byId<HTMLInputElement>('kl-schedule').value.trim();
-  parseKlSchedule(klSchedule); // throws a ScheduleError that says what is expected
-  return { ...(out as Omit<Settings, 'model' | 'klSchedule'>), model, klSchedule };
+  const kl = parseKlSchedule(klSchedule); // throws a ScheduleError that says what is expected
+  const objective = byId<HTMLSelectElement>('objective').value;
+  try {
+    const s = out as { beta: number; freeBits: number; latentL2: number };
+    checkObjectiveSettings(parseObjective(objective), { beta: s.beta, klScheduleConstant: kl.type === 'constant', freeBits: s.freeBits, latentL2: s.latentL2, autoencoder: false });
+  } catch (e) {
+    throw new Error(`Objective: ${(e as Error).message}`);
+  }
+  return { ...(out as Omit<Settings, 'model' | 'klSchedule'>), model, klSchedule, objective };
 }
 
 /** Puts settings into the controls (after loading a model or restoring the last one). */
@@ -56,6 +65,7 @@ export function writeSettings(s: Settings): void {
   for (const f of NUMERIC) byId<HTMLInputElement>(f.id).value = String(s[f.key]);
   byId<HTMLSelectElement>('model').value = s.model;
   byId<HTMLInputElement>('kl-schedule').value = s.klSchedule;
+  byId<HTMLSelectElement>('objective').value = s.objective ?? 'elbo';
 }
 
 export function modelSpec(s: Settings): ModelSpec {
@@ -89,5 +99,6 @@ export function trainerConfig(s: Settings, spec: ModelSpec = modelSpec(s)): Trai
     seed: s.seed,
     binarize: 'none',
     logEvery: s.logEvery,
+    objective: s.objective ?? 'elbo',
   };
 }

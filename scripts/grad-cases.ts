@@ -54,7 +54,15 @@ export const GRAD_CASES: readonly GradCase[] = [
     loss: { beta: 1, freeBits: 0, latentL2: 0 },
   },
   { name: 'gru', spec: gruModel(), batch: 6, loss: { beta: 0.9, freeBits: 0, latentL2: 0.01 } },
+  // The importance-weighted bound of 5 samples per input (x and ε of B·K rows), with IWAE's gradient and with DReG's.
+  { name: 'mlp-iwae5', spec: mlpPreset({ hidden: 64, latent: 8 }), batch: 16, loss: { beta: 1, freeBits: 0, latentL2: 0, objective: { kind: 'iwae', k: 5, dreg: false } } },
+  { name: 'mlp-iwae-dreg5', spec: mlpPreset({ hidden: 64, latent: 8 }), batch: 16, loss: { beta: 1, freeBits: 0, latentL2: 0, objective: { kind: 'iwae', k: 5, dreg: true } } },
 ];
+
+/** Samples of z per input of a case's objective (the rows of its ε per input). */
+export function samplesOf(c: GradCase): number {
+  return c.loss.objective?.kind === 'iwae' ? c.loss.objective.k : 1;
+}
 
 /**
  * A small sequence model: x holds 12 token indices (vocabulary 9), embedded

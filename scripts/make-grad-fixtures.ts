@@ -5,9 +5,10 @@
  * every parameter gradient PyTorch's autograd computes in float64 for the
  * same model (scripts/torch_vae.py builds it from the model definition).
  * test/node/torch-grads.test.ts runs the same step on the GPU and compares
- * every element. Needs Debian's python3-torch; run once:
+ * every element. Needs Debian's python3-torch; run once (naming cases to make
+ * only those):
  *
- *   node --import tsx scripts/make-grad-fixtures.ts
+ *   node --import tsx scripts/make-grad-fixtures.ts [mlp-iwae5 …]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,7 +22,7 @@ import { previousTokenRows } from '../src/data/model-inputs.ts';
 import { SPECIAL_IDS } from '../src/data/tokens.ts';
 import { buildForward } from '../src/graph/build.ts';
 import { tokenInputs } from '../src/graph/ops/embedding.ts';
-import { GRAD_CASES, GRAD_SEED } from './grad-cases.ts';
+import { GRAD_CASES, GRAD_SEED, samplesOf } from './grad-cases.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const OUT = join(ROOT, 'test', 'fixtures', 'torch-grads');
@@ -30,8 +31,12 @@ const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
 const { test } = await loadMnistNode();
 mkdirSync(OUT, { recursive: true });
 const tmp = mkdtempSync(join(tmpdir(), 'grad-fixtures-'));
+// Case names as arguments: only those (default: every case).
+const only = process.argv.slice(2);
+const unknown = only.filter((n) => !GRAD_CASES.some((c) => c.name === n));
+if (unknown.length) throw new Error(`unknown case ${unknown.join(', ')}; expected ${GRAD_CASES.map((c) => c.name).join(', ')}`);
 try {
-  for (const c of GRAD_CASES) {
+  for (const c of GRAD_CASES.filter((x) => only.length === 0 || only.includes(x.name))) {
     const spec = c.spec;
     const D = spec.input.reduce((a, b) => a * b, 1);
     const params = initParams(buildForward(spec, 1), GRAD_SEED);
@@ -39,9 +44,10 @@ try {
     const tokens = tokenInputs(buildForward(spec, 1).graph).get('x');
     // A model that reads x as token indices gets fixed pseudo-random indices in [0, vocab).
     for (let i = 0; i < x.length; i++) x[i] = tokens ? (Math.imul(i + 1, 2654435761) >>> 8) % tokens.vocab : test.data[i]! / 255;
-    const eps = Float32Array.from(randomNormalRef({ seed: GRAD_SEED, step: 1, stream: 0 }, c.batch * spec.latent));
+    const rows = c.batch * samplesOf(c);
+    const eps = Float32Array.from(randomNormalRef({ seed: GRAD_SEED, step: 1, stream: 0 }, rows * spec.latent));
     const tensors: TensorToWrite[] = [...params].map(([name, data]) => ({ name, shape: buildForward(spec, 1).params.find((p) => p.name === name)!.shape, data }));
-    tensors.push({ name: 'input.x', shape: [c.batch, ...spec.input], data: x }, { name: 'input.eps', shape: [c.batch, spec.latent], data: eps });
+    tensors.push({ name: 'input.x', shape: [c.batch, ...spec.input], data: x }, { name: 'input.eps', shape: [rows, spec.latent], data: eps });
     for (const [name, e] of Object.entries(spec.extraInputs ?? {})) {
       if (e.type === 'previous-tokens') {
         const [T, V] = spec.input as [number, number];

@@ -3,8 +3,10 @@
 autograd), for a webgpu-vae model: reads a safetensors file holding the
 parameters (by webgpu-vae's names), the batch x, the latent noise eps and,
 for a conditional model, the one-hot labels, with the model definition and
-loss settings in its metadata; writes the gradients (same names) and the
-loss terms. Called by scripts/make-grad-fixtures.ts.
+loss settings in its metadata (the objective: the ELBO, or the
+importance-weighted bound of K samples per input, eps then (B*K, J), with
+IWAE's or DReG's gradient); writes the gradients (same names) and the loss
+terms (the loss of the bound is -bound, whatever the gradient). Called by scripts/make-grad-fixtures.ts.
 
     /usr/bin/python3 scripts/torch_grads.py in.safetensors out.safetensors
 """
@@ -28,7 +30,13 @@ def main(src, dst):
     x = tensors['input.x'].double()
     eps = tensors['input.eps'].double()
     extras = {k[len('input.extra.'):]: v.double() for k, v in tensors.items() if k.startswith('input.extra.')}
-    objective, terms = model.loss(x, eps, beta=loss['beta'], free_bits=loss['freeBits'], latent_l2=loss['latentL2'], extras=extras)
+    iw = loss.get('objective') or {'kind': 'elbo'}
+    if iw['kind'] == 'iwae':
+        objective, terms = model.iwae_loss(x, eps, iw['k'], iw['dreg'], extras=extras)
+        value = -terms['bound']
+    else:
+        objective, terms = model.loss(x, eps, beta=loss['beta'], free_bits=loss['freeBits'], latent_l2=loss['latentL2'], extras=extras)
+        value = objective
     model.zero_grad()
     objective.backward()
     grads = {name: p.grad for name, p in model.named_parameters()}
@@ -36,7 +44,7 @@ def main(src, dst):
     if missing:
         raise SystemExit(f'no gradient for {missing}')
     save_safetensors(dst, grads, {
-        'loss': repr(objective.item()), 'recon': repr(terms['recon'].item()), 'kl': repr(terms['kl'].item()),
+        'loss': repr(value.item()), 'recon': repr(terms['recon'].item()), 'kl': repr(terms['kl'].item()),
         'torch': torch.__version__,
     })
 

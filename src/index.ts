@@ -17,5 +17,6 @@ export { readSafetensors, writeSafetensors } from './io/safetensors.ts';
 export type { Dataset } from './data/dataset.ts';
 export { encodeModelFile, decodeModelFile, ModelFileError, SPEC_METADATA_KEY } from './io/model-file.ts';
 export { ScheduleError, type KlSchedule, type LrSchedule } from './train/schedules.ts';
+export { parseObjective, checkObjectiveSettings, ObjectiveError, type Objective } from './graph/objective.ts';
 export { bufferStats, type BufferStats } from './gpu/buffers.ts';
 export { releaseWhenDone } from './gpu/release.ts';

@@ -6,6 +6,7 @@ import type { Dataset } from '../data/dataset.ts';
 import type { SequenceOptions } from '../data/sequence-sets.ts';
 import { convPreset, cvaeConvPreset, cvaeMlpPreset, mlpPreset, parseModelSpec, resconvPreset, sequencePreset, type LikelihoodSpec, type ModelSpec } from '../model/spec.ts';
 import { parseKlSchedule, parseLrSchedule } from '../train/schedules.ts';
+import { checkObjectiveSettings, parseObjective } from '../graph/objective.ts';
 import type { Binarize, TrainerConfig } from '../train/trainer.ts';
 import type { OptimizerName } from '../train/session.ts';
 
@@ -35,6 +36,8 @@ export interface RunConfig {
   readonly onNan?: 'skip' | 'stop';
   /** A dataset of sequences: how its lines are read (the vocabulary is the run folder's vocab.json). Absent for other data. */
   readonly sequence?: SequenceOptions;
+  /** 'elbo', 'iwae:K' or 'iwae-dreg:K' (src/graph/objective.ts). Absent in older runs: elbo. */
+  readonly objective?: string;
 }
 
 export function likelihoodOf(name: string, classes: number | undefined): LikelihoodSpec {
@@ -131,12 +134,19 @@ export function trainerConfig(c: RunConfig): TrainerConfig {
     binarize: c.binarize,
     logEvery: c.logEvery,
     onNonFinite: c.onNan ?? 'skip',
+    objective: c.objective ?? 'elbo',
   };
+}
+
+/** Checks the objective and the loss settings it takes (a one-line error naming what is wrong). */
+export function checkRunObjective(c: RunConfig): void {
+  const kl = parseKlSchedule(c.klSchedule);
+  checkObjectiveSettings(parseObjective(c.objective ?? 'elbo'), { beta: c.beta, klScheduleConstant: kl.type === 'constant', freeBits: c.freeBits, latentL2: c.latentL2, autoencoder: !!c.model.autoencoder });
 }
 
 const RUN_CONFIG_FIELDS: readonly string[] = [
   'version', 'dataset', 'modelName', 'model', 'batch', 'epochs', 'optimizer', 'lr', 'weightDecay', 'clipNorm', 'beta', 'klSchedule',
-  'lrSchedule', 'freeBits', 'latentL2', 'binarize', 'seed', 'logEvery', 'trainClasses', 'onNan', 'sequence',
+  'lrSchedule', 'freeBits', 'latentL2', 'binarize', 'seed', 'logEvery', 'trainClasses', 'onNan', 'sequence', 'objective',
 ];
 
 function parseSequenceOptions(raw: unknown, fail: (field: string, want: string, got: unknown) => never): SequenceOptions {
@@ -183,8 +193,14 @@ export function parseRunConfig(raw: unknown, source: string): RunConfig {
       : fail('trainClasses', 'null or a list of non-negative integer labels', r.trainClasses),
     ...(r.onNan === undefined ? {} : { onNan: r.onNan === 'skip' || r.onNan === 'stop' ? r.onNan : fail('onNan', 'skip or stop', r.onNan) }),
     ...(r.sequence === undefined ? {} : { sequence: parseSequenceOptions(r.sequence, fail) }),
+    ...(r.objective === undefined ? {} : { objective: s('objective') }),
   };
   parseKlSchedule(c.klSchedule);
   parseLrSchedule(c.lrSchedule);
+  try {
+    checkRunObjective(c);
+  } catch (e) {
+    throw new Error(`${source}: ${(e as Error).message}`);
+  }
   return c;
 }

@@ -8,8 +8,9 @@ import { gpuWait } from '../gpu/wait.ts';
 import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint.ts';
 import { writeFileAtomic } from '../io/files.ts';
 import { tuneForTraining } from '../train/session.ts';
+import { parseObjective } from '../graph/objective.ts';
 import { NonFiniteError, Trainer, type DeviceLostEvent, type EpochEvent, type NonFiniteEvent, type TrainEvent } from '../train/trainer.ts';
-import { isPreset, likelihoodOf, modelFor, parseRunConfig, presetRecipe, PRESETS, trainerConfig, type RunConfig } from './config.ts';
+import { checkRunObjective, isPreset, likelihoodOf, modelFor, parseRunConfig, presetRecipe, PRESETS, trainerConfig, type RunConfig } from './config.ts';
 import { loadRunData, writeVocabulary, type RunData } from './run-data.ts';
 import { choice, flag, helpText, int, num, parse, positionals, str, UsageError, type OptionSpec } from './options.ts';
 import { writePictures, type EpochPoint } from './pictures.ts';
@@ -49,6 +50,7 @@ export const TRAIN_OPTIONS: OptionSpec = {
   'word-dropout': { type: 'string', help: 'sequence presets: probability of replacing each previous token the decoder reads by the unknown token in training', default: 'the preset\'s' },
   'on-nan': { type: 'string', help: 'when a gradient holds NaN/Inf (the update is always skipped): skip (report and go on) or stop', default: 'skip' },
   autotune: { type: 'boolean', help: 'time the matmul kernel variants on this model\'s products before compiling and use the fastest (a few seconds)' },
+  objective: { type: 'string', help: 'elbo | iwae:K (importance-weighted bound, K samples per input) | iwae-dreg:K (with the DReG encoder gradient)', default: 'elbo' },
 };
 
 const RESUME_OPTIONS: OptionSpec = {
@@ -65,7 +67,7 @@ const RESUME_OPTIONS: OptionSpec = {
  */
 async function autotune(device: GPUDevice, config: RunConfig, json: boolean): Promise<void> {
   const say = (o: object, text: string) => console.log(json ? JSON.stringify(o) : text);
-  const t = await tuneForTraining(device, config.model, config.batch, json ? undefined : (l) => console.log(l));
+  const t = await tuneForTraining(device, config.model, config.batch, json ? undefined : (l) => console.log(l), parseObjective(config.objective ?? 'elbo'));
   for (const e of json ? t.entries : []) say({ type: 'autotune', shape: e.key, ms: e.ms, rejected: e.rejected, chosen: e.chosen }, '');
   say({ type: 'autotune-choices', timing: t.timing, byClass: t.byClass }, `matmul choices (${t.timing}): ${Object.entries(t.byClass).map(([c, v]) => `${c} -> ${v}`).join(', ')}`);
 }
@@ -109,10 +111,15 @@ export async function configFromOptions(argv: readonly string[]): Promise<{ conf
     freeBits: num(p, 'free-bits', recipe.freeBits ?? 0, 0), latentL2: num(p, 'latent-l2', 0, 0),
     binarize: choice(p, 'binarize', ['none', 'static', 'dynamic'] as const, 'none'),
     seed: int(p, 'seed', 1, 0, 0xffffffff), logEvery: int(p, 'log-every', 10), trainClasses,
-    onNan: choice(p, 'on-nan', ['skip', 'stop'] as const, 'skip'),
+    onNan: choice(p, 'on-nan', ['skip', 'stop'] as const, 'skip'), objective: str(p, 'objective', 'elbo'),
     ...(sequence ? { sequence } : {}),
   };
   trainerConfig(config); // validates the schedule strings
+  try {
+    checkRunObjective(config);
+  } catch (e) {
+    throw new UsageError(`--${(e as Error).message}`);
+  }
   return { config, out: typeof p.values.out === 'string' ? p.values.out : null, json: flag(p, 'json'), autotune: flag(p, 'autotune'), sets: data };
 }
 
@@ -144,7 +151,8 @@ interface Reporter {
   stop(): void;
 }
 
-function reporter(json: boolean, epochs: number, batch: number): Reporter {
+/** `bound`: the objective is an importance-weighted bound, printed before the ELBO's terms (−bound is the trainer's objective). */
+function reporter(json: boolean, epochs: number, batch: number, bound = false): Reporter {
   if (json) {
     return { event: (e) => console.log(JSON.stringify(e.type === 'device-lost' ? { ...e, text: describeEvent(e) } : e)), message: (s) => console.log(JSON.stringify({ type: 'message', message: s })), stop() {} };
   }
@@ -156,7 +164,7 @@ function reporter(json: boolean, epochs: number, batch: number): Reporter {
       if (e.type === 'nonfinite' || e.type === 'device-lost') console.log(describeEvent(e));
       else {
         const t = e.test ? ` | test loss ${e.test.loss.toFixed(2)} recon ${e.test.recon.toFixed(2)} KL ${e.test.kl.toFixed(2)} active units ${e.test.activeUnits}` : '';
-        console.log(`epoch ${e.epoch}: train loss ${e.train.loss.toFixed(2)} recon ${e.train.recon.toFixed(2)} KL ${e.train.kl.toFixed(2)}${t} | ${e.samplesPerSecond.toFixed(0)} samples/s, ${e.seconds.toFixed(1)} s`);
+        console.log(`epoch ${e.epoch}: train ${bound ? `−bound ${e.train.objective.toFixed(2)} ` : ''}loss ${e.train.loss.toFixed(2)} recon ${e.train.recon.toFixed(2)} KL ${e.train.kl.toFixed(2)}${t} | ${e.samplesPerSecond.toFixed(0)} samples/s, ${e.seconds.toFixed(1)} s`);
       }
     },
     message: (s) => {
@@ -204,7 +212,7 @@ async function checkpoint(trainer: Trainer, dir: string): Promise<void> {
 
 /** Runs (or continues) training with checkpoints per epoch; SIGINT or SIGTERM stops after the current step and saves. */
 async function runTraining(trainer: Trainer, dir: string, sets: RunData, history: EpochPoint[], json: boolean, writer: RunWriter): Promise<number> {
-  const rep = reporter(json, trainer.config.epochs, trainer.config.batch);
+  const rep = reporter(json, trainer.config.epochs, trainer.config.batch, trainer.objective.kind === 'iwae');
   const abort = new AbortController();
   let stoppedBy: StopSignal = 'SIGINT';
   const removeStop = writer.onStop((signal) => {

@@ -3,7 +3,9 @@ definition (the "model" of a run's config.json, or a model JSON file), with
 parameter names equal to webgpu-vae's state_dict names, the same forward
 (layers in dependency order, named inputs, the two heads, z = mu + sigma * eps,
 the decoder) and the same loss (reconstruction NLL summed over features, the
-KL with beta, free bits and the latent L2 penalty, as batch means).
+KL with beta, free bits and the latent L2 penalty, as batch means), or the
+importance-weighted bound of K samples per input (iwae.wgsl), optionally with
+the doubly reparameterized encoder gradient (DReG).
 
 It needs only PyTorch (and the standard library). Used by the scripts that
 make reference values for the tests, by the reference training runs, and
@@ -219,8 +221,12 @@ class WebgpuVae(nn.Module):
         y = self.decoder_(z, extras or {})
         return y.reshape(y.shape[0], *self.spec['input'])
 
-    def forward(self, x, eps, extras=None):
+    def forward(self, x, eps, extras=None, k=1):
+        """logits, mu, logvar, z; with k > 1, eps is (B*k, J), row b*k + i sample i of input b, and the decoder runs on the B*k samples."""
         mu, logvar = self.encode(x, extras)
+        if k > 1:
+            z = mu.repeat_interleave(k, 0) + torch.exp(0.5 * logvar.repeat_interleave(k, 0)) * eps
+            return self.decode_raw(z, {n: v.repeat_interleave(k, 0) for n, v in (extras or {}).items()}), mu, logvar, z
         z = mu if self.spec.get('autoencoder') else mu + torch.exp(0.5 * logvar) * eps
         return self.decode_raw(z, extras), mu, logvar, z
 
@@ -258,6 +264,37 @@ class WebgpuVae(nn.Module):
         l2 = (z * z).sum(1).mean()
         objective = recon.mean() + beta * kl_obj + latent_l2 * l2
         return objective, {'recon': recon.mean(), 'kl': kl.mean(), 'recon_each': recon, 'kl_each': kl, 'logits': logits, 'mu': mu, 'logvar': logvar, 'z': z}
+
+    def iwae_loss(self, x, eps, k, dreg=False, extras=None):
+        """The importance-weighted objective of k samples per input (eps: (B*k, J)) and its terms."""
+        logits, mu, logvar, z = self.forward(x, eps, extras, k)
+        return self.iwae_loss_from(x, logits, mu, logvar, z, k, dreg)
+
+    def iwae_loss_from(self, x, logits, mu, logvar, z, k, dreg=False):
+        """-(1/B) sum_b log (1/k) sum_i w_bi with log w = log p(x|z) + log p(z) - log q(z|x) (as iwae.wgsl).
+
+        With dreg, the objective is the surrogate -(1/B) sum_bi stop(w~_bi) log w_bi with q's
+        parameters held in log q and the gradient reaching z scaled by w~ once more: the decoder
+        gets IWAE's gradient and the encoder the doubly reparameterized one (Tucker et al. 2019).
+        """
+        b = x.shape[0]
+        recon = self.recon_nll(logits, x.repeat_interleave(k, 0))
+        mu_q, lv_q = mu.repeat_interleave(k, 0), logvar.repeat_interleave(k, 0)
+        if dreg:
+            mu_q, lv_q = mu_q.detach(), lv_q.detach()
+        # log p(z) - log q(z|x); the (1/2) log 2 pi terms cancel.
+        lw = (-0.5 * z * z + 0.5 * ((z - mu_q) ** 2 * torch.exp(-lv_q) + lv_q)).sum(1)
+        log_w = (lw - recon).reshape(b, k)
+        bound = torch.logsumexp(log_w, 1) - math.log(k)
+        if dreg:
+            w = torch.softmax(log_w, 1).detach()
+            if z.requires_grad:
+                z.register_hook(lambda g: g * w.reshape(-1, 1))
+            objective = -(w * log_w).sum(1).mean()
+        else:
+            objective = -bound.mean()
+        kl = (0.5 * (mu * mu + torch.expm1(logvar) - logvar)).sum(1)
+        return objective, {'bound': bound.mean(), 'recon': recon.mean(), 'kl': kl.mean(), 'bound_each': bound, 'logits': logits, 'mu': mu, 'logvar': logvar, 'z': z}
 
 
 # --- safetensors without the safetensors package ---------------------------

@@ -1,7 +1,9 @@
 """Trains a webgpu-vae model in PyTorch, on one process or many
 (DistributedDataParallel): the model of config.json (model.py builds it with
 webgpu-vae's parameter names), the same loss (beta and its schedule, free
-bits, the latent L2 penalty), the same optimizer and learning-rate schedule,
+bits, the latent L2 penalty; or the objective of config.json: iwae:K, the
+importance-weighted bound of K samples per input, or iwae-dreg:K, with the
+DReG encoder gradient), the same optimizer and learning-rate schedule,
 the data exported as .npy. Writes model.safetensors with webgpu-vae's names
 and the model definition in its metadata, so `webgpu-vae eval`, `sample` and
 the studio read it.
@@ -65,6 +67,17 @@ def learning_rate(text, lr, step, total):
     raise SystemExit(f'unknown learning-rate schedule {text!r}')
 
 
+def objective_of(cfg):
+    """(K, dreg) of config.json's objective: (1, False) for the ELBO (the objective is absent in older runs)."""
+    text = cfg.get('objective', 'elbo')
+    if text == 'elbo':
+        return 1, False
+    kind, _, k = text.partition(':')
+    if kind not in ('iwae', 'iwae-dreg') or not k.isdigit() or int(k) < 1:
+        raise SystemExit(f'unknown objective {text!r}; expected elbo, iwae:K or iwae-dreg:K')
+    return int(k), kind == 'iwae-dreg'
+
+
 # --- data ------------------------------------------------------------------
 
 def load_split(name, spec, binarize):
@@ -120,6 +133,7 @@ def run(rank, world, args, port):
     steps_per_epoch = math.ceil(len(x) / batch)
     total = args.steps or steps_per_epoch * (args.epochs or cfg['epochs'])
     opt = make_optimizer(cfg, model.parameters())
+    k, dreg = objective_of(cfg)
     gen = torch.Generator().manual_seed(args.seed)
     step, t0 = 0, time.time()
     while step < total:
@@ -131,15 +145,18 @@ def run(rank, world, args, port):
             xb = x[idx].to(device)
             if cfg['binarize'] == 'dynamic':
                 xb = torch.bernoulli(xb)
-            eps = torch.randn(local, spec['latent'], device=device)
+            eps = torch.randn(local * k, spec['latent'], device=device)
             extras = {k: v.to(device) for k, v in extras_of(spec, labels, idx).items()}
             for g in opt.param_groups:
                 g['lr'] = learning_rate(cfg['lrSchedule'], cfg['lr'], step, total)
             beta = kl_weight(cfg['klSchedule'], cfg['beta'], step, total)
             # Through the DDP wrapper's forward, so its hooks average the processes' gradients:
             # the gradient of the global batch mean.
-            logits, mu, logvar, z = ddp(xb, eps, extras)
-            objective, terms = model.loss_from(xb, logits, mu, logvar, z, beta, cfg['freeBits'], cfg['latentL2'])
+            logits, mu, logvar, z = ddp(xb, eps, extras, k)
+            if cfg.get('objective', 'elbo') != 'elbo':
+                objective, terms = model.iwae_loss_from(xb, logits, mu, logvar, z, k, dreg)
+            else:
+                objective, terms = model.loss_from(xb, logits, mu, logvar, z, beta, cfg['freeBits'], cfg['latentL2'])
             opt.zero_grad()
             objective.backward()
             if cfg.get('clipNorm', 0) > 0:
@@ -147,7 +164,8 @@ def run(rank, world, args, port):
             opt.step()
             step += 1
             if rank == 0 and (step % args.log_every == 0 or step == total):
-                print(json.dumps({'step': step, 'loss': (terms['recon'] + terms['kl']).item(), 'recon': terms['recon'].item(), 'kl': terms['kl'].item(),
+                bound = {'bound': terms['bound'].item()} if 'bound' in terms else {}
+                print(json.dumps({'step': step, 'loss': (terms['recon'] + terms['kl']).item(), 'recon': terms['recon'].item(), 'kl': terms['kl'].item(), **bound,
                                   'beta': beta, 'processes': world, 'seconds': round(time.time() - t0, 2)}), flush=True)
     if rank == 0:
         state = {k: v.detach().cpu() for k, v in model.state_dict().items()}

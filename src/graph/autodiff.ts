@@ -8,19 +8,19 @@
  */
 import { buildForward, modelLayout, type ForwardGraph } from './build.ts';
 import { Graph } from './ir.ts';
+import { ELBO, type Objective } from './objective.ts';
 import { makeNode, type GradCtx, type NodeInit } from './op.ts';
 import { ELBO_STATS_SIZE, elboKlOp, elboReconOp } from './ops/elbo.ts';
 import { opOf } from './ops/index.ts';
+import { iwaeBoundOp, iwaeRepeatOp, iwaeStatsOp } from './ops/iwae.ts';
 import { addUpdate, type OptimizerSettings, type UpdateTensors } from './ops/update.ts';
 import type { ModelSpec } from './spec.ts';
 
 /** The tensors of the loss. */
 export interface LossTensors {
-  /** Per-sample reconstruction NLL, KL and totals (B). */
+  /** Per-sample reconstruction NLL (B, or B·K for K samples per input). */
   readonly recon: number;
-  readonly kl: number;
-  readonly total: number;
-  /** Gradient of the batch-mean NLL w.r.t. the decoder output. */
+  /** Gradient of the objective w.r.t. the decoder output. */
   readonly dlogits: number;
   /** Batch-mean KL per latent dimension (J). */
   readonly klDim: number;
@@ -28,19 +28,32 @@ export interface LossTensors {
   readonly stats: number;
 }
 
-export interface LossGraph extends ForwardGraph {
-  readonly loss: LossTensors;
+/** The ELBO's loss tensors: per-sample KL and totals (B) besides the common ones. */
+export interface ElboLossTensors extends LossTensors {
+  readonly kl: number;
+  readonly total: number;
 }
 
-export interface TrainingGraph extends LossGraph {
+/** The importance-weighted bound's: the bound per input (B) and the normalized weights (B·K). */
+export interface IwaeLossTensors extends LossTensors {
+  readonly bound: number;
+  readonly weights: number;
+}
+
+export interface LossGraph<L extends LossTensors = LossTensors> extends ForwardGraph {
+  readonly loss: L;
+}
+
+export interface TrainingGraph extends LossGraph<ElboLossTensors | IwaeLossTensors> {
   /** Gradient tensor of each parameter, in the parameters' order. */
   readonly grads: readonly number[];
   /** The update's block tensors, when the graph was built with optimizer settings. */
   readonly update: UpdateTensors | null;
 }
 
-/** Adds the loss nodes (reconstruction with its gradient, KL and statistics) to a forward graph. */
-export function addLoss(fg: ForwardGraph): LossGraph {
+/** Adds the loss nodes (reconstruction with its gradient, KL and statistics) to a forward graph of the ELBO. */
+export function addLoss(fg: ForwardGraph): LossGraph<ElboLossTensors> {
+  if (fg.samples) throw new Error(`addLoss: the graph draws ${fg.samples.k} samples per input; its loss is addIwaeLoss's`);
   const g = fg.graph;
   const B = fg.batch;
   const J = fg.spec.latent;
@@ -60,12 +73,44 @@ export function addLoss(fg: ForwardGraph): LossGraph {
   return { ...fg, loss: { recon, dlogits, kl, total, klDim, stats } };
 }
 
+/**
+ * The importance-weighted bound's loss nodes: x repeated to the B·K rows of
+ * the decoder, the reconstruction NLL of each sample with its unscaled
+ * gradient, the bound (which scales that gradient by w̃ / B in place) and
+ * the statistics.
+ */
+export function addIwaeLoss(fg: ForwardGraph): LossGraph<IwaeLossTensors> {
+  const s = fg.samples;
+  if (!s) throw new Error('addIwaeLoss: the graph draws one sample per input; its loss is addLoss\'s');
+  const g = fg.graph;
+  const B = fg.batch, K = s.k, J = fg.spec.latent;
+  const xr = g.tensor('x.repeated', [B * K, ...fg.spec.input], 'temp');
+  g.add(makeNode({ op: iwaeRepeatOp, ins: { x: fg.x }, outs: { out: xr }, attrs: { k: K }, label: `x: rows repeated K = ${K} times` }, 'loss'));
+  const recon = g.tensor('recon', [B * K], 'temp');
+  const dlogits = g.tensor('dlogits', g.shape(fg.logits), 'temp');
+  const dlogSigma = fg.logSigma === null ? null : g.tensor('dlog_sigma', g.shape(fg.logits), 'temp');
+  const sigma = dlogSigma === null ? null : { ins: { logSigma: fg.logSigma! }, outs: { dlogSigma } };
+  g.add(makeNode({
+    op: elboReconOp, ins: { logits: fg.logits, x: xr, ...sigma?.ins }, outs: { recon, dlogits, ...sigma?.outs },
+    attrs: { likelihood: fg.spec.likelihood, unscaled: true }, label: `reconstruction (${fg.spec.likelihood.type}) of each sample`,
+  }, 'loss'));
+  const weights = g.tensor('iw weights', [B * K], 'temp');
+  const bound = g.tensor('bound', [B], 'temp');
+  const scaled = { dlogits, ...(dlogSigma === null ? {} : { dlogSigma }) };
+  g.add(makeNode({ op: iwaeBoundOp, ins: { recon, lw: s.lw, ...scaled }, outs: { weights, bound, ...scaled }, attrs: { k: K }, label: `importance-weighted bound (K = ${K})` }, 'loss'));
+  const klDim = g.tensor('kl_dim', [J], 'temp');
+  const stats = g.tensor('stats', [ELBO_STATS_SIZE], 'output');
+  g.add(makeNode({ op: iwaeStatsOp, ins: { bound, recon, mu: fg.mu, logvar: fg.logvar }, outs: { klDim, stats }, attrs: { k: K }, label: 'bound, KL and statistics' }, 'loss'));
+  for (const t of [recon, bound, klDim]) g.outputs.add(t);
+  return { ...fg, loss: { recon, dlogits, klDim, stats, bound, weights } };
+}
+
 /** Gradients by tensor, and which storage has been written (so later writers accumulate). */
 class GradBook implements GradCtx {
   private readonly grad = new Map<number, number>();
   private readonly written = new Set<number>();
 
-  constructor(readonly graph: Graph, paramGrads: ReadonlyMap<number, number>, readonly loss: { readonly klDim: number } | null) {
+  constructor(readonly graph: Graph, paramGrads: ReadonlyMap<number, number>, readonly loss: GradCtx['loss']) {
     for (const [p, d] of paramGrads) this.grad.set(p, d);
   }
 
@@ -100,7 +145,12 @@ class GradBook implements GradCtx {
 
   write(t: number): { d: number; accumulate: boolean } | null {
     const g = this.graph;
-    if (g.tensors[g.storageOf(t)]!.role === 'input') return null;
+    const st = g.storageOf(t);
+    if (g.tensors[st]!.role === 'input') return null;
+    // Written by a forward node through which no gradient flows (no backward rule, e.g. inputs repeated
+    // for K samples): nothing upstream can use its gradient.
+    const producer = g.nodes.find((n) => n.phase === 'forward' && Object.values(n.outs).some((o) => g.storageOf(o) === st));
+    if (producer && !opOf(producer.op).backward) return null;
     const d = this.of(t);
     const s = g.storageOf(d);
     const accumulate = this.written.has(s);
@@ -119,10 +169,12 @@ class GradBook implements GradCtx {
 
 /**
  * Forward, loss and backward nodes for one training step of `spec` at batch
- * size `batch`, and with `optimizer` the update after them.
+ * size `batch` for `objective` (default the ELBO), and with `optimizer` the
+ * update after them.
  */
-export function buildTraining(spec: ModelSpec, batch: number, optimizer?: OptimizerSettings): TrainingGraph {
-  const lg = addLoss(buildForward(spec, batch));
+export function buildTraining(spec: ModelSpec, batch: number, optimizer?: OptimizerSettings, objective: Objective = ELBO): TrainingGraph {
+  const fg = buildForward(spec, batch, objective);
+  const lg: LossGraph<ElboLossTensors | IwaeLossTensors> = fg.samples ? addIwaeLoss(fg) : addLoss(fg);
   const g = lg.graph;
   // A training step keeps nothing past its end but the statistics (role 'output')
   // and the per-dimension KL of the last batch (J values, for progress events).
@@ -134,7 +186,7 @@ export function buildTraining(spec: ModelSpec, batch: number, optimizer?: Optimi
     paramGrads.set(p.tensor, d);
     return d;
   });
-  const book = new GradBook(g, paramGrads, { klDim: lg.loss.klDim });
+  const book = new GradBook(g, paramGrads, { klDim: lg.loss.klDim, ...('weights' in lg.loss ? { weights: lg.loss.weights } : {}) });
   for (const n of g.nodes.filter((x) => x.phase === 'loss')) {
     for (const [t, d] of opOf(n.op).seeds?.(n) ?? []) book.seed(t, d);
   }

@@ -7,7 +7,9 @@
 import { ModelSpecError } from './errors.ts';
 import { Graph, numel } from './ir.ts';
 import { makeNode, paramInit, type BuildCtx, type NodeInit, type ParamInit } from './op.ts';
+import { ELBO, type Objective } from './objective.ts';
 import { LAYERS } from './ops/index.ts';
+import { iwaeRepeatOp, iwaeSampleOp } from './ops/iwae.ts';
 import { reparameterizeOp } from './ops/latent.ts';
 import { extraInputShape, type LayerSpec, type ModelSpec } from './spec.ts';
 
@@ -40,11 +42,16 @@ export interface ForwardGraph extends GraphBase {
   readonly x: number;
   readonly mu: number;
   readonly logvar: number;
+  /** The latent codes (B, J), or (B·K, J) for K samples per input (row b·K + k is sample k of input b). */
   readonly z: number;
-  /** Decoder output (likelihood parameters), shaped like x. */
+  /** Decoder output (likelihood parameters), shaped like x (B·K rows for K samples per input). */
   readonly logits: number;
   /** A Gaussian likelihood's learned log σ per feature (the parameter `log_sigma`, shaped like one input), or null. */
   readonly logSigma: number | null;
+  /** The objective the graph was built for. */
+  readonly objective: Objective;
+  /** For K samples per input: K and log p(z) − log q(z|x) per sample (B·K); null for the ELBO. */
+  readonly samples: { readonly k: number; readonly lw: number } | null;
 }
 
 /** Names a layer in errors: its section, index and (when it has one) name. */
@@ -61,8 +68,22 @@ class Builder implements BuildCtx {
   private readonly paramNames = new Set<string>();
   /** The layer being built, for errors. */
   where = '';
+  /** Rows of the section being built: the batch, or B·K for a decoder of K samples per input. */
+  batch: number;
+  /** Samples per input the decoder sees (its extra inputs are repeated to B·K rows). */
+  private repeat = 1;
+  /** Repeated extra inputs, by tensor: the input tensor they repeat. */
+  private readonly repeatedFrom = new Map<number, number>();
 
-  constructor(readonly spec: ModelSpec, readonly batch: number) {}
+  constructor(readonly spec: ModelSpec, readonly inputBatch: number) {
+    this.batch = inputBatch;
+  }
+
+  /** From here on, sections run on K rows per input (the decoder of an importance-weighted objective). */
+  repeatRows(k: number): void {
+    this.repeat = k;
+    this.batch = this.inputBatch * k;
+  }
 
   param(name: string, shape: readonly number[], initOrBound: number | ParamInit): number {
     if (this.paramNames.has(name)) throw new ModelSpecError(`${this.where}: parameter name '${name}' is used twice`);
@@ -74,7 +95,8 @@ class Builder implements BuildCtx {
   }
 
   inputKind(t: number): string | null {
-    const s = this.graph.tensors[this.graph.storageOf(t)]!;
+    const storage = this.graph.storageOf(t);
+    const s = this.graph.tensors[this.repeatedFrom.get(storage) ?? storage]!;
     if (s.role !== 'input') return null;
     return s.name === 'x' || s.name === 'z' ? s.name : this.spec.extraInputs?.[s.name]?.type ?? null;
   }
@@ -95,7 +117,7 @@ class Builder implements BuildCtx {
   input(name: string, shape: readonly number[]): number {
     const have = this.inputs.get(name);
     if (have !== undefined) return have;
-    const t = this.graph.tensor(name, [this.batch, ...shape], 'input');
+    const t = this.graph.tensor(name, [this.inputBatch, ...shape], 'input');
     this.inputs.set(name, t);
     return t;
   }
@@ -104,8 +126,17 @@ class Builder implements BuildCtx {
   extraInputs(layers: readonly LayerSpec[]): Map<string, number> {
     const out = new Map<string, number>();
     for (const [name, e] of Object.entries(this.spec.extraInputs ?? {})) {
-      if (layers.some((l) => l.inputs?.includes(name))) out.set(name, this.inputs.get(name) ?? this.input(name, extraInputShape(this.spec, e)));
+      if (layers.some((l) => l.inputs?.includes(name))) out.set(name, this.rows(this.inputs.get(name) ?? this.input(name, extraInputShape(this.spec, e))));
     }
+    return out;
+  }
+
+  /** An input as the current section sees it: itself, or repeated to K rows per input. */
+  private rows(input: number): number {
+    if (this.repeat === 1) return input;
+    const out = this.temp(`${this.graph.name(input)}.repeated`, [this.batch, ...this.graph.shape(input).slice(1)]);
+    this.repeatedFrom.set(out, input);
+    this.add({ op: iwaeRepeatOp, ins: { x: input }, outs: { out }, attrs: { k: this.repeat }, label: `${this.graph.name(input)}: rows repeated K = ${this.repeat} times` });
     return out;
   }
 
@@ -238,22 +269,39 @@ function decoder(b: Builder, z: number): number {
 }
 
 function base(b: Builder, input: number): GraphBase {
-  return { graph: b.graph, spec: b.spec, batch: b.batch, params: b.params, input, inputs: b.inputs };
+  return { graph: b.graph, spec: b.spec, batch: b.inputBatch, params: b.params, input, inputs: b.inputs };
 }
 
-/** Builds the forward graph (encoder, heads, reparameterization, decoder) for a batch size. */
-export function buildForward(spec: ModelSpec, batch: number): ForwardGraph {
+/**
+ * Builds the forward graph (encoder, heads, reparameterization, decoder) for
+ * a batch size. For an importance-weighted objective the encoder runs once
+ * on the B inputs, K samples of z are drawn per input, and the decoder runs
+ * on the B·K samples (its extra inputs repeated K times).
+ */
+export function buildForward(spec: ModelSpec, batch: number, objective: Objective = ELBO): ForwardGraph {
   checkBatch(batch);
   const b = new Builder(spec, batch);
   const { x, mu, logvar } = encoder(b);
-  const z = b.temp('z', [batch, spec.latent]);
-  b.add({ op: reparameterizeOp, ins: { mu, logvar }, outs: { z }, attrs: { autoencoder: !!spec.autoencoder }, label: 'reparameterize' });
+  let z: number;
+  let samples: ForwardGraph['samples'] = null;
+  if (objective.kind === 'iwae') {
+    if (spec.autoencoder) throw new ModelSpecError(`objective iwae:${objective.k}: a plain autoencoder draws no samples of z; use the elbo objective`);
+    const k = objective.k;
+    z = b.temp('z', [batch * k, spec.latent]);
+    const lw = b.temp('lw', [batch * k]);
+    b.add({ op: iwaeSampleOp, ins: { mu, logvar }, outs: { z, lw }, attrs: { k, dreg: objective.dreg }, label: `${k} samples of z per input` });
+    b.repeatRows(k);
+    samples = { k, lw };
+  } else {
+    z = b.temp('z', [batch, spec.latent]);
+    b.add({ op: reparameterizeOp, ins: { mu, logvar }, outs: { z }, attrs: { autoencoder: !!spec.autoencoder }, label: 'reparameterize' });
+  }
   const logits = decoder(b, z);
   for (const t of [mu, logvar, z, logits]) b.graph.outputs.add(t);
   const lk = spec.likelihood;
   // nn.Parameter(torch.zeros(*input)) in PyTorch: σ = 1 at the start.
   const logSigma = lk.type === 'gaussian' && lk.learnSigma ? b.param('log_sigma', spec.input, 0) : null;
-  return { ...base(b, x), x, mu, logvar, z, logits, logSigma };
+  return { ...base(b, x), x, mu, logvar, z, logits, logSigma, objective, samples };
 }
 
 /** The encoder alone: x (B, ...input) → μ, log σ² (B, J). */

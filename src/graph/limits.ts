@@ -18,16 +18,31 @@ export class ModelTooLargeError extends ModelSpecError {
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(b < 2 ** 20 ? 3 : 1)} MiB`;
 
+function limitOf(limits: BufferLimits): { limit: number; limitName: string } {
+  const bind = limits.maxStorageBufferBindingSize;
+  const maxBuf = limits.maxBufferSize;
+  return { limit: Math.min(bind, maxBuf), limitName: bind <= maxBuf ? `maxStorageBufferBindingSize (${bind} bytes, ${mib(bind)})` : `maxBufferSize (${maxBuf} bytes, ${mib(maxBuf)})` };
+}
+
+/** The largest buffer of `fg`'s plan (an input, a planned tensor, or a pooled buffer above maxBufferSize). */
+function largestBuffer(limits: BufferLimits, fg: GraphBase): { name: string; bytes: number } {
+  const g = fg.graph;
+  const plan = planMemory(g);
+  const candidates: { name: string; bytes: number }[] = [...fg.inputs].map(([name, t]) => ({ name: name === 'x' || name === 'z' ? 'input' : `input ${name}`, bytes: numel(g.shape(t)) * 4 }));
+  for (const [t, bytes] of plan.sizes) candidates.push({ name: g.tensors[t]!.name, bytes });
+  plan.slotBytes.forEach((bytes, i) => {
+    if (bytes > limits.maxBufferSize) candidates.push({ name: `temporary buffer ${i}`, bytes });
+  });
+  return candidates.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+}
+
 /**
  * Throws ModelTooLargeError when the parameter block (bound whole by the
  * optimizer), a planned temporary or the input of `fg` at its batch size
  * exceeds maxStorageBufferBindingSize or maxBufferSize.
  */
 export function checkPlanFits(limits: BufferLimits, fg: GraphBase, what: string): void {
-  const bind = limits.maxStorageBufferBindingSize;
-  const maxBuf = limits.maxBufferSize;
-  const limit = Math.min(bind, maxBuf);
-  const limitName = bind <= maxBuf ? `maxStorageBufferBindingSize (${bind} bytes, ${mib(bind)})` : `maxBufferSize (${maxBuf} bytes, ${mib(maxBuf)})`;
+  const { limit, limitName } = limitOf(limits);
   const { total } = modelLayout(fg.spec);
   const paramBytes = total * 4;
   if (paramBytes > limit) {
@@ -37,15 +52,8 @@ export function checkPlanFits(limits: BufferLimits, fg: GraphBase, what: string)
         `above the adapter's ${limitName}; at most about ${fit} parameters fit: use fewer hidden units or channels`,
     );
   }
-  const g = fg.graph;
-  const plan = planMemory(g);
   const B = fg.batch;
-  const candidates: { name: string; bytes: number }[] = [...fg.inputs].map(([name, t]) => ({ name: name === 'x' || name === 'z' ? 'input' : `input ${name}`, bytes: numel(g.shape(t)) * 4 }));
-  for (const [t, bytes] of plan.sizes) candidates.push({ name: g.tensors[t]!.name, bytes });
-  plan.slotBytes.forEach((bytes, i) => {
-    if (bytes > maxBuf) candidates.push({ name: `temporary buffer ${i}`, bytes });
-  });
-  const worst = candidates.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+  const worst = largestBuffer(limits, fg);
   if (worst.bytes <= limit) return;
   const perSample = worst.bytes / B;
   const batch = Math.floor(limit / perSample);
@@ -56,4 +64,43 @@ export function checkPlanFits(limits: BufferLimits, fg: GraphBase, what: string)
     `${what}: the model is too large for this GPU at batch ${B}: '${worst.name}' needs ${worst.bytes} bytes (${mib(worst.bytes)}), ` +
       `above the adapter's ${limitName}; ${advice}`,
   );
+}
+
+/**
+ * checkPlanFits for a graph that decodes K samples per input (B·K rows):
+ * when it does not fit but one sample per input would, the error names the
+ * largest K that fits at this batch (each K tried with `rebuild(k)`, the same
+ * graph for another K), and the batch that fits with this K.
+ */
+export function checkSamplesFit(limits: BufferLimits, fg: GraphBase & { readonly samples: { readonly k: number } | null }, what: string, rebuild: (k: number) => GraphBase): void {
+  try {
+    checkPlanFits(limits, fg, what);
+  } catch (e) {
+    const K = fg.samples?.k ?? 1;
+    if (!(e instanceof ModelTooLargeError) || K === 1) throw e;
+    const fits = (k: number) => {
+      try {
+        checkPlanFits(limits, rebuild(k), what);
+        return true;
+      } catch (x) {
+        if (x instanceof ModelTooLargeError) return false;
+        throw x;
+      }
+    };
+    if (!fits(1)) throw e;
+    let lo = 1, hi = K; // K = lo fits, K = hi does not
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (fits(mid)) lo = mid;
+      else hi = mid;
+    }
+    const { limitName, limit } = limitOf(limits);
+    const worst = largestBuffer(limits, fg);
+    const B = fg.batch;
+    const batch = Math.floor(limit / (worst.bytes / B));
+    throw new ModelTooLargeError(
+      `${what}: ${K} samples per input do not fit this GPU at batch ${B}: the decoder runs on B·K = ${B * K} rows and '${worst.name}' needs ${worst.bytes} bytes (${mib(worst.bytes)}), ` +
+        `above the adapter's ${limitName}; at most K = ${lo} fits at batch ${B}${batch >= 1 ? `, or K = ${K} at a batch of at most ${batch}` : ''}`,
+    );
+  }
 }

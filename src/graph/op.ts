@@ -15,6 +15,7 @@
 import type { BufferArg, KernelCall } from '../gpu/dispatch.ts';
 import type { MatmulShape } from '../kernels/matmul.ts';
 import type { Graph, Node, Phase } from './ir.ts';
+import type { Objective } from './objective.ts';
 
 /** Loss settings that enter the kernels. */
 export interface LossSettings {
@@ -26,6 +27,8 @@ export interface LossSettings {
   readonly latentL2: number;
   /** Seed of the latent noise (and of anything else drawn on the GPU). */
   readonly seed: number;
+  /** The ELBO (absent) or the importance-weighted bound; buildTraining takes it to shape the graph. */
+  readonly objective?: Objective;
 }
 
 /** Per-step values the compiled step reads from its uniforms. */
@@ -74,15 +77,18 @@ export interface GradCtx {
   temp(name: string, shape: readonly number[]): number;
   /** Appends a backward node. */
   add<A>(node: NodeInit<A>): void;
-  /** Tensors of the loss a rule may read (e.g. the per-dimension KL for free bits). */
-  readonly loss: { readonly klDim: number } | null;
+  /**
+   * Tensors of the loss a rule may read: the per-dimension KL (for free bits)
+   * and, for the importance-weighted bound, the normalized weights (B·K).
+   */
+  readonly loss: { readonly klDim: number; readonly weights?: number } | null;
 }
 
 /** Values of tensors in float64, by tensor, for the whole-model reference. */
 export interface RefCtx {
   readonly graph: Graph;
   readonly loss: LossSettings;
-  /** Latent noise ε of the reparameterization (B·J values), or null for z = μ. */
+  /** Latent noise ε of the samples of z (B·J values, B·K·J for K samples per input), or null for z = μ. */
   readonly eps: Float64Array | null;
   /** The step's values (the update nodes read the step and the learning rate). */
   readonly knobs: StepKnobs;

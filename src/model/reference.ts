@@ -11,6 +11,7 @@ import { buildDecoder } from '../graph/build.ts';
 import { SPECIAL_IDS } from '../data/tokens.ts';
 import { sampleTokenRef } from '../ref/tokens.ts';
 import { numel, type Graph, type Node } from '../graph/ir.ts';
+import type { Objective } from '../graph/objective.ts';
 import type { RefCtx, StepKnobs } from '../graph/op.ts';
 import { opOf } from '../graph/ops/index.ts';
 import type { ModelSpec } from '../graph/spec.ts';
@@ -19,10 +20,12 @@ export interface ReferenceLoss {
   readonly beta: number;
   readonly freeBits: number;
   readonly latentL2: number;
+  /** The ELBO (absent) or the importance-weighted bound. */
+  readonly objective?: Objective;
 }
 
 export interface ReferenceResult {
-  /** Batch means: objective, reconstruction, KL. */
+  /** Batch means: objective (−bound for the importance-weighted bound), reconstruction (over the samples), KL. */
   readonly loss: number;
   readonly recon: number;
   readonly kl: number;
@@ -68,9 +71,11 @@ export class ReferenceValues implements RefCtx {
 
 /**
  * One step in float64: x is (B, ...input), eps (B, J) the latent noise (ignored
- * for an autoencoder), `extra` the values of the model's extra inputs by name.
- * The objective is the batch mean recon + β·Σ_j max(λ, klDim_j) + γ·||z||², as
- * the GPU kernels define it.
+ * for an autoencoder; (B·K, J) for K samples per input), `extra` the values of
+ * the model's extra inputs by name. The objective is the batch mean
+ * recon + β·Σ_j max(λ, klDim_j) + γ·||z||², as the GPU kernels define it, or
+ * −(1/B) Σ_b L_b for the importance-weighted bound (with the DReG estimator's
+ * encoder gradients for iwae-dreg).
  */
 export function referenceStep(
   spec: ModelSpec,
@@ -81,7 +86,7 @@ export function referenceStep(
   loss: ReferenceLoss,
   extra: ReadonlyMap<string, ArrayLike<number>> = new Map(),
 ): ReferenceResult {
-  const tg = buildTraining(spec, batch);
+  const tg = buildTraining(spec, batch, undefined, loss.objective);
   const g = tg.graph;
   const v = new ReferenceValues(g, { ...loss, seed: 0 }, spec.autoencoder ? null : eps, { step: 1, beta: loss.beta, lr: 0 });
   for (const p of tg.params) {

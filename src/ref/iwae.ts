@@ -83,3 +83,27 @@ export function iwaeLatentBackwardRef(dz: Arr, weights: Arr, mu: Arr, logvar: Ar
   }
   return { dmu, dlogvar };
 }
+
+/**
+ * K samples per input (iw_sample in shaders/iw.wgsl): z (B·K, J) = μ_b + σ_b ⊙ ε_r for
+ * row r = b·K + k, and lw (B·K) = Σ_j ½(ε² + log σ² − z²) = log p(z) − log q(z|x).
+ */
+export function iwSampleRef(mu: Arr, logvar: Arr, eps: Arr, batch: number, k: number, latent: number): { z: Float64Array; lw: Float64Array } {
+  const z = new Float64Array(batch * k * latent);
+  const lw = new Float64Array(batch * k);
+  for (let r = 0; r < batch * k; r++) {
+    const b = Math.floor(r / k);
+    for (let j = 0; j < latent; j++) {
+      const i = b * latent + j, e = eps[r * latent + j]!;
+      const zz = mu[i]! + Math.exp(0.5 * logvar[i]!) * e;
+      z[r * latent + j] = zz;
+      lw[r] += 0.5 * (e * e + logvar[i]! - zz * zz);
+    }
+  }
+  return { z, lw };
+}
+
+/** out (B·K, D): row r is row floor(r / K) of x (B, D). */
+export function iwaeRepeatRowsRef(x: Arr, batch: number, k: number, features: number): Float64Array {
+  return Float64Array.from({ length: batch * k * features }, (_, i) => x[Math.floor(Math.floor(i / features) / k) * features + (i % features)]!);
+}

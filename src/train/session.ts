@@ -8,7 +8,8 @@ import { createBuffer, destroyBuffer, readF32, readRanges, STORAGE, type ByteRan
 import type { KernelCall } from '../gpu/dispatch.ts';
 import { buildTraining, type TrainingGraph } from '../graph/autodiff.ts';
 import { numel } from '../graph/ir.ts';
-import { checkPlanFits } from '../graph/limits.ts';
+import { checkSamplesFit } from '../graph/limits.ts';
+import { ELBO, type Objective } from '../graph/objective.ts';
 import type { ElboStats } from '../graph/ops/elbo.ts';
 import type { OptimizerName, OptimizerSettings } from '../graph/ops/update.ts';
 import { matmulShapes, Program, type LossSettings } from '../graph/program.ts';
@@ -49,11 +50,11 @@ export interface MatmulChoice {
 
 /**
  * Tunes the matmul kernels on the products of `spec`'s training step at
- * `batch` (shapes already tuned on the device are not timed again) and
- * returns the device's tuning so far.
+ * `batch` for `objective` (shapes already tuned on the device are not timed
+ * again) and returns the device's tuning so far.
  */
-export async function tuneForTraining(device: GPUDevice, spec: ModelSpec, batch: number, log?: (line: string) => void): Promise<MatmulTuning> {
-  const shapes = matmulShapes(buildTraining(spec, batch)).map((x) => x.shape);
+export async function tuneForTraining(device: GPUDevice, spec: ModelSpec, batch: number, log?: (line: string) => void, objective: Objective = ELBO): Promise<MatmulTuning> {
+  const shapes = matmulShapes(buildTraining(spec, batch, undefined, objective)).map((x) => x.shape);
   const unique = [...new Map(shapes.map((s) => [matmulShapeKey(s), s])).values()];
   return tuneMatmul(device, unique, log ? { log } : {});
 }
@@ -125,14 +126,15 @@ export class TrainingSession {
 
   /** A session, after tuning the matmul kernels on its shapes when `options.autotune` is set. */
   static async create(device: GPUDevice, options: SessionOptions, log?: (line: string) => void): Promise<TrainingSession> {
-    if (options.autotune) await tuneForTraining(device, options.spec, options.batch, log);
+    if (options.autotune) await tuneForTraining(device, options.spec, options.batch, log, options.loss.objective);
     return new TrainingSession(device, options);
   }
 
   constructor(readonly device: GPUDevice, readonly options: SessionOptions) {
     this.tuning = matmulTuning(device);
-    const tg = buildTraining(options.spec, options.batch, options.optimizer);
-    checkPlanFits(device.limits, tg, 'training');
+    const objective = options.loss.objective ?? ELBO;
+    const tg = buildTraining(options.spec, options.batch, options.optimizer, objective);
+    checkSamplesFit(device.limits, tg, 'training', (k) => buildTraining(options.spec, options.batch, options.optimizer, { ...objective, k } as Objective));
     this.matmulChoices = choicesOf(device, tg, this.tuning);
     this.graph = tg;
     this.layout = new ParamLayout(options.spec);

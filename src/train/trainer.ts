@@ -7,6 +7,7 @@
 import { inputSize, permutation, validateDataset, type Dataset } from '../data/dataset.ts';
 import { Inference } from '../eval/inference.ts';
 import type { ModelSpec } from '../model/spec.ts';
+import { checkObjectiveSettings, parseObjective, type Objective } from '../graph/objective.ts';
 import { klWeight, learningRate, type KlSchedule, type LrSchedule } from './schedules.ts';
 import { DeviceLostError, NonFiniteError, type LossSums, type NonFiniteEvent, type TrainEvent, type TrainingState } from './events.ts';
 import { initParams, TrainingSession, type NonFiniteSteps, type OptimizerSettings } from './session.ts';
@@ -32,6 +33,8 @@ export interface TrainerConfig {
   readonly logEvery: number;
   /** On an update skipped for a non-finite gradient: report it and continue (default), or report it and stop with NonFiniteError. */
   readonly onNonFinite?: 'skip' | 'stop';
+  /** 'elbo' (default), 'iwae:K' (the importance-weighted bound of K samples per input) or 'iwae-dreg:K' (with the DReG encoder gradient). */
+  readonly objective?: string;
 }
 
 export interface TrainerOptions {
@@ -67,6 +70,8 @@ export class Trainer {
   private recoveries = 0;
   /** Devices made by the factory, destroyed with the trainer. */
   private readonly ownedDevices: GPUDevice[] = [];
+  /** The training objective (config.objective parsed). */
+  readonly objective: Objective;
 
   constructor(device: GPUDevice, readonly config: TrainerConfig, train: Dataset, test: Dataset | null, readonly options: TrainerOptions = {}) {
     const c = config;
@@ -77,6 +82,8 @@ export class Trainer {
     if (!(['none', 'static', 'dynamic'] as const).includes(c.binarize)) throw new Error(`binarize: unknown mode ${JSON.stringify(c.binarize)}; expected none, static or dynamic`);
     if (!Number.isInteger(c.logEvery) || c.logEvery <= 0) throw new Error(`logEvery: expected a positive integer, got ${c.logEvery}`);
     if (c.onNonFinite !== undefined && c.onNonFinite !== 'skip' && c.onNonFinite !== 'stop') throw new Error(`onNonFinite: got ${JSON.stringify(c.onNonFinite)}; expected skip or stop`);
+    this.objective = parseObjective(c.objective ?? 'elbo');
+    checkObjectiveSettings(this.objective, { beta: c.beta, klScheduleConstant: c.klSchedule.type === 'constant', freeBits: c.freeBits, latentL2: c.latentL2, autoencoder: !!c.spec.autoencoder });
     const every = options.snapshotEvery ?? 200;
     if (!Number.isInteger(every) || every <= 0) throw new Error(`snapshotEvery: expected a positive integer, got ${every}`);
     validateDataset(train, { unitRange: c.spec.likelihood.type === 'bernoulli' });
@@ -97,7 +104,7 @@ export class Trainer {
       spec: c.spec,
       batch: c.batch,
       optimizer: c.optimizer,
-      loss: { beta: c.beta, freeBits: c.freeBits, latentL2: c.latentL2, seed: c.seed },
+      loss: { beta: c.beta, freeBits: c.freeBits, latentL2: c.latentL2, seed: c.seed, objective: this.objective },
       dynamicBinarize: c.binarize === 'dynamic',
     });
     try {

@@ -4,8 +4,9 @@
  * latent plot decodes, save → reload → load gives the same reconstructions,
  * live GPU buffers stay flat, a hidden page pauses, a lost device is
  * recovered, a full storage is reported, your own images and Fashion-MNIST
- * load, and a browser without WebGPU gets a clear message. Every request
- * outside the page's origin is blocked (and none is made). Screenshots go to
+ * load, the IWAE objective is chosen and trained on, and a browser without
+ * WebGPU gets a clear message. Every request outside the page's origin is
+ * blocked (and none is made). Screenshots go to
  * test-results/demo-*.png. The tests run in order on one page, each from
  * where the one before left it (a serial group: after a failure the rest do
  * not run).
@@ -317,6 +318,32 @@ test("the user's own images can be dropped in and trained on", async () => {
   await page.getByRole('button', { name: 'Pause' }).click();
   await waitState('paused');
   assert.ok(Number.isFinite(await num('loss')));
+});
+
+test('the IWAE objective is a training setting: settings it cannot take are refused, and a model trains on the bound', async () => {
+  // On the data loaded now (your images, after the test before), in batches it holds.
+  await page.fill('#batch', '16');
+  await page.selectOption('#objective', 'iwae-dreg:5');
+  // Leaving the field shows (or clears) the settings message before the click, which would move the button under it.
+  await page.fill('#beta', '0.5');
+  await page.locator('#beta').blur();
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await page.waitForFunction(() => /Objective: objective iwae-dreg:5: the importance-weighted bound .*\(got β = 0\.5\)/.test(document.getElementById('messages')?.textContent ?? ''), null, { timeout: 60_000 });
+  await page.fill('#beta', '1');
+  await page.locator('#beta').blur();
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await page.waitForFunction(() => window.__studio!.studio.trainer?.config.objective === 'iwae-dreg:5', null, { timeout: 60_000 });
+  await page.getByRole('button', { name: /^Train/ }).click();
+  await waitStep(20);
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await waitState('paused');
+  const loss = await num('loss');
+  const objective = (await page.evaluate(() => window.__studio!.studio.trainer!.objective)) as { kind: string; k: number; dreg: boolean };
+  assert.deepEqual(objective, { kind: 'iwae', k: 5, dreg: true });
+  assert.ok(Number.isFinite(loss) && loss > 0, `loss ${loss}`);
+  await page.selectOption('#objective', 'elbo');
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await page.waitForFunction(() => window.__studio!.studio.trainer?.config.objective === 'elbo', null, { timeout: 60_000 });
 });
 
 test('Fashion-MNIST is offered exactly when the server has it', async () => {

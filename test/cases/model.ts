@@ -28,8 +28,8 @@ const SEED = 77;
  */
 const GRAD_TOLERANCE = { rtol: 1e-3, floor: 1e-3 } as const;
 
-/** The model's extra inputs (one-hot labels) get seeded values (sampleLabels). */
-async function compareGradients(device: GPUDevice, name: string, spec: ModelSpec, batch: number, loss: ReferenceLoss, tolerance: { readonly rtol: number; readonly floor: number } = GRAD_TOLERANCE) {
+/** The model's extra inputs (one-hot labels) get seeded values (sampleLabels); `loss.objective` may be the importance-weighted bound. */
+export async function compareGradients(device: GPUDevice, name: string, spec: ModelSpec, batch: number, loss: ReferenceLoss, tolerance: { readonly rtol: number; readonly floor: number } = GRAD_TOLERANCE) {
   const params = seededParams(spec, 5, 2);
   const x = sampleInputs(spec, batch, 6);
   const { extra } = sampleLabels(spec, batch, 7, x);
@@ -45,10 +45,16 @@ async function compareGradients(device: GPUDevice, name: string, spec: ModelSpec
       device.queue.submit([enc.finish()]);
       return [await session.getParams('grads'), await session.program.readStats()] as const;
     });
-    const eps = randomNormalRef({ seed: SEED, step: 1, stream: 0 }, batch * spec.latent);
+    const k = loss.objective?.kind === 'iwae' ? loss.objective.k : 1;
+    const eps = randomNormalRef({ seed: SEED, step: 1, stream: 0 }, batch * k * spec.latent);
     const ref = referenceStep(spec, batch, params, x, eps, loss, extra);
     const lossErr = Math.abs(stats.loss - ref.loss) / Math.abs(ref.loss);
     expect(lossErr < 1e-4, `${name}: loss ${stats.loss} vs reference ${ref.loss} (relative error ${lossErr.toExponential(2)})`);
+    if (loss.objective) {
+      for (const [what, got, want] of [['recon', stats.recon, ref.recon], ['kl', stats.kl, ref.kl]] as const) {
+        expect(Math.abs(got - want) <= 1e-4 * Math.abs(want) + 1e-5, `${name}: statistics ${what} ${got} vs reference ${want}`);
+      }
+    }
     const bad: string[] = [];
     for (const [pname, g] of grads) {
       const r = ref.grads.get(pname)!;

@@ -11,6 +11,7 @@ export const ROOT_EXPORTS = [
   'ModelFileError', 'SPEC_METADATA_KEY', 'ScheduleError', 'bufferStats', 'checkPlanFits', 'decodeModelFile', 'encodeModelFile',
   'convPreset', 'initParams', 'iwLogLikelihood', 'iwNll', 'klWeight', 'learningRate', 'mlpPreset',
   'parseKlSchedule', 'parseLrSchedule', 'parseModelSpec', 'readSafetensors', 'releaseWhenDone', 'requestGpu', 'writeSafetensors',
+  'parseObjective', 'checkObjectiveSettings', 'ObjectiveError',
 ] as const;
 
 /** `webgpu-vae/kernels`: the standalone kernels, device and buffer helpers. */

@@ -21,12 +21,14 @@ const FLOPS = { recon: 8, kl: 6 } as const;
 
 export interface ReconAttrs {
   readonly likelihood: LikelihoodSpec;
+  /** The gradient of each row's NLL as it is (an importance-weighted bound scales it), not of the batch mean. */
+  readonly unscaled?: boolean;
 }
 
-function reconOptions(lk: LikelihoodSpec, batch: number, features: number) {
+function reconOptions(lk: LikelihoodSpec, batch: number, features: number, unscaled = false) {
   const learned = lk.type === 'gaussian' && !!lk.learnSigma;
   return {
-    batch, features, likelihood: lk.type, gradScale: 1 / batch,
+    batch, features, likelihood: lk.type, gradScale: unscaled ? 1 : 1 / batch,
     ...(lk.type === 'categorical' ? { groups: features / lk.classes } : {}),
     ...(lk.type === 'gaussian' ? (learned ? { logSigmaPerFeature: true } : { logSigma: lk.logSigma ?? 0 }) : {}),
   };
@@ -45,7 +47,7 @@ export const elboReconOp: OpDef<ReconAttrs> = {
       logits: c.at(n.ins.logits!), x: c.at(n.ins.x!), recon: c.at(n.outs.recon!), dlogits: c.at(n.outs.dlogits!),
       ...(n.ins.logSigma !== undefined ? { logSigma: c.at(n.ins.logSigma), dlogSigma: c.at(n.outs.dlogSigma!) } : {}),
     };
-    return [{ call: elboRecon(c.device, bufs, reconOptions(lk, batch, features)), label: `reconstruction (${lk.type})` }];
+    return [{ call: elboRecon(c.device, bufs, reconOptions(lk, batch, features, n.attrs.unscaled)), label: n.label }];
   },
   seeds: (n) => [[n.ins.logits!, n.outs.dlogits!]],
   backward(c, n) {
@@ -59,7 +61,7 @@ export const elboReconOp: OpDef<ReconAttrs> = {
   cost: (g, n) => ({ flops: FLOPS.recon * numel(g.shape(n.ins.logits!)) }),
   reference(r, n) {
     const { batch, features } = batchAndFeatures(r.graph.shape(n.ins.logits!));
-    const o = reconOptions(n.attrs.likelihood, batch, features);
+    const o = reconOptions(n.attrs.likelihood, batch, features, n.attrs.unscaled);
     // The per-feature log σ as the reference takes it: one per element.
     const logSigma = n.ins.logSigma === undefined ? null : (() => {
       const ls = r.get(n.ins.logSigma!);

@@ -14,6 +14,7 @@ import { denseLayer, denseOp, type DenseLayer } from './dense.ts';
 import { elboKlOp, elboReconOp } from './elbo.ts';
 import { embeddingBackwardOp, embeddingLayer, embeddingOp, type EmbeddingLayer } from './embedding.ts';
 import { gruBackwardH0Op, gruLayer, gruRecurrenceBackwardOp, gruRecurrenceOp, type GruLayer } from './gru.ts';
+import { iwaeBoundOp, iwaeLatentBackwardOp, iwaeRepeatOp, iwaeSampleOp, iwaeStatsOp } from './iwae.ts';
 import { latentBackwardOp, reparameterizeOp } from './latent.ts';
 import { matmulOp } from './matmul.ts';
 import { groupNormLayer, groupNormOp, layerNormLayer, layerNormOp, normBackwardInputOp, normBackwardParamsOp, type GroupNormLayer, type LayerNormLayer } from './norm.ts';
@@ -42,6 +43,7 @@ export const OPS: ReadonlyMap<string, OpDef> = new Map(
     groupNormOp, layerNormOp, normBackwardInputOp, normBackwardParamsOp,
     embeddingOp, embeddingBackwardOp, gruRecurrenceOp, gruRecurrenceBackwardOp, gruBackwardH0Op,
     transposeOp, repeatOp, repeatBackwardOp,
+    iwaeSampleOp, iwaeLatentBackwardOp, iwaeRepeatOp, iwaeBoundOp, iwaeStatsOp,
   ] as OpDef<unknown>[]).map((o) => [o.name, o]),
 );
 
