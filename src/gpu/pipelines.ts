@@ -99,7 +99,8 @@ interface Prepared {
   readonly key: string;
   readonly info: EntryInfo;
   readonly layout: { group: GPUBindGroupLayout; pipeline: GPUPipelineLayout };
-  readonly descriptor: GPUComputePipelineDescriptor;
+  /** Makes the shader module (once per device) when called. */
+  readonly descriptor: () => GPUComputePipelineDescriptor;
 }
 
 /** Checks the constants and the device's limits and gives the pipeline's cache key and descriptor. */
@@ -118,7 +119,7 @@ function prepare(device: GPUDevice, shader: string, entry: string, constants: Re
   const layout = layoutFor(device, info);
   return {
     key, info, layout,
-    descriptor: { label: `${shader}.${entry}`, layout: layout.pipeline, compute: { module: shaderModule(device, shader), entryPoint: entry, constants: { ...constants } } },
+    descriptor: () => ({ label: `${shader}.${entry}`, layout: layout.pipeline, compute: { module: shaderModule(device, shader), entryPoint: entry, constants: { ...constants } } }),
   };
 }
 
@@ -143,7 +144,7 @@ export function computePipeline(
   const made = c.pipelines.get(pipelineKey(shader, entry, constants));
   if (made) return made;
   const { key, info, layout, descriptor } = prepare(device, shader, entry, constants);
-  const p: CachedPipeline = { pipeline: device.createComputePipeline(descriptor), layout: layout.group, entry: info, constants: { ...constants } };
+  const p: CachedPipeline = { pipeline: device.createComputePipeline(descriptor()), layout: layout.group, entry: info, constants: { ...constants } };
   c.pipelines.set(key, p);
   return p;
 }
@@ -155,8 +156,9 @@ export function computePipeline(
  * bind group layout is the one `computePipeline` gives entry points with the
  * same bindings.
  *
- * Background compiles start after the current task (so the pipelines a step
- * being compiled needs at once are made first) and run one at a time, in the
+ * Background compiles (with their shader modules) start after the current
+ * task (so the pipelines a step being compiled needs at once are made first)
+ * and run one at a time, in the
  * order asked: a CPU adapter compiles one pipeline at a time anyway
  * (SwiftShader was seen to hold every other pipeline creation while one
  * compiles), so a pipeline asked for later waits for one compile at most.
@@ -176,7 +178,7 @@ export function computePipelineAsync(
   const request = { entry: info, constants: { ...constants } };
   const compile = async (): Promise<CachedPipeline> => {
     try {
-      const pipeline = await gpuWait(() => device.createComputePipelineAsync(descriptor));
+      const pipeline = await gpuWait(() => device.createComputePipelineAsync(descriptor()));
       const p: CachedPipeline = { pipeline, layout: layout.group, ...request };
       c.pipelines.set(key, p);
       return p;
