@@ -12,18 +12,21 @@
 // but a CPU adapter compiles it in a fraction of the time (on SwiftShader
 // about 0.1 s of CPU against 2-4 s for a block kernel): it stands in for them
 // while they compile (the standIn of makeCall in src/gpu/dispatch.ts).
+// Two entry points: matmul_tile for epilogues without an activation past relu
+// (the common case, and the quicker to compile), matmul_tile_act for any.
 // Invocation g (linear over the dispatch) owns tile row g / nq and tile
 // column g % nq, nq = N / 4; invocations past the last tile return.
 // Dispatch: grid1d(ceil(M / 4) · (N / 4), 64).
 
-@compute @workgroup_size(64, 1, 1)
-fn matmul_tile(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-               @builtin(local_invocation_index) li: u32) {
+// The tile of invocation g: rows r0..r0+3 (r0 past M: none), column group q.
+fn tile_of(wg: vec3u, nwg: vec3u, li: u32) -> vec2u {
   let g = (wg.x + wg.y * nwg.x) * 64u + li;
   let nq = params.n / 4u;
-  let r0 = (g / nq) * 4u;
-  let q = g % nq;
-  if (r0 >= params.m) { return; }
+  return vec2u((g / nq) * 4u, g % nq);
+}
+
+// op(A) · op(B) over the tile, through store_tile's epilogue (bias, accumulate, relu).
+fn tile_product(r0: u32, q: u32) {
   var acc = mat4x4<f32>();
   for (var k0 = 0u; k0 < params.k; k0 += 4u) {
     let ak = load_a(r0, k0);
@@ -31,20 +34,34 @@ fn matmul_tile(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: v
     acc += bk * ak;
   }
   store_tile(acc, r0, q, bias_quad(q));
-  act_tile(r0, q);
 }
 
-// Applies the activation params.act (codes past relu) to the tile's four vec4
-// of C, as act_block does. One loop with the code as a variable, where the
-// block kernels have a loop per code: that evaluates every activation for each
-// vec4 (only when there is one), and halves the time to compile this file.
-fn act_tile(r0: u32, q: u32) {
+// Epilogues without an activation past relu.
+@compute @workgroup_size(64, 1, 1)
+fn matmul_tile(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+               @builtin(local_invocation_index) li: u32) {
+  let t = tile_of(wg, nwg, li);
+  if (t.x >= params.m) { return; }
+  tile_product(t.x, t.y);
+}
+
+// Any epilogue: then the activation params.act (codes past relu) on the tile's
+// four vec4 of C, as act_block does. One loop with the code as a variable,
+// where the block kernels have a loop per code: every activation is evaluated
+// for each vec4 (only when there is one), and the entry point compiles in
+// about half the time. Still, it takes twice as long as matmul_tile.
+@compute @workgroup_size(64, 1, 1)
+fn matmul_tile_act(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                   @builtin(local_invocation_index) li: u32) {
+  let t = tile_of(wg, nwg, li);
+  if (t.x >= params.m) { return; }
+  tile_product(t.x, t.y);
   let nq = params.n / 4u;
   let count = select(0u, 4u, params.act >= 2u);
   for (var r = 0u; r < count; r++) {
-    let row = r0 + r;
+    let row = t.x + r;
     if (row < params.m) {
-      let idx = row * nq + q;
+      let idx = row * nq + t.y;
       c4[idx] = act_forward4(params.act, c4[idx], params.alpha);
     }
   }

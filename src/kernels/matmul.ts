@@ -206,7 +206,8 @@ const SPECS: Readonly<Record<MatmulVariant, VariantSpec>> = {
 export function matmulStandIn(device: GPUDevice, variant: MatmulVariant, o: MatmulOptions): StandIn | null {
   if (kernelProfile(device) !== 'cpu' || (variant !== 'blocked' && variant !== 'subgroup')) return null;
   const constants = { TA: o.transA ? 1 : 0, TB: o.transB ? 1 : 0 };
-  return { shader: 'matmul_tile', entry: 'matmul_tile', constants, workgroups: grid1d(device, Math.ceil(o.m / 4) * (o.n / 4), 64) };
+  const entry = activationCode(o.activation ?? 'identity') > activationCode('relu') ? 'matmul_tile_act' : 'matmul_tile';
+  return { shader: 'matmul_tile', entry, constants, workgroups: grid1d(device, Math.ceil(o.m / 4) * (o.n / 4), 64) };
 }
 
 /** One matmul dispatch, bound to the given buffers. */
