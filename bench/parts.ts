@@ -1,7 +1,9 @@
 /**
  * The parts of the benchmark suite and how they are picked: `--kernels`,
- * `--matmul`, `--train`, `--peers` (any combination; none means all) and
- * `--quick` (shorter timing budgets), and `--isolate` (the page cross-origin
+ * `--matmul`, `--train`, `--peers`, `--startup` (the time to first step
+ * alone; any combination; none means all) and
+ * `--quick` (shorter timing budgets; `--train` also measures the time to
+ * first step, first, on a fresh device), and `--isolate` (the page cross-origin
  * isolated, so that TensorFlow.js's WASM backend runs with threads) and
  * `--autotune` (tune the matmul kernels on the training models' products first). Shared by Node (bench/run.ts) and the
  * page that runs the suite in Chromium (bench/page.ts, given the same words as
@@ -11,10 +13,11 @@
 import { clearMatmulTuning } from '../src/kernels/autotune.ts';
 import { benchMatmul, type MatmulBench } from './matmul.ts';
 import type { PeersBench } from './peers/index.ts';
+import { benchStartup, type StartupBench } from './startup.ts';
 import { benchKernels, type KernelResult } from './suite.ts';
 import { benchTraining, type TrainResult } from './training.ts';
 
-export const PARTS = ['kernels', 'matmul', 'train', 'peers'] as const;
+export const PARTS = ['kernels', 'matmul', 'train', 'peers', 'startup'] as const;
 export type Part = (typeof PARTS)[number];
 
 export interface BenchSelection {
@@ -26,7 +29,7 @@ export interface BenchSelection {
   readonly isolate: boolean;
 }
 
-/** Reads `--kernels --matmul --train --peers --quick --isolate --autotune` (unknown words are refused). */
+/** Reads `--kernels --matmul --train --peers --startup --quick --isolate --autotune` (unknown words are refused). */
 export function parseSelection(words: readonly string[]): BenchSelection {
   const parts: Part[] = [];
   let quick = false;
@@ -38,7 +41,7 @@ export function parseSelection(words: readonly string[]): BenchSelection {
     else if (name === 'isolate') isolate = true;
     else if (name === 'autotune') autotune = true;
     else if ((PARTS as readonly string[]).includes(name)) parts.push(name as Part);
-    else throw new Error(`bench: unknown option '${w}': expected --kernels, --matmul, --train, --peers, --quick, --isolate or --autotune`);
+    else throw new Error(`bench: unknown option '${w}': expected --kernels, --matmul, --train, --peers, --startup, --quick, --isolate or --autotune`);
   }
   return { parts: parts.length ? parts : [...PARTS], quick, isolate, autotune };
 }
@@ -47,6 +50,8 @@ export interface BenchResults {
   kernels: KernelResult[];
   matmul: MatmulBench | null;
   training: TrainResult[];
+  /** Time to first step, cold (with --train, measured before anything else on a device of its own). */
+  startup: StartupBench | null;
   /** Peers side by side (browser), or why they did not run. */
   peers: PeersBench | { readonly skipped: string } | null;
   timing: string;
@@ -57,9 +62,11 @@ export interface PartRunners {
   readonly kernels: typeof benchKernels;
   readonly matmul: typeof benchMatmul;
   readonly training: typeof benchTraining;
+  /** Null: not measured (gpu-check's quick mode). */
+  readonly startup: (log: (s: string) => void) => Promise<StartupBench | null>;
 }
 
-const RUNNERS: PartRunners = { kernels: benchKernels, matmul: benchMatmul, training: benchTraining };
+const RUNNERS: PartRunners = { kernels: benchKernels, matmul: benchMatmul, training: benchTraining, startup: benchStartup };
 
 /**
  * Runs the selected parts on `device`, logging each line as it is measured.
@@ -70,6 +77,8 @@ const RUNNERS: PartRunners = { kernels: benchKernels, matmul: benchMatmul, train
 export async function runSelection(device: GPUDevice, sel: BenchSelection, log: (s: string) => void, run: PartRunners = RUNNERS): Promise<BenchResults> {
   const has = (p: Part) => sel.parts.includes(p);
   const train = () => run.training(device, log, { quick: sel.quick, autotune: sel.autotune });
+  // First, while nothing has compiled yet in this process.
+  const startup = has('train') || has('startup') ? await run.startup(log) : null;
   const kernels = has('kernels') ? await run.kernels(device, log, { quick: sel.quick }) : [];
   let matmul: MatmulBench | null = null;
   if (has('matmul')) {
@@ -93,5 +102,5 @@ export async function runSelection(device: GPUDevice, sel: BenchSelection, log: 
       peers = await benchPeers(rate(training), async () => rate(await train()), log);
     }
   }
-  return { kernels, matmul, training, peers, timing: device.features.has('timestamp-query') ? 'gpu timestamps (median)' : 'wall clock' };
+  return { kernels, matmul, training, startup, peers, timing: device.features.has('timestamp-query') ? 'gpu timestamps (median)' : 'wall clock' };
 }

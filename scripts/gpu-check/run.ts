@@ -16,6 +16,7 @@ import { parseSelection, runSelection } from '../../bench/parts.ts';
 import { benchKernels } from '../../bench/suite.ts';
 import { benchMatmul } from '../../bench/matmul.ts';
 import { benchTraining, type TrainResult } from '../../bench/training.ts';
+import { benchStartup, type StartupBench } from '../../bench/startup.ts';
 import { ALL_CASES } from '../../test/cases/index.ts';
 import { peakFor, type PeakGuess } from './peaks.ts';
 
@@ -72,6 +73,8 @@ export interface RuntimeReport {
   readonly training: SmokeReport;
   readonly kernels: readonly KernelRate[];
   readonly trainingBench: readonly TrainResult[];
+  /** Time to first step of the mlp preset on a fresh device (null in quick mode). */
+  readonly startup: StartupBench | null;
   readonly matmulChoices: readonly MatmulChoiceReport[];
   readonly autotune: { readonly timing: string; readonly entries: readonly { readonly shape: string; readonly chosen: string; readonly ms: Readonly<Record<string, number>> }[] } | { readonly skipped: string };
   readonly seconds: Readonly<Record<string, number>>;
@@ -169,8 +172,11 @@ export async function checkRuntime(gpu: GpuHandle, data: { train: Dataset; test:
   const training = await timed('training', () => smokeRun(device, data, quick), failedRun);
   log(`  test loss per epoch ${training.testLoss.map((v) => v.toFixed(2)).join(', ')}: ${training.ok ? 'ok' : training.problem}`);
   log(`bench --kernels --train${quick ? ' --quick (training: mlp only)' : ''}:`);
-  const runners = { kernels: benchKernels, matmul: benchMatmul, training: quick ? ((d, l, o) => benchTraining(d, l, { ...o, models: ['mlp'] })) as typeof benchTraining : benchTraining };
-  const bench = await timed('bench', () => runSelection(device, parseSelection(['--kernels', '--train', ...(quick ? ['--quick'] : [])]), (s) => log(`  ${s}`), runners), { kernels: [], matmul: null, training: [], peers: null, timing: '' });
+  const runners = {
+    kernels: benchKernels, matmul: benchMatmul, training: quick ? ((d, l, o) => benchTraining(d, l, { ...o, models: ['mlp'] })) as typeof benchTraining : benchTraining,
+    startup: quick ? async () => null : benchStartup,
+  };
+  const bench = await timed('bench', () => runSelection(device, parseSelection(['--kernels', '--train', ...(quick ? ['--quick'] : [])]), (s) => log(`  ${s}`), runners), { kernels: [], matmul: null, training: [], startup: null, peers: null, timing: '' });
   const kernels: KernelRate[] = bench.kernels.map((k) => {
     const p = peak ? (k.unit === 'GFLOP/s' ? peak.gflops : peak.gbps) : null;
     return { name: k.name, kernel: k.kernel ?? null, why: k.why ?? null, ms: k.ms, rate: k.rate, unit: k.unit, peak: p, shareOfPeak: p ? k.rate / p : null };
@@ -184,6 +190,6 @@ export async function checkRuntime(gpu: GpuHandle, data: { train: Dataset; test:
   }
   return {
     adapter: gpu.adapterInfo, isSoftware: gpu.isSoftware, kernelProfile: gpu.profile, features: [...device.features].sort(), limits: limitsOf(device), peak,
-    cases, training, kernels, trainingBench: bench.training, matmulChoices: matmulChoices(bench.training), autotune, seconds, errors,
+    cases, training, kernels, trainingBench: bench.training, startup: bench.startup, matmulChoices: matmulChoices(bench.training), autotune, seconds, errors,
   };
 }

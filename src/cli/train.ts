@@ -210,8 +210,11 @@ async function checkpoint(trainer: Trainer, dir: string): Promise<void> {
   saveCheckpoint(dir, trainer.config.spec, st.params, { type: trainer.config.optimizer.type, blocks: st.optimizer }, { epoch: st.epoch, stepInEpoch: st.stepInEpoch, step: st.step, skips: st.skips, epochSums });
 }
 
-/** Runs (or continues) training with checkpoints per epoch; SIGINT or SIGTERM stops after the current step and saves. */
-async function runTraining(trainer: Trainer, dir: string, sets: RunData, history: EpochPoint[], json: boolean, writer: RunWriter): Promise<number> {
+/**
+ * Runs (or continues) training with checkpoints per epoch; SIGINT or SIGTERM stops after the current step and saves.
+ * Before the first progress line it prints the time from `gpuReady` (requestGpu returned) to the first step's completion.
+ */
+async function runTraining(trainer: Trainer, dir: string, sets: RunData, history: EpochPoint[], json: boolean, writer: RunWriter, gpuReady: number): Promise<number> {
   const rep = reporter(json, trainer.config.epochs, trainer.config.batch, trainer.objective.kind === 'iwae');
   const abort = new AbortController();
   let stoppedBy: StopSignal = 'SIGINT';
@@ -222,7 +225,12 @@ async function runTraining(trainer: Trainer, dir: string, sets: RunData, history
   });
   let fault = faultAt();
   try {
+    let firstStep = true;
     const done = await trainer.run(async (e) => {
+      if (firstStep && e.type === 'step' && trainer.firstStepDone) {
+        firstStep = false;
+        rep.message(`time to first step: ${(((await trainer.firstStepDone) - gpuReady) / 1000).toFixed(2)} s after the GPU was ready`);
+      }
       rep.event(e);
       if (fault !== null && e.type === 'step' && e.step >= fault.step) {
         if (fault.kind === 'device-lost') trainer.device.destroy();
@@ -273,6 +281,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   return withRunLock(dir, 'train', async (writer) => {
     if (existsSync(join(dir, 'model.safetensors'))) throw new UsageError(`--out ${dir} already holds a run; continue it with \`webgpu-vae resume ${dir}\` or choose another folder`);
     const { gpu, line, reason } = await openGpu();
+    const gpuReady = performance.now();
     if (json) console.log(JSON.stringify({ type: 'adapter', adapter: gpu.summary, reason }));
     else console.log(`${line}\ndata: ${sets.train.name} (${sets.train.count}) / ${sets.test.name} (${sets.test.count}); model: ${config.modelName}, latent ${config.model.latent}; run folder: ${dir}`);
     if (sets.sequences) {
@@ -285,7 +294,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
     if (r.autotune) await autotune(gpu.device, config, json);
     const trainer = new Trainer(gpu.device, trainerConfig(config), sets.train, sets.test, { deviceFactory: newDevice });
     try {
-      return await runTraining(trainer, dir, sets, [], json, writer);
+      return await runTraining(trainer, dir, sets, [], json, writer, gpuReady);
     } finally {
       trainer.destroy();
       gpu.device.destroy();
@@ -344,6 +353,7 @@ export async function resumeCommand(argv: readonly string[]): Promise<number> {
     const config: RunConfig = { ...saved, epochs: int(p, 'epochs', saved.epochs), onNan: choice(p, 'on-nan', ['skip', 'stop'] as const, saved.onNan ?? 'skip') };
     const sets = await runData(config, dir!);
     const { gpu, line, reason } = await openGpu();
+    const gpuReady = performance.now();
     console.log(json ? JSON.stringify({ type: 'adapter', adapter: gpu.summary, reason }) : line);
     if (flag(p, 'autotune')) await autotune(gpu.device, config, json);
     const trainer = new Trainer(gpu.device, trainerConfig(config), sets.train, sets.test, { deviceFactory: newDevice });
@@ -360,7 +370,7 @@ export async function resumeCommand(argv: readonly string[]): Promise<number> {
       const history = metricsUpTo(dir!, trainer.epoch);
       writeFileAtomic(join(dir!, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
       if (!json) console.log(`resuming ${dir} at epoch ${trainer.epoch + 1}, step ${s.step}`);
-      return await runTraining(trainer, dir!, sets, history, json, writer);
+      return await runTraining(trainer, dir!, sets, history, json, writer, gpuReady);
     } finally {
       trainer.destroy();
       gpu.device.destroy();

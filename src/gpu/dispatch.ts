@@ -6,8 +6,8 @@
  * index or offset is written by hand.
  */
 import { createBuffer, destroyBuffer, UNIFORM } from './buffers.ts';
-import { computePipeline } from './pipelines.ts';
-import { packUniform, type EntryInfo } from '../shaders/library.ts';
+import { computePipeline, computePipelineAsync, readyPipeline } from './pipelines.ts';
+import { entryInfo, packUniform, type EntryInfo } from '../shaders/library.ts';
 
 /** A whole buffer, or a byte range of one. */
 export type BufferArg = GPUBuffer | { readonly buffer: GPUBuffer; readonly offset?: number; readonly size?: number };
@@ -26,6 +26,13 @@ export interface KernelCall {
   readonly bindGroup: GPUBindGroup;
   /** Workgroup counts of the dispatch (x, y, z). */
   readonly workgroups: readonly [number, number, number];
+  /**
+   * Settles when the call dispatches its own pipeline: at once, or, for a
+   * call made with a stand-in, when its pipeline has compiled in the
+   * background (rejected if that failed; the stand-in then stays). Timing
+   * waits for it; results do not depend on it.
+   */
+  readonly ready: Promise<void>;
   /** Reflection of the entry point: shader, bindings, uniform layout, workgroup size. */
   readonly entry: EntryInfo;
   /** Current uniform values. */
@@ -49,6 +56,20 @@ export interface CallSpec {
   readonly params?: Readonly<Record<string, number>>;
   readonly workgroups: readonly [number, number, number];
   readonly label?: string;
+  /**
+   * A kernel with the same bindings and bit-identical results that compiles
+   * quickly: when the entry point's pipeline is not made yet, the call
+   * dispatches this one (with its own workgroup counts) while that pipeline
+   * compiles in the background, then switches to it.
+   */
+  readonly standIn?: StandIn;
+}
+
+export interface StandIn {
+  readonly shader: string;
+  readonly entry: string;
+  readonly constants?: Readonly<Record<string, number>>;
+  readonly workgroups: readonly [number, number, number];
 }
 
 export function asBinding(arg: BufferArg): GPUBufferBinding {
@@ -76,16 +97,59 @@ export function bindingSize(b: GPUBufferBinding): number {
   return b.size ?? b.buffer.size - (b.offset ?? 0);
 }
 
-/** Makes a kernel call: pipeline (cached), uniform buffer and bind group, validated. */
-export function makeCall(device: GPUDevice, spec: CallSpec): KernelCall {
-  const { pipeline, layout, entry } = computePipeline(device, spec.shader, spec.entry, spec.constants);
-  const label = spec.label ?? `${spec.shader}.${spec.entry}`;
+const withoutStandIns = new WeakSet<GPUDevice>();
+
+/**
+ * Turns stand-ins off (or back on) for the calls made on `device` from now
+ * on: each call's pipeline is then made before the call, as without them
+ * (the benchmark times both ways).
+ */
+export function setStandIns(device: GPUDevice, on: boolean): void {
+  if (on) withoutStandIns.delete(device);
+  else withoutStandIns.add(device);
+}
+
+type Dispatch = { readonly pipeline: GPUComputePipeline; readonly workgroups: readonly [number, number, number] };
+
+/**
+ * The pipeline a call dispatches now, its bind group layout, its reflection,
+ * and when it dispatches its own: at once, or, with a stand-in while the
+ * entry point's pipeline is not made, the stand-in until that compiles.
+ */
+function dispatchOf(device: GPUDevice, spec: CallSpec, label: string, switchTo: (d: Dispatch) => void): { now: Dispatch; layout: GPUBindGroupLayout; entry: EntryInfo; ready: Promise<void> } {
+  const own = (workgroups: readonly [number, number, number]) => checkWorkgroups(device, label, workgroups);
+  const si = spec.standIn;
+  if (!si || withoutStandIns.has(device) || readyPipeline(device, spec.shader, spec.entry, spec.constants)) {
+    const { pipeline, layout, entry } = computePipeline(device, spec.shader, spec.entry, spec.constants);
+    return { now: { pipeline, workgroups: own(spec.workgroups) }, layout, entry, ready: Promise.resolve() };
+  }
+  const later = computePipelineAsync(device, spec.shader, spec.entry, spec.constants);
+  const stand = computePipeline(device, si.shader, si.entry, si.constants);
+  const main = entryInfo(spec.shader, spec.entry);
+  const sig = (e: EntryInfo) => e.bindings.map((b) => `${b.binding}:${b.kind}:${b.name}`).join(',') + `|${e.uniform ? JSON.stringify(e.uniform) : ''}`;
+  if (sig(stand.entry) !== sig(main)) throw new Error(`${label}: stand-in ${si.shader}.${si.entry} binds differently from ${spec.shader}.${spec.entry}`);
+  const workgroups = own(spec.workgroups);
+  const ready = later.then((p) => switchTo({ pipeline: p.pipeline, workgroups }));
+  ready.catch(() => {});
+  return { now: { pipeline: stand.pipeline, workgroups: own(si.workgroups) }, layout: stand.layout, entry: main, ready };
+}
+
+function checkWorkgroups(device: GPUDevice, label: string, workgroups: readonly [number, number, number]): [number, number, number] {
   const maxWg = device.limits.maxComputeWorkgroupsPerDimension;
-  for (const w of spec.workgroups) {
+  for (const w of workgroups) {
     if (!Number.isInteger(w) || w < 0 || w > maxWg) {
-      throw new Error(`${label}: dispatch of ${spec.workgroups.join('x')} workgroups exceeds maxComputeWorkgroupsPerDimension (${maxWg})`);
+      throw new Error(`${label}: dispatch of ${workgroups.join('x')} workgroups exceeds maxComputeWorkgroupsPerDimension (${maxWg})`);
     }
   }
+  return [workgroups[0], workgroups[1], workgroups[2]];
+}
+
+/** Makes a kernel call: pipeline (cached, or a stand-in while it compiles), uniform buffer and bind group, validated. */
+export function makeCall(device: GPUDevice, spec: CallSpec): KernelCall {
+  const label = spec.label ?? `${spec.shader}.${spec.entry}`;
+  const made = dispatchOf(device, spec, label, (d) => (current = d));
+  let current: Dispatch = made.now;
+  const { layout, entry, ready } = made;
   const names = new Set(entry.bindings.filter((b) => b.kind !== 'uniform').map((b) => b.name));
   for (const k of Object.keys(spec.buffers)) {
     if (!names.has(k)) throw new Error(`${label}: '${k}' is not a buffer of this entry point (it binds: ${[...names].join(', ')})`);
@@ -114,10 +178,15 @@ export function makeCall(device: GPUDevice, spec: CallSpec): KernelCall {
   const ub = uniformBuf;
   return {
     label,
-    pipeline,
+    get pipeline() {
+      return current.pipeline;
+    },
     bindGroup,
-    workgroups: [spec.workgroups[0], spec.workgroups[1], spec.workgroups[2]],
+    get workgroups() {
+      return current.workgroups;
+    },
     entry,
+    ready,
     get params() {
       return params;
     },
@@ -130,6 +199,11 @@ export function makeCall(device: GPUDevice, spec: CallSpec): KernelCall {
       if (ub) destroyBuffer(device, ub);
     },
   };
+}
+
+/** Settles when every call dispatches its own pipeline (see KernelCall.ready). */
+export async function callsReady(calls: readonly KernelCall[]): Promise<void> {
+  await Promise.all(calls.map((c) => c.ready));
 }
 
 /** Records calls into one compute pass of `encoder`, in order. */

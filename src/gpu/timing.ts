@@ -1,8 +1,9 @@
 /**
  * GPU time of individual dispatches with timestamp queries (when the device
- * has 'timestamp-query'), for profiles and benchmarks.
+ * has 'timestamp-query'), for profiles and benchmarks. Each waits until the
+ * calls dispatch their own pipelines (not stand-ins) before timing.
  */
-import { encodeCalls, type KernelCall } from '../gpu/dispatch.ts';
+import { callsReady, encodeCalls, type KernelCall } from '../gpu/dispatch.ts';
 import { gpuWait } from './wait.ts';
 
 /** True when the device can time passes. */
@@ -16,6 +17,7 @@ export function canTime(device: GPUDevice): boolean {
  */
 export async function timeCalls(device: GPUDevice, calls: readonly KernelCall[], reps = 3): Promise<number[]> {
   if (!canTime(device)) throw new Error("timeCalls: this device has no 'timestamp-query' feature");
+  await callsReady(calls);
   const n = calls.length;
   const qs = device.createQuerySet({ type: 'timestamp', count: 2 * n });
   const resolve = device.createBuffer({ size: 16 * n, usage: 0x0200 | 0x0004 }); // QUERY_RESOLVE | COPY_SRC
@@ -49,6 +51,7 @@ export async function timeCalls(device: GPUDevice, calls: readonly KernelCall[],
 
 /** Wall-clock milliseconds of `reps` submits of the calls in one pass each, after one warm-up. */
 export async function wallTime(device: GPUDevice, calls: readonly KernelCall[], reps = 5): Promise<number> {
+  await callsReady(calls);
   const run = () => {
     const enc = device.createCommandEncoder();
     encodeCalls(enc, calls);
@@ -68,6 +71,7 @@ export async function wallTime(device: GPUDevice, calls: readonly KernelCall[], 
  */
 export async function timePass(device: GPUDevice, calls: readonly KernelCall[], reps = 3): Promise<number> {
   if (!canTime(device)) throw new Error("timePass: this device has no 'timestamp-query' feature");
+  await callsReady(calls);
   const qs = device.createQuerySet({ type: 'timestamp', count: 2 });
   const resolve = device.createBuffer({ size: 16, usage: 0x0200 | 0x0004 }); // QUERY_RESOLVE | COPY_SRC
   const read = device.createBuffer({ size: 16, usage: 0x0001 | 0x0008 }); // MAP_READ | COPY_DST

@@ -11,7 +11,7 @@
  */
 import { kernelProfile } from '../gpu/profile.ts';
 import { activationCode, DEFAULT_ALPHA, type Activation } from './activation-codes.ts';
-import { makeCall, placeholderBuffer, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
+import { makeCall, placeholderBuffer, type BufferArg, type KernelCall, type StandIn } from '../gpu/dispatch.ts';
 import { checkBuffer, checkSizes, fixedWorkgroupSize, grid1d, invocationsPerGroup } from './kernel.ts';
 
 /**
@@ -225,6 +225,22 @@ const SPECS: Readonly<Record<MatmulVariant, VariantSpec>> = {
   },
 };
 
+/**
+ * Under the `cpu` profile, the register-blocked kernels get a stand-in:
+ * shaders/matmul_tile.wgsl computes the same tiles with the same arithmetic
+ * (bit-identical results; test/cases/matmul.ts checks it on the adapter) and
+ * compiles in a fraction of their time (seconds each on SwiftShader), so a
+ * compiled step runs while they compile in the background. GPUs compile the
+ * block kernels quickly and may contract a * b + c differently in the two, so
+ * they get none.
+ */
+export function matmulStandIn(device: GPUDevice, variant: MatmulVariant, o: MatmulOptions): StandIn | null {
+  if (kernelProfile(device) !== 'cpu' || (variant !== 'blocked' && variant !== 'subgroup')) return null;
+  const constants = { TA: o.transA ? 1 : 0, TB: o.transB ? 1 : 0 };
+  const entry = activationCode(o.activation ?? 'identity') > activationCode('relu') ? 'matmul_tile_act' : 'matmul_tile';
+  return { shader: 'matmul_tile', entry, constants, workgroups: grid1d(device, Math.ceil(o.m / 4) * (o.n / 4), invocationsPerGroup('matmul_tile', entry)) };
+}
+
 /** One matmul dispatch, bound to the given buffers. */
 export function matmul(device: GPUDevice, bufs: MatmulBuffers, o: MatmulOptions): KernelCall {
   const op = `matmul(${o.m}x${o.k} · ${o.k}x${o.n})`;
@@ -249,12 +265,14 @@ export function matmul(device: GPUDevice, bufs: MatmulBuffers, o: MatmulOptions)
     variant = matmulVariant(device, o);
   }
   const spec = SPECS[variant];
+  const standIn = matmulStandIn(device, variant, o);
   return makeCall(device, {
     shader: spec.shader,
     entry: spec.entry,
     label: `${op} [${variant}]`,
     buffers: { [spec.a]: bufs.a, [spec.b]: bufs.b, [spec.c]: bufs.c, bias: bufs.bias ?? placeholderBuffer(device) },
     constants: { TA: o.transA ? 1 : 0, TB: o.transB ? 1 : 0 },
+    ...(standIn ? { standIn } : {}),
     params: {
       m: o.m,
       n: o.n,

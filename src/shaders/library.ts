@@ -2,9 +2,14 @@
  * The shader library: WGSL sources by name, their `// requires:` dependencies,
  * and reflection of every entry point (bindings, uniform layout, workgroup
  * size) read with wgsl_reflect, so no binding index or uniform offset is ever
- * written by hand on the TypeScript side.
+ * written by hand on the TypeScript side. The reflection is read once, by
+ * `npm run shaders`, into src/shaders/reflection.ts (parsing the WGSL took
+ * about half the time of compiling a training step on a CPU adapter); a
+ * shader whose source no longer matches its embedded reflection is reflected
+ * when first used.
  */
 import { ArrayType, Var, WgslParser, WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
+import { REFLECTION } from './reflection.ts';
 import { WGSL_SOURCES } from './sources.ts';
 
 /** How a binding is declared in WGSL, as a bind group layout needs it. */
@@ -161,6 +166,18 @@ export function workgroupSizeWith(entry: EntryInfo, constants: Readonly<Record<s
   return [at(0), at(1), at(2)];
 }
 
+/** FNV-1a over the UTF-16 code units, as 8 hex digits: which source an embedded reflection was read from. */
+export function sourceHash(source: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < source.length; i++) h = Math.imul(h ^ source.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+/** Reflection of every compute entry point of a shader (with its requirements), read from the WGSL with wgsl_reflect. */
+export function reflectShader(name: string): EntryInfo[] {
+  return [...reflectEntries(name, shaderSource(name)).values()];
+}
+
 function reflectEntries(name: string, source: string): Map<string, EntryInfo> {
   const reflect = new WgslReflect(source);
   const workgroupBytes = workgroupBytesOf(name, source);
@@ -208,12 +225,14 @@ function reflectEntries(name: string, source: string): Map<string, EntryInfo> {
 
 const cache = new Map<string, ShaderInfo>();
 
-/** Reflection of one shader file (with its requirements), cached. */
+/** Reflection of one shader file (with its requirements): embedded, or read when first used; cached. */
 export function shaderInfo(name: string): ShaderInfo {
   let info = cache.get(name);
   if (!info) {
     const source = shaderSource(name);
-    info = { name, source, entries: reflectEntries(name, source) };
+    const embedded = REFLECTION[name];
+    const entries = embedded?.hash === sourceHash(source) ? new Map(embedded.entries.map((e) => [e.name, e])) : reflectEntries(name, source);
+    info = { name, source, entries };
     cache.set(name, info);
   }
   return info;

@@ -6,6 +6,7 @@
  */
 import { inputSize, permutation, validateDataset, type Dataset } from '../data/dataset.ts';
 import { Inference } from '../eval/inference.ts';
+import { gpuWait } from '../gpu/wait.ts';
 import type { ModelSpec } from '../model/spec.ts';
 import { checkObjectiveSettings, parseObjective, type Objective } from '../graph/objective.ts';
 import { klWeight, learningRate, type KlSchedule, type LrSchedule } from './schedules.ts';
@@ -68,6 +69,8 @@ export class Trainer {
   private snapshotState: TrainingState | null = null;
   private sums: Sums = zeroSums();
   private recoveries = 0;
+  /** When the first step this trainer ran finished on the GPU (performance.now() milliseconds; NaN if the wait failed); null before it is submitted. */
+  firstStepDone: Promise<number> | null = null;
   /** Devices made by the factory, destroyed with the trainer. */
   private readonly ownedDevices: GPUDevice[] = [];
   /** The training objective (config.objective parsed). */
@@ -190,6 +193,7 @@ export class Trainer {
       if (this.lostInfo) throw new DeviceLostError(`GPU device lost (${this.lostInfo.reason})`);
       knobs = this.knobs(s.step);
       s.runStep(knobs, i);
+      this.firstStepDone ??= gpuWait(() => this.device.queue.onSubmittedWorkDone()).then(() => performance.now(), () => NaN);
       this.stepInEpoch = i + 1;
       windowSteps++;
       if (windowSteps === c.logEvery || i === S - 1) {

@@ -1,7 +1,8 @@
 /** matmul and its backward products against the float64 reference, over odd and VAE-sized shapes. */
 import { readF32, uploadF32, destroyBuffer, createBuffer } from '../../src/gpu/buffers.ts';
-import { submitCalls } from '../../src/gpu/dispatch.ts';
-import { clearMatmulChoices, MATMUL_VARIANTS, matmul, matmulBackward, matmulShapeKey, matmulUnsupported, matmulVariant, type MatmulOptions, type MatmulVariant } from '../../src/kernels/matmul.ts';
+import { callsReady, makeCall, placeholderBuffer, submitCalls } from '../../src/gpu/dispatch.ts';
+import { kernelProfile } from '../../src/gpu/profile.ts';
+import { clearMatmulChoices, MATMUL_VARIANTS, matmul, matmulBackward, matmulShapeKey, matmulStandIn, matmulUnsupported, matmulVariant, type MatmulOptions, type MatmulVariant } from '../../src/kernels/matmul.ts';
 import { matmulTuning, tuneMatmul } from '../../src/kernels/autotune.ts';
 import { matmulBackwardRef, matmulRef } from '../../src/ref/matmul.ts';
 import { expectClose, expectThrows, gpuScope, randomF32 } from '../support/check.ts';
@@ -32,6 +33,7 @@ async function checkForward(device: GPUDevice, o: MatmulOptions, withBias: boole
   try {
     const got = await gpuScope(device, what, async () => {
       const call = matmul(device, { a: ga, b: gb, c: gc, ...(gbias ? { bias: gbias } : {}) }, o);
+      await call.ready; // the kernel itself, not its stand-in (checked against it below)
       submitCalls(device, [call]);
       call.destroy();
       return readF32(device, gc, o.m * o.n);
@@ -52,6 +54,7 @@ async function checkBackward(device: GPUDevice, o: MatmulOptions, seed: number) 
   try {
     const [da, db] = await gpuScope(device, what, async () => {
       const calls = matmulBackward(device, { a: ga, b: gb, dc: gdc, da: gda, db: gdb }, o);
+      await callsReady(calls);
       submitCalls(device, calls);
       for (const c of calls) c.destroy();
       return [await readF32(device, gda, a.length), await readF32(device, gdb, b.length)] as const;
@@ -209,6 +212,7 @@ function variantCase(variant: MatmulVariant): GpuCase {
         try {
           await gpuScope(device, `matmul [${variant}] accumulate`, async () => {
             const call = matmul(device, { a: ga, b: gb, c: gc }, { ...o, accumulate: true });
+            await call.ready;
             submitCalls(device, [call]);
             call.destroy();
           });
@@ -226,8 +230,71 @@ function variantCase(variant: MatmulVariant): GpuCase {
   };
 }
 
+// Shapes for the stand-in: edges in M (not a multiple of 4, 16 or 64), N (a multiple of 4, not of 32) and,
+// where the layout allows, K (Aᵀ·B reads past K as zeros); the mlp's products; every epilogue.
+const STAND_IN_CASES: readonly (MatmulOptions & { readonly bias?: boolean })[] = [
+  { m: 128, n: 400, k: 784, transB: true, activation: 'relu', bias: true },
+  { m: 128, n: 20, k: 400, transB: true, bias: true },
+  { m: 128, n: 784, k: 400, transB: true, bias: true },
+  { m: 128, n: 400, k: 20 },
+  { m: 400, n: 784, k: 128, transA: true },
+  { m: 20, n: 400, k: 128, transA: true },
+  { m: 132, n: 36, k: 22, transA: true },
+  { m: 37, n: 20, k: 24, accumulate: true },
+  { m: 68, n: 44, k: 12, transA: true, transB: true },
+  ...(['leaky_relu', 'elu', 'gelu', 'silu', 'tanh', 'sigmoid', 'softplus'] as const).map((activation) => ({ m: 33, n: 68, k: 20, transB: true, activation, bias: true })),
+];
+
+/**
+ * The stand-in of the register-blocked kernels (shaders/matmul_tile.wgsl, run while they compile) gives
+ * their results bit for bit, so a step's results do not depend on when the switch happens.
+ */
+const standInCase: GpuCase = {
+  name: 'matmul: the stand-in of the blocked and subgroup kernels (matmul_tile) gives their results bit for bit',
+  async run(device) {
+    const o0 = { m: 64, n: 64, k: 64 };
+    if (kernelProfile(device) !== 'cpu') {
+      // Other adapters compile the block kernels quickly and may contract a * b + c differently in two kernels: no stand-in.
+      if (matmulStandIn(device, 'blocked', o0) !== null) throw new Error(`a stand-in under the '${kernelProfile(device)}' profile`);
+      return;
+    }
+    let seed = 900, compared = 0;
+    for (const variant of ['blocked', 'subgroup'] as const) {
+      if (matmulUnsupported(device, variant, o0)) continue;
+      for (const c of STAND_IN_CASES) {
+        const o = { ...c, variant };
+        if (matmulUnsupported(device, variant, o)) throw new Error(`stand-in case ${matmulShapeKey(o)} cannot run on ${variant}`);
+        const si = matmulStandIn(device, variant, o)!;
+        const a = randomF32(o.m * o.k, seed++), b = randomF32(o.k * o.n, seed++), c0 = randomF32(o.m * o.n, seed++), bias = randomF32(o.n, seed++);
+        const ga = uploadF32(device, a), gb = uploadF32(device, b), gbias = uploadF32(device, bias);
+        const g1 = uploadF32(device, c0), g2 = uploadF32(device, c0);
+        const what = `matmul [${variant}] ${matmulShapeKey(o)} act=${o.activation ?? 'identity'} bias=${!!o.bias} accumulate=${!!o.accumulate}`;
+        try {
+          const [own, stand] = await gpuScope(device, what, async () => {
+            const call = matmul(device, { a: ga, b: gb, c: g1, ...(o.bias ? { bias: gbias } : {}) }, o);
+            await call.ready;
+            const tile = makeCall(device, { ...si, buffers: { a4: ga, b4: gb, c4: g2, bias: o.bias ? gbias : placeholderBuffer(device) }, params: call.params });
+            submitCalls(device, [call, tile]);
+            call.destroy();
+            tile.destroy();
+            return [await readF32(device, g1), await readF32(device, g2)] as const;
+          });
+          const u1 = new Uint32Array(own.buffer), u2 = new Uint32Array(stand.buffer);
+          const bad = u1.findIndex((v, i) => v !== u2[i]);
+          if (bad >= 0) throw new Error(`${what}: the stand-in differs at element ${bad} (row ${Math.floor(bad / o.n)}, column ${bad % o.n}): ${stand[bad]} against ${own[bad]}`);
+          compared++;
+        } finally {
+          for (const x of [ga, gb, gbias, g1, g2]) destroyBuffer(device, x);
+        }
+      }
+    }
+    if (compared < STAND_IN_CASES.length) throw new Error(`only ${compared} stand-in comparisons ran`);
+  },
+};
+
 export const matmulVariantCases: GpuCase[] = [
   ...MATMUL_VARIANTS.map(variantCase),
+  standInCase,
   {
     name: 'matmul: tuneMatmul times the candidates, checks their results, and matmul then uses the fastest',
     async run(device) {

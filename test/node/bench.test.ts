@@ -36,6 +36,7 @@ test('bench: the matmul part\'s autotune is forgotten before the training part, 
       return null as unknown as MatmulBench;
     },
     training: (d, log, o) => benchTraining(d, log, { ...o, models: ['mlp'] }),
+    startup: async () => null,
   });
   expect(tunedDuringPart === 'naive,naive,naive', `the stand-in matmul part tuned fc1 to ${tunedDuringPart}`);
   expect(matmulTuning(device) === null, 'tuning results are left on the device after the matmul part');

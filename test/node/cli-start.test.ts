@@ -106,6 +106,8 @@ test('CLI on the software adapter: train and resume print no Dawn warning and on
     expect(errLines.every((l) => PROGRESS.test(l)), `${args[0]}: stderr holds more than the progress lines:\n${r.stderr}`);
     const adapter = r.stdout.split('\n').filter((l) => l.startsWith('adapter: '));
     expect(adapter.length === 1 && !r.stdout.includes('webgpu-vae: '), `${args[0]}: adapter lines ${JSON.stringify(adapter)} in:\n${r.stdout}`);
+    const first = r.stdout.split('\n').filter((l) => l.startsWith('time to first step: '));
+    expect(first.length === 1 && /^time to first step: \d+\.\d\d s after the GPU was ready$/.test(first[0]!) && Number(first[0]!.split(' ')[4]) > 0, `${args[0]}: time to first step lines ${JSON.stringify(first)} in:\n${r.stdout}`);
     if (software) expect(adapter[0]!.endsWith(`(software); no Vulkan driver for a GPU is installed, so webgpu-vae uses SwiftShader (software Vulkan on the CPU, ${SWIFTSHADER_ICD})`), `${args[0]}: ${adapter[0]}`);
   }
   // A reader prints the adapter line on stderr, leaving stdout to its results.

@@ -6,6 +6,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { renderReflection } from '../../scripts/embed-reflection.ts';
 import { renderSources } from '../../scripts/embed-shaders.mjs';
 import { entryInfo, shaderInfo, shaderNames, shaderRequires, packUniform } from '../../src/shaders/library.ts';
 import { expect, expectThrows } from '../support/check.ts';
@@ -16,6 +17,11 @@ test('embedded shader sources match shaders/*.wgsl (run `npm run shaders` when t
   const fresh = renderSources();
   const current = readFileSync(new URL('src/shaders/sources.ts', root), 'utf8');
   expect(fresh === current, 'src/shaders/sources.ts is stale: run `npm run shaders`');
+});
+
+test('the embedded reflection (src/shaders/reflection.ts) is wgsl_reflect\'s, read from the current sources (run `npm run shaders` when this fails)', () => {
+  const current = readFileSync(new URL('src/shaders/reflection.ts', root), 'utf8');
+  expect(renderReflection() === current, 'src/shaders/reflection.ts is stale: run `npm run shaders`');
 });
 
 test('every shader reflects, opens with a prose header and names existing requirements', () => {
