@@ -291,7 +291,9 @@ export async function resumeCommand(argv: readonly string[]): Promise<number> {
       console.log(`${dir}: already trained for ${trainer.epoch} epochs; pass --epochs N to train further`);
       return 0;
     }
-    const history: EpochPoint[] = readFileSync(join(dir!, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as EpochPoint);
+    // Epoch rows only: other rows (`eval --sample-quality` appends {"type": "sample-quality", …}) carry a type.
+    const history: EpochPoint[] = readFileSync(join(dir!, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as EpochPoint & { type?: string }).filter((r) => r.type === undefined);
     writeFileAtomic(join(dir!, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     if (!flag(p, 'json')) console.log(`resuming ${dir} at epoch ${trainer.epoch + 1}, step ${s.step} (adapter: ${gpu.summary})`);
     return await runTraining(trainer, dir!, sets, history, flag(p, 'json'));
