@@ -47,17 +47,20 @@ export function printSampleQuality(sq: SampleQuality): void {
 export function readSamples(path: string): Float32Array {
   if (!existsSync(path)) throw new UsageError(`--samples ${path}: no such file`);
   if (!path.toLowerCase().endsWith('.npy')) throw new UsageError(`--samples ${path}: expected a .npy file of N×1×28×28 images`);
-  const arr = parseNpy(new Uint8Array(readFileSync(path)), path);
+  let arr;
+  try {
+    arr = parseNpy(new Uint8Array(readFileSync(path)), path);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
   const [n, ...rest] = arr.shape;
   const size = rest.reduce((a, b) => a * b, 1);
   const ok = rest.join('x') === '1x28x28' || rest.join('x') === '28x28' || rest.join('x') === '784';
   if (!ok) throw new UsageError(`${path}: shape (${arr.shape.join(', ')}); expected N 28×28 grayscale images: (N, 1, 28, 28), (N, 28, 28) or (N, 784)`);
   if (n! < 2) throw new UsageError(`${path}: ${n} sample; the Fréchet distance needs at least 2`);
   if (size !== CLASSIFIER_PIXELS) throw new UsageError(`${path}: ${size} values per sample; expected 784`);
-  if (arr.data instanceof Uint8Array) return Float32Array.from(arr.data, (v) => v / 255);
-  const bad = arr.data.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) throw new UsageError(`${path}: sample ${Math.floor(bad / size)}, value ${bad % size} is ${arr.data[bad]}; expected finite pixel values`);
-  return arr.data;
+  // parseNpy has checked that the values are finite.
+  return arr.data instanceof Uint8Array ? Float32Array.from(arr.data, (v) => v / 255) : arr.data;
 }
 
 const FID_OPTIONS: OptionSpec = {
@@ -76,7 +79,7 @@ export async function fidCommand(argv: readonly string[]): Promise<number> {
   positionals('fid', p, []);
   const floor = flag(p, 'floor');
   const path = p.values.samples;
-  if (floor === (typeof path === 'string')) throw new UsageError('fid: give either --samples <file.npy> or --floor');
+  if (floor === (typeof path === 'string')) throw new UsageError('give either --samples <file.npy> or --floor');
   const dataset = str(p, 'dataset', 'mnist');
   const makeClassifier = openClassifier(dataset);
   const samples = typeof path === 'string' ? readSamples(path) : null;

@@ -75,7 +75,7 @@ export async function evalCommand(argv: readonly string[]): Promise<number> {
   const [dir] = positionals('eval', p, ['run']);
   const k = int(p, 'iw-samples', 0, 0);
   const quality = flag(p, 'sample-quality');
-  if (!quality && (p.values.n !== undefined || p.values.seed !== undefined)) throw new UsageError('eval: --n and --seed choose the samples of --sample-quality; add --sample-quality');
+  if (!quality && (p.values.n !== undefined || p.values.seed !== undefined)) throw new UsageError('--n and --seed choose the samples of --sample-quality; add --sample-quality');
   const n = int(p, 'n', 10000, 2, 1_000_000), seed = int(p, 'seed', 0, 0, 0xffffffff);
   const dataset = str(p, 'dataset', run0Dataset(dir!));
   // The classifier is checked before the model is loaded, so a dataset without one fails at once.
