@@ -30,17 +30,21 @@ const datasets = a.datasets!.split(','), models = a.models!.split(',');
 const epochs = a.epochs!, n = a.n!;
 mkdirSync(a.runs!, { recursive: true });
 
-/** Runs a command, echoing its progress to stderr; returns the last JSON line of its output. */
+/** Runs a command, echoing its progress to stderr; returns the last JSON line of its output ({} when there is none). */
 function run(cmd: string, args: string[]): Record<string, unknown> {
-  console.error(`$ ${cmd === process.execPath ? 'webgpu-vae' : cmd} ${args.join(' ')}`);
+  console.error(`$ ${cmd === process.execPath ? `webgpu-vae ${args.slice(1).join(' ')}` : `${cmd} ${args.join(' ')}`}`);
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 << 20, stdio: ['ignore', 'pipe', 'inherit'] });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}:\n${r.stdout.slice(-2000)}`);
+  // `resume` of a run that already has its epochs prints a plain line.
   const last = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
-  if (!last) throw new Error(`${cmd} ${args.join(' ')} printed no JSON`);
-  return JSON.parse(last) as Record<string, unknown>;
+  return last ? (JSON.parse(last) as Record<string, unknown>) : {};
 }
 
 const cli = (...args: string[]) => run(process.execPath, [BIN, ...args]);
+const need = (o: Record<string, unknown>, key: string, what: string) => {
+  if (o[key] === undefined) throw new Error(`${what}: no ${key} in its output`);
+  return o[key];
+};
 const fmt = (v: unknown) => (typeof v === 'number' ? v.toFixed(2) : '—');
 const pct = (v: unknown) => (typeof v === 'number' ? `${(100 * v).toFixed(1)}%` : '—');
 
@@ -48,20 +52,20 @@ const rows: string[] = [];
 for (const ds of datasets) {
   const t0 = performance.now();
   const floor = cli('fid', '--floor', '--dataset', ds, '--json');
-  const cells: string[] = [fmt(floor.distance)];
+  const cells: string[] = [fmt(need(floor, 'distance', 'fid --floor'))];
   const recon: string[] = [];
   for (const model of models) {
     const dir = join(a.runs!, `${model}-${ds}`);
     if (!existsSync(join(dir, 'model.safetensors'))) cli('train', '--dataset', ds, '--model', model, '--epochs', epochs, '--out', dir, '--json');
     else cli('resume', dir, '--epochs', epochs, '--json');
-    const sq = cli('eval', dir, '--sample-quality', '--n', n, '--json').sampleQuality as Record<string, unknown>;
+    const sq = need(cli('eval', dir, '--sample-quality', '--n', n, '--json'), 'sampleQuality', `eval ${dir}`) as Record<string, unknown>;
     cells.push(fmt(sq.distance));
     recon.push(`${model} ${pct(sq.reconAccuracy)}`);
   }
   if (!a['no-torch']) {
     const out = join(a.runs!, `torch-mlp-${ds}-samples.npy`);
     if (!existsSync(out)) run('/usr/bin/python3', [TORCH, '--dataset', ds, '--epochs', epochs, '--samples', n, '--samples-out', out]);
-    cells.push(fmt(cli('fid', '--samples', out, '--dataset', ds, '--json').distance));
+    cells.push(fmt(need(cli('fid', '--samples', out, '--dataset', ds, '--json'), 'distance', `fid --samples ${out}`)));
   }
   rows.push(`| ${ds} | ${cells.join(' | ')} |`);
   console.error(`${ds}: ${((performance.now() - t0) / 60000).toFixed(1)} min; classifier accuracy on reconstructions: ${recon.join(', ')}`);

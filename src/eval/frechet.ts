@@ -23,7 +23,9 @@ const MAX_SWEEPS = 60;
 
 /**
  * Eigendecomposition of a symmetric (n, n) row-major matrix by cyclic Jacobi
- * rotations, until the off-diagonal part is below 1e-15 of the matrix's norm.
+ * rotations, until the off-diagonal part's norm is below 1e-13 of the
+ * matrix's (rounding keeps each off-diagonal entry near ε·‖A‖, so a bound
+ * at ε itself might never be met for large n).
  * Only the upper triangle is read (the matrix is taken as symmetric).
  */
 export function symmetricEigen(matrix: ArrayLike<number>, n: number): Eigen {
@@ -41,7 +43,7 @@ export function symmetricEigen(matrix: ArrayLike<number>, n: number): Eigen {
   for (let i = 0; i < n; i++) v[i * n + i] = 1;
   let norm = 0;
   for (let i = 0; i < n * n; i++) norm += a[i]! * a[i]!;
-  const tol = 1e-30 * norm;
+  const tol = 1e-26 * norm;
   for (let sweep = 0; ; sweep++) {
     let off = 0;
     for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) off += 2 * a[i * n + j]! ** 2;

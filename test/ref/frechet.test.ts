@@ -60,6 +60,12 @@ test('symmetricEigen: known eigenvalues; A·V = V·Λ and VᵀV = I on random sy
     const vtv = matmul(Array.from({ length: n * n }, (_, k) => v[(k % n) * n + Math.floor(k / n)]!), v, n);
     expectClose(`${what}: VᵀV = I`, vtv, Array.from({ length: n * n }, (_, k) => (k % (n + 1) === 0 ? 1 : 0)), { atol: 1e-12, rtol: 0 });
   }
+  // The size of the classifier's features: a 128×128 covariance of rank 60 with a wide spread of scales.
+  const big = randomPsd(128, 60, 9).map((v, k) => v * (1 + (k % 128)) * (1 + Math.floor(k / 128)) / 100);
+  const e = symmetricEigen(big, 128);
+  const resid = matmul(big, e.vectors, 128).map((v, k) => v - e.vectors[k]! * e.values[k % 128]!);
+  const worst = resid.reduce((m, v) => Math.max(m, Math.abs(v)), 0), top = Math.max(...e.values);
+  expect(worst < 1e-12 * top, `128×128 rank 60: |A·V − V·Λ| ${worst} against the largest eigenvalue ${top}`);
   const rank5 = sorted(symmetricEigen(randomPsd(n, 5, 6), n).values);
   expect(rank5.slice(0, n - 5).every((x) => Math.abs(x) < 1e-12) && rank5[n - 5]! > 1e-3, `rank 5: ${n - 5} zero eigenvalues, got ${rank5.slice(0, n - 4).map((x) => x.toExponential(1))}`);
 });
