@@ -71,13 +71,13 @@ const EVAL_OPTIONS: OptionSpec = {
 
 export async function evalCommand(argv: readonly string[]): Promise<number> {
   const p = parse('eval', EVAL_OPTIONS, argv);
-  if (flag(p, 'help')) return help('eval', '<run> [options]', 'Evaluates a run on a test set: ELBO, reconstruction, KL, active units, per-dimension KL, and optionally the importance-weighted NLL.', EVAL_OPTIONS);
+  if (flag(p, 'help')) return help('eval', '<run> [options]', 'Evaluates a run on a test set: ELBO, reconstruction, KL, active units, per-dimension KL, and optionally the importance-weighted NLL and the quality of its samples.', EVAL_OPTIONS);
   const [dir] = positionals('eval', p, ['run']);
   const k = int(p, 'iw-samples', 0, 0);
   const quality = flag(p, 'sample-quality');
   if (!quality && (p.values.n !== undefined || p.values.seed !== undefined)) throw new UsageError('--n and --seed choose the samples of --sample-quality; add --sample-quality');
-  const n = int(p, 'n', 10000, 2, 1_000_000), seed = int(p, 'seed', 0, 0, 0xffffffff);
-  const dataset = str(p, 'dataset', run0Dataset(dir!));
+  const n = int(p, 'n', 10000, 2, 100_000), seed = int(p, 'seed', 0, 0, 0xffffffff);
+  const dataset = str(p, 'dataset', readRunConfig(dir!).dataset);
   // The classifier is checked before the model is loaded, so a dataset without one fails at once.
   const classifierWeights = quality ? openClassifier(dataset) : null;
   const run = await openRun(dir!);
@@ -107,11 +107,6 @@ export async function evalCommand(argv: readonly string[]): Promise<number> {
     classifier?.destroy();
     run.close();
   }
-}
-
-/** The dataset a run was trained on, from its config.json. */
-function run0Dataset(dir: string): string {
-  return readRunConfig(dir).dataset;
 }
 
 function firstN(ds: Dataset, n: number): Dataset {

@@ -124,7 +124,7 @@ test('bad input to eval --sample-quality and fid gets one-line errors', { timeou
   writeFileSync(join(dir, 'nan.npy'), encodeNpy('<f4', [2, 784], new Float32Array(2 * 784).fill(NaN, 900, 901)));
   const cases: [string[], RegExp][] = [
     [['eval', 'user', '--sample-quality', '--n', '100'], /^webgpu-vae eval: sample quality needs a classifier trained on the dataset; there is one for mnist and fashion-mnist, not for "digits\.npy"$/],
-    [['eval', 'user', '--sample-quality', '--n', '1'], /^webgpu-vae eval: --n: got "1"; expected an integer from 2 to 1000000$/],
+    [['eval', 'user', '--sample-quality', '--n', '1'], /^webgpu-vae eval: --n: got "1"; expected an integer from 2 to 100000$/],
     [['eval', 'user', '--n', '100'], /^webgpu-vae eval: --n and --seed choose the samples of --sample-quality; add --sample-quality$/],
     [['fid', '--samples', 'wide.npy'], /^webgpu-vae fid: wide\.npy: shape \(5, 3, 28, 28\); expected N 28×28 grayscale images: \(N, 1, 28, 28\), \(N, 28, 28\) or \(N, 784\)$/],
     [['fid', '--samples', 'one.npy'], /^webgpu-vae fid: one\.npy: 1 sample; the Fréchet distance needs at least 2$/],
