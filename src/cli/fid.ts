@@ -8,7 +8,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseNpy } from '../data/npy.ts';
 import { requestGpu } from '../gpu/device.ts';
-import { CLASSIFIER_PIXELS } from '../eval/classifier.ts';
 import { classifierDataset, loadClassifierWeights } from '../eval/classifier-files.ts';
 import { Classifier } from '../eval/features.ts';
 import { frechetDistance } from '../eval/frechet.ts';
@@ -54,11 +53,9 @@ export function readSamples(path: string): Float32Array {
     throw new UsageError((e as Error).message);
   }
   const [n, ...rest] = arr.shape;
-  const size = rest.reduce((a, b) => a * b, 1);
   const ok = rest.join('x') === '1x28x28' || rest.join('x') === '28x28' || rest.join('x') === '784';
   if (!ok) throw new UsageError(`${path}: shape (${arr.shape.join(', ')}); expected N 28×28 grayscale images: (N, 1, 28, 28), (N, 28, 28) or (N, 784)`);
-  if (n! < 2) throw new UsageError(`${path}: ${n} sample; the Fréchet distance needs at least 2`);
-  if (size !== CLASSIFIER_PIXELS) throw new UsageError(`${path}: ${size} values per sample; expected 784`);
+  if (n! < 2) throw new UsageError(`${path}: ${n} sample${n === 1 ? '' : 's'}; the Fréchet distance needs at least 2`);
   // parseNpy has checked that the values are finite.
   return arr.data instanceof Uint8Array ? Float32Array.from(arr.data, (v) => v / 255) : arr.data;
 }
