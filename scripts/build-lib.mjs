@@ -3,9 +3,10 @@
 // declarations too, and dist/kernels/metadata.json, the reflection of every
 // WGSL file. dist/demo (the Vite demo build) is left alone.
 // With --cli, builds the command-line package instead: packages/cli/dist,
-// src/cli/main.ts and what it imports, compiled from the same sources.
+// src/cli/main.ts and what it imports, compiled from the same sources, and the
+// classifier weights of src/eval/classifiers.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -32,6 +33,8 @@ if (process.argv.includes('--cli')) {
   }
   rmSync(join(cli, 'dist'), { recursive: true, force: true });
   execFileSync(process.execPath, [tsc, '-p', join(cli, 'tsconfig.json')], { stdio: 'inherit' });
+  // The sample-quality classifiers' weights, next to src/eval/classifier-files.ts's compiled form.
+  cpSync(join(root, 'src', 'eval', 'classifiers'), join(cli, 'dist', 'eval', 'classifiers'), { recursive: true });
   console.log(`build-lib: packages/cli/dist written (${walk(join(cli, 'dist')).length} files)`);
   process.exit(0);
 }

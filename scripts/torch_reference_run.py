@@ -5,6 +5,12 @@ and split webgpu-vae uses, printing train and test loss per epoch as JSON
 lines: the numbers the README compares against.
 
     /usr/bin/python3 scripts/torch_reference_run.py [--dataset mnist|fashion-mnist] [--epochs 10]
+                                                    [--samples-out s.npy [--samples 10000]]
+
+With --samples-out, the trained model's decoder means of N samples from the
+prior (z ~ N(0, I), torch.manual_seed(0)) are written as an N×1×28×28 float32
+.npy, the layout `webgpu-vae sample --out s.npy` writes, for
+`webgpu-vae fid --samples s.npy --dataset <dataset>` to score.
 """
 import argparse
 import gzip
@@ -49,7 +55,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--dataset', default='mnist')
     ap.add_argument('--epochs', type=int, default=10)
+    ap.add_argument('--samples', type=int, default=10000)
+    ap.add_argument('--samples-out')
     a = ap.parse_args()
+    if a.samples < 2:
+        ap.error(f'--samples: got {a.samples}; expected at least 2')
     torch.manual_seed(1)
     train, test = digits() if a.dataset == 'mnist' else fashion()
     xt, xs = torch.from_numpy(train).float(), torch.from_numpy(test).float()
@@ -71,6 +81,12 @@ def main():
         with torch.no_grad():
             test_loss = sum(loss_fn(model, xs[i:i + 1000]).item() for i in range(0, len(xs), 1000))
         print(json.dumps({'epoch': epoch, 'train_loss': total / len(xt), 'test_loss': test_loss / len(xs), 'seconds': time.time() - t0}), flush=True)
+    if a.samples_out:
+        torch.manual_seed(0)
+        with torch.no_grad():
+            means = torch.sigmoid(model.decode_logits(torch.randn(a.samples, 20)))
+        np.save(a.samples_out, means.numpy().astype('<f4').reshape(a.samples, 1, 28, 28))
+        print(json.dumps({'samples': a.samples, 'out': a.samples_out}), flush=True)
 
 
 if __name__ == '__main__':

@@ -1,9 +1,11 @@
 /** Commands on a trained run: eval, sample, reconstruct, interpolate, score. */
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dataset } from '../data/dataset.ts';
 import { datasetRows, Inference } from '../eval/inference.ts';
 import { iwNll } from '../eval/iw.ts';
+import { openClassifier, printSampleQuality } from './fid.ts';
+import { sampleQuality } from '../eval/sample-quality.ts';
 import { createBuffer, destroyBuffer, STORAGE } from '../gpu/buffers.ts';
 import { modelLayout } from '../graph/build.ts';
 import { loadParams } from '../io/checkpoint.ts';
@@ -23,6 +25,8 @@ interface Loaded {
   readonly dir: string;
   readonly config: RunConfig;
   readonly spec: ModelSpec;
+  /** The checkpoint's metadata (epoch, step). */
+  readonly metadata: Readonly<Record<string, string>>;
   readonly inference: Inference;
   readonly close: () => void;
   readonly dataset: string;
@@ -35,7 +39,7 @@ interface Loaded {
  */
 async function openRun(dir: string): Promise<Loaded> {
   const config = readRunConfig(dir);
-  const { params } = loadParams(join(dir, 'model.safetensors'), config.model);
+  const { params, metadata } = loadParams(join(dir, 'model.safetensors'), config.model);
   const { gpu, line } = await openGpu();
   console.error(line);
   const { names, total } = modelLayout(config.model);
@@ -45,7 +49,7 @@ async function openRun(dir: string): Promise<Loaded> {
   gpu.device.queue.writeBuffer(buf, 0, block);
   const inference = new Inference(gpu.device, config.model, buf, 256);
   return {
-    dir, config, spec: config.model, inference, dataset: config.dataset,
+    dir, config, spec: config.model, metadata, inference, dataset: config.dataset,
     close: () => {
       inference.destroy();
       destroyBuffer(gpu.device, buf);
@@ -70,14 +74,23 @@ const EVAL_OPTIONS: OptionSpec = {
   limit: { type: 'string', help: 'evaluate only the first N test samples' },
   samples: { type: 'string', help: 'sequences: prior samples decoded for validity, uniqueness and novelty', default: '1000' },
   temperature: { type: 'string', help: 'sequences: sampling temperature of the prior samples (0: greedy)', default: '1' },
+  'sample-quality': { type: 'boolean', help: "score samples with the dataset's classifier (mnist, fashion-mnist): Fréchet distance of N prior samples to the test set, accuracy on reconstructions and, for conditional models, on samples of each class; appended to the run's metrics.jsonl" },
+  n: { type: 'string', help: 'prior samples scored by --sample-quality', default: '10000' },
+  seed: { type: 'string', help: 'seed of the samples scored by --sample-quality (as `sample --seed`)', default: '0' },
   json: { type: 'boolean', help: 'print the results as JSON' },
 };
 
 export async function evalCommand(argv: readonly string[]): Promise<number> {
   const p = parse('eval', EVAL_OPTIONS, argv);
-  if (flag(p, 'help')) return help('eval', '<run> [options]', 'Evaluates a run on a test set: ELBO, reconstruction, KL, active units, per-dimension KL, and optionally the importance-weighted NLL.', EVAL_OPTIONS);
+  if (flag(p, 'help')) return help('eval', '<run> [options]', 'Evaluates a run on a test set: ELBO, reconstruction, KL, active units, per-dimension KL, and optionally the importance-weighted NLL and the quality of its samples.', EVAL_OPTIONS);
   const [dir] = positionals('eval', p, ['run']);
   const k = int(p, 'iw-samples', 0, 0);
+  const quality = flag(p, 'sample-quality');
+  if (!quality && (p.values.n !== undefined || p.values.seed !== undefined)) throw new UsageError('--n and --seed choose the samples of --sample-quality; add --sample-quality');
+  const n = int(p, 'n', 10000, 2, 100_000), seed = int(p, 'seed', 0, 0, 0xffffffff);
+  const dataset = str(p, 'dataset', readRunConfig(dir!).dataset);
+  // The classifier is checked before the model is loaded, so a dataset without one fails at once.
+  const classifierWeights = quality ? openClassifier(dataset) : null;
   const run = await openRun(dir!);
   if (run.config.sequence) {
     try {
@@ -86,13 +99,19 @@ export async function evalCommand(argv: readonly string[]): Promise<number> {
       run.close();
     }
   }
+  const classifier = classifierWeights?.(run.inference.device) ?? null;
   try {
     for (const o of ['samples', 'temperature']) if (p.values[o] !== undefined) throw new UsageError(`eval --${o}: applies to runs on sequences; ${dir} is a run on ${run.dataset}`);
-    let ds = await testSet(run, str(p, 'dataset', run.dataset));
+    let ds = await testSet(run, dataset);
     if (p.values.limit !== undefined) ds = firstN(ds, int(p, 'limit', ds.count));
     const ev = await run.inference.evaluate(ds, 0);
     const iw = k > 0 ? await iwNll(run.inference, ds, k, 0) : null;
-    const out = { dataset: ds.name, count: ev.count, elbo: ev.elbo, loss: ev.loss, recon: ev.recon, kl: ev.kl, iwNll: iw, iwSamples: k, activeUnits: ev.activeUnits, klPerDim: ev.klPerDim };
+    const sq = classifier ? await sampleQuality(run.inference, classifier, ds, { n, seed }) : null;
+    if (sq) {
+      const row = { ...sq, epoch: Number(run.metadata.epoch ?? NaN), step: Number(run.metadata.step ?? NaN) };
+      appendFileSync(join(dir!, 'metrics.jsonl'), `${JSON.stringify(row)}\n`);
+    }
+    const out = { dataset: ds.name, count: ev.count, elbo: ev.elbo, loss: ev.loss, recon: ev.recon, kl: ev.kl, iwNll: iw, iwSamples: k, activeUnits: ev.activeUnits, klPerDim: ev.klPerDim, ...(sq ? { sampleQuality: sq } : {}) };
     if (flag(p, 'json')) console.log(JSON.stringify(out));
     else {
       console.log(`${ds.name}: ${ev.count} samples`);
@@ -100,9 +119,11 @@ export async function evalCommand(argv: readonly string[]): Promise<number> {
       if (iw !== null) console.log(`  IW-NLL (k = ${k}) ${iw.toFixed(3)} nats`);
       console.log(`  active units ${ev.activeUnits} of ${run.spec.latent}`);
       console.log(`  KL per dimension: ${ev.klPerDim.map((v) => v.toFixed(2)).join(' ')}`);
+      if (sq) printSampleQuality(sq);
     }
     return 0;
   } finally {
+    classifier?.destroy();
     run.close();
   }
 }

@@ -1,8 +1,9 @@
 /**
  * webgpu-vae's command line: train, resume, eval, sample, reconstruct,
- * interpolate, score. Errors print one clear line and exit with status 1
+ * interpolate, score, fid. Errors print one clear line and exit with status 1
  * (2 for a usage error).
  */
+import { fidCommand } from './fid.ts';
 import { evalCommand, interpolateCommand, reconstructCommand, sampleCommand, scoreCommand } from './inspect.ts';
 import { UsageError } from './options.ts';
 import { resumeCommand, trainCommand } from './train.ts';
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<numbe
   interpolate: { run: interpolateCommand, about: 'decode the line between two test inputs in latent space' },
   score: { run: scoreCommand, about: 'per-sample anomaly scores and the AUROC of telling classes apart' },
   export: { run: exportCommand, about: 'a runnable PyTorch project of a run: model, DistributedDataParallel training, data' },
+  fid: { run: fidCommand, about: "Fréchet distance of a .npy of samples to a test set, in the dataset classifier's features" },
 };
 
 function usage(): string {

@@ -324,19 +324,20 @@ export function readRunConfig(dir: string): RunConfig {
 function metricsUpTo(dir: string, epoch: number): EpochPoint[] {
   const path = join(dir, 'metrics.jsonl');
   const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim());
-  const rows: EpochPoint[] = [];
+  const kept: (EpochPoint & { type?: string })[] = [];
   for (const [i, l] of lines.entries()) {
-    let row: EpochPoint;
+    let row: EpochPoint & { type?: string };
     try {
-      row = JSON.parse(l) as EpochPoint;
+      row = JSON.parse(l) as EpochPoint & { type?: string };
     } catch (e) {
       if (i === lines.length - 1) break; // the last line, cut off while it was written
       throw new Error(`${path}: line ${i + 1} is not valid JSON (${(e as Error).message})`);
     }
-    if (row.epoch <= epoch) rows.push(row);
+    // Rows with a type (`eval --sample-quality` appends {"type": "sample-quality", …}) stay in the file but are not epochs.
+    if (row.type !== undefined || row.epoch <= epoch) kept.push(row);
   }
-  if (rows.length !== lines.length) writeFileAtomic(path, rows.map((row) => `${JSON.stringify(row)}\n`).join(''));
-  return rows;
+  if (kept.length !== lines.length) writeFileAtomic(path, kept.map((row) => `${JSON.stringify(row)}\n`).join(''));
+  return kept.filter((row) => row.type === undefined);
 }
 
 export async function resumeCommand(argv: readonly string[]): Promise<number> {
