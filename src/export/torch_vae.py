@@ -194,7 +194,8 @@ class WebgpuVae(nn.Module):
     def __init__(self, spec):
         super().__init__()
         self.spec = spec
-        extra = {n: (e['classes'],) for n, e in spec.get('extraInputs', {}).items()}
+        # A label is one-hot (classes,); the previous tokens of a sequence model are shaped like x (T, V).
+        extra = {n: (e['classes'],) if e['type'] == 'label' else tuple(spec['input']) for n, e in spec.get('extraInputs', {}).items()}
         # The sections are plain attributes: their layers are registered on the root under their own names.
         encoder = Section(self, spec['encoder'], 'x', tuple(spec['input']), extra)
         h = numel(encoder.out_shape)
@@ -295,6 +296,116 @@ class WebgpuVae(nn.Module):
             objective = -bound.mean()
         kl = (0.5 * (mu * mu + torch.expm1(logvar) - logvar)).sum(1)
         return objective, {'bound': bound.mean(), 'recon': recon.mean(), 'kl': kl.mean(), 'bound_each': bound, 'logits': logits, 'mu': mu, 'logvar': logvar, 'z': z}
+
+
+# --- sequences: token ids and the model's one-hot inputs -------------------
+
+# The special token ids of every webgpu-vae vocabulary (src/data/tokens.ts).
+PAD, START, END, UNK = 0, 1, 2, 3
+
+
+def previous_tokens_input(spec):
+    """The name of a sequence model's previous-token input (None for other models)."""
+    return next((n for n, e in spec.get('extraInputs', {}).items() if e['type'] == 'previous-tokens'), None)
+
+
+def one_hot_tokens(ids, vocab, dtype=torch.float32):
+    """Token ids (B, T) as one-hot rows (B, T, V); padding is an all-zero row:
+    no input, and no term of the categorical loss (as gather_onehot in shaders/tokens.wgsl)."""
+    ids = ids.long()
+    return (F.one_hot(ids, vocab) * (ids != PAD).unsqueeze(-1)).to(dtype)
+
+
+def previous_token_ids(ids, dropout=0.0, generator=None):
+    """The decoder's teacher-forcing input as ids (B, T): START at t = 0, the
+    token before at t > 0. With word dropout p, each of those (t > 0) that is
+    not padding becomes UNK with probability p (shaders/tokens.wgsl)."""
+    ids = ids.long()
+    prev = torch.empty_like(ids)
+    prev[:, 0] = START
+    prev[:, 1:] = ids[:, :-1]
+    if dropout > 0:
+        drop = torch.rand(prev[:, 1:].shape, generator=generator) < dropout
+        prev[:, 1:] = torch.where(drop & (prev[:, 1:] != PAD), torch.full_like(prev[:, 1:], UNK), prev[:, 1:])
+    return prev
+
+
+# Decoder layers that act on each time step on its own (the GRU carrying its state): such a decoder is run one step at a time.
+STEPWISE_LAYERS = ('dense', 'activation', 'repeat', 'concat', 'gru')
+
+
+def _decoder_step(model, z, prev, states):
+    """One step of a decoder made of STEPWISE_LAYERS: prev (B, 1, V) is the
+    step's previous token; each repeat gives one row, each GRU starts from its
+    state in `states` (the first step: its initial-state input, or zeros) and
+    leaves its new state there. Returns the step's logits (B, V)."""
+    sec = model.decoder_
+    values = {sec.start: z, previous_tokens_input(model.spec): prev}
+    for i in sec.order:
+        layer = sec.modules_[i]
+        ins = [values[d] for d in sec.deps[i]]
+        if layer.kind == 'repeat':
+            values[i] = ins[0].unsqueeze(1)
+        elif layer.kind == 'gru':
+            h = states.get(i)
+            if h is None:
+                h = ins[1] if len(ins) > 1 else torch.zeros(ins[0].shape[0], layer.spec['hidden'], dtype=ins[0].dtype)
+            y, hn = layer.inner(ins[0], h.unsqueeze(0).contiguous())
+            states[i] = hn[0]
+            values[i] = activate(layer.spec.get('activation'), y)
+        else:
+            values[i] = layer(*ins)
+    return values[len(sec.layers_spec) - 1][:, 0]
+
+
+def _stepwise(spec):
+    return all(l['type'] in STEPWISE_LAYERS and (l['type'] != 'concat' or l.get('axis', 1) in (-1, 2)) for l in spec['decoder'])
+
+
+def decode_tokens(model, z, temperature=0.0, generator=None, batch=500):
+    """Autoregressive decoding of codes z (N, J) into token ids (N, T), as
+    src/eval/decode.ts does on the GPU: the previous-token input starts with
+    START; at each step t the token is the argmax of the logits (temperature
+    0; the lowest id on ties) or a draw from softmax(logits / temperature); it
+    becomes the input of step t + 1; a row that has drawn END draws PAD from
+    then on (an all-zero input). A decoder of STEPWISE_LAYERS (the GRU) runs
+    one step at a time; another (causal convolutions) runs over the whole
+    sequence at each step, which is exact for any causal decoder."""
+    spec = model.spec
+    name = previous_tokens_input(spec)
+    if name is None or len(spec['input']) != 2:
+        raise ValueError('decode_tokens: the model has no previous-tokens input (a sequence model of input [T, V])')
+    T, V = spec['input']
+    stepwise = _stepwise(spec)
+    out = torch.full((z.shape[0], T), PAD, dtype=torch.long)
+    with torch.no_grad():
+        for a in range(0, z.shape[0], batch):
+            zb = z[a:a + batch]
+            n = zb.shape[0]
+            rows = torch.arange(n)
+            prev = torch.zeros(n, T, V, dtype=zb.dtype)
+            prev[:, 0, START] = 1
+            done = torch.zeros(n, dtype=torch.bool)
+            states = {}
+            for t in range(T):
+                if stepwise:
+                    logits = _decoder_step(model, zb, prev[:, t:t + 1], states)
+                else:
+                    logits = model.decode_raw(zb, {name: prev})[:, t]
+                if temperature == 0:
+                    tok = logits.argmax(-1)
+                else:
+                    p = torch.softmax(logits.double() / temperature, -1)
+                    tok = torch.multinomial(p, 1, generator=generator).squeeze(1)
+                tok = torch.where(done, torch.full_like(tok, PAD), tok)
+                out[a + rows, t] = tok
+                if t + 1 < T:
+                    live = tok != PAD
+                    prev[rows[live], t + 1, tok[live]] = 1
+                done |= tok == END
+                if bool(done.all()):
+                    break
+    return out
 
 
 # --- safetensors without the safetensors package ---------------------------
