@@ -4,8 +4,11 @@
  * its own origin.
  */
 import { WebGPUUnavailableError, type BufferStats } from '../src/index.ts';
-import { availability, imagesFromFiles, loadBuiltin, type BuiltinName, type DataSplit } from './data/datasets.ts';
-import { readSettings, writeSettings, type Settings } from './settings.ts';
+import { presetRecipe } from '../src/model/presets.ts';
+import { availability, imagesFromFiles, loadBuiltin, type BuiltinName, type DataSplit, type DatasetName } from './data/datasets.ts';
+import { isSequenceName, SEQUENCE_SOURCES } from './data/lines.ts';
+import { loadSequences } from './data/sequences.ts';
+import { dataKind, MODELS, presetHidden, readSettings, settingsForKind, writeSettings, type DataKind, type Settings, type SequenceModel } from './settings.ts';
 import { loadLastModel } from './storage.ts';
 import { Studio } from './studio.ts';
 import { byId, clearMessage, setText, showMessage } from './ui/dom.ts';
@@ -14,6 +17,7 @@ import { showAdapter, showEpoch, showModelStep, showState, showStep } from './ui
 import { Curves } from './views/curves.ts';
 import { Inspector } from './views/inspector.ts';
 import { drawKlBars } from './views/kl.ts';
+import { SequenceInspector } from './views/sequences.ts';
 
 declare global {
   interface Window {
@@ -21,6 +25,8 @@ declare global {
     __studio?: {
       readonly studio: Studio;
       readonly inspector: Inspector;
+      /** The views of a sequence model (molecules, text). */
+      readonly sequences: SequenceInspector;
       bufferStats(): BufferStats | null;
       reconstructions(): number[];
       ready: boolean;
@@ -36,7 +42,7 @@ const studio: Studio = new Studio({
   step: (e) => {
     showStep(e);
     curves.add(e);
-    drawKlBars(byId<HTMLCanvasElement>('kl-bars'), e.klPerDim, inspector.active);
+    drawKlBars(byId<HTMLCanvasElement>('kl-bars'), e.klPerDim, studio.data?.sequences ? sequenceViews.active : inspector.active);
   },
   epoch: (e) => {
     showEpoch(e);
@@ -46,14 +52,17 @@ const studio: Studio = new Studio({
     curves.truncate(step);
     showModelStep(step);
     inspector.newModel();
+    sequenceViews.active = null;
     void inspector.refresh();
+    void sequenceViews.refresh();
   },
   message: (text, kind, key) => showMessage(text, kind, key),
   adapter: showAdapter,
 });
 const inspector = new Inspector(studio);
+const sequenceViews = new SequenceInspector(studio);
 window.__studio = {
-  studio, inspector, ready: false,
+  studio, inspector, sequences: sequenceViews, ready: false,
   bufferStats: () => studio.bufferStats(),
   reconstructions: () => Array.from(inspector.lastReconstructions ?? []),
 };
@@ -75,15 +84,41 @@ function guard(what: string, f: () => Promise<unknown>): () => void {
   return () => void f().catch((e: Error) => showMessage(`${what}: ${e.message}`, 'error', what));
 }
 
+/** The controls' defaults for images (index.html's), taken before any are changed. */
+let imageDefaults: Settings | null = null;
+
+/** Shows the views and offers the models of one kind of data. */
+function showKind(kind: DataKind): void {
+  if (document.body.dataset.kind !== kind) {
+    byId<HTMLSelectElement>('seq-colour').value = kind === 'molecules' ? 'rings' : 'length';
+    document.body.dataset.kind = kind;
+  }
+  for (const o of Array.from(byId<HTMLSelectElement>('model').options)) o.disabled = !MODELS[kind].includes(o.value as Settings['model']);
+  byId<HTMLInputElement>('word-dropout').disabled = kind === 'images';
+}
+
 async function useDataset(name: string): Promise<void> {
   const s = settingsOrNull();
   if (!s) return;
   setText('dataset-note', `loading ${name}…`);
-  const split = name === 'user' ? userData : await loadBuiltin(name as BuiltinName);
+  const split = name === 'user' ? userData : isSequenceName(name) ? await loadSequences(name) : await loadBuiltin(name as BuiltinName);
   if (!split) throw new Error('drop some images first');
-  await studio.setData(split, s);
-  setText('dataset-note', `${split.name}: ${split.train.count} training and ${split.test.count} test images${split.train.labels ? '' : ' (no labels)'}`);
+  const kind = dataKind(split);
+  // Data of another kind takes its own models, with their defaults (for sequences, the command line's recipe).
+  let settings = s;
+  if (!MODELS[kind].includes(s.model)) {
+    settings = settingsForKind(kind, s, imageDefaults ?? s);
+    writeSettings(settings);
+  }
+  showKind(kind);
+  await studio.setData(split, settings);
+  setText('dataset-note', split.sequences?.summary ?? `${split.name}: ${split.train.count} training and ${split.test.count} test images${split.train.labels ? '' : ' (no labels)'}`);
 }
+
+/** The hidden size each sequence preset starts with: its recipe's, else the preset's own. */
+const presetHiddenOf: Record<SequenceModel, number> = Object.fromEntries(
+  (['smiles', 'smiles-conv', 'text', 'text-conv'] as const).map((m) => [m, presetRecipe(m).hidden ?? presetHidden(m)]),
+) as Record<SequenceModel, number>;
 
 function bindControls(): void {
   byId('train').addEventListener('click', guard('Train', async () => {
@@ -120,6 +155,11 @@ function bindControls(): void {
   });
   const select = byId<HTMLSelectElement>('dataset');
   select.addEventListener('change', guard('Dataset', () => useDataset(select.value)));
+  const model = byId<HTMLSelectElement>('model');
+  model.addEventListener('change', () => {
+    // A sequence preset's hidden size is its decoder's (GRU units or channels).
+    if (model.value in presetHiddenOf) byId<HTMLInputElement>('hidden').value = String(presetHiddenOf[model.value as SequenceModel]);
+  });
   acceptImages(byId('drop'), byId<HTMLInputElement>('images'), (files) => guard('Your images', async () => {
     const r = await imagesFromFiles(files);
     userData = r.split;
@@ -163,7 +203,20 @@ async function start(): Promise<void> {
     showState('failed', false);
     return;
   }
-  const fashion = (await availability())['fashion-mnist'];
+  imageDefaults = readSettings();
+  const available = await availability();
+  const fashion = available['fashion-mnist'];
+  const missing: string[] = [];
+  for (const n of SEQUENCE_SOURCES) {
+    const why = available[n];
+    if (!why) continue;
+    const opt = byId<HTMLSelectElement>('dataset').querySelector<HTMLOptionElement>(`option[value=${n}]`)!;
+    opt.disabled = true;
+    opt.title = `${n} is not available here: ${why}`;
+    opt.textContent += ' (not available)';
+    missing.push(opt.title);
+  }
+  setText('sequence-availability', missing.join(' '));
   if (fashion) {
     const opt = byId<HTMLSelectElement>('dataset').querySelector<HTMLOptionElement>('option[value=fashion-mnist]')!;
     opt.disabled = true;
@@ -179,9 +232,11 @@ async function start(): Promise<void> {
   } catch (e) {
     showMessage(`The last model could not be read from browser storage: ${(e as Error).message}`, 'warning', 'storage');
   }
-  const name: BuiltinName = stored?.dataset === 'fashion-mnist' && !fashion ? 'fashion-mnist' : 'mnist';
+  const kept = stored?.dataset as DatasetName | undefined;
+  const name: DatasetName = kept && (kept === 'fashion-mnist' || isSequenceName(kept)) && available[kept] === null ? kept : 'mnist';
   byId<HTMLSelectElement>('dataset').value = name;
   if (stored) writeSettings(stored.settings);
+  showKind(dataKind(null));
   await useDataset(name);
   if (stored) {
     try {

@@ -1,18 +1,41 @@
 /**
  * The controls as a checked settings object, and the trainer configuration
  * and model they describe. Bad values get a message naming the control.
+ * Sequence datasets take the command line's sequence presets (smiles,
+ * smiles-conv, text, text-conv) and their recipe as defaults.
  */
 import { checkObjectiveSettings, convPreset, mlpPreset, parseKlSchedule, parseModelSpec, parseObjective, type ModelSpec, type TrainerConfig } from '../src/index.ts';
+import { presetRecipe, SEQUENCE_PRESETS, sequencePreset } from '../src/model/presets.ts';
+import type { DataSplit } from './data/datasets.ts';
 import { byId } from './ui/dom.ts';
 
+export type ImageModel = 'mlp' | 'conv';
+export type SequenceModel = 'smiles' | 'smiles-conv' | 'text' | 'text-conv';
+export type ModelName = ImageModel | SequenceModel;
+/** What a dataset holds, and so which models fit it. */
+export type DataKind = 'images' | 'molecules' | 'text';
+
+/** The models each kind of data takes, the first the default. */
+export const MODELS: Readonly<Record<DataKind, readonly ModelName[]>> = {
+  images: ['mlp', 'conv'],
+  molecules: ['smiles', 'smiles-conv'],
+  text: ['text', 'text-conv'],
+};
+
+export function dataKind(data: DataSplit | null): DataKind {
+  return data?.sequences?.kind ?? 'images';
+}
+
 export interface Settings {
-  readonly model: 'mlp' | 'conv';
+  readonly model: ModelName;
   readonly hidden: number;
   readonly latent: number;
   readonly beta: number;
   readonly klSchedule: string;
   readonly freeBits: number;
   readonly latentL2: number;
+  /** Word dropout of a sequence decoder's previous tokens (0 for images). */
+  readonly wordDropout: number;
   readonly lr: number;
   readonly batch: number;
   readonly epochs: number;
@@ -28,6 +51,7 @@ const NUMERIC: readonly { key: keyof Settings; id: string; label: string; intege
   { key: 'beta', id: 'beta', label: 'β', integer: false, min: 0, max: 1e6 },
   { key: 'freeBits', id: 'free-bits', label: 'Free bits', integer: false, min: 0, max: 1e3 },
   { key: 'latentL2', id: 'latent-l2', label: 'Latent L2', integer: false, min: 0, max: 1e3 },
+  { key: 'wordDropout', id: 'word-dropout', label: 'Word dropout', integer: false, min: 0, max: 0.99 },
   { key: 'lr', id: 'lr', label: 'Learning rate', integer: false, min: 1e-9, max: 10 },
   { key: 'batch', id: 'batch', label: 'Batch size', integer: true, min: 1, max: 4096 },
   { key: 'epochs', id: 'epochs', label: 'Epochs', integer: true, min: 1, max: 1e6 },
@@ -46,8 +70,9 @@ export function readSettings(): Settings {
     }
     out[f.key] = v;
   }
-  const model = byId<HTMLSelectElement>('model').value;
-  if (model !== 'mlp' && model !== 'conv') throw new Error(`Model: unknown model "${model}"; expected mlp or conv`);
+  const model = byId<HTMLSelectElement>('model').value as ModelName;
+  const all = Object.values(MODELS).flat();
+  if (!all.includes(model)) throw new Error(`Model: unknown model "${model}"; expected ${all.join(', ')}`);
   const klSchedule = byId<HTMLInputElement>('kl-schedule').value.trim();
   const kl = parseKlSchedule(klSchedule); // throws a ScheduleError that says what is expected
   const objective = byId<HTMLSelectElement>('objective').value;
@@ -60,32 +85,71 @@ export function readSettings(): Settings {
   return { ...(out as Omit<Settings, 'model' | 'klSchedule'>), model, klSchedule, objective };
 }
 
+/** Settings that suit data of another kind: its default model and, for sequences, the command line's recipe and batch size; `images` gives the image defaults back. */
+export function settingsForKind(kind: DataKind, current: Settings, images: Settings): Settings {
+  if (kind === 'images') return { ...images, seed: current.seed, logEvery: current.logEvery };
+  const model = MODELS[kind][0] as SequenceModel;
+  const r = presetRecipe(model);
+  return {
+    ...current, model, batch: 128, beta: 1, latentL2: 0,
+    epochs: r.epochs ?? current.epochs, lr: r.lr ?? current.lr, klSchedule: r.klSchedule ?? 'constant',
+    freeBits: r.freeBits ?? 0, wordDropout: r.wordDropout ?? 0, latent: r.latent ?? current.latent,
+    hidden: r.hidden ?? presetHidden(model),
+  };
+}
+
+/** The hidden size a sequence preset has by default (GRU units or decoder channels). */
+export function presetHidden(model: SequenceModel): number {
+  return sequenceHidden(sequencePreset({ steps: 4, vocab: 5, decoder: SEQUENCE_PRESETS[model]! }))!;
+}
+
+/** The GRU units or decoder channels of a sequence preset's model (null for another model). */
+function sequenceHidden(spec: ModelSpec): number | null {
+  for (const l of spec.decoder) {
+    if (l.type === 'gru' && l.name === 'dec.gru') return l.hidden;
+    if (l.type === 'conv1d' && l.name === 'dec.conv1') return l.out;
+  }
+  return null;
+}
+
 /** Puts settings into the controls (after loading a model or restoring the last one). */
 export function writeSettings(s: Settings): void {
-  for (const f of NUMERIC) byId<HTMLInputElement>(f.id).value = String(s[f.key]);
+  // A model kept by an earlier version of the page may lack a setting: the control keeps its value.
+  for (const f of NUMERIC) if (s[f.key] !== undefined) byId<HTMLInputElement>(f.id).value = String(s[f.key]);
   byId<HTMLSelectElement>('model').value = s.model;
   byId<HTMLInputElement>('kl-schedule').value = s.klSchedule;
   byId<HTMLSelectElement>('objective').value = s.objective ?? 'elbo';
 }
 
-export function modelSpec(s: Settings): ModelSpec {
-  return s.model === 'mlp' ? mlpPreset({ latent: s.latent, hidden: s.hidden }) : convPreset({ latent: s.latent });
+/** The model the settings describe for the data (a sequence preset is sized by the data's length and vocabulary). */
+export function modelSpec(s: Settings, data: DataSplit | null): ModelSpec {
+  const kind = dataKind(data);
+  if (!MODELS[kind].includes(s.model)) throw new Error(`Model: ${s.model} does not fit ${data?.name ?? 'the data'} (${kind}); choose ${MODELS[kind].join(' or ')}`);
+  if (s.model === 'mlp') return mlpPreset({ latent: s.latent, hidden: s.hidden });
+  if (s.model === 'conv') return convPreset({ latent: s.latent });
+  const seq = data!.sequences!;
+  return sequencePreset({
+    steps: seq.maxLength, vocab: seq.vocab.size, decoder: SEQUENCE_PRESETS[s.model]!, latent: s.latent, hidden: s.hidden,
+    ...(s.wordDropout > 0 ? { wordDropout: s.wordDropout } : {}),
+  });
 }
 
-/** Settings that describe a loaded model (its kind, hidden and latent sizes), when it is one of the presets. */
-export function settingsForSpec(spec: ModelSpec, base: Settings): Settings | null {
+/** Settings that describe a loaded model (its kind, hidden and latent sizes, word dropout), when it is one of the presets for the data. */
+export function settingsForSpec(spec: ModelSpec, base: Settings, data: DataSplit | null): Settings | null {
   // Compared in parsed form: parsing fills in defaults (stride, dilation…) the presets leave out.
   const canonical = (m: ModelSpec) => JSON.stringify(parseModelSpec(JSON.parse(JSON.stringify(m))));
   const want = canonical(spec);
-  for (const model of ['mlp', 'conv'] as const) {
-    const hidden = model === 'mlp' ? (spec.encoder[0]?.type === 'dense' ? spec.encoder[0].out : base.hidden) : base.hidden;
-    const s: Settings = { ...base, model, hidden, latent: spec.latent };
-    if (canonical(modelSpec(s)) === want) return s;
+  for (const model of MODELS[dataKind(data)]) {
+    const hidden = model === 'mlp' ? (spec.encoder[0]?.type === 'dense' ? spec.encoder[0].out : base.hidden) : sequenceHidden(spec) ?? base.hidden;
+    const prev = Object.values(spec.extraInputs ?? {}).find((e) => e.type === 'previous-tokens');
+    const wordDropout = prev?.type === 'previous-tokens' ? prev.dropout ?? 0 : base.wordDropout;
+    const s: Settings = { ...base, model, hidden, latent: spec.latent, wordDropout };
+    if (canonical(modelSpec(s, data)) === want) return s;
   }
   return null;
 }
 
-export function trainerConfig(s: Settings, spec: ModelSpec = modelSpec(s)): TrainerConfig {
+export function trainerConfig(s: Settings, spec: ModelSpec): TrainerConfig {
   return {
     spec,
     batch: s.batch,

@@ -5,12 +5,15 @@
  * every few seconds), the last model kept in IndexedDB, and recovery from a
  * lost device (a new device, a new trainer, the last snapshot restored with
  * Trainer.restore, training resumed). Inference for the views goes through `withInference`, one call
- * at a time, so two views never share a compiled program concurrently.
+ * at a time, so two views never share a compiled program concurrently; for a
+ * sequence model it also gets the autoregressive decoder (SequenceDecoder on
+ * the trainer's parameters, made and released with the trainer).
  */
 import {
   bufferStats, decodeModelFile, encodeModelFile, releaseWhenDone, requestGpu, Trainer,
   type BufferStats, type Dataset, type EpochEvent, type GpuHandle, type Inference, type ModelSpec, type StepEvent, type TrainEvent, type TrainingState,
 } from '../src/index.ts';
+import { SequenceDecoder } from '../src/eval/decode.ts';
 import { spread, type DataSplit } from './data/datasets.ts';
 import { modelSpec, settingsForSpec, trainerConfig, type Settings } from './settings.ts';
 import { saveLastModel, StorageFullError, type StoredModel } from './storage.ts';
@@ -44,6 +47,8 @@ export class Studio {
   /** The test points of the views. */
   view: Dataset | null = null;
   trainer: Trainer | null = null;
+  /** The trainer's token-by-token decoder (sequence models only). */
+  decoder: SequenceDecoder | null = null;
   settings: Settings | null = null;
   spec: ModelSpec | null = null;
   state: StudioState = 'starting';
@@ -104,12 +109,20 @@ export class Studio {
   private async build(settings: Settings, spec: ModelSpec, params?: ReadonlyMap<string, Float32Array>): Promise<void> {
     if (!this.gpu || !this.data || !this.view) throw new Error('no device or no dataset yet');
     // Views still computing on the old model keep it until they are done.
-    const old = this.trainer;
-    if (old) void releaseWhenDone(old.device, () => old.destroy(), this.queue);
+    const old = this.trainer, oldDecoder = this.decoder;
+    if (old) {
+      void releaseWhenDone(old.device, () => {
+        oldDecoder?.destroy();
+        old.destroy();
+      }, this.queue);
+    }
     this.trainer = null;
+    this.decoder = null;
     const t = new Trainer(this.gpu.device, trainerConfig(settings, spec), this.data.train, this.view);
     try {
       if (params) t.session.setParams(params);
+      // Rows per submit: the views decode at most a few hundred strings at a time.
+      if (this.data.sequences) this.decoder = new SequenceDecoder(t.device, spec, t.session.params, 256);
     } catch (e) {
       t.destroy();
       throw e;
@@ -123,7 +136,7 @@ export class Studio {
   /** A fresh model from the settings. */
   async reset(settings: Settings): Promise<void> {
     await this.pause();
-    await this.build(settings, modelSpec(settings));
+    await this.build(settings, modelSpec(settings, this.data));
     this.fresh = true;
     this.setState('ready');
     this.ui.model(0);
@@ -230,8 +243,8 @@ export class Studio {
    */
   async loadModel(bytes: Uint8Array, source: string, controls: Settings, stored?: StoredModel): Promise<Settings> {
     await this.pause();
-    const { spec, params } = decodeModelFile(bytes, modelSpec(controls), source);
-    const settings = stored?.settings ?? settingsForSpec(spec, controls) ?? controls;
+    const { spec, params } = decodeModelFile(bytes, modelSpec(controls, this.data), source);
+    const settings = stored?.settings ?? settingsForSpec(spec, controls, this.data) ?? controls;
     await this.build(settings, spec, params);
     this.fresh = false;
     this.setState('ready');
@@ -245,13 +258,13 @@ export class Studio {
     await this.persist();
   }
 
-  /** Runs view inference one call at a time; null while there is no model (recovery). */
-  withInference<T>(fn: (inf: Inference, spec: ModelSpec) => Promise<T>): Promise<T | null> {
+  /** Runs view inference one call at a time (with the decoder of a sequence model); null while there is no model (recovery). */
+  withInference<T>(fn: (inf: Inference, spec: ModelSpec, decoder: SequenceDecoder | null) => Promise<T>): Promise<T | null> {
     const next = this.queue.then(async () => {
       const t = this.trainer;
       if (!t || !this.spec || this.recovering) return null;
       try {
-        return await fn(t.inference, this.spec);
+        return await fn(t.inference, this.spec, this.decoder);
       } catch (e) {
         if (this.recovering || this.trainer !== t || (await lostSoon(t.device))) return null;
         throw e;

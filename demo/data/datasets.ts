@@ -1,31 +1,54 @@
 /**
  * The page's datasets: the embedded MNIST digits and Fashion-MNIST, fetched
- * from the page's own origin in packed form, or the user's own images
- * decoded with a canvas to 28×28 grayscale.
+ * from the page's own origin in packed form, the user's own images decoded
+ * with a canvas to 28×28 grayscale, or sequences (molecules, text: see
+ * sequences.ts).
  */
 import type { Dataset } from '../../src/index.ts';
+import type { Vocabulary } from '../../src/data/tokens.ts';
+import { SEQUENCE_SOURCES, type SequenceName } from './lines.ts';
 import { unpackDatasets } from './packed.ts';
+
+/** What a split of sequences brings besides its token ids. */
+export interface SequenceInfo {
+  readonly source: SequenceName;
+  /** SMILES strings (checked and drawn by RDKit) or text. */
+  readonly kind: 'molecules' | 'text';
+  readonly vocab: Vocabulary;
+  /** T: tokens per sequence, END included. */
+  readonly maxLength: number;
+  /** The strings of each split, as read (the training ones judge novelty). */
+  readonly trainTexts: readonly string[];
+  readonly testTexts: readonly string[];
+  /** One line on what was read and dropped. */
+  readonly summary: string;
+}
 
 export interface DataSplit {
   readonly name: string;
   readonly train: Dataset;
   readonly test: Dataset;
+  /** Set for a dataset of token sequences. */
+  readonly sequences?: SequenceInfo;
 }
 
 export type BuiltinName = 'mnist' | 'fashion-mnist';
+export type DatasetName = BuiltinName | SequenceName;
 
 function dataUrl(name: BuiltinName): string {
   return new URL(`data/${name}.bin`, document.baseURI).href;
 }
 
 /** Which datasets the server has: name → null when available, else the reason it is not (from data/datasets.json). */
-export async function availability(): Promise<Record<BuiltinName, string | null>> {
+export async function availability(): Promise<Record<DatasetName, string | null>> {
   const url = new URL('data/datasets.json', document.baseURI).href;
   const r = await fetch(url);
   if (!r.ok) throw new Error(`${url}: the server answered ${r.status}`);
-  const v = (await r.json()) as Partial<Record<BuiltinName, unknown>>;
+  const v = (await r.json()) as Partial<Record<DatasetName, unknown>>;
   const reason = (x: unknown) => (x === null ? null : typeof x === 'string' ? x : 'not listed by the server');
-  return { mnist: reason(v.mnist ?? null), 'fashion-mnist': reason(v['fashion-mnist']) };
+  const out = { mnist: reason(v.mnist ?? null), 'fashion-mnist': reason(v['fashion-mnist']) } as Record<DatasetName, string | null>;
+  for (const n of SEQUENCE_SOURCES) out[n] = reason(v[n]);
+  return out;
 }
 
 /** Fetches a packed dataset (train and test sets) from the page's origin. */
@@ -41,18 +64,27 @@ export async function loadBuiltin(name: BuiltinName): Promise<DataSplit> {
   return { name, train: sets[0]!, test: sets[1]! };
 }
 
-/** n samples spread evenly over a dataset (so an ordered test set still shows every class). */
+/** The indices spread picks: n of count, evenly spaced. */
+export function spreadIndices(count: number, n: number): number[] {
+  const m = Math.min(n, count);
+  return Array.from({ length: m }, (_, k) => Math.floor((k * count) / m));
+}
+
+/** n samples spread evenly over a dataset (so an ordered test set still shows every class); bytes or f32 (token ids) as given. */
 export function spread(ds: Dataset, n: number): Dataset {
-  const m = Math.min(n, ds.count);
+  const picked = spreadIndices(ds.count, n);
+  const m = picked.length;
   const D = ds.shape.reduce((a, b) => a * b, 1);
-  const data = new Uint8Array(m * D);
+  const data = ds.data instanceof Uint8Array ? new Uint8Array(m * D) : new Float32Array(m * D);
   const labels = ds.labels ? new Int32Array(m) : null;
-  for (let k = 0; k < m; k++) {
-    const i = Math.floor((k * ds.count) / m);
-    data.set(ds.data.subarray(i * D, (i + 1) * D) as Uint8Array, k * D);
+  picked.forEach((i, k) => {
+    data.set(ds.data.subarray(i * D, (i + 1) * D), k * D);
     if (labels) labels[k] = ds.labels![i]!;
-  }
-  return { name: `${ds.name} (${m})`, shape: ds.shape, count: m, data, labels, ...(ds.classes ? { classes: ds.classes } : {}) };
+  });
+  return {
+    name: `${ds.name} (${m})`, shape: ds.shape, count: m, data, labels,
+    ...(ds.classes ? { classes: ds.classes } : {}), ...(ds.tokens ? { tokens: ds.tokens } : {}),
+  };
 }
 
 /**

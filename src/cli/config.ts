@@ -5,6 +5,7 @@
 import type { Dataset } from '../data/dataset.ts';
 import type { SequenceOptions } from '../data/sequence-sets.ts';
 import { convPreset, cvaeConvPreset, cvaeMlpPreset, mlpPreset, parseModelSpec, resconvPreset, sequencePreset, type LikelihoodSpec, type ModelSpec } from '../model/spec.ts';
+import { presetRecipe, SEQUENCE_PRESETS, type PresetRecipe } from '../model/presets.ts';
 import { parseKlSchedule, parseLrSchedule } from '../train/schedules.ts';
 import { checkObjectiveSettings, parseObjective } from '../graph/objective.ts';
 import type { Binarize, TrainerConfig } from '../train/trainer.ts';
@@ -54,29 +55,10 @@ export function likelihoodOf(name: string, classes: number | undefined): Likelih
   }
 }
 
+export { presetRecipe, SEQUENCE_PRESETS, type PresetRecipe };
+
 /** The preset names of --model. */
 export const PRESETS = ['mlp', 'conv', 'resconv', 'cvae-mlp', 'cvae-conv', 'smiles', 'smiles-conv', 'text', 'text-conv'] as const;
-
-/** The sequence presets: a GRU decoder, or (-conv) dilated causal convolutions. */
-export const SEQUENCE_PRESETS: Readonly<Record<string, 'gru' | 'conv'>> = { smiles: 'gru', 'smiles-conv': 'conv', text: 'gru', 'text-conv': 'conv' };
-
-/** Training settings a preset brings when the command line does not set them (the recipe it was tuned with). */
-export interface PresetRecipe {
-  readonly epochs?: number;
-  readonly lr?: number;
-  readonly klSchedule?: string;
-  readonly freeBits?: number;
-  readonly wordDropout?: number;
-  readonly latent?: number;
-  readonly hidden?: number;
-}
-
-/** The sequence presets' recipe: the KL annealed in, free bits and word dropout keep z informative on small sets. */
-const SEQUENCE_RECIPE: PresetRecipe = { epochs: 30, lr: 2e-3, klSchedule: 'sigmoid:1500', freeBits: 0.5, wordDropout: 0.3, latent: 32 };
-
-export function presetRecipe(model: string): PresetRecipe {
-  return model in SEQUENCE_PRESETS ? SEQUENCE_RECIPE : {};
-}
 
 export function isPreset(name: string): boolean {
   return (PRESETS as readonly string[]).includes(name);

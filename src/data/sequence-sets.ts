@@ -7,11 +7,10 @@
  */
 import { DatasetError, type Dataset } from './dataset.ts';
 import { loadSequenceSource } from './sequence-files.ts';
-import { describeReport, prepareSequences, type SequenceReport, type SequenceSet } from './sequences.ts';
-import { SPECIAL_IDS, type Tokenizer, Vocabulary } from './tokens.ts';
+import { describeReport, prepareSequences, SEQUENCE_SPLIT_SEED, sequenceDataset, type SequenceReport } from './sequences.ts';
+import { type Tokenizer, Vocabulary } from './tokens.ts';
 
-/** The seed of the fixed 90/10 split of a sequence source. */
-export const SEQUENCE_SPLIT_SEED = 0x5eed0002;
+export { SEQUENCE_SPLIT_SEED, sequenceDataset } from './sequences.ts';
 
 /** How a run reads its sequences (saved in its config.json). */
 export interface SequenceOptions {
@@ -47,11 +46,6 @@ export interface SequenceSets {
 export function isSequenceDataset(name: string, o: Pick<SequenceOptions, 'column' | 'tokenizer'> = DEFAULT_SEQUENCE_OPTIONS): boolean {
   const lower = name.toLowerCase();
   return ['smiles', 'smiles-nci', 'text'].includes(name) || lower.endsWith('.smi') || lower.endsWith('.txt') || (lower.endsWith('.csv') && (o.column !== null || o.tokenizer !== null));
-}
-
-/** A split as a dataset: T token ids per sample (f32), read by the model as T one-hot rows of the vocabulary. */
-export function sequenceDataset(s: SequenceSet): Dataset {
-  return { name: s.name, shape: [s.maxLength], count: s.count, data: Float32Array.from(s.ids), labels: null, tokens: { vocab: s.vocab.size, ids: SPECIAL_IDS } };
 }
 
 function sameVocabulary(a: Vocabulary, b: Vocabulary): boolean {

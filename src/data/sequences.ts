@@ -6,8 +6,8 @@
  * the vocabulary) are counted by kind with the first line number of each, or
  * refused at the first one in strict mode.
  */
-import { DatasetError, permutation } from './dataset.ts';
-import { END, PAD, tokenize, Vocabulary, type Tokenizer } from './tokens.ts';
+import { DatasetError, permutation, type Dataset } from './dataset.ts';
+import { END, PAD, SPECIAL_IDS, tokenize, Vocabulary, type Tokenizer } from './tokens.ts';
 
 /** One line of a source file: its text (null when it is not valid UTF-8), its 1-based line number and, for a source of several files, the file. */
 export interface SourceLine {
@@ -154,4 +154,12 @@ export function encodeWith(source: string, lines: readonly SourceLine[], vocab: 
   });
   if (rows.length === 0) throw new DatasetError(`${source}: no usable line (${describeReport(sorter.report)})`);
   return encode(source, vocab, rows, maxLength, sorter.report);
+}
+
+/** The seed of the fixed 90/10 split of a sequence source. */
+export const SEQUENCE_SPLIT_SEED = 0x5eed0002;
+
+/** A split as a dataset: T token ids per sample (f32), read by the model as T one-hot rows of the vocabulary. */
+export function sequenceDataset(s: SequenceSet): Dataset {
+  return { name: s.name, shape: [s.maxLength], count: s.count, data: Float32Array.from(s.ids), labels: null, tokens: { vocab: s.vocab.size, ids: SPECIAL_IDS } };
 }

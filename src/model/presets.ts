@@ -203,3 +203,24 @@ export function sequencePreset(o: SequencePresetOptions): ModelSpec {
     likelihood: { type: 'categorical', classes: V },
   };
 }
+
+/** The sequence presets: a GRU decoder, or (-conv) dilated causal convolutions. */
+export const SEQUENCE_PRESETS: Readonly<Record<string, 'gru' | 'conv'>> = { smiles: 'gru', 'smiles-conv': 'conv', text: 'gru', 'text-conv': 'conv' };
+
+/** Training settings a preset brings when the command line does not set them (the recipe it was tuned with). */
+export interface PresetRecipe {
+  readonly epochs?: number;
+  readonly lr?: number;
+  readonly klSchedule?: string;
+  readonly freeBits?: number;
+  readonly wordDropout?: number;
+  readonly latent?: number;
+  readonly hidden?: number;
+}
+
+/** The sequence presets' recipe: the KL annealed in, free bits and word dropout keep z informative on small sets. */
+const SEQUENCE_RECIPE: PresetRecipe = { epochs: 30, lr: 2e-3, klSchedule: 'sigmoid:1500', freeBits: 0.5, wordDropout: 0.3, latent: 32 };
+
+export function presetRecipe(model: string): PresetRecipe {
+  return model in SEQUENCE_PRESETS ? SEQUENCE_RECIPE : {};
+}
