@@ -71,14 +71,14 @@ export function classesOf(ds: Dataset, model: string): number {
 }
 
 /** The model for a preset name or a model JSON text, fitted to the data's sample shape (and, for a conditional preset, its classes). */
-export function modelFor(name: string, json: string | null, data: Dataset, o: { latent?: number; hidden?: number; autoencoder: boolean; likelihood: LikelihoodSpec; wordDropout?: number }): ModelSpec {
+export function modelFor(name: string, json: string | null, data: Dataset, o: { latent?: number; hidden?: number; autoencoder: boolean; likelihood: LikelihoodSpec; wordDropout?: number; layers?: number }): ModelSpec {
   const shape = data.shape;
   const d = shape.reduce((a, b) => a * b, 1);
   const preset = { ...(o.latent !== undefined ? { latent: o.latent } : {}), ...(o.hidden !== undefined ? { hidden: o.hidden } : {}), autoencoder: o.autoencoder, likelihood: o.likelihood };
   const decoder = SEQUENCE_PRESETS[name];
   if (decoder) {
     if (!data.tokens) throw new Error(`--model ${name} reads token sequences; ${data.name} is not a sequence dataset (use --dataset smiles, smiles-nci, text, or a .smi, .txt or .csv file with --column)`);
-    return sequencePreset({ steps: d, vocab: data.tokens.vocab, decoder, ...(o.latent !== undefined ? { latent: o.latent } : {}), ...(o.hidden !== undefined ? { hidden: o.hidden } : {}), ...(o.wordDropout ? { wordDropout: o.wordDropout } : {}) });
+    return sequencePreset({ steps: d, vocab: data.tokens.vocab, decoder, ...(o.latent !== undefined ? { latent: o.latent } : {}), ...(o.hidden !== undefined ? { hidden: o.hidden } : {}), ...(o.wordDropout ? { wordDropout: o.wordDropout } : {}), ...(o.layers !== undefined ? { layers: o.layers } : {}) });
   }
   if (data.tokens && isPreset(name)) throw new Error(`--model ${name}: ${data.name} is a dataset of token sequences; use a sequence preset (${Object.keys(SEQUENCE_PRESETS).join(', ')}) or a model JSON`);
   if (name === 'mlp') return mlpPreset(preset, d);

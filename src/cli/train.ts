@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../io/files.ts';
 import { tuneForTraining } from '../train/session.ts';
 import { parseObjective } from '../graph/objective.ts';
 import { NonFiniteError, Trainer, type DeviceLostEvent, type EpochEvent, type NonFiniteEvent, type TrainEvent } from '../train/trainer.ts';
-import { checkRunObjective, isPreset, likelihoodOf, modelFor, parseRunConfig, presetRecipe, PRESETS, trainerConfig, type RunConfig } from './config.ts';
+import { checkRunObjective, isPreset, likelihoodOf, modelFor, parseRunConfig, presetRecipe, PRESETS, SEQUENCE_PRESETS, trainerConfig, type RunConfig } from './config.ts';
 import { loadRunData, writeVocabulary, type RunData } from './run-data.ts';
 import { choice, flag, helpText, int, num, parse, positionals, str, UsageError, type OptionSpec } from './options.ts';
 import { writePictures, type EpochPoint } from './pictures.ts';
@@ -47,6 +47,7 @@ export const TRAIN_OPTIONS: OptionSpec = {
   column: { type: 'string', help: 'sequences from a .csv file: the column to read', default: 'the first' },
   tokenizer: { type: 'string', help: 'sequences from a .txt or .csv file: smiles or chars', default: 'chars for .txt, smiles for .csv' },
   strict: { type: 'boolean', help: 'sequences: refuse the file at the first line that cannot be used, instead of dropping and reporting it' },
+  layers: { type: 'string', help: 'sequence presets with a GRU decoder: stacked GRU layers', default: '1' },
   'word-dropout': { type: 'string', help: 'sequence presets: probability of replacing each previous token the decoder reads by the unknown token in training', default: 'the preset\'s' },
   'on-nan': { type: 'string', help: 'when a gradient holds NaN/Inf (the update is always skipped): skip (report and go on) or stop', default: 'skip' },
   autotune: { type: 'boolean', help: 'time the matmul kernel variants on this model\'s products before compiling and use the fastest (a few seconds)' },
@@ -101,7 +102,9 @@ export async function configFromOptions(argv: readonly string[]): Promise<{ conf
   const latent = p.values.latent === undefined ? recipe.latent : int(p, 'latent', 0, 1);
   const hidden = p.values.hidden === undefined ? recipe.hidden : int(p, 'hidden', 0, 1);
   const wordDropout = num(p, 'word-dropout', recipe.wordDropout ?? 0, 0, 0.99);
-  const model = modelFor(modelName, json, train, { ...(latent !== undefined ? { latent } : {}), ...(hidden !== undefined ? { hidden } : {}), autoencoder: flag(p, 'autoencoder'), likelihood, wordDropout });
+  if (p.values.layers !== undefined && SEQUENCE_PRESETS[modelName] !== 'gru') throw new UsageError(`--layers: stacks the GRU decoder of the smiles and text presets; --model ${modelName} has none`);
+  const layers = p.values.layers === undefined ? undefined : int(p, 'layers', 1, 1, 8);
+  const model = modelFor(modelName, json, train, { ...(latent !== undefined ? { latent } : {}), ...(hidden !== undefined ? { hidden } : {}), autoencoder: flag(p, 'autoencoder'), likelihood, wordDropout, ...(layers !== undefined ? { layers } : {}) });
   const config: RunConfig = {
     version: 1, dataset, modelName, model,
     batch: int(p, 'batch', 128), epochs: int(p, 'epochs', recipe.epochs ?? 3),

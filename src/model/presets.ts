@@ -148,6 +148,8 @@ export interface SequencePresetOptions {
   readonly decoder?: 'gru' | 'conv';
   /** Word dropout of the decoder's previous tokens during training. */
   readonly wordDropout?: number;
+  /** Stacked GRU layers of the GRU decoder (each started from the same h0; the chemical VAE has 3). */
+  readonly layers?: number;
 }
 
 /**
@@ -162,6 +164,8 @@ export function sequencePreset(o: SequencePresetOptions): ModelSpec {
   const { steps: T, vocab: V } = o;
   const latent = o.latent ?? 32;
   const hidden = o.hidden ?? (o.decoder === 'conv' ? 64 : 128);
+  const layers = o.layers ?? 1;
+  if (!Number.isInteger(layers) || layers < 1 || (layers > 1 && o.decoder === 'conv')) throw new Error(`sequence preset: ${layers} GRU layers; expected an integer ≥ 1 (and 1 for the convolutional decoder)`);
   // Kernels 9, 9, 11 as in the chemical VAE, shortened for short sequences (each must leave at least one step).
   const kernels = [9, 9, 11].map((k) => Math.max(1, Math.min(k, Math.floor(T / 3))));
   const encoder: LayerSpec[] = [
@@ -190,7 +194,7 @@ export function sequencePreset(o: SequencePresetOptions): ModelSpec {
     : [
         { type: 'dense', name: 'dec.h0', out: hidden, activation: 'tanh', inputs: ['z'] },
         ...stepInput,
-        { type: 'gru', name: 'dec.gru', hidden, inputs: ['dec.in', 'dec.h0'] },
+        ...Array.from({ length: layers }, (_, i): LayerSpec => ({ type: 'gru', name: i === 0 ? 'dec.gru' : `dec.gru${i + 1}`, hidden, inputs: [i === 0 ? 'dec.in' : i === 1 ? 'dec.gru' : `dec.gru${i}`, 'dec.h0'] })),
         { type: 'dense', name: 'dec.logits', out: V },
       ];
   return {

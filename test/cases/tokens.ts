@@ -137,6 +137,10 @@ export const tokenCases: GpuCase[] = [
         for (const [batch, n, temperature] of [[4, 10, 0], [16, 10, 1], [3, 7, 0.6]] as const) modes.add(await decodeCase(device, spec, batch, n, temperature));
         expect(modes.size === 1 && modes.has(decoder === 'gru'), `the ${decoder} decoder should decode ${decoder === 'gru' ? 'one step at a time' : 'by whole-sequence passes'}`);
       }
+      // Stacked GRUs (the paper-sized variant's shape): each layer's state carried from step to step.
+      const stacked = sequencePreset({ ...small, decoder: 'gru', layers: 2 });
+      expect(stacked.decoder.filter((l) => l.type === 'gru').length === 2, 'two GRU layers');
+      for (const [batch, n, temperature] of [[4, 10, 0], [3, 7, 0.6]] as const) expect(await decodeCase(device, stacked, batch, n, temperature), 'two GRU layers decode one step at a time');
     },
   },
 ];

@@ -118,6 +118,8 @@ test('options that do not fit the data are refused with one clear line', { timeo
     [['--dataset', 'mols.smi', '--max-length', '1'], /--max-length: got "1"; expected an integer from 2 to 65535/],
     [['--dataset', 'mols.smi', '--word-dropout', '1'], /--word-dropout: got "1"; expected a number ≥ 0 and ≤ 0\.99/],
     [['--dataset', 'mols.smi', '--tokenizer', 'words'], /--tokenizer: got "words"; expected one of smiles, chars/],
+    [['--dataset', 'mols.smi', '--model', 'smiles-conv', '--layers', '2'], /--layers: stacks the GRU decoder of the smiles and text presets; --model smiles-conv has none/],
+    [['--dataset', 'mols.smi', '--layers', '0'], /--layers: got "0"; expected an integer from 1 to 8/],
   ];
   for (const [args, want] of cases) {
     const r = await cli(['train', ...args, '--epochs', '1', '--out', 'never']);
