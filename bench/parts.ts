@@ -15,7 +15,7 @@ import { benchMatmul, type MatmulBench } from './matmul.ts';
 import type { PeersBench } from './peers/index.ts';
 import { benchStartup, type StartupBench } from './startup.ts';
 import { benchKernels, type KernelResult } from './suite.ts';
-import { benchTraining, type TrainResult } from './training.ts';
+import { BENCH_MODELS, benchTraining, type TrainResult } from './training.ts';
 
 export const PARTS = ['kernels', 'matmul', 'train', 'peers', 'startup'] as const;
 export type Part = (typeof PARTS)[number];
@@ -27,6 +27,8 @@ export interface BenchSelection {
   readonly autotune: boolean;
   /** Serve the browser page cross-origin isolated (SharedArrayBuffer: TensorFlow.js's WASM backend then uses threads). */
   readonly isolate: boolean;
+  /** The training models to time (--models=mlp,smiles); all of them when absent. */
+  readonly models?: readonly string[];
 }
 
 /** Reads `--kernels --matmul --train --peers --startup --quick --isolate --autotune` (unknown words are refused). */
@@ -35,15 +37,21 @@ export function parseSelection(words: readonly string[]): BenchSelection {
   let quick = false;
   let isolate = false;
   let autotune = false;
+  let models: string[] | undefined;
   for (const w of words) {
     const name = w.replace(/^--/, '');
-    if (name === 'quick') quick = true;
+    if (name.startsWith('models=')) {
+      models = name.slice(7).split(',');
+      const known = BENCH_MODELS.map((m) => m[0]);
+      const bad = models.find((m) => !known.includes(m));
+      if (bad !== undefined) throw new Error(`bench: --models: unknown model '${bad}': expected a comma-separated list of ${known.join(', ')}`);
+    } else if (name === 'quick') quick = true;
     else if (name === 'isolate') isolate = true;
     else if (name === 'autotune') autotune = true;
     else if ((PARTS as readonly string[]).includes(name)) parts.push(name as Part);
-    else throw new Error(`bench: unknown option '${w}': expected --kernels, --matmul, --train, --peers, --startup, --quick, --isolate or --autotune`);
+    else throw new Error(`bench: unknown option '${w}': expected --kernels, --matmul, --train, --peers, --startup, --quick, --isolate, --autotune or --models=<list>`);
   }
-  return { parts: parts.length ? parts : [...PARTS], quick, isolate, autotune };
+  return { parts: parts.length ? parts : [...PARTS], quick, isolate, autotune, ...(models ? { models } : {}) };
 }
 
 export interface BenchResults {
@@ -76,7 +84,7 @@ const RUNNERS: PartRunners = { kernels: benchKernels, matmul: benchMatmul, train
  */
 export async function runSelection(device: GPUDevice, sel: BenchSelection, log: (s: string) => void, run: PartRunners = RUNNERS): Promise<BenchResults> {
   const has = (p: Part) => sel.parts.includes(p);
-  const train = () => run.training(device, log, { quick: sel.quick, autotune: sel.autotune });
+  const train = () => run.training(device, log, { quick: sel.quick, autotune: sel.autotune, ...(sel.models ? { models: sel.models } : {}) });
   // First, while nothing has compiled yet in this process.
   const startup = has('train') || has('startup') ? await run.startup(log) : null;
   const kernels = has('kernels') ? await run.kernels(device, log, { quick: sel.quick }) : [];

@@ -13,7 +13,9 @@ import { kernelProfile, type KernelProfile } from '../src/gpu/profile.ts';
 import { canTime, timeCalls, timePass } from '../src/gpu/timing.ts';
 import { gpuWait } from '../src/gpu/wait.ts';
 import { parseObjective } from '../src/graph/objective.ts';
-import { convPreset, mlpPreset, type ModelSpec } from '../src/model/spec.ts';
+import type { Dataset } from '../src/data/dataset.ts';
+import { SPECIAL_IDS } from '../src/data/tokens.ts';
+import { convPreset, mlpPreset, sequencePreset, type ModelSpec } from '../src/model/spec.ts';
 import { initParams, TrainingSession, type MatmulChoice, type SessionMemory } from '../src/train/session.ts';
 import { timeTwoChunks, type Chunk } from './timing.ts';
 
@@ -69,7 +71,28 @@ export const BENCH_MODELS: readonly (readonly [name: string, spec: ModelSpec, ba
   ['mlp', mlpPreset(), 128],
   ['mlp-iwae5', mlpPreset(), 128, 'iwae:5'],
   ['conv', convPreset({ latent: 20 }), 64],
+  // The smiles preset as `train --dataset smiles` builds it: 66 steps (65 tokens and END), 32 tokens.
+  ['smiles', sequencePreset({ steps: 66, vocab: 32, decoder: 'gru', wordDropout: 0.3 }), 128],
 ];
+
+/**
+ * A batch-sized stand-in for the model's data: pixel bytes, or for a token
+ * model sequences of 20 to 65 ids past the specials, END, then padding.
+ */
+function benchData(spec: ModelSpec, count: number): Dataset {
+  const D = spec.input.reduce((a, b) => a * b, 1);
+  if (spec.extraInputs?.prev?.type !== 'previous-tokens') {
+    return { name: 'bench', shape: spec.input, count, data: Uint8Array.from({ length: count * D }, (_, i) => (i * 31) % 256), labels: null };
+  }
+  const [T, V] = spec.input as [number, number];
+  const ids = new Float32Array(count * T);
+  for (let r = 0; r < count; r++) {
+    const len = 20 + ((r * 17) % (T - 20));
+    for (let t = 0; t < len; t++) ids[r * T + t] = 4 + ((r * 7 + t * 13) % (V - 4));
+    ids[r * T + len] = SPECIAL_IDS.end;
+  }
+  return { name: 'bench', shape: [T], count, data: ids, labels: null, tokens: { vocab: V, ids: SPECIAL_IDS } };
+}
 
 const MiB = (b: number) => (b / 2 ** 20).toFixed(2);
 
@@ -85,8 +108,7 @@ export async function benchTraining(device: GPUDevice, log: (s: string) => void 
     );
     try {
       s.setParams(initParams(s.graph, 1));
-      const D = spec.input.reduce((a, b) => a * b, 1);
-      s.attachData({ name: 'bench', shape: spec.input, count: batch * 4, data: Uint8Array.from({ length: batch * 4 * D }, (_, i) => (i * 31) % 256), labels: null });
+      s.attachData(benchData(spec, batch * 4));
       const knobs = { beta: 1, lr: 1e-3 };
       // The step's own kernels, not the stand-ins that run while they compile (bench/startup.ts measures those).
       await callsReady(s.stepCalls());
@@ -154,6 +176,8 @@ export async function benchTraining(device: GPUDevice, log: (s: string) => void 
         const top = [...r.kernels].sort((a, b) => b.ms - a.ms).slice(0, 8);
         const sum = r.kernels.reduce((a, b) => a + b.ms, 0);
         log(`  slowest kernels: ${top.map((k) => `${k.label} ${k.ms.toFixed(2)} ms (${((100 * k.ms) / sum).toFixed(0)}%)`).join('; ')}`);
+        const gru = r.kernels.filter((k) => /^gru/i.test(k.label)).reduce((a, b) => a + b.ms, 0);
+        if (gru > 0) log(`  GRU recurrence kernels (forward and backward through time): ${gru.toFixed(1)} ms, ${((100 * gru) / sum).toFixed(0)}% of the step's kernels`);
       }
       log(`  matmul variants: ${[...variants].map(([v, c]) => `${c}× ${v}`).join(', ')}`);
     } finally {

@@ -223,7 +223,7 @@ export interface PresetRecipe {
 }
 
 /** The sequence presets' recipe: the KL annealed in, free bits and word dropout keep z informative on small sets. */
-const SEQUENCE_RECIPE: PresetRecipe = { epochs: 30, lr: 2e-3, klSchedule: 'sigmoid:1500', freeBits: 0.5, wordDropout: 0.3, latent: 32 };
+const SEQUENCE_RECIPE: PresetRecipe = { epochs: 15, lr: 2e-3, klSchedule: 'sigmoid:700', freeBits: 0.5, wordDropout: 0.3, latent: 32 };
 
 export function presetRecipe(model: string): PresetRecipe {
   return model in SEQUENCE_PRESETS ? SEQUENCE_RECIPE : {};
