@@ -115,13 +115,15 @@ for (const preset of ['smiles', 'smiles-conv'] as const) {
     try {
       const J = spec.latent;
       const { mu, logvar } = await inf.encode(datasetRows(batch));
-      // Free bits λ: the median of the batch's per-dimension KL, so the rule decides for both kinds of dimension.
+      // Free bits λ: halfway between the two middle values of the batch's per-dimension KL, so the rule
+      // decides for both kinds of dimension and no dimension sits at λ (where rounding would decide).
       const klDim = Array.from({ length: J }, (_, j) => {
         let k = 0;
         for (let b = 0; b < BATCH; b++) k += 0.5 * (mu[b * J + j]! ** 2 + Math.expm1(logvar[b * J + j]!) - logvar[b * J + j]!);
         return k / BATCH;
       });
-      const freeBits = [...klDim].sort((a, b) => a - b)[J >> 1]!;
+      const sorted = [...klDim].sort((a, b) => a - b);
+      const freeBits = (sorted[(J >> 1) - 1]! + sorted[J >> 1]!) / 2;
       const below = klDim.filter((k) => k < freeBits).length;
       expect(below > 0 && below < J, `λ = ${freeBits}: ${below} of ${J} dimensions below it`);
 
