@@ -24,10 +24,10 @@ export interface PeersBench {
 type Log = (s: string) => void;
 
 function line(r: PeerResult): string {
-  if (r.trained === false) return `peer ${r.peer.padEnd(14)} ${r.model.padEnd(5)} FAILED: ${r.error}`;
-  if (r.samplesPerSecond === null) return `peer ${r.peer.padEnd(14)} ${r.model.padEnd(5)} could not run: ${r.error}`;
+  if (r.trained === false) return `peer ${r.peer.padEnd(14)} ${r.model.padEnd(6)} FAILED: ${r.error}`;
+  if (r.samplesPerSecond === null) return `peer ${r.peer.padEnd(14)} ${r.model.padEnd(6)} could not run: ${r.error}`;
   const chunks = r.chunks.map((c) => `${c.steps} steps in ${(c.ms / 1000).toFixed(1)} s`).join(', ');
-  return `peer ${r.peer.padEnd(14)} ${r.model.padEnd(5)} (batch ${r.batch}): ${r.samplesPerSecond.toFixed(1)} samples/s, step ${r.stepMs!.toFixed(1)} ms (the faster of: ${chunks}); loss on batch ${r.lossBatch} ${r.firstLoss!.toFixed(1)} at warm-up -> ${r.lastLoss!.toFixed(1)} after the timed steps`;
+  return `peer ${r.peer.padEnd(14)} ${r.model.padEnd(6)} (batch ${r.batch}): ${r.samplesPerSecond.toFixed(1)} samples/s, step ${r.stepMs!.toFixed(1)} ms (the faster of: ${chunks}); loss on batch ${r.lossBatch} ${r.firstLoss!.toFixed(1)} at warm-up -> ${r.lastLoss!.toFixed(1)} after the timed steps`;
 }
 
 /**
