@@ -12,6 +12,7 @@
  */
 import { clearMatmulTuning } from '../src/kernels/autotune.ts';
 import { benchMatmul, type MatmulBench } from './matmul.ts';
+import { PEER_MODELS } from './peers/common.ts';
 import type { PeersBench } from './peers/index.ts';
 import { benchStartup, type StartupBench } from './startup.ts';
 import { benchKernels, type KernelResult } from './suite.ts';
@@ -27,7 +28,7 @@ export interface BenchSelection {
   readonly autotune: boolean;
   /** Serve the browser page cross-origin isolated (SharedArrayBuffer: TensorFlow.js's WASM backend then uses threads). */
   readonly isolate: boolean;
-  /** The training models to time (--models=mlp,smiles); all of them when absent. */
+  /** The training models to time (--models=mlp,smiles), and with --peers the peers' models among them; all of them when absent. */
   readonly models?: readonly string[];
 }
 
@@ -105,9 +106,16 @@ export async function runSelection(device: GPUDevice, sel: BenchSelection, log: 
     } else {
       // Our numbers for the ratios come from the same run, before and after the peers.
       if (!training.length) training = await train();
-      const rate = (t: readonly TrainResult[]) => ({ mlp: t.find((x) => x.model === 'mlp')!.samplesPerSecond, conv: t.find((x) => x.model === 'conv')!.samplesPerSecond });
-      const { benchPeers } = await import('./peers/index.ts');
-      peers = await benchPeers(rate(training), async () => rate(await train()), log);
+      // The peers run the models the training part timed (--models limits both).
+      const models = PEER_MODELS.filter((m) => training.some((x) => x.model === m));
+      const rate = (t: readonly TrainResult[]) => Object.fromEntries(models.map((m) => [m, t.find((x) => x.model === m)!.samplesPerSecond]));
+      if (!models.length) {
+        peers = { skipped: `the peers run ${PEER_MODELS.join(', ')}; none of them is among --models=${sel.models?.join(',')}` };
+        log(`peers: ${peers.skipped}`);
+      } else {
+        const { benchPeers } = await import('./peers/index.ts');
+        peers = await benchPeers(models, rate(training), async () => rate(await train()), log);
+      }
     }
   }
   return { kernels, matmul, training, startup, peers, timing: device.features.has('timestamp-query') ? 'gpu timestamps (median)' : 'wall clock' };

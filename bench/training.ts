@@ -85,13 +85,18 @@ function benchData(spec: ModelSpec, count: number): Dataset {
     return { name: 'bench', shape: spec.input, count, data: Uint8Array.from({ length: count * D }, (_, i) => (i * 31) % 256), labels: null };
   }
   const [T, V] = spec.input as [number, number];
+  return { name: 'bench', shape: [T], count, data: benchTokenIds(count, T, V), labels: null, tokens: { vocab: V, ids: SPECIAL_IDS } };
+}
+
+/** `count` rows of T token ids: 20 to T - 1 ids past the specials, END, then padding (the peers train on the same rows). */
+export function benchTokenIds(count: number, T: number, V: number): Float32Array {
   const ids = new Float32Array(count * T);
   for (let r = 0; r < count; r++) {
     const len = 20 + ((r * 17) % (T - 20));
     for (let t = 0; t < len; t++) ids[r * T + t] = 4 + ((r * 7 + t * 13) % (V - 4));
     ids[r * T + len] = SPECIAL_IDS.end;
   }
-  return { name: 'bench', shape: [T], count, data: ids, labels: null, tokens: { vocab: V, ids: SPECIAL_IDS } };
+  return ids;
 }
 
 const MiB = (b: number) => (b / 2 ** 20).toFixed(2);

@@ -2,10 +2,12 @@
  * The jax-js peer: the benchmark step as one jit-compiled function (loss,
  * valueAndGrad, Adam) on jax-js's WebGPU backend, NCHW like ours. jax-js
  * counts references: every array passed to a function is consumed, so values
- * used twice are passed as `.ref`.
+ * used twice are passed as `.ref`. The smiles model's GRU is a JavaScript loop
+ * over its 66 steps, unrolled into the traced function.
  */
-import { defaultDevice, getWebGPUDevice, init, jit, lax, nn, numpy as np, random, tree, valueAndGrad } from '@jax-js/jax';
-import { initValues, PEER_BATCH, PEER_HIDDEN, PEER_LATENT, peerBatches, type PeerModel, type PeerStep } from './common.ts';
+import { defaultDevice, DType, getWebGPUDevice, init, jit, lax, nn, numpy as np, random, tree, valueAndGrad } from '@jax-js/jax';
+import { SPECIAL_IDS } from '../../src/data/tokens.ts';
+import { initValues, PEER_BATCH, PEER_HIDDEN, PEER_LATENT, peerBatches, SMILES, smilesBatches, WORD_DROPOUT, type PeerModel, type PeerStep } from './common.ts';
 
 type Params = Record<string, np.Array>;
 
@@ -69,10 +71,66 @@ function convLoss(p: Params, x: np.Array, key: np.Array): np.Array {
   return elbo(logits, x, mu, logvar, B);
 }
 
+/** The smiles model's inputs besides the parameters: a batch (common.ts), UNK's one-hot row [1, 1, V], and the keys of ε and of word dropout. */
+interface SmilesIn {
+  x: np.Array;
+  prev: np.Array;
+  droppable: np.Array;
+  unk: np.Array;
+  dropKey: np.Array;
+}
+
+/** The smiles model's loss (bench/peers/common.ts), NCW like ours; the GRU's input product of all steps is one matmul before the loop. */
+function smilesLoss(p: Params, d: SmilesIn, key: np.Array): np.Array {
+  const B = PEER_BATCH.smiles, { steps: T, vocab: V, hidden: H } = SMILES;
+  const F = 10 * (T - 26);
+  const { x, prev, droppable, unk, dropKey } = d;
+  const h1 = nn.relu(lax.conv(np.transpose(x.ref, [0, 2, 1]), p.c1!, [1], 'VALID').add(p.cb1!.reshape([-1, 1])));
+  const h2 = nn.relu(lax.conv(h1, p.c2!, [1], 'VALID').add(p.cb2!.reshape([-1, 1])));
+  const h3 = nn.relu(lax.conv(h2, p.c3!, [1], 'VALID').add(p.cb3!.reshape([-1, 1]))).reshape([B, F]);
+  const e = nn.relu(np.matmul(h3, p.wfc!).add(p.bfc!));
+  const mu = np.matmul(e.ref, p.wmu!).add(p.bmu!);
+  const logvar = np.matmul(e, p.wlv!).add(p.blv!);
+  const z = latent(mu.ref, logvar.ref, key);
+  // Word dropout: a droppable previous token becomes UNK with probability WORD_DROPOUT.
+  const drop = droppable.mul(np.astype(random.bernoulli(dropKey, WORD_DROPOUT, [B, T, 1]), DType.Float32));
+  const prevIn = prev.ref.add(drop.mul(unk.sub(prev)));
+  const gi = np.matmul(prevIn.reshape([B * T, V]), p.wip!).reshape([B, T, 3 * H]).add(np.matmul(z.ref, p.wiz!).add(p.bi!).reshape([B, 1, 3 * H]));
+  const giSteps = np.split(gi, T, 1);
+  let h = np.tanh(np.matmul(z, p.wh0!).add(p.bh0!));
+  const whh = p.whh!, bhh = p.bhh!;
+  const hs: np.Array[] = [];
+  for (let t = 0; t < T; t++) {
+    const [ir, iz, inn] = np.split(giSteps[t]!.reshape([B, 3 * H]), 3, 1);
+    const [hr, hz, hn] = np.split(np.matmul(h.ref, whh.ref).add(bhh.ref), 3, 1);
+    const r = nn.sigmoid(ir!.add(hr!)), u = nn.sigmoid(iz!.add(hz!));
+    const n = np.tanh(inn!.add(r.mul(hn!)));
+    h = n.ref.add(u.mul(h.sub(n)));
+    hs.push(h.ref);
+  }
+  h.dispose();
+  whh.dispose();
+  bhh.dispose();
+  const logits = np.matmul(np.stack(hs, 1).reshape([B * T, H]), p.wo!).add(p.bo!);
+  const recon = x.reshape([B * T, V]).mul(nn.logSoftmax(logits, -1)).sum().mul(-1);
+  const kl = logvar.ref.add(1).sub(np.square(mu)).sub(np.exp(logvar)).sum().mul(-0.5);
+  return recon.add(kl).div(B);
+}
+
 function initParams(model: PeerModel): Params {
   const J = PEER_LATENT, H = PEER_HIDDEN;
   let seed = 1;
   const p = (shape: number[], fanIn: number) => param(shape, fanIn, seed++);
+  if (model === 'smiles') {
+    // The same values as the TF.js peer's, drawn in the same order; conv kernels [out, in, k], the GRU's input weights split by input.
+    const { vocab: V, latent: L, hidden: G, encoderHidden: E } = SMILES;
+    const F = 10 * (SMILES.steps - 26);
+    return {
+      c1: p([9, V, 9], 9 * V), cb1: p([9], 9 * V), c2: p([9, 9, 9], 81), cb2: p([9], 81), c3: p([10, 9, 11], 99), cb3: p([10], 99),
+      wfc: p([F, E], F), bfc: p([E], F), wmu: p([E, L], E), bmu: p([L], E), wlv: p([E, L], E), blv: p([L], E), wh0: p([L, G], L), bh0: p([G], L),
+      wip: p([V, 3 * G], G), wiz: p([L, 3 * G], G), bi: p([3 * G], G), whh: p([G, 3 * G], G), bhh: p([3 * G], G), wo: p([G, V], G), bo: p([V], G),
+    };
+  }
   if (model === 'mlp') {
     return {
       w1: p([784, H], 784), b1: p([H], 784), wmu: p([H, J], H), bmu: p([J], H), wlv: p([H, J], H), blv: p([J], H),
@@ -91,12 +149,24 @@ function initParams(model: PeerModel): Params {
 /** The jit-compiled step of `model` on jax-js's default device. */
 export function jaxStep(model: PeerModel): PeerStep {
   const B = PEER_BATCH[model];
-  const lossFn = model === 'mlp' ? mlpLoss : convLoss;
-  const xs = peerBatches(model).map((b) => np.array(b).reshape(model === 'mlp' ? [B, 784] : [B, 1, 28, 28]));
+  type Data = np.Array | SmilesIn;
+  const lossFn = (model === 'mlp' ? mlpLoss : model === 'conv' ? convLoss : smilesLoss) as (p: Params, x: Data, key: np.Array) => np.Array;
+  const { steps: T, vocab: V } = SMILES;
+  const xs: Data[] = model === 'smiles'
+    ? smilesBatches().map((b) => ({ x: np.array(b.x).reshape([B, T, V]), prev: np.array(b.prev).reshape([B, T, V]), droppable: np.array(b.droppable).reshape([B, T, 1]) }) as SmilesIn)
+    : peerBatches(model).map((b) => np.array(b).reshape(model === 'mlp' ? [B, 784] : [B, 1, 28, 28]));
+  const unkRow = new Float32Array(V);
+  unkRow[SPECIAL_IDS.unk] = 1;
+  const unk = np.array(unkRow).reshape([1, 1, V]);
+  // A batch for step t (its own word-dropout key for the smiles model).
+  const data = (i: number, t: number): Data => {
+    const d = xs[i % xs.length]!;
+    return d instanceof np.Array ? d.ref : { ...(tree.ref(d) as SmilesIn), unk: unk.ref, dropKey: random.key(1_000_000 + t) };
+  };
   let params = initParams(model);
   let m = tree.map((a: np.Array) => np.zerosLike(a), tree.ref(params)) as Params;
   let v = tree.map((a: np.Array) => np.zerosLike(a), tree.ref(params)) as Params;
-  const update = jit((p: Params, m0: Params, v0: Params, x: np.Array, key: np.Array, lrt: np.Array) => {
+  const update = jit((p: Params, m0: Params, v0: Params, x: Data, key: np.Array, lrt: np.Array) => {
     const [loss, g] = valueAndGrad(lossFn)(tree.ref(p), x, key) as [np.Array, Params];
     const p1: Params = {}, m1: Params = {}, v1: Params = {};
     for (const k of Object.keys(p)) {
@@ -114,7 +184,7 @@ export function jaxStep(model: PeerModel): PeerStep {
     step: (i) => {
       const t = i + 1;
       const lrt = np.array(LR * Math.sqrt(1 - B2 ** t) / (1 - B1 ** t));
-      const [loss, p1, m1, v1] = update(params, m, v, xs[i % xs.length]!.ref, random.key(t), lrt) as unknown as [np.Array, Params, Params, Params];
+      const [loss, p1, m1, v1] = update(params, m, v, data(i, t), random.key(t), lrt) as unknown as [np.Array, Params, Params, Params];
       params = p1;
       m = m1;
       v = v1;
@@ -124,7 +194,7 @@ export function jaxStep(model: PeerModel): PeerStep {
     drop: (h) => (h as np.Array).dispose(),
     dispose: () => {
       update.dispose?.();
-      tree.dispose([params, m, v, xs]);
+      tree.dispose([params, m, v, xs, unk]);
     },
   };
 }

@@ -4,6 +4,8 @@
  * binaries served from the page's own origin). NHWC layout, TF.js's own
  * convolution kernels; 'same' padding gives the same shapes as padding 1
  * (and, for the transposed convolutions, output padding 1) at these sizes.
+ * The smiles model's GRU runs as a JavaScript loop over its 66 steps
+ * (tf.matMul, tf.sigmoid, tf.tanh), differentiated by TF.js's tape.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
@@ -11,7 +13,8 @@ import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import { initValues, PEER_BATCH, PEER_HIDDEN, PEER_LATENT, peerBatches, type PeerModel, type PeerStep } from './common.ts';
+import { initValues, PEER_BATCH, PEER_HIDDEN, PEER_LATENT, peerBatches, SMILES, smilesBatches, type PeerModel, type PeerStep } from './common.ts';
+import { reparameterize, smilesLoss } from './tfjs-smiles.ts';
 
 export type TfBackend = 'webgpu' | 'wasm';
 
@@ -53,14 +56,9 @@ function elbo(logits: tf.Tensor, x: tf.Tensor, mu: tf.Tensor, logvar: tf.Tensor,
   return bce.add(kl).div(batch) as tf.Scalar;
 }
 
-function reparameterize(mu: tf.Tensor, logvar: tf.Tensor): tf.Tensor {
-  return mu.add(tf.exp(logvar.mul(0.5)).mul(tf.randomNormal(mu.shape)));
-}
-
 /** The step of `model` on the current backend. */
 export function tfStep(model: PeerModel): PeerStep {
   const B = PEER_BATCH[model], J = PEER_LATENT, H = PEER_HIDDEN;
-  const xs = peerBatches(model).map((b) => tf.tensor(b, model === 'mlp' ? [B, 784] : [B, 28, 28, 1]));
   let seed = 1;
   const vars: tf.Variable[] = [];
   const p = (shape: number[], fanIn: number) => {
@@ -68,6 +66,13 @@ export function tfStep(model: PeerModel): PeerStep {
     vars.push(v);
     return v;
   };
+  if (model === 'smiles') {
+    const { steps: T, vocab: V } = SMILES;
+    const batches = smilesBatches().map((b) => ({ x: tf.tensor(b.x, [B, T, V]), prev: tf.tensor(b.prev, [B, T, V]), droppable: tf.tensor(b.droppable, [B, T, 1]) }));
+    const kept: tf.Tensor[] = [];
+    return adamStep(smilesLoss(p, kept), batches, vars, () => [...kept, ...batches.flatMap((b) => [b.x, b.prev, b.droppable])]);
+  }
+  const xs = peerBatches(model).map((b) => tf.tensor(b, model === 'mlp' ? [B, 784] : [B, 28, 28, 1]));
   let loss: (x: tf.Tensor) => tf.Scalar;
   if (model === 'mlp') {
     const w1 = p([784, H], 784), b1 = p([H], 784);
@@ -98,9 +103,14 @@ export function tfStep(model: PeerModel): PeerStep {
       return elbo(logits, x, mu, logvar, B);
     };
   }
+  return adamStep(loss, xs, vars, () => xs);
+}
+
+/** Adam at 1e-3 on `vars`, step i on batch i % 4. */
+function adamStep<X>(loss: (x: X) => tf.Scalar, batches: readonly X[], vars: tf.Variable[], data: () => tf.Tensor[]): PeerStep {
   const opt = tf.train.adam(1e-3);
   return {
-    step: (i) => opt.minimize(() => loss(xs[i % xs.length]!), true, vars),
+    step: (i) => opt.minimize(() => loss(batches[i % batches.length]!), true, vars),
     loss: async (h) => {
       const t = h as tf.Scalar;
       const v = (await t.data())[0]!;
@@ -110,7 +120,7 @@ export function tfStep(model: PeerModel): PeerStep {
     drop: (h) => (h as tf.Scalar).dispose(),
     dispose: () => {
       opt.dispose();
-      for (const v of [...vars, ...xs]) v.dispose();
+      for (const v of [...vars, ...data()]) v.dispose();
     },
   };
 }

@@ -4,16 +4,18 @@
  * profile's default, and the JSON says so); every training benchmark is
  * timed over two chunks of at least 20 steps or 5 seconds after warm-up;
  * a peer whose loss does not fall over its timed steps is a failure, not a
- * rate.
+ * rate; the peers' smiles model trains on the rows ours does, and each ratio
+ * is held to its own model's target.
  */
 import { after, before, test } from 'node:test';
 import { requestGpu, type GpuHandle } from '../../src/gpu/device.ts';
 import { matmulTuning, tuneMatmul, VAE_MATMUL_SHAPES } from '../../src/kernels/autotune.ts';
 import { defaultMatmulVariant, matmulShapeKey, matmulVariant } from '../../src/kernels/matmul.ts';
 import { parseSelection, runSelection } from '../../bench/parts.ts';
-import { timePeer, type PeerStep } from '../../bench/peers/common.ts';
+import { PEER_BATCH, PEER_TARGETS, peerRatios, ratioTable, SMILES, smilesBatches, timePeer, WORD_DROPOUT, type PeerResult, type PeerStep } from '../../bench/peers/common.ts';
 import { MIN_CHUNK_MS, MIN_CHUNK_STEPS, timeTwoChunks } from '../../bench/timing.ts';
-import { benchTraining } from '../../bench/training.ts';
+import { BENCH_MODELS, benchTokenIds, benchTraining } from '../../bench/training.ts';
+import { SPECIAL_IDS } from '../../src/data/tokens.ts';
 import type { MatmulBench } from '../../bench/matmul.ts';
 import { expect } from '../support/check.ts';
 
@@ -92,4 +94,55 @@ test('bench: a chunk shorter than both limits (a warm-up step that was slower th
     return n * 100;
   }, 2000);
   expect(sizes.join(',') === '3,20,20' && t.steps === 20 && t.stepMs === 100 && t.chunks.length === 3, `chunks ${sizes}: ${JSON.stringify(t)}`);
+});
+
+test('bench: the peers\' smiles batches are the rows ours trains on (one-hot, padding zero, previous tokens START then shifted), with the preset\'s sizes', () => {
+  const [, spec, batch] = BENCH_MODELS.find((m) => m[0] === 'smiles')!;
+  const gru = spec.decoder.find((l) => l.type === 'gru') as { hidden: number } | undefined;
+  const fc = spec.encoder.find((l) => l.type === 'dense') as { out: number } | undefined;
+  expect(JSON.stringify(spec.input) === JSON.stringify([SMILES.steps, SMILES.vocab]) && spec.latent === SMILES.latent && batch === PEER_BATCH.smiles && gru?.hidden === SMILES.hidden && fc?.out === SMILES.encoderHidden,
+    `the peers' smiles sizes ${JSON.stringify(SMILES)} batch ${PEER_BATCH.smiles} against the preset's input ${spec.input} latent ${spec.latent} batch ${batch} GRU ${gru?.hidden} dense ${fc?.out}`);
+  const prev = spec.extraInputs?.prev;
+  expect(prev?.type === 'previous-tokens' && prev.dropout === WORD_DROPOUT, `word dropout ${JSON.stringify(prev)} against the peers' ${WORD_DROPOUT}`);
+  const { steps: T, vocab: V } = SMILES, B = PEER_BATCH.smiles;
+  const ids = benchTokenIds(4 * B, T, V);
+  const batches = smilesBatches();
+  const idAt = (a: Float32Array, r: number, t: number) => {
+    const row = Array.from(a.subarray((r * T + t) * V, (r * T + t + 1) * V));
+    return row.every((v) => v === 0) ? SPECIAL_IDS.pad : row.indexOf(1) + (row.reduce((x, y) => x + y, 0) === 1 ? 0 : 1000);
+  };
+  for (let b = 0; b < 4; b++) {
+    for (const r of [0, 1, B - 1]) {
+      for (let t = 0; t < T; t++) {
+        const id = ids[(b * B + r) * T + t]!, before = t === 0 ? SPECIAL_IDS.start : ids[(b * B + r) * T + t - 1]!;
+        expect(idAt(batches[b]!.x, r, t) === id, `batch ${b} row ${r} step ${t}: x holds ${idAt(batches[b]!.x, r, t)}, ours ${id}`);
+        expect(idAt(batches[b]!.prev, r, t) === before, `batch ${b} row ${r} step ${t}: prev holds ${idAt(batches[b]!.prev, r, t)}, expected ${before}`);
+        expect(batches[b]!.droppable[r * T + t] === (t > 0 && before !== SPECIAL_IDS.pad ? 1 : 0), `batch ${b} row ${r} step ${t}: droppable ${batches[b]!.droppable[r * T + t]}`);
+      }
+    }
+  }
+});
+
+test('bench: each peer ratio is held to its own model\'s target (smiles ≥ 5× TensorFlow.js WebGPU), and the table prints it', () => {
+  const run = (peer: string, model: 'mlp' | 'smiles', sps: number | null, error?: string): PeerResult => ({
+    peer, model, batch: 128, samplesPerSecond: sps, stepMs: null, timedSteps: 1, chunks: [], firstLoss: null, lastLoss: null, lossBatch: null, trained: sps === null ? null : true, ...(error ? { error } : {}),
+  });
+  const runs = [run('tfjs-webgpu', 'mlp', 100), run('tfjs-webgpu', 'smiles', 100), run('tfjs-wasm', 'smiles', 1000), run('jax-js-webgpu', 'smiles', null, 'jax-js: out of memory')];
+  const ratios = peerRatios(['mlp', 'smiles'], { mlp: 600, smiles: 600 }, { mlp: 700, smiles: 700 }, runs);
+  const row = (model: string, peer: string) => ratios.find((r) => r.model === model && r.peer === peer)!;
+  // The same 6–7× meets smiles's 5× and misses mlp's 10×.
+  expect(PEER_TARGETS['tfjs-webgpu'].smiles === 5 && row('smiles', 'tfjs-webgpu').target === 5 && row('smiles', 'tfjs-webgpu').met === 'yes', `smiles row ${JSON.stringify(row('smiles', 'tfjs-webgpu'))}`);
+  expect(row('mlp', 'tfjs-webgpu').target === PEER_TARGETS['tfjs-webgpu'].mlp && row('mlp', 'tfjs-webgpu').met === 'no', `mlp row ${JSON.stringify(row('mlp', 'tfjs-webgpu'))}`);
+  expect(row('smiles', 'tfjs-wasm').met === 'no' && row('smiles', 'jax-js-webgpu').met === 'not run' && row('mlp', 'jax-js-webgpu').error === 'no run of this peer', JSON.stringify(ratios));
+  const table = ratioTable(ratios).split('\n');
+  const line = table.find((l) => l.startsWith('smiles  ours/tfjs-webgpu'));
+  expect(line !== undefined && /6\.50× +6\.00–7\.00× +≥5× +yes$/.test(line), `the smiles row: ${line}`);
+  expect(table.some((l) => /^mlp +ours\/tfjs-webgpu .* ≥10× +no$/.test(l)) && table.some((l) => /^smiles +ours\/jax-js-webgpu .*not run \(jax-js: out of memory\)$/.test(l)), table.join('\n'));
+  let missing = '';
+  try {
+    peerRatios(['smiles'], { mlp: 1 }, { mlp: 1 }, runs);
+  } catch (e) {
+    missing = (e as Error).message;
+  }
+  expect(/no measurement of ours for 'smiles' before the peers/.test(missing), `missing ours: ${missing}`);
 });
