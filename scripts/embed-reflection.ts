@@ -7,7 +7,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { reflectShader, shaderNames, shaderSource, sourceHash } from '../src/shaders/library.ts';
+import { shaderNames, shaderSource, sourceHash } from '../src/shaders/library.ts';
+import { reflectShader } from '../src/shaders/reflect.ts';
 
 /** The module text for the current shaders (reflected from src/shaders/sources.ts). */
 export function renderReflection(): string {

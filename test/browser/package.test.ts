@@ -259,7 +259,7 @@ test('raw WGSL and reflection metadata from the installed package are the reposi
   const meta = kernelMetadata();
   assert.deepEqual((facts.result.metadataJson as { shaders: unknown }).shaders, JSON.parse(JSON.stringify(meta)));
   assert.deepEqual(facts.result.metadataEntries, meta.flatMap((s) => s.entryPoints.map((p) => `${s.name}.${p.name}`)));
-  assert.ok((facts.result.metadataEntries as string[]).includes('matmul.matmul'));
+  assert.ok((facts.result.metadataEntries as string[]).includes('matmul.matmul_direct'));
 });
 
 test('the root entry (trainer API) bundles for the browser with its documented exports', () => {
