@@ -5,7 +5,6 @@
  * RDKit), resume against changed data, the inspection commands' text
  * outputs, and clear errors for options that do not fit the data.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,24 +12,13 @@ import { after, before, test } from 'node:test';
 import { csvColumn, WEHI_SMILES } from '../../src/data/sequence-files.ts';
 import { tokenizeSmiles, Vocabulary } from '../../src/data/tokens.ts';
 import { loadRdkit } from '../../src/eval/molecules.ts';
+import { runCli } from '../support/cli.ts';
 import { expect } from '../support/check.ts';
 
-const BIN = new URL('../../bin/webgpu-vae.mjs', import.meta.url).pathname;
 let dir: string;
 let molecules: string[];
 
-interface Result { code: number | null; stdout: string; stderr: string }
-
-function cli(args: string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCli(dir, args);
 
 const SMALL = ['--epochs', '1', '--batch', '32', '--hidden', '16', '--latent', '4', '--log-every', '3'];
 

@@ -8,7 +8,7 @@
  * the PyTorch project `export --pytorch` writes trains the run's objective;
  * the benchmark times the mlp on iwae:5 against its ELBO in the same run.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,24 +19,13 @@ import { encodeNpy } from '../../src/data/npy.ts';
 import { IWAE_MAX_K } from '../../src/graph/objective.ts';
 import { requestGpu } from '../../src/gpu/device.ts';
 import { benchTraining } from '../../bench/training.ts';
+import { runCli } from '../support/cli.ts';
 import { expect } from '../support/check.ts';
 
-const BIN = new URL('../../bin/webgpu-vae.mjs', import.meta.url).pathname;
 let dir: string;
 let data: string;
 
-interface Result { code: number | null; stdout: string; stderr: string }
-
-function cli(args: string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCli(dir, args);
 
 const SMALL = ['--batch', '32', '--hidden', '32', '--latent', '4', '--log-every', '3', '--json'];
 

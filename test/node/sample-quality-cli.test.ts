@@ -5,7 +5,6 @@
  * `sample --out s.npy`, a conditional model's per-class accuracy, the floor
  * of the test set's halves, and one-line errors for bad input.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,27 +12,16 @@ import { after, before, test } from 'node:test';
 import { loadMnistNode } from '../../src/data/mnist.ts';
 import { encodeNpy } from '../../src/data/npy.ts';
 import { loadClassifierWeights } from '../../src/eval/classifier-files.ts';
+import { runCli, type CliResult } from '../support/cli.ts';
 import { expect } from '../support/check.ts';
 
-const BIN = new URL('../../bin/webgpu-vae.mjs', import.meta.url).pathname;
 let dir: string;
 
-interface Result { code: number | null; stdout: string; stderr: string }
-
-function cli(args: string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCli(dir, args);
 
 const lastJson = (s: string) => JSON.parse(s.trim().split('\n').filter((l) => l.startsWith('{')).pop()!) as Record<string, unknown>;
 /** The error line of a failed command (Dawn's adapter messages aside). */
-const errorLine = (r: Result) => r.stderr.split('\n').filter((l) => l.startsWith('webgpu-vae ')).join('\n');
+const errorLine = (r: CliResult) => r.stderr.split('\n').filter((l) => l.startsWith('webgpu-vae ')).join('\n');
 /** Two epochs of the mlp preset at a higher learning rate: samples and reconstructions that look like digits. */
 const SHORT = ['--epochs', '2', '--batch', '64', '--lr', '0.003', '--json'];
 
