@@ -15,7 +15,7 @@ import { gpuWait } from '../src/gpu/wait.ts';
 import { parseObjective } from '../src/graph/objective.ts';
 import type { Dataset } from '../src/data/dataset.ts';
 import { SPECIAL_IDS } from '../src/data/tokens.ts';
-import { convPreset, mlpPreset, sequencePreset, type ModelSpec } from '../src/model/spec.ts';
+import { convPreset, cvaeMlpPreset, mlpPreset, resconvPreset, sequencePreset, type ModelSpec } from '../src/model/spec.ts';
 import { initParams, TrainingSession, type MatmulChoice, type SessionMemory } from '../src/train/session.ts';
 import { timeTwoChunks, type Chunk } from './timing.ts';
 
@@ -71,6 +71,8 @@ export const BENCH_MODELS: readonly (readonly [name: string, spec: ModelSpec, ba
   ['mlp', mlpPreset(), 128],
   ['mlp-iwae5', mlpPreset(), 128, 'iwae:5'],
   ['conv', convPreset({ latent: 20 }), 64],
+  ['cvae-mlp', cvaeMlpPreset(10), 128],
+  ['resconv', resconvPreset(), 128],
   // The smiles preset as `train --dataset smiles` builds it: 66 steps (65 tokens and END), 32 tokens.
   ['smiles', sequencePreset({ steps: 66, vocab: 32, decoder: 'gru', wordDropout: 0.3 }), 128],
 ];
@@ -82,7 +84,9 @@ export const BENCH_MODELS: readonly (readonly [name: string, spec: ModelSpec, ba
 function benchData(spec: ModelSpec, count: number): Dataset {
   const D = spec.input.reduce((a, b) => a * b, 1);
   if (spec.extraInputs?.prev?.type !== 'previous-tokens') {
-    return { name: 'bench', shape: spec.input, count, data: Uint8Array.from({ length: count * D }, (_, i) => (i * 31) % 256), labels: null };
+    const classes = Object.values(spec.extraInputs ?? {}).find((e) => e.type === 'label')?.classes;
+    const labels = classes === undefined ? null : Int32Array.from({ length: count }, (_, i) => (i * 7) % classes);
+    return { name: 'bench', shape: spec.input, count, data: Uint8Array.from({ length: count * D }, (_, i) => (i * 31) % 256), labels, ...(classes === undefined ? {} : { classes: Array.from({ length: classes }, (_, i) => String(i)) }) };
   }
   const [T, V] = spec.input as [number, number];
   return { name: 'bench', shape: [T], count, data: benchTokenIds(count, T, V), labels: null, tokens: { vocab: V, ids: SPECIAL_IDS } };
