@@ -50,6 +50,9 @@ const KB = 4;
 /** A block of conv_block.wgsl (block_mma.wgsl's 16×32): 16 output pixels (or flattened weights) × 32 output channels. */
 const BLOCK_ROWS = 16;
 const BLOCK_COLS = 32;
+/** A block of conv_block_rows.wgsl: 16 output channels × 32 output pixels (or, for the weight gradient, 32 flattened weights). */
+const ROWS_BLOCK_CHANNELS = 16;
+const ROWS_BLOCK_PIXELS = 32;
 
 function windowParams(g: ConvWindow): Record<string, number> {
   return {
@@ -87,6 +90,17 @@ export function conv2dForwardCall(device: GPUDevice, label: string, g: ConvWindo
   const ep = epilogueParams(label, e);
   const v = resolveVariant(device, label, 'conv2d_forward', g.cout, variant);
   const buffers = { x: b.inp, weight: b.weight, bias: e.bias ?? placeholderBuffer(device), y: b.out };
+  if (v === 'blocked' && g.cout <= ROWS_BLOCK_CHANNELS && g.cin >= 4) {
+    // At most 16 output channels: the block turned around (16 channels × 32 pixels), so none of it is padding.
+    return makeCall(device, {
+      shader: 'conv_block_rows',
+      entry: 'conv2d_forward_rows',
+      label: `${label} [blocked]`,
+      buffers,
+      params: { ...windowParams(g), ...ep },
+      workgroups: grid1d(device, Math.ceil((g.n * g.oh * g.ow) / ROWS_BLOCK_PIXELS) * Math.ceil(g.cout / ROWS_BLOCK_CHANNELS), invocationsPerGroup('conv_block_rows', 'conv2d_forward_rows')),
+    });
+  }
   if (v === 'blocked') {
     return makeCall(device, {
       shader: 'conv_block',
@@ -126,6 +140,18 @@ export function convTranspose2dForwardCall(device: GPUDevice, label: string, g: 
     stride_h: g.sh, stride_w: g.sw, pad_h: g.ph, pad_w: g.pw, dil_h: g.dh, dil_w: g.dw, flat_k: 0,
   };
   const qh = Math.ceil(g.h / g.sh), qw = Math.ceil(g.w / g.sw);
+  if (v === 'blocked' && g.cin <= ROWS_BLOCK_CHANNELS) {
+    // Blocks of 16 channels × ROWS_BLOCK_PIXELS pixels of one phase.
+    const blocks = g.sh * g.sw * Math.ceil((g.n * qh * qw) / ROWS_BLOCK_PIXELS) * Math.ceil(g.cin / ROWS_BLOCK_CHANNELS);
+    return makeCall(device, {
+      shader: 'conv_block_rows',
+      entry: 'conv_transpose2d_forward_rows',
+      label: `${label} [blocked]`,
+      buffers,
+      params: { ...window, ...ep },
+      workgroups: grid1d(device, blocks, invocationsPerGroup('conv_block_rows', 'conv_transpose2d_forward_rows')),
+    });
+  }
   if (v === 'blocked') {
     // Blocks of BLOCK_ROWS pixels within each of the sh·sw phases, one per invocation.
     const blocks = g.sh * g.sw * Math.ceil((g.n * qh * qw) / BLOCK_ROWS) * Math.ceil(g.cin / BLOCK_COLS);
@@ -158,7 +184,19 @@ export function convTranspose2dForwardCall(device: GPUDevice, label: string, g: 
  */
 export function conv2dBackwardWeightCall(device: GPUDevice, label: string, g: ConvWindow,
   b: { readonly inp: BufferArg; readonly dout: BufferArg; readonly dweight: BufferArg }, accumulate: boolean, variant?: ConvVariant): KernelCall {
-  if (resolveVariant(device, label, 'conv2d_backward_weight', g.cout, variant) === 'blocked') {
+  const v = resolveVariant(device, label, 'conv2d_backward_weight', g.cout, variant);
+  if (v === 'blocked' && g.cout <= ROWS_BLOCK_CHANNELS) {
+    return makeCall(device, {
+      shader: 'conv_block_rows',
+      entry: 'conv2d_backward_weight_rows',
+      label: `${label} [blocked]`,
+      buffers: { x: b.inp, dy: b.dout, dweight: b.dweight },
+      params: { ...windowParams(g), has_bias: 0, act: 0, alpha: 0, accumulate: accumulate ? 1 : 0 },
+      // One workgroup per block of 16 output channels × ROWS_BLOCK_PIXELS flattened weights.
+      workgroups: grid1d(device, Math.ceil((g.cin * g.kh * g.kw) / ROWS_BLOCK_PIXELS) * Math.ceil(g.cout / ROWS_BLOCK_CHANNELS), 1),
+    });
+  }
+  if (v === 'blocked') {
     return makeCall(device, {
       shader: 'conv_block',
       entry: 'conv2d_backward_weight_block',

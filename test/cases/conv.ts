@@ -21,6 +21,11 @@ const CONV: readonly Conv2dOptions[] = [
   { batch: 2, inChannels: 2, outChannels: 5, inH: 12, inW: 9, kernel: [3, 2], stride: [2, 3], padding: [1, 0], dilation: [1, 2] },
   { batch: 2, inChannels: 3, outChannels: 3, inH: 16, inW: 16, kernel: 3, padding: 1 },
   { batch: 1, inChannels: 3, outChannels: 7, inH: 129, inW: 3, kernel: 3, stride: 2, padding: 1 },
+  // At most 16 output channels from at least 4 input channels: conv_block_rows.wgsl's blocks under 'blocked'
+  // (126 and 90 pixels: partial blocks of 32; 13 channels: a partial row group; 6 input channels: a partial step).
+  { batch: 2, inChannels: 16, outChannels: 16, inH: 9, inW: 7, kernel: 3, padding: 1 },
+  { batch: 2, inChannels: 6, outChannels: 13, inH: 11, inW: 10, kernel: 3, stride: 2, padding: 2, dilation: 2 },
+  { batch: 1, inChannels: 5, outChannels: 20, inH: 8, inW: 9, kernel: [3, 2], stride: [1, 2], padding: [1, 0] },
 ];
 
 /** conv_transpose2d geometries: the VAE decoder and the same kinds of odd cases, with output_padding. */
@@ -35,6 +40,8 @@ const CONVT: readonly ConvTranspose2dOptions[] = [
   { batch: 2, inChannels: 2, outChannels: 5, inH: 4, inW: 3, kernel: [3, 2], stride: [2, 3], padding: [1, 0], outputPadding: [1, 2], dilation: [1, 2] },
   { batch: 2, inChannels: 3, outChannels: 3, inH: 8, inW: 8, kernel: 4, stride: 2, padding: 1 },
   { batch: 1, inChannels: 3, outChannels: 2, inH: 65, inW: 2, kernel: 3, stride: 2, padding: 1, outputPadding: 1 },
+  // 12 output channels from 16 (conv_block_rows.wgsl's adjoint form under 'blocked'; its dx is the rows correlation).
+  { batch: 2, inChannels: 16, outChannels: 12, inH: 7, inW: 6, kernel: 3, stride: 2, padding: 1, outputPadding: 1 },
 ];
 
 // Sums of k f32 products of values in [-1, 1).
@@ -176,6 +183,7 @@ export const convCases: GpuCase[] = [
         for (const activation of EPILOGUE_ACTS) await checkForward(device, CONV2D, { ...CONV[7]!, activation, variant }, true, seed++);
         await checkForward(device, CONV2D, { ...CONV[1]!, activation: 'relu', variant }, true, seed++);
         await checkForward(device, CONV2D, { ...CONV[0]!, activation: 'leaky_relu', alpha: 0.2, variant }, true, seed++);
+        await checkForward(device, CONV2D, { ...CONV[11]!, activation: 'silu', variant }, true, seed++);
       }
     },
   },
@@ -206,6 +214,7 @@ export const convCases: GpuCase[] = [
         for (const activation of EPILOGUE_ACTS) await checkForward(device, CONV_T, { ...CONVT[7]!, activation, variant }, true, seed++);
         await checkForward(device, CONV_T, { ...CONVT[0]!, activation: 'relu', variant }, true, seed++);
         await checkForward(device, CONV_T, { ...CONVT[1]!, activation: 'sigmoid', variant }, true, seed++);
+        await checkForward(device, CONV_T, { ...CONVT[10]!, activation: 'gelu', variant }, true, seed++);
       }
     },
   },
@@ -224,6 +233,8 @@ export const convCases: GpuCase[] = [
         await checkBackward(device, CONV_T, { ...CONVT[7]!, variant }, 610, true);
         await checkForwardAccumulate(device, CONV2D, { ...CONV[7]!, variant }, 620);
         await checkForwardAccumulate(device, CONV_T, { ...CONVT[3]!, variant }, 630);
+        await checkForwardAccumulate(device, CONV2D, { ...CONV[10]!, variant }, 640);
+        await checkBackward(device, CONV2D, { ...CONV[11]!, variant }, 650, true);
       }
     },
   },
@@ -270,6 +281,23 @@ export const convCases: GpuCase[] = [
           expectLabels(`conv_transpose2d backward ${variant}`, labels(convTranspose2dBackward(device, { x, weight: w, dy: yt, dx: x, dweight: w }, { ...t, variant })), [variant, variant]);
         }
         if (fwd !== (kernelProfile(device) === 'cpu' ? 'blocked' : 'general')) throw new Error(`conv2d default variant ${fwd} under the '${kernelProfile(device)}' kernel profile`);
+        // 'blocked' turns its blocks around (conv_block_rows.wgsl) for at most 16 output channels of each product, so the
+        // geometries above run both forms: 16 -> 16 channels here, 16 -> 20 the 32-channel blocks.
+        for (const [cout, form] of [[16, 'rows'], [20, 'block']] as const) {
+          const g: Conv2dOptions = { batch: 1, inChannels: cout === 16 ? 16 : 20, outChannels: cout, inH: 4, inW: 4, kernel: 3, padding: 1, variant: 'blocked' };
+          const sh = conv2dShapes(g);
+          const gb = [sh.x, sh.weight, sh.y].map((d) => createBuffer(device, numel(d) * 4));
+          try {
+            const [bx, bw, by] = gb as [GPUBuffer, GPUBuffer, GPUBuffer];
+            const calls = [conv2d(device, { x: bx, weight: bw, y: by }, g), ...conv2dBackward(device, { x: bx, weight: bw, dy: by, dx: bx, dweight: bw }, g)];
+            const entries = calls.map((c) => c.entry.name);
+            for (const c of calls) c.destroy();
+            const want = form === 'rows' ? ['conv2d_forward_rows', 'conv_transpose2d_forward_rows', 'conv2d_backward_weight_rows'] : ['conv2d_forward_block', 'conv_transpose2d_forward_block', 'conv2d_backward_weight_block'];
+            if (entries.join() !== want.join()) throw new Error(`conv2d ${g.inChannels} -> ${cout} [blocked]: entry points ${entries.join(', ')}; expected ${want.join(', ')}`);
+          } finally {
+            for (const b of gb) destroyBuffer(device, b);
+          }
+        }
         await expectThrows('unknown conv variant', () => conv2d(device, { x, weight: w, y }, { ...o, variant: 'fast' as ConvVariant }), /unknown variant 'fast': expected one of general, blocked/);
       } finally {
         for (const b of bufs) destroyBuffer(device, b);

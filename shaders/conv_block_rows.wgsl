@@ -1,0 +1,372 @@
+// conv_block_rows: conv_block.wgsl's three products with the block turned
+// around, for layers of at most 16 output channels (a residual block's 16,
+// a decoder's last layers), where the 32-channel blocks of conv_block.wgsl
+// would compute half or more of their products for channels that do not
+// exist. Same semantics, layouts, uniforms and epilogue; src/kernels/conv2d.ts
+// picks this form for the `blocked` variant when C_out ≤ 16.
+// requires: conv_block.wgsl
+//
+// conv2d_forward_rows (the correlation; also conv_transpose2d_backward_input)
+//   y[n, co, oy, ox] = act(bias[co] + Σ_{ci, ky, kx} x[n, ci, iy, ix] · weight[co, ci, ky, kx])
+//   (or y += the sum with accumulate = 1), as conv2d_forward_block; for
+//   C_in ≥ 4 (the four-channel steps; flat_k is not read).
+//   An invocation owns 16 output channels (the rows of block_mma's 16×32
+//   block: Ak = weight for 16 channels × 4 input channels) times 32 output
+//   pixels, consecutive in the flattened (n, oy, ox) order (its columns:
+//   Bk = x at 32 pixels for 4 input channels). Per tap and four input
+//   channels: 64 weight loads (the same addresses across the workgroup),
+//   128 gathers of x, 2048 multiply-adds, as in the 32-channel form.
+//   Accumulator m[i·8 + j] holds, as column r, channel co0 + 4i + r at
+//   pixels 4j .. 4j + 3.
+//
+// conv_transpose2d_forward_rows (the adjoint; also conv2d_backward_input)
+//   conv_transpose2d_forward_block's sum, its blocks turned the same way: 16
+//   output channels × 32 pixels of one stride phase (rows past OH idle).
+//
+// Dispatch: grid1d(pixel blocks · ⌈C_out / 16⌉, 16), invocation g =
+// (wg.x + wg.y·num_workgroups.x)·16 + local index takes channel block
+// g / pixel blocks and pixel block g mod pixel blocks (the adjoint's pixel
+// blocks: ⌈N·⌈OH/sh⌉·⌈OW/sw⌉ / 32⌉ per phase, phase after phase).
+
+// x at 4 pixels (offsets o, masks ok) for channels c0..c0+3: column q = channel c0 + q, zero past C_in.
+fn x_cols(o: vec4i, ok: vec4<bool>, c0: u32) -> mat4x4<f32> {
+  let hw = i32(params.h * params.w);
+  let cin = params.c_in;
+  let last = i32(cin - 1u);
+  return mat4x4<f32>(
+    x_at(o + vec4i(i32(c0) * hw), ok),
+    x_at(o + vec4i(min(i32(c0) + 1, last) * hw), ok & vec4<bool>(c0 + 1u < cin)),
+    x_at(o + vec4i(min(i32(c0) + 2, last) * hw), ok & vec4<bool>(c0 + 2u < cin)),
+    x_at(o + vec4i(min(i32(c0) + 3, last) * hw), ok & vec4<bool>(c0 + 3u < cin)));
+}
+
+// Ak of 4 output channels whose weights start at `wc` + tap: column r =
+// weight(channel r, input channels c0..c0+3), zero past C_in.
+fn w_rows(wc: vec4u, c0: u32, w_ci: u32, tap: u32) -> mat4x4<f32> {
+  let last = params.c_in - 1u;
+  let live = vec4<bool>(true, c0 + 1u < params.c_in, c0 + 2u < params.c_in, c0 + 3u < params.c_in);
+  let k = vec4u(c0 * w_ci, min(c0 + 1u, last) * w_ci, min(c0 + 2u, last) * w_ci, min(c0 + 3u, last) * w_ci) + vec4u(tap);
+  let z = vec4f(0.0);
+  return mat4x4<f32>(
+    select(z, vec4f(weight[wc.x + k.x], weight[wc.x + k.y], weight[wc.x + k.z], weight[wc.x + k.w]), live),
+    select(z, vec4f(weight[wc.y + k.x], weight[wc.y + k.y], weight[wc.y + k.z], weight[wc.y + k.w]), live),
+    select(z, vec4f(weight[wc.z + k.x], weight[wc.z + k.y], weight[wc.z + k.z], weight[wc.z + k.w]), live),
+    select(z, vec4f(weight[wc.w + k.x], weight[wc.w + k.y], weight[wc.w + k.z], weight[wc.w + k.w]), live));
+}
+
+// Offsets in x and masks of 4 pixels (row iy, column ix, image offset xb) shifted by (sy, sx).
+struct Shifted {
+  off: vec4i,
+  ok: vec4<bool>,
+}
+
+fn shifted(iy: vec4i, ix: vec4i, xb: vec4i, sy: i32, sx: i32) -> Shifted {
+  let y = iy + vec4i(sy);
+  let x = ix + vec4i(sx);
+  return Shifted(xb + y * i32(params.w) + x, (vec4u(y) < vec4u(params.h)) & (vec4u(x) < vec4u(params.w)));
+}
+
+// acc += one tap over all input channels for the 32 pixels of lo (0..15) and
+// hi (16..31); the 16 channels' weights start at wr[i] + tap, the next input
+// channel w_ci further.
+fn tap_rows(acc: ptr<function, MatmulBlock>, lo: ptr<function, Pixels>, hi: ptr<function, Pixels>, sy: i32, sx: i32,
+            wr: ptr<function, array<vec4u, 4>>, w_ci: u32, tap: u32) {
+  var s: array<Shifted, 8>;
+  s[0] = shifted((*lo).iy[0], (*lo).ix[0], (*lo).xb[0], sy, sx);
+  s[1] = shifted((*lo).iy[1], (*lo).ix[1], (*lo).xb[1], sy, sx);
+  s[2] = shifted((*lo).iy[2], (*lo).ix[2], (*lo).xb[2], sy, sx);
+  s[3] = shifted((*lo).iy[3], (*lo).ix[3], (*lo).xb[3], sy, sx);
+  s[4] = shifted((*hi).iy[0], (*hi).ix[0], (*hi).xb[0], sy, sx);
+  s[5] = shifted((*hi).iy[1], (*hi).ix[1], (*hi).xb[1], sy, sx);
+  s[6] = shifted((*hi).iy[2], (*hi).ix[2], (*hi).xb[2], sy, sx);
+  s[7] = shifted((*hi).iy[3], (*hi).ix[3], (*hi).xb[3], sy, sx);
+  for (var c0 = 0u; c0 < params.c_in; c0 += 4u) {
+    var ak: array<mat4x4<f32>, 4>;
+    var bk: array<mat4x4<f32>, 8>;
+    ak[0] = w_rows((*wr)[0], c0, w_ci, tap);
+    ak[1] = w_rows((*wr)[1], c0, w_ci, tap);
+    ak[2] = w_rows((*wr)[2], c0, w_ci, tap);
+    ak[3] = w_rows((*wr)[3], c0, w_ci, tap);
+    bk[0] = x_cols(s[0].off, s[0].ok, c0);
+    bk[1] = x_cols(s[1].off, s[1].ok, c0);
+    bk[2] = x_cols(s[2].off, s[2].ok, c0);
+    bk[3] = x_cols(s[3].off, s[3].ok, c0);
+    bk[4] = x_cols(s[4].off, s[4].ok, c0);
+    bk[5] = x_cols(s[5].off, s[5].ok, c0);
+    bk[6] = x_cols(s[6].off, s[6].ok, c0);
+    bk[7] = x_cols(s[7].off, s[7].ok, c0);
+    block_mma(acc, &ak, &bk);
+  }
+}
+
+// Pixel p (of 32): its input row, column and image offset in lo (p < 16) or hi.
+fn set_pixel(lo: ptr<function, Pixels>, hi: ptr<function, Pixels>, p: u32, iy: i32, ix: i32, xb: i32) {
+  let q = p % 16u;
+  if (p < 16u) {
+    (*lo).iy[q / 4u][q % 4u] = iy;
+    (*lo).ix[q / 4u][q % 4u] = ix;
+    (*lo).xb[q / 4u][q % 4u] = xb;
+  } else {
+    (*hi).iy[q / 4u][q % 4u] = iy;
+    (*hi).ix[q / 4u][q % 4u] = ix;
+    (*hi).xb[q / 4u][q % 4u] = xb;
+  }
+}
+
+// Weight offsets of output channels co0 + 4i + c (clamped to C_out − 1) at stride w_co.
+fn row_bases(co0: u32, w_co: u32, wr: ptr<function, array<vec4u, 4>>) {
+  let last = vec4u(params.c_out - 1u);
+  (*wr)[0] = min(vec4u(co0) + LANES, last) * w_co;
+  (*wr)[1] = min(vec4u(co0 + 4u) + LANES, last) * w_co;
+  (*wr)[2] = min(vec4u(co0 + 8u) + LANES, last) * w_co;
+  (*wr)[3] = min(vec4u(co0 + 12u) + LANES, last) * w_co;
+}
+
+// Writes the block: channel co0 + c at pixel p goes to y at ybase[p] + co·OH·OW,
+// plus bias or the old y; then the activation (act_rows).
+fn store_rows(acc: ptr<function, MatmulBlock>, ybase: ptr<function, array<u32, 32>>,
+              live: ptr<function, array<bool, 32>>, co0: u32) {
+  var out = (*acc).m;
+  let plane = params.oh * params.ow;
+  for (var e = 0u; e < 128u; e++) {
+    // e = (i·4 + r)·8 + j: channel 4i + r, pixels 4j .. 4j + 3.
+    let c = e / 8u;
+    let j = e % 8u;
+    let co = co0 + c;
+    let v = out[(c / 4u) * 8u + j][c % 4u];
+    for (var l = 0u; l < 4u; l++) {
+      let p = 4u * j + l;
+      if ((*live)[p] && co < params.c_out) {
+        let idx = (*ybase)[p] + co * plane;
+        var s = v[l];
+        if (params.accumulate != 0u) { s += y[idx]; }
+        if (params.has_bias != 0u) { s += bias[co]; }
+        y[idx] = s;
+      }
+    }
+  }
+  act_rows(1u, ybase, live, co0);
+  act_rows(2u, ybase, live, co0);
+  act_rows(3u, ybase, live, co0);
+  act_rows(4u, ybase, live, co0);
+  act_rows(5u, ybase, live, co0);
+  act_rows(6u, ybase, live, co0);
+  act_rows(7u, ybase, live, co0);
+  act_rows(8u, ybase, live, co0);
+}
+
+// Activation `code` over the block's outputs when params.act == code (act_pass's rule).
+fn act_rows(code: u32, ybase: ptr<function, array<u32, 32>>, live: ptr<function, array<bool, 32>>, co0: u32) {
+  let count = select(0u, 512u, params.act == code);
+  let plane = params.oh * params.ow;
+  for (var e = 0u; e < count; e++) {
+    let p = e % 32u;
+    let co = co0 + e / 32u;
+    if ((*live)[p] && co < params.c_out) {
+      let idx = (*ybase)[p] + co * plane;
+      y[idx] = act_forward(code, y[idx], params.alpha);
+    }
+  }
+}
+
+@compute @workgroup_size(16, 1, 1)
+fn conv2d_forward_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                       @builtin(local_invocation_index) li: u32) {
+  let total = params.n * params.oh * params.ow;
+  let pblocks = (total + 31u) / 32u;
+  let g = (wg.x + wg.y * nwg.x) * WGF + li;
+  if (g >= pblocks * ((params.c_out + 15u) / 16u)) { return; }
+  let cb = g / pblocks;
+  let p0 = (g - cb * pblocks) * 32u;
+  let co0 = cb * 16u;
+  var lo: Pixels;
+  var hi: Pixels;
+  var ybase: array<u32, 32>;
+  var live: array<bool, 32>;
+  let plane = params.oh * params.ow;
+  let chw = params.c_in * params.h * params.w;
+  for (var p = 0u; p < 32u; p++) {
+    let t = min(p0 + p, total - 1u);
+    let n = t / plane;
+    let r = t - n * plane;
+    let oy = r / params.ow;
+    let ox = r - oy * params.ow;
+    set_pixel(&lo, &hi, p, i32(oy * params.stride_h) - i32(params.pad_h), i32(ox * params.stride_w) - i32(params.pad_w), i32(n * chw));
+    ybase[p] = n * params.c_out * plane + r;
+    live[p] = p0 + p < total;
+  }
+  let ksize = params.kh * params.kw;
+  var wr: array<vec4u, 4>;
+  row_bases(co0, params.c_in * ksize, &wr);
+  var acc: MatmulBlock;
+  for (var ky = 0u; ky < params.kh; ky++) {
+    for (var kx = 0u; kx < params.kw; kx++) {
+      tap_rows(&acc, &lo, &hi, i32(ky * params.dil_h), i32(kx * params.dil_w), &wr, ksize, ky * params.kw + kx);
+    }
+  }
+  store_rows(&acc, &ybase, &live, co0);
+}
+
+@compute @workgroup_size(16, 1, 1)
+fn conv_transpose2d_forward_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                                 @builtin(local_invocation_index) li: u32) {
+  let sh = params.stride_h;
+  let sw = params.stride_w;
+  let qh = (params.oh + sh - 1u) / sh;
+  let qw = (params.ow + sw - 1u) / sw;
+  let per_phase = params.n * qh * qw;
+  let bpp = (per_phase + 31u) / 32u; // blocks per phase
+  let pblocks = sh * sw * bpp;
+  let g = (wg.x + wg.y * nwg.x) * WGF + li;
+  if (g >= pblocks * ((params.c_out + 15u) / 16u)) { return; }
+  let cb = g / pblocks;
+  let r0 = g - cb * pblocks;
+  let phase = r0 / bpp;
+  let p0 = (r0 - phase * bpp) * 32u;
+  let ry = phase / sw;
+  let rx = phase - ry * sw;
+  let co0 = cb * 16u;
+  let chw = params.c_in * params.h * params.w;
+  let plane = params.oh * params.ow;
+  var lo: Pixels;
+  var hi: Pixels;
+  var ybase: array<u32, 32>;
+  var live: array<bool, 32>;
+  for (var p = 0u; p < 32u; p++) {
+    let t = min(p0 + p, per_phase - 1u);
+    let n = t / (qh * qw);
+    let r = t - n * qh * qw;
+    let qy = r / qw;
+    let qx = r - qy * qw;
+    let oy = qy * sh + ry;
+    let ox = qx * sw + rx;
+    set_pixel(&lo, &hi, p, i32(qy), i32(qx), i32(n * chw));
+    ybase[p] = n * params.c_out * plane + oy * params.ow + ox;
+    live[p] = p0 + p < per_phase && oy < params.oh && ox < params.ow;
+  }
+  let ksize = params.kh * params.kw;
+  var wr: array<vec4u, 4>;
+  row_bases(co0, ksize, &wr);
+  // The taps of this phase only, as in conv_transpose2d_forward_block.
+  let ky0 = first_tap(ry + params.pad_h, params.dil_h, sh, params.kh);
+  let kx0 = first_tap(rx + params.pad_w, params.dil_w, sw, params.kw);
+  let step_y = tap_step(params.dil_h, sh);
+  let step_x = tap_step(params.dil_w, sw);
+  var acc: MatmulBlock;
+  for (var ky = ky0; ky < params.kh; ky += step_y) {
+    let ty = i32(ry + params.pad_h) - i32(ky * params.dil_h);
+    for (var kx = kx0; kx < params.kw; kx += step_x) {
+      let tx = i32(rx + params.pad_w) - i32(kx * params.dil_w);
+      tap_rows(&acc, &lo, &hi, ty / i32(sh), tx / i32(sw), &wr, params.c_out * ksize, ky * params.kw + kx);
+    }
+  }
+  store_rows(&acc, &ybase, &live, co0);
+}
+
+// The 32 flattened weight indices k0..k0+31 of a backward-weight block, as
+// two conv_block.wgsl Taps of 16 (clamped to the last index).
+fn fill_taps(t: ptr<function, Taps>, k0: u32) {
+  let ksize = params.kh * params.kw;
+  let kcount = params.c_in * ksize;
+  for (var r = 0u; r < 16u; r++) {
+    let k = min(k0 + r, kcount - 1u);
+    let ci = k / ksize;
+    let tap = k - ci * ksize;
+    let ky = tap / params.kw;
+    let kx = tap - ky * params.kw;
+    let sy = i32(ky * params.dil_h) - i32(params.pad_h);
+    let sx = i32(kx * params.dil_w) - i32(params.pad_w);
+    (*t).off[r / 4u][r % 4u] = i32(ci * params.h * params.w) + sy * i32(params.w) + sx;
+    (*t).sy[r / 4u][r % 4u] = sy;
+    (*t).sx[r / 4u][r % 4u] = sx;
+  }
+}
+
+// conv2d_backward_weight_rows (also conv_transpose2d_backward_weight)
+//   conv2d_backward_weight_block's sum for at most 16 output channels: a
+//   workgroup of 8 owns 16 output channels (Ak: dy of 4 pixels, as rows) ×
+//   32 flattened (ci, ky, kx) indices (Bk: x at those pixels), its
+//   invocations split the pixels and add their partial blocks in workgroup
+//   memory. Dispatch: grid1d(⌈C_in·KH·KW / 32⌉ · ⌈C_out / 16⌉, 1) workgroups of 8.
+@compute @workgroup_size(8, 1, 1)
+fn conv2d_backward_weight_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                               @builtin(local_invocation_index) li: u32) {
+  let ksize = params.kh * params.kw;
+  let kcount = params.c_in * ksize;
+  let kblocks = (kcount + 31u) / 32u;
+  let b = wg.x + wg.y * nwg.x;
+  // The whole workgroup leaves together (before the barrier) when past the last block.
+  if (b >= kblocks * ((params.c_out + 15u) / 16u)) { return; }
+  let cb = b / kblocks;
+  let k0 = (b - cb * kblocks) * 32u;
+  let co0 = cb * 16u;
+  let plane = params.oh * params.ow;
+  var lo: Taps;
+  var hi: Taps;
+  fill_taps(&lo, k0);
+  fill_taps(&hi, k0 + 16u);
+  var cof: array<vec4u, 4>;
+  let last = vec4u(params.c_out - 1u);
+  cof[0] = min(vec4u(co0) + LANES, last) * plane;
+  cof[1] = min(vec4u(co0 + 4u) + LANES, last) * plane;
+  cof[2] = min(vec4u(co0 + 8u) + LANES, last) * plane;
+  cof[3] = min(vec4u(co0 + 12u) + LANES, last) * plane;
+  let total = params.n * plane;
+  let quads = (total + 3u) / 4u;
+  let chw = i32(params.c_in * params.h * params.w);
+  var acc: MatmulBlock;
+  for (var q = li; q < quads; q += SPLIT) {
+    let t = vec4u(q * 4u) + LANES;
+    let alive = t < vec4u(total);
+    let tc = min(t, vec4u(total - 1u));
+    let n = tc / vec4u(plane);
+    let r = tc - n * plane;
+    let oy = r / vec4u(params.ow);
+    let ox = r - oy * params.ow;
+    let py = vec4i(oy * params.stride_h);
+    let pxc = vec4i(ox * params.stride_w);
+    let pb = vec4i(n) * chw + py * i32(params.w) + pxc;
+    // Dead pixels read dy as zero through a zero x (alive masks the gathers of x).
+    let db = n * (params.c_out * plane) + r;
+    var ak: array<mat4x4<f32>, 4>;
+    var bk: array<mat4x4<f32>, 8>;
+    ak[0] = transpose(gather_dy(db, cof[0]));
+    ak[1] = transpose(gather_dy(db, cof[1]));
+    ak[2] = transpose(gather_dy(db, cof[2]));
+    ak[3] = transpose(gather_dy(db, cof[3]));
+    bk[0] = transpose(gather_taps(&lo, 0u, pb, py, pxc, alive));
+    bk[1] = transpose(gather_taps(&lo, 1u, pb, py, pxc, alive));
+    bk[2] = transpose(gather_taps(&lo, 2u, pb, py, pxc, alive));
+    bk[3] = transpose(gather_taps(&lo, 3u, pb, py, pxc, alive));
+    bk[4] = transpose(gather_taps(&hi, 0u, pb, py, pxc, alive));
+    bk[5] = transpose(gather_taps(&hi, 1u, pb, py, pxc, alive));
+    bk[6] = transpose(gather_taps(&hi, 2u, pb, py, pxc, alive));
+    bk[7] = transpose(gather_taps(&hi, 3u, pb, py, pxc, alive));
+    block_mma(&acc, &ak, &bk);
+  }
+  var out = acc.m;
+  for (var e = 0u; e < 128u; e++) {
+    partial[li * 128u + e] = out[e / 4u][e % 4u];
+  }
+  workgroupBarrier();
+  // Invocation li adds up vec4 entries li·16 .. li·16 + 15 over the 8 partial blocks.
+  for (var e = li * 16u; e < li * 16u + 16u; e++) {
+    var s = vec4f(0.0);
+    for (var part = 0u; part < SPLIT; part++) { s += partial[part * 128u + e]; }
+    // Entry e is column e % 4 of matrix m = e / 4 = i·8 + j: output channel
+    // co0 + 4i + e % 4, weight indices k0 + 4j .. + 3.
+    let m = e / 4u;
+    let co = co0 + 4u * (m / 8u) + e % 4u;
+    if (co < params.c_out) {
+      for (var c = 0u; c < 4u; c++) {
+        let k = k0 + 4u * (m % 8u) + c;
+        if (k < kcount) {
+          let idx = co * kcount + k;
+          var v = s[c];
+          if (params.accumulate != 0u) { v += dweight[idx]; }
+          dweight[idx] = v;
+        }
+      }
+    }
+  }
+}
