@@ -17,6 +17,7 @@ import { showAdapter, showEpoch, showModelStep, showState, showStep } from './ui
 import { Curves } from './views/curves.ts';
 import { Inspector } from './views/inspector.ts';
 import { drawKlBars } from './views/kl.ts';
+import { QualityPanel } from './views/quality.ts';
 import { SequenceInspector } from './views/sequences.ts';
 
 declare global {
@@ -27,6 +28,8 @@ declare global {
       readonly inspector: Inspector;
       /** The views of a sequence model (molecules, text). */
       readonly sequences: SequenceInspector;
+      /** The sample-quality panel (MNIST, Fashion-MNIST). */
+      readonly quality: QualityPanel;
       bufferStats(): BufferStats | null;
       reconstructions(): number[];
       ready: boolean;
@@ -38,7 +41,10 @@ const curves = new Curves(byId<HTMLCanvasElement>('curves'), byId<HTMLCanvasElem
 let userData: DataSplit | null = null;
 
 const studio: Studio = new Studio({
-  state: (s) => showState(s, studio.trainer !== null),
+  state: (s) => {
+    showState(s, studio.trainer !== null);
+    quality.update();
+  },
   step: (e) => {
     showStep(e);
     curves.add(e);
@@ -52,6 +58,7 @@ const studio: Studio = new Studio({
     curves.truncate(step);
     showModelStep(step);
     inspector.newModel();
+    quality.newModel();
     sequenceViews.active = null;
     void inspector.refresh();
     void sequenceViews.refresh();
@@ -61,8 +68,9 @@ const studio: Studio = new Studio({
 });
 const inspector = new Inspector(studio);
 const sequenceViews = new SequenceInspector(studio);
+const quality = new QualityPanel(studio);
 window.__studio = {
-  studio, inspector, sequences: sequenceViews, ready: false,
+  studio, inspector, sequences: sequenceViews, quality, ready: false,
   bufferStats: () => studio.bufferStats(),
   reconstructions: () => Array.from(inspector.lastReconstructions ?? []),
 };

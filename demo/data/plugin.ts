@@ -13,13 +13,16 @@
  * data/datasets.json into the static site.
  * rdkitWasm() does the same for RDKit's MinimalLib (`rdkit/RDKit_minimal.wasm`,
  * see src/eval/rdkit-load.ts), so molecules are checked and drawn without a
- * request to another origin.
+ * request to another origin, and classifierWeights() for the sample-quality
+ * classifiers (`classifiers/<dataset>.safetensors`, src/eval/classifiers/),
+ * which the page fetches only when asked for the figures.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Plugin } from 'vite';
 import { FASHION_MNIST_DIR, resolveDataset } from '../../src/data/index.ts';
+import { CLASSIFIER_DATASETS, classifierPath, type ClassifierDataset } from '../../src/eval/classifier-files.ts';
 import { FORTUNES_DIR, loadSequenceSource, NCI_SMILES, WEHI_SMILES } from '../../src/data/sequence-files.ts';
 import { encodeLines, SEQUENCE_SOURCES, type SequenceName } from './lines.ts';
 import { packDatasets } from './packed.ts';
@@ -174,6 +177,49 @@ export function rdkitWasm(): Plugin {
       const file = rdkitWasmFile();
       if ('reason' in file) throw new Error(`rdkitWasm: ${file.reason}`);
       this.emitFile({ type: 'asset', fileName: 'rdkit/RDKit_minimal.wasm', source: readFileSync(file.path) });
+    },
+  };
+}
+
+/** The shipped weight file of a dataset's classifier, or the reason it cannot be served. */
+function classifierFile(name: ClassifierDataset): { path: string } | { reason: string } {
+  const path = classifierPath(name);
+  return existsSync(path) ? { path } : { reason: `${path} is missing: the ${name} classifier is made by scripts/train-classifier.ts --dataset ${name}` };
+}
+
+/**
+ * Serves the sample-quality classifiers' weights (src/eval/classifiers/) at
+ * any path ending in `/classifiers/<dataset>.safetensors`, and writes them
+ * into the build at `classifiers/<dataset>.safetensors`: static files beside
+ * the page, fetched on demand, never inlined into the bundle.
+ */
+export function classifierWeights(): Plugin {
+  const route = new RegExp(`/classifiers/(${CLASSIFIER_DATASETS.join('|')})\\.safetensors$`);
+  return {
+    name: 'webgpu-vae-classifier-weights',
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        const m = route.exec((req.url ?? '').split('?')[0]!);
+        if (!m) return next();
+        const file = classifierFile(m[1] as ClassifierDataset);
+        if ('reason' in file) {
+          res.statusCode = 404;
+          res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+          res.end(file.reason);
+          return;
+        }
+        const bytes = readFileSync(file.path);
+        res.setHeader('Content-Type', 'application/octet-stream');
+        res.setHeader('Content-Length', String(bytes.length));
+        res.end(req.method === 'HEAD' ? undefined : bytes);
+      });
+    },
+    generateBundle() {
+      for (const name of CLASSIFIER_DATASETS) {
+        const file = classifierFile(name);
+        if ('reason' in file) throw new Error(`classifierWeights: ${file.reason}`);
+        this.emitFile({ type: 'asset', fileName: `classifiers/${name}.safetensors`, source: readFileSync(file.path) });
+      }
     },
   };
 }

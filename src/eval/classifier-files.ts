@@ -8,20 +8,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Dataset } from '../data/dataset.ts';
-import { classifierFromSafetensors, type ClassifierWeights } from './classifier.ts';
+import { classifierWeightsFor, type ClassifierWeights } from './classifier.ts';
+import { classifierDataset, type ClassifierDataset } from './classifier-datasets.ts';
 
-/** The datasets a classifier is shipped for (names as `train --dataset` takes them). */
-export const CLASSIFIER_DATASETS = ['mnist', 'fashion-mnist'] as const;
-
-export type ClassifierDataset = (typeof CLASSIFIER_DATASETS)[number];
-
-/** Checks that a classifier exists for `dataset`, with a one-line error naming those that do. */
-export function classifierDataset(dataset: string): ClassifierDataset {
-  if (!(CLASSIFIER_DATASETS as readonly string[]).includes(dataset)) {
-    throw new Error(`sample quality needs a classifier trained on the dataset; there is one for ${CLASSIFIER_DATASETS.join(' and ')}, not for ${JSON.stringify(dataset)}`);
-  }
-  return dataset as ClassifierDataset;
-}
+export { CLASSIFIER_DATASETS, classifierDataset, type ClassifierDataset } from './classifier-datasets.ts';
 
 /** The path of the shipped weight file of a dataset's classifier. */
 export function classifierPath(dataset: ClassifierDataset): string {
@@ -33,9 +23,7 @@ export function loadClassifierWeights(dataset: string): ClassifierWeights {
   const name = classifierDataset(dataset);
   const path = classifierPath(name);
   if (!existsSync(path)) throw new Error(`${path}: the ${name} classifier's weights are missing (made by scripts/train-classifier.ts --dataset ${name})`);
-  const w = classifierFromSafetensors(new Uint8Array(readFileSync(path)), path);
-  if (w.metadata.dataset !== name) throw new Error(`${path}: trained on ${JSON.stringify(w.metadata.dataset ?? null)}; expected ${name}`);
-  return w;
+  return classifierWeightsFor(new Uint8Array(readFileSync(path)), name, path);
 }
 
 /** SHA-256 (hex) of a labelled image set as it was trained on: the N·784 pixel bytes, then the N labels as bytes. */

@@ -26,6 +26,7 @@ import { sumAxes } from '../kernels/reduce.ts';
 import { createBuffer, destroyBuffer } from '../gpu/buffers.ts';
 import type { BufferArg, KernelCall } from '../gpu/dispatch.ts';
 import { readSafetensors, tensorAsF32, writeSafetensors } from '../io/safetensors.ts';
+import type { ClassifierDataset } from './classifier-datasets.ts';
 
 /** Names the architecture in weight files; a file of another architecture is refused. */
 export const CLASSIFIER_ARCH = 'conv32k5s2-conv64k3s2-conv32k3s2-fc128-fc10';
@@ -151,6 +152,13 @@ export function classifierFromSafetensors(bytes: Uint8Array, source: string): Cl
   }
   if (file.tensors.size !== slots.length) throw new Error(`${source}: ${file.tensors.size} tensors; expected ${slots.length} (${slots.map((p) => p.name).join(', ')})`);
   return { params, metadata: file.metadata };
+}
+
+/** Reads the weight file of a dataset's classifier (from disk or fetched), checking that it says it was trained on that dataset. */
+export function classifierWeightsFor(bytes: Uint8Array, dataset: ClassifierDataset, source: string): ClassifierWeights {
+  const w = classifierFromSafetensors(bytes, source);
+  if (w.metadata.dataset !== dataset) throw new Error(`${source}: trained on ${JSON.stringify(w.metadata.dataset ?? null)}; expected ${dataset}`);
+  return w;
 }
 
 /** Buffers a training step adds: the gradient block, one-hot targets (B, C) and the per-row loss (B). */

@@ -5,7 +5,7 @@
  */
 import { chromium, type Browser } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
-import { demoData, rdkitWasm } from '../../demo/data/plugin.ts';
+import { classifierWeights, demoData, rdkitWasm } from '../../demo/data/plugin.ts';
 import { webgpuLaunchOptions } from '../../src/testing/index.ts';
 
 /**
@@ -20,7 +20,8 @@ export async function launchChromium(): Promise<Browser> {
 /**
  * A Vite dev server for the repository root on 127.0.0.1 (a secure context, so
  * navigator.gpu exists), with the demo's datasets (the demo is at /demo/) and
- * RDKit's WASM binary at any path ending in /rdkit/RDKit_minimal.wasm. `prebundle` names packages with CommonJS inside that
+ * RDKit's WASM binary at any path ending in /rdkit/RDKit_minimal.wasm and
+ * the sample-quality classifiers at any path ending in /classifiers/<dataset>.safetensors. `prebundle` names packages with CommonJS inside that
  * Vite must convert before the page can import them; `isolate` serves pages
  * cross-origin isolated (COOP/COEP), which gives them SharedArrayBuffer and
  * so WebAssembly threads.
@@ -31,7 +32,7 @@ export async function startVite(opts: { readonly prebundle?: readonly string[]; 
     configFile: false,
     root: process.cwd(),
     logLevel: 'error',
-    plugins: [demoData(), rdkitWasm()],
+    plugins: [demoData(), rdkitWasm(), classifierWeights()],
     server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, headers },
     optimizeDeps: { noDiscovery: true, include: [...(opts.prebundle ?? [])] },
   });

@@ -6,12 +6,12 @@
  * kernels, the accuracy targets), and a Fréchet distance that is small
  * between halves of the test set and grows with corruption of the images.
  */
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { loadFashionMnist } from '../../src/data/fashion.ts';
 import { loadMnistNode } from '../../src/data/mnist.ts';
 import type { Dataset } from '../../src/data/dataset.ts';
-import { argmaxRows, classifierLayout, ClassifierNet, CLASSIFIER_LAYERS, initClassifierParams } from '../../src/eval/classifier.ts';
+import { argmaxRows, classifierLayout, ClassifierNet, CLASSIFIER_LAYERS, classifierWeightsFor, initClassifierParams } from '../../src/eval/classifier.ts';
 import { classifierPath, datasetSha256, loadClassifierWeights } from '../../src/eval/classifier-files.ts';
 import { Classifier, featureStats } from '../../src/eval/features.ts';
 import { featureStatsRef, frechetDistance } from '../../src/eval/frechet.ts';
@@ -194,6 +194,13 @@ for (const [name, target] of [['mnist', 0.98], ['fashion-mnist', 0.89]] as const
     }
   });
 }
+
+test('a weight file is taken only for the dataset its metadata names (the check the studio runs on the fetched file too)', async () => {
+  const bytes = new Uint8Array(readFileSync(classifierPath('mnist')));
+  expect(classifierWeightsFor(bytes, 'mnist', 'mnist.safetensors').params.length === classifierLayout().total, 'the mnist file read as mnist');
+  await expectThrows('mnist weights as fashion-mnist', () => classifierWeightsFor(bytes, 'fashion-mnist', 'classifiers/fashion-mnist.safetensors'),
+    /^classifiers\/fashion-mnist\.safetensors: trained on "mnist"; expected fashion-mnist$/);
+});
 
 test('the Fréchet distance is small between halves of the test set and grows with noise on the images', async () => {
   const c = new Classifier(gpu.device, loadClassifierWeights('mnist').params);
