@@ -4,7 +4,6 @@
  * on the command line, a non-zero exit), never a stack trace or a silent
  * wrong answer.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +20,7 @@ import { parseKlSchedule, parseLrSchedule } from '../../src/train/schedules.ts';
 import { Trainer, type TrainerConfig } from '../../src/train/trainer.ts';
 import { parseRunConfig } from '../../src/cli/config.ts';
 import { expect, expectThrows } from '../support/check.ts';
+import { runCli } from '../support/cli.ts';
 import { tinyMlp } from '../support/models.ts';
 
 let gpu: GpuHandle;
@@ -124,18 +124,7 @@ test('model too large: the planned buffers are checked against the limits, which
   expect(!((() => { try { checkPlanFits(gpu.device.limits, fg, 'x'); return false; } catch (e) { return e instanceof ModelTooLargeError; } })()), 'the mlp preset fits this adapter');
 });
 
-interface Result { code: number | null; stdout: string; stderr: string }
-const BIN = new URL('../../bin/webgpu-vae.mjs', import.meta.url).pathname;
-function cli(args: string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCli(dir, args);
 
 test('CLI: bad input exits non-zero with one clear line, never a stack trace', { timeout: 600_000 }, async () => {
   const npy = (name: string, descr: string, shape: number[], values: (i: number) => number) => {

@@ -3,7 +3,6 @@
  * folder whose every file is valid, resume, eval, sample, score, an
  * interrupted run that saves and resumes, and clear errors for bad input.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,29 +14,12 @@ import { readSafetensors } from '../../src/io/safetensors.ts';
 import { decodePng } from '../../src/io/png.ts';
 import { mlpPreset } from '../../src/model/spec.ts';
 import { expect } from '../support/check.ts';
+import { runCli, type CliOptions } from '../support/cli.ts';
 
-const BIN = new URL('../../bin/webgpu-vae.mjs', import.meta.url).pathname;
 let dir: string;
 let data: string;
 
-interface Result { code: number | null; stdout: string; stderr: string }
-
-function cli(args: string[], opts: { interruptOn?: RegExp } = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '', sent = false;
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      if (opts.interruptOn && !sent && opts.interruptOn.test(stdout)) {
-        sent = true;
-        child.kill('SIGINT');
-      }
-    });
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[], opts: CliOptions = {}) => runCli(dir, args, opts);
 
 const SMALL = ['--epochs', '1', '--batch', '32', '--hidden', '32', '--latent', '4', '--log-every', '3', '--json'];
 
