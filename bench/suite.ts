@@ -6,8 +6,8 @@
  */
 import { createBuffer, destroyBuffer, STORAGE, uploadF32 } from '../src/gpu/buffers.ts';
 import { canTime, timeCalls, wallTime } from '../src/gpu/timing.ts';
-import { CONV_VARIANTS, conv2d, conv2dBackward } from '../src/kernels/conv2d.ts';
-import { convTranspose2d, convTranspose2dBackward } from '../src/kernels/conv_transpose2d.ts';
+import { CONV_VARIANTS, conv2d, conv2dBackward, conv2dShapes } from '../src/kernels/conv2d.ts';
+import { convTranspose2d, convTranspose2dBackward, convTranspose2dShapes } from '../src/kernels/conv_transpose2d.ts';
 import { elboRecon } from '../src/kernels/elbo.ts';
 import type { KernelCall } from '../src/gpu/dispatch.ts';
 import { matmul } from '../src/kernels/matmul.ts';
@@ -15,6 +15,8 @@ import { adam } from '../src/kernels/optim.ts';
 import { benchLayers } from './layers.ts';
 import { benchNorm } from './norm.ts';
 import { benchSequence } from './seq.ts';
+
+const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 export interface KernelResult {
   readonly name: string;
@@ -84,11 +86,15 @@ export async function benchKernels(device: GPUDevice, log: (s: string) => void =
     { name: 'conv2d 32→64 14×14 s2', t: false, o: { batch: 64, inChannels: 32, outChannels: 64, inH: 14, inW: 14, kernel: 3, stride: 2, padding: 1 } },
     { name: 'conv_transpose2d 64→32 7×7 s2', t: true, o: { batch: 64, inChannels: 64, outChannels: 32, inH: 7, inW: 7, kernel: 3, stride: 2, padding: 1, outputPadding: 1 } },
     { name: 'conv_transpose2d 32→1 14×14 s2', t: true, o: { batch: 64, inChannels: 32, outChannels: 1, inH: 14, inW: 14, kernel: 3, stride: 2, padding: 1, outputPadding: 1 } },
+    // The resconv preset's residual-block and output layers at its batch of 128.
+    { name: 'conv2d 16→16 14×14 (resconv)', t: false, o: { batch: 128, inChannels: 16, outChannels: 16, inH: 14, inW: 14, kernel: 3, padding: 1 } },
+    { name: 'conv2d 32→16 14×14 (resconv)', t: false, o: { batch: 128, inChannels: 32, outChannels: 16, inH: 14, inW: 14, kernel: 3, padding: 1 } },
+    { name: 'conv2d 16→1 28×28 (resconv)', t: false, o: { batch: 128, inChannels: 16, outChannels: 1, inH: 28, inW: 28, kernel: 3, padding: 1 } },
   ];
   for (const cv of convs) {
     const o = cv.o;
-    const oh = cv.t ? (o.inH - 1) * 2 - 2 + 3 + 1 : Math.floor((o.inH + 2 - 3) / 2) + 1;
-    const nx = o.batch * o.inChannels * o.inH * o.inW, ny = o.batch * o.outChannels * oh * oh, nw = o.inChannels * o.outChannels * 9;
+    const sh = cv.t ? convTranspose2dShapes(o) : conv2dShapes(o);
+    const nx = numel(sh.x), ny = numel(sh.y), nw = numel(sh.weight);
     const flops = 2 * (cv.t ? nx : ny) * (cv.t ? o.outChannels : o.inChannels) * 9;
     const x = uploadF32(device, rand(nx)), w = uploadF32(device, rand(nw)), y = createBuffer(device, ny * 4, STORAGE);
     const dx = createBuffer(device, nx * 4, STORAGE), dw = createBuffer(device, nw * 4, STORAGE);
