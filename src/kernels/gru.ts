@@ -109,12 +109,28 @@ function checkShape(op: string, o: GruRecurrenceOptions): void {
   if (o.batch * o.steps * 4 * o.hidden > 0xffffffff) throw new Error(`${op}: B·T·4H = ${o.batch * o.steps * 4 * o.hidden} exceeds the u32 index range`);
 }
 
-function stepCall(device: GPUDevice, entry: string, label: string, buffers: Record<string, BufferArg>, o: GruRecurrenceOptions, t: number, accumulate = false): KernelCall {
+/**
+ * The step entries of gru_vec4.wgsl (vec4 loads and stores along the hidden
+ * axis) when H is a multiple of 4, else gru.wgsl's; the start entries are
+ * gru.wgsl's either way.
+ */
+function stepShader(o: GruRecurrenceOptions, entry: string): { shader: string; entry: string } {
+  return o.hidden % 4 === 0 && VEC4_ENTRIES.has(entry) ? { shader: 'gru_vec4', entry: VEC4_ENTRIES.get(entry)! } : { shader: 'gru', entry };
+}
+
+const VEC4_ENTRIES = new Map([
+  ['gru_recurrence_step', 'gru_recurrence_step4'],
+  ['gru_recurrence_backward_step', 'gru_recurrence_backward_step4'],
+  ['gru_backward_h0', 'gru_backward_h0_4'],
+]);
+
+function stepCall(device: GPUDevice, name: string, label: string, buffers: Record<string, BufferArg>, o: GruRecurrenceOptions, t: number, accumulate = false): KernelCall {
+  const { shader, entry } = stepShader(o, name);
   return makeCall(device, {
-    shader: 'gru', entry, label,
+    shader, entry, label,
     buffers,
     params: { batch: o.batch, steps: o.steps, hidden: o.hidden, t, accumulate: accumulate ? 1 : 0 },
-    workgroups: grid1d(device, Math.ceil(o.batch / ROWS) * Math.ceil(o.hidden / UNITS), invocationsPerGroup('gru', entry)),
+    workgroups: grid1d(device, Math.ceil(o.batch / ROWS) * Math.ceil(o.hidden / UNITS), invocationsPerGroup(shader, entry)),
   });
 }
 

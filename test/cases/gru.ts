@@ -102,6 +102,58 @@ const SHAPES: readonly GruLayerShape[] = [
   { batch: 6, steps: 4, input: 5, hidden: 512 },
 ];
 
+/** The recurrence's steps of one shape against the reference, and which shader's entry points ran. */
+async function checkRecurrence(device: GPUDevice, s: GruLayerShape): Promise<void> {
+  const { batch: B, steps: T, hidden: H } = s;
+  const v = randomValues(s, 41);
+  const gi = randomF32(B * T * 3 * H, 42, -2, 2);
+  const up = (a: ArrayLike<number>) => uploadF32(device, a);
+  const zeros = (n: number) => uploadF32(device, new Float32Array(n));
+  const init = randomF32(B * H, 43);
+  const b = {
+    gi: up(gi), h0: up(v.h0), weightHh: up(v.p.weightHh), biasHh: up(v.p.biasHh), hs: zeros(B * T * H), gates: zeros(B * T * 4 * H), hprev: zeros(B * T * H),
+    dhs: up(v.dhs), dgi: zeros(B * T * 3 * H), dgh: zeros(B * T * 3 * H), dcarry: zeros(2 * B * H), dh0: up(init),
+  };
+  const { dh0: _dh0, ...noDh0 } = b;
+  const { h0: _h0, ...noH0 } = b;
+  const fwd = gruRecurrence(device, b, s);
+  const bwdAcc = gruRecurrenceBackward(device, b, { ...s, accumulate: true });
+  const bwdNone = gruRecurrenceBackward(device, noDh0, s);
+  const fwdZero = gruRecurrence(device, noH0, s);
+  const calls = [...fwd, ...bwdAcc, ...bwdNone, ...fwdZero];
+  const tol = tolerance;
+  const vec4 = s.hidden % 4 === 0;
+  const entries = [fwd[1]!, bwdAcc[0]!, bwdAcc[T]!].map((c) => c.entry.name).join();
+  const want = vec4 ? 'gru_recurrence_step4,gru_recurrence_backward_step4,gru_backward_h0_4' : 'gru_recurrence_step,gru_recurrence_backward_step,gru_backward_h0';
+  try {
+    expect(entries === want, `gru recurrence H=${s.hidden}: entry points ${entries}; expected ${want}`);
+    expect(bwdNone.length === T && bwdAcc.length === T + 1, `gruRecurrenceBackward: ${bwdAcc.length} calls with dh0 and ${bwdNone.length} without; expected ${T + 1} and ${T}`);
+    await gpuScope(device, 'gru recurrence', async () => submitCalls(device, [...fwd, ...bwdAcc]));
+    const ref = gruRecurrenceRef(gi, v.h0, v.p.weightHh, v.p.biasHh, s);
+    const g = gruRecurrenceBackwardRef(v.dhs, ref.gates, ref.hprev, v.p.weightHh, s);
+    expectClose('gru recurrence: hs', await readF32(device, b.hs, B * T * H), ref.hs, tol(ref.hs));
+    expectClose('gru recurrence: gates', await readF32(device, b.gates, B * T * 4 * H), ref.gates, tol(ref.gates));
+    expectClose('gru recurrence: hprev', await readF32(device, b.hprev, B * T * H), ref.hprev, tol(ref.hprev));
+    expectClose('gru recurrence: dgi', await readF32(device, b.dgi, B * T * 3 * H), g.dgi, tol(g.dgi));
+    expectClose('gru recurrence: dgh', await readF32(device, b.dgh, B * T * 3 * H), g.dgh, tol(g.dgh));
+    const slots = gruCarrySlotsRef(g.dh, s);
+    expectClose('gru recurrence: dcarry slots', await readF32(device, b.dcarry, 2 * B * H), slots, tol(slots));
+    const wantDh0 = g.dh0.map((d, i) => d + init[i]!);
+    const dh0 = await readF32(device, b.dh0, B * H);
+    expectClose('gru recurrence: dh0 accumulated', dh0, wantDh0, tol(wantDh0));
+    // Without dh0 the same steps run and dh0's buffer is left alone.
+    await gpuScope(device, 'gru recurrence without dh0', async () => submitCalls(device, bwdNone));
+    expectClose('gru recurrence: dh0 untouched', await readF32(device, b.dh0, B * H), dh0, { atol: 0, rtol: 0 });
+    await gpuScope(device, 'gru recurrence from zeros', async () => submitCalls(device, fwdZero));
+    const zero = gruRecurrenceRef(gi, null, v.p.weightHh, v.p.biasHh, s);
+    expectClose('gru recurrence from a zero state: hs', await readF32(device, b.hs, B * T * H), zero.hs, tol(zero.hs));
+  } finally {
+    for (const c of calls) c.destroy();
+    for (const x of Object.values(b)) destroyBuffer(device, x);
+  }
+
+}
+
 export const gruCases: GpuCase[] = [
   {
     name: 'gru: hs and every gradient (dx, dh0, weights, biases) match the float64 reference (T up to 120, H up to 512)',
@@ -127,52 +179,9 @@ export const gruCases: GpuCase[] = [
     },
   },
   {
-    name: 'gru recurrence: the steps against the reference (gates and dgh too); dh0 accumulated, or not computed; no initial state means zeros',
+    name: 'gru recurrence: the steps against the reference (gates and dgh too); dh0 accumulated, or not computed; no initial state means zeros (gru.wgsl at H = 10, gru_vec4.wgsl at H = 12)',
     async run(device) {
-      const s = { batch: 6, steps: 7, input: 3, hidden: 10 };
-      const { batch: B, steps: T, hidden: H } = s;
-      const v = randomValues(s, 41);
-      const gi = randomF32(B * T * 3 * H, 42, -2, 2);
-      const up = (a: ArrayLike<number>) => uploadF32(device, a);
-      const zeros = (n: number) => uploadF32(device, new Float32Array(n));
-      const init = randomF32(B * H, 43);
-      const b = {
-        gi: up(gi), h0: up(v.h0), weightHh: up(v.p.weightHh), biasHh: up(v.p.biasHh), hs: zeros(B * T * H), gates: zeros(B * T * 4 * H), hprev: zeros(B * T * H),
-        dhs: up(v.dhs), dgi: zeros(B * T * 3 * H), dgh: zeros(B * T * 3 * H), dcarry: zeros(2 * B * H), dh0: up(init),
-      };
-      const { dh0: _dh0, ...noDh0 } = b;
-      const { h0: _h0, ...noH0 } = b;
-      const fwd = gruRecurrence(device, b, s);
-      const bwdAcc = gruRecurrenceBackward(device, b, { ...s, accumulate: true });
-      const bwdNone = gruRecurrenceBackward(device, noDh0, s);
-      const fwdZero = gruRecurrence(device, noH0, s);
-      const calls = [...fwd, ...bwdAcc, ...bwdNone, ...fwdZero];
-      const tol = tolerance;
-      try {
-        expect(bwdNone.length === T && bwdAcc.length === T + 1, `gruRecurrenceBackward: ${bwdAcc.length} calls with dh0 and ${bwdNone.length} without; expected ${T + 1} and ${T}`);
-        await gpuScope(device, 'gru recurrence', async () => submitCalls(device, [...fwd, ...bwdAcc]));
-        const ref = gruRecurrenceRef(gi, v.h0, v.p.weightHh, v.p.biasHh, s);
-        const g = gruRecurrenceBackwardRef(v.dhs, ref.gates, ref.hprev, v.p.weightHh, s);
-        expectClose('gru recurrence: hs', await readF32(device, b.hs, B * T * H), ref.hs, tol(ref.hs));
-        expectClose('gru recurrence: gates', await readF32(device, b.gates, B * T * 4 * H), ref.gates, tol(ref.gates));
-        expectClose('gru recurrence: hprev', await readF32(device, b.hprev, B * T * H), ref.hprev, tol(ref.hprev));
-        expectClose('gru recurrence: dgi', await readF32(device, b.dgi, B * T * 3 * H), g.dgi, tol(g.dgi));
-        expectClose('gru recurrence: dgh', await readF32(device, b.dgh, B * T * 3 * H), g.dgh, tol(g.dgh));
-        const slots = gruCarrySlotsRef(g.dh, s);
-        expectClose('gru recurrence: dcarry slots', await readF32(device, b.dcarry, 2 * B * H), slots, tol(slots));
-        const want = g.dh0.map((d, i) => d + init[i]!);
-        const dh0 = await readF32(device, b.dh0, B * H);
-        expectClose('gru recurrence: dh0 accumulated', dh0, want, tol(want));
-        // Without dh0 the same steps run and dh0's buffer is left alone.
-        await gpuScope(device, 'gru recurrence without dh0', async () => submitCalls(device, bwdNone));
-        expectClose('gru recurrence: dh0 untouched', await readF32(device, b.dh0, B * H), dh0, { atol: 0, rtol: 0 });
-        await gpuScope(device, 'gru recurrence from zeros', async () => submitCalls(device, fwdZero));
-        const zero = gruRecurrenceRef(gi, null, v.p.weightHh, v.p.biasHh, s);
-        expectClose('gru recurrence from a zero state: hs', await readF32(device, b.hs, B * T * H), zero.hs, tol(zero.hs));
-      } finally {
-        for (const c of calls) c.destroy();
-        for (const x of Object.values(b)) destroyBuffer(device, x);
-      }
+      for (const hidden of [10, 12]) await checkRecurrence(device, { batch: 6, steps: 7, input: 3, hidden });
     },
   },
   {
