@@ -11,6 +11,7 @@ import { Inference } from '../eval/inference.ts';
 import { gpuWait } from '../gpu/wait.ts';
 import type { ModelSpec } from '../model/spec.ts';
 import { checkObjectiveSettings, parseObjective, type Objective } from '../graph/objective.ts';
+import type { ElboStats } from '../graph/ops/elbo.ts';
 import { klWeight, learningRate, type KlSchedule, type LrSchedule } from './schedules.ts';
 import { DeviceLostError, NonFiniteError, type LossSums, type NonFiniteEvent, type TrainEvent, type TrainingState } from './events.ts';
 import { initParams, TrainingSession, WINDOW_SLOTS, type NonFiniteSteps, type OptimizerSettings, type StepKnobs, type WindowRead } from './session.ts';
@@ -69,6 +70,14 @@ interface PendingWindow {
 
 type Sums = { -readonly [K in keyof LossSums]: LossSums[K] };
 const zeroSums = (): Sums => ({ recon: 0, kl: 0, objective: 0, count: 0 });
+
+/** Adds a window's statistics to an epoch's sums. */
+function addSums(sums: Sums, st: ElboStats): void {
+  sums.recon += st.recon;
+  sums.kl += st.kl;
+  sums.objective += st.loss;
+  sums.count += st.count;
+}
 
 /** Binarizes bytes by a 0.5 threshold (static binarization). */
 export function binarizeStatic(ds: Dataset): Dataset {
@@ -269,10 +278,7 @@ export class Trainer {
     if (this.lostInfo) throw new DeviceLostError(`GPU device lost (${this.lostInfo.reason})`);
     const klPerDim = Array.from(kd);
     const n = Math.max(1, st.count);
-    this.sums.recon += st.recon;
-    this.sums.kl += st.kl;
-    this.sums.objective += st.loss;
-    this.sums.count += st.count;
+    addSums(this.sums, st);
     this.readStep = w.step;
     // The rate of a window: its samples over the time since the window before it came back from the GPU.
     const seconds = Math.max(1e-3, at - last.at) / 1000;
@@ -302,16 +308,16 @@ export class Trainer {
 
   /**
    * Copies the parameters, the optimizer state and the loop's position to
-   * the host. Call it between steps, when every step submitted has been
-   * reported: from an epoch event, or after `run` returns (a step event's
-   * handler may run while the next window's steps are on the GPU, unless
-   * windowsInFlight is 0).
+   * the host: the position of every step submitted, which from a step
+   * event's handler may be a window past the event's (the windows queued and
+   * not yet reported are added to the epoch's sums, in the order the loop
+   * adds them). Call it between steps (not while `run` is recording one).
    */
   async snapshot(): Promise<TrainingState> {
-    if (this.pending.length) throw new Error(`snapshot: ${this.pending.length} statistics window(s) up to step ${this.pending[this.pending.length - 1]!.step} are not reported yet; take it from an epoch event or after run returns`);
     const s = this.session;
     const step = s.step, epoch = this.epoch, stepInEpoch = this.stepInEpoch, sums = { ...this.sums };
-    const { params, optimizer, skips } = await s.readTrainingBlocks();
+    const [{ params, optimizer, skips }, ...queued] = await Promise.all([s.readTrainingBlocks(), ...this.pending.map((w) => w.read)]);
+    for (const q of queued) addSums(sums, q.window.stats);
     return { params, optimizer, skips, step, epoch, stepInEpoch, sums };
   }
 

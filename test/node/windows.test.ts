@@ -13,7 +13,7 @@ import { createBuffer, destroyBuffer } from '../../src/gpu/buffers.ts';
 import { requestGpu, type GpuHandle } from '../../src/gpu/device.ts';
 import { ReadbackRing } from '../../src/gpu/readback-ring.ts';
 import { initParams, TrainingSession } from '../../src/train/session.ts';
-import { Trainer, type TrainerConfig, type TrainerOptions, type TrainEvent } from '../../src/train/trainer.ts';
+import { Trainer, type TrainerConfig, type TrainerOptions, type TrainEvent, type TrainingState } from '../../src/train/trainer.ts';
 import { expect } from '../support/check.ts';
 import { tinyMlp } from '../support/models.ts';
 
@@ -214,4 +214,35 @@ test('an abort mid-epoch reports every step it submitted, snapshots, and a conti
   } finally {
     t.destroy();
   }
+});
+
+test('a snapshot taken in a step event, with the next window still on the GPU, holds every step submitted: a trainer restored from it ends as the straight run', { timeout: 300_000 }, async () => {
+  const train = async (t: Trainer, onEvent: (e: TrainEvent) => void | Promise<void> = () => {}) => {
+    const events: TrainEvent[] = [];
+    try {
+      t.session.attachData(data(48, 13));
+      await t.run(async (e) => {
+        events.push(e);
+        await onEvent(e);
+      });
+      return { events: events.map(strip), params: await t.session.getParams() };
+    } finally {
+      t.destroy();
+    }
+  };
+  const straight = await train(new Trainer(gpu.device, config(), data(), null));
+  let snap: TrainingState | null = null;
+  const stopped = new Trainer(gpu.device, config(), data(), null);
+  await train(stopped, async (e) => {
+    if (e.type === 'step' && e.step === 8) snap = await stopped.snapshot();
+  });
+  const s = snap as TrainingState | null;
+  expect(s !== null && s.step === 10 && s.epoch === 1 && s.stepInEpoch === 4 && s.sums.count === 4, `snapshot at step ${s?.step}, epoch ${s?.epoch}, step in epoch ${s?.stepInEpoch}, ${s?.sums.count} steps summed`);
+  const restored = new Trainer(gpu.device, config(), data(), null);
+  restored.restore(s!);
+  const after = await train(restored);
+  const from = straight.events.findIndex((e) => e.includes('"step":10,'));
+  const rest = straight.events.slice(from + 1);
+  expect(after.events.length === rest.length && after.events.every((e, i) => e === rest[i]), `restored run vs straight after step 10: first difference at ${after.events.findIndex((e, i) => e !== rest[i])}\n  ${after.events.find((e, i) => e !== rest[i])}\n  ${rest.find((e, i) => e !== after.events[i])}`);
+  for (const [k, v] of straight.params) expect(after.params.get(k)!.every((x, i) => x === v[i]), `parameter ${k} differs from the straight run's`);
 });
