@@ -5,7 +5,8 @@
  * object per read. The trainer submits the next window's steps before it
  * awaits a window's numbers (except at an epoch's end and under "stop"), with
  * the same event stream as reads that drain the queue, the same GPU objects
- * whatever the number of windows, and an abort that reports every step it ran.
+ * whatever the number of windows, an abort that reports every step it ran,
+ * and snapshots from a step event that hold every step submitted.
  */
 import { after, before, test } from 'node:test';
 import { countAllocations } from '../../src/gpu/allocations.ts';
@@ -245,4 +246,16 @@ test('a snapshot taken in a step event, with the next window still on the GPU, h
   const rest = straight.events.slice(from + 1);
   expect(after.events.length === rest.length && after.events.every((e, i) => e === rest[i]), `restored run vs straight after step 10: first difference at ${after.events.findIndex((e, i) => e !== rest[i])}\n  ${after.events.find((e, i) => e !== rest[i])}\n  ${rest.find((e, i) => e !== after.events[i])}`);
   for (const [k, v] of straight.params) expect(after.params.get(k)!.every((x, i) => x === v[i]), `parameter ${k} differs from the straight run's`);
+});
+
+test('windowsInFlight other than 0 or 1 is refused with a one-line error', () => {
+  for (const bad of [2, -1, 0.5, Number.NaN]) {
+    let msg = '';
+    try {
+      new Trainer(gpu.device, config(), data(), null, { windowsInFlight: bad as 0 }).destroy();
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg === `windowsInFlight: expected 0 or 1, got ${bad}`, `windowsInFlight ${bad}: ${msg || 'accepted'}`);
+  }
 });
