@@ -202,7 +202,10 @@ export class Trainer {
         }
         return true;
       } catch (e) {
-        if (!(await this.isDeviceLoss(e))) throw e;
+        if (!(await this.isDeviceLoss(e))) {
+          await this.settlePending();
+          throw e;
+        }
         await this.recover(onEvent);
       }
     }
@@ -289,6 +292,20 @@ export class Trainer {
       samplesPerSecond: (w.steps * c.batch) / seconds,
     });
     if (nonFinite) await this.reportNonFinite(nonFinite, onEvent);
+  }
+
+  /**
+   * After an error that is not a device loss (an event handler threw): the
+   * windows queued and not reported are added to the epoch's sums without
+   * events, so the position (every step submitted) and the sums agree.
+   */
+  private async settlePending(): Promise<void> {
+    for (const w of this.pending.splice(0)) {
+      const r = await w.read.catch(() => null);
+      if (!r) continue;
+      addSums(this.sums, r.window.stats);
+      this.readStep = w.step;
+    }
   }
 
   private async reportNonFinite(r: NonFiniteSteps, onEvent: (e: TrainEvent) => void | Promise<void>): Promise<void> {

@@ -259,3 +259,28 @@ test('windowsInFlight other than 0 or 1 is refused with a one-line error', () =>
     expect(msg === `windowsInFlight: expected 0 or 1, got ${bad}`, `windowsInFlight ${bad}: ${msg || 'accepted'}`);
   }
 });
+
+test('an event handler that throws with a window queued: the run rejects with its error, and a continued run logs the straight run\'s epoch losses', { timeout: 300_000 }, async () => {
+  const straight = await observe(config(), {});
+  const t = new Trainer(gpu.device, config(), data(), null);
+  try {
+    t.session.attachData(data(48, 13));
+    let err: unknown = null;
+    try {
+      await t.run((e) => {
+        if (e.type === 'step' && e.step === 8) throw new Error('handler failed');
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err instanceof Error && err.message === 'handler failed', `run rejected with ${String(err)}`);
+    expect(t.session.step === 10 && t.stepInEpoch === 4, `stopped at step ${t.session.step}, step in epoch ${t.stepInEpoch}`);
+    const events: TrainEvent[] = [];
+    expect(await t.run((e) => void events.push(e)), 'the continued run did not finish');
+    const epochs = (r: TrainEvent[]) => r.filter((e) => e.type === 'epoch').map(strip);
+    const want = epochs(straight.events).slice(1);
+    expect(JSON.stringify(epochs(events)) === JSON.stringify(want), `epoch events after the error:\n  ${epochs(events).join('\n  ')}\nstraight:\n  ${want.join('\n  ')}`);
+  } finally {
+    t.destroy();
+  }
+});
