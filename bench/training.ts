@@ -5,7 +5,9 @@
  * warm-up, the memory against the analytic minimum, and the matmul variants
  * the step runs. The mlp preset is also timed on the importance-weighted
  * bound of 5 samples per input (inputs per second, against the ELBO's in the
- * same run: one encoder pass, a decoder on 5× the rows).
+ * same run: one encoder pass, a decoder on 5× the rows). Steps with a
+ * statistics window every step and every 10 steps are timed with the window read the old
+ * way (the queue drained) and with one window in flight (bench/windows.ts).
  */
 import { countAllocations, type AllocationCounts } from '../src/gpu/allocations.ts';
 import { callsReady } from '../src/gpu/dispatch.ts';
@@ -18,6 +20,7 @@ import { SPECIAL_IDS } from '../src/data/tokens.ts';
 import { convPreset, cvaeMlpPreset, mlpPreset, resconvPreset, sequencePreset, type ModelSpec } from '../src/model/spec.ts';
 import { initParams, TrainingSession, type MatmulChoice, type SessionMemory } from '../src/train/session.ts';
 import { timeTwoChunks, type Chunk } from './timing.ts';
+import { benchWindows, benchWindowsShortSteps, type ShortStepWindows, type WindowsBench } from './windows.ts';
 
 export interface TrainResult {
   readonly model: string;
@@ -64,6 +67,10 @@ export interface TrainResult {
   readonly matmulChoices: readonly (MatmulChoice & { readonly why: 'default' | 'autotuned' })[];
   /** Each kernel of the step in order with its GPU milliseconds (its own pass, fastest of the rounds; empty without timestamps). */
   readonly kernels: readonly { readonly label: string; readonly ms: number }[];
+  /** Steps with a statistics window every step and every 10 steps (only 10 with --quick): the window read draining the queue (old) against one window in flight. */
+  readonly windows: readonly WindowsBench[];
+  /** With the mlp only: the same on a small mlp whose steps are short, where a drain's turnaround shows. */
+  readonly windowsShortSteps: ShortStepWindows | null;
 }
 
 /** The benchmark models: the presets, with the peers' latent size of 20 for conv too; the mlp on IWAE K = 5 after its ELBO run. */
@@ -105,6 +112,11 @@ export function benchTokenIds(count: number, T: number, V: number): Float32Array
 
 const MiB = (b: number) => (b / 2 ** 20).toFixed(2);
 
+const describeWindows = (w: WindowsBench) =>
+  `  a statistics window every ${w.every} step${w.every > 1 ? 's' : ''}: read draining the queue (a staging buffer per window, as before) ${w.oldSamplesPerSecond.toFixed(1)} samples/s; ` +
+  `through the ring, drained ${w.drainedSamplesPerSecond.toFixed(1)}, one window in flight ${w.inFlightSamplesPerSecond.toFixed(1)}: ${w.inFlightOverOld.toFixed(3)}× the old way, ${w.inFlightOverDrained.toFixed(3)}× the ring drained ` +
+  `(fastest of ${w.rounds} rounds of ${w.windows} windows; medians of round-by-round ratios ${w.medianInFlightOverOld.toFixed(3)}× and ${w.medianInFlightOverDrained.toFixed(3)}×)`;
+
 /** Samples per second of whole training steps, and where the step's time and memory go. */
 export async function benchTraining(device: GPUDevice, log: (s: string) => void = () => {}, opts: { quick?: boolean; autotune?: boolean; models?: readonly string[] } = {}): Promise<TrainResult[]> {
   const out: TrainResult[] = [];
@@ -141,6 +153,9 @@ export async function benchTraining(device: GPUDevice, log: (s: string) => void 
         return performance.now() - t0;
       }, once);
       const { stepMs, steps: n } = timing;
+      const windows: WindowsBench[] = [];
+      for (const every of opts.quick ? [10] : [1, 10]) windows.push(await benchWindows(s, batch, stepMs, opts.quick ? { every, rounds: 2, budgetMs: 1500 } : { every }));
+      const windowsShortSteps = name === 'mlp' ? await benchWindowsShortSteps(device, opts.quick ? 3 : 9) : null;
       const calls = s.stepCalls();
       // Interleaved rounds, the fastest of each kind: on a shared machine interference only slows a run down.
       let kernelMs: number | null = null, stepGpuMs: number | null = null;
@@ -168,12 +183,18 @@ export async function benchTraining(device: GPUDevice, log: (s: string) => void 
         naiveBytes, memoryWithoutReuse, memoryWithoutReuseOverMinimum: memoryWithoutReuse / memory.minimumBytes,
         matmulChoices: s.matmulChoices.map((c) => ({ ...c, why: c.source === 'default' ? 'default' : 'autotuned' })),
         kernels: perKernel.map((ms, i) => ({ label: calls[i]!.label, ms })),
+        windows, windowsShortSteps,
       };
       out.push(r);
       const k = kernelMs === null ? 'kernel times n/a (no timestamps)' : `kernels alone ${kernelMs.toFixed(1)} ms: step/kernels ${r.stepOverKernels!.toFixed(2)}× (target ≤ 1.15); the step's GPU pass ${stepGpuMs!.toFixed(1)} ms, ${r.passOverKernels!.toFixed(2)}× the kernels`;
       log(`train ${name} (batch ${batch}${objective === 'elbo' ? '' : `, ${objective}`}): ${r.samplesPerSecond.toFixed(1)} samples/s, step ${stepMs.toFixed(1)} ms (the faster of: ${timing.chunks.map((c) => `${c.steps} steps in ${(c.ms / 1000).toFixed(1)} s`).join(', ')}); ${k}`);
       if (r.overElbo !== null) log(`  ${objective} against the ELBO of the same model in this run: ${r.overElbo.toFixed(3)}× the inputs per second (${(1 / r.overElbo).toFixed(2)}× the time per input)`);
       else if (objective !== 'elbo') log(`  ${objective}: no ELBO run of the same model in this selection to compare with`);
+      for (const w of r.windows) log(describeWindows(w));
+      if (windowsShortSteps) {
+        log(`  the same on ${windowsShortSteps.model} (batch ${windowsShortSteps.batch}, ${windowsShortSteps.stepMs.toFixed(1)} ms a step), where a drain's turnaround shows:`);
+        for (const w of windowsShortSteps.windows) log(`  ${describeWindows(w)}`);
+      }
       log(`  ${r.dispatchesPerStep} dispatches in ${r.submitsPerStep} submit; ${r.allocationsPerStep} GPU objects created per step after warm-up (${counted} steps counted)`);
       log(`  memory ${MiB(memory.totalBytes)} MiB vs the analytic minimum ${MiB(memory.minimumBytes)} MiB (parameters, gradients, optimizer state, batch and scratch: ${MiB(memory.minimumBytes - memory.peakLiveBytes)} MiB, + the temporaries live at the worst node of the schedule: ${MiB(memory.peakLiveBytes)} MiB): ${r.memoryOverMinimum.toFixed(3)}× (target ≤ 1.25); without reuse (a buffer per temporary: ${MiB(naiveBytes)} MiB) ${MiB(memoryWithoutReuse)} MiB, ${r.memoryWithoutReuseOverMinimum.toFixed(3)}×`);
       const variants = new Map<string, number>();

@@ -5,6 +5,7 @@
  * feed. A step is one command buffer and one submit, with no readback.
  */
 import { createBuffer, destroyBuffer, readF32, readRanges, STORAGE, type ByteRange } from '../gpu/buffers.ts';
+import { ReadbackRing } from '../gpu/readback-ring.ts';
 import type { KernelCall } from '../gpu/dispatch.ts';
 import { buildTraining, type TrainingGraph } from '../graph/autodiff.ts';
 import { numel } from '../graph/ir.ts';
@@ -82,6 +83,16 @@ export interface StepKnobs {
   readonly lr: number;
 }
 
+/** What a statistics window reads: the loss statistics, the per-dimension KL of the last step, and the skipped updates. */
+export interface WindowRead {
+  readonly stats: ElboStats;
+  readonly klPerDim: Float32Array;
+  readonly nonFinite: NonFiniteSteps | null;
+}
+
+/** Statistics windows whose reads may be pending at once (queueWindow). */
+export const WINDOW_SLOTS = 2;
+
 /** Skipped updates since the last read: the steps, and where the first skipped step's gradient was not finite. */
 export interface NonFiniteSteps {
   /** Updates skipped. */
@@ -122,6 +133,8 @@ export class TrainingSession {
   /** The kernel variant each matrix product of the step runs, and where the choice came from. */
   readonly matmulChoices: readonly MatmulChoice[];
   private feed: DataFeed | null = null;
+  /** The staging buffers of statistics windows (made once, with the step). */
+  private readonly windows: ReadbackRing;
   private destroyed = false;
 
   /** A session, after tuning the matmul kernels on its shapes when `options.autotune` is set. */
@@ -154,6 +167,7 @@ export class TrainingSession {
       for (const b of Object.values(blocks)) destroyBuffer(device, b);
       throw e;
     }
+    this.windows = new ReadbackRing(device, [this.program.statsRange(), this.program.rangeOf(tg.loss.klDim), this.nonFiniteRange()], WINDOW_SLOTS, 'statistics window');
   }
 
   /** Names of the optimizer's state blocks ('m' and 'v' for Adam, 'momentum' for SGD with momentum). */
@@ -326,22 +340,31 @@ export class TrainingSession {
   /**
    * Reads and clears the record of updates skipped for a non-finite gradient
    * since the last call (null when none was). A small readback: call it when
-   * reading statistics anyway, not every step (readWindow reads both at once).
+   * reading statistics anyway, not every step (queueWindow reads both at once).
    */
   async readNonFinite(): Promise<NonFiniteSteps | null> {
     return this.takeNonFinite((await readRanges(this.device, [this.nonFiniteRange()]))[0]!);
   }
 
   /**
-   * What a statistics window reads, in one readback: the loss statistics
-   * accumulated since the program's resetStats, the per-dimension KL of the
-   * last step, and (read and cleared as readNonFinite does) the record of
-   * skipped updates.
+   * A statistics window, read without waiting for the queue to drain: one
+   * submit copies the loss statistics accumulated since the last reset, the
+   * per-dimension KL of the last step and the record of skipped updates into
+   * a staging buffer of a ring made once, then clears the record (and, with
+   * `reset`, the statistics) behind the copy. The promise settles when the GPU
+   * has reached the copy; steps submitted meanwhile run on. At most
+   * WINDOW_SLOTS windows may be pending (a read beyond that throws).
    */
-  async readWindow(): Promise<{ stats: ElboStats; klPerDim: Float32Array; nonFinite: NonFiniteSteps | null }> {
+  queueWindow(opts: { readonly reset?: boolean } = {}): Promise<WindowRead> {
     const p = this.program;
-    const [stats, klDim, report] = await readRanges(this.device, [p.statsRange(), p.rangeOf(this.graph.loss.klDim), this.nonFiniteRange()]);
-    return { stats: p.decodeStats(stats!), klPerDim: new Float32Array(klDim!), nonFinite: this.takeNonFinite(report!) };
+    const stats = p.statsRange();
+    const report = this.nonFiniteRange();
+    return this.windows
+      .read((enc) => {
+        enc.clearBuffer(report.buffer, report.offset ?? 0, report.size);
+        if (opts.reset) enc.clearBuffer(stats.buffer, stats.offset ?? 0, stats.size);
+      })
+      .then(([st, klDim, skips]) => ({ stats: p.decodeStats(st!), klPerDim: new Float32Array(klDim!), nonFinite: this.decodeNonFinite(skips!) }));
   }
 
   private nonFiniteRange(): ByteRange {
@@ -350,9 +373,15 @@ export class TrainingSession {
 
   /** Decodes a read of the skipped-update record, and clears the record when it holds a skip. */
   private takeNonFinite(bytes: ArrayBuffer): NonFiniteSteps | null {
+    const r = this.decodeNonFinite(bytes);
+    if (r) this.device.queue.writeBuffer(this.nonFinite, 0, new Uint32Array(NONFINITE_REPORT_LENGTH));
+    return r;
+  }
+
+  /** Decodes a read of the skipped-update record (null: no update was skipped). */
+  private decodeNonFinite(bytes: ArrayBuffer): NonFiniteSteps | null {
     const r = decodeNonFiniteReport(new Uint32Array(bytes));
     if (r.skipped === 0) return null;
-    this.device.queue.writeBuffer(this.nonFinite, 0, new Uint32Array(NONFINITE_REPORT_LENGTH));
     const at = r.index >= 0 ? this.locate(r.index) : null;
     return { skipped: r.skipped, firstStep: r.firstStep, lastStep: r.lastStep, tensor: at?.tensor ?? null, element: at?.element ?? -1 };
   }
@@ -361,6 +390,7 @@ export class TrainingSession {
     if (this.destroyed) return;
     this.destroyed = true;
     this.detachData();
+    this.windows.destroy();
     this.program.destroy();
     for (const b of Object.values(this.blocks)) destroyBuffer(this.device, b);
   }

@@ -1,17 +1,20 @@
 /**
  * The training loop: epochs of shuffled batches gathered on the GPU, one
  * submit per step, β and learning-rate schedules, loss terms accumulated on
- * the GPU and read back every `logEvery` steps, an evaluation of the test set
- * after each epoch, and events for progress bars, logs and checkpoints.
+ * the GPU and read back every `logEvery` steps (without draining the queue:
+ * the next window's steps are submitted before a window's numbers are
+ * awaited), an evaluation of the test set after each epoch, and events for
+ * progress bars, logs and checkpoints.
  */
 import { inputSize, permutation, validateDataset, type Dataset } from '../data/dataset.ts';
 import { Inference } from '../eval/inference.ts';
 import { gpuWait } from '../gpu/wait.ts';
 import type { ModelSpec } from '../model/spec.ts';
 import { checkObjectiveSettings, parseObjective, type Objective } from '../graph/objective.ts';
+import type { ElboStats } from '../graph/ops/elbo.ts';
 import { klWeight, learningRate, type KlSchedule, type LrSchedule } from './schedules.ts';
 import { DeviceLostError, NonFiniteError, type LossSums, type NonFiniteEvent, type TrainEvent, type TrainingState } from './events.ts';
-import { initParams, TrainingSession, type NonFiniteSteps, type OptimizerSettings } from './session.ts';
+import { initParams, TrainingSession, WINDOW_SLOTS, type NonFiniteSteps, type OptimizerSettings, type StepKnobs, type WindowRead } from './session.ts';
 
 export * from './events.ts';
 
@@ -45,10 +48,36 @@ export interface TrainerOptions {
   readonly snapshotEvery?: number;
   /** Device losses recovered from in one Trainer before giving up (default 3). */
   readonly maxRecoveries?: number;
+  /**
+   * Statistics windows whose read may still be pending while the next
+   * window's steps are submitted: 1 (default) keeps the GPU's queue fed while
+   * a window's numbers come back; 0 waits for each window before the next
+   * step (the queue drains at every window; onNonFinite 'stop' always runs
+   * this way, so that training stops at the window that saw the skip). The
+   * events are the same either way.
+   */
+  readonly windowsInFlight?: 0 | 1;
+}
+
+/** A statistics window queued and not yet reported. */
+interface PendingWindow {
+  readonly read: Promise<{ window: WindowRead; at: number }>;
+  readonly step: number;
+  readonly stepInEpoch: number;
+  readonly steps: number;
+  readonly knobs: StepKnobs;
 }
 
 type Sums = { -readonly [K in keyof LossSums]: LossSums[K] };
 const zeroSums = (): Sums => ({ recon: 0, kl: 0, objective: 0, count: 0 });
+
+/** Adds a window's statistics to an epoch's sums. */
+function addSums(sums: Sums, st: ElboStats): void {
+  sums.recon += st.recon;
+  sums.kl += st.kl;
+  sums.objective += st.loss;
+  sums.count += st.count;
+}
 
 /** Binarizes bytes by a 0.5 threshold (static binarization). */
 export function binarizeStatic(ds: Dataset): Dataset {
@@ -69,6 +98,10 @@ export class Trainer {
   private snapshotState: TrainingState | null = null;
   private sums: Sums = zeroSums();
   private recoveries = 0;
+  /** The last step whose statistics were read (or restored): where a lost device is reported. */
+  private readStep = 0;
+  /** Statistics windows queued and not yet reported, oldest first. */
+  private readonly pending: PendingWindow[] = [];
   /** When the first step this trainer ran finished on the GPU (performance.now() milliseconds; NaN if the wait failed); null before it is submitted. */
   firstStepDone: Promise<number> | null = null;
   /** Devices made by the factory, destroyed with the trainer. */
@@ -89,6 +122,8 @@ export class Trainer {
     checkObjectiveSettings(this.objective, { beta: c.beta, klScheduleConstant: c.klSchedule.type === 'constant', freeBits: c.freeBits, latentL2: c.latentL2, autoencoder: !!c.spec.autoencoder });
     const every = options.snapshotEvery ?? 200;
     if (!Number.isInteger(every) || every <= 0) throw new Error(`snapshotEvery: expected a positive integer, got ${every}`);
+    const ahead = options.windowsInFlight ?? 1;
+    if (!Number.isInteger(ahead) || ahead < 0 || ahead >= WINDOW_SLOTS) throw new Error(`windowsInFlight: expected 0 or ${WINDOW_SLOTS - 1}, got ${ahead}`);
     validateDataset(train, { unitRange: c.spec.likelihood.type === 'bernoulli' });
     if (test) validateDataset(test, { unitRange: c.spec.likelihood.type === 'bernoulli' });
     if (train.count < c.batch) throw new Error(`${train.name}: ${train.count} samples is fewer than the batch size ${c.batch}; use a smaller --batch`);
@@ -152,9 +187,9 @@ export class Trainer {
 
   /**
    * Trains until `config.epochs` epochs are done (continuing from `this.epoch`),
-   * or until `signal` is aborted: the steps up to the next statistics read
-   * finish (at most `logEvery`), and the loop returns after that window's
-   * event. Returns whether all epochs completed. A lost
+   * or until `signal` is aborted: the steps already submitted finish (at
+   * most two windows of `logEvery`), and the loop returns after their
+   * windows' events. Returns whether all epochs completed. A lost
    * device is replaced through `options.deviceFactory` and training continues
    * from the last host-side snapshot (a 'device-lost' event says so).
    */
@@ -167,7 +202,10 @@ export class Trainer {
         }
         return true;
       } catch (e) {
-        if (!(await this.isDeviceLoss(e))) throw e;
+        if (!(await this.isDeviceLoss(e))) {
+          await this.settlePending();
+          throw e;
+        }
         await this.recover(onEvent);
       }
     }
@@ -177,19 +215,29 @@ export class Trainer {
     const c = this.config;
     const S = this.stepsPerEpoch;
     const s = this.session;
-    const p = s.program;
     const epoch = this.epoch + 1;
     const t0 = performance.now();
     s.setOrder(permutation(this.train.count, (c.seed * 7919 + epoch) >>> 0));
-    p.resetStats();
-    let windowStart = performance.now();
+    s.program.resetStats();
     let windowSteps = 0;
     let knobs = this.knobs(s.step);
     const first = this.stepInEpoch;
+    // A window's read is queued behind its steps (clearing the statistics after its copy) and awaited
+    // once the next window's steps are queued too: the GPU has work while the numbers come back.
+    const ahead = c.onNonFinite === 'stop' ? 0 : (this.options.windowsInFlight ?? 1);
+    const pending = this.pending;
+    pending.length = 0;
+    const last = { at: t0 };
+    const report = async (keep: number) => {
+      while (pending.length > keep) await this.reportWindow(pending.shift()!, epoch, last, onEvent);
+    };
     for (let i = first; i < S; i++) {
-      // An abort is honoured between statistics windows (where the loop awaits anyway), so a run
-      // continued from here logs the same windows as one never stopped.
-      if (signal?.aborted && windowSteps === 0) return false;
+      // An abort is honoured between statistics windows, once the windows queued are reported, so a
+      // run continued from here logs the same windows as one never stopped.
+      if (signal?.aborted && windowSteps === 0) {
+        await report(0);
+        return false;
+      }
       if (this.lostInfo) throw new DeviceLostError(`GPU device lost (${this.lostInfo.reason})`);
       knobs = this.knobs(s.step);
       s.runStep(knobs, i);
@@ -197,23 +245,14 @@ export class Trainer {
       this.stepInEpoch = i + 1;
       windowSteps++;
       if (windowSteps === c.logEvery || i === S - 1) {
-        const { stats: st, klPerDim: kd, nonFinite } = await s.readWindow();
-        p.resetStats();
-        const klPerDim = Array.from(kd);
-        const n = Math.max(1, st.count);
-        this.sums.recon += st.recon;
-        this.sums.kl += st.kl;
-        this.sums.objective += st.loss;
-        this.sums.count += st.count;
-        const now = performance.now();
-        await onEvent({
-          type: 'step', step: s.step, epoch, stepInEpoch: i + 1, stepsPerEpoch: S, totalSteps: this.totalSteps,
-          beta: knobs.beta, lr: knobs.lr, loss: (st.recon + st.kl) / n, recon: st.recon / n, kl: st.kl / n, objective: st.loss / n, klPerDim,
-          samplesPerSecond: (windowSteps * c.batch) / ((now - windowStart) / 1000),
-        });
-        if (nonFinite) await this.reportNonFinite(nonFinite, onEvent);
-        if (this.recoverable && s.step - this.snapshotState!.step >= (this.options.snapshotEvery ?? 200) && i < S - 1) this.snapshotState = await this.snapshot();
-        windowStart = performance.now();
+        const read = s.queueWindow({ reset: true }).then((window) => ({ window, at: performance.now() }));
+        read.catch(() => {}); // awaited by report; a run ended by a lost device may leave it unawaited
+        pending.push({ read, step: s.step, stepInEpoch: i + 1, steps: windowSteps, knobs });
+        await report(i === S - 1 ? 0 : ahead);
+        if (this.recoverable && s.step - this.snapshotState!.step >= (this.options.snapshotEvery ?? 200) && i < S - 1) {
+          await report(0);
+          this.snapshotState = await this.snapshot();
+        }
         windowSteps = 0;
       }
     }
@@ -234,6 +273,41 @@ export class Trainer {
     return true;
   }
 
+  /** Awaits a queued window and reports it: its step event, then what it says of skipped updates. */
+  private async reportWindow(w: PendingWindow, epoch: number, last: { at: number }, onEvent: (e: TrainEvent) => void | Promise<void>): Promise<void> {
+    const c = this.config;
+    const { window: { stats: st, klPerDim: kd, nonFinite }, at } = await w.read;
+    // A device lost in an earlier window's handler: nothing read after it is reported.
+    if (this.lostInfo) throw new DeviceLostError(`GPU device lost (${this.lostInfo.reason})`);
+    const klPerDim = Array.from(kd);
+    const n = Math.max(1, st.count);
+    addSums(this.sums, st);
+    this.readStep = w.step;
+    // The rate of a window: its samples over the time since the window before it came back from the GPU.
+    const seconds = Math.max(1e-3, at - last.at) / 1000;
+    last.at = at;
+    await onEvent({
+      type: 'step', step: w.step, epoch, stepInEpoch: w.stepInEpoch, stepsPerEpoch: this.stepsPerEpoch, totalSteps: this.totalSteps,
+      beta: w.knobs.beta, lr: w.knobs.lr, loss: (st.recon + st.kl) / n, recon: st.recon / n, kl: st.kl / n, objective: st.loss / n, klPerDim,
+      samplesPerSecond: (w.steps * c.batch) / seconds,
+    });
+    if (nonFinite) await this.reportNonFinite(nonFinite, onEvent);
+  }
+
+  /**
+   * After an error that is not a device loss (an event handler threw): the
+   * windows queued and not reported are added to the epoch's sums without
+   * events, so the position (every step submitted) and the sums agree.
+   */
+  private async settlePending(): Promise<void> {
+    for (const w of this.pending.splice(0)) {
+      const r = await w.read.catch(() => null);
+      if (!r) continue;
+      addSums(this.sums, r.window.stats);
+      this.readStep = w.step;
+    }
+  }
+
   private async reportNonFinite(r: NonFiniteSteps, onEvent: (e: TrainEvent) => void | Promise<void>): Promise<void> {
     const stop = this.config.onNonFinite === 'stop';
     const where = r.tensor === null ? 'the gradient norm overflowed (every element finite)' : `the gradient of '${r.tensor}' (element ${r.element}) is NaN or infinite`;
@@ -251,12 +325,16 @@ export class Trainer {
 
   /**
    * Copies the parameters, the optimizer state and the loop's position to
-   * the host. Call it between steps (not while `run` is recording one).
+   * the host: the position of every step submitted, which from a step
+   * event's handler may be a window past the event's (the windows queued and
+   * not yet reported are added to the epoch's sums, in the order the loop
+   * adds them). Call it between steps (not while `run` is recording one).
    */
   async snapshot(): Promise<TrainingState> {
     const s = this.session;
     const step = s.step, epoch = this.epoch, stepInEpoch = this.stepInEpoch, sums = { ...this.sums };
-    const { params, optimizer, skips } = await s.readTrainingBlocks();
+    const [{ params, optimizer, skips }, ...queued] = await Promise.all([s.readTrainingBlocks(), ...this.pending.map((w) => w.read)]);
+    for (const q of queued) addSums(sums, q.window.stats);
     return { params, optimizer, skips, step, epoch, stepInEpoch, sums };
   }
 
@@ -268,6 +346,7 @@ export class Trainer {
     s.restoreSkipCount(state.skips);
     this.epoch = state.epoch;
     this.stepInEpoch = state.stepInEpoch;
+    this.readStep = state.step;
     this.sums = { ...state.sums };
   }
 
@@ -286,13 +365,14 @@ export class Trainer {
   /** Replaces the lost device, recompiles, restores the last snapshot and reports it. */
   private async recover(onEvent: (e: TrainEvent) => void | Promise<void>): Promise<void> {
     const info = this.lostInfo ?? { reason: 'unknown', message: '' };
-    const lostAt = this.session.step;
+    const lostAt = this.readStep;
     const snap = this.snapshotState;
     const what = `the GPU device was lost at step ${lostAt} (${info.reason}${info.message ? `: ${info.message}` : ''})`;
     if (!this.options.deviceFactory) throw new DeviceLostError(`${what}; no device factory to continue on a new device`);
     if (!snap) throw new DeviceLostError(`${what} before the first snapshot of the parameters; nothing to continue from`);
     if (this.recoveries >= (this.options.maxRecoveries ?? 3)) throw new DeviceLostError(`${what}; giving up after ${this.recoveries} recoveries`);
     this.recoveries++;
+    this.pending.length = 0;
     const old = this.gpu;
     old.inference.destroy();
     old.session.destroy();

@@ -53,6 +53,9 @@ test('bench: the matmul part\'s autotune is forgotten before the training part, 
   // The timing rule, for ours too.
   expect(t.chunks.filter((c) => c.steps >= MIN_CHUNK_STEPS || c.ms >= MIN_CHUNK_MS).length === 2, `chunks ${JSON.stringify(t.chunks)}`);
   expect(t.memoryWithoutReuse > t.memory.totalBytes && Math.abs(t.memoryWithoutReuse - (t.memory.totalBytes - t.memory.plannedBytes + t.naiveBytes)) < 1, `memory without reuse ${t.memoryWithoutReuse}`);
+  // Statistics windows read draining the queue and with one in flight, on the preset (every 10 steps with --quick) and on a model with short steps (every step and every 10).
+  const windows = [...t.windows, ...(t.windowsShortSteps?.windows ?? [])];
+  expect(windows.map((w) => w.every).join(',') === '10,1,10' && windows.every((w) => w.roundsMs.inFlight.length === w.rounds && w.inFlightOverOld > 0 && Number.isFinite(w.inFlightOverOld) && Number.isFinite(w.medianInFlightOverDrained)), `windows ${JSON.stringify(windows)}`);
 });
 
 /** A fake peer on a fake clock: each step costs `stepMs`, and its loss follows `lossAt(step index)`. */

@@ -118,7 +118,7 @@ function attachTiny(s: TrainingSession, count: number): void {
   s.attachData({ name: 'tiny', shape: s.options.spec.input, count, data: Uint8Array.from({ length: count * D }, (_, i) => (i * 29) % 256), labels: null });
 }
 
-test('a statistics window is one readback: readWindow gives what readStats, read(klDim) and readNonFinite give one by one', async () => {
+test('a statistics window is one readback: queueWindow gives what readStats, read(klDim) and readNonFinite give one by one', async () => {
   const spec = tinyMlp();
   const s = new TrainingSession(gpu.device, sessionOptions(spec, 8));
   const probe = createBuffer(gpu.device, 4);
@@ -135,8 +135,8 @@ test('a statistics window is one readback: readWindow gives what readStats, read
       maps++;
       return mapAsync.apply(this, args);
     };
-    const w = await s.readWindow();
-    expect(maps === 1, `readWindow made ${maps} readbacks; expected 1`);
+    const w = await s.queueWindow();
+    expect(maps === 1, `queueWindow made ${maps} readbacks; expected 1`);
     proto.mapAsync = mapAsync;
     const stats = await s.program.readStats();
     const klPerDim = await s.program.read(s.graph.loss.klDim);
