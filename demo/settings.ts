@@ -51,7 +51,7 @@ export function dataClasses(data: DataSplit | null): number | null {
 export function conditionalUnavailable(data: DataSplit | null): string | null {
   if (!data) return 'No dataset is loaded yet.';
   if (data.sequences) return `${data.name} is a dataset of sequences: the conditional models (cvae-mlp, cvae-conv) are for labelled images.`;
-  if (dataClasses(data) === null) return `${data.name} has no labels: the conditional models (cvae-mlp, cvae-conv) need labelled images (MNIST, Fashion-MNIST, or your images in a folder per class).`;
+  if (dataClasses(data) === null) return `The data (${data.name}) has no labels: the conditional models (cvae-mlp, cvae-conv) need labelled images (MNIST, Fashion-MNIST, or your images in a folder per class).`;
   return null;
 }
 
@@ -60,8 +60,8 @@ export function conditionMismatch(spec: ModelSpec, data: DataSplit | null): stri
   const k = labelClasses(spec);
   if (k === null || !data) return null;
   const have = dataClasses(data);
-  if (have === null) return `the model is conditioned on a label (${k} classes) and ${data.name} has no labels; choose a labelled dataset (MNIST, Fashion-MNIST, or your images in a folder per class)`;
-  if (have > k) return `the model is conditioned on a label of ${k} classes and ${data.name} has ${have}; choose data with at most ${k} classes`;
+  if (have === null) return `the model is conditioned on a label (${k} classes) and the data (${data.name}) has no labels; choose a labelled dataset (MNIST, Fashion-MNIST, or your images in a folder per class)`;
+  if (have > k) return `the model is conditioned on a label of ${k} classes and the data (${data.name}) has ${have}; choose data with at most ${k} classes`;
   return null;
 }
 

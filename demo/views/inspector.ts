@@ -20,8 +20,10 @@ import { LatentView } from './latent.ts';
 import { Refresher } from './refresher.ts';
 import { grayBatch, paint, rowsOf } from './paint.ts';
 
-const PRIOR_SEED = 20240;
-const TRAVERSAL = [-3, -2.25, -1.5, -0.75, 0, 0.75, 1.5, 2.25, 3];
+/** The seed of the samples from the prior (Philox stream 3 of samplePrior). */
+export const PRIOR_SEED = 20240;
+/** The values a traversal sets its dimension to. */
+export const TRAVERSAL = [-3, -2.25, -1.5, -0.75, 0, 0.75, 1.5, 2.25, 3];
 const REFRESH_MS = 2000;
 
 /** What one refresh computes. */
