@@ -8,7 +8,10 @@ import { presetRecipe } from '../src/model/presets.ts';
 import { availability, imagesFromFiles, loadBuiltin, type BuiltinName, type DataSplit, type DatasetName } from './data/datasets.ts';
 import { isSequenceName, SEQUENCE_SOURCES } from './data/lines.ts';
 import { loadSequences } from './data/sequences.ts';
-import { dataKind, MODELS, presetHidden, readSettings, settingsForKind, writeSettings, type DataKind, type Settings, type SequenceModel } from './settings.ts';
+import {
+  CONDITIONAL, conditionalUnavailable, dataKind, isConditional, MODELS, presetHidden, readSettings, settingsForKind, writeSettings,
+  type DataKind, type Settings, type SequenceModel,
+} from './settings.ts';
 import { loadLastModel } from './storage.ts';
 import { Studio } from './studio.ts';
 import { byId, clearMessage, setText, showMessage } from './ui/dom.ts';
@@ -95,13 +98,19 @@ function guard(what: string, f: () => Promise<unknown>): () => void {
 /** The controls' defaults for images (index.html's), taken before any are changed. */
 let imageDefaults: Settings | null = null;
 
-/** Shows the views and offers the models of one kind of data. */
-function showKind(kind: DataKind): void {
+/** Shows the views and offers the models of the data (the conditional ones for labelled images only, else disabled with the reason). */
+function showKind(kind: DataKind, data: DataSplit | null): void {
   if (document.body.dataset.kind !== kind) {
     byId<HTMLSelectElement>('seq-colour').value = kind === 'molecules' ? 'rings' : 'length';
     document.body.dataset.kind = kind;
   }
-  for (const o of Array.from(byId<HTMLSelectElement>('model').options)) o.disabled = !MODELS[kind].includes(o.value as Settings['model']);
+  const why = kind === 'images' && data ? conditionalUnavailable(data) : null;
+  for (const o of Array.from(byId<HTMLSelectElement>('model').options)) {
+    const model = o.value as Settings['model'];
+    o.disabled = !MODELS[kind].includes(model) || (isConditional(model) && why !== null);
+    o.title = isConditional(model) && why ? why : '';
+  }
+  setText('model-note', why ?? '');
   byId<HTMLInputElement>('word-dropout').disabled = kind === 'images';
 }
 
@@ -118,7 +127,14 @@ async function useDataset(name: string): Promise<void> {
     settings = settingsForKind(kind, s, imageDefaults ?? s);
     writeSettings(settings);
   }
-  showKind(kind);
+  // A conditional model needs labels: on data without them, the model it is built on.
+  const unlabelled = conditionalUnavailable(split);
+  if (isConditional(settings.model) && unlabelled) {
+    showMessage(`${unlabelled} The model is ${CONDITIONAL[settings.model]} instead.`, 'info', 'conditional');
+    settings = { ...settings, model: CONDITIONAL[settings.model] };
+    writeSettings(settings);
+  }
+  showKind(kind, split);
   await studio.setData(split, settings);
   setText('dataset-note', split.sequences?.summary ?? `${split.name}: ${split.train.count} training and ${split.test.count} test images${split.train.labels ? '' : ' (no labels)'}`);
 }
@@ -244,7 +260,7 @@ async function start(): Promise<void> {
   const name: DatasetName = kept && (kept === 'fashion-mnist' || isSequenceName(kept)) && available[kept] === null ? kept : 'mnist';
   byId<HTMLSelectElement>('dataset').value = name;
   if (stored) writeSettings(stored.settings);
-  showKind(dataKind(null));
+  showKind(dataKind(null), null);
   await useDataset(name);
   if (stored) {
     try {

@@ -1,15 +1,20 @@
 /**
  * The controls as a checked settings object, and the trainer configuration
  * and model they describe. Bad values get a message naming the control.
- * Sequence datasets take the command line's sequence presets (smiles,
+ * Images take the mlp and conv presets and their conditional forms
+ * (cvae-mlp, cvae-conv: conditioned on the label, for labelled data only);
+ * sequence datasets take the command line's sequence presets (smiles,
  * smiles-conv, text, text-conv) and their recipe as defaults.
  */
 import { checkObjectiveSettings, convPreset, mlpPreset, parseKlSchedule, parseModelSpec, parseObjective, type ModelSpec, type TrainerConfig } from '../src/index.ts';
-import { presetRecipe, SEQUENCE_PRESETS, sequencePreset } from '../src/model/presets.ts';
+import { cvaeConvPreset, cvaeMlpPreset, presetRecipe, SEQUENCE_PRESETS, sequencePreset } from '../src/model/presets.ts';
+import { labelClasses } from '../src/model/spec.ts';
 import type { DataSplit } from './data/datasets.ts';
 import { byId } from './ui/dom.ts';
 
-export type ImageModel = 'mlp' | 'conv';
+export type ImageModel = 'mlp' | 'conv' | ConditionalModel;
+/** The image presets conditioned on the label. */
+export type ConditionalModel = 'cvae-mlp' | 'cvae-conv';
 export type SequenceModel = 'smiles' | 'smiles-conv' | 'text' | 'text-conv';
 export type ModelName = ImageModel | SequenceModel;
 /** What a dataset holds, and so which models fit it. */
@@ -17,13 +22,47 @@ export type DataKind = 'images' | 'molecules' | 'text';
 
 /** The models each kind of data takes, the first the default. */
 export const MODELS: Readonly<Record<DataKind, readonly ModelName[]>> = {
-  images: ['mlp', 'conv'],
+  images: ['mlp', 'conv', 'cvae-mlp', 'cvae-conv'],
   molecules: ['smiles', 'smiles-conv'],
   text: ['text', 'text-conv'],
 };
 
 export function dataKind(data: DataSplit | null): DataKind {
   return data?.sequences?.kind ?? 'images';
+}
+
+/** Each conditional preset, and the unconditional one it is built on (what the page falls back to for data without labels). */
+export const CONDITIONAL: Readonly<Record<ConditionalModel, ImageModel>> = { 'cvae-mlp': 'mlp', 'cvae-conv': 'conv' };
+
+export function isConditional(model: ModelName): model is ConditionalModel {
+  return model in CONDITIONAL;
+}
+
+/** The classes of a labelled dataset (its class names, else the largest label + 1 over both sets), or null without labels. */
+export function dataClasses(data: DataSplit | null): number | null {
+  if (!data?.train.labels || !data.test.labels) return null;
+  if (data.train.classes) return data.train.classes.length;
+  let max = 0;
+  for (const l of [...data.train.labels, ...data.test.labels]) max = Math.max(max, l);
+  return max + 1;
+}
+
+/** Why the data cannot take a model conditioned on the label (null: it can). */
+export function conditionalUnavailable(data: DataSplit | null): string | null {
+  if (!data) return 'No dataset is loaded yet.';
+  if (data.sequences) return `${data.name} is a dataset of sequences: the conditional models (cvae-mlp, cvae-conv) are for labelled images.`;
+  if (dataClasses(data) === null) return `The data (${data.name}) has no labels: the conditional models (cvae-mlp, cvae-conv) need labelled images (MNIST, Fashion-MNIST, or your images in a folder per class).`;
+  return null;
+}
+
+/** Why a model file cannot be used with the data (a conditional model on data without labels or with more classes than it knows), or null. */
+export function conditionMismatch(spec: ModelSpec, data: DataSplit | null): string | null {
+  const k = labelClasses(spec);
+  if (k === null || !data) return null;
+  const have = dataClasses(data);
+  if (have === null) return `the model is conditioned on a label (${k} classes) and the data (${data.name}) has no labels; choose a labelled dataset (MNIST, Fashion-MNIST, or your images in a folder per class)`;
+  if (have > k) return `the model is conditioned on a label of ${k} classes and the data (${data.name}) has ${have}; choose data with at most ${k} classes`;
+  return null;
 }
 
 export interface Settings {
@@ -127,6 +166,11 @@ export function modelSpec(s: Settings, data: DataSplit | null): ModelSpec {
   if (!MODELS[kind].includes(s.model)) throw new Error(`Model: ${s.model} does not fit ${data?.name ?? 'the data'} (${kind}); choose ${MODELS[kind].join(' or ')}`);
   if (s.model === 'mlp') return mlpPreset({ latent: s.latent, hidden: s.hidden });
   if (s.model === 'conv') return convPreset({ latent: s.latent });
+  if (isConditional(s.model)) {
+    const classes = dataClasses(data);
+    if (classes === null) throw new Error(`Model: ${conditionalUnavailable(data)}`);
+    return s.model === 'cvae-mlp' ? cvaeMlpPreset(classes, { latent: s.latent, hidden: s.hidden }) : cvaeConvPreset(classes, { latent: s.latent });
+  }
   const seq = data!.sequences!;
   return sequencePreset({
     steps: seq.maxLength, vocab: seq.vocab.size, decoder: SEQUENCE_PRESETS[s.model]!, latent: s.latent, hidden: s.hidden,
@@ -139,8 +183,10 @@ export function settingsForSpec(spec: ModelSpec, base: Settings, data: DataSplit
   // Compared in parsed form: parsing fills in defaults (stride, dilation…) the presets leave out.
   const canonical = (m: ModelSpec) => JSON.stringify(parseModelSpec(JSON.parse(JSON.stringify(m))));
   const want = canonical(spec);
+  const fc1 = spec.encoder.find((l) => l.type === 'dense' && l.name === 'fc1');
   for (const model of MODELS[dataKind(data)]) {
-    const hidden = model === 'mlp' ? (spec.encoder[0]?.type === 'dense' ? spec.encoder[0].out : base.hidden) : sequenceHidden(spec) ?? base.hidden;
+    if (isConditional(model) && conditionalUnavailable(data)) continue;
+    const hidden = model === 'mlp' || model === 'cvae-mlp' ? (fc1?.type === 'dense' ? fc1.out : base.hidden) : sequenceHidden(spec) ?? base.hidden;
     const prev = Object.values(spec.extraInputs ?? {}).find((e) => e.type === 'previous-tokens');
     const wordDropout = prev?.type === 'previous-tokens' ? prev.dropout ?? 0 : base.wordDropout;
     const s: Settings = { ...base, model, hidden, latent: spec.latent, wordDropout };

@@ -15,7 +15,7 @@ import {
 } from '../src/index.ts';
 import { SequenceDecoder } from '../src/eval/decode.ts';
 import { spread, type DataSplit } from './data/datasets.ts';
-import { modelSpec, settingsForSpec, trainerConfig, type Settings } from './settings.ts';
+import { conditionMismatch, modelSpec, settingsForSpec, trainerConfig, type Settings } from './settings.ts';
 import { saveLastModel, StorageFullError, type StoredModel } from './storage.ts';
 import type { MessageKind } from './ui/dom.ts';
 
@@ -238,12 +238,15 @@ export class Studio {
 
   /**
    * Loads a model file: its own definition, or the one the controls describe
-   * for a file without one (a PyTorch state_dict). Returns the settings the
-   * controls should show.
+   * for a file without one (a PyTorch state_dict). A model conditioned on a
+   * label is refused for data without labels (or with more classes than it
+   * knows). Returns the settings the controls should show.
    */
   async loadModel(bytes: Uint8Array, source: string, controls: Settings, stored?: StoredModel): Promise<Settings> {
     await this.pause();
     const { spec, params } = decodeModelFile(bytes, modelSpec(controls, this.data), source);
+    const mismatch = conditionMismatch(spec, this.data);
+    if (mismatch) throw new Error(`${source}: ${mismatch}`);
     const settings = stored?.settings ?? settingsForSpec(spec, controls, this.data) ?? controls;
     await this.build(settings, spec, params);
     this.fresh = false;
