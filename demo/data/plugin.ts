@@ -19,6 +19,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Plugin } from 'vite';
 import { FASHION_MNIST_DIR, resolveDataset } from '../../src/data/index.ts';
@@ -160,17 +161,7 @@ export function rdkitWasm(): Plugin {
     configureServer(server) {
       server.middlewares.use((req, res, next) => {
         if (!/\/rdkit\/RDKit_minimal\.wasm$/.test((req.url ?? '').split('?')[0]!)) return next();
-        const file = rdkitWasmFile();
-        if ('reason' in file) {
-          res.statusCode = 404;
-          res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-          res.end(file.reason);
-          return;
-        }
-        const bytes = readFileSync(file.path);
-        res.setHeader('Content-Type', 'application/wasm');
-        res.setHeader('Content-Length', String(bytes.length));
-        res.end(req.method === 'HEAD' ? undefined : bytes);
+        sendFile(req, res, rdkitWasmFile(), 'application/wasm');
       });
     },
     generateBundle() {
@@ -179,6 +170,20 @@ export function rdkitWasm(): Plugin {
       this.emitFile({ type: 'asset', fileName: 'rdkit/RDKit_minimal.wasm', source: readFileSync(file.path) });
     },
   };
+}
+
+/** Answers a dev-server request with a file's bytes, or 404 with the reason it cannot be served. */
+function sendFile(req: IncomingMessage, res: ServerResponse, file: { path: string } | { reason: string }, contentType: string): void {
+  if ('reason' in file) {
+    res.statusCode = 404;
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.end(file.reason);
+    return;
+  }
+  const bytes = readFileSync(file.path);
+  res.setHeader('Content-Type', contentType);
+  res.setHeader('Content-Length', String(bytes.length));
+  res.end(req.method === 'HEAD' ? undefined : bytes);
 }
 
 /** The shipped weight file of a dataset's classifier, or the reason it cannot be served. */
@@ -201,17 +206,7 @@ export function classifierWeights(): Plugin {
       server.middlewares.use((req, res, next) => {
         const m = route.exec((req.url ?? '').split('?')[0]!);
         if (!m) return next();
-        const file = classifierFile(m[1] as ClassifierDataset);
-        if ('reason' in file) {
-          res.statusCode = 404;
-          res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-          res.end(file.reason);
-          return;
-        }
-        const bytes = readFileSync(file.path);
-        res.setHeader('Content-Type', 'application/octet-stream');
-        res.setHeader('Content-Length', String(bytes.length));
-        res.end(req.method === 'HEAD' ? undefined : bytes);
+        sendFile(req, res, classifierFile(m[1] as ClassifierDataset), 'application/octet-stream');
       });
     },
     generateBundle() {
