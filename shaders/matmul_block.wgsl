@@ -21,9 +21,10 @@
 // Row and column indices are clamped into the matrices on load (results past M
 // and N are computed from real data and never stored); k past K reads zero
 // (only the layout Aᵀ·B leaves K free; the selects fold away for the others).
-// SwiftShader runs both sides of every branch, uniform or not, so the layout is
-// chosen by overrides and each activation of the epilogue has its own loop
-// (a loop that runs zero times costs one masked pass, not the whole body).
+// SwiftShader runs both sides of every branch, uniform or not, so the layout
+// and the epilogue are chosen by overrides (TA, TB, ACT, ACCUMULATE), fixed
+// when the pipeline is made and folded away by the compiler: a product with no
+// accumulate reads no C, and the activation is applied as C is stored.
 
 @group(0) @binding(0) var<storage, read> a4: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b4: array<vec4<f32>>;
@@ -81,35 +82,30 @@ fn load_a_block(r0: u32, k0: u32, ak: ptr<function, array<mat4x4<f32>, 4>>) {
   (*ak)[3] = load_a(r0 + 12u, k0);
 }
 
+// The epilogue, set by src/kernels/matmul.ts from the call's options (the
+// uniform's act and accumulate are not read here): ACT is the activation's
+// code (activation_fns.wgsl; params.alpha its parameter), ACCUMULATE adds the
+// product into C.
+override ACT: u32 = 0u;
+override ACCUMULATE: bool = false;
+
 // The 4×4 tile m of C (column r: row row0 + r, columns 4q..4q+3) through the
-// epilogue: + bias, or + C when accumulating, then relu when params.act is
-// relu. Rows past M and column groups past N / 4 are not stored.
+// epilogue: + bias, or + C when accumulating, then the activation. Rows past M
+// and column groups past N / 4 are not stored.
 fn store_tile(m: mat4x4<f32>, row0: u32, q: u32, bq: vec4<f32>) {
   let nq = params.n / 4u;
-  let relu = params.act == 1u;
-  let acc = params.accumulate != 0u;
   for (var r = 0u; r < 4u; r++) {
     let row = row0 + r;
     if (row < params.m && q < nq) {
       let idx = row * nq + q;
-      let v = m[r] + bq + select(vec4<f32>(), c4[idx], acc);
-      c4[idx] = select(v, max(v, vec4<f32>()), relu);
-    }
-  }
-}
-
-// Applies activation `code` (a constant at each call; relu is done by
-// store_tile) to the block's entries of C when params.act == code; the loop
-// runs zero times otherwise.
-fn act_block(code: u32, r0: u32, q0: u32) {
-  let nq = params.n / 4u;
-  let count = select(0u, 128u, params.act == code);
-  for (var e = 0u; e < count; e++) {
-    let row = r0 + e / 8u;
-    let q = q0 + e % 8u;
-    if (row < params.m && q < nq) {
-      let idx = row * nq + q;
-      c4[idx] = act_forward4(code, c4[idx], params.alpha);
+      var v = m[r] + bq;
+      if (ACCUMULATE) { v += c4[idx]; }
+      if (ACT == 1u) {
+        v = max(v, vec4<f32>());
+      } else if (ACT > 1u) {
+        v = act_forward4(ACT, v, params.alpha);
+      }
+      c4[idx] = v;
     }
   }
 }
@@ -160,11 +156,4 @@ fn store_block(acc: ptr<function, MatmulBlock>, r0: u32, c0: u32) {
   store_tile((*acc).m[29], r0 + 12u, q0 + 5u, bq[5]);
   store_tile((*acc).m[30], r0 + 12u, q0 + 6u, bq[6]);
   store_tile((*acc).m[31], r0 + 12u, q0 + 7u, bq[7]);
-  act_block(2u, r0, q0);
-  act_block(3u, r0, q0);
-  act_block(4u, r0, q0);
-  act_block(5u, r0, q0);
-  act_block(6u, r0, q0);
-  act_block(7u, r0, q0);
-  act_block(8u, r0, q0);
 }

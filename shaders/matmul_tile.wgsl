@@ -12,8 +12,7 @@
 // but a CPU adapter compiles it in a fraction of the time (on SwiftShader
 // about 0.1 s of CPU against 2-4 s for a block kernel): it stands in for them
 // while they compile (the standIn of makeCall in src/gpu/dispatch.ts).
-// Two entry points: matmul_tile for epilogues without an activation past relu
-// (the common case, and the quicker to compile), matmul_tile_act for any.
+// The epilogue's overrides (ACT, ACCUMULATE) are those of the kernel it stands in for.
 // Invocation g (linear over the dispatch) owns tile row g / nq and tile
 // column g % nq, nq = N / 4; invocations past the last tile return.
 // Dispatch: grid1d(ceil(M / 4) · (N / 4), 64).
@@ -25,7 +24,7 @@ fn tile_of(wg: vec3u, nwg: vec3u, li: u32) -> vec2u {
   return vec2u((g / nq) * 4u, g % nq);
 }
 
-// op(A) · op(B) over the tile, through store_tile's epilogue (bias, accumulate, relu).
+// op(A) · op(B) over the tile, through store_tile's epilogue (bias, accumulate, activation).
 fn tile_product(r0: u32, q: u32) {
   var acc = mat4x4<f32>();
   for (var k0 = 0u; k0 < params.k; k0 += 4u) {
@@ -36,33 +35,10 @@ fn tile_product(r0: u32, q: u32) {
   store_tile(acc, r0, q, bias_quad(q));
 }
 
-// Epilogues without an activation past relu.
 @compute @workgroup_size(64, 1, 1)
 fn matmul_tile(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
                @builtin(local_invocation_index) li: u32) {
   let t = tile_of(wg, nwg, li);
   if (t.x >= params.m) { return; }
   tile_product(t.x, t.y);
-}
-
-// Any epilogue: then the activation params.act (codes past relu) on the tile's
-// four vec4 of C, as act_block does. One loop with the code as a variable,
-// where the block kernels have a loop per code: every activation is evaluated
-// for each vec4 (only when there is one), and the entry point compiles in
-// about half the time. Still, it takes twice as long as matmul_tile.
-@compute @workgroup_size(64, 1, 1)
-fn matmul_tile_act(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                   @builtin(local_invocation_index) li: u32) {
-  let t = tile_of(wg, nwg, li);
-  if (t.x >= params.m) { return; }
-  tile_product(t.x, t.y);
-  let nq = params.n / 4u;
-  let count = select(0u, 4u, params.act >= 2u);
-  for (var r = 0u; r < count; r++) {
-    let row = t.x + r;
-    if (row < params.m) {
-      let idx = row * nq + t.y;
-      c4[idx] = act_forward4(params.act, c4[idx], params.alpha);
-    }
-  }
 }

@@ -226,6 +226,17 @@ const SPECS: Readonly<Record<MatmulVariant, VariantSpec>> = {
 };
 
 /**
+ * The override constants of a variant's pipeline: the layout, and for the
+ * register-blocked kernels (and their stand-in) the epilogue too (activation
+ * code, accumulate), so that the compiler folds away what the call does not use.
+ */
+function matmulConstants(variant: MatmulVariant, o: MatmulOptions & { readonly accumulate?: boolean }): Record<string, number> {
+  const layout = { TA: o.transA ? 1 : 0, TB: o.transB ? 1 : 0 };
+  if (variant !== 'blocked' && variant !== 'subgroup') return layout;
+  return { ...layout, ACT: activationCode(o.activation ?? 'identity'), ACCUMULATE: o.accumulate ? 1 : 0 };
+}
+
+/**
  * Under the `cpu` profile, the register-blocked kernels get a stand-in:
  * shaders/matmul_tile.wgsl computes the same tiles with the same arithmetic
  * (bit-identical results; test/cases/matmul.ts checks it on the adapter) and
@@ -236,9 +247,7 @@ const SPECS: Readonly<Record<MatmulVariant, VariantSpec>> = {
  */
 export function matmulStandIn(device: GPUDevice, variant: MatmulVariant, o: MatmulOptions): StandIn | null {
   if (kernelProfile(device) !== 'cpu' || (variant !== 'blocked' && variant !== 'subgroup')) return null;
-  const constants = { TA: o.transA ? 1 : 0, TB: o.transB ? 1 : 0 };
-  const entry = activationCode(o.activation ?? 'identity') > activationCode('relu') ? 'matmul_tile_act' : 'matmul_tile';
-  return { shader: 'matmul_tile', entry, constants, workgroups: grid1d(device, Math.ceil(o.m / 4) * (o.n / 4), invocationsPerGroup('matmul_tile', entry)) };
+  return { shader: 'matmul_tile', entry: 'matmul_tile', constants: matmulConstants(variant, o), workgroups: grid1d(device, Math.ceil(o.m / 4) * (o.n / 4), invocationsPerGroup('matmul_tile', 'matmul_tile')) };
 }
 
 /** One matmul dispatch, bound to the given buffers. */
@@ -271,7 +280,7 @@ export function matmul(device: GPUDevice, bufs: MatmulBuffers, o: MatmulOptions)
     entry: spec.entry,
     label: `${op} [${variant}]`,
     buffers: { [spec.a]: bufs.a, [spec.b]: bufs.b, [spec.c]: bufs.c, bias: bufs.bias ?? placeholderBuffer(device) },
-    constants: { TA: o.transA ? 1 : 0, TB: o.transB ? 1 : 0 },
+    constants: matmulConstants(variant, o),
     ...(standIn ? { standIn } : {}),
     params: {
       m: o.m,
