@@ -1,13 +1,17 @@
 /**
  * A run's data: images or values by dataset name (src/data/index.ts), or
  * sequences (src/data/sequence-sets.ts) read the way the run's config says,
- * with the run folder's vocabulary (vocab.json) once it has one.
+ * with the run folder's vocabulary (vocab.json) once it has one, and for
+ * SMILES with --augment the training molecules' other strings
+ * (src/data/smiles-variants.ts, written by RDKit).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { subset, type Dataset } from '../data/dataset.ts';
 import { resolveDataset } from '../data/index.ts';
 import { loadSequenceSets, type SequenceOptions, type SequenceSets } from '../data/sequence-sets.ts';
+import { enumerateSmiles, type SmilesWriter } from '../data/smiles-variants.ts';
+import { loadRdkit } from '../eval/molecules.ts';
 import { Vocabulary } from '../data/tokens.ts';
 import { writeFileAtomic } from '../io/files.ts';
 import { UsageError } from './options.ts';
@@ -38,6 +42,12 @@ export function writeVocabulary(dir: string, vocab: Vocabulary): void {
   writeFileAtomic(join(dir, VOCAB_FILE), `${JSON.stringify(vocab.toJSON())}\n`);
 }
 
+/** RDKit's MinimalLib as the writer of SMILES enumeration. */
+async function rdkitWriter(): Promise<SmilesWriter> {
+  const chem = await loadRdkit();
+  return { atoms: (s) => chem.atomCount(s), rooted: (s, root) => chem.rootedSmiles(s, root) };
+}
+
 /**
  * The data of a run: `sequence` set for sequences (with `dir`, checked
  * against the run's vocabulary); `trainClasses` keeps only those labels in
@@ -46,7 +56,8 @@ export function writeVocabulary(dir: string, vocab: Vocabulary): void {
 export async function loadRunData(dataset: string, o: { unitRange: boolean; trainClasses?: readonly number[] | null; sequence?: SequenceOptions | undefined; dir?: string }): Promise<RunData> {
   if (o.sequence) {
     const vocab = o.dir !== undefined && existsSync(join(o.dir, VOCAB_FILE)) ? readVocabulary(o.dir) : undefined;
-    const s = loadSequenceSets(dataset, o.sequence, vocab);
+    let s = loadSequenceSets(dataset, o.sequence, vocab);
+    if (o.sequence.augment > 1) s = enumerateSmiles(s, o.sequence.augment, await rdkitWriter()).sets;
     return { train: s.train, test: s.test, sequences: s };
   }
   const sets = await resolveDataset(dataset, { unitRange: o.unitRange });

@@ -3,6 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dataset } from '../data/dataset.ts';
 import { isSequenceDataset, type SequenceOptions } from '../data/sequence-sets.ts';
+import { MAX_SMILES_VARIANTS } from '../data/smiles-variants.ts';
 import { requestGpu } from '../gpu/device.ts';
 import { gpuWait } from '../gpu/wait.ts';
 import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint.ts';
@@ -47,6 +48,7 @@ export const TRAIN_OPTIONS: OptionSpec = {
   column: { type: 'string', help: 'sequences from a .csv file: the column to read', default: 'the first' },
   tokenizer: { type: 'string', help: 'sequences from a .txt or .csv file: smiles or chars', default: 'chars for .txt, smiles for .csv' },
   strict: { type: 'boolean', help: 'sequences: refuse the file at the first line that cannot be used, instead of dropping and reporting it' },
+  augment: { type: 'string', help: 'SMILES: train on this many strings of each training molecule, the one read and others RDKit writes from other starting atoms (SMILES enumeration)', default: '1' },
   layers: { type: 'string', help: 'sequence presets with a GRU decoder: stacked GRU layers', default: '1' },
   'word-dropout': { type: 'string', help: 'sequence presets: probability of replacing each previous token the decoder reads by the unknown token in training', default: 'the preset\'s' },
   'on-nan': { type: 'string', help: 'when a gradient holds NaN/Inf (the update is always skipped): skip (report and go on) or stop', default: 'skip' },
@@ -85,9 +87,10 @@ export async function configFromOptions(argv: readonly string[]): Promise<{ conf
         column: typeof p.values.column === 'string' ? p.values.column : null,
         tokenizer: p.values.tokenizer === undefined ? null : choice(p, 'tokenizer', ['smiles', 'chars'] as const, 'chars'),
         strict: flag(p, 'strict'),
+        augment: p.values.augment === undefined ? 1 : int(p, 'augment', 1, 1, MAX_SMILES_VARIANTS),
       }
     : undefined;
-  if (!sequence) for (const o of ['max-length', 'column', 'tokenizer', 'strict', 'word-dropout']) if (p.values[o] !== undefined) throw new UsageError(`--${o} applies to sequence datasets (smiles, smiles-nci, text, .smi, .txt, or .csv with --column); ${dataset} is not one`);
+  if (!sequence) for (const o of ['max-length', 'column', 'tokenizer', 'strict', 'word-dropout', 'augment']) if (p.values[o] !== undefined) throw new UsageError(`--${o} applies to sequence datasets (smiles, smiles-nci, text, .smi, .txt, or .csv with --column); ${dataset} is not one`);
   const modelName = str(p, 'model', sequence ? (dataset === 'text' || dataset.toLowerCase().endsWith('.txt') ? 'text' : 'smiles') : 'mlp');
   const recipe = presetRecipe(modelName);
   const likelihood = likelihoodOf(choice(p, 'likelihood', ['bernoulli', 'gaussian', 'categorical'] as const, 'bernoulli'), p.values.classes === undefined ? undefined : int(p, 'classes', 0, 2));

@@ -22,9 +22,11 @@ export interface SequenceOptions {
   readonly tokenizer: Tokenizer | null;
   /** Refuse the source at the first line that cannot be used. */
   readonly strict: boolean;
+  /** SMILES per training molecule (src/data/smiles-variants.ts); 1: the strings as read. */
+  readonly augment: number;
 }
 
-export const DEFAULT_SEQUENCE_OPTIONS: SequenceOptions = { maxLength: null, column: null, tokenizer: null, strict: false };
+export const DEFAULT_SEQUENCE_OPTIONS: SequenceOptions = { maxLength: null, column: null, tokenizer: null, strict: false, augment: 1 };
 
 export interface SequenceSets {
   readonly train: Dataset;

@@ -82,6 +82,10 @@ export interface Chem {
   isValid(smiles: string): boolean;
   /** RDKit's canonical (isomeric) SMILES, or null when invalid. */
   canonicalSmiles(smiles: string): string | null;
+  /** The molecule's atom count (hydrogens not written as atoms excluded), or null when invalid. */
+  atomCount(smiles: string): number | null;
+  /** A non-canonical SMILES of the molecule starting from atom `root` (0 ≤ root < atomCount), or null when invalid. */
+  rootedSmiles(smiles: string, root: number): string | null;
   /** The structure drawn as an `<svg>` element (no XML declaration), or null when invalid. Default 250×200. */
   moleculeSvg(smiles: string, size?: SvgSize): string | null;
   /** Descriptors, or null when invalid. */
@@ -148,6 +152,18 @@ function makeChem({ module: rd, memory }: LoadedRdkit): Chem {
       return withMol(s, () => true) ?? false;
     },
     canonicalSmiles,
+    atomCount(s) {
+      checkString('atomCount: the argument', s);
+      return withMol(s, (m) => m.get_num_atoms());
+    },
+    rootedSmiles(s, root) {
+      checkString('rootedSmiles: the SMILES', s);
+      return withMol(s, (m) => {
+        const atoms = m.get_num_atoms();
+        if (!Number.isInteger(root) || root < 0 || root >= atoms) throw new Error(`rootedSmiles: root atom ${root} of ${s}; expected a whole number from 0 to ${atoms - 1}`);
+        return m.get_smiles(JSON.stringify({ canonical: false, rootedAtAtom: root }));
+      });
+    },
     moleculeSvg(s, size = {}) {
       checkString('moleculeSvg: the SMILES', s);
       const { width = 250, height = 200 } = size;

@@ -34,7 +34,8 @@ export interface RdkitOptions {
 export interface RdkitMol {
   is_valid(): boolean;
   get_num_atoms(): number;
-  get_smiles(): string;
+  /** Canonical SMILES; with details (JSON of SmilesWriteParams, e.g. {"canonical": false, "rootedAtAtom": 3}) written as they say. */
+  get_smiles(details?: string): string;
   get_svg(width: number, height: number): string;
   get_descriptors(): string;
   delete(): void;
