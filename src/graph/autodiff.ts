@@ -105,13 +105,30 @@ export function addIwaeLoss(fg: ForwardGraph): LossGraph<IwaeLossTensors> {
   return { ...fg, loss: { recon, dlogits, klDim, stats, bound, weights } };
 }
 
+/**
+ * The storages the forward nodes compute from a parameter: only their
+ * gradients can reach one. The rest (inputs, and what is made of inputs
+ * alone, such as an image concatenated with its one-hot label) get none.
+ */
+function fedByParams(g: Graph, params: Iterable<number>): Set<number> {
+  const fed = new Set<number>();
+  for (const p of params) fed.add(g.storageOf(p));
+  for (const n of g.nodes) {
+    if (n.phase !== 'forward' || !Object.values(n.ins).some((t) => fed.has(g.storageOf(t)))) continue;
+    for (const o of Object.values(n.outs)) fed.add(g.storageOf(o));
+  }
+  return fed;
+}
+
 /** Gradients by tensor, and which storage has been written (so later writers accumulate). */
 class GradBook implements GradCtx {
   private readonly grad = new Map<number, number>();
   private readonly written = new Set<number>();
+  private readonly fed: Set<number>;
 
   constructor(readonly graph: Graph, paramGrads: ReadonlyMap<number, number>, readonly loss: GradCtx['loss']) {
     for (const [p, d] of paramGrads) this.grad.set(p, d);
+    this.fed = fedByParams(graph, paramGrads.keys());
   }
 
   /** Declares `d` (already written by a loss kernel) as the gradient of `t`, and of what `t` is a view of. */
@@ -146,7 +163,7 @@ class GradBook implements GradCtx {
   write(t: number): { d: number; accumulate: boolean } | null {
     const g = this.graph;
     const st = g.storageOf(t);
-    if (g.tensors[st]!.role === 'input') return null;
+    if (g.tensors[st]!.role === 'input' || !this.fed.has(st)) return null;
     // Written by a forward node through which no gradient flows (no backward rule, e.g. inputs repeated
     // for K samples): nothing upstream can use its gradient.
     const producer = g.nodes.find((n) => n.phase === 'forward' && Object.values(n.outs).some((o) => g.storageOf(o) === st));

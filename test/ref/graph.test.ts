@@ -8,7 +8,7 @@ import { Graph } from '../../src/graph/ir.ts';
 import { makeNode } from '../../src/graph/op.ts';
 import { activationOp } from '../../src/graph/ops/activation.ts';
 import { peakLive, planMemory, type MemoryPlan } from '../../src/graph/plan.ts';
-import { convPreset, mlpPreset, parseModelSpec, type ModelSpec } from '../../src/model/spec.ts';
+import { convPreset, cvaeMlpPreset, mlpPreset, parseModelSpec, type ModelSpec } from '../../src/model/spec.ts';
 import { expect, expectThrows } from '../support/check.ts';
 
 test('mlp preset: PyTorch parameter names, shapes and order', () => {
@@ -178,6 +178,21 @@ test('step cost: the mlp products are 3 per layer (no dX for the input), 2 FLOPs
   }
   expect(cc.find((c) => c.label === 'enc.conv2 forward')!.flops === 2 * 64 * 64 * 7 * 7 * 32 * 9, 'conv2 forward FLOPs');
   expect(cc.find((c) => c.label === 'dec.deconv1 forward')!.flops === 2 * 64 * 64 * 7 * 7 * 32 * 9, 'deconv1 forward FLOPs (the transpose of conv2)');
+});
+
+test('autodiff computes no gradient for what is made of inputs alone: cvae-mlp has no dX for [image, label] nor for the decoder\'s label part', () => {
+  const B = 16;
+  const tg = buildTraining(cvaeMlpPreset(10), B);
+  const g = tg.graph;
+  const backward = g.nodes.filter((n) => n.phase === 'backward');
+  // The encoder's first layer reads [image, label] (B × 794): only its weight and bias get gradients,
+  // so no backward node writes a B × 794 tensor.
+  expect(g.nodes.some((n) => n.phase === 'forward' && n.op === 'dense' && g.shape(n.ins.x!).join() === `${B},794`), 'a dense layer over [image, label]');
+  const wide = backward.filter((n) => Object.values(n.outs).some((o) => g.shape(o).join() === `${B},794`));
+  expect(wide.length === 0, `backward nodes writing B × 794: ${wide.map((n) => n.label).join('; ')}`);
+  // The decoder reads [z, label]: the gradient reaches z's slice only (one concat_backward node, for z).
+  const splits = backward.filter((n) => n.op === 'concat_backward');
+  expect(splits.length === 1 && splits[0]!.attrs.index === 0, `concat backward nodes: ${splits.map((n) => n.label).join('; ')}`);
 });
 
 test('graph format: the residual example of docs/model-format.md parses, builds and gives every parameter a gradient', () => {
