@@ -192,7 +192,7 @@ test('autodiff computes no gradient for what is made of inputs alone: cvae-mlp h
   expect(wide.length === 0, `backward nodes writing B × 794: ${wide.map((n) => n.label).join('; ')}`);
   // The decoder reads [z, label]: the gradient reaches z's slice only (one concat_backward node, for z).
   const splits = backward.filter((n) => n.op === 'concat_backward');
-  expect(splits.length === 1 && splits[0]!.attrs.index === 0, `concat backward nodes: ${splits.map((n) => n.label).join('; ')}`);
+  expect(splits.length === 1 && (splits[0]!.attrs as { readonly index: number }).index === 0, `concat backward nodes: ${splits.map((n) => n.label).join('; ')}`);
 });
 
 test('graph format: the residual example of docs/model-format.md parses, builds and gives every parameter a gradient', () => {
