@@ -27,8 +27,10 @@ import { checkBuffer, checkSizes, fixedWorkgroupSize, grid1d, invocationsPerGrou
  *   needs the contiguous dimension of A and of B to be a multiple of 4.
  * - `subgroup`: `blocked` with the loads of B shared by subgroup broadcasts
  *   (shaders/matmul_subgroup.wgsl); same shapes as `blocked`, and the 'subgroups' feature.
+ * - `unaligned`: `blocked`'s register blocks reading and writing f32 (shaders/matmul_unaligned.wgsl);
+ *   any shape; for the shapes `blocked` cannot take (a contiguous dimension not a multiple of 4).
  */
-export const MATMUL_VARIANTS = ['direct', 'tiled', 'naive', 'blocked', 'subgroup', 'reg4x4'] as const;
+export const MATMUL_VARIANTS = ['direct', 'tiled', 'naive', 'blocked', 'subgroup', 'reg4x4', 'unaligned'] as const;
 
 export type MatmulVariant = (typeof MATMUL_VARIANTS)[number];
 
@@ -138,15 +140,16 @@ export function clearMatmulChoices(device: GPUDevice): void {
 
 /**
  * The default for a shape under the device's kernel profile (src/gpu/profile.ts):
- * under `cpu` the register-blocked kernels when the shape allows (`subgroup`
- * when its 64-row workgroups waste at most a fifth of their rows, else
- * `blocked`), under `gpu` the portable `direct`.
+ * under `cpu` the register-blocked kernels (`subgroup` when its 64-row
+ * workgroups waste at most a fifth of their rows, else `blocked`; `unaligned`
+ * when a contiguous dimension is not a multiple of 4), under `gpu` the
+ * portable `direct`.
  */
 export function defaultMatmulVariant(device: GPUDevice, s: MatmulShape): MatmulVariant {
   if (kernelProfile(device) === 'cpu') {
     const rows = subgroupRows();
     if (Math.ceil(s.m / rows) * rows <= 1.25 * s.m && matmulUnsupported(device, 'subgroup', s) === null) return 'subgroup';
-    if (matmulUnsupported(device, 'blocked', s) === null) return 'blocked';
+    return matmulUnsupported(device, 'blocked', s) === null ? 'blocked' : 'unaligned';
   }
   return 'direct';
 }
@@ -223,6 +226,15 @@ const SPECS: Readonly<Record<MatmulVariant, VariantSpec>> = {
     c: 'c4',
     workgroups: (_, o) => [Math.ceil(o.n / MMA_COLS), Math.ceil(o.m / subgroupRows()), 1],
   },
+  unaligned: {
+    shader: 'matmul_unaligned',
+    entry: 'matmul_unaligned',
+    a: 'a',
+    b: 'b',
+    c: 'c',
+    // One block per invocation, listed linearly.
+    workgroups: (device, o) => grid1d(device, Math.ceil(o.m / MMA_ROWS) * Math.ceil(o.n / MMA_COLS), invocationsPerGroup('matmul_unaligned', 'matmul_unaligned')),
+  },
 };
 
 /**
@@ -232,7 +244,7 @@ const SPECS: Readonly<Record<MatmulVariant, VariantSpec>> = {
  */
 function matmulConstants(variant: MatmulVariant, o: MatmulOptions & { readonly accumulate?: boolean }): Record<string, number> {
   const layout = { TA: o.transA ? 1 : 0, TB: o.transB ? 1 : 0 };
-  if (variant !== 'blocked' && variant !== 'subgroup') return layout;
+  if (variant !== 'blocked' && variant !== 'subgroup' && variant !== 'unaligned') return layout;
   return { ...layout, ACT: activationCode(o.activation ?? 'identity'), ACCUMULATE: o.accumulate ? 1 : 0 };
 }
 

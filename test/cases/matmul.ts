@@ -199,6 +199,12 @@ function variantCase(variant: MatmulVariant): GpuCase {
           await checkForward(device, { m, n, k, transA, transB, variant, activation: 'relu' }, true, seed++);
         }
       }
+      // The conditional mlp's products over [image, label] (794 features), which only the any-shape kernels take.
+      if (variant === 'unaligned' || variant === 'direct') {
+        for (const [m, n, k, transA, transB] of [[128, 400, 794, false, true], [400, 794, 128, true, false], [128, 400, 30, false, true], [400, 30, 128, true, false]] as const) {
+          await checkForward(device, { m, n, k, transA, transB, variant, activation: 'relu' }, true, seed++);
+        }
+      }
       const acts = ['relu', 'leaky_relu', 'elu', 'gelu', 'silu', 'tanh', 'sigmoid', 'softplus'] as const;
       // N = 65 for the kernels that take any N, 68 for those that store C as rows of vec4.
       const actN = matmulUnsupported(device, variant, { m: 33, n: 65, k: 20, transB: true }) ? 68 : 65;
