@@ -16,6 +16,7 @@ import { kernelProfile } from '../gpu/profile.ts';
 import { activationCode, DEFAULT_ALPHA, type Activation } from './activation-codes.ts';
 import { makeCall, placeholderBuffer, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
 import { checkBuffer, grid1d, invocationsPerGroup } from './kernel.ts';
+import { isNarrow, NARROW_CHANNELS, narrowForwardCall, narrowWeightCall } from './conv-narrow.ts';
 import { conv2dWindow, CONV_VARIANTS, describeConv2d, windowCounts, type Conv2dOptions, type ConvVariant, type ConvWindow } from './conv-geometry.ts';
 
 export { CONV_VARIANTS, conv2dOutputShape, conv2dShapes, conv2dWindow, type Conv2dOptions, type ConvVariant, type ConvWindow, type Pair, type Shape4 } from './conv-geometry.ts';
@@ -26,10 +27,12 @@ export type ConvProduct = 'conv2d_forward' | 'conv_transpose2d_forward' | 'conv2
 /**
  * The kernel a conv product uses by default: `blocked` under the `cpu` kernel
  * profile (for the forward forms only when there are at least 8 output
- * channels to fill its 32-channel blocks with), `general` under `gpu`.
+ * channels to fill its blocks with, and for conv2d's forward also at most
+ * NARROW_CHANNELS, which it runs on conv_narrow.wgsl), `general` under `gpu`.
  */
 export function defaultConvVariant(device: GPUDevice, product: ConvProduct, outChannels: number): ConvVariant {
   if (kernelProfile(device) !== 'cpu') return 'general';
+  if (product === 'conv2d_forward' && outChannels <= NARROW_CHANNELS) return 'blocked';
   return product === 'conv2d_backward_weight' || outChannels >= 8 ? 'blocked' : 'general';
 }
 
@@ -90,6 +93,10 @@ export function conv2dForwardCall(device: GPUDevice, label: string, g: ConvWindo
   const ep = epilogueParams(label, e);
   const v = resolveVariant(device, label, 'conv2d_forward', g.cout, variant);
   const buffers = { x: b.inp, weight: b.weight, bias: e.bias ?? placeholderBuffer(device), y: b.out };
+  if (v === 'blocked' && isNarrow(g)) {
+    // One output channel: 8 pixels of it per invocation (conv_narrow.wgsl).
+    return narrowForwardCall(device, `${label} [blocked]`, g, buffers, { ...windowParams(g), ...ep });
+  }
   if (v === 'blocked' && g.cout <= ROWS_BLOCK_CHANNELS && g.cin >= 4) {
     // At most 16 output channels: the block turned around (16 channels × 32 pixels), so none of it is padding.
     return makeCall(device, {
@@ -185,6 +192,11 @@ export function convTranspose2dForwardCall(device: GPUDevice, label: string, g: 
 export function conv2dBackwardWeightCall(device: GPUDevice, label: string, g: ConvWindow,
   b: { readonly inp: BufferArg; readonly dout: BufferArg; readonly dweight: BufferArg }, accumulate: boolean, variant?: ConvVariant): KernelCall {
   const v = resolveVariant(device, label, 'conv2d_backward_weight', g.cout, variant);
+  if (v === 'blocked' && isNarrow(g)) {
+    // One output channel: a workgroup per (co, ci, ky) splits the pixel sum (conv_narrow.wgsl).
+    return narrowWeightCall(device, `${label} [blocked]`, g, { x: b.inp, dy: b.dout, dweight: b.dweight },
+      { ...windowParams(g), has_bias: 0, act: 0, alpha: 0, accumulate: accumulate ? 1 : 0 });
+  }
   if (v === 'blocked' && g.cout <= ROWS_BLOCK_CHANNELS) {
     return makeCall(device, {
       shader: 'conv_block_rows',

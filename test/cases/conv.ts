@@ -44,6 +44,20 @@ const CONVT: readonly ConvTranspose2dOptions[] = [
   { batch: 2, inChannels: 16, outChannels: 12, inH: 7, inW: 6, kernel: 3, stride: 2, padding: 1, outputPadding: 1 },
 ];
 
+/**
+ * One output channel: conv_narrow.wgsl's forward and weight gradient under 'blocked' (the input gradient stays on
+ * conv_block_rows.wgsl / conv2d.wgsl). Stride 1 slides the window (SLIDE); stride 2 and dilation 2 gather each tap;
+ * widths 7, 17 and 9 leave partial segments of 8 pixels; kernel width 5 gives the weight gradient a partial group of
+ * 4 taps; 16 input channels are resconv's last layer.
+ */
+const NARROW: readonly Conv2dOptions[] = [
+  { batch: 2, inChannels: 16, outChannels: 1, inH: 9, inW: 7, kernel: 3, padding: 1 },
+  { batch: 2, inChannels: 3, outChannels: 1, inH: 11, inW: 13, kernel: 3, stride: 2, padding: 1 },
+  { batch: 1, inChannels: 5, outChannels: 1, inH: 10, inW: 19, kernel: [3, 2], padding: [2, 1], dilation: 2 },
+  { batch: 3, inChannels: 2, outChannels: 1, inH: 12, inW: 17, kernel: 5, padding: 2 },
+  { batch: 2, inChannels: 4, outChannels: 1, inH: 6, inW: 9, kernel: [2, 3], stride: [2, 1], padding: [0, 2] },
+];
+
 // Sums of k f32 products of values in [-1, 1).
 const tol = (k: number) => ({ atol: 4e-6 * Math.sqrt(k), rtol: 2e-5 * Math.sqrt(k) });
 
@@ -235,6 +249,53 @@ export const convCases: GpuCase[] = [
         await checkForwardAccumulate(device, CONV_T, { ...CONVT[3]!, variant }, 630);
         await checkForwardAccumulate(device, CONV2D, { ...CONV[10]!, variant }, 640);
         await checkBackward(device, CONV2D, { ...CONV[11]!, variant }, 650, true);
+      }
+    },
+  },
+  {
+    name: 'conv2d: one output channel (conv_narrow.wgsl under blocked): forward, epilogue, accumulate, backward',
+    async run(device) {
+      let seed = 800;
+      for (const o of NARROW) {
+        const b: Conv2dOptions = { ...o, variant: 'blocked' };
+        await checkForward(device, CONV2D, b, false, seed++);
+        await checkForward(device, CONV2D, b, true, seed++);
+        await checkForwardAccumulate(device, CONV2D, b, seed++);
+        await checkBackward(device, CONV2D, b, seed++);
+        await checkBackward(device, CONV2D, b, seed++, true);
+      }
+      for (const activation of EPILOGUE_ACTS) await checkForward(device, CONV2D, { ...NARROW[0]!, activation, variant: 'blocked' }, true, seed++);
+      await checkForward(device, CONV2D, { ...NARROW[2]!, activation: 'leaky_relu', alpha: 0.3, variant: 'blocked' }, true, seed++);
+      // conv_transpose2d from one input channel: its input gradient and weight gradient are the narrow correlation and weight gradient.
+      const t: ConvTranspose2dOptions = { batch: 2, inChannels: 1, outChannels: 6, inH: 5, inW: 7, kernel: 3, stride: 2, padding: 1, outputPadding: 1, variant: 'blocked' };
+      await checkBackward(device, CONV_T, t, seed++);
+      await checkBackward(device, CONV_T, { ...t, stride: 1, outputPadding: 0 }, seed++, true);
+    },
+  },
+  {
+    name: 'conv2d: one output channel runs conv_narrow.wgsl by default under the cpu profile, and under blocked anywhere',
+    async run(device) {
+      const o: Conv2dOptions = { batch: 2, inChannels: 16, outChannels: 1, inH: 7, inW: 7, kernel: 3, padding: 1 };
+      const s = conv2dShapes(o);
+      const bufs = [s.x, s.weight, s.y].map((d) => createBuffer(device, numel(d) * 4));
+      const [x, w, y] = bufs as [GPUBuffer, GPUBuffer, GPUBuffer];
+      const entries = (variant: ConvVariant | undefined) => {
+        const v = variant ? { variant } : {};
+        const calls = [conv2d(device, { x, weight: w, y }, { ...o, ...v }), ...conv2dBackward(device, { x, weight: w, dy: y, dx: x, dweight: w }, { ...o, ...v })];
+        const names = calls.map((c) => c.entry.name);
+        for (const c of calls) c.destroy();
+        return names.join(', ');
+      };
+      try {
+        const narrow = 'conv2d_forward_narrow, conv_transpose2d_forward_rows, conv2d_backward_weight_narrow';
+        const general = 'conv2d_forward, conv_transpose2d_forward, conv2d_backward_weight';
+        const want = kernelProfile(device) === 'cpu' ? narrow : general;
+        const got = entries(undefined);
+        if (got !== want) throw new Error(`conv2d 16 -> 1 default under the '${kernelProfile(device)}' profile: entry points ${got}; expected ${want}`);
+        if (entries('blocked') !== narrow) throw new Error(`conv2d 16 -> 1 [blocked]: entry points ${entries('blocked')}; expected ${narrow}`);
+        if (entries('general') !== general) throw new Error(`conv2d 16 -> 1 [general]: entry points ${entries('general')}; expected ${general}`);
+      } finally {
+        for (const b of bufs) destroyBuffer(device, b);
       }
     },
   },

@@ -1,0 +1,236 @@
+// conv_narrow: conv2d's forward and weight gradient with no channel
+// blocking, for layers with too few output channels to fill the blocks of
+// the other kernels (a decoder's last layer, 16 → 1 channels), where
+// conv2d.wgsl's 4 channels and conv_block_rows.wgsl's 16 would mostly
+// compute channels that do not exist. Same semantics, layouts, uniforms
+// (conv_params.wgsl) and epilogue as conv2d.wgsl; src/kernels/conv-narrow.ts
+// says when src/kernels/conv2d.ts picks them (the `blocked` variant, one
+// output channel).
+// requires: activation_fns.wgsl, conv_params.wgsl
+//
+// Shapes (row-major f32), as conv2d.wgsl:
+//   x:      (N, C_in, H, W)
+//   weight: (C_out, C_in, KH, KW)
+//   bias:   (C_out)                     read when has_bias = 1
+//   y, dy:  (N, C_out, OH, OW)
+//
+// Both work on 8 consecutive output pixels of one row of ONE output channel
+// at a time, so no work is spent on channels that do not exist. Their reuse
+// comes from the row instead: with SLIDE (an override set when
+// stride_w = dil_w = 1), the 8 input columns of a tap are those of the
+// previous tap shifted by one, so a tap costs one new load of x instead of
+// eight (10 loads for the 24 multiply-adds of a 3-wide kernel row). Without
+// SLIDE every tap gathers its 8 columns. Columns outside the input read
+// zero; rows outside it are skipped per tap row.
+//
+// conv2d_forward_narrow (the correlation; also conv_transpose2d_backward_input)
+//   y[n, co, oy, ox] = act(bias[co] + Σ_{ci, ky, kx} x[n, ci, iy, ix] · weight[co, ci, ky, kx])
+//   (or y += the sum with accumulate = 1), iy = oy·stride_h − pad_h + ky·dil_h,
+//   ix = ox·stride_w − pad_w + kx·dil_w. An invocation owns 8 pixels (two
+//   vec4 accumulators lo, hi) and loops over every input channel and tap.
+//   Thread t = ((n·C_out + co)·OH + oy)·⌈OW / 8⌉ + ox / 8.
+//   Dispatch: grid1d(N·C_out·OH·⌈OW / 8⌉, 64).
+//
+// conv2d_backward_weight_narrow (also conv_transpose2d_backward_weight)
+//   dweight[co, ci, ky, kx] = Σ_{n, oy, ox} dy[n, co, oy, ox] · x[n, ci, iy, ix]
+//   (+= with accumulate = 1; the caller then initializes dweight).
+//   A workgroup of 64 owns one (co, ci, ky) and 4 taps kx0 .. kx0 + 3 of it
+//   and splits the N·OH output rows among its invocations (row r goes to
+//   invocation r mod 64); each runs its rows 8 pixels at a time (8 loads of
+//   dy, the 8 columns of x per tap, slid as above). The 64 partial sums are added by a fixed-order tree in
+//   workgroup memory: no atomics, the same result every run.
+//   Workgroup b = ((co·C_in + ci)·KH + ky)·⌈KW / 4⌉ + kx0 / 4.
+//   Dispatch: grid1d(C_out·C_in·KH·⌈KW / 4⌉, 1) workgroups of 64.
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> weight: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read> dy: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dweight: array<f32>;
+@group(0) @binding(6) var<uniform> params: Params;
+
+// Consecutive taps of a row read input columns one apart (see the header).
+override SLIDE: bool = false;
+
+const WG: u32 = 64u;
+const PX: u32 = 8u; // output pixels per step
+
+const LANES_I = vec4i(0, 1, 2, 3);
+
+// x at column c of the row that starts at rb, zero outside [0, W).
+fn x_col(rb: u32, c: i32) -> f32 {
+  let ok = c >= 0 && c < i32(params.w);
+  return select(0.0, x[rb + u32(select(0, c, ok))], ok);
+}
+
+// x at 4 columns of the row that starts at rb, zero outside [0, W).
+fn x_cols4(rb: u32, c: vec4i) -> vec4f {
+  let ok = (c >= vec4i(0)) & (c < vec4i(i32(params.w)));
+  let u = vec4u(select(vec4i(0), c, ok));
+  return select(vec4f(0.0), vec4f(x[rb + u.x], x[rb + u.y], x[rb + u.z], x[rb + u.w]), ok);
+}
+
+// Writes pixel p (ox0 + p < OW) of lo, hi to y[base + p] with the epilogue.
+fn store8(lo: vec4f, hi: vec4f, base: u32, ox0: u32, co: u32) {
+  for (var p = 0u; p < PX; p++) {
+    if (ox0 + p >= params.ow) { break; }
+    let idx = base + p;
+    var v = select(hi[p & 3u], lo[p & 3u], p < 4u);
+    if (params.accumulate != 0u) {
+      y[idx] = y[idx] + v;
+    } else {
+      if (params.has_bias != 0u) { v += bias[co]; }
+      y[idx] = act_forward(params.act, v, params.alpha);
+    }
+  }
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_forward_narrow(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                         @builtin(local_invocation_index) li: u32) {
+  let segs = (params.ow + PX - 1u) / PX;
+  let t = (wg.x + wg.y * nwg.x) * WG + li;
+  if (t >= params.n * params.c_out * params.oh * segs) { return; }
+  let row = t / segs; // (n·C_out + co)·OH + oy
+  let ox0 = (t - row * segs) * PX;
+  let nco = row / params.oh;
+  let oy = row - nco * params.oh;
+  let n = nco / params.c_out;
+  let co = nco - n * params.c_out;
+  let hw = params.h * params.w;
+  let ksize = params.kh * params.kw;
+  let iy0 = i32(oy * params.stride_h) - i32(params.pad_h);
+  // Input columns of the 8 pixels at kx = 0.
+  let c_lo = (vec4i(i32(ox0)) + LANES_I) * vec4i(i32(params.stride_w)) - vec4i(i32(params.pad_w));
+  let c_hi = c_lo + vec4i(i32(4u * params.stride_w));
+  var lo = vec4f(0.0);
+  var hi = vec4f(0.0);
+  var xb = n * params.c_in * hw;
+  var wb = co * params.c_in * ksize;
+  for (var ci = 0u; ci < params.c_in; ci++) {
+    for (var ky = 0u; ky < params.kh; ky++) {
+      let iy = iy0 + i32(ky * params.dil_h);
+      if (iy < 0 || iy >= i32(params.h)) { continue; }
+      let rb = xb + u32(iy) * params.w;
+      let wr = wb + ky * params.kw;
+      if (SLIDE) {
+        var a = x_cols4(rb, c_lo);
+        var b = x_cols4(rb, c_hi);
+        for (var kx = 0u; kx < params.kw; kx++) {
+          let wv = weight[wr + kx];
+          lo += wv * a;
+          hi += wv * b;
+          let next = x_col(rb, c_hi.w + 1 + i32(kx));
+          a = vec4f(a.yzw, b.x);
+          b = vec4f(b.yzw, next);
+        }
+      } else {
+        for (var kx = 0u; kx < params.kw; kx++) {
+          let off = vec4i(i32(kx * params.dil_w));
+          let wv = weight[wr + kx];
+          lo += wv * x_cols4(rb, c_lo + off);
+          hi += wv * x_cols4(rb, c_hi + off);
+        }
+      }
+    }
+    xb += hw;
+    wb += ksize;
+  }
+  store8(lo, hi, row * params.ow + ox0, ox0, co);
+}
+
+var<workgroup> partial: array<vec4f, 64>;
+
+// dy at the 4 output columns ox0 + 0..3 of the row starting at db, zero at and past OW.
+fn dy4(db: u32, ox0: u32) -> vec4f {
+  let ox = vec4u(ox0) + vec4u(0u, 1u, 2u, 3u);
+  let ok = ox < vec4u(params.ow);
+  let o = min(ox, vec4u(params.ow - 1u)) + vec4u(db);
+  return select(vec4f(0.0), vec4f(dy[o.x], dy[o.y], dy[o.z], dy[o.w]), ok);
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_backward_weight_narrow(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                                 @builtin(local_invocation_index) li: u32) {
+  let quads = (params.kw + 3u) / 4u;
+  let b = wg.x + wg.y * nwg.x;
+  // The whole workgroup leaves together (before the barriers) when past the last block.
+  if (b >= params.c_out * params.c_in * params.kh * quads) { return; }
+  let cik = b / quads; // (co·C_in + ci)·KH + ky
+  let kx0 = (b - cik * quads) * 4u;
+  let coci = cik / params.kh;
+  let ky = cik - coci * params.kh;
+  let co = coci / params.c_in;
+  let ci = coci - co * params.c_in;
+  let hw = params.h * params.w;
+  let sy = i32(ky * params.dil_h) - i32(params.pad_h);
+  // Input columns of pixels 0..7 at tap kx0.
+  let c_lo = LANES_I * vec4i(i32(params.stride_w)) + vec4i(i32(kx0 * params.dil_w) - i32(params.pad_w));
+  let c_hi = c_lo + vec4i(i32(4u * params.stride_w));
+  let seg_step = vec4i(i32(PX * params.stride_w)); // from one segment of 8 pixels to the next
+  let dstep = vec4i(i32(params.dil_w));
+  let taps = min(params.kw - kx0, 4u);
+  var acc0 = vec4f(0.0);
+  var acc1 = vec4f(0.0);
+  var acc2 = vec4f(0.0);
+  var acc3 = vec4f(0.0);
+  for (var row = li; row < params.n * params.oh; row += WG) {
+    let n = row / params.oh;
+    let oy = row - n * params.oh;
+    let iy = i32(oy * params.stride_h) + sy;
+    if (iy < 0 || iy >= i32(params.h)) { continue; }
+    let rb = (n * params.c_in + ci) * hw + u32(iy) * params.w;
+    let db = ((n * params.c_out + co) * params.oh + oy) * params.ow;
+    var cl = c_lo;
+    var ch = c_hi;
+    for (var ox0 = 0u; ox0 < params.ow; ox0 += PX) {
+      let glo = dy4(db, ox0);
+      let ghi = dy4(db, ox0 + 4u);
+      // Taps past KW (taps < 4) are skipped by branches that are uniform over the workgroup.
+      if (SLIDE) {
+        var a = x_cols4(rb, cl);
+        var bb = x_cols4(rb, ch);
+        acc0 += glo * a + ghi * bb;
+        if (taps > 1u) {
+          a = vec4f(a.yzw, bb.x);
+          bb = vec4f(bb.yzw, x_col(rb, ch.w + 1));
+          acc1 += glo * a + ghi * bb;
+        }
+        if (taps > 2u) {
+          a = vec4f(a.yzw, bb.x);
+          bb = vec4f(bb.yzw, x_col(rb, ch.w + 2));
+          acc2 += glo * a + ghi * bb;
+        }
+        if (taps > 3u) {
+          a = vec4f(a.yzw, bb.x);
+          bb = vec4f(bb.yzw, x_col(rb, ch.w + 3));
+          acc3 += glo * a + ghi * bb;
+        }
+      } else {
+        acc0 += glo * x_cols4(rb, cl) + ghi * x_cols4(rb, ch);
+        if (taps > 1u) { acc1 += glo * x_cols4(rb, cl + dstep) + ghi * x_cols4(rb, ch + dstep); }
+        if (taps > 2u) { acc2 += glo * x_cols4(rb, cl + 2 * dstep) + ghi * x_cols4(rb, ch + 2 * dstep); }
+        if (taps > 3u) { acc3 += glo * x_cols4(rb, cl + 3 * dstep) + ghi * x_cols4(rb, ch + 3 * dstep); }
+      }
+      cl += seg_step;
+      ch += seg_step;
+    }
+  }
+  let ones = vec4f(1.0);
+  partial[li] = vec4f(dot(acc0, ones), dot(acc1, ones), dot(acc2, ones), dot(acc3, ones));
+  workgroupBarrier();
+  for (var span = WG / 2u; span > 0u; span >>= 1u) {
+    if (li < span) { partial[li] = partial[li] + partial[li + span]; }
+    workgroupBarrier();
+  }
+  if (li < taps) {
+    let idx = cik * params.kw + kx0 + li;
+    let v = partial[0][li];
+    if (params.accumulate != 0u) {
+      dweight[idx] = dweight[idx] + v;
+    } else {
+      dweight[idx] = v;
+    }
+  }
+}
