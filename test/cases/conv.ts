@@ -58,6 +58,12 @@ const NARROW: readonly Conv2dOptions[] = [
   { batch: 2, inChannels: 4, outChannels: 1, inH: 6, inW: 9, kernel: [2, 3], stride: [2, 1], padding: [0, 2] },
 ];
 
+/** 2 and 3 output channels: the input gradient (a sum over them) steps over flattened (channel, tap) pairs (conv_block_flat.wgsl) under 'blocked'. */
+const FEW_OUT: readonly Conv2dOptions[] = [
+  { batch: 2, inChannels: 12, outChannels: 3, inH: 9, inW: 11, kernel: 3, stride: 2, padding: 1, dilation: [1, 2] },
+  { batch: 1, inChannels: 7, outChannels: 2, inH: 8, inW: 8, kernel: [3, 5], padding: [1, 2] },
+];
+
 // Sums of k f32 products of values in [-1, 1).
 const tol = (k: number) => ({ atol: 4e-6 * Math.sqrt(k), rtol: 2e-5 * Math.sqrt(k) });
 
@@ -253,7 +259,7 @@ export const convCases: GpuCase[] = [
     },
   },
   {
-    name: 'conv2d: one output channel (conv_narrow.wgsl under blocked): forward, epilogue, accumulate, backward',
+    name: 'conv2d: one output channel (conv_narrow.wgsl under blocked) and input gradients summed over 1-3 channels (conv_block_flat.wgsl): forward, epilogue, accumulate, backward',
     async run(device) {
       let seed = 800;
       for (const o of NARROW) {
@@ -266,14 +272,21 @@ export const convCases: GpuCase[] = [
       }
       for (const activation of EPILOGUE_ACTS) await checkForward(device, CONV2D, { ...NARROW[0]!, activation, variant: 'blocked' }, true, seed++);
       await checkForward(device, CONV2D, { ...NARROW[2]!, activation: 'leaky_relu', alpha: 0.3, variant: 'blocked' }, true, seed++);
-      // conv_transpose2d from one input channel: its input gradient and weight gradient are the narrow correlation and weight gradient.
+      for (const o of FEW_OUT) {
+        await checkBackward(device, CONV2D, { ...o, variant: 'blocked' }, seed++);
+        await checkBackward(device, CONV2D, { ...o, variant: 'blocked' }, seed++, true);
+      }
+      // conv_transpose2d from one input channel: its input gradient and weight gradient are the narrow correlation and
+      // weight gradient, its forward the flattened adjoint.
       const t: ConvTranspose2dOptions = { batch: 2, inChannels: 1, outChannels: 6, inH: 5, inW: 7, kernel: 3, stride: 2, padding: 1, outputPadding: 1, variant: 'blocked' };
       await checkBackward(device, CONV_T, t, seed++);
       await checkBackward(device, CONV_T, { ...t, stride: 1, outputPadding: 0 }, seed++, true);
+      await checkForward(device, CONV_T, { ...t, activation: 'tanh' }, true, seed++);
+      await checkForwardAccumulate(device, CONV_T, t, seed++);
     },
   },
   {
-    name: 'conv2d: one output channel runs conv_narrow.wgsl by default under the cpu profile, and under blocked anywhere',
+    name: 'conv2d: one output channel runs conv_narrow.wgsl and conv_block_flat.wgsl by default under the cpu profile, and under blocked anywhere',
     async run(device) {
       const o: Conv2dOptions = { batch: 2, inChannels: 16, outChannels: 1, inH: 7, inW: 7, kernel: 3, padding: 1 };
       const s = conv2dShapes(o);
@@ -287,13 +300,22 @@ export const convCases: GpuCase[] = [
         return names.join(', ');
       };
       try {
-        const narrow = 'conv2d_forward_narrow, conv_transpose2d_forward_rows, conv2d_backward_weight_narrow';
+        const narrow = 'conv2d_forward_narrow, conv_transpose2d_forward_rows_flat, conv2d_backward_weight_narrow';
         const general = 'conv2d_forward, conv_transpose2d_forward, conv2d_backward_weight';
         const want = kernelProfile(device) === 'cpu' ? narrow : general;
         const got = entries(undefined);
         if (got !== want) throw new Error(`conv2d 16 -> 1 default under the '${kernelProfile(device)}' profile: entry points ${got}; expected ${want}`);
         if (entries('blocked') !== narrow) throw new Error(`conv2d 16 -> 1 [blocked]: entry points ${entries('blocked')}; expected ${narrow}`);
         if (entries('general') !== general) throw new Error(`conv2d 16 -> 1 [general]: entry points ${entries('general')}; expected ${general}`);
+        // conv_transpose2d 1 -> 6 channels: its forward sums over one channel.
+        const t: ConvTranspose2dOptions = { batch: 1, inChannels: 1, outChannels: 6, inH: 4, inW: 4, kernel: 3, stride: 2, padding: 1, outputPadding: 1, variant: 'blocked' };
+        const st = convTranspose2dShapes(t);
+        const tb = [st.x, st.weight, st.y].map((d) => createBuffer(device, numel(d) * 4));
+        bufs.push(...tb);
+        const call = convTranspose2d(device, { x: tb[0]!, weight: tb[1]!, y: tb[2]! }, t);
+        const entry = call.entry.name;
+        call.destroy();
+        if (entry !== 'conv_transpose2d_forward_rows_flat') throw new Error(`conv_transpose2d 1 -> 6 [blocked]: entry point ${entry}; expected conv_transpose2d_forward_rows_flat`);
       } finally {
         for (const b of bufs) destroyBuffer(device, b);
       }
