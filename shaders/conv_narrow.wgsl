@@ -14,22 +14,25 @@
 //   bias:   (C_out)                     read when has_bias = 1
 //   y, dy:  (N, C_out, OH, OW)
 //
-// Both work on 8 consecutive output pixels of one row of ONE output channel
-// at a time, so no work is spent on channels that do not exist. Their reuse
-// comes from the row instead: with SLIDE (an override set when
-// stride_w = dil_w = 1), the 8 input columns of a tap are those of the
-// previous tap shifted by one, so a tap costs one new load of x instead of
-// eight (10 loads for the 24 multiply-adds of a 3-wide kernel row). Without
-// SLIDE every tap gathers its 8 columns. Columns outside the input read
-// zero; rows outside it are skipped per tap row.
+// Both work on consecutive output pixels of one row of ONE output channel
+// (16 for the forward, 8 at a time for the weight gradient), so no work is
+// spent on channels that do not exist. Their reuse comes from the row
+// instead: with SLIDE (an override set when stride_w = dil_w = 1), the input
+// columns of a tap are those of the previous tap shifted by one, so a tap
+// costs one new load of x instead of 16 (18 loads for the 48 multiply-adds
+// of a 3-wide kernel row). Without SLIDE every tap gathers its columns.
+// Columns outside the input read zero; rows outside it are skipped per tap
+// row.
 //
 // conv2d_forward_narrow (the correlation; also conv_transpose2d_backward_input)
 //   y[n, co, oy, ox] = act(bias[co] + Σ_{ci, ky, kx} x[n, ci, iy, ix] · weight[co, ci, ky, kx])
 //   (or y += the sum with accumulate = 1), iy = oy·stride_h − pad_h + ky·dil_h,
-//   ix = ox·stride_w − pad_w + kx·dil_w. An invocation owns 8 pixels (two
-//   vec4 accumulators lo, hi) and loops over every input channel and tap.
-//   Thread t = ((n·C_out + co)·OH + oy)·⌈OW / 8⌉ + ox / 8.
-//   Dispatch: grid1d(N·C_out·OH·⌈OW / 8⌉, 64).
+//   ix = ox·stride_w − pad_w + kx·dil_w. An invocation owns 16 pixels (four
+//   vec4 accumulators) and loops over every input channel and tap; the
+//   epilogue runs one pass per activation code, only the selected one
+//   non-empty (an if-chain per element would run every branch on SwiftShader).
+//   Thread t = ((n·C_out + co)·OH + oy)·⌈OW / 16⌉ + ox / 16.
+//   Dispatch: grid1d(N·C_out·OH·⌈OW / 16⌉, 64).
 //
 // conv2d_backward_weight_narrow (also conv_transpose2d_backward_weight)
 //   dweight[co, ci, ky, kx] = Σ_{n, oy, ox} dy[n, co, oy, ox] · x[n, ci, iy, ix]
@@ -54,7 +57,8 @@
 override SLIDE: bool = false;
 
 const WG: u32 = 64u;
-const PX: u32 = 8u; // output pixels per step
+const PXF: u32 = 16u; // output pixels per invocation (forward)
+const PX: u32 = 8u; // output pixels per step (weight gradient)
 
 const LANES_I = vec4i(0, 1, 2, 3);
 
@@ -71,29 +75,50 @@ fn x_cols4(rb: u32, c: vec4i) -> vec4f {
   return select(vec4f(0.0), vec4f(x[rb + u.x], x[rb + u.y], x[rb + u.z], x[rb + u.w]), ok);
 }
 
-// Writes pixel p (ox0 + p < OW) of lo, hi to y[base + p] with the epilogue.
-fn store8(lo: vec4f, hi: vec4f, base: u32, ox0: u32, co: u32) {
-  for (var p = 0u; p < PX; p++) {
-    if (ox0 + p >= params.ow) { break; }
+// Pixel p (< 16) of the accumulators.
+fn pick16(acc: array<vec4f, 4>, p: u32) -> f32 {
+  let v = select(select(acc[3], acc[2], p < 12u), select(acc[1], acc[0], p < 4u), p < 8u);
+  return v[p & 3u];
+}
+
+// Writes pixel p (ox0 + p < OW) of the 16 to y[base + p], plus bias or the
+// old y; then the activation, in one pass per activation code of which only
+// the selected one is non-empty.
+fn store16(acc: array<vec4f, 4>, base: u32, ox0: u32, co: u32) {
+  let count = min(params.ow - ox0, PXF);
+  for (var p = 0u; p < count; p++) {
     let idx = base + p;
-    var v = select(hi[p & 3u], lo[p & 3u], p < 4u);
-    if (params.accumulate != 0u) {
-      y[idx] = y[idx] + v;
-    } else {
-      if (params.has_bias != 0u) { v += bias[co]; }
-      y[idx] = act_forward(params.act, v, params.alpha);
-    }
+    var v = pick16(acc, p);
+    if (params.accumulate != 0u) { v += y[idx]; }
+    if (params.has_bias != 0u) { v += bias[co]; }
+    y[idx] = v;
+  }
+  act16(1u, base, count);
+  act16(2u, base, count);
+  act16(3u, base, count);
+  act16(4u, base, count);
+  act16(5u, base, count);
+  act16(6u, base, count);
+  act16(7u, base, count);
+  act16(8u, base, count);
+}
+
+// Activation `code` over y[base .. base + count) when params.act == code.
+fn act16(code: u32, base: u32, count: u32) {
+  let m = select(0u, count, params.act == code);
+  for (var p = 0u; p < m; p++) {
+    y[base + p] = act_forward(code, y[base + p], params.alpha);
   }
 }
 
 @compute @workgroup_size(64, 1, 1)
 fn conv2d_forward_narrow(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
                          @builtin(local_invocation_index) li: u32) {
-  let segs = (params.ow + PX - 1u) / PX;
+  let segs = (params.ow + PXF - 1u) / PXF;
   let t = (wg.x + wg.y * nwg.x) * WG + li;
   if (t >= params.n * params.c_out * params.oh * segs) { return; }
   let row = t / segs; // (n·C_out + co)·OH + oy
-  let ox0 = (t - row * segs) * PX;
+  let ox0 = (t - row * segs) * PXF;
   let nco = row / params.oh;
   let oy = row - nco * params.oh;
   let n = nco / params.c_out;
@@ -101,11 +126,16 @@ fn conv2d_forward_narrow(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgrou
   let hw = params.h * params.w;
   let ksize = params.kh * params.kw;
   let iy0 = i32(oy * params.stride_h) - i32(params.pad_h);
-  // Input columns of the 8 pixels at kx = 0.
-  let c_lo = (vec4i(i32(ox0)) + LANES_I) * vec4i(i32(params.stride_w)) - vec4i(i32(params.pad_w));
-  let c_hi = c_lo + vec4i(i32(4u * params.stride_w));
-  var lo = vec4f(0.0);
-  var hi = vec4f(0.0);
+  // Input columns of the 16 pixels at kx = 0, four at a time.
+  let sw = i32(params.stride_w);
+  let c0 = (vec4i(i32(ox0)) + LANES_I) * vec4i(sw) - vec4i(i32(params.pad_w));
+  let c1 = c0 + vec4i(4 * sw);
+  let c2 = c0 + vec4i(8 * sw);
+  let c3 = c0 + vec4i(12 * sw);
+  var a0 = vec4f(0.0);
+  var a1 = vec4f(0.0);
+  var a2 = vec4f(0.0);
+  var a3 = vec4f(0.0);
   var xb = n * params.c_in * hw;
   var wb = co * params.c_in * ksize;
   for (var ci = 0u; ci < params.c_in; ci++) {
@@ -115,29 +145,37 @@ fn conv2d_forward_narrow(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgrou
       let rb = xb + u32(iy) * params.w;
       let wr = wb + ky * params.kw;
       if (SLIDE) {
-        var a = x_cols4(rb, c_lo);
-        var b = x_cols4(rb, c_hi);
+        var u0 = x_cols4(rb, c0);
+        var u1 = x_cols4(rb, c1);
+        var u2 = x_cols4(rb, c2);
+        var u3 = x_cols4(rb, c3);
         for (var kx = 0u; kx < params.kw; kx++) {
           let wv = weight[wr + kx];
-          lo += wv * a;
-          hi += wv * b;
-          let next = x_col(rb, c_hi.w + 1 + i32(kx));
-          a = vec4f(a.yzw, b.x);
-          b = vec4f(b.yzw, next);
+          a0 += wv * u0;
+          a1 += wv * u1;
+          a2 += wv * u2;
+          a3 += wv * u3;
+          let next = x_col(rb, c3.w + 1 + i32(kx));
+          u0 = vec4f(u0.yzw, u1.x);
+          u1 = vec4f(u1.yzw, u2.x);
+          u2 = vec4f(u2.yzw, u3.x);
+          u3 = vec4f(u3.yzw, next);
         }
       } else {
         for (var kx = 0u; kx < params.kw; kx++) {
           let off = vec4i(i32(kx * params.dil_w));
           let wv = weight[wr + kx];
-          lo += wv * x_cols4(rb, c_lo + off);
-          hi += wv * x_cols4(rb, c_hi + off);
+          a0 += wv * x_cols4(rb, c0 + off);
+          a1 += wv * x_cols4(rb, c1 + off);
+          a2 += wv * x_cols4(rb, c2 + off);
+          a3 += wv * x_cols4(rb, c3 + off);
         }
       }
     }
     xb += hw;
     wb += ksize;
   }
-  store8(lo, hi, row * params.ow + ox0, ox0, co);
+  store16(array<vec4f, 4>(a0, a1, a2, a3), row * params.ow + ox0, ox0, co);
 }
 
 var<workgroup> partial: array<vec4f, 64>;

@@ -23,8 +23,8 @@ import { grid1d, invocationsPerGroup } from './kernel.ts';
  */
 export const NARROW_CHANNELS = 1;
 
-/** Output pixels per invocation of the forward (conv_narrow.wgsl's PX). */
-const PX = 8;
+/** Output pixels per invocation of the forward (conv_narrow.wgsl's PXF). */
+const PX = 16;
 /** Taps per workgroup of the weight gradient. */
 const TAPS = 4;
 
