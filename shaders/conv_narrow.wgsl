@@ -1,23 +1,24 @@
-// conv_narrow: conv2d's forward and weight gradient with no channel
-// blocking, for layers with too few output channels to fill the blocks of
-// the other kernels (a decoder's last layer, 16 → 1 channels), where
+// conv_narrow: the three conv products with no channel blocking, for layers
+// with too few output channels to fill the blocks of the other kernels (a
+// decoder's last layer: conv2d 16 → 1, conv_transpose2d 32 → 1), where
 // conv2d.wgsl's 4 channels and conv_block_rows.wgsl's 16 would mostly
 // compute channels that do not exist. Same semantics, layouts, uniforms
-// (conv_params.wgsl) and epilogue as conv2d.wgsl; src/kernels/conv-narrow.ts
-// says when src/kernels/conv2d.ts picks them (the `blocked` variant, one
-// output channel).
-// requires: activation_fns.wgsl, conv_params.wgsl
+// (conv_params.wgsl) and epilogue as conv2d.wgsl and conv_transpose2d.wgsl;
+// src/kernels/conv-narrow.ts says when src/kernels/conv2d.ts picks them
+// (the `blocked` variant, one output channel).
+// requires: activation_fns.wgsl, conv_taps.wgsl, conv_params.wgsl
 //
 // Shapes (row-major f32), as conv2d.wgsl:
 //   x:      (N, C_in, H, W)
-//   weight: (C_out, C_in, KH, KW)
+//   weight: (C_out, C_in, KH, KW) for the correlation, (C_in, C_out, KH, KW)
+//           for the adjoint (nn.ConvTranspose2d's layout)
 //   bias:   (C_out)                     read when has_bias = 1
 //   y, dy:  (N, C_out, OH, OW)
 //
-// Both work on consecutive output pixels of one row of ONE output channel
-// (16 for the forward, 8 at a time for the weight gradient), so no work is
-// spent on channels that do not exist. Their reuse comes from the row
-// instead: with SLIDE (an override set when stride_w = dil_w = 1), the input
+// All work on consecutive output pixels of one row of ONE output channel
+// (16 for the forward forms, 8 at a time for the weight gradient), so no
+// work is spent on channels that do not exist. Their reuse comes from the
+// row instead: with SLIDE (an override, see each entry point), the input
 // columns of a tap are those of the previous tap shifted by one, so a tap
 // costs one new load of x instead of 16 (18 loads for the 48 multiply-adds
 // of a 3-wide kernel row). Without SLIDE every tap gathers its columns.
@@ -27,12 +28,26 @@
 // conv2d_forward_narrow (the correlation; also conv_transpose2d_backward_input)
 //   y[n, co, oy, ox] = act(bias[co] + Σ_{ci, ky, kx} x[n, ci, iy, ix] · weight[co, ci, ky, kx])
 //   (or y += the sum with accumulate = 1), iy = oy·stride_h − pad_h + ky·dil_h,
-//   ix = ox·stride_w − pad_w + kx·dil_w. An invocation owns 16 pixels (four
+//   ix = ox·stride_w − pad_w + kx·dil_w. SLIDE: stride_w = dil_w = 1.
+//   An invocation owns 16 pixels (four
 //   vec4 accumulators) and loops over every input channel and tap; the
 //   epilogue runs one pass per activation code, only the selected one
 //   non-empty (an if-chain per element would run every branch on SwiftShader).
 //   Thread t = ((n·C_out + co)·OH + oy)·⌈OW / 16⌉ + ox / 16.
 //   Dispatch: grid1d(N·C_out·OH·⌈OW / 16⌉, 64).
+//
+// conv_transpose2d_forward_narrow (the adjoint; conv_transpose2d's forward)
+//   y[n, co, oy, ox] = act(bias[co] + Σ_{ci, ky, kx : oy, ox reached from (iy, ix)}
+//                          x[n, ci, iy, ix] · weight[ci, co, ky, kx])
+//   (or y += the sum), as conv_transpose2d_forward: output pixels grouped by
+//   stride phase (ry, rx), an invocation's 16 pixels 16 consecutive columns
+//   qx of one phase row (ox = qx·stride_w + rx), which read 16 consecutive
+//   input columns per tap; only the phase's taps run (conv_taps.wgsl).
+//   SLIDE: dil_w divides stride_w, so the phase's next tap reads one column
+//   to the left.
+//   Thread t = (((n·C_out + co)·SH·SW + ry·SW + rx)·QH + qy)·⌈QW / 16⌉ + qx / 16,
+//   QH = ⌈OH / SH⌉, QW = ⌈OW / SW⌉; rows and columns past the phase's are idle.
+//   Dispatch: grid1d(N·C_out·SH·SW·QH·⌈QW / 16⌉, 64).
 //
 // conv2d_backward_weight_narrow (also conv_transpose2d_backward_weight)
 //   dweight[co, ci, ky, kx] = Σ_{n, oy, ox} dy[n, co, oy, ox] · x[n, ci, iy, ix]
@@ -40,7 +55,8 @@
 //   A workgroup of 64 owns one (co, ci, ky) and 4 taps kx0 .. kx0 + 3 of it
 //   and splits the N·OH output rows among its invocations (row r goes to
 //   invocation r mod 64); each runs its rows 8 pixels at a time (8 loads of
-//   dy, the 8 columns of x per tap, slid as above). The 64 partial sums are added by a fixed-order tree in
+//   dy, the 8 columns of x per tap, slid as above; SLIDE: stride_w =
+//   dil_w = 1). The 64 partial sums are added by a fixed-order tree in
 //   workgroup memory: no atomics, the same result every run.
 //   Workgroup b = ((co·C_in + ci)·KH + ky)·⌈KW / 4⌉ + kx0 / 4.
 //   Dispatch: grid1d(C_out·C_in·KH·⌈KW / 4⌉, 1) workgroups of 64.
@@ -81,33 +97,33 @@ fn pick16(acc: array<vec4f, 4>, p: u32) -> f32 {
   return v[p & 3u];
 }
 
-// Writes pixel p (ox0 + p < OW) of the 16 to y[base + p], plus bias or the
+// Writes pixel p < count of the 16 to y[base + p·step], plus bias or the
 // old y; then the activation, in one pass per activation code of which only
 // the selected one is non-empty.
-fn store16(acc: array<vec4f, 4>, base: u32, ox0: u32, co: u32) {
-  let count = min(params.ow - ox0, PXF);
+fn store16(acc: array<vec4f, 4>, base: u32, step: u32, count: u32, co: u32) {
   for (var p = 0u; p < count; p++) {
-    let idx = base + p;
+    let idx = base + p * step;
     var v = pick16(acc, p);
     if (params.accumulate != 0u) { v += y[idx]; }
     if (params.has_bias != 0u) { v += bias[co]; }
     y[idx] = v;
   }
-  act16(1u, base, count);
-  act16(2u, base, count);
-  act16(3u, base, count);
-  act16(4u, base, count);
-  act16(5u, base, count);
-  act16(6u, base, count);
-  act16(7u, base, count);
-  act16(8u, base, count);
+  act16(1u, base, step, count);
+  act16(2u, base, step, count);
+  act16(3u, base, step, count);
+  act16(4u, base, step, count);
+  act16(5u, base, step, count);
+  act16(6u, base, step, count);
+  act16(7u, base, step, count);
+  act16(8u, base, step, count);
 }
 
-// Activation `code` over y[base .. base + count) when params.act == code.
-fn act16(code: u32, base: u32, count: u32) {
+// Activation `code` over y[base + p·step] for p < count when params.act == code.
+fn act16(code: u32, base: u32, step: u32, count: u32) {
   let m = select(0u, count, params.act == code);
   for (var p = 0u; p < m; p++) {
-    y[base + p] = act_forward(code, y[base + p], params.alpha);
+    let idx = base + p * step;
+    y[idx] = act_forward(code, y[idx], params.alpha);
   }
 }
 
@@ -175,7 +191,91 @@ fn conv2d_forward_narrow(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgrou
     xb += hw;
     wb += ksize;
   }
-  store16(array<vec4f, 4>(a0, a1, a2, a3), row * params.ow + ox0, ox0, co);
+  store16(array<vec4f, 4>(a0, a1, a2, a3), row * params.ow + ox0, 1u, min(params.ow - ox0, PXF), co);
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn conv_transpose2d_forward_narrow(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                                   @builtin(local_invocation_index) li: u32) {
+  let sh = params.stride_h;
+  let sw = params.stride_w;
+  let qh = (params.oh + sh - 1u) / sh;
+  let segs = ((params.ow + sw - 1u) / sw + PXF - 1u) / PXF;
+  let per_phase = qh * segs;
+  let per_plane = sh * sw * per_phase;
+  let t = (wg.x + wg.y * nwg.x) * WG + li;
+  if (t >= params.n * params.c_out * per_plane) { return; }
+  let nco = t / per_plane; // n·C_out + co
+  var r = t - nco * per_plane;
+  let phase = r / per_phase;
+  r -= phase * per_phase;
+  let ry = phase / sw;
+  let rx = phase - ry * sw;
+  let qy = r / segs;
+  let qx0 = (r - qy * segs) * PXF;
+  let oy = qy * sh + ry;
+  // Columns of this phase: ox = qx·SW + rx < OW.
+  let cols = select(0u, (params.ow - rx + sw - 1u) / sw, rx < params.ow);
+  if (oy >= params.oh || qx0 >= cols) { return; }
+  let n = nco / params.c_out;
+  let co = nco - n * params.c_out;
+  let hw = params.h * params.w;
+  let ksize = params.kh * params.kw;
+  let ky0 = first_tap(ry + params.pad_h, params.dil_h, sh, params.kh);
+  let kx0 = first_tap(rx + params.pad_w, params.dil_w, sw, params.kw);
+  let step_y = tap_step(params.dil_h, sh);
+  let step_x = tap_step(params.dil_w, sw);
+  let q0 = vec4i(i32(qx0)) + LANES_I;
+  var a0 = vec4f(0.0);
+  var a1 = vec4f(0.0);
+  var a2 = vec4f(0.0);
+  var a3 = vec4f(0.0);
+  var xb = n * params.c_in * hw;
+  var wb = co * ksize;
+  let wstep = params.c_out * ksize; // from one input channel to the next
+  for (var ci = 0u; ci < params.c_in; ci++) {
+    for (var ky = ky0; ky < params.kh; ky += step_y) {
+      let iy = i32(qy) + (i32(ry + params.pad_h) - i32(ky * params.dil_h)) / i32(sh);
+      if (iy < 0 || iy >= i32(params.h)) { continue; }
+      let rb = xb + u32(iy) * params.w;
+      let wr = wb + ky * params.kw;
+      // Input column of pixel 0 at the phase's first tap (exact division).
+      let c = q0 + vec4i((i32(rx + params.pad_w) - i32(kx0 * params.dil_w)) / i32(sw));
+      if (SLIDE) {
+        // The phase's next tap reads one input column to the left.
+        var u0 = x_cols4(rb, c);
+        var u1 = x_cols4(rb, c + vec4i(4));
+        var u2 = x_cols4(rb, c + vec4i(8));
+        var u3 = x_cols4(rb, c + vec4i(12));
+        var left = c.x;
+        for (var kx = kx0; kx < params.kw; kx += step_x) {
+          let wv = weight[wr + kx];
+          a0 += wv * u0;
+          a1 += wv * u1;
+          a2 += wv * u2;
+          a3 += wv * u3;
+          left -= 1;
+          u3 = vec4f(u2.w, u3.xyz);
+          u2 = vec4f(u1.w, u2.xyz);
+          u1 = vec4f(u0.w, u1.xyz);
+          u0 = vec4f(x_col(rb, left), u0.xyz);
+        }
+      } else {
+        for (var kx = kx0; kx < params.kw; kx += step_x) {
+          let off = q0 + vec4i((i32(rx + params.pad_w) - i32(kx * params.dil_w)) / i32(sw));
+          let wv = weight[wr + kx];
+          a0 += wv * x_cols4(rb, off);
+          a1 += wv * x_cols4(rb, off + vec4i(4));
+          a2 += wv * x_cols4(rb, off + vec4i(8));
+          a3 += wv * x_cols4(rb, off + vec4i(12));
+        }
+      }
+    }
+    xb += hw;
+    wb += wstep;
+  }
+  let ox0 = qx0 * sw + rx;
+  store16(array<vec4f, 4>(a0, a1, a2, a3), (nco * params.oh + oy) * params.ow + ox0, sw, min(cols - qx0, PXF), co);
 }
 
 var<workgroup> partial: array<vec4f, 64>;

@@ -16,7 +16,7 @@ import { kernelProfile } from '../gpu/profile.ts';
 import { activationCode, DEFAULT_ALPHA, type Activation } from './activation-codes.ts';
 import { makeCall, placeholderBuffer, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
 import { checkBuffer, grid1d, invocationsPerGroup } from './kernel.ts';
-import { isNarrow, NARROW_CHANNELS, narrowForwardCall, narrowWeightCall } from './conv-narrow.ts';
+import { isNarrow, NARROW_CHANNELS, narrowForwardCall, narrowTransposeCall, narrowWeightCall } from './conv-narrow.ts';
 import { conv2dWindow, CONV_VARIANTS, describeConv2d, windowCounts, type Conv2dOptions, type ConvVariant, type ConvWindow } from './conv-geometry.ts';
 
 export { CONV_VARIANTS, conv2dOutputShape, conv2dShapes, conv2dWindow, type Conv2dOptions, type ConvVariant, type ConvWindow, type Pair, type Shape4 } from './conv-geometry.ts';
@@ -27,12 +27,12 @@ export type ConvProduct = 'conv2d_forward' | 'conv_transpose2d_forward' | 'conv2
 /**
  * The kernel a conv product uses by default: `blocked` under the `cpu` kernel
  * profile (for the forward forms only when there are at least 8 output
- * channels to fill its blocks with, and for conv2d's forward also at most
- * NARROW_CHANNELS, which it runs on conv_narrow.wgsl), `general` under `gpu`.
+ * channels to fill its blocks with, or at most NARROW_CHANNELS, which it
+ * runs on conv_narrow.wgsl), `general` under `gpu`.
  */
 export function defaultConvVariant(device: GPUDevice, product: ConvProduct, outChannels: number): ConvVariant {
   if (kernelProfile(device) !== 'cpu') return 'general';
-  if (product === 'conv2d_forward' && outChannels <= NARROW_CHANNELS) return 'blocked';
+  if (product !== 'conv2d_backward_weight' && outChannels <= NARROW_CHANNELS) return 'blocked';
   return product === 'conv2d_backward_weight' || outChannels >= 8 ? 'blocked' : 'general';
 }
 
@@ -153,6 +153,10 @@ export function convTranspose2dForwardCall(device: GPUDevice, label: string, g: 
     stride_h: g.sh, stride_w: g.sw, pad_h: g.ph, pad_w: g.pw, dil_h: g.dh, dil_w: g.dw, flat_k: 0,
   };
   const qh = Math.ceil(g.h / g.sh), qw = Math.ceil(g.w / g.sw);
+  if (v === 'blocked' && g.cin <= NARROW_CHANNELS) {
+    // One output channel: 16 pixels of a phase row per invocation (conv_narrow.wgsl).
+    return narrowTransposeCall(device, `${label} [blocked]`, g, buffers, { ...window, ...ep });
+  }
   if (v === 'blocked' && g.cin <= ROWS_BLOCK_CHANNELS) {
     // Blocks of 16 channels × ROWS_BLOCK_PIXELS pixels of one phase; a sum over fewer than 4 channels
     // steps over flattened (channel, tap) pairs (conv_block_flat.wgsl), not mostly empty four-channel steps.

@@ -58,6 +58,19 @@ const NARROW: readonly Conv2dOptions[] = [
   { batch: 2, inChannels: 4, outChannels: 1, inH: 6, inW: 9, kernel: [2, 3], stride: [2, 1], padding: [0, 2] },
 ];
 
+/**
+ * conv_transpose2d to one channel: conv_narrow.wgsl's adjoint under 'blocked'. Stride 2 and stride 2 with dilation 2
+ * slide (the dilation divides the stride), stride 3 with dilation 2 gathers; 40 columns at stride 1 fill 3 segments
+ * of 16; kernel 4 at stride 2 gives both phases two taps.
+ */
+const NARROW_T: readonly ConvTranspose2dOptions[] = [
+  { batch: 2, inChannels: 5, outChannels: 1, inH: 7, inW: 9, kernel: 3, stride: 2, padding: 1, outputPadding: 1 },
+  { batch: 1, inChannels: 3, outChannels: 1, inH: 5, inW: 6, kernel: 3, stride: 2, padding: 2, dilation: 2, outputPadding: 1 },
+  { batch: 2, inChannels: 2, outChannels: 1, inH: 4, inW: 5, kernel: [2, 3], stride: 3, padding: [0, 1], dilation: [1, 2], outputPadding: [2, 1] },
+  { batch: 1, inChannels: 4, outChannels: 1, inH: 3, inW: 38, kernel: 3 },
+  { batch: 2, inChannels: 3, outChannels: 1, inH: 6, inW: 6, kernel: 4, stride: 2, padding: 1 },
+];
+
 /** 2 and 3 output channels: the input gradient (a sum over them) steps over flattened (channel, tap) pairs (conv_block_flat.wgsl) under 'blocked'. */
 const FEW_OUT: readonly Conv2dOptions[] = [
   { batch: 2, inChannels: 12, outChannels: 3, inH: 9, inW: 11, kernel: 3, stride: 2, padding: 1, dilation: [1, 2] },
@@ -259,7 +272,7 @@ export const convCases: GpuCase[] = [
     },
   },
   {
-    name: 'conv2d: one output channel (conv_narrow.wgsl under blocked) and input gradients summed over 1-3 channels (conv_block_flat.wgsl): forward, epilogue, accumulate, backward',
+    name: 'conv: one output channel (conv_narrow.wgsl under blocked) and input gradients summed over 1-3 channels (conv_block_flat.wgsl): forward, epilogue, accumulate, backward',
     async run(device) {
       let seed = 800;
       for (const o of NARROW) {
@@ -283,10 +296,18 @@ export const convCases: GpuCase[] = [
       await checkBackward(device, CONV_T, { ...t, stride: 1, outputPadding: 0 }, seed++, true);
       await checkForward(device, CONV_T, { ...t, activation: 'tanh' }, true, seed++);
       await checkForwardAccumulate(device, CONV_T, t, seed++);
+      for (const o of NARROW_T) {
+        const b: ConvTranspose2dOptions = { ...o, variant: 'blocked' };
+        await checkForward(device, CONV_T, b, false, seed++);
+        await checkForward(device, CONV_T, b, true, seed++);
+        await checkForwardAccumulate(device, CONV_T, b, seed++);
+        await checkBackward(device, CONV_T, b, seed++);
+      }
+      for (const activation of EPILOGUE_ACTS) await checkForward(device, CONV_T, { ...NARROW_T[0]!, activation, variant: 'blocked' }, true, seed++);
     },
   },
   {
-    name: 'conv2d: one output channel runs conv_narrow.wgsl and conv_block_flat.wgsl by default under the cpu profile, and under blocked anywhere',
+    name: 'conv: one output channel runs conv_narrow.wgsl and conv_block_flat.wgsl by default under the cpu profile, and under blocked anywhere',
     async run(device) {
       const o: Conv2dOptions = { batch: 2, inChannels: 16, outChannels: 1, inH: 7, inW: 7, kernel: 3, padding: 1 };
       const s = conv2dShapes(o);
@@ -316,6 +337,16 @@ export const convCases: GpuCase[] = [
         const entry = call.entry.name;
         call.destroy();
         if (entry !== 'conv_transpose2d_forward_rows_flat') throw new Error(`conv_transpose2d 1 -> 6 [blocked]: entry point ${entry}; expected conv_transpose2d_forward_rows_flat`);
+        // conv_transpose2d 32 -> 1 (the conv preset's last layer): its forward has one output channel.
+        const t1: ConvTranspose2dOptions = { batch: 1, inChannels: 32, outChannels: 1, inH: 4, inW: 4, kernel: 3, stride: 2, padding: 1, outputPadding: 1 };
+        const s1 = convTranspose2dShapes(t1);
+        const tb1 = [s1.x, s1.weight, s1.y].map((d) => createBuffer(device, numel(d) * 4));
+        bufs.push(...tb1);
+        const c1 = convTranspose2d(device, { x: tb1[0]!, weight: tb1[1]!, y: tb1[2]! }, t1);
+        const e1 = c1.entry.name;
+        c1.destroy();
+        const want1 = kernelProfile(device) === 'cpu' ? 'conv_transpose2d_forward_narrow' : 'conv_transpose2d_forward';
+        if (e1 !== want1) throw new Error(`conv_transpose2d 32 -> 1 default under the '${kernelProfile(device)}' profile: entry point ${e1}; expected ${want1}`);
       } finally {
         for (const b of bufs) destroyBuffer(device, b);
       }
