@@ -53,6 +53,7 @@
 //   dweight[co, ci, ky, kx] = Σ_{n, oy, ox} dy[n, co, oy, ox] · x[n, ci, iy, ix]
 //   (+= with accumulate = 1; the caller then initializes dweight).
 //   A workgroup of 64 owns one (co, ci, ky) and 4 taps kx0 .. kx0 + 3 of it
+//   (the override TAPS = min(KW, 4) compiles out the taps a narrower row lacks)
 //   and splits the N·OH output rows among its invocations (row r goes to
 //   invocation r mod 64); each runs its rows 8 pixels at a time (8 loads of
 //   dy, the 8 columns of x per tap, slid as above; SLIDE: stride_w =
@@ -71,6 +72,9 @@
 
 // Consecutive taps of a row read input columns one apart (see the header).
 override SLIDE: bool = false;
+// Weight gradient: taps per workgroup, min(KW, 4), so a narrower kernel row
+// compiles without the unused taps' work (a uniform if runs both sides on CPU adapters).
+override TAPS: u32 = 4u;
 
 const WG: u32 = 64u;
 const PXF: u32 = 16u; // output pixels per invocation (forward)
@@ -325,31 +329,31 @@ fn conv2d_backward_weight_narrow(@builtin(workgroup_id) wg: vec3u, @builtin(num_
     for (var ox0 = 0u; ox0 < params.ow; ox0 += PX) {
       let glo = dy4(db, ox0);
       let ghi = dy4(db, ox0 + 4u);
-      // Taps past KW (taps < 4) are skipped by branches that are uniform over the workgroup.
+      // Taps past TAPS are compiled out; the last group of a row wider than 4 masks its taps past KW.
       if (SLIDE) {
         var a = x_cols4(rb, cl);
         var bb = x_cols4(rb, ch);
         acc0 += glo * a + ghi * bb;
-        if (taps > 1u) {
+        if (TAPS > 1u && taps > 1u) {
           a = vec4f(a.yzw, bb.x);
           bb = vec4f(bb.yzw, x_col(rb, ch.w + 1));
           acc1 += glo * a + ghi * bb;
         }
-        if (taps > 2u) {
+        if (TAPS > 2u && taps > 2u) {
           a = vec4f(a.yzw, bb.x);
           bb = vec4f(bb.yzw, x_col(rb, ch.w + 2));
           acc2 += glo * a + ghi * bb;
         }
-        if (taps > 3u) {
+        if (TAPS > 3u && taps > 3u) {
           a = vec4f(a.yzw, bb.x);
           bb = vec4f(bb.yzw, x_col(rb, ch.w + 3));
           acc3 += glo * a + ghi * bb;
         }
       } else {
         acc0 += glo * x_cols4(rb, cl) + ghi * x_cols4(rb, ch);
-        if (taps > 1u) { acc1 += glo * x_cols4(rb, cl + dstep) + ghi * x_cols4(rb, ch + dstep); }
-        if (taps > 2u) { acc2 += glo * x_cols4(rb, cl + 2 * dstep) + ghi * x_cols4(rb, ch + 2 * dstep); }
-        if (taps > 3u) { acc3 += glo * x_cols4(rb, cl + 3 * dstep) + ghi * x_cols4(rb, ch + 3 * dstep); }
+        if (TAPS > 1u && taps > 1u) { acc1 += glo * x_cols4(rb, cl + dstep) + ghi * x_cols4(rb, ch + dstep); }
+        if (TAPS > 2u && taps > 2u) { acc2 += glo * x_cols4(rb, cl + 2 * dstep) + ghi * x_cols4(rb, ch + 2 * dstep); }
+        if (TAPS > 3u && taps > 3u) { acc3 += glo * x_cols4(rb, cl + 3 * dstep) + ghi * x_cols4(rb, ch + 3 * dstep); }
       }
       cl += seg_step;
       ch += seg_step;
