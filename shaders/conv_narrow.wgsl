@@ -4,8 +4,8 @@
 // conv2d.wgsl's 4 channels and conv_block_rows.wgsl's 16 would mostly
 // compute channels that do not exist. Same semantics, layouts, uniforms
 // (conv_params.wgsl) and epilogue as conv2d.wgsl and conv_transpose2d.wgsl;
-// src/kernels/conv-narrow.ts says when src/kernels/conv2d.ts picks them
-// (the `blocked` variant, one output channel).
+// src/kernels/conv2d.ts picks them for the `blocked` variant when a product
+// has one output channel (NARROW_CHANNELS).
 // requires: activation_fns.wgsl, conv_taps.wgsl, conv_params.wgsl
 //
 // Shapes (row-major f32), as conv2d.wgsl:
@@ -29,10 +29,10 @@
 //   y[n, co, oy, ox] = act(bias[co] + Σ_{ci, ky, kx} x[n, ci, iy, ix] · weight[co, ci, ky, kx])
 //   (or y += the sum with accumulate = 1), iy = oy·stride_h − pad_h + ky·dil_h,
 //   ix = ox·stride_w − pad_w + kx·dil_w. SLIDE: stride_w = dil_w = 1.
-//   An invocation owns 16 pixels (four
-//   vec4 accumulators) and loops over every input channel and tap; the
-//   epilogue runs one pass per activation code, only the selected one
-//   non-empty (an if-chain per element would run every branch on SwiftShader).
+//   An invocation owns 16 pixels (four vec4 accumulators) and loops over
+//   every input channel and tap; the epilogue runs one pass per activation
+//   code, only the selected one non-empty (an if-chain per element would run
+//   every branch on SwiftShader).
 //   Thread t = ((n·C_out + co)·OH + oy)·⌈OW / 16⌉ + ox / 16.
 //   Dispatch: grid1d(N·C_out·OH·⌈OW / 16⌉, 64).
 //
@@ -44,7 +44,7 @@
 //   qx of one phase row (ox = qx·stride_w + rx), which read 16 consecutive
 //   input columns per tap; only the phase's taps run (conv_taps.wgsl).
 //   SLIDE: dil_w divides stride_w, so the phase's next tap reads one column
-//   to the left.
+//   to the left. Epilogue as above.
 //   Thread t = (((n·C_out + co)·SH·SW + ry·SW + rx)·QH + qy)·⌈QW / 16⌉ + qx / 16,
 //   QH = ⌈OH / SH⌉, QW = ⌈OW / SW⌉; rows and columns past the phase's are idle.
 //   Dispatch: grid1d(N·C_out·SH·SW·QH·⌈QW / 16⌉, 64).
