@@ -44,6 +44,39 @@ const CONVT: readonly ConvTranspose2dOptions[] = [
   { batch: 2, inChannels: 16, outChannels: 12, inH: 7, inW: 6, kernel: 3, stride: 2, padding: 1, outputPadding: 1 },
 ];
 
+/**
+ * One output channel: conv_narrow.wgsl's forward and weight gradient under 'blocked' (the input gradient stays on
+ * conv_block_rows.wgsl / conv2d.wgsl). Stride 1 slides the window (SLIDE); stride 2 and dilation 2 gather each tap;
+ * widths 7, 17 and 9 leave partial segments of 8 pixels; kernel width 5 gives the weight gradient a partial group of
+ * 4 taps; 16 input channels are resconv's last layer.
+ */
+const NARROW: readonly Conv2dOptions[] = [
+  { batch: 2, inChannels: 16, outChannels: 1, inH: 9, inW: 7, kernel: 3, padding: 1 },
+  { batch: 2, inChannels: 3, outChannels: 1, inH: 11, inW: 13, kernel: 3, stride: 2, padding: 1 },
+  { batch: 1, inChannels: 5, outChannels: 1, inH: 10, inW: 19, kernel: [3, 2], padding: [2, 1], dilation: 2 },
+  { batch: 3, inChannels: 2, outChannels: 1, inH: 12, inW: 17, kernel: 5, padding: 2 },
+  { batch: 2, inChannels: 4, outChannels: 1, inH: 6, inW: 9, kernel: [2, 3], stride: [2, 1], padding: [0, 2] },
+];
+
+/**
+ * conv_transpose2d to one channel: conv_narrow.wgsl's adjoint under 'blocked'. Stride 2 and stride 2 with dilation 2
+ * slide (the dilation divides the stride), stride 3 with dilation 2 gathers; 40 columns at stride 1 fill 3 segments
+ * of 16; kernel 4 at stride 2 gives both phases two taps.
+ */
+const NARROW_T: readonly ConvTranspose2dOptions[] = [
+  { batch: 2, inChannels: 5, outChannels: 1, inH: 7, inW: 9, kernel: 3, stride: 2, padding: 1, outputPadding: 1 },
+  { batch: 1, inChannels: 3, outChannels: 1, inH: 5, inW: 6, kernel: 3, stride: 2, padding: 2, dilation: 2, outputPadding: 1 },
+  { batch: 2, inChannels: 2, outChannels: 1, inH: 4, inW: 5, kernel: [2, 3], stride: 3, padding: [0, 1], dilation: [1, 2], outputPadding: [2, 1] },
+  { batch: 1, inChannels: 4, outChannels: 1, inH: 3, inW: 38, kernel: 3 },
+  { batch: 2, inChannels: 3, outChannels: 1, inH: 6, inW: 6, kernel: 4, stride: 2, padding: 1 },
+];
+
+/** 2 and 3 output channels: the input gradient (a sum over them) steps over flattened (channel, tap) pairs (conv_block_flat.wgsl) under 'blocked'. */
+const FEW_OUT: readonly Conv2dOptions[] = [
+  { batch: 2, inChannels: 12, outChannels: 3, inH: 9, inW: 11, kernel: 3, stride: 2, padding: 1, dilation: [1, 2] },
+  { batch: 1, inChannels: 7, outChannels: 2, inH: 8, inW: 8, kernel: [3, 5], padding: [1, 2] },
+];
+
 // Sums of k f32 products of values in [-1, 1).
 const tol = (k: number) => ({ atol: 4e-6 * Math.sqrt(k), rtol: 2e-5 * Math.sqrt(k) });
 
@@ -235,6 +268,87 @@ export const convCases: GpuCase[] = [
         await checkForwardAccumulate(device, CONV_T, { ...CONVT[3]!, variant }, 630);
         await checkForwardAccumulate(device, CONV2D, { ...CONV[10]!, variant }, 640);
         await checkBackward(device, CONV2D, { ...CONV[11]!, variant }, 650, true);
+      }
+    },
+  },
+  {
+    name: 'conv: one output channel (conv_narrow.wgsl under blocked) and input gradients summed over 1-3 channels (conv_block_flat.wgsl): forward, epilogue, accumulate, backward',
+    async run(device) {
+      let seed = 800;
+      for (const o of NARROW) {
+        const b: Conv2dOptions = { ...o, variant: 'blocked' };
+        await checkForward(device, CONV2D, b, false, seed++);
+        await checkForward(device, CONV2D, b, true, seed++);
+        await checkForwardAccumulate(device, CONV2D, b, seed++);
+        await checkBackward(device, CONV2D, b, seed++);
+        await checkBackward(device, CONV2D, b, seed++, true);
+      }
+      for (const activation of EPILOGUE_ACTS) await checkForward(device, CONV2D, { ...NARROW[0]!, activation, variant: 'blocked' }, true, seed++);
+      await checkForward(device, CONV2D, { ...NARROW[2]!, activation: 'leaky_relu', alpha: 0.3, variant: 'blocked' }, true, seed++);
+      for (const o of FEW_OUT) {
+        await checkBackward(device, CONV2D, { ...o, variant: 'blocked' }, seed++);
+        await checkBackward(device, CONV2D, { ...o, variant: 'blocked' }, seed++, true);
+      }
+      // conv_transpose2d from one input channel: its input gradient and weight gradient are the narrow correlation and
+      // weight gradient, its forward the flattened adjoint.
+      const t: ConvTranspose2dOptions = { batch: 2, inChannels: 1, outChannels: 6, inH: 5, inW: 7, kernel: 3, stride: 2, padding: 1, outputPadding: 1, variant: 'blocked' };
+      await checkBackward(device, CONV_T, t, seed++);
+      await checkBackward(device, CONV_T, { ...t, stride: 1, outputPadding: 0 }, seed++, true);
+      await checkForward(device, CONV_T, { ...t, activation: 'tanh' }, true, seed++);
+      await checkForwardAccumulate(device, CONV_T, t, seed++);
+      for (const o of NARROW_T) {
+        const b: ConvTranspose2dOptions = { ...o, variant: 'blocked' };
+        await checkForward(device, CONV_T, b, false, seed++);
+        await checkForward(device, CONV_T, b, true, seed++);
+        await checkForwardAccumulate(device, CONV_T, b, seed++);
+        await checkBackward(device, CONV_T, b, seed++);
+      }
+      for (const activation of EPILOGUE_ACTS) await checkForward(device, CONV_T, { ...NARROW_T[0]!, activation, variant: 'blocked' }, true, seed++);
+    },
+  },
+  {
+    name: 'conv: one output channel runs conv_narrow.wgsl and conv_block_flat.wgsl by default under the cpu profile, and under blocked anywhere',
+    async run(device) {
+      const o: Conv2dOptions = { batch: 2, inChannels: 16, outChannels: 1, inH: 7, inW: 7, kernel: 3, padding: 1 };
+      const s = conv2dShapes(o);
+      const bufs = [s.x, s.weight, s.y].map((d) => createBuffer(device, numel(d) * 4));
+      const [x, w, y] = bufs as [GPUBuffer, GPUBuffer, GPUBuffer];
+      const entries = (variant: ConvVariant | undefined) => {
+        const v = variant ? { variant } : {};
+        const calls = [conv2d(device, { x, weight: w, y }, { ...o, ...v }), ...conv2dBackward(device, { x, weight: w, dy: y, dx: x, dweight: w }, { ...o, ...v })];
+        const names = calls.map((c) => c.entry.name);
+        for (const c of calls) c.destroy();
+        return names.join(', ');
+      };
+      try {
+        const narrow = 'conv2d_forward_narrow, conv_transpose2d_forward_rows_flat, conv2d_backward_weight_narrow';
+        const general = 'conv2d_forward, conv_transpose2d_forward, conv2d_backward_weight';
+        const want = kernelProfile(device) === 'cpu' ? narrow : general;
+        const got = entries(undefined);
+        if (got !== want) throw new Error(`conv2d 16 -> 1 default under the '${kernelProfile(device)}' profile: entry points ${got}; expected ${want}`);
+        if (entries('blocked') !== narrow) throw new Error(`conv2d 16 -> 1 [blocked]: entry points ${entries('blocked')}; expected ${narrow}`);
+        if (entries('general') !== general) throw new Error(`conv2d 16 -> 1 [general]: entry points ${entries('general')}; expected ${general}`);
+        // conv_transpose2d 1 -> 6 channels: its forward sums over one channel.
+        const t: ConvTranspose2dOptions = { batch: 1, inChannels: 1, outChannels: 6, inH: 4, inW: 4, kernel: 3, stride: 2, padding: 1, outputPadding: 1, variant: 'blocked' };
+        const st = convTranspose2dShapes(t);
+        const tb = [st.x, st.weight, st.y].map((d) => createBuffer(device, numel(d) * 4));
+        bufs.push(...tb);
+        const call = convTranspose2d(device, { x: tb[0]!, weight: tb[1]!, y: tb[2]! }, t);
+        const entry = call.entry.name;
+        call.destroy();
+        if (entry !== 'conv_transpose2d_forward_rows_flat') throw new Error(`conv_transpose2d 1 -> 6 [blocked]: entry point ${entry}; expected conv_transpose2d_forward_rows_flat`);
+        // conv_transpose2d 32 -> 1 (the conv preset's last layer): its forward has one output channel.
+        const t1: ConvTranspose2dOptions = { batch: 1, inChannels: 32, outChannels: 1, inH: 4, inW: 4, kernel: 3, stride: 2, padding: 1, outputPadding: 1 };
+        const s1 = convTranspose2dShapes(t1);
+        const tb1 = [s1.x, s1.weight, s1.y].map((d) => createBuffer(device, numel(d) * 4));
+        bufs.push(...tb1);
+        const c1 = convTranspose2d(device, { x: tb1[0]!, weight: tb1[1]!, y: tb1[2]! }, t1);
+        const e1 = c1.entry.name;
+        c1.destroy();
+        const want1 = kernelProfile(device) === 'cpu' ? 'conv_transpose2d_forward_narrow' : 'conv_transpose2d_forward';
+        if (e1 !== want1) throw new Error(`conv_transpose2d 32 -> 1 default under the '${kernelProfile(device)}' profile: entry point ${e1}; expected ${want1}`);
+      } finally {
+        for (const b of bufs) destroyBuffer(device, b);
       }
     },
   },

@@ -97,12 +97,18 @@ export const modelCases: GpuCase[] = [
     },
   },
   {
-    name: 'model: conv gradients match the float64 reference (bernoulli and gaussian, free bits)',
+    name: 'model: conv gradients match the float64 reference (bernoulli and gaussian, free bits, a one-channel conv2d output)',
     async run(device) {
       await compareGradients(device, 'conv bernoulli', tinyConv(), 3, { beta: 0.5, freeBits: 0, latentL2: 0.02 });
       await compareGradients(device, 'conv gaussian', tinyConv({ type: 'gaussian', logSigma: 0.3 }), 2, { beta: 1.2, freeBits: 0, latentL2: 0 });
       const spec = tinyConv();
       await compareGradients(device, 'conv free bits', spec, 4, { beta: 1, freeBits: midFreeBits(spec, 4), latentL2: 0 });
+      // A last conv2d 8 -> 1 (resconv's decoder ends so): under the cpu profile its forward and weight gradient run
+      // conv_narrow.wgsl and its input gradient conv_block_flat.wgsl (test/cases/conv.ts checks the choice).
+      const oneOut: ModelSpec = { ...spec, decoder: [...spec.decoder.slice(0, -1),
+        { type: 'conv_transpose2d', name: 'dec.deconv2', out: 8, kernel: 3, stride: 2, padding: 1, outputPadding: 1, activation: 'relu' },
+        { type: 'conv2d', name: 'dec.out', out: 1, kernel: 3, padding: 1 }] };
+      await compareGradients(device, 'conv with a one-channel conv2d output', oneOut, 3, { beta: 1, freeBits: 0, latentL2: 0 });
     },
   },
   {
