@@ -84,7 +84,11 @@ export function shaderRequires(name: string): string[] {
   return out;
 }
 
-/** Full module source: required files first (each once), then the shader itself. */
+/**
+ * Full module source: required files first (each once), then the shader
+ * itself, as embedded (without whole-line comments; `webgpu-vae/shaders/<file>`
+ * has each file with its comments).
+ */
 export function shaderSource(name: string): string {
   const order: string[] = [];
   const visit = (n: string, stack: string[]) => {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { kernelMetadata, shaderMetadata, shaderSource } from '../../src/kernels/metadata.ts';
 import { REPO } from '../support/package.ts';
+import { runtimeText } from '../../scripts/embed-shaders.mjs';
 
 test('metadata covers every WGSL file of shaders/', () => {
   const files = readdirSync(join(REPO, 'shaders')).filter((f) => f.endsWith('.wgsl')).sort();
@@ -49,7 +50,8 @@ test('metadata of the vec4 matmul names its vec4 bindings, and files of shared f
 
 test('shaderSource puts the required files first, each once, then the file itself', () => {
   const src = shaderSource('matmul_blocked');
-  const raw = (n: string) => readFileSync(join(REPO, 'shaders', `${n}.wgsl`), 'utf8');
+  // The embedded copy of each file: its text without whole-line comments (scripts/embed-shaders.mjs).
+  const raw = (n: string) => runtimeText(readFileSync(join(REPO, 'shaders', `${n}.wgsl`), 'utf8'));
   const at = (n: string) => src.indexOf(raw(n));
   for (const n of ['matmul_block', 'activation_fns', 'matmul_blocked']) assert.ok(at(n) >= 0, `${n}.wgsl is missing from the module`);
   assert.ok(at('matmul_blocked') > at('matmul_block') && at('matmul_blocked') > at('activation_fns'), 'requirements come first');
