@@ -15,7 +15,7 @@
  * training split is enumerated; the test split, the strings used for
  * novelty and the vocabulary stay those of the file.
  *
- * The writer is passed in (src/eval/rdkit-smiles.ts makes one from RDKit's
+ * The writer is passed in (src/cli/run-data.ts makes one from RDKit's
  * MinimalLib), so this module needs no chemistry of its own.
  */
 import { DatasetError, type Dataset } from './dataset.ts';
