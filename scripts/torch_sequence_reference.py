@@ -11,7 +11,7 @@ scripts/export-sequences.ts writes (config.json, vocab.json, train.npy,
 test.npy, train-strings.json). Needs Debian's python3-torch, python3-numpy
 and, for molecules, python3-rdkit.
 
-    /usr/bin/python3 scripts/torch_sequence_reference.py train DIR [--epochs N] [--out model.safetensors]
+    /usr/bin/python3 scripts/torch_sequence_reference.py train DIR [--epochs N] [--out model.safetensors] [--checkpoint FILE [--stop-after N]]
     /usr/bin/python3 scripts/torch_sequence_reference.py eval DIR --model model.safetensors
     /usr/bin/python3 scripts/torch_sequence_reference.py check model.safetensors inputs.safetensors grads.safetensors
 
@@ -133,8 +133,19 @@ def train(ex, args):
     total = steps_per_epoch * epochs
     opt = make_optimizer(cfg, model.parameters())
     gen = torch.Generator().manual_seed(args.seed)
-    step, epoch_seconds = 0, []
-    for epoch in range(epochs):
+    step, epoch_seconds, first = 0, [], 0
+    if args.checkpoint and os.path.exists(args.checkpoint):
+        ck = torch.load(args.checkpoint)
+        if ck['epochs'] != epochs or ck['train'] != N:
+            raise SystemExit(f'{args.checkpoint}: a checkpoint of {ck["epochs"]} epochs over {ck["train"]} strings; '
+                             f'this run is {epochs} epochs over {N}: give another --checkpoint file')
+        model.load_state_dict(ck['model'], strict=True)
+        opt.load_state_dict(ck['optimizer'])
+        gen.set_state(ck["generator"])
+        step, epoch_seconds, first = ck['step'], ck['epochSeconds'], ck['epoch']
+        log(resumed=args.checkpoint, epoch=first, step=step)
+    last = min(epochs, first + args.stop_after) if args.stop_after > 0 else epochs
+    for epoch in range(first, last):
         t0 = time.time()
         order = torch.randperm(N, generator=gen)
         sums = {'loss': 0.0, 'recon': 0.0, 'kl': 0.0}
@@ -158,6 +169,14 @@ def train(ex, args):
         epoch_seconds.append(time.time() - t0)
         log(epoch=epoch + 1, step=step, beta=beta, recon=sums['recon'] / steps_per_epoch, kl=sums['kl'] / steps_per_epoch,
             seconds=round(epoch_seconds[-1], 2))
+        if args.checkpoint:
+            # Written beside and renamed over: an interrupted save leaves the previous epoch's checkpoint whole.
+            torch.save({'epochs': epochs, 'train': N, 'epoch': epoch + 1, 'step': step, 'epochSeconds': epoch_seconds,
+                        'model': model.state_dict(), 'optimizer': opt.state_dict(), 'generator': gen.get_state()},
+                       args.checkpoint + '.tmp')
+            os.replace(args.checkpoint + '.tmp', args.checkpoint)
+    if last < epochs:
+        return None, {'epochs': epochs, 'steps': step, 'stoppedAt': last}
     return model, {'epochs': epochs, 'steps': step, 'secondsPerEpoch': sum(epoch_seconds) / len(epoch_seconds)}
 
 
@@ -279,6 +298,8 @@ def main():
     t.add_argument('--out', default='', help='default: DIR/torch-model.safetensors')
     t.add_argument('--init', default='', help='start from these parameters (webgpu-vae names) instead of PyTorch\'s initialization')
     t.add_argument('--seed', type=int, default=1)
+    t.add_argument('--checkpoint', default='', help='save the training state here after each epoch, and continue from it when it exists')
+    t.add_argument('--stop-after', type=int, default=0, help='with --checkpoint: train this many epochs, save and exit (the same command continues)')
     t.add_argument('--samples', type=int, default=1000)
     t.add_argument('--threads', type=int, default=os.cpu_count() or 1)
     e = sub.add_parser('eval')
@@ -298,7 +319,12 @@ def main():
     ex = Export(args.dir)
     label = f'PyTorch {torch.__version__.split("+")[0]} ({args.threads} threads)'
     if args.command == 'train':
+        if args.stop_after and not args.checkpoint:
+            raise SystemExit('--stop-after N needs --checkpoint FILE, where the training state is kept')
         model, info = train(ex, args)
+        if model is None:
+            log(stopped=info['stoppedAt'], of=info['epochs'], checkpoint=args.checkpoint, next='run the same command to continue')
+            return
         out = args.out or os.path.join(args.dir, 'torch-model.safetensors')
         save_model(model, out, {'step': str(info['steps']), 'trained_by': label})
     else:

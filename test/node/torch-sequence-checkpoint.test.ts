@@ -1,0 +1,73 @@
+/**
+ * The PyTorch sequence reference's checkpoint (scripts/torch_sequence_reference.py
+ * train --checkpoint FILE --stop-after N), which lets a long reference run go
+ * on over several sittings: a run stopped after one epoch and continued from
+ * its checkpoint ends with the same parameters, byte for byte, and the same
+ * evaluation as the run made in one go; a checkpoint of another length of run
+ * is refused. Needs Debian's python3-torch and python3-rdkit.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+import { csvColumn, WEHI_SMILES } from '../../src/data/sequence-files.ts';
+import { exportSequences } from '../../scripts/export-sequences.ts';
+import { expect } from '../support/check.ts';
+
+const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
+const SCRIPT = new URL('../../scripts/torch_sequence_reference.py', import.meta.url).pathname;
+const run = promisify(execFile);
+
+let dir: string;
+let ex: string;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'webgpu-vae-torch-ck-'));
+  // 150 short WEHI molecules, 2 epochs of batch 32: a few seconds of PyTorch.
+  const mols = csvColumn(new Uint8Array(readFileSync(WEHI_SMILES)), WEHI_SMILES, null).map((l) => l.text!).filter((s) => s.length <= 30).slice(0, 150);
+  writeFileSync(join(dir, 'mols.smi'), `${mols.join('\n')}\n`);
+  ex = join(dir, 'export');
+  await exportSequences(['--out', ex, '--dataset', join(dir, 'mols.smi'), '--model', 'smiles', '--epochs', '2', '--batch', '32']);
+});
+
+after(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const train = (...extra: string[]) => run(PYTHON, [SCRIPT, 'train', ex, '--threads', '1', '--samples', '20', ...extra], { maxBuffer: 1 << 24 });
+const report = (stdout: string) => {
+  const r = JSON.parse(stdout.trim().split('\n')[0]!) as { test: unknown; samples: unknown };
+  return JSON.stringify([r.test, r.samples]);
+};
+
+/** The epochs a sitting trained, from its progress lines on stderr. */
+const trainedEpochs = (stderr: string) =>
+  stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { epoch?: number; seconds?: number })
+    .filter((l) => l.seconds !== undefined)
+    .map((l) => l.epoch);
+
+test('torch sequence reference: stopped after an epoch and continued from its checkpoint, it ends where one uninterrupted run ends', { timeout: 600_000 }, async () => {
+  const whole = await train('--out', join(dir, 'whole.safetensors'));
+  expect(JSON.stringify(trainedEpochs(whole.stderr)) === '[1,2]', `the uninterrupted run trains epochs 1 and 2: ${whole.stderr}`);
+  const ck = join(dir, 'ck.pt');
+  const first = await train('--out', join(dir, 'parts.safetensors'), '--checkpoint', ck, '--stop-after', '1');
+  expect(first.stdout.trim() === '', `a stopped run prints no evaluation: ${first.stdout}`);
+  expect(JSON.stringify(trainedEpochs(first.stderr)) === '[1]' && first.stderr.includes('"stopped": 1'), `the first sitting trains epoch 1 and says it stopped: ${first.stderr}`);
+  const rest = await train('--out', join(dir, 'parts.safetensors'), '--checkpoint', ck);
+  expect(JSON.stringify(trainedEpochs(rest.stderr)) === '[2]' && rest.stderr.includes('"resumed"'), `the second sitting resumes and trains epoch 2 only: ${rest.stderr}`);
+  const a = readFileSync(join(dir, 'whole.safetensors'));
+  const b = readFileSync(join(dir, 'parts.safetensors'));
+  expect(Buffer.compare(a, b) === 0, 'the two runs end with the same model file, byte for byte');
+  expect(report(rest.stdout) === report(whole.stdout), `the same evaluation: ${report(rest.stdout)} vs ${report(whole.stdout)}`);
+  // The checkpoint of a 2-epoch run given to a 3-epoch run is refused, naming both.
+  const refused = await train('--epochs', '3', '--out', join(dir, 'other.safetensors'), '--checkpoint', ck).then(
+    () => 'accepted',
+    (e: { stderr: string }) => e.stderr,
+  );
+  expect(refused.includes('a checkpoint of 2 epochs over 135 strings; this run is 3 epochs over 135'), `the refusal: ${refused}`);
+});
