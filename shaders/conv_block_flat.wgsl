@@ -69,40 +69,18 @@ fn tap_count(k0: u32, step: u32, count: u32) -> u32 {
 @compute @workgroup_size(16, 1, 1)
 fn conv_transpose2d_forward_rows_flat(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
                                       @builtin(local_invocation_index) li: u32) {
+  let b = phase_block((wg.x + wg.y * nwg.x) * WGF + li);
+  if (!b.live) { return; }
+  let co0 = b.co0;
+  let ry = b.ry;
+  let rx = b.rx;
   let sh = params.stride_h;
   let sw = params.stride_w;
-  let qh = (params.oh + sh - 1u) / sh;
-  let qw = (params.ow + sw - 1u) / sw;
-  let per_phase = params.n * qh * qw;
-  let bpp = (per_phase + 31u) / 32u; // blocks per phase
-  let pblocks = sh * sw * bpp;
-  let g = (wg.x + wg.y * nwg.x) * WGF + li;
-  if (g >= pblocks * ((params.c_out + 15u) / 16u)) { return; }
-  let cb = g / pblocks;
-  let r0 = g - cb * pblocks;
-  let phase = r0 / bpp;
-  let p0 = (r0 - phase * bpp) * 32u;
-  let ry = phase / sw;
-  let rx = phase - ry * sw;
-  let co0 = cb * 16u;
-  let chw = params.c_in * params.h * params.w;
-  let plane = params.oh * params.ow;
   var lo: Pixels;
   var hi: Pixels;
   var ybase: array<u32, 32>;
   var live: array<bool, 32>;
-  for (var p = 0u; p < 32u; p++) {
-    let t = min(p0 + p, per_phase - 1u);
-    let n = t / (qh * qw);
-    let r = t - n * qh * qw;
-    let qy = r / qw;
-    let qx = r - qy * qw;
-    let oy = qy * sh + ry;
-    let ox = qx * sw + rx;
-    set_pixel(&lo, &hi, p, i32(qy), i32(qx), i32(n * chw));
-    ybase[p] = n * params.c_out * plane + oy * params.ow + ox;
-    live[p] = p0 + p < per_phase && oy < params.oh && ox < params.ow;
-  }
+  phase_pixels(b, &lo, &hi, &ybase, &live);
   let ksize = params.kh * params.kw;
   var wr: array<vec4u, 4>;
   row_bases(co0, ksize, &wr);

@@ -207,43 +207,71 @@ fn conv2d_forward_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups
   store_rows(&acc, &ybase, &live, co0);
 }
 
-@compute @workgroup_size(16, 1, 1)
-fn conv_transpose2d_forward_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                                 @builtin(local_invocation_index) li: u32) {
+// The block of conv_transpose2d_forward_rows invocation g (see Dispatch):
+// its first output channel, its stride phase (ry, rx) and its first pixel
+// of the phase; `live` false past the last block.
+struct PhaseBlock {
+  live: bool,
+  co0: u32,
+  ry: u32,
+  rx: u32,
+  p0: u32,
+}
+
+fn phase_block(g: u32) -> PhaseBlock {
+  let sh = params.stride_h;
+  let sw = params.stride_w;
+  let per_phase = params.n * ((params.oh + sh - 1u) / sh) * ((params.ow + sw - 1u) / sw);
+  let bpp = (per_phase + 31u) / 32u; // blocks per phase
+  let pblocks = sh * sw * bpp;
+  let cb = g / pblocks;
+  let r0 = g - cb * pblocks;
+  let phase = r0 / bpp;
+  let ry = phase / sw;
+  return PhaseBlock(g < pblocks * ((params.c_out + 15u) / 16u), cb * 16u, ry, phase - ry * sw, (r0 - phase * bpp) * 32u);
+}
+
+// The 32 pixels of block b: each one's input row, column and image offset
+// (the phase's quotient grid: iy = qy, ix = qx, shifted per tap), its
+// output offset in y for channel 0, and whether it exists.
+fn phase_pixels(b: PhaseBlock, lo: ptr<function, Pixels>, hi: ptr<function, Pixels>,
+                ybase: ptr<function, array<u32, 32>>, live: ptr<function, array<bool, 32>>) {
   let sh = params.stride_h;
   let sw = params.stride_w;
   let qh = (params.oh + sh - 1u) / sh;
   let qw = (params.ow + sw - 1u) / sw;
   let per_phase = params.n * qh * qw;
-  let bpp = (per_phase + 31u) / 32u; // blocks per phase
-  let pblocks = sh * sw * bpp;
-  let g = (wg.x + wg.y * nwg.x) * WGF + li;
-  if (g >= pblocks * ((params.c_out + 15u) / 16u)) { return; }
-  let cb = g / pblocks;
-  let r0 = g - cb * pblocks;
-  let phase = r0 / bpp;
-  let p0 = (r0 - phase * bpp) * 32u;
-  let ry = phase / sw;
-  let rx = phase - ry * sw;
-  let co0 = cb * 16u;
   let chw = params.c_in * params.h * params.w;
   let plane = params.oh * params.ow;
-  var lo: Pixels;
-  var hi: Pixels;
-  var ybase: array<u32, 32>;
-  var live: array<bool, 32>;
   for (var p = 0u; p < 32u; p++) {
-    let t = min(p0 + p, per_phase - 1u);
+    let t = min(b.p0 + p, per_phase - 1u);
     let n = t / (qh * qw);
     let r = t - n * qh * qw;
     let qy = r / qw;
     let qx = r - qy * qw;
-    let oy = qy * sh + ry;
-    let ox = qx * sw + rx;
-    set_pixel(&lo, &hi, p, i32(qy), i32(qx), i32(n * chw));
-    ybase[p] = n * params.c_out * plane + oy * params.ow + ox;
-    live[p] = p0 + p < per_phase && oy < params.oh && ox < params.ow;
+    let oy = qy * sh + b.ry;
+    let ox = qx * sw + b.rx;
+    set_pixel(lo, hi, p, i32(qy), i32(qx), i32(n * chw));
+    (*ybase)[p] = n * params.c_out * plane + oy * params.ow + ox;
+    (*live)[p] = b.p0 + p < per_phase && oy < params.oh && ox < params.ow;
   }
+}
+
+@compute @workgroup_size(16, 1, 1)
+fn conv_transpose2d_forward_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                                 @builtin(local_invocation_index) li: u32) {
+  let b = phase_block((wg.x + wg.y * nwg.x) * WGF + li);
+  if (!b.live) { return; }
+  let co0 = b.co0;
+  let ry = b.ry;
+  let rx = b.rx;
+  let sh = params.stride_h;
+  let sw = params.stride_w;
+  var lo: Pixels;
+  var hi: Pixels;
+  var ybase: array<u32, 32>;
+  var live: array<bool, 32>;
+  phase_pixels(b, &lo, &hi, &ybase, &live);
   let ksize = params.kh * params.kw;
   var wr: array<vec4u, 4>;
   row_bases(co0, ksize, &wr);
