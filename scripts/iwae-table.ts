@@ -7,7 +7,10 @@
  * by the same evaluator: the test −ELBO and the IW-NLL with K = 1000
  * (src/eval/iw.ts) on the test digits binarized by sampling once (a fixed
  * seed: the same binary test set for every row). Prints a markdown table and
- * writes it, with the numbers as JSON, to the output folder.
+ * writes it, with the numbers as JSON, to the output folder. Run again with the
+ * same --out, it reuses the runs that are finished and resumes the one that
+ * was stopped. Training time is the sum of the run's epochs (webgpu-vae) and
+ * train.py's own clock (PyTorch).
  *
  *   node --import tsx scripts/iwae-table.ts [--dataset mnist|fashion-mnist] [--epochs 10]
  *        [--objectives elbo,iwae:5,iwae:50,iwae-dreg:5] [--iw-samples 1000] [--batch 128]
@@ -19,7 +22,7 @@
  * Needs Debian's python3-torch for the PyTorch rows ($PYTHON, default /usr/bin/python3).
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { resolveDataset, type Dataset } from '../src/data/index.ts';
@@ -117,6 +120,64 @@ async function score(file: string, spec: ModelSpec): Promise<{ loss: number; iwN
   }
 }
 
+/** The epochs a run folder has finished (its metrics.jsonl's epoch records). */
+function epochRecords(dir: string): { epoch: number; seconds: number }[] {
+  const file = join(dir, 'metrics.jsonl');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { epoch?: number; seconds?: number; test?: unknown })
+    .filter((r) => r.epoch !== undefined && r.test !== undefined && r.seconds !== undefined) as { epoch: number; seconds: number }[];
+}
+
+/** Training time of a run: the sum of its epochs' seconds (the same measure for a run made in one go or resumed). */
+const trainingSeconds = (dir: string) => epochRecords(dir).reduce((t, r) => t + r.seconds, 0);
+
+/**
+ * Trains webgpu-vae's run of an objective in `dir`, or finishes it: a folder
+ * that holds this objective's run already is resumed when it has epochs left
+ * and reused when it has none (so an interrupted table goes on where it stopped).
+ */
+async function trainOurs(objective: string, dir: string, name: string): Promise<void> {
+  if (existsSync(join(dir, 'model.safetensors'))) {
+    const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { objective?: string; epochs?: number; batch?: number; seed?: number };
+    if (cfg.objective !== objective || cfg.epochs !== epochs || cfg.batch !== batch || cfg.seed !== seed) {
+      throw new Error(`${dir} holds a run of objective ${cfg.objective}, ${cfg.epochs} epochs, batch ${cfg.batch}, seed ${cfg.seed}; this table needs ${objective}, ${epochs}, ${batch}, ${seed}: give another --out`);
+    }
+    const done = epochRecords(dir).length;
+    if (done >= epochs) {
+      console.error(`${objective}: webgpu-vae's run of ${epochs} epoch(s) is there already`);
+      return;
+    }
+    console.error(`${objective}: resuming webgpu-vae's run at epoch ${done + 1} of ${epochs}…`);
+    await run(process.execPath, [BIN, 'resume', dir, '--json'], ROOT, `${name}.resume.log`);
+    return;
+  }
+  console.error(`${objective}: training with webgpu-vae for ${epochs} epoch(s)…`);
+  await run(process.execPath, [BIN, 'train', '--dataset', dataArg, '--model', 'mlp', '--binarize', 'dynamic', '--objective', objective,
+    '--epochs', String(epochs), '--batch', String(batch), '--seed', String(seed), '--json', '--out', dir], ROOT, `${name}.train.log`);
+}
+
+/**
+ * PyTorch's run of the same objective: the run's `export --pytorch` project
+ * trained from PyTorch's own initialization (reused when its trained model is
+ * there, made again when it was interrupted). Returns its training seconds
+ * (train.py's last progress line).
+ */
+async function trainTorch(objective: string, dir: string, proj: string, name: string): Promise<number> {
+  const log = join(out, `${name}.torch.log`);
+  if (existsSync(join(proj, 'trained.safetensors')) && existsSync(log)) {
+    console.error(`${objective}: PyTorch's run is there already`);
+  } else {
+    console.error(`${objective}: training with PyTorch…`);
+    rmSync(proj, { recursive: true, force: true });
+    await run(process.execPath, [BIN, 'export', dir, '--pytorch', proj], ROOT, `${name}.export.log`);
+    await promisify(execFile)(PYTHON, ['train.py', '--epochs', String(epochs), '--seed', String(seed), '--log-every', '100', '--out', 'trained.safetensors'], { cwd: proj, maxBuffer: 1 << 26 })
+      .then((r) => writeFileSync(log, r.stdout + r.stderr));
+  }
+  const progress = readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('"seconds"'));
+  if (progress.length === 0) throw new Error(`${log}: no progress line with "seconds"; expected train.py's output`);
+  return (JSON.parse(progress[progress.length - 1]!) as { seconds: number }).seconds;
+}
+
 interface Row {
   readonly objective: string;
   readonly ours: { loss: number; iwNll: number; activeUnits: number; seconds: number };
@@ -126,23 +187,14 @@ const rows: Row[] = [];
 for (const objective of objectives) {
   const name = objective.replace(':', '');
   const dir = join(out, name);
-  console.error(`${objective}: training with webgpu-vae for ${epochs} epoch(s)…`);
-  let t0 = performance.now();
-  await run(process.execPath, [BIN, 'train', '--dataset', dataArg, '--model', 'mlp', '--binarize', 'dynamic', '--objective', objective,
-    '--epochs', String(epochs), '--batch', String(batch), '--seed', String(seed), '--json', '--out', dir], ROOT, `${name}.train.log`);
-  const seconds = (performance.now() - t0) / 1000;
+  await trainOurs(objective, dir, name);
   const spec = parseModelSpec(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).model);
-  const ours = { ...(await score(join(dir, 'model.safetensors'), spec)), seconds };
+  const ours = { ...(await score(join(dir, 'model.safetensors'), spec)), seconds: trainingSeconds(dir) };
   let torch: Row['torch'] = null;
   if (!a['no-torch']) {
-    console.error(`${objective}: training with PyTorch…`);
     const proj = join(out, `${name}-torch`);
-    await run(process.execPath, [BIN, 'export', dir, '--pytorch', proj], ROOT, `${name}.export.log`);
-    t0 = performance.now();
-    await promisify(execFile)(PYTHON, ['train.py', '--epochs', String(epochs), '--seed', String(seed), '--log-every', '100', '--out', 'trained.safetensors'], { cwd: proj, maxBuffer: 1 << 26 })
-      .then((r) => writeFileSync(join(out, `${name}.torch.log`), r.stdout + r.stderr));
-    const torchSeconds = (performance.now() - t0) / 1000;
-    torch = { ...(await score(join(proj, 'trained.safetensors'), spec)), seconds: torchSeconds };
+    const seconds = await trainTorch(objective, dir, proj, name);
+    torch = { ...(await score(join(proj, 'trained.safetensors'), spec)), seconds };
   }
   rows.push({ objective, ours, torch });
   console.error(`${objective}: webgpu-vae IW-NLL ${ours.iwNll.toFixed(2)}${torch ? `, PyTorch ${torch.iwNll.toFixed(2)}` : ''}`);
