@@ -15,6 +15,14 @@
 // Invocation g (linear over the dispatch) owns block row g / nb and block
 // column g % nb, nb = ceil(N / 32). Invocations past the last block return.
 // Dispatch: grid1d(ceil(M / 16) · ceil(N / 32), 16).
+//
+// matmul_unaligned_tile: the same product one 4×4 tile at a time (as
+// matmul_tile.wgsl for the vec4 kernels), with the same loads, matrix
+// product and epilogue as one tile of a block, so its results are
+// bit-identical; a CPU adapter compiles it in a fraction of the block
+// kernel's time, and it stands in while that compiles. Invocation g owns
+// tile row g / nq and tile column g % nq, nq = ceil(N / 4).
+// Dispatch: grid1d(ceil(M / 4) · ceil(N / 4), 64).
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
@@ -124,4 +132,19 @@ fn matmul_unaligned(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) n
   for (var i = 0u; i < 4u; i++) {
     for (var j = 0u; j < 8u; j++) { store_tile(acc.m[i * 8u + j], r0 + 4u * i, c0 + 4u * j); }
   }
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn matmul_unaligned_tile(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                         @builtin(local_invocation_index) li: u32) {
+  let g = (wg.x + wg.y * nwg.x) * 64u + li;
+  let nq = (params.n + 3u) / 4u;
+  let r0 = (g / nq) * 4u;
+  let c0 = (g % nq) * 4u;
+  if (r0 >= params.m) { return; }
+  var acc = mat4x4<f32>();
+  for (var k0 = 0u; k0 < params.k; k0 += 4u) {
+    acc += load_b(c0, k0) * load_a(r0, k0);
+  }
+  store_tile(acc, r0, c0);
 }

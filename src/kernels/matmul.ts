@@ -250,16 +250,22 @@ function matmulConstants(variant: MatmulVariant, o: MatmulOptions & { readonly a
 
 /**
  * Under the `cpu` profile, the register-blocked kernels get a stand-in:
- * shaders/matmul_tile.wgsl computes the same tiles with the same arithmetic
- * (bit-identical results; test/cases/matmul.ts checks it on the adapter) and
- * compiles in a fraction of their time (seconds each on SwiftShader), so a
- * compiled step runs while they compile in the background. GPUs compile the
- * block kernels quickly and may contract a * b + c differently in the two, so
- * they get none.
+ * shaders/matmul_tile.wgsl (for `blocked` and `subgroup`) and
+ * matmul_unaligned.wgsl's matmul_unaligned_tile (for `unaligned`) compute the
+ * same tiles with the same arithmetic (bit-identical results;
+ * test/cases/matmul.ts checks it on the adapter) and compile in a fraction of
+ * their time (seconds each on SwiftShader), so a compiled step runs while they
+ * compile in the background. GPUs compile the block kernels quickly and may
+ * contract a * b + c differently in the two, so they get none.
  */
 export function matmulStandIn(device: GPUDevice, variant: MatmulVariant, o: MatmulOptions): StandIn | null {
-  if (kernelProfile(device) !== 'cpu' || (variant !== 'blocked' && variant !== 'subgroup')) return null;
-  return { shader: 'matmul_tile', entry: 'matmul_tile', constants: matmulConstants(variant, o), workgroups: grid1d(device, Math.ceil(o.m / 4) * (o.n / 4), invocationsPerGroup('matmul_tile', 'matmul_tile')) };
+  if (kernelProfile(device) !== 'cpu') return null;
+  const constants = matmulConstants(variant, o);
+  if (variant === 'unaligned') {
+    return { shader: 'matmul_unaligned', entry: 'matmul_unaligned_tile', constants, workgroups: grid1d(device, Math.ceil(o.m / 4) * Math.ceil(o.n / 4), invocationsPerGroup('matmul_unaligned', 'matmul_unaligned_tile')) };
+  }
+  if (variant !== 'blocked' && variant !== 'subgroup') return null;
+  return { shader: 'matmul_tile', entry: 'matmul_tile', constants, workgroups: grid1d(device, Math.ceil(o.m / 4) * (o.n / 4), invocationsPerGroup('matmul_tile', 'matmul_tile')) };
 }
 
 /** One matmul dispatch, bound to the given buffers. */

@@ -251,12 +251,26 @@ const STAND_IN_CASES: readonly (MatmulOptions & { readonly bias?: boolean })[] =
   ...(['leaky_relu', 'elu', 'gelu', 'silu', 'tanh', 'sigmoid', 'softplus'] as const).map((activation) => ({ m: 33, n: 68, k: 20, transB: true, activation, bias: true })),
 ];
 
+// For matmul_unaligned's stand-in: contiguous dimensions that are not multiples of 4 (cvae-mlp's
+// 794-wide input and 30-wide z with label, odd vocabularies), every layout, edges in M and N, every epilogue.
+const UNALIGNED_STAND_IN_CASES: readonly (MatmulOptions & { readonly bias?: boolean })[] = [
+  { m: 128, n: 400, k: 794, transB: true, activation: 'relu', bias: true },
+  { m: 794, n: 400, k: 128, transA: true },
+  { m: 128, n: 400, k: 30, transB: true, activation: 'relu', bias: true },
+  { m: 30, n: 400, k: 128, transA: true },
+  { m: 128, n: 30, k: 400 },
+  { m: 37, n: 21, k: 23, accumulate: true },
+  { m: 13, n: 22, k: 7, transA: true, transB: true },
+  { m: 65, n: 35, k: 9, transA: true, bias: true },
+  ...(['leaky_relu', 'elu', 'gelu', 'silu', 'tanh', 'sigmoid', 'softplus'] as const).map((activation) => ({ m: 33, n: 67, k: 21, transB: true, activation, bias: true })),
+];
+
 /**
  * The stand-in of the register-blocked kernels (shaders/matmul_tile.wgsl, run while they compile) gives
  * their results bit for bit, so a step's results do not depend on when the switch happens.
  */
 const standInCase: GpuCase = {
-  name: 'matmul: the stand-in of the blocked and subgroup kernels (matmul_tile) gives their results bit for bit',
+  name: 'matmul: the stand-ins of the blocked, subgroup (matmul_tile) and unaligned (matmul_unaligned_tile) kernels give their results bit for bit',
   async run(device) {
     const o0 = { m: 64, n: 64, k: 64 };
     if (kernelProfile(device) !== 'cpu') {
@@ -265,9 +279,12 @@ const standInCase: GpuCase = {
       return;
     }
     let seed = 900, compared = 0;
-    for (const variant of ['blocked', 'subgroup'] as const) {
+    let expected = 0;
+    for (const variant of ['blocked', 'subgroup', 'unaligned'] as const) {
       if (matmulUnsupported(device, variant, o0)) continue;
-      for (const c of STAND_IN_CASES) {
+      const cases = variant === 'unaligned' ? UNALIGNED_STAND_IN_CASES : STAND_IN_CASES;
+      if (variant !== 'subgroup') expected += cases.length;
+      for (const c of cases) {
         const o = { ...c, variant };
         if (matmulUnsupported(device, variant, o)) throw new Error(`stand-in case ${matmulShapeKey(o)} cannot run on ${variant}`);
         const si = matmulStandIn(device, variant, o)!;
@@ -279,7 +296,8 @@ const standInCase: GpuCase = {
           const [own, stand] = await gpuScope(device, what, async () => {
             const call = matmul(device, { a: ga, b: gb, c: g1, ...(o.bias ? { bias: gbias } : {}) }, o);
             await call.ready;
-            const tile = makeCall(device, { ...si, buffers: { a4: ga, b4: gb, c4: g2, bias: o.bias ? gbias : placeholderBuffer(device) }, params: call.params });
+            const io: Record<string, GPUBuffer> = variant === 'unaligned' ? { a: ga, b: gb, c: g2 } : { a4: ga, b4: gb, c4: g2 };
+            const tile = makeCall(device, { ...si, buffers: { ...io, bias: o.bias ? gbias : placeholderBuffer(device) }, params: call.params });
             submitCalls(device, [call, tile]);
             call.destroy();
             tile.destroy();
@@ -294,7 +312,7 @@ const standInCase: GpuCase = {
         }
       }
     }
-    if (compared < STAND_IN_CASES.length) throw new Error(`only ${compared} stand-in comparisons ran`);
+    if (compared < expected) throw new Error(`only ${compared} stand-in comparisons ran; expected at least ${expected} (blocked and unaligned)`);
   },
 };
 
