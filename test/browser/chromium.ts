@@ -3,7 +3,7 @@
  * WEBGPU_ADAPTER=default), and a Vite dev server on 127.0.0.1 for the pages
  * under test. Set CHROMIUM_PATH to use another Chrome or Chromium build.
  */
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { classifierWeights, demoData, rdkitWasm } from '../../demo/data/plugin.ts';
 import { webgpuLaunchOptions } from '../../src/testing/index.ts';
@@ -40,4 +40,39 @@ export async function startVite(opts: { readonly prebundle?: readonly string[]; 
   const addr = server.httpServer?.address();
   if (!addr || typeof addr === 'string') throw new Error('vite: no address');
   return { server, url: `http://127.0.0.1:${addr.port}` };
+}
+
+/** Where a guarded page records what it tried (see guardedPage). */
+export interface PageGuard {
+  /** Origins the page may load from; anything else is aborted. */
+  readonly allowed: Set<string>;
+  /** URLs of the requests that were aborted. */
+  readonly external: string[];
+  /** Console errors, and uncaught page errors as `page error: …`. */
+  readonly consoleErrors: string[];
+  /** Sees every request's URL before it is let through or aborted. */
+  readonly onRequest?: (url: URL) => void;
+}
+
+/**
+ * A page of a fresh browser context that loads nothing from outside the
+ * guard's allowed origins (such requests are aborted and their URLs kept in
+ * `external`), with its console errors and uncaught errors kept in
+ * `consoleErrors`: the set-up the studio's tests share.
+ */
+export async function guardedPage(browser: Browser, guard: PageGuard, options: BrowserContextOptions = {}): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext(options);
+  await context.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    guard.onRequest?.(url);
+    if (guard.allowed.has(url.origin)) return route.continue();
+    guard.external.push(url.href);
+    return route.abort('blockedbyclient');
+  });
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error') guard.consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => guard.consoleErrors.push(`page error: ${e.message}`));
+  return { context, page };
 }

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type BrowserContext, type Page } from '@playwright/test';
 import { build, type ViteDevServer } from 'vite';
-import { startVite } from './chromium.ts';
+import { guardedPage, startVite } from './chromium.ts';
 import { expectWebGpuAdapter, serveFolder, type FolderServer } from '../../src/testing/index.ts';
 import { readSafetensors } from '../../src/io/safetensors.ts';
 import { encodePng } from '../../src/io/png.ts';
@@ -97,18 +97,7 @@ test.beforeAll(async ({ browser }) => {
   server = vite.server;
   origin = vite.url;
   allowed.add(origin);
-  context = await browser.newContext({ viewport: { width: 1400, height: 1700 }, acceptDownloads: true });
-  await context.route('**/*', (route) => {
-    const url = new URL(route.request().url());
-    if (allowed.has(url.origin)) return route.continue();
-    external.push(url.href);
-    return route.abort('blockedbyclient');
-  });
-  page = await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
+  ({ context, page } = await guardedPage(browser, { allowed, external, consoleErrors }, { viewport: { width: 1400, height: 1700 }, acceptDownloads: true }));
   await openStudio();
 });
 

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type BrowserContext, type Page } from '@playwright/test';
 import { build, type ViteDevServer } from 'vite';
-import { startVite } from './chromium.ts';
+import { guardedPage, startVite } from './chromium.ts';
 import { rdkitWasm } from '../../demo/data/plugin.ts';
 import { serveFolder, type FolderServer } from '../../src/testing/index.ts';
 import { DIFFERENT_MOLECULES, KNOWN_INVALID, KNOWN_VALID, METRICS_CASE, SAME_MOLECULE } from '../support/molecules.ts';
@@ -98,18 +98,7 @@ test.beforeAll(async ({ browser }) => {
   server = vite.server;
   origin = vite.url;
   allowed.add(origin);
-  context = await browser.newContext();
-  await context.route('**/*', (route) => {
-    const url = new URL(route.request().url());
-    if (allowed.has(url.origin)) return route.continue();
-    external.push(url.href);
-    return route.abort('blockedbyclient');
-  });
-  page = await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
+  ({ context, page } = await guardedPage(browser, { allowed, external, consoleErrors }));
   page.on('response', (r) => {
     if (/\.wasm(\?|$)/.test(r.url())) wasmResponses.push({ url: r.url(), status: r.status() });
   });

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type BrowserContext, type Page } from '@playwright/test';
 import { build, createLogger, type ViteDevServer } from 'vite';
-import { startVite } from './chromium.ts';
+import { guardedPage, startVite } from './chromium.ts';
 import { loadMnistNode } from '../../src/data/mnist.ts';
 import { classifierPath, loadClassifierWeights } from '../../src/eval/classifier-files.ts';
 import { Classifier } from '../../src/eval/features.ts';
@@ -117,19 +117,10 @@ test.beforeAll(async ({ browser }) => {
   server = vite.server;
   origin = vite.url;
   allowed.add(origin);
-  context = await browser.newContext({ viewport: { width: 1400, height: 1700 } });
-  await context.route('**/*', (route) => {
-    const url = new URL(route.request().url());
+  const onRequest = (url: URL) => {
     if (/\.safetensors$/.test(url.pathname)) weightRequests.push(url.pathname);
-    if (allowed.has(url.origin)) return route.continue();
-    external.push(url.href);
-    return route.abort('blockedbyclient');
-  });
-  page = await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
+  };
+  ({ context, page } = await guardedPage(browser, { allowed, external, consoleErrors, onRequest }, { viewport: { width: 1400, height: 1700 } }));
   await openStudio(`${origin}/demo/index.html`);
 });
 

@@ -19,7 +19,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { test, type BrowserContext, type Page } from '@playwright/test';
 import type { ViteDevServer } from 'vite';
-import { startVite } from './chromium.ts';
+import { guardedPage, startVite } from './chromium.ts';
 import { FASHION_CLASSES } from '../../src/data/fashion.ts';
 import { buildForward } from '../../src/graph/build.ts';
 import { encodeModelFile } from '../../src/io/model-file.ts';
@@ -35,6 +35,8 @@ let server: ViteDevServer;
 let context: BrowserContext;
 let page: Page;
 let origin: string;
+/** Origins the page may load from: the dev server. */
+const allowed = new Set<string>();
 const external: string[] = [];
 const consoleErrors: string[] = [];
 
@@ -181,18 +183,8 @@ test.beforeAll(async ({ browser }) => {
   const vite = await startVite();
   server = vite.server;
   origin = vite.url;
-  context = await browser.newContext({ viewport: { width: 1400, height: 1700 } });
-  await context.route('**/*', (route) => {
-    const url = new URL(route.request().url());
-    if (url.origin === origin) return route.continue();
-    external.push(url.href);
-    return route.abort('blockedbyclient');
-  });
-  page = await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
+  allowed.add(origin);
+  ({ context, page } = await guardedPage(browser, { allowed, external, consoleErrors }, { viewport: { width: 1400, height: 1700 } }));
   await openStudio();
 });
 
