@@ -7,10 +7,10 @@
 //                                    forward output y_saved[i] alone; valid for the activations
 //                                    act_grad_from_output covers (identity, relu,
 //                                    leaky_relu and elu with alpha ≥ 0, tanh, sigmoid)
-// With accumulate = 1 the backward entry points add into dx (dx += ...); the
-// caller zeroes or initializes dx. Forward ignores `accumulate`.
-// f is selected by `act` (codes in activation_fns.wgsl); `alpha` is the slope
-// of leaky_relu and the scale of elu.
+// With the override ACCUMULATE the backward entry points add into dx (dx += ...);
+// the caller zeroes or initializes dx. Forward ignores it.
+// f is selected by the override ACT (codes in activation_fns.wgsl); the
+// uniform `alpha` is the slope of leaky_relu and the scale of elu.
 //
 // Shapes: x, y_out, y_saved, dy, dx: (n) flat f32, any layout (the op is elementwise). An
 // output may not be bound to the same buffer as an input (WebGPU forbids a
@@ -24,9 +24,7 @@
 
 struct Params {
   n: u32,
-  act: u32,
   alpha: f32,
-  accumulate: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -37,6 +35,13 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> y_out: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(5) var<uniform> params: Params;
+
+// The activation's code (activation_fns.wgsl) and the backward's accumulate
+// rule are pipeline constants, set by src/kernels/activation.ts: an adapter
+// that runs both sides of a uniform branch (SwiftShader) would otherwise
+// evaluate every activation's formula for each element.
+override ACT: u32 = 0u;
+override ACCUMULATE: bool = false;
 
 const WG: u32 = 256u;
 const PER_THREAD: u32 = 4u;
@@ -52,13 +57,13 @@ fn activation_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups)
   for (var k = 0u; k < PER_THREAD; k++) {
     let i = base + k * WG;
     if (i < params.n) {
-      y_out[i] = act_forward(params.act, x[i], params.alpha);
+      y_out[i] = act_forward(ACT, x[i], params.alpha);
     }
   }
 }
 
 fn store_dx(i: u32, v: f32) {
-  if (params.accumulate != 0u) {
+  if (ACCUMULATE) {
     dx[i] = dx[i] + v;
   } else {
     dx[i] = v;
@@ -72,7 +77,7 @@ fn activation_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups
   for (var k = 0u; k < PER_THREAD; k++) {
     let i = base + k * WG;
     if (i < params.n) {
-      store_dx(i, dy[i] * act_grad(params.act, x[i], params.alpha));
+      store_dx(i, dy[i] * act_grad(ACT, x[i], params.alpha));
     }
   }
 }
@@ -84,7 +89,7 @@ fn activation_backward_from_output(@builtin(workgroup_id) wg: vec3u, @builtin(nu
   for (var k = 0u; k < PER_THREAD; k++) {
     let i = base + k * WG;
     if (i < params.n) {
-      store_dx(i, dy[i] * act_grad_from_output(params.act, y_saved[i], params.alpha));
+      store_dx(i, dy[i] * act_grad_from_output(ACT, y_saved[i], params.alpha));
     }
   }
 }

@@ -12,9 +12,7 @@
 
 struct Params {
   n: u32,
-  act: u32,
   alpha: f32,
-  accumulate: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x4: array<vec4f>;
@@ -24,12 +22,19 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> dx4: array<vec4f>;
 @group(0) @binding(5) var<uniform> params: Params;
 
+// The activation's code (activation_fns.wgsl) and the backward's accumulate
+// rule are pipeline constants, set by src/kernels/activation.ts: an adapter
+// that runs both sides of a uniform branch (SwiftShader) would otherwise
+// evaluate every activation's formula for each element.
+override ACT: u32 = 0u;
+override ACCUMULATE: bool = false;
+
 fn index4(wg: vec3u, nwg: vec3u, li: u32) -> u32 {
   return (wg.x + wg.y * nwg.x) * 256u + li;
 }
 
 fn store_dx4(i: u32, v: vec4f) {
-  if (params.accumulate != 0u) {
+  if (ACCUMULATE) {
     dx4[i] = dx4[i] + v;
   } else {
     dx4[i] = v;
@@ -41,7 +46,7 @@ fn activation_forward4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups
                        @builtin(local_invocation_index) li: u32) {
   let i = index4(wg, nwg, li);
   if (i >= params.n / 4u) { return; }
-  y_out4[i] = act_forward4(params.act, x4[i], params.alpha);
+  y_out4[i] = act_forward4(ACT, x4[i], params.alpha);
 }
 
 @compute @workgroup_size(256, 1, 1)
@@ -49,7 +54,7 @@ fn activation_backward4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroup
                         @builtin(local_invocation_index) li: u32) {
   let i = index4(wg, nwg, li);
   if (i >= params.n / 4u) { return; }
-  store_dx4(i, dy4[i] * act_grad4(params.act, x4[i], params.alpha));
+  store_dx4(i, dy4[i] * act_grad4(ACT, x4[i], params.alpha));
 }
 
 @compute @workgroup_size(256, 1, 1)
@@ -57,5 +62,5 @@ fn activation_backward_from_output4(@builtin(workgroup_id) wg: vec3u, @builtin(n
                                     @builtin(local_invocation_index) li: u32) {
   let i = index4(wg, nwg, li);
   if (i >= params.n / 4u) { return; }
-  store_dx4(i, dy4[i] * act_grad_from_output4(params.act, y_saved4[i], params.alpha));
+  store_dx4(i, dy4[i] * act_grad_from_output4(ACT, y_saved4[i], params.alpha));
 }

@@ -1,7 +1,9 @@
 /**
  * Elementwise activations on the caller's buffers: y = f(x) and the backward
  * dx = dy ⊙ f'(·), from the saved input x or, for the activations in
- * GRAD_FROM_OUTPUT, from the saved output y. Formulas and dispatch:
+ * GRAD_FROM_OUTPUT, from the saved output y. The activation and the
+ * accumulate rule are pipeline constants (one pipeline per activation and
+ * mode, so no adapter evaluates the formulas of the others). Formulas and dispatch:
  * shaders/activations.wgsl (functions in shaders/activation_fns.wgsl); the
  * float64 reference is src/ref/activation.ts.
  */
@@ -83,7 +85,8 @@ export function activation(device: GPUDevice, bufs: ActivationBuffers, o: Activa
     entry,
     label: v4 ? `${op} [vec4]` : op,
     buffers: v4 ? { x4: bufs.x, y_out4: bufs.y } : { x: bufs.x, y_out: bufs.y },
-    params: { n: o.n, act: activationCode(o.activation), alpha: alphaOf(o), accumulate: 0 },
+    constants: { ACT: activationCode(o.activation), ACCUMULATE: 0 },
+    params: { n: o.n, alpha: alphaOf(o) },
     workgroups: grid(device, entry, o.n, v4),
   });
 }
@@ -120,7 +123,8 @@ export function activationBackward(device: GPUDevice, bufs: ActivationGradBuffer
     entry,
     label: v4 ? `${op} [vec4]` : op,
     buffers: v4 ? Object.fromEntries(Object.entries(buffers).map(([k, b]) => [`${k}4`, b])) : buffers,
-    params: { n: o.n, act: activationCode(o.activation), alpha, accumulate: o.accumulate ? 1 : 0 },
+    constants: { ACT: activationCode(o.activation), ACCUMULATE: o.accumulate ? 1 : 0 },
+    params: { n: o.n, alpha },
     workgroups: grid(device, entry, o.n, v4),
   });
 }

@@ -122,7 +122,8 @@ export const activationCases: GpuCase[] = [
             shader: 'activations',
             entry: 'activation_forward',
             buffers: { x: gx, y_out: gy },
-            params: { n, act: activationCode('silu'), alpha: 0, accumulate: 0 },
+            constants: { ACT: activationCode('silu'), ACCUMULATE: 0 },
+            params: { n, alpha: 0 },
             workgroups: groups,
           }),
         ]);
@@ -136,7 +137,8 @@ export const activationCases: GpuCase[] = [
             shader: 'activations_vec4',
             entry: 'activation_forward4',
             buffers: { x4: gx, y_out4: gy },
-            params: { n, act: activationCode('silu'), alpha: 0, accumulate: 0 },
+            constants: { ACT: activationCode('silu'), ACCUMULATE: 0 },
+            params: { n, alpha: 0 },
             workgroups: groups,
           }),
         ]);
