@@ -45,8 +45,9 @@ export function upsampleNearest2d(device: GPUDevice, bufs: { readonly x: BufferA
   return makeCall(device, {
     shader: 'upsample', entry: 'upsample_nearest2d_forward', label: r.what,
     buffers: { x: bufs.x, y: bufs.y },
-    params: { planes: r.planes, h: o.inH, w: o.inW, scale: r.scale, accumulate: 0 },
-    workgroups: grid1d(device, r.ny, elementsPerGroup('upsample_nearest2d_forward')),
+    constants: { S: r.scale, ACCUMULATE: 0 },
+    params: { planes: r.planes, h: o.inH, w: o.inW },
+    workgroups: grid1d(device, r.nx, elementsPerGroup('upsample_nearest2d_forward')),
   });
 }
 
@@ -62,7 +63,8 @@ export function upsampleNearest2dBackward(device: GPUDevice, bufs: { readonly dy
   return makeCall(device, {
     shader: 'upsample', entry: 'upsample_nearest2d_backward', label: what,
     buffers: { dy: bufs.dy, dx: bufs.dx },
-    params: { planes: r.planes, h: o.inH, w: o.inW, scale: r.scale, accumulate: o.accumulate ? 1 : 0 },
+    constants: { S: r.scale, ACCUMULATE: o.accumulate ? 1 : 0 },
+    params: { planes: r.planes, h: o.inH, w: o.inW },
     workgroups: grid1d(device, r.nx, elementsPerGroup('upsample_nearest2d_backward')),
   });
 }
