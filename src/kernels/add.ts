@@ -34,7 +34,8 @@ export function add(device: GPUDevice, bufs: { readonly a: BufferArg; readonly b
   return makeCall(device, {
     shader: 'add', entry: 'add_forward', label: op,
     buffers: { a: bufs.a, b: bufs.b, y_out: bufs.y },
-    params: { n: o.n, inner, accumulate: 0 },
+    constants: { BROADCAST: inner > 1 ? 1 : 0, ACCUMULATE: 0 },
+    params: { n: o.n, inner },
     workgroups: grid1d(device, o.n, elementsPerGroup('add_forward')),
   });
 }
@@ -48,7 +49,8 @@ export function addBackward(device: GPUDevice, bufs: { readonly dy: BufferArg; r
   return makeCall(device, {
     shader: 'add', entry: 'add_backward', label: op,
     buffers: { dy: bufs.dy, dx: bufs.dx },
-    params: { n: o.n, inner: 1, accumulate: o.accumulate ? 1 : 0 },
+    constants: { BROADCAST: 0, ACCUMULATE: o.accumulate ? 1 : 0 },
+    params: { n: o.n, inner: 1 },
     workgroups: grid1d(device, o.n, elementsPerGroup('add_backward')),
   });
 }
