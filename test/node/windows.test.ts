@@ -11,6 +11,7 @@
 import { after, before, test } from 'node:test';
 import { countAllocations } from '../../src/gpu/allocations.ts';
 import { createBuffer, destroyBuffer } from '../../src/gpu/buffers.ts';
+import { callsReady } from '../../src/gpu/dispatch.ts';
 import { requestGpu, type GpuHandle } from '../../src/gpu/device.ts';
 import { ReadbackRing } from '../../src/gpu/readback-ring.ts';
 import { initParams, TrainingSession } from '../../src/train/session.ts';
@@ -183,6 +184,8 @@ test('statistics windows make no GPU object: a run makes the same objects with 3
   const made = async (logEvery: number) => {
     const t = new Trainer(gpu.device, config({ logEvery }), data(), null);
     try {
+      // Pipelines compiling in the background behind stand-ins are the trainer's making, not the run's.
+      await callsReady(t.session.stepCalls());
       return (await countAllocations(gpu.device, () => t.run(() => {}))).counts;
     } finally {
       t.destroy();
