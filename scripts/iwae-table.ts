@@ -8,8 +8,9 @@
  * (src/eval/iw.ts) on the test digits binarized by sampling once (a fixed
  * seed: the same binary test set for every row). Prints a markdown table and
  * writes it, with the numbers as JSON, to the output folder. Run again with the
- * same --out, it reuses the runs that are finished and resumes the one that
- * was stopped. Training time is the sum of the run's epochs (webgpu-vae) and
+ * same --out, it reuses the runs that are finished and the scores made
+ * already (kept beside each model), and resumes the run that was stopped.
+ * Training time is the sum of the run's epochs (webgpu-vae) and
  * train.py's own clock (PyTorch).
  *
  *   node --import tsx scripts/iwae-table.ts [--dataset mnist|fashion-mnist] [--epochs 10]
@@ -22,7 +23,7 @@
  * Needs Debian's python3-torch for the PyTorch rows ($PYTHON, default /usr/bin/python3).
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { resolveDataset, type Dataset } from '../src/data/index.ts';
@@ -102,8 +103,28 @@ const test = binarizedTest(sets.test, a['test-limit'] === undefined ? sets.test.
 
 const gpu = await requestGpu({ log: () => {} });
 
-/** Test −ELBO, IW-NLL and active units of a model file of `spec`, on the GPU. */
-async function score(file: string, spec: ModelSpec): Promise<{ loss: number; iwNll: number; activeUnits: number }> {
+type Score = { loss: number; iwNll: number; activeUnits: number };
+
+/**
+ * Test −ELBO, IW-NLL and active units of a model file of `spec`, on the GPU.
+ * The result is kept beside the model (`<file>.score.json`, with the model's
+ * size and time and the evaluation's settings) and reused while those match,
+ * so a table run again does not score its finished rows again.
+ */
+async function score(file: string, spec: ModelSpec): Promise<Score> {
+  const st = statSync(file);
+  const key = { size: st.size, mtimeMs: st.mtimeMs, testCount: test.count, iwK, seed, dataset: a.dataset };
+  const cache = `${file}.score.json`;
+  if (existsSync(cache)) {
+    const kept = JSON.parse(readFileSync(cache, 'utf8')) as { key: typeof key; score: Score };
+    if (JSON.stringify(kept.key) === JSON.stringify(key)) return kept.score;
+  }
+  const result = await scoreOnGpu(file, spec);
+  writeFileSync(cache, `${JSON.stringify({ key, score: result })}\n`);
+  return result;
+}
+
+async function scoreOnGpu(file: string, spec: ModelSpec): Promise<Score> {
   const { params } = loadParams(file, spec);
   const { names, total } = modelLayout(spec);
   const block = new Float32Array(total);
