@@ -1,26 +1,29 @@
 // gru_vec4: gru.wgsl's recurrence steps for a hidden size that is a
 // multiple of 4, every tensor read and written as vec4 along its last axis.
-// Same entry semantics, shapes, block split and dispatch as gru.wgsl (which
-// keeps h0's start entries and serves every other hidden size); the sums run
-// over four indices per load:
+// Same entry semantics and shapes as gru.wgsl (which keeps h0's start entries
+// and serves every other hidden size); the sums run over four indices per
+// load, and an invocation may take 16 rows instead of 4 (ROW_QUADS):
 // requires: activation_fns.wgsl
 //
-// gru_recurrence_step4          gh (4 rows × 4 units × 3 gates) += w · hm per
-//                               four k: hm = h_{t−1} of the 4 rows at k..k+3
-//                               (4 loads), w = W_hh[unit, k..k+3] (12 loads),
-//                               192 multiply-adds; then the gates of each row
-//                               as a vec4 over the block's units.
+// gru_recurrence_step4          per four k, for each quad of 4 rows:
+//                               gh (4 rows × 4 units × 3 gates) += w · hm,
+//                               hm = h_{t−1} of the 4 rows at k..k+3 (4 loads),
+//                               w = W_hh[unit, k..k+3] (12 loads, shared by
+//                               the quads): 192 multiply-adds per quad; then
+//                               the gates of each row as a vec4 over units.
 // gru_recurrence_backward_step4 carry per four j: Wm = W_hh[j..j+3, the 4
-//                               units] (4 loads), dgh[b, t+1, j..j+3] per row
-//                               (4 loads), 64 multiply-adds; then the gate
+//                               units] (4 loads, shared by the quads),
+//                               dgh[b, t+1, j..j+3] per row (4 loads a quad),
+//                               64 multiply-adds a quad; then the gate
 //                               gradients of each row as a vec4 over units.
 // gru_backward_h0_4             dh0 = carry(0) (+= with accumulate).
 //
-// An invocation owns rows b0..b0+3 and units u0..u0+3 (u0 a multiple of 4,
-// so each row's 4 units are one aligned vec4 of every tensor); rows past B
+// An invocation owns rows b0..b0+ROWS−1 and units u0..u0+3 (u0 a multiple of
+// 4, so each row's 4 units are one aligned vec4 of every tensor); rows past B
 // compute on row B − 1 and write nothing. Sums run over their index in
-// increasing order within an invocation, four at a time: results do not
-// depend on the dispatch geometry.
+// increasing order within an invocation, four at a time, each row's on its
+// own: results do not depend on ROWS or the dispatch geometry.
+// Dispatch: 64 invocations per workgroup, grid1d(⌈B/ROWS⌉·H/4, 64).
 
 struct Params {
   batch: u32,
@@ -46,9 +49,15 @@ struct Params {
 @group(0) @binding(14) var<uniform> params: Params;
 
 const WG: u32 = 64u;
-const ROWS: u32 = 4u;
+// Rows an invocation takes, in quads of 4: 1 (4 rows: portable, few
+// registers) or 4 (16 rows: the weights each load brings serve four times
+// the multiply-adds, for adapters that run an invocation on a CPU thread,
+// where every load is a per-lane gather). Set by src/kernels/gru.ts from the
+// kernel profile; the other quads fold away when it is 1.
+override ROW_QUADS: u32 = 1u;
+override ROWS: u32 = 4u * ROW_QUADS;
 
-// An invocation's block: batch rows b0..b0+3 and the unit quad q (units 4q..4q+3).
+// An invocation's block: batch rows b0..b0+ROWS−1 and the unit quad q (units 4q..4q+3).
 struct Slot {
   b0: u32,
   q: u32,
@@ -83,59 +92,58 @@ fn at4(b: u32, t: u32, width: u32) -> u32 {
   return (b * params.steps + t) * (width / 4u);
 }
 
-@compute @workgroup_size(64, 1, 1)
-fn gru_recurrence_step4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                        @builtin(local_invocation_index) li: u32) {
-  let s = slot_of(wg, nwg, li);
-  if (!s.valid) {
-    return;
-  }
+// The vec4 index of the first element of step t of the block's rows 4·quad..4·quad+3 in a (B, T, width) tensor.
+fn quad_rows(s: Slot, quad: u32, t: u32, width: u32) -> vec4u {
+  let r = 4u * quad;
+  return vec4u(at4(row(s, r), t, width), at4(row(s, r + 1u), t, width), at4(row(s, r + 2u), t, width), at4(row(s, r + 3u), t, width));
+}
+
+// The forward's sums for one quad of rows: g[u] gate r, g[4 + u] gate z,
+// g[8 + u] gate n of unit u0 + u, lanes = the 4 rows. One step over four k:
+// g[i] += w[i] · hm, w[i] = W_hh[that gate's row of the unit, k..k+3], column
+// r of hm = row r's h at k..k+3.
+fn gate_sums(g: ptr<function, array<vec4f, 12>>, w: ptr<function, array<vec4f, 12>>, hm: mat4x4<f32>) {
+  (*g)[0] = (*w)[0] * hm + (*g)[0];
+  (*g)[1] = (*w)[1] * hm + (*g)[1];
+  (*g)[2] = (*w)[2] * hm + (*g)[2];
+  (*g)[3] = (*w)[3] * hm + (*g)[3];
+  (*g)[4] = (*w)[4] * hm + (*g)[4];
+  (*g)[5] = (*w)[5] * hm + (*g)[5];
+  (*g)[6] = (*w)[6] * hm + (*g)[6];
+  (*g)[7] = (*w)[7] * hm + (*g)[7];
+  (*g)[8] = (*w)[8] * hm + (*g)[8];
+  (*g)[9] = (*w)[9] * hm + (*g)[9];
+  (*g)[10] = (*w)[10] * hm + (*g)[10];
+  (*g)[11] = (*w)[11] * hm + (*g)[11];
+}
+
+// h_{t−1} of the quad's 4 rows at k..k+3 (k = 4·kq) as the columns of a matrix.
+fn h_quad(base: vec4u, kq: u32) -> mat4x4<f32> {
+  return mat4x4<f32>(hprev[base.x + kq], hprev[base.y + kq], hprev[base.z + kq], hprev[base.w + kq]);
+}
+
+// The gates and the new state of the quad's rows from its sums.
+fn finish_quad(s: Slot, quad: u32, g: ptr<function, array<vec4f, 12>>) {
   let H = params.hidden;
   let H4 = H / 4u;
   let t = params.t;
-  let base = vec4u(at4(row(s, 0u), t, H), at4(row(s, 1u), t, H), at4(row(s, 2u), t, H), at4(row(s, 3u), t, H));
-  // vec4 rows of W_hh for the block's units: gate r rows u, z rows H + u, n rows 2H + u.
-  let u0 = 4u * s.q;
-  let wr = (vec4u(u0) + vec4u(0u, 1u, 2u, 3u)) * H4;
-  let wz = wr + vec4u(H * H4);
-  let wn = wz + vec4u(H * H4);
-  // Accumulators per gate and unit (r0 = gate r of unit u0), lanes = the 4 rows.
-  var r0 = vec4f(0.0); var r1 = vec4f(0.0); var r2 = vec4f(0.0); var r3 = vec4f(0.0);
-  var z0 = vec4f(0.0); var z1 = vec4f(0.0); var z2 = vec4f(0.0); var z3 = vec4f(0.0);
-  var n0 = vec4f(0.0); var n1 = vec4f(0.0); var n2 = vec4f(0.0); var n3 = vec4f(0.0);
-  for (var k = 0u; k < H4; k++) {
-    // Column r of hm: row r's h at 4k..4k+3; w · hm is then the 4 rows' dot products with w.
-    let hm = mat4x4<f32>(hprev[base.x + k], hprev[base.y + k], hprev[base.z + k], hprev[base.w + k]);
-    r0 = weight_hh[wr.x + k] * hm + r0;
-    r1 = weight_hh[wr.y + k] * hm + r1;
-    r2 = weight_hh[wr.z + k] * hm + r2;
-    r3 = weight_hh[wr.w + k] * hm + r3;
-    z0 = weight_hh[wz.x + k] * hm + z0;
-    z1 = weight_hh[wz.y + k] * hm + z1;
-    z2 = weight_hh[wz.z + k] * hm + z2;
-    z3 = weight_hh[wz.w + k] * hm + z3;
-    n0 = weight_hh[wn.x + k] * hm + n0;
-    n1 = weight_hh[wn.y + k] * hm + n1;
-    n2 = weight_hh[wn.z + k] * hm + n2;
-    n3 = weight_hh[wn.w + k] * hm + n3;
-  }
   // Row r of each transposed block: that row's 4 units.
-  let ar = transpose(mat4x4<f32>(r0, r1, r2, r3));
-  let az = transpose(mat4x4<f32>(z0, z1, z2, z3));
-  let an = transpose(mat4x4<f32>(n0, n1, n2, n3));
+  let ar = transpose(mat4x4<f32>((*g)[0], (*g)[1], (*g)[2], (*g)[3]));
+  let az = transpose(mat4x4<f32>((*g)[4], (*g)[5], (*g)[6], (*g)[7]));
+  let an = transpose(mat4x4<f32>((*g)[8], (*g)[9], (*g)[10], (*g)[11]));
   let br = bias_hh[s.q];
   let bz = bias_hh[H4 + s.q];
   let bn = bias_hh[2u * H4 + s.q];
-  for (var r = 0u; r < ROWS; r++) {
-    if (s.b0 + r >= params.batch) {
+  for (var r = 0u; r < 4u; r++) {
+    let b = s.b0 + 4u * quad + r;
+    if (b >= params.batch) {
       continue;
     }
-    let b = s.b0 + r;
-    let g = at4(b, t, 3u * H) + s.q;
+    let gi0 = at4(b, t, 3u * H) + s.q;
     let ghn = an[r] + bn;
-    let rg = stable_sigmoid4(gi[g] + (ar[r] + br));
-    let zg = stable_sigmoid4(gi[g + H4] + (az[r] + bz));
-    let ng = safe_tanh4(rg * ghn + gi[g + 2u * H4]);
+    let rg = stable_sigmoid4(gi[gi0] + (ar[r] + br));
+    let zg = stable_sigmoid4(gi[gi0 + H4] + (az[r] + bz));
+    let ng = safe_tanh4(rg * ghn + gi[gi0 + 2u * H4]);
     let hn = (1.0 - zg) * ng + zg * hprev[at4(b, t, H) + s.q];
     hs[at4(b, t, H) + s.q] = hn;
     let sv = at4(b, t, 4u * H) + s.q;
@@ -149,26 +157,86 @@ fn gru_recurrence_step4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroup
   }
 }
 
-// carry(t1) for row r (a vec4 over the block's units k): z_{t1}·dh_{t1} +
-// Σ_{j<3H} dgh[b, t1, j]·W_hh[j, k]; zero when t1 = T.
-fn carry4(s: Slot, t1: u32) -> array<vec4f, 4> {
+@compute @workgroup_size(64, 1, 1)
+fn gru_recurrence_step4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                        @builtin(local_invocation_index) li: u32) {
+  let s = slot_of(wg, nwg, li);
+  if (!s.valid) {
+    return;
+  }
   let H = params.hidden;
   let H4 = H / 4u;
-  if (t1 >= params.steps) {
-    return array<vec4f, 4>(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
+  let t = params.t;
+  let base0 = quad_rows(s, 0u, t, H);
+  let base1 = quad_rows(s, 1u, t, H);
+  let base2 = quad_rows(s, 2u, t, H);
+  let base3 = quad_rows(s, 3u, t, H);
+  // vec4 rows of W_hh for the block's units: gate r rows u, z rows H + u, n rows 2H + u.
+  let u0 = 4u * s.q;
+  let wr = (vec4u(u0) + vec4u(0u, 1u, 2u, 3u)) * H4;
+  let wz = wr + vec4u(H * H4);
+  let wn = wz + vec4u(H * H4);
+  var g0: array<vec4f, 12>;
+  var g1: array<vec4f, 12>;
+  var g2: array<vec4f, 12>;
+  var g3: array<vec4f, 12>;
+  for (var k = 0u; k < H4; k++) {
+    var w = array<vec4f, 12>(weight_hh[wr.x + k], weight_hh[wr.y + k], weight_hh[wr.z + k], weight_hh[wr.w + k],
+                             weight_hh[wz.x + k], weight_hh[wz.y + k], weight_hh[wz.z + k], weight_hh[wz.w + k],
+                             weight_hh[wn.x + k], weight_hh[wn.y + k], weight_hh[wn.z + k], weight_hh[wn.w + k]);
+    gate_sums(&g0, &w, h_quad(base0, k));
+    if (ROW_QUADS > 1u) {
+      gate_sums(&g1, &w, h_quad(base1, k));
+      gate_sums(&g2, &w, h_quad(base2, k));
+      gate_sums(&g3, &w, h_quad(base3, k));
+    }
   }
-  let base = vec4u(at4(row(s, 0u), t1, 3u * H), at4(row(s, 1u), t1, 3u * H), at4(row(s, 2u), t1, 3u * H), at4(row(s, 3u), t1, 3u * H));
-  var a0 = vec4f(0.0); var a1 = vec4f(0.0); var a2 = vec4f(0.0); var a3 = vec4f(0.0);
+  finish_quad(s, 0u, &g0);
+  if (ROW_QUADS > 1u) {
+    finish_quad(s, 1u, &g1);
+    finish_quad(s, 2u, &g2);
+    finish_quad(s, 3u, &g3);
+  }
+}
+
+// One step over four j of the carry's sums for a quad of rows: a[r] +=
+// wm · dgh[row r, t1, j..j+3], column q of wm = W_hh row j + q at the block's units.
+fn carry_sums(a: ptr<function, array<vec4f, 4>>, wm: mat4x4<f32>, base: vec4u, jq: u32) {
+  (*a)[0] = wm * dgh[base.x + jq] + (*a)[0];
+  (*a)[1] = wm * dgh[base.y + jq] + (*a)[1];
+  (*a)[2] = wm * dgh[base.z + jq] + (*a)[2];
+  (*a)[3] = wm * dgh[base.w + jq] + (*a)[3];
+}
+
+// carry(t1) for each row r of the block (a vec4 over the block's units k):
+// z_{t1}·dh_{t1} + Σ_{j<3H} dgh[b, t1, j]·W_hh[j, k]; zero when t1 = T.
+fn carry_block(s: Slot, t1: u32) -> array<vec4f, 16> {
+  let H = params.hidden;
+  let H4 = H / 4u;
+  var acc: array<vec4f, 16>;
+  if (t1 >= params.steps) {
+    return acc;
+  }
+  let base0 = quad_rows(s, 0u, t1, 3u * H);
+  let base1 = quad_rows(s, 1u, t1, 3u * H);
+  let base2 = quad_rows(s, 2u, t1, 3u * H);
+  let base3 = quad_rows(s, 3u, t1, 3u * H);
+  var a0: array<vec4f, 4>;
+  var a1: array<vec4f, 4>;
+  var a2: array<vec4f, 4>;
+  var a3: array<vec4f, 4>;
   for (var j = 0u; j < 3u * H4; j++) {
-    // Column q of wm: W_hh row 4j + q at the block's units.
     let w = 4u * j * H4 + s.q;
     let wm = mat4x4<f32>(weight_hh[w], weight_hh[w + H4], weight_hh[w + 2u * H4], weight_hh[w + 3u * H4]);
-    a0 = wm * dgh[base.x + j] + a0;
-    a1 = wm * dgh[base.y + j] + a1;
-    a2 = wm * dgh[base.z + j] + a2;
-    a3 = wm * dgh[base.w + j] + a3;
+    carry_sums(&a0, wm, base0, j);
+    if (ROW_QUADS > 1u) {
+      carry_sums(&a1, wm, base1, j);
+      carry_sums(&a2, wm, base2, j);
+      carry_sums(&a3, wm, base3, j);
+    }
   }
-  var acc = array<vec4f, 4>(a0, a1, a2, a3);
+  acc = array<vec4f, 16>(a0[0], a0[1], a0[2], a0[3], a1[0], a1[1], a1[2], a1[3],
+                         a2[0], a2[1], a2[2], a2[3], a3[0], a3[1], a3[2], a3[3]);
   let slot = (t1 % 2u) * params.batch * H4;
   for (var r = 0u; r < ROWS; r++) {
     let b = row(s, r);
@@ -188,7 +256,7 @@ fn gru_recurrence_backward_step4(@builtin(workgroup_id) wg: vec3u, @builtin(num_
   let H = params.hidden;
   let H4 = H / 4u;
   let t = params.t;
-  let cin = carry4(s, t + 1u);
+  let cin = carry_block(s, t + 1u);
   let slot = (t % 2u) * params.batch * H4;
   for (var r = 0u; r < ROWS; r++) {
     if (s.b0 + r >= params.batch) {
@@ -224,7 +292,7 @@ fn gru_backward_h0_4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) 
     return;
   }
   let H4 = params.hidden / 4u;
-  let cin = carry4(s, 0u);
+  let cin = carry_block(s, 0u);
   for (var r = 0u; r < ROWS; r++) {
     if (s.b0 + r >= params.batch) {
       continue;

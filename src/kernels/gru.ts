@@ -9,6 +9,7 @@
  * Float64 reference: src/ref/gru.ts.
  */
 import { makeCall, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
+import { kernelProfile } from '../gpu/profile.ts';
 import { checkBuffer, checkSizes, grid1d, invocationsPerGroup } from './kernel.ts';
 import { matmul } from './matmul.ts';
 import { sumAxes } from './reduce.ts';
@@ -16,6 +17,18 @@ import { sumAxes } from './reduce.ts';
 /** The block of batch rows × hidden units each invocation of gru.wgsl takes (its ROWS and UNITS). */
 const ROWS = 4;
 const UNITS = 4;
+
+/**
+ * Quads of rows an invocation of gru_vec4.wgsl takes (its ROW_QUADS): 4 (16
+ * rows) under the `cpu` profile, where each load of W_hh then serves four
+ * times the multiply-adds (the step kernels ran at under 1 GFLOP/s with 4
+ * rows on SwiftShader), 1 on GPUs, which would spend registers and
+ * parallelism on it. Results are the same either way (each row's sums run
+ * in the same order).
+ */
+export function gruRowQuads(device: GPUDevice): number {
+  return kernelProfile(device) === 'cpu' ? 4 : 1;
+}
 
 export interface GruRecurrenceOptions {
   /** B: sequences. */
@@ -126,11 +139,13 @@ const VEC4_ENTRIES = new Map([
 
 function stepCall(device: GPUDevice, name: string, label: string, buffers: Record<string, BufferArg>, o: GruRecurrenceOptions, t: number, accumulate = false): KernelCall {
   const { shader, entry } = stepShader(o, name);
+  const quads = shader === 'gru_vec4' ? gruRowQuads(device) : 1;
   return makeCall(device, {
     shader, entry, label,
     buffers,
     params: { batch: o.batch, steps: o.steps, hidden: o.hidden, t, accumulate: accumulate ? 1 : 0 },
-    workgroups: grid1d(device, Math.ceil(o.batch / ROWS) * Math.ceil(o.hidden / UNITS), invocationsPerGroup(shader, entry)),
+    ...(shader === 'gru_vec4' ? { constants: { ROW_QUADS: quads } } : {}),
+    workgroups: grid1d(device, Math.ceil(o.batch / (ROWS * quads)) * Math.ceil(o.hidden / UNITS), invocationsPerGroup(shader, entry)),
   });
 }
 

@@ -19,7 +19,8 @@
  */
 import { destroyBuffer, readF32, uploadF32 } from '../../src/gpu/buffers.ts';
 import { submitCalls } from '../../src/gpu/dispatch.ts';
-import { gru, gruBackward, gruRecurrence, gruRecurrenceBackward } from '../../src/kernels/gru.ts';
+import { kernelProfile } from '../../src/gpu/profile.ts';
+import { gru, gruBackward, gruRecurrence, gruRecurrenceBackward, gruRowQuads } from '../../src/kernels/gru.ts';
 import { gruBackwardRef, gruCarrySlotsRef, gruRecurrenceBackwardRef, gruRecurrenceRef, gruRef, type GruLayerShape, type GruParams } from '../../src/ref/gru.ts';
 import { expect, expectClose, expectThrows, gpuScope, randomF32 } from '../support/check.ts';
 import { fixtureParams, GRU_FIXTURE } from '../support/gru-fixture.ts';
@@ -127,6 +128,13 @@ async function checkRecurrence(device: GPUDevice, s: GruLayerShape): Promise<voi
   const want = vec4 ? 'gru_recurrence_step4,gru_recurrence_backward_step4,gru_backward_h0_4' : 'gru_recurrence_step,gru_recurrence_backward_step,gru_backward_h0';
   try {
     expect(entries === want, `gru recurrence H=${s.hidden}: entry points ${entries}; expected ${want}`);
+    if (vec4) {
+      // Under the cpu profile an invocation takes 16 rows, on GPUs 4; the dispatch covers the batch with that many.
+      const rows = 4 * gruRowQuads(device);
+      expect(rows === (kernelProfile(device) === 'cpu' ? 16 : 4), `gru_vec4 rows per invocation ${rows} under the '${kernelProfile(device)}' profile; expected 16 on cpu, 4 on gpu`);
+      const groups = fwd[1]!.workgroups[0] * fwd[1]!.workgroups[1];
+      expect(groups === Math.ceil((Math.ceil(B / rows) * (H / 4)) / 64), `gru step B=${B}, H=${H}: ${groups} workgroups for ${rows} rows per invocation`);
+    }
     expect(bwdNone.length === T && bwdAcc.length === T + 1, `gruRecurrenceBackward: ${bwdAcc.length} calls with dh0 and ${bwdNone.length} without; expected ${T + 1} and ${T}`);
     await gpuScope(device, 'gru recurrence', async () => submitCalls(device, [...fwd, ...bwdAcc]));
     const ref = gruRecurrenceRef(gi, v.h0, v.p.weightHh, v.p.biasHh, s);
@@ -179,9 +187,10 @@ export const gruCases: GpuCase[] = [
     },
   },
   {
-    name: 'gru recurrence: the steps against the reference (gates and dgh too); dh0 accumulated, or not computed; no initial state means zeros (gru.wgsl at H = 10, gru_vec4.wgsl at H = 12)',
+    name: 'gru recurrence: the steps against the reference (gates and dgh too); dh0 accumulated, or not computed; no initial state means zeros (gru.wgsl at H = 10, gru_vec4.wgsl at H = 12 and at B = 37, H = 256: blocks of 16 rows with a partial last one)',
     async run(device) {
       for (const hidden of [10, 12]) await checkRecurrence(device, { batch: 6, steps: 7, input: 3, hidden });
+      await checkRecurrence(device, { batch: 37, steps: 5, input: 3, hidden: 256 });
     },
   },
   {
