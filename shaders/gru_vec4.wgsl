@@ -199,109 +199,176 @@ fn gru_recurrence_step4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroup
   }
 }
 
-// One step over four j of the carry's sums for a quad of rows: a[r] +=
-// wm · dgh[row r, t1, j..j+3], column q of wm = W_hh row j + q at the block's units.
-fn carry_sums(a: ptr<function, array<vec4f, 4>>, wm: mat4x4<f32>, base: vec4u, jq: u32) {
-  (*a)[0] = wm * dgh[base.x + jq] + (*a)[0];
-  (*a)[1] = wm * dgh[base.y + jq] + (*a)[1];
-  (*a)[2] = wm * dgh[base.z + jq] + (*a)[2];
-  (*a)[3] = wm * dgh[base.w + jq] + (*a)[3];
+// Unit quads an invocation of the backward entries takes: 1, or 2 (units
+// 4q..4q+7: each load of dgh then serves both quads' weights) under the cpu
+// profile. The forward always takes one.
+override UNIT_QUADS: u32 = 1u;
+
+// The backward's block: as slot_of, over pairs of unit quads when UNIT_QUADS = 2
+// (s.q the first; the second, s.q + 1, may be past H/4 and is then skipped).
+fn backward_slot_of(wg: vec3u, nwg: vec3u, li: u32) -> Slot {
+  let i = (wg.x + wg.y * nwg.x) * WG + li;
+  let row_groups = (params.batch + ROWS - 1u) / ROWS;
+  let u = i / row_groups;
+  return Slot((i - u * row_groups) * ROWS, u * UNIT_QUADS, u * UNIT_QUADS < params.hidden / 4u);
 }
 
-// carry(t1) for each row r of the block (a vec4 over the block's units k):
-// z_{t1}·dh_{t1} + Σ_{j<3H} dgh[b, t1, j]·W_hh[j, k]; zero when t1 = T.
-fn carry_block(s: Slot, t1: u32) -> array<vec4f, 16> {
+// One step over four j of the carry's sums for a quad of rows: a[r] +=
+// wm · dgh[row r, t1, j..j+3], column q of wm = W_hh row j + q at the first
+// unit quad's units, and c[r] += wm2 · the same for the second.
+fn carry_sums(a: ptr<function, array<vec4f, 4>>, c: ptr<function, array<vec4f, 4>>, wm: mat4x4<f32>, wm2: mat4x4<f32>, base: vec4u, jq: u32) {
+  let d0 = dgh[base.x + jq];
+  let d1 = dgh[base.y + jq];
+  let d2 = dgh[base.z + jq];
+  let d3 = dgh[base.w + jq];
+  (*a)[0] = wm * d0 + (*a)[0];
+  (*a)[1] = wm * d1 + (*a)[1];
+  (*a)[2] = wm * d2 + (*a)[2];
+  (*a)[3] = wm * d3 + (*a)[3];
+  if (UNIT_QUADS > 1u) {
+    (*c)[0] = wm2 * d0 + (*c)[0];
+    (*c)[1] = wm2 * d1 + (*c)[1];
+    (*c)[2] = wm2 * d2 + (*c)[2];
+    (*c)[3] = wm2 * d3 + (*c)[3];
+  }
+}
+
+// W_hh rows 4j..4j+3 at the units of quad q as the columns of a matrix.
+fn w_rows(j: u32, q: u32) -> mat4x4<f32> {
+  let H4 = params.hidden / 4u;
+  let w = 4u * j * H4 + q;
+  return mat4x4<f32>(weight_hh[w], weight_hh[w + H4], weight_hh[w + 2u * H4], weight_hh[w + 3u * H4]);
+}
+
+// Adds z_{t1}·dh_{t1} of unit quad q to each row's sums.
+fn add_carried(s: Slot, t1: u32, q: u32, acc: ptr<function, array<vec4f, 16>>) {
   let H = params.hidden;
   let H4 = H / 4u;
-  var acc: array<vec4f, 16>;
-  if (t1 >= params.steps) {
-    return acc;
+  let slot = (t1 % 2u) * params.batch * H4;
+  for (var r = 0u; r < ROWS; r++) {
+    let b = row(s, r);
+    let z = gates_in[at4(b, t1, 4u * H) + H4 + q];
+    (*acc)[r] = z * dcarry[slot + b * H4 + q] + (*acc)[r];
   }
+}
+
+// carry(t1) for each row r of the block (a vec4 over unit quad s.q in c0 and
+// s.q + 1 in c1): z_{t1}·dh_{t1} + Σ_{j<3H} dgh[b, t1, j]·W_hh[j, k]; zero
+// when t1 = T.
+fn carry_block(s: Slot, t1: u32, c0: ptr<function, array<vec4f, 16>>, c1: ptr<function, array<vec4f, 16>>) {
+  let H = params.hidden;
+  let H4 = H / 4u;
+  if (t1 >= params.steps) {
+    return;
+  }
+  let q2 = min(s.q + 1u, H4 - 1u);
   let base0 = quad_rows(s, 0u, t1, 3u * H);
   let base1 = quad_rows(s, 1u, t1, 3u * H);
   let base2 = quad_rows(s, 2u, t1, 3u * H);
   let base3 = quad_rows(s, 3u, t1, 3u * H);
-  var a0: array<vec4f, 4>;
-  var a1: array<vec4f, 4>;
-  var a2: array<vec4f, 4>;
-  var a3: array<vec4f, 4>;
+  var a0: array<vec4f, 4>; var e0: array<vec4f, 4>;
+  var a1: array<vec4f, 4>; var e1: array<vec4f, 4>;
+  var a2: array<vec4f, 4>; var e2: array<vec4f, 4>;
+  var a3: array<vec4f, 4>; var e3: array<vec4f, 4>;
   for (var j = 0u; j < 3u * H4; j++) {
-    let w = 4u * j * H4 + s.q;
-    let wm = mat4x4<f32>(weight_hh[w], weight_hh[w + H4], weight_hh[w + 2u * H4], weight_hh[w + 3u * H4]);
-    carry_sums(&a0, wm, base0, j);
+    let wm = w_rows(j, s.q);
+    var wm2: mat4x4<f32>;
+    if (UNIT_QUADS > 1u) {
+      wm2 = w_rows(j, q2);
+    }
+    carry_sums(&a0, &e0, wm, wm2, base0, j);
     if (ROW_QUADS > 1u) {
-      carry_sums(&a1, wm, base1, j);
-      carry_sums(&a2, wm, base2, j);
-      carry_sums(&a3, wm, base3, j);
+      carry_sums(&a1, &e1, wm, wm2, base1, j);
+      carry_sums(&a2, &e2, wm, wm2, base2, j);
+      carry_sums(&a3, &e3, wm, wm2, base3, j);
     }
   }
-  acc = array<vec4f, 16>(a0[0], a0[1], a0[2], a0[3], a1[0], a1[1], a1[2], a1[3],
+  *c0 = array<vec4f, 16>(a0[0], a0[1], a0[2], a0[3], a1[0], a1[1], a1[2], a1[3],
                          a2[0], a2[1], a2[2], a2[3], a3[0], a3[1], a3[2], a3[3]);
-  let slot = (t1 % 2u) * params.batch * H4;
-  for (var r = 0u; r < ROWS; r++) {
-    let b = row(s, r);
-    let z = gates_in[at4(b, t1, 4u * H) + H4 + s.q];
-    acc[r] = z * dcarry[slot + b * H4 + s.q] + acc[r];
+  add_carried(s, t1, s.q, c0);
+  if (UNIT_QUADS > 1u) {
+    *c1 = array<vec4f, 16>(e0[0], e0[1], e0[2], e0[3], e1[0], e1[1], e1[2], e1[3],
+                           e2[0], e2[1], e2[2], e2[3], e3[0], e3[1], e3[2], e3[3]);
+    add_carried(s, t1, q2, c1);
   }
-  return acc;
 }
 
-@compute @workgroup_size(64, 1, 1)
-fn gru_recurrence_backward_step4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                                 @builtin(local_invocation_index) li: u32) {
-  let s = slot_of(wg, nwg, li);
-  if (!s.valid) {
-    return;
-  }
+// The gate gradients of step t for the block's rows at unit quad q, from carry(t + 1).
+fn backward_quad(s: Slot, q: u32, cin: ptr<function, array<vec4f, 16>>) {
   let H = params.hidden;
   let H4 = H / 4u;
   let t = params.t;
-  let cin = carry_block(s, t + 1u);
   let slot = (t % 2u) * params.batch * H4;
   for (var r = 0u; r < ROWS; r++) {
     if (s.b0 + r >= params.batch) {
       continue;
     }
     let b = s.b0 + r;
-    let dh = dhs[at4(b, t, H) + s.q] + cin[r];
-    let sv = at4(b, t, 4u * H) + s.q;
+    let dh = dhs[at4(b, t, H) + q] + (*cin)[r];
+    let sv = at4(b, t, 4u * H) + q;
     let rg = gates_in[sv];
     let zg = gates_in[sv + H4];
     let ng = gates_in[sv + 2u * H4];
     let ghn = gates_in[sv + 3u * H4];
-    let hp = hprev_in[at4(b, t, H) + s.q];
+    let hp = hprev_in[at4(b, t, H) + q];
     let dn = dh * (1.0 - zg) * (1.0 - ng * ng);
     let dz = dh * (hp - ng) * zg * (1.0 - zg);
     let dr = dn * ghn * rg * (1.0 - rg);
-    let g = at4(b, t, 3u * H) + s.q;
+    let g = at4(b, t, 3u * H) + q;
     dgi[g] = dr;
     dgi[g + H4] = dz;
     dgi[g + 2u * H4] = dn;
     dgh[g] = dr;
     dgh[g + H4] = dz;
     dgh[g + 2u * H4] = dn * rg;
-    dcarry[slot + b * H4 + s.q] = dh;
+    dcarry[slot + b * H4 + q] = dh;
+  }
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn gru_recurrence_backward_step4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                                 @builtin(local_invocation_index) li: u32) {
+  let s = backward_slot_of(wg, nwg, li);
+  if (!s.valid) {
+    return;
+  }
+  var c0: array<vec4f, 16>;
+  var c1: array<vec4f, 16>;
+  carry_block(s, params.t + 1u, &c0, &c1);
+  backward_quad(s, s.q, &c0);
+  if (UNIT_QUADS > 1u && s.q + 1u < params.hidden / 4u) {
+    backward_quad(s, s.q + 1u, &c1);
+  }
+}
+
+// dh0 = carry(0) at unit quad q (+= with accumulate).
+fn h0_quad(s: Slot, q: u32, cin: ptr<function, array<vec4f, 16>>) {
+  let H4 = params.hidden / 4u;
+  for (var r = 0u; r < ROWS; r++) {
+    if (s.b0 + r >= params.batch) {
+      continue;
+    }
+    let i = (s.b0 + r) * H4 + q;
+    if (params.accumulate != 0u) {
+      dh0[i] = dh0[i] + (*cin)[r];
+    } else {
+      dh0[i] = (*cin)[r];
+    }
   }
 }
 
 @compute @workgroup_size(64, 1, 1)
 fn gru_backward_h0_4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
                      @builtin(local_invocation_index) li: u32) {
-  let s = slot_of(wg, nwg, li);
+  let s = backward_slot_of(wg, nwg, li);
   if (!s.valid) {
     return;
   }
-  let H4 = params.hidden / 4u;
-  let cin = carry_block(s, 0u);
-  for (var r = 0u; r < ROWS; r++) {
-    if (s.b0 + r >= params.batch) {
-      continue;
-    }
-    let i = (s.b0 + r) * H4 + s.q;
-    if (params.accumulate != 0u) {
-      dh0[i] = dh0[i] + cin[r];
-    } else {
-      dh0[i] = cin[r];
-    }
+  var c0: array<vec4f, 16>;
+  var c1: array<vec4f, 16>;
+  carry_block(s, 0u, &c0, &c1);
+  h0_quad(s, s.q, &c0);
+  if (UNIT_QUADS > 1u && s.q + 1u < params.hidden / 4u) {
+    h0_quad(s, s.q + 1u, &c1);
   }
 }

@@ -30,6 +30,15 @@ export function gruRowQuads(device: GPUDevice): number {
   return kernelProfile(device) === 'cpu' ? 4 : 1;
 }
 
+/**
+ * Quads of hidden units an invocation of gru_vec4.wgsl's backward entries
+ * takes (its UNIT_QUADS): 2 under the `cpu` profile (each load of dgh serves
+ * two quads of weights), 1 on GPUs. The same sums in the same order either way.
+ */
+export function gruUnitQuads(device: GPUDevice): number {
+  return kernelProfile(device) === 'cpu' ? 2 : 1;
+}
+
 export interface GruRecurrenceOptions {
   /** B: sequences. */
   readonly batch: number;
@@ -137,15 +146,21 @@ const VEC4_ENTRIES = new Map([
   ['gru_backward_h0', 'gru_backward_h0_4'],
 ]);
 
+/** The entries of gru_vec4.wgsl that take UNIT_QUADS unit quads per invocation (the backward's). */
+const UNIT_QUAD_ENTRIES = new Set(['gru_recurrence_backward_step4', 'gru_backward_h0_4']);
+
 function stepCall(device: GPUDevice, name: string, label: string, buffers: Record<string, BufferArg>, o: GruRecurrenceOptions, t: number, accumulate = false): KernelCall {
   const { shader, entry } = stepShader(o, name);
-  const quads = shader === 'gru_vec4' ? gruRowQuads(device) : 1;
+  const vec4 = shader === 'gru_vec4';
+  const rowQuads = vec4 ? gruRowQuads(device) : 1;
+  const unitQuads = UNIT_QUAD_ENTRIES.has(entry) ? gruUnitQuads(device) : 1;
+  const constants: Record<string, number> | undefined = !vec4 ? undefined : UNIT_QUAD_ENTRIES.has(entry) ? { ROW_QUADS: rowQuads, UNIT_QUADS: unitQuads } : { ROW_QUADS: rowQuads };
   return makeCall(device, {
     shader, entry, label,
     buffers,
     params: { batch: o.batch, steps: o.steps, hidden: o.hidden, t, accumulate: accumulate ? 1 : 0 },
-    ...(shader === 'gru_vec4' ? { constants: { ROW_QUADS: quads } } : {}),
-    workgroups: grid1d(device, Math.ceil(o.batch / (ROWS * quads)) * Math.ceil(o.hidden / UNITS), invocationsPerGroup(shader, entry)),
+    ...(constants ? { constants } : {}),
+    workgroups: grid1d(device, Math.ceil(o.batch / (ROWS * rowQuads)) * Math.ceil(o.hidden / (UNITS * unitQuads)), invocationsPerGroup(shader, entry)),
   });
 }
 

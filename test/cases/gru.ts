@@ -20,7 +20,7 @@
 import { destroyBuffer, readF32, uploadF32 } from '../../src/gpu/buffers.ts';
 import { submitCalls } from '../../src/gpu/dispatch.ts';
 import { kernelProfile } from '../../src/gpu/profile.ts';
-import { gru, gruBackward, gruRecurrence, gruRecurrenceBackward, gruRowQuads } from '../../src/kernels/gru.ts';
+import { gru, gruBackward, gruRecurrence, gruRecurrenceBackward, gruRowQuads, gruUnitQuads } from '../../src/kernels/gru.ts';
 import { gruBackwardRef, gruCarrySlotsRef, gruRecurrenceBackwardRef, gruRecurrenceRef, gruRef, type GruLayerShape, type GruParams } from '../../src/ref/gru.ts';
 import { expect, expectClose, expectThrows, gpuScope, randomF32 } from '../support/check.ts';
 import { fixtureParams, GRU_FIXTURE } from '../support/gru-fixture.ts';
@@ -134,6 +134,13 @@ async function checkRecurrence(device: GPUDevice, s: GruLayerShape): Promise<voi
       expect(rows === (kernelProfile(device) === 'cpu' ? 16 : 4), `gru_vec4 rows per invocation ${rows} under the '${kernelProfile(device)}' profile; expected 16 on cpu, 4 on gpu`);
       const groups = fwd[1]!.workgroups[0] * fwd[1]!.workgroups[1];
       expect(groups === Math.ceil((Math.ceil(B / rows) * (H / 4)) / 64), `gru step B=${B}, H=${H}: ${groups} workgroups for ${rows} rows per invocation`);
+      // The backward entries take 2 unit quads on cpu (the second past H/4 when H/4 is odd, as at H = 12), 1 on gpu.
+      const quads = gruUnitQuads(device);
+      expect(quads === (kernelProfile(device) === 'cpu' ? 2 : 1), `gru_vec4 backward unit quads ${quads} under the '${kernelProfile(device)}' profile; expected 2 on cpu, 1 on gpu`);
+      for (const c of [bwdAcc[0]!, bwdAcc[T]!]) {
+        const n = c.workgroups[0] * c.workgroups[1];
+        expect(n === Math.ceil((Math.ceil(B / rows) * Math.ceil(H / 4 / quads)) / 64), `${c.entry.name} B=${B}, H=${H}: ${n} workgroups for ${rows} rows and ${quads} unit quads per invocation`);
+      }
     }
     expect(bwdNone.length === T && bwdAcc.length === T + 1, `gruRecurrenceBackward: ${bwdAcc.length} calls with dh0 and ${bwdNone.length} without; expected ${T + 1} and ${T}`);
     await gpuScope(device, 'gru recurrence', async () => submitCalls(device, [...fwd, ...bwdAcc]));
