@@ -35,6 +35,13 @@ export const PEER_HIDDEN = 400;
 export const SMILES = { steps: 66, vocab: 32, latent: 32, hidden: 128, encoderHidden: 196 } as const;
 /** Warm-up steps, one per batch of peerBatches. */
 export const PEER_WARMUP = 4;
+/**
+ * Steps after the warm-up before the training check compares losses: a slow
+ * peer's timed chunks may hold two steps each, and four steps of a conv VAE
+ * at its first plateau move the loss by less than its sampling noise.
+ * Steps past the timed ones run untimed.
+ */
+export const PEER_CHECK_STEPS = 12;
 
 /** Our throughput needed over each peer's, per model (issue 17: the sequence model ≥ 5× TensorFlow.js WebGPU). */
 export const PEER_TARGETS = {
@@ -56,11 +63,11 @@ export interface PeerResult {
   readonly timedSteps: number;
   /** Every timed chunk (two that meet the rule of bench/timing.ts, plus any cut short). */
   readonly chunks: readonly Chunk[];
-  /** Loss on batch `lossBatch` at its warm-up step, and at the last timed step (the same batch). */
+  /** Loss on batch `lossBatch` at its warm-up step, and at the last step (the same batch; PEER_CHECK_STEPS at least). */
   readonly firstLoss: number | null;
   readonly lastLoss: number | null;
   readonly lossBatch: number | null;
-  /** Whether the loss fell over the timed steps; a peer that does not train fails the benchmark. */
+  /** Whether the loss fell over the steps after the warm-up; a peer that does not train fails the benchmark. */
   readonly trained: boolean | null;
   readonly error?: string;
   readonly note?: string;
@@ -133,8 +140,9 @@ export function initValues(n: number, fanIn: number, seed: number): Float32Array
  * first allocations; each batch's loss is kept), then two timed chunks of
  * steps queued back to back with only the last of each awaited, each at least
  * 20 steps or 5 seconds (bench/timing.ts); the faster chunk counts, as for
- * ours. The loss of the last timed step must be below the warm-up loss of the
- * same batch, or the result is marked as not training.
+ * ours. After at least PEER_CHECK_STEPS steps (untimed ones added when the
+ * chunks were shorter), the loss of the last step must be below the warm-up
+ * loss of the same batch, or the result is marked as not training.
  */
 export async function timePeer(peer: string, model: PeerModel, make: () => Promise<PeerStep>, now: () => number = () => performance.now()): Promise<PeerResult> {
   const batch = PEER_BATCH[model];
@@ -162,12 +170,15 @@ export async function timePeer(peer: string, model: PeerModel, make: () => Promi
       lastLoss = await step.loss(last);
       return now() - t0;
     }, once);
+    const timed = next - PEER_WARMUP;
+    while (next - PEER_WARMUP < PEER_CHECK_STEPS) lastLoss = await step.loss(step.step(next++));
     const lossBatch = (next - 1) % PEER_WARMUP;
     const firstLoss = warmLoss[lossBatch]!;
     const base = { peer, model, batch, timedSteps: timing.steps, chunks: timing.chunks, firstLoss, lastLoss, lossBatch };
     if (!Number.isFinite(lastLoss)) return { ...base, samplesPerSecond: null, stepMs: null, trained: false, error: `the loss is not finite after ${next} steps (${lastLoss})` };
     if (!(lastLoss < firstLoss)) {
-      return { ...base, samplesPerSecond: null, stepMs: null, trained: false, error: `it does not train: the loss on batch ${lossBatch} went from ${firstLoss} (warm-up) to ${lastLoss} after ${next - PEER_WARMUP} timed steps` };
+      const steps = timed === next - PEER_WARMUP ? `${timed} timed steps` : `${next - PEER_WARMUP} steps (${timed} timed)`;
+      return { ...base, samplesPerSecond: null, stepMs: null, trained: false, error: `it does not train: the loss on batch ${lossBatch} went from ${firstLoss} (warm-up) to ${lastLoss} after ${steps}` };
     }
     return { ...base, samplesPerSecond: (batch * 1000) / timing.stepMs, stepMs: timing.stepMs, trained: true };
   } catch (e) {

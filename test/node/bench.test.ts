@@ -12,7 +12,7 @@ import { requestGpu, type GpuHandle } from '../../src/gpu/device.ts';
 import { matmulTuning, tuneMatmul, VAE_MATMUL_SHAPES } from '../../src/kernels/autotune.ts';
 import { defaultMatmulVariant, matmulShapeKey, matmulVariant } from '../../src/kernels/matmul.ts';
 import { parseSelection, runSelection } from '../../bench/parts.ts';
-import { PEER_BATCH, PEER_TARGETS, peerRatios, ratioTable, SMILES, smilesBatches, timePeer, WORD_DROPOUT, type PeerResult, type PeerStep } from '../../bench/peers/common.ts';
+import { PEER_BATCH, PEER_CHECK_STEPS, PEER_TARGETS, peerRatios, ratioTable, SMILES, smilesBatches, timePeer, WORD_DROPOUT, type PeerResult, type PeerStep } from '../../bench/peers/common.ts';
 import { MIN_CHUNK_MS, MIN_CHUNK_STEPS, timeTwoChunks } from '../../bench/timing.ts';
 import { BENCH_MODELS, benchTokenIds, benchTraining } from '../../bench/training.ts';
 import { SPECIAL_IDS } from '../../src/data/tokens.ts';
@@ -79,9 +79,15 @@ test('bench: a peer is timed over two chunks of at least 20 steps or 5 s after a
   expect(fast.trained === true && fast.chunks.length === 2 && fast.chunks.every((c) => c.steps === MIN_CHUNK_STEPS) && fast.samplesPerSecond === (128 * 1000) / 30, `fast peer: ${JSON.stringify(fast)}`);
   // The loss compared is the same batch's: the last timed step's batch at its warm-up step.
   expect(fast.lossBatch === (4 + 2 * MIN_CHUNK_STEPS - 1) % 4 && fast.firstLoss === 500 - fast.lossBatch! - fast.lossBatch!, `loss batch ${fast.lossBatch}, first loss ${fast.firstLoss}`);
-  // Slow: 1.5 s a step: chunks of 4 steps (6 s each).
+  // Slow: 1.5 s a step: chunks of 4 steps (6 s each); the check runs 4 more, untimed, to PEER_CHECK_STEPS (12).
   const slow = await timePeer('fake', 'conv', fakePeer(clock, 1500, (i) => 400 - i), now);
-  expect(slow.trained === true && slow.chunks.length === 2 && slow.chunks.every((c) => c.steps === 4 && c.ms === 6000), `slow peer: ${JSON.stringify(slow.chunks)}`);
+  expect(slow.trained === true && slow.chunks.length === 2 && slow.chunks.every((c) => c.steps === 4 && c.ms === 6000) && slow.stepMs === 1500, `slow peer: ${JSON.stringify(slow.chunks)}`);
+  expect(PEER_CHECK_STEPS === 12 && slow.lastLoss === 400 - (4 + 12 - 1) && slow.lossBatch === (4 + 12 - 1) % 4, `slow peer checked at step ${slow.lastLoss}, batch ${slow.lossBatch}`);
+  // Slow and flat over its 8 timed steps, falling by its 12th: trains; flat through the 12th: does not, and the error says which steps were timed.
+  const late = await timePeer('fake', 'conv', fakePeer(clock, 1500, (i) => (i < 13 ? 400 : 399)), now);
+  expect(late.trained === true, `late peer: ${JSON.stringify(late)}`);
+  const flat = await timePeer('fake', 'conv', fakePeer(clock, 1500, () => 400), now);
+  expect(flat.trained === false && /after 12 steps \(8 timed\)$/.test(flat.error ?? ''), `flat slow peer: ${flat.error}`);
   // A peer whose loss does not fall over the timed steps: no rate, a failure with the reason.
   const idle = await timePeer('fake', 'mlp', fakePeer(clock, 30, (i) => 500 + (i % 4)), now);
   expect(idle.trained === false && idle.samplesPerSecond === null && /^it does not train: the loss on batch 3 went from 503 \(warm-up\) to 503 after 40 timed steps$/.test(idle.error ?? ''), `idle peer: ${JSON.stringify(idle)}`);
