@@ -4,8 +4,11 @@
 // sum_axes_narrow4: sum_axes_narrow for inner = 1 (a dense dY (B, C)), four
 //   channels per invocation: out4[q] = scale · Σ_o x4[o·C/4 + q] (or +=
 //   with accumulate = 1), each lane in order of o as sum_axes_narrow, so the
-//   results are bit-identical to it. C must be a multiple of 4.
-//   Dispatch grid1d(C / 4, 256).
+//   results are bit-identical to it. C must be a multiple of 4. NARROW_WG
+//   invocations per workgroup: 256 on GPUs, 16 under the cpu profile, where
+//   a workgroup runs on one thread (a dense dY of 8448 × 384 is 96
+//   invocations: one workgroup of 256 would leave the other cores idle).
+//   Dispatch grid1d(C / 4, NARROW_WG).
 //
 // sum_squares_partial4: workgroup g covers the 4096 elements [4096·g, 4096·g + 4096)
 //   of x, as reduce.wgsl's sum_squares_partial, read as the 1024 vec4
@@ -34,10 +37,12 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out4: array<vec4f>;
 @group(0) @binding(3) var<uniform> params: Params;
 
-@compute @workgroup_size(256, 1, 1)
+override NARROW_WG: u32 = 256u;
+
+@compute @workgroup_size(NARROW_WG, 1, 1)
 fn sum_axes_narrow4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
                     @builtin(local_invocation_index) li: u32) {
-  let q = (wg.x + wg.y * nwg.x) * 256u + li;
+  let q = (wg.x + wg.y * nwg.x) * NARROW_WG + li;
   let cq = params.channels / 4u;
   if (q >= cq) { return; }
   var s = vec4f();

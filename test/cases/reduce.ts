@@ -11,6 +11,7 @@
  */
 import { createBuffer, destroyBuffer, readF32, readU32, uploadF32 } from '../../src/gpu/buffers.ts';
 import { makeCall, submitCalls, type KernelCall } from '../../src/gpu/dispatch.ts';
+import { kernelProfile } from '../../src/gpu/profile.ts';
 import { fill, SUM_AXES_NARROW_MAX, SUM_SQUARES_CHUNK, sumAxes, sumSquares, sumSquaresPartials, treeWorkgroupSize, type SumAxesOptions } from '../../src/kernels/reduce.ts';
 import { sumAxesRef, sumSquaresRef } from '../../src/ref/reduce.ts';
 import { expect, expectClose, expectThrows, gpuScope, randomF32 } from '../support/check.ts';
@@ -26,11 +27,17 @@ async function run(device: GPUDevice, what: string, calls: KernelCall[]): Promis
   }
 }
 
-function sumAxesTol(x: Float32Array, o: SumAxesOptions) {
+/** Whether sumAxes sums each channel in one invocation over vec4 (reduce_vec4.wgsl): dense (inner = 1) sums over C a multiple of 4, at any length under the cpu profile. */
+function vec4Sum(device: GPUDevice, o: SumAxesOptions): boolean {
+  return (o.outer * o.inner <= SUM_AXES_NARROW_MAX || kernelProfile(device) === 'cpu') && o.inner === 1 && o.channels % 4 === 0;
+}
+
+function sumAxesTol(device: GPUDevice, x: Float32Array, o: SumAxesOptions) {
   const { outer, channels, inner } = o;
   const abs = sumAxesRef(x.map(Math.abs), { outer, channels, inner });
   const count = outer * inner;
-  const k = (count <= SUM_AXES_NARROW_MAX ? count : Math.ceil(count / 256) + 8) + 2;
+  // A chain of `count` additions in one invocation, or a workgroup's strided chains and its tree.
+  const k = (count <= SUM_AXES_NARROW_MAX || vec4Sum(device, o) ? count : Math.ceil(count / 256) + 8) + 2;
   return { atol: k * U * Math.max(...abs) * Math.abs(o.scale ?? 1) + 1e-30, rtol: 4 * U };
 }
 
@@ -42,13 +49,12 @@ async function checkSumAxes(device: GPUDevice, o: SumAxesOptions, seed: number):
   const gx = uploadF32(device, x), gout = uploadF32(device, out0);
   try {
     const call = sumAxes(device, { x: gx, out: gout }, o);
-    // Dense (inner = 1) narrow sums over C a multiple of 4 read vec4 (reduce_vec4.wgsl); the shapes cover both.
-    const v4 = outer * inner <= SUM_AXES_NARROW_MAX && inner === 1 && channels % 4 === 0;
-    expect(call.label.endsWith('[vec4]') === v4, `${what} ran '${call.label}'`);
+    // The shapes cover the vec4 form and the others, under each profile.
+    expect(call.label.endsWith('[vec4]') === vec4Sum(device, o), `${what} ran '${call.label}' under the '${kernelProfile(device)}' profile`);
     await run(device, what, [call]);
     const ref = sumAxesRef(x, o);
     const want = o.accumulate ? ref.map((v, c) => v + out0[c]!) : ref;
-    expectClose(what, await readF32(device, gout, channels), want, sumAxesTol(x, o));
+    expectClose(what, await readF32(device, gout, channels), want, sumAxesTol(device, x, o));
   } finally {
     destroyBuffer(device, gx);
     destroyBuffer(device, gout);
@@ -71,6 +77,7 @@ const SHAPES: ReadonlyArray<readonly [number, number, number]> = [
   [512, 8, 1], // the vec4 schedule at its largest count
   [3, 12, 1],
   [5000, 3, 1], // large outer
+  [600, 80, 1], // dense and long: vec4 in 2 workgroups of 16 under cpu, a workgroup per channel under gpu
   [4, 32, 196], // conv bias gradient (N, C, 14·14)
   [2, 3, 1000],
 ];
@@ -134,7 +141,7 @@ export const reduceCases: GpuCase[] = [
             }),
           ]);
           const got = await readF32(device, gout);
-          expectClose(`${entry} over a ${groups.join('x')} grid`, got.subarray(0, o.channels), sumAxesRef(x, o), sumAxesTol(x, o));
+          expectClose(`${entry} over a ${groups.join('x')} grid`, got.subarray(0, o.channels), sumAxesRef(x, o), sumAxesTol(device, x, o));
           expect(got.subarray(o.channels).every((v) => v === -9), `${entry}: elements past C were written`);
         } finally {
           destroyBuffer(device, gx);
