@@ -12,6 +12,7 @@ import { requestGpu } from '../src/gpu/device.ts';
 import { pipelineCount, pipelinesOf } from '../src/gpu/pipelines.ts';
 import { mlpPreset } from '../src/model/presets.ts';
 import { Trainer, type TrainerConfig } from '../src/train/trainer.ts';
+import { benchPixels } from './data.ts';
 
 export interface StartupResult {
   readonly model: string;
@@ -52,7 +53,7 @@ export async function startupOnce(log: (s: string) => void, standIns = true): Pr
   try {
     const config = mlpConfig();
     const count = 1024;
-    const data = Uint8Array.from({ length: count * 784 }, (_, i) => (i * 31) % 256);
+    const data = benchPixels(count * 784);
     trainer = new Trainer(device, config, { name: 'bench', shape: config.spec.input, count, data, labels: null }, null, { deviceFactory: async () => (await requestGpu({ log: () => {} })).device });
     const constructMs = performance.now() - t0;
     const pipelinesAtOnce = pipelineCount(device);

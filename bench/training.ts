@@ -19,6 +19,7 @@ import type { Dataset } from '../src/data/dataset.ts';
 import { SPECIAL_IDS } from '../src/data/tokens.ts';
 import { convPreset, cvaeMlpPreset, mlpPreset, resconvPreset, sequencePreset, type ModelSpec } from '../src/model/spec.ts';
 import { initParams, TrainingSession, type MatmulChoice, type SessionMemory } from '../src/train/session.ts';
+import { benchPixels } from './data.ts';
 import { timeTwoChunks, type Chunk } from './timing.ts';
 import { benchWindows, benchWindowsShortSteps, type ShortStepWindows, type WindowsBench } from './windows.ts';
 
@@ -93,7 +94,7 @@ function benchData(spec: ModelSpec, count: number): Dataset {
   if (spec.extraInputs?.prev?.type !== 'previous-tokens') {
     const classes = Object.values(spec.extraInputs ?? {}).find((e) => e.type === 'label')?.classes;
     const labels = classes === undefined ? null : Int32Array.from({ length: count }, (_, i) => (i * 7) % classes);
-    return { name: 'bench', shape: spec.input, count, data: Uint8Array.from({ length: count * D }, (_, i) => (i * 31) % 256), labels, ...(classes === undefined ? {} : { classes: Array.from({ length: classes }, (_, i) => String(i)) }) };
+    return { name: 'bench', shape: spec.input, count, data: benchPixels(count * D), labels, ...(classes === undefined ? {} : { classes: Array.from({ length: classes }, (_, i) => String(i)) }) };
   }
   const [T, V] = spec.input as [number, number];
   return { name: 'bench', shape: [T], count, data: benchTokenIds(count, T, V), labels: null, tokens: { vocab: V, ids: SPECIAL_IDS } };

@@ -20,6 +20,7 @@ import { gpuWait } from '../src/gpu/wait.ts';
 import { NONFINITE_REPORT_LENGTH } from '../src/kernels/nonfinite.ts';
 import { mlpPreset } from '../src/model/spec.ts';
 import { initParams, TrainingSession, type StepKnobs } from '../src/train/session.ts';
+import { benchPixels } from './data.ts';
 
 export interface WindowsBench {
   /** Steps between statistics windows (10: the command line's --log-every default; 1: a window every step). */
@@ -122,7 +123,7 @@ export async function benchWindowsShortSteps(device: GPUDevice, rounds: number):
   const s = new TrainingSession(device, { spec, batch, optimizer: { type: 'adam', lr: 1e-3 }, loss: { beta: 1, freeBits: 0, latentL2: 0, seed: 1 } });
   try {
     s.setParams(initParams(s.graph, 1));
-    s.attachData({ name: 'bench', shape: spec.input, count: batch * 4, data: Uint8Array.from({ length: batch * 4 * 784 }, (_, i) => (i * 31) % 256), labels: null });
+    s.attachData({ name: 'bench', shape: spec.input, count: batch * 4, data: benchPixels(batch * 4 * 784), labels: null });
     await callsReady(s.stepCalls());
     let stepMs = Infinity;
     for (let r = 0; r < 3; r++) {

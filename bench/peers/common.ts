@@ -23,6 +23,7 @@
  *           rows add nothing), batch 128
  */
 import { SPECIAL_IDS } from '../../src/data/tokens.ts';
+import { benchPixels } from '../data.ts';
 import { timeTwoChunks, type Chunk } from '../timing.ts';
 import { benchTokenIds } from '../training.ts';
 
@@ -83,11 +84,12 @@ export interface PeerStep {
   dispose(): void;
 }
 
-/** The same pseudo-random pixels for every runtime: 4 batches of values in [0, 1]. */
+/** The pixels ours trains on (bench/data.ts) for every runtime: 4 batches of values in [0, 1]. */
 export function peerBatches(model: PeerModel): Float32Array[] {
   const B = PEER_BATCH[model];
   if (model === 'smiles') throw new Error('peerBatches: the smiles model takes token batches (smilesBatches)');
-  return [0, 1, 2, 3].map((b) => Float32Array.from({ length: B * 784 }, (_, i) => (((b * B * 784 + i) * 31) % 256) / 255));
+  const bytes = benchPixels(4 * B * 784);
+  return [0, 1, 2, 3].map((b) => Float32Array.from(bytes.subarray(b * B * 784, (b + 1) * B * 784), (v) => v / 255));
 }
 
 /** One batch of the smiles model, as one-hot rows (padding: zero rows). */
