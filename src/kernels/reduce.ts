@@ -17,6 +17,15 @@ export function treeWorkgroupSize(device: GPUDevice): number {
   return kernelProfile(device) === 'cpu' ? 16 : 256;
 }
 
+/**
+ * Workgroup size of reduce_vec4.wgsl's sum_axes_narrow4 (its NARROW_WG): 16
+ * under the `cpu` profile, where a workgroup runs on one thread (a long sum
+ * over 96 channel quads then spreads over the cores), 256 under `gpu`.
+ */
+export function sumAxesNarrowWorkgroupSize(device: GPUDevice): number {
+  return kernelProfile(device) === 'cpu' ? 16 : 256;
+}
+
 /** sumAxes runs one invocation per channel (sum_axes_narrow) up to this many elements per channel, one workgroup per channel above (under the cpu profile, channels in vec4 run one invocation each at any length). */
 export const SUM_AXES_NARROW_MAX = 512;
 
@@ -67,7 +76,7 @@ export function sumAxes(device: GPUDevice, bufs: SumAxesBuffers, o: SumAxesOptio
   // workgroup tree's barriers are fiber switches there): dY of 8448 × 384 summed in 5.8 ms against 16.9 by the tree.
   if ((narrow || cpu) && o.inner === 1 && o.channels % 4 === 0 && vec4Ok(total, [bufs.x, bufs.out])) {
     // Four channels per invocation over vec4 loads (reduce_vec4.wgsl), the same sums in the same order as sum_axes_narrow.
-    const wg = cpu ? 16 : 256;
+    const wg = sumAxesNarrowWorkgroupSize(device);
     return makeCall(device, {
       shader: 'reduce_vec4',
       entry: 'sum_axes_narrow4',

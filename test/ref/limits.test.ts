@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { setKernelProfile, type KernelProfile } from '../../src/gpu/profile.ts';
 import { normWorkgroupSize } from '../../src/kernels/norm.ts';
 import { elboWorkgroupSize } from '../../src/kernels/elbo.ts';
-import { treeWorkgroupSize } from '../../src/kernels/reduce.ts';
+import { sumAxesNarrowWorkgroupSize, treeWorkgroupSize } from '../../src/kernels/reduce.ts';
 import { DEFAULT_PIPELINE_LIMITS, pipelineLimitExcess, pipelineUse, shaderInfo, shaderNames, type EntryInfo } from '../../src/shaders/library.ts';
 import { expect, expectThrows } from '../support/check.ts';
 
@@ -24,7 +24,7 @@ function profiled(profile: KernelProfile): GPUDevice {
 /** The value each workgroup-size override gets from the kernels, per shader. */
 const OVERRIDE_VALUES: Readonly<Record<string, Readonly<Record<string, (d: GPUDevice) => number>>>> = {
   reduce: { TREE_WG: treeWorkgroupSize },
-  reduce_vec4: { TREE_WG: treeWorkgroupSize },
+  reduce_vec4: { TREE_WG: treeWorkgroupSize, NARROW_WG: sumAxesNarrowWorkgroupSize },
   elbo: { WG: elboWorkgroupSize },
   norm: { WG: normWorkgroupSize },
 };
@@ -58,8 +58,8 @@ for (const profile of ['cpu', 'gpu'] as const) {
       checked++;
     }
     // elbo's five entry points, reduce's sum_axes, sum_squares_partial, sum_squares_final, sum_squares_partial4,
-    // and norm's three tree entry points.
-    expect(checked === 12, `${checked} entry points with override-set workgroup sizes`);
+    // sum_axes_narrow4, and norm's three tree entry points.
+    expect(checked === 13, `${checked} entry points with override-set workgroup sizes`);
   });
 }
 
@@ -67,6 +67,7 @@ test('the kernel profiles give the override-set workgroup sizes they document', 
   const cpu = profiled('cpu'), gpu = profiled('gpu');
   expect(treeWorkgroupSize(cpu) === 16 && treeWorkgroupSize(gpu) === 256, `tree workgroups ${treeWorkgroupSize(cpu)} / ${treeWorkgroupSize(gpu)}`);
   expect(elboWorkgroupSize(cpu) === 4 && elboWorkgroupSize(gpu) === 64, `ELBO workgroups ${elboWorkgroupSize(cpu)} / ${elboWorkgroupSize(gpu)}`);
+  expect(sumAxesNarrowWorkgroupSize(cpu) === 16 && sumAxesNarrowWorkgroupSize(gpu) === 256, `sum_axes_narrow4 workgroups ${sumAxesNarrowWorkgroupSize(cpu)} / ${sumAxesNarrowWorkgroupSize(gpu)}`);
 });
 
 test('the limit check reads the workgroup size at the given constants and names each exceeded limit', async () => {
