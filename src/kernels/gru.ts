@@ -152,14 +152,14 @@ const UNIT_QUAD_ENTRIES = new Set(['gru_recurrence_backward_step4', 'gru_backwar
 function stepCall(device: GPUDevice, name: string, label: string, buffers: Record<string, BufferArg>, o: GruRecurrenceOptions, t: number, accumulate = false): KernelCall {
   const { shader, entry } = stepShader(o, name);
   const vec4 = shader === 'gru_vec4';
+  const unitEntry = UNIT_QUAD_ENTRIES.has(entry);
   const rowQuads = vec4 ? gruRowQuads(device) : 1;
-  const unitQuads = UNIT_QUAD_ENTRIES.has(entry) ? gruUnitQuads(device) : 1;
-  const constants: Record<string, number> | undefined = !vec4 ? undefined : UNIT_QUAD_ENTRIES.has(entry) ? { ROW_QUADS: rowQuads, UNIT_QUADS: unitQuads } : { ROW_QUADS: rowQuads };
+  const unitQuads = unitEntry ? gruUnitQuads(device) : 1;
   return makeCall(device, {
     shader, entry, label,
     buffers,
     params: { batch: o.batch, steps: o.steps, hidden: o.hidden, t, accumulate: accumulate ? 1 : 0 },
-    ...(constants ? { constants } : {}),
+    ...(vec4 ? { constants: unitEntry ? { ROW_QUADS: rowQuads, UNIT_QUADS: unitQuads } : { ROW_QUADS: rowQuads } } : {}),
     workgroups: grid1d(device, Math.ceil(o.batch / (ROWS * rowQuads)) * Math.ceil(o.hidden / (UNITS * unitQuads)), invocationsPerGroup(shader, entry)),
   });
 }
