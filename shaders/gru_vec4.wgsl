@@ -64,13 +64,15 @@ struct Slot {
   valid: bool,
 }
 
-// Consecutive invocations take consecutive row groups of the same units (the
-// same weights across a workgroup's lanes), as in gru.wgsl.
-fn slot_of(wg: vec3u, nwg: vec3u, li: u32) -> Slot {
+// The block of invocation li: consecutive invocations take consecutive row
+// groups of the same units (the same weights across a workgroup's lanes), as
+// in gru.wgsl. An invocation takes `quads` unit quads (s.q the first; the
+// others, s.q + 1…, may be past H/4 and are then skipped by the caller).
+fn slot_of(wg: vec3u, nwg: vec3u, li: u32, quads: u32) -> Slot {
   let i = (wg.x + wg.y * nwg.x) * WG + li;
   let row_groups = (params.batch + ROWS - 1u) / ROWS;
   let u = i / row_groups;
-  return Slot((i - u * row_groups) * ROWS, u, u < params.hidden / 4u);
+  return Slot((i - u * row_groups) * ROWS, u * quads, u * quads < params.hidden / 4u);
 }
 
 // activation_fns.wgsl's stable_sigmoid and safe_tanh on each component.
@@ -160,7 +162,7 @@ fn finish_quad(s: Slot, quad: u32, g: ptr<function, array<vec4f, 12>>) {
 @compute @workgroup_size(64, 1, 1)
 fn gru_recurrence_step4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
                         @builtin(local_invocation_index) li: u32) {
-  let s = slot_of(wg, nwg, li);
+  let s = slot_of(wg, nwg, li, 1u);
   if (!s.valid) {
     return;
   }
@@ -203,15 +205,6 @@ fn gru_recurrence_step4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroup
 // 4q..4q+7: each load of dgh then serves both quads' weights) under the cpu
 // profile. The forward always takes one.
 override UNIT_QUADS: u32 = 1u;
-
-// The backward's block: as slot_of, over pairs of unit quads when UNIT_QUADS = 2
-// (s.q the first; the second, s.q + 1, may be past H/4 and is then skipped).
-fn backward_slot_of(wg: vec3u, nwg: vec3u, li: u32) -> Slot {
-  let i = (wg.x + wg.y * nwg.x) * WG + li;
-  let row_groups = (params.batch + ROWS - 1u) / ROWS;
-  let u = i / row_groups;
-  return Slot((i - u * row_groups) * ROWS, u * UNIT_QUADS, u * UNIT_QUADS < params.hidden / 4u);
-}
 
 // One step over four j of the carry's sums for a quad of rows: a[r] +=
 // wm · dgh[row r, t1, j..j+3], column q of wm = W_hh row j + q at the first
@@ -328,7 +321,7 @@ fn backward_quad(s: Slot, q: u32, cin: ptr<function, array<vec4f, 16>>) {
 @compute @workgroup_size(64, 1, 1)
 fn gru_recurrence_backward_step4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
                                  @builtin(local_invocation_index) li: u32) {
-  let s = backward_slot_of(wg, nwg, li);
+  let s = slot_of(wg, nwg, li, UNIT_QUADS);
   if (!s.valid) {
     return;
   }
@@ -360,7 +353,7 @@ fn h0_quad(s: Slot, q: u32, cin: ptr<function, array<vec4f, 16>>) {
 @compute @workgroup_size(64, 1, 1)
 fn gru_backward_h0_4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
                      @builtin(local_invocation_index) li: u32) {
-  let s = backward_slot_of(wg, nwg, li);
+  let s = slot_of(wg, nwg, li, UNIT_QUADS);
   if (!s.valid) {
     return;
   }
