@@ -43,11 +43,11 @@
 //   their partial blocks in workgroup memory behind one barrier.
 //
 // Uniforms: those of conv2d.wgsl (for the adjoint form h, w are x's and oh,
-// ow y's sizes, as in conv_transpose2d.wgsl) and flat_k (forward only). The epilogue adds bias (or the
-// old y with accumulate) while storing, then applies the activation in one
-// loop per activation code, of which only the selected one runs (SwiftShader
-// runs both sides of every branch, so an if-chain per element would pay for
-// all of them).
+// ow y's sizes, as in conv_transpose2d.wgsl) and flat_k (forward only); the
+// forward forms' activation and accumulate are the overrides ACT and
+// ACCUMULATE (pipeline constants: a branch on a uniform would cost both sides
+// on SwiftShader). The epilogue adds the old y (with accumulate) and the
+// bias, applies the activation and stores, once per output.
 // Rows and channels past the ends are clamped on load and never stored.
 // Dispatch (forward forms): grid1d(pixel blocks · ceil(C_out / 32), 16),
 // invocation g = (wg.x + wg.y·num_workgroups.x)·16 + local index takes channel
@@ -240,51 +240,78 @@ fn channel_bases(co0: u32, w_co: u32, wc: ptr<function, array<vec4u, 8>>) {
   }
 }
 
-// Writes the block: pixel p (of 16) goes to y at ybase[p] + co·OH·OW when
-// live[p], plus bias or the old y, then the activation (act_pass).
-fn store_block(acc: ptr<function, MatmulBlock>, ybase: ptr<function, array<u32, 16>>,
-               live: ptr<function, array<bool, 16>>, co0: u32) {
-  var out = (*acc).m;
+// The epilogue of the forward forms, set by src/kernels/conv2d.ts from the
+// call's options as in matmul_block.wgsl (the uniform's act and accumulate
+// are not read here): ACT is the activation's code (activation_fns.wgsl;
+// params.alpha its parameter), ACCUMULATE adds the old y.
+override ACT: u32 = 0u;
+override ACCUMULATE: bool = false;
+
+// Writes tile m of the block (column r: pixel 4i + r, components: channels
+// co0 + 4j .. co0 + 4j + 3) to y at ybase[p] + co·OH·OW where live: the sum,
+// plus the old y with ACCUMULATE, plus the bias bj, through the activation,
+// in one store per output.
+fn store_tile(m: mat4x4<f32>, i: u32, j: u32, ybase: ptr<function, array<u32, 16>>,
+              live: ptr<function, array<bool, 16>>, co0: u32, bj: vec4f) {
   let plane = params.oh * params.ow;
-  for (var e = 0u; e < 128u; e++) {
-    let p = e / 8u;
-    let j = e % 8u;
-    let v = out[(p / 4u) * 8u + j][p % 4u];
+  for (var r = 0u; r < 4u; r++) {
+    let p = 4u * i + r;
     for (var c = 0u; c < 4u; c++) {
       let co = co0 + 4u * j + c;
       if ((*live)[p] && co < params.c_out) {
         let idx = (*ybase)[p] + co * plane;
-        var s = v[c];
-        if (params.accumulate != 0u) { s += y[idx]; }
-        if (params.has_bias != 0u) { s += bias[co]; }
-        y[idx] = s;
+        var s = m[r][c];
+        if (ACCUMULATE) { s += y[idx]; }
+        s += bj[c];
+        y[idx] = act_forward(ACT, s, params.alpha);
       }
     }
   }
-  act_pass(1u, ybase, live, co0);
-  act_pass(2u, ybase, live, co0);
-  act_pass(3u, ybase, live, co0);
-  act_pass(4u, ybase, live, co0);
-  act_pass(5u, ybase, live, co0);
-  act_pass(6u, ybase, live, co0);
-  act_pass(7u, ybase, live, co0);
-  act_pass(8u, ybase, live, co0);
 }
 
-// Applies activation `code` (a constant at each call) to the block's outputs
-// when params.act == code; the loop runs zero times otherwise, so only one
-// activation costs more than a masked pass.
-fn act_pass(code: u32, ybase: ptr<function, array<u32, 16>>, live: ptr<function, array<bool, 16>>, co0: u32) {
-  let count = select(0u, 512u, params.act == code);
-  let plane = params.oh * params.ow;
-  for (var e = 0u; e < count; e++) {
-    let p = e / 32u;
-    let co = co0 + e % 32u;
-    if ((*live)[p] && co < params.c_out) {
-      let idx = (*ybase)[p] + co * plane;
-      y[idx] = act_forward(code, y[idx], params.alpha);
-    }
+// Writes the block through the epilogue, tile by tile; every accumulator is
+// named by a constant, so they stay in registers.
+fn store_block(acc: ptr<function, MatmulBlock>, ybase: ptr<function, array<u32, 16>>,
+               live: ptr<function, array<bool, 16>>, co0: u32) {
+  // The bias of the block's channels (zero without bias), four per vec4.
+  var b: array<vec4f, 8>;
+  let last = params.c_out - 1u;
+  for (var j = 0u; j < 8u; j++) {
+    let c = min(vec4u(co0 + 4u * j) + LANES, vec4u(last));
+    b[j] = select(vec4f(0.0), vec4f(bias[c.x], bias[c.y], bias[c.z], bias[c.w]), params.has_bias != 0u);
   }
+  store_tile((*acc).m[0], 0u, 0u, ybase, live, co0, b[0]);
+  store_tile((*acc).m[1], 0u, 1u, ybase, live, co0, b[1]);
+  store_tile((*acc).m[2], 0u, 2u, ybase, live, co0, b[2]);
+  store_tile((*acc).m[3], 0u, 3u, ybase, live, co0, b[3]);
+  store_tile((*acc).m[4], 0u, 4u, ybase, live, co0, b[4]);
+  store_tile((*acc).m[5], 0u, 5u, ybase, live, co0, b[5]);
+  store_tile((*acc).m[6], 0u, 6u, ybase, live, co0, b[6]);
+  store_tile((*acc).m[7], 0u, 7u, ybase, live, co0, b[7]);
+  store_tile((*acc).m[8], 1u, 0u, ybase, live, co0, b[0]);
+  store_tile((*acc).m[9], 1u, 1u, ybase, live, co0, b[1]);
+  store_tile((*acc).m[10], 1u, 2u, ybase, live, co0, b[2]);
+  store_tile((*acc).m[11], 1u, 3u, ybase, live, co0, b[3]);
+  store_tile((*acc).m[12], 1u, 4u, ybase, live, co0, b[4]);
+  store_tile((*acc).m[13], 1u, 5u, ybase, live, co0, b[5]);
+  store_tile((*acc).m[14], 1u, 6u, ybase, live, co0, b[6]);
+  store_tile((*acc).m[15], 1u, 7u, ybase, live, co0, b[7]);
+  store_tile((*acc).m[16], 2u, 0u, ybase, live, co0, b[0]);
+  store_tile((*acc).m[17], 2u, 1u, ybase, live, co0, b[1]);
+  store_tile((*acc).m[18], 2u, 2u, ybase, live, co0, b[2]);
+  store_tile((*acc).m[19], 2u, 3u, ybase, live, co0, b[3]);
+  store_tile((*acc).m[20], 2u, 4u, ybase, live, co0, b[4]);
+  store_tile((*acc).m[21], 2u, 5u, ybase, live, co0, b[5]);
+  store_tile((*acc).m[22], 2u, 6u, ybase, live, co0, b[6]);
+  store_tile((*acc).m[23], 2u, 7u, ybase, live, co0, b[7]);
+  store_tile((*acc).m[24], 3u, 0u, ybase, live, co0, b[0]);
+  store_tile((*acc).m[25], 3u, 1u, ybase, live, co0, b[1]);
+  store_tile((*acc).m[26], 3u, 2u, ybase, live, co0, b[2]);
+  store_tile((*acc).m[27], 3u, 3u, ybase, live, co0, b[3]);
+  store_tile((*acc).m[28], 3u, 4u, ybase, live, co0, b[4]);
+  store_tile((*acc).m[29], 3u, 5u, ybase, live, co0, b[5]);
+  store_tile((*acc).m[30], 3u, 6u, ybase, live, co0, b[6]);
+  store_tile((*acc).m[31], 3u, 7u, ybase, live, co0, b[7]);
 }
 
 @compute @workgroup_size(16, 1, 1)

@@ -99,6 +99,11 @@ function epilogueParams(op: string, e: Epilogue): Record<string, number> {
   return { has_bias: e.bias ? 1 : 0, act: activationCode(act), alpha: e.alpha ?? DEFAULT_ALPHA[act] ?? 0, accumulate: e.accumulate ? 1 : 0 };
 }
 
+/** conv_block.wgsl's forward epilogue as pipeline constants (its ACT and ACCUMULATE overrides), from the uniforms of `epilogueParams`. */
+function blockEpilogue(ep: Record<string, number>): Record<string, number> {
+  return { ACT: ep.act!, ACCUMULATE: ep.accumulate! };
+}
+
 // The call builders below take checked sizes and leave the buffer checks to
 // the public functions, which name the buffers as their caller does.
 
@@ -143,6 +148,7 @@ export function conv2dForwardCall(device: GPUDevice, label: string, g: ConvWindo
       buffers,
       // Steps over flattened (ci, ky, kx) when C_in < 4 would leave most of a four-channel step empty.
       params: { ...windowParams(g), ...ep, flat_k: g.cin < 4 ? 1 : 0 },
+      constants: blockEpilogue(ep),
       // One block per invocation.
       workgroups: grid1d(device, Math.ceil((g.n * g.oh * g.ow) / BLOCK_ROWS) * Math.ceil(g.cout / BLOCK_COLS), invocationsPerGroup('conv_block', 'conv2d_forward_block')),
     });
@@ -218,6 +224,7 @@ export function convTranspose2dForwardCall(device: GPUDevice, label: string, g: 
       label: `${label} [blocked]`,
       buffers,
       params: { ...window, ...ep },
+      constants: blockEpilogue(ep),
       workgroups: grid1d(device, blocks, invocationsPerGroup('conv_block', 'conv_transpose2d_forward_block')),
     });
   }
