@@ -122,51 +122,71 @@ fn row_bases(co0: u32, w_co: u32, wr: ptr<function, array<vec4u, 4>>) {
   (*wr)[3] = min(vec4u(co0 + 12u) + LANES, last) * w_co;
 }
 
-// Writes the block: channel co0 + c at pixel p goes to y at ybase[p] + co·OH·OW,
-// plus bias or the old y; then the activation (act_rows).
-fn store_rows(acc: ptr<function, MatmulBlock>, ybase: ptr<function, array<u32, 32>>,
-              live: ptr<function, array<bool, 32>>, co0: u32) {
-  var out = (*acc).m;
+// Writes tile m of the block (column r: channel co0 + 4i + r, components:
+// pixels 4j .. 4j + 3) to y at ybase[p] + co·OH·OW where live, through
+// conv_block.wgsl's epilogue (ACCUMULATE, the bias bi of the tile's
+// channels, ACT), one store per output.
+fn store_rows_tile(m: mat4x4<f32>, i: u32, j: u32, ybase: ptr<function, array<u32, 32>>,
+                   live: ptr<function, array<bool, 32>>, co0: u32, bi: vec4f) {
   let plane = params.oh * params.ow;
-  for (var e = 0u; e < 128u; e++) {
-    // e = (i·4 + r)·8 + j: channel 4i + r, pixels 4j .. 4j + 3.
-    let c = e / 8u;
-    let j = e % 8u;
-    let co = co0 + c;
-    let v = out[(c / 4u) * 8u + j][c % 4u];
+  for (var r = 0u; r < 4u; r++) {
+    let co = co0 + 4u * i + r;
     for (var l = 0u; l < 4u; l++) {
       let p = 4u * j + l;
       if ((*live)[p] && co < params.c_out) {
         let idx = (*ybase)[p] + co * plane;
-        var s = v[l];
-        if (params.accumulate != 0u) { s += y[idx]; }
-        if (params.has_bias != 0u) { s += bias[co]; }
-        y[idx] = s;
+        var s = m[r][l];
+        if (ACCUMULATE) { s += y[idx]; }
+        s += bi[r];
+        y[idx] = act_forward(ACT, s, params.alpha);
       }
     }
   }
-  act_rows(1u, ybase, live, co0);
-  act_rows(2u, ybase, live, co0);
-  act_rows(3u, ybase, live, co0);
-  act_rows(4u, ybase, live, co0);
-  act_rows(5u, ybase, live, co0);
-  act_rows(6u, ybase, live, co0);
-  act_rows(7u, ybase, live, co0);
-  act_rows(8u, ybase, live, co0);
 }
 
-// Activation `code` over the block's outputs when params.act == code (act_pass's rule).
-fn act_rows(code: u32, ybase: ptr<function, array<u32, 32>>, live: ptr<function, array<bool, 32>>, co0: u32) {
-  let count = select(0u, 512u, params.act == code);
-  let plane = params.oh * params.ow;
-  for (var e = 0u; e < count; e++) {
-    let p = e % 32u;
-    let co = co0 + e / 32u;
-    if ((*live)[p] && co < params.c_out) {
-      let idx = (*ybase)[p] + co * plane;
-      y[idx] = act_forward(code, y[idx], params.alpha);
-    }
+// Writes the block through the epilogue, tile by tile, every accumulator
+// named by a constant.
+fn store_rows(acc: ptr<function, MatmulBlock>, ybase: ptr<function, array<u32, 32>>,
+              live: ptr<function, array<bool, 32>>, co0: u32) {
+  // The bias of the block's 16 channels (zero without bias), four per vec4.
+  var b: array<vec4f, 4>;
+  let last = params.c_out - 1u;
+  for (var i = 0u; i < 4u; i++) {
+    let c = min(vec4u(co0 + 4u * i) + LANES, vec4u(last));
+    b[i] = select(vec4f(0.0), vec4f(bias[c.x], bias[c.y], bias[c.z], bias[c.w]), params.has_bias != 0u);
   }
+  store_rows_tile((*acc).m[0], 0u, 0u, ybase, live, co0, b[0]);
+  store_rows_tile((*acc).m[1], 0u, 1u, ybase, live, co0, b[0]);
+  store_rows_tile((*acc).m[2], 0u, 2u, ybase, live, co0, b[0]);
+  store_rows_tile((*acc).m[3], 0u, 3u, ybase, live, co0, b[0]);
+  store_rows_tile((*acc).m[4], 0u, 4u, ybase, live, co0, b[0]);
+  store_rows_tile((*acc).m[5], 0u, 5u, ybase, live, co0, b[0]);
+  store_rows_tile((*acc).m[6], 0u, 6u, ybase, live, co0, b[0]);
+  store_rows_tile((*acc).m[7], 0u, 7u, ybase, live, co0, b[0]);
+  store_rows_tile((*acc).m[8], 1u, 0u, ybase, live, co0, b[1]);
+  store_rows_tile((*acc).m[9], 1u, 1u, ybase, live, co0, b[1]);
+  store_rows_tile((*acc).m[10], 1u, 2u, ybase, live, co0, b[1]);
+  store_rows_tile((*acc).m[11], 1u, 3u, ybase, live, co0, b[1]);
+  store_rows_tile((*acc).m[12], 1u, 4u, ybase, live, co0, b[1]);
+  store_rows_tile((*acc).m[13], 1u, 5u, ybase, live, co0, b[1]);
+  store_rows_tile((*acc).m[14], 1u, 6u, ybase, live, co0, b[1]);
+  store_rows_tile((*acc).m[15], 1u, 7u, ybase, live, co0, b[1]);
+  store_rows_tile((*acc).m[16], 2u, 0u, ybase, live, co0, b[2]);
+  store_rows_tile((*acc).m[17], 2u, 1u, ybase, live, co0, b[2]);
+  store_rows_tile((*acc).m[18], 2u, 2u, ybase, live, co0, b[2]);
+  store_rows_tile((*acc).m[19], 2u, 3u, ybase, live, co0, b[2]);
+  store_rows_tile((*acc).m[20], 2u, 4u, ybase, live, co0, b[2]);
+  store_rows_tile((*acc).m[21], 2u, 5u, ybase, live, co0, b[2]);
+  store_rows_tile((*acc).m[22], 2u, 6u, ybase, live, co0, b[2]);
+  store_rows_tile((*acc).m[23], 2u, 7u, ybase, live, co0, b[2]);
+  store_rows_tile((*acc).m[24], 3u, 0u, ybase, live, co0, b[3]);
+  store_rows_tile((*acc).m[25], 3u, 1u, ybase, live, co0, b[3]);
+  store_rows_tile((*acc).m[26], 3u, 2u, ybase, live, co0, b[3]);
+  store_rows_tile((*acc).m[27], 3u, 3u, ybase, live, co0, b[3]);
+  store_rows_tile((*acc).m[28], 3u, 4u, ybase, live, co0, b[3]);
+  store_rows_tile((*acc).m[29], 3u, 5u, ybase, live, co0, b[3]);
+  store_rows_tile((*acc).m[30], 3u, 6u, ybase, live, co0, b[3]);
+  store_rows_tile((*acc).m[31], 3u, 7u, ybase, live, co0, b[3]);
 }
 
 @compute @workgroup_size(16, 1, 1)

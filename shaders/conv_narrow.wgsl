@@ -30,9 +30,9 @@
 //   (or y += the sum with accumulate = 1), iy = oy·stride_h − pad_h + ky·dil_h,
 //   ix = ox·stride_w − pad_w + kx·dil_w. SLIDE: stride_w = dil_w = 1.
 //   An invocation owns 16 pixels (four vec4 accumulators) and loops over
-//   every input channel and tap; the epilogue runs one pass per activation
-//   code, only the selected one non-empty (an if-chain per element would run
-//   every branch on SwiftShader).
+//   every input channel and tap; the epilogue (the overrides ACT and
+//   ACCUMULATE: a branch on a uniform would run both sides on SwiftShader)
+//   stores each output once.
 //   Thread t = ((n·C_out + co)·OH + oy)·⌈OW / 16⌉ + ox / 16.
 //   Dispatch: grid1d(N·C_out·OH·⌈OW / 16⌉, 64).
 //
@@ -101,33 +101,23 @@ fn pick16(acc: array<vec4f, 4>, p: u32) -> f32 {
   return v[p & 3u];
 }
 
-// Writes pixel p < count of the 16 to y[base + p·step], plus bias or the
-// old y; then the activation, in one pass per activation code of which only
-// the selected one is non-empty.
+// The epilogue of the forward forms, set by src/kernels/conv2d.ts from the
+// call's options (pipeline constants, as conv_block.wgsl's): ACT is the
+// activation's code (activation_fns.wgsl; params.alpha its parameter),
+// ACCUMULATE adds the old y.
+override ACT: u32 = 0u;
+override ACCUMULATE: bool = false;
+
+// Writes pixel p < count of the 16 to y[base + p·step]: the sum, plus the old
+// y with ACCUMULATE, plus the bias, through the activation, one store each.
 fn store16(acc: array<vec4f, 4>, base: u32, step: u32, count: u32, co: u32) {
+  let b = select(0.0, bias[co], params.has_bias != 0u);
   for (var p = 0u; p < count; p++) {
     let idx = base + p * step;
     var v = pick16(acc, p);
-    if (params.accumulate != 0u) { v += y[idx]; }
-    if (params.has_bias != 0u) { v += bias[co]; }
-    y[idx] = v;
-  }
-  act16(1u, base, step, count);
-  act16(2u, base, step, count);
-  act16(3u, base, step, count);
-  act16(4u, base, step, count);
-  act16(5u, base, step, count);
-  act16(6u, base, step, count);
-  act16(7u, base, step, count);
-  act16(8u, base, step, count);
-}
-
-// Activation `code` over y[base + p·step] for p < count when params.act == code.
-fn act16(code: u32, base: u32, step: u32, count: u32) {
-  let m = select(0u, count, params.act == code);
-  for (var p = 0u; p < m; p++) {
-    let idx = base + p * step;
-    y[idx] = act_forward(code, y[idx], params.alpha);
+    if (ACCUMULATE) { v += y[idx]; }
+    v += b;
+    y[idx] = act_forward(ACT, v, params.alpha);
   }
 }
 

@@ -125,7 +125,7 @@ export function conv2dForwardCall(device: GPUDevice, label: string, g: ConvWindo
       buffers,
       params: { ...windowParams(g), ...ep },
       // Consecutive taps read adjacent columns: slide the row window.
-      constants: { SLIDE: g.sw === 1 && g.dw === 1 ? 1 : 0 },
+      constants: { ...blockEpilogue(ep), SLIDE: g.sw === 1 && g.dw === 1 ? 1 : 0 },
       workgroups: grid1d(device, g.n * g.cout * g.oh * Math.ceil(g.ow / NARROW_PIXELS), invocationsPerGroup('conv_narrow', 'conv2d_forward_narrow')),
     });
   }
@@ -137,6 +137,7 @@ export function conv2dForwardCall(device: GPUDevice, label: string, g: ConvWindo
       label: `${label} [blocked]`,
       buffers,
       params: { ...windowParams(g), ...ep },
+      constants: blockEpilogue(ep),
       workgroups: grid1d(device, Math.ceil((g.n * g.oh * g.ow) / ROWS_BLOCK_PIXELS) * Math.ceil(g.cout / ROWS_BLOCK_CHANNELS), invocationsPerGroup('conv_block_rows', 'conv2d_forward_rows')),
     });
   }
@@ -188,7 +189,7 @@ export function convTranspose2dForwardCall(device: GPUDevice, label: string, g: 
       buffers,
       params: { ...window, ...ep },
       // A phase's next tap reads one input column to the left when the dilation divides the stride.
-      constants: { SLIDE: g.sw % g.dw === 0 ? 1 : 0 },
+      constants: { ...blockEpilogue(ep), SLIDE: g.sw % g.dw === 0 ? 1 : 0 },
       workgroups: grid1d(device, g.n * g.cin * g.sh * g.sw * qh * Math.ceil(qw / NARROW_PIXELS), invocationsPerGroup('conv_narrow', 'conv_transpose2d_forward_narrow')),
     });
   }
@@ -202,6 +203,7 @@ export function convTranspose2dForwardCall(device: GPUDevice, label: string, g: 
       label: `${label} [blocked]`,
       buffers,
       params: { ...window, ...ep },
+      constants: blockEpilogue(ep),
       workgroups: grid1d(device, rowBlocks, invocationsPerGroup('conv_block_flat', 'conv_transpose2d_forward_rows_flat')),
     });
   }
@@ -212,6 +214,7 @@ export function convTranspose2dForwardCall(device: GPUDevice, label: string, g: 
       label: `${label} [blocked]`,
       buffers,
       params: { ...window, ...ep },
+      constants: blockEpilogue(ep),
       workgroups: grid1d(device, rowBlocks, invocationsPerGroup('conv_block_rows', 'conv_transpose2d_forward_rows')),
     });
   }
