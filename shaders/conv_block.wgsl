@@ -110,32 +110,39 @@ fn gather_w(wc: vec4u, c0: u32, w_ci: u32, tap: u32) -> mat4x4<f32> {
     select(z, vec4f(weight[i3.x], weight[i3.y], weight[i3.z], weight[i3.w]), c0 + 3u < cin));
 }
 
+// The x offsets and in-range masks of the block's 16 pixels for the tap
+// that shifts them by (sy, sx): pixel 4i + r at component r of off[i], ok[i].
+fn tap_offsets(px: ptr<function, Pixels>, sy: i32, sx: i32,
+               off: ptr<function, array<vec4i, 4>>, ok: ptr<function, array<vec4<bool>, 4>>) {
+  let hv = vec4u(params.h);
+  let wv = vec4u(params.w);
+  let wi = vec4i(i32(params.w));
+  let y0 = (*px).iy[0] + vec4i(sy);
+  let x0 = (*px).ix[0] + vec4i(sx);
+  (*ok)[0] = (vec4u(y0) < hv) & (vec4u(x0) < wv);
+  (*off)[0] = (*px).xb[0] + y0 * wi + x0;
+  let y1 = (*px).iy[1] + vec4i(sy);
+  let x1 = (*px).ix[1] + vec4i(sx);
+  (*ok)[1] = (vec4u(y1) < hv) & (vec4u(x1) < wv);
+  (*off)[1] = (*px).xb[1] + y1 * wi + x1;
+  let y2 = (*px).iy[2] + vec4i(sy);
+  let x2 = (*px).ix[2] + vec4i(sx);
+  (*ok)[2] = (vec4u(y2) < hv) & (vec4u(x2) < wv);
+  (*off)[2] = (*px).xb[2] + y2 * wi + x2;
+  let y3 = (*px).iy[3] + vec4i(sy);
+  let x3 = (*px).ix[3] + vec4i(sx);
+  (*ok)[3] = (vec4u(y3) < hv) & (vec4u(x3) < wv);
+  (*off)[3] = (*px).xb[3] + y3 * wi + x3;
+}
+
 // acc += one tap over all input channels: the pixels read x at row iy + sy,
 // column ix + sx; the 32 output channels' weights start at wc[j] + tap, and
 // the next input channel is w_ci further.
 fn tap_mma(acc: ptr<function, MatmulBlock>, px: ptr<function, Pixels>, sy: i32, sx: i32,
            wc: ptr<function, array<vec4u, 8>>, w_ci: u32, tap: u32) {
-  let hv = vec4u(params.h);
-  let wv = vec4u(params.w);
-  let wi = vec4i(i32(params.w));
   var off: array<vec4i, 4>;
   var ok: array<vec4<bool>, 4>;
-  let y0 = (*px).iy[0] + vec4i(sy);
-  let x0 = (*px).ix[0] + vec4i(sx);
-  ok[0] = (vec4u(y0) < hv) & (vec4u(x0) < wv);
-  off[0] = (*px).xb[0] + y0 * wi + x0;
-  let y1 = (*px).iy[1] + vec4i(sy);
-  let x1 = (*px).ix[1] + vec4i(sx);
-  ok[1] = (vec4u(y1) < hv) & (vec4u(x1) < wv);
-  off[1] = (*px).xb[1] + y1 * wi + x1;
-  let y2 = (*px).iy[2] + vec4i(sy);
-  let x2 = (*px).ix[2] + vec4i(sx);
-  ok[2] = (vec4u(y2) < hv) & (vec4u(x2) < wv);
-  off[2] = (*px).xb[2] + y2 * wi + x2;
-  let y3 = (*px).iy[3] + vec4i(sy);
-  let x3 = (*px).ix[3] + vec4i(sx);
-  ok[3] = (vec4u(y3) < hv) & (vec4u(x3) < wv);
-  off[3] = (*px).xb[3] + y3 * wi + x3;
+  tap_offsets(px, sy, sx, &off, &ok);
   for (var c0 = 0u; c0 < params.c_in; c0 += 4u) {
     var ak: array<mat4x4<f32>, 4>;
     var bk: array<mat4x4<f32>, 8>;
@@ -314,33 +321,72 @@ fn store_block(acc: ptr<function, MatmulBlock>, ybase: ptr<function, array<u32, 
   store_tile((*acc).m[31], 3u, 7u, ybase, live, co0, b[7]);
 }
 
-@compute @workgroup_size(16, 1, 1)
-fn conv2d_forward_block(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                        @builtin(local_invocation_index) li: u32) {
+// The forward correlation's block of 16 output pixels from flattened (n, oy, ox)
+// index p0: each pixel's input row, column and image offset for the tap with
+// zero shift, its offset in y (at channel 0) and whether it exists.
+fn forward_pixels(p0: u32, px: ptr<function, Pixels>, ybase: ptr<function, array<u32, 16>>, live: ptr<function, array<bool, 16>>) {
   let plane = params.oh * params.ow;
   let total = params.n * plane;
-  let pblocks = (total + 15u) / 16u;
-  let g = (wg.x + wg.y * nwg.x) * WGF + li;
-  if (g >= pblocks * ((params.c_out + 31u) / 32u)) { return; }
-  let cb = g / pblocks;
-  let p0 = (g - cb * pblocks) * 16u;
-  let co0 = cb * 32u;
   let chw = params.c_in * params.h * params.w;
-  var px: Pixels;
-  var ybase: array<u32, 16>;
-  var live: array<bool, 16>;
   for (var p = 0u; p < 16u; p++) {
     let t = min(p0 + p, total - 1u);
     let n = t / plane;
     let r = t - n * plane;
     let oy = r / params.ow;
     let ox = r - oy * params.ow;
-    px.iy[p / 4u][p % 4u] = i32(oy * params.stride_h) - i32(params.pad_h);
-    px.ix[p / 4u][p % 4u] = i32(ox * params.stride_w) - i32(params.pad_w);
-    px.xb[p / 4u][p % 4u] = i32(n * chw);
-    ybase[p] = n * params.c_out * plane + r;
-    live[p] = p0 + p < total;
+    (*px).iy[p / 4u][p % 4u] = i32(oy * params.stride_h) - i32(params.pad_h);
+    (*px).ix[p / 4u][p % 4u] = i32(ox * params.stride_w) - i32(params.pad_w);
+    (*px).xb[p / 4u][p % 4u] = i32(n * chw);
+    (*ybase)[p] = n * params.c_out * plane + r;
+    (*live)[p] = p0 + p < total;
   }
+}
+
+// The adjoint's block: 16 output pixels of phase (ry, rx) from index p0 of
+// the phase's flattened (n, qy, qx) order (QH × QW per image), as forward_pixels.
+fn transpose_pixels(p0: u32, ry: u32, rx: u32, px: ptr<function, Pixels>, ybase: ptr<function, array<u32, 16>>,
+                    live: ptr<function, array<bool, 16>>) {
+  let qh = (params.oh + params.stride_h - 1u) / params.stride_h;
+  let qw = (params.ow + params.stride_w - 1u) / params.stride_w;
+  let per_phase = params.n * qh * qw;
+  let chw = params.c_in * params.h * params.w;
+  let plane = params.oh * params.ow;
+  for (var p = 0u; p < 16u; p++) {
+    let t = min(p0 + p, per_phase - 1u);
+    let n = t / (qh * qw);
+    let r = t - n * qh * qw;
+    let qy = r / qw;
+    let qx = r - qy * qw;
+    let oy = qy * params.stride_h + ry;
+    let ox = qx * params.stride_w + rx;
+    (*px).iy[p / 4u][p % 4u] = i32(qy);
+    (*px).ix[p / 4u][p % 4u] = i32(qx);
+    (*px).xb[p / 4u][p % 4u] = i32(n * chw);
+    (*ybase)[p] = n * params.c_out * plane + oy * params.ow + ox;
+    (*live)[p] = p0 + p < per_phase && oy < params.oh && ox < params.ow;
+  }
+}
+
+// The pixel blocks of each phase of the adjoint (16 pixels each).
+fn blocks_per_phase() -> u32 {
+  let qh = (params.oh + params.stride_h - 1u) / params.stride_h;
+  let qw = (params.ow + params.stride_w - 1u) / params.stride_w;
+  return (params.n * qh * qw + 15u) / 16u;
+}
+
+@compute @workgroup_size(16, 1, 1)
+fn conv2d_forward_block(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                        @builtin(local_invocation_index) li: u32) {
+  let pblocks = (params.n * params.oh * params.ow + 15u) / 16u;
+  let g = (wg.x + wg.y * nwg.x) * WGF + li;
+  if (g >= pblocks * ((params.c_out + 31u) / 32u)) { return; }
+  let cb = g / pblocks;
+  let p0 = (g - cb * pblocks) * 16u;
+  let co0 = cb * 32u;
+  var px: Pixels;
+  var ybase: array<u32, 16>;
+  var live: array<bool, 16>;
+  forward_pixels(p0, &px, &ybase, &live);
   let ksize = params.kh * params.kw;
   var wc: array<vec4u, 8>;
   channel_bases(co0, params.c_in * ksize, &wc);
@@ -367,10 +413,7 @@ fn conv_transpose2d_forward_block(@builtin(workgroup_id) wg: vec3u, @builtin(num
                                   @builtin(local_invocation_index) li: u32) {
   let sh = params.stride_h;
   let sw = params.stride_w;
-  let qh = (params.oh + sh - 1u) / sh;
-  let qw = (params.ow + sw - 1u) / sw;
-  let per_phase = params.n * qh * qw;
-  let bpp = (per_phase + 15u) / 16u; // blocks per phase
+  let bpp = blocks_per_phase();
   let pblocks = sh * sw * bpp;
   let g = (wg.x + wg.y * nwg.x) * WGF + li;
   if (g >= pblocks * ((params.c_out + 31u) / 32u)) { return; }
@@ -381,25 +424,10 @@ fn conv_transpose2d_forward_block(@builtin(workgroup_id) wg: vec3u, @builtin(num
   let ry = phase / sw;
   let rx = phase - ry * sw;
   let co0 = cb * 32u;
-  let chw = params.c_in * params.h * params.w;
-  let plane = params.oh * params.ow;
   var px: Pixels;
   var ybase: array<u32, 16>;
   var live: array<bool, 16>;
-  for (var p = 0u; p < 16u; p++) {
-    let t = min(p0 + p, per_phase - 1u);
-    let n = t / (qh * qw);
-    let r = t - n * qh * qw;
-    let qy = r / qw;
-    let qx = r - qy * qw;
-    let oy = qy * sh + ry;
-    let ox = qx * sw + rx;
-    px.iy[p / 4u][p % 4u] = i32(qy);
-    px.ix[p / 4u][p % 4u] = i32(qx);
-    px.xb[p / 4u][p % 4u] = i32(n * chw);
-    ybase[p] = n * params.c_out * plane + oy * params.ow + ox;
-    live[p] = p0 + p < per_phase && oy < params.oh && ox < params.ow;
-  }
+  transpose_pixels(p0, ry, rx, &px, &ybase, &live);
   let ksize = params.kh * params.kw;
   var wc: array<vec4u, 8>;
   channel_bases(co0, ksize, &wc);

@@ -1,5 +1,5 @@
 // matmul_subgroup: the 16×32 register-blocked matmul, loads of B shared through subgroup broadcasts.
-// requires: matmul_subgroups_enable.wgsl, matmul_block.wgsl
+// requires: matmul_subgroups_enable.wgsl, matmul_block.wgsl, block_share.wgsl
 //
 // C = act(op(A) · op(B) + bias), or C += op(A) · op(B). Shapes, blocking, loads
 // and epilogue: matmul_block.wgsl.
@@ -7,25 +7,13 @@
 // columns, so all invocations of a subgroup need the same eight Bk at each
 // step of K: the invocation with subgroup_invocation_id s (mod 4) loads Bk s
 // and s + 4, and every invocation takes the eight from lanes 0..3 by
-// subgroupBroadcast, a quarter of the loads of B. This needs subgroups of at
+// subgroupBroadcast (block_share.wgsl), a quarter of the loads of B. This needs subgroups of at
 // least 4 invocations (WebGPU guarantees 4 to 128). No invocation leaves early
 // (rows past M are clamped and never stored), so the broadcasts stay in
 // uniform control flow.
 // A workgroup is one SIMD group of SwiftShader (4 lanes); workgroups of 8 were
 // measured slower there, and leave more rows idle when M is not a multiple of 128.
 // Dispatch: (ceil(N / 32), ceil(M / 64), 1).
-
-// The eight Bk of a step from the pairs (lo, hi) loaded by lanes 0..3.
-fn share_b(lo: mat4x4<f32>, hi: mat4x4<f32>, bk: ptr<function, array<mat4x4<f32>, 8>>) {
-  (*bk)[0] = mat4x4<f32>(subgroupBroadcast(lo[0], 0u), subgroupBroadcast(lo[1], 0u), subgroupBroadcast(lo[2], 0u), subgroupBroadcast(lo[3], 0u));
-  (*bk)[1] = mat4x4<f32>(subgroupBroadcast(lo[0], 1u), subgroupBroadcast(lo[1], 1u), subgroupBroadcast(lo[2], 1u), subgroupBroadcast(lo[3], 1u));
-  (*bk)[2] = mat4x4<f32>(subgroupBroadcast(lo[0], 2u), subgroupBroadcast(lo[1], 2u), subgroupBroadcast(lo[2], 2u), subgroupBroadcast(lo[3], 2u));
-  (*bk)[3] = mat4x4<f32>(subgroupBroadcast(lo[0], 3u), subgroupBroadcast(lo[1], 3u), subgroupBroadcast(lo[2], 3u), subgroupBroadcast(lo[3], 3u));
-  (*bk)[4] = mat4x4<f32>(subgroupBroadcast(hi[0], 0u), subgroupBroadcast(hi[1], 0u), subgroupBroadcast(hi[2], 0u), subgroupBroadcast(hi[3], 0u));
-  (*bk)[5] = mat4x4<f32>(subgroupBroadcast(hi[0], 1u), subgroupBroadcast(hi[1], 1u), subgroupBroadcast(hi[2], 1u), subgroupBroadcast(hi[3], 1u));
-  (*bk)[6] = mat4x4<f32>(subgroupBroadcast(hi[0], 2u), subgroupBroadcast(hi[1], 2u), subgroupBroadcast(hi[2], 2u), subgroupBroadcast(hi[3], 2u));
-  (*bk)[7] = mat4x4<f32>(subgroupBroadcast(hi[0], 3u), subgroupBroadcast(hi[1], 3u), subgroupBroadcast(hi[2], 3u), subgroupBroadcast(hi[3], 3u));
-}
 
 @compute @workgroup_size(4, 1, 1)
 fn matmul_subgroup(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32,

@@ -13,8 +13,11 @@ import { checkSizes } from './sizes.ts';
  *   shaders/conv_transpose2d.wgsl); the portable choice for GPUs.
  * - `blocked`: implicit GEMM in 16×32 register blocks (shaders/conv_block.wgsl),
  *   for adapters that run a workgroup on a CPU thread.
+ * - `subgroup`: `blocked` with the weight loads of its 16×32-block forward
+ *   forms shared by subgroup broadcasts (shaders/conv_block_subgroup.wgsl);
+ *   its other products as `blocked`. Needs the 'subgroups' feature.
  */
-export const CONV_VARIANTS = ['general', 'blocked'] as const;
+export const CONV_VARIANTS = ['general', 'blocked', 'subgroup'] as const;
 
 export type ConvVariant = (typeof CONV_VARIANTS)[number];
 

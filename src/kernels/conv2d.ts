@@ -27,19 +27,37 @@ export type ConvProduct = 'conv2d_forward' | 'conv_transpose2d_forward' | 'conv2
  * The kernel a conv product uses by default: `blocked` under the `cpu` kernel
  * profile (for the forward forms only when there are at least 8 output
  * channels to fill its blocks with, or at most NARROW_CHANNELS, which it
- * runs on conv_narrow.wgsl), `general` under `gpu`.
+ * runs on conv_narrow.wgsl), as `subgroup` when the device has the
+ * 'subgroups' feature; `general` under `gpu`.
  */
 export function defaultConvVariant(device: GPUDevice, product: ConvProduct, outChannels: number): ConvVariant {
   if (kernelProfile(device) !== 'cpu') return 'general';
-  if (product !== 'conv2d_backward_weight' && outChannels <= NARROW_CHANNELS) return 'blocked';
-  return product === 'conv2d_backward_weight' || outChannels >= 8 ? 'blocked' : 'general';
+  const blocked = device.features.has('subgroups') ? 'subgroup' : 'blocked';
+  if (product !== 'conv2d_backward_weight' && outChannels <= NARROW_CHANNELS) return blocked;
+  return product === 'conv2d_backward_weight' || outChannels >= 8 ? blocked : 'general';
 }
 
 function resolveVariant(device: GPUDevice, label: string, product: ConvProduct, outChannels: number, v: ConvVariant | undefined): ConvVariant {
   if (v === undefined) return defaultConvVariant(device, product, outChannels);
   if (!CONV_VARIANTS.includes(v)) throw new Error(`${label}: unknown variant '${v}': expected one of ${CONV_VARIANTS.join(', ')}`);
+  if (v === 'subgroup' && !device.features.has('subgroups')) {
+    throw new Error(`${label}: variant 'subgroup' needs the 'subgroups' feature, and the device was created without it: use 'blocked' or 'general'`);
+  }
   return v;
 }
+
+/**
+ * The grid of a conv_block_subgroup.wgsl entry: per phase (1 for the
+ * correlation) the pixel blocks in groups of one workgroup's invocations, one
+ * workgroup per group and block of 32 output channels.
+ */
+function sharedGrid(device: GPUDevice, entry: string, phases: number, blocksPerPhase: number, channelBlocks: number): [number, number, number] {
+  const per = invocationsPerGroup('conv_block_subgroup', entry);
+  return grid1d(device, phases * Math.ceil(blocksPerPhase / per) * per * channelBlocks, per);
+}
+
+/** `blocked` and `subgroup` run the same kernels but for the 16×32-block forward forms. */
+const isBlocked = (v: ConvVariant): boolean => v === 'blocked' || v === 'subgroup';
 
 /**
  * Per invocation of the general kernels (conv2d.wgsl and conv_transpose2d.wgsl's
@@ -117,11 +135,11 @@ export function conv2dForwardCall(device: GPUDevice, label: string, g: ConvWindo
   const ep = epilogueParams(label, e);
   const v = resolveVariant(device, label, 'conv2d_forward', g.cout, variant);
   const buffers = { x: b.inp, weight: b.weight, bias: e.bias ?? placeholderBuffer(device), y: b.out };
-  if (v === 'blocked' && g.cout <= NARROW_CHANNELS) {
+  if (isBlocked(v) && g.cout <= NARROW_CHANNELS) {
     return makeCall(device, {
       shader: 'conv_narrow',
       entry: 'conv2d_forward_narrow',
-      label: `${label} [blocked]`,
+      label: `${label} [${v}]`,
       buffers,
       params: { ...windowParams(g), ...ep },
       // Consecutive taps read adjacent columns: slide the row window.
@@ -129,29 +147,33 @@ export function conv2dForwardCall(device: GPUDevice, label: string, g: ConvWindo
       workgroups: grid1d(device, g.n * g.cout * g.oh * Math.ceil(g.ow / NARROW_PIXELS), invocationsPerGroup('conv_narrow', 'conv2d_forward_narrow')),
     });
   }
-  if (v === 'blocked' && g.cout <= ROWS_BLOCK_CHANNELS && g.cin >= 4) {
+  if (isBlocked(v) && g.cout <= ROWS_BLOCK_CHANNELS && g.cin >= 4) {
     // At most 16 output channels: the block turned around (16 channels × 32 pixels), so none of it is padding.
     return makeCall(device, {
       shader: 'conv_block_rows',
       entry: 'conv2d_forward_rows',
-      label: `${label} [blocked]`,
+      label: `${label} [${v}]`,
       buffers,
       params: { ...windowParams(g), ...ep },
       constants: blockEpilogue(ep),
       workgroups: grid1d(device, Math.ceil((g.n * g.oh * g.ow) / ROWS_BLOCK_PIXELS) * Math.ceil(g.cout / ROWS_BLOCK_CHANNELS), invocationsPerGroup('conv_block_rows', 'conv2d_forward_rows')),
     });
   }
-  if (v === 'blocked') {
+  if (isBlocked(v)) {
+    const pixelBlocks = Math.ceil((g.n * g.oh * g.ow) / BLOCK_ROWS), channelBlocks = Math.ceil(g.cout / BLOCK_COLS);
+    const shared = v === 'subgroup';
     return makeCall(device, {
-      shader: 'conv_block',
-      entry: 'conv2d_forward_block',
-      label: `${label} [blocked]`,
+      shader: shared ? 'conv_block_subgroup' : 'conv_block',
+      entry: shared ? 'conv2d_forward_block_shared' : 'conv2d_forward_block',
+      label: `${label} [${v}]`,
       buffers,
       // Steps over flattened (ci, ky, kx) when C_in < 4 would leave most of a four-channel step empty.
       params: { ...windowParams(g), ...ep, flat_k: g.cin < 4 ? 1 : 0 },
       constants: blockEpilogue(ep),
-      // One block per invocation.
-      workgroups: grid1d(device, Math.ceil((g.n * g.oh * g.ow) / BLOCK_ROWS) * Math.ceil(g.cout / BLOCK_COLS), invocationsPerGroup('conv_block', 'conv2d_forward_block')),
+      // One block per invocation; shared: the workgroup's 4 take 4 pixel blocks of one channel block.
+      workgroups: shared
+        ? sharedGrid(device, 'conv2d_forward_block_shared', 1, pixelBlocks, channelBlocks)
+        : grid1d(device, pixelBlocks * channelBlocks, invocationsPerGroup('conv_block', 'conv2d_forward_block')),
     });
   }
   const [x, y] = grid1d(device, g.n * g.oh * Math.ceil(g.ow / PB), invocationsPerGroup('conv2d', 'conv2d_forward'));
@@ -181,11 +203,11 @@ export function convTranspose2dForwardCall(device: GPUDevice, label: string, g: 
     stride_h: g.sh, stride_w: g.sw, pad_h: g.ph, pad_w: g.pw, dil_h: g.dh, dil_w: g.dw, flat_k: 0,
   };
   const qh = Math.ceil(g.h / g.sh), qw = Math.ceil(g.w / g.sw);
-  if (v === 'blocked' && g.cin <= NARROW_CHANNELS) {
+  if (isBlocked(v) && g.cin <= NARROW_CHANNELS) {
     return makeCall(device, {
       shader: 'conv_narrow',
       entry: 'conv_transpose2d_forward_narrow',
-      label: `${label} [blocked]`,
+      label: `${label} [${v}]`,
       buffers,
       params: { ...window, ...ep },
       // A phase's next tap reads one input column to the left when the dilation divides the stride.
@@ -195,40 +217,44 @@ export function convTranspose2dForwardCall(device: GPUDevice, label: string, g: 
   }
   // Blocks of 16 channels × ROWS_BLOCK_PIXELS pixels of one phase.
   const rowBlocks = g.sh * g.sw * Math.ceil((g.n * qh * qw) / ROWS_BLOCK_PIXELS) * Math.ceil(g.cin / ROWS_BLOCK_CHANNELS);
-  if (v === 'blocked' && g.cin <= ROWS_BLOCK_CHANNELS && g.cout < FLAT_BELOW) {
+  if (isBlocked(v) && g.cin <= ROWS_BLOCK_CHANNELS && g.cout < FLAT_BELOW) {
     // A sum over fewer than 4 channels: steps over flattened (channel, tap) pairs, not mostly empty four-channel steps.
     return makeCall(device, {
       shader: 'conv_block_flat',
       entry: 'conv_transpose2d_forward_rows_flat',
-      label: `${label} [blocked]`,
+      label: `${label} [${v}]`,
       buffers,
       params: { ...window, ...ep },
       constants: blockEpilogue(ep),
       workgroups: grid1d(device, rowBlocks, invocationsPerGroup('conv_block_flat', 'conv_transpose2d_forward_rows_flat')),
     });
   }
-  if (v === 'blocked' && g.cin <= ROWS_BLOCK_CHANNELS) {
+  if (isBlocked(v) && g.cin <= ROWS_BLOCK_CHANNELS) {
     return makeCall(device, {
       shader: 'conv_block_rows',
       entry: 'conv_transpose2d_forward_rows',
-      label: `${label} [blocked]`,
+      label: `${label} [${v}]`,
       buffers,
       params: { ...window, ...ep },
       constants: blockEpilogue(ep),
       workgroups: grid1d(device, rowBlocks, invocationsPerGroup('conv_block_rows', 'conv_transpose2d_forward_rows')),
     });
   }
-  if (v === 'blocked') {
-    // Blocks of BLOCK_ROWS pixels within each of the sh·sw phases, one per invocation.
-    const blocks = g.sh * g.sw * Math.ceil((g.n * qh * qw) / BLOCK_ROWS) * Math.ceil(g.cin / BLOCK_COLS);
+  if (isBlocked(v)) {
+    // Blocks of BLOCK_ROWS pixels within each of the sh·sw phases, one per invocation
+    // (shared: a workgroup's invocations take consecutive blocks of one phase).
+    const perPhase = Math.ceil((g.n * qh * qw) / BLOCK_ROWS), channelBlocks = Math.ceil(g.cin / BLOCK_COLS);
+    const shared = v === 'subgroup';
     return makeCall(device, {
-      shader: 'conv_block',
-      entry: 'conv_transpose2d_forward_block',
-      label: `${label} [blocked]`,
+      shader: shared ? 'conv_block_subgroup' : 'conv_block',
+      entry: shared ? 'conv_transpose2d_forward_block_shared' : 'conv_transpose2d_forward_block',
+      label: `${label} [${v}]`,
       buffers,
       params: { ...window, ...ep },
       constants: blockEpilogue(ep),
-      workgroups: grid1d(device, blocks, invocationsPerGroup('conv_block', 'conv_transpose2d_forward_block')),
+      workgroups: shared
+        ? sharedGrid(device, 'conv_transpose2d_forward_block_shared', g.sh * g.sw, perPhase, channelBlocks)
+        : grid1d(device, g.sh * g.sw * perPhase * channelBlocks, invocationsPerGroup('conv_block', 'conv_transpose2d_forward_block')),
     });
   }
   // Output pixels by phase (y mod stride), PB consecutive pixels of a phase row per invocation.
@@ -252,11 +278,11 @@ export function convTranspose2dForwardCall(device: GPUDevice, label: string, g: 
 export function conv2dBackwardWeightCall(device: GPUDevice, label: string, g: ConvWindow,
   b: { readonly inp: BufferArg; readonly dout: BufferArg; readonly dweight: BufferArg }, accumulate: boolean, variant?: ConvVariant): KernelCall {
   const v = resolveVariant(device, label, 'conv2d_backward_weight', g.cout, variant);
-  if (v === 'blocked' && g.cout <= NARROW_CHANNELS) {
+  if (isBlocked(v) && g.cout <= NARROW_CHANNELS) {
     return makeCall(device, {
       shader: 'conv_narrow',
       entry: 'conv2d_backward_weight_narrow',
-      label: `${label} [blocked]`,
+      label: `${label} [${v}]`,
       buffers: { x: b.inp, dy: b.dout, dweight: b.dweight },
       params: { ...windowParams(g), has_bias: 0, act: 0, alpha: 0, accumulate: accumulate ? 1 : 0 },
       constants: { SLIDE: g.sw === 1 && g.dw === 1 ? 1 : 0, TAPS: Math.min(g.kw, NARROW_TAPS) },
@@ -264,22 +290,22 @@ export function conv2dBackwardWeightCall(device: GPUDevice, label: string, g: Co
       workgroups: grid1d(device, g.cout * g.cin * g.kh * Math.ceil(g.kw / NARROW_TAPS), 1),
     });
   }
-  if (v === 'blocked' && g.cout <= ROWS_BLOCK_CHANNELS) {
+  if (isBlocked(v) && g.cout <= ROWS_BLOCK_CHANNELS) {
     return makeCall(device, {
       shader: 'conv_block_rows',
       entry: 'conv2d_backward_weight_rows',
-      label: `${label} [blocked]`,
+      label: `${label} [${v}]`,
       buffers: { x: b.inp, dy: b.dout, dweight: b.dweight },
       params: { ...windowParams(g), has_bias: 0, act: 0, alpha: 0, accumulate: accumulate ? 1 : 0 },
       // One workgroup per block of 16 output channels × ROWS_BLOCK_PIXELS flattened weights.
       workgroups: grid1d(device, Math.ceil((g.cin * g.kh * g.kw) / ROWS_BLOCK_PIXELS) * Math.ceil(g.cout / ROWS_BLOCK_CHANNELS), 1),
     });
   }
-  if (v === 'blocked') {
+  if (isBlocked(v)) {
     return makeCall(device, {
       shader: 'conv_block',
       entry: 'conv2d_backward_weight_block',
-      label: `${label} [blocked]`,
+      label: `${label} [${v}]`,
       buffers: { x: b.inp, dy: b.dout, dweight: b.dweight },
       params: { ...windowParams(g), has_bias: 0, act: 0, alpha: 0, accumulate: accumulate ? 1 : 0 },
       // One workgroup per block (its invocations split the pixels).

@@ -394,7 +394,27 @@ export const convCases: GpuCase[] = [
           expectLabels(`conv2d ${variant}`, labels([conv2d(device, { x, weight: w, y }, { ...o, variant })]), [variant]);
           expectLabels(`conv_transpose2d backward ${variant}`, labels(convTranspose2dBackward(device, { x, weight: w, dy: yt, dx: x, dweight: w }, { ...t, variant })), [variant, variant]);
         }
-        if (fwd !== (kernelProfile(device) === 'cpu' ? 'blocked' : 'general')) throw new Error(`conv2d default variant ${fwd} under the '${kernelProfile(device)}' kernel profile`);
+        const cpuDefault = device.features.has('subgroups') ? 'subgroup' : 'blocked';
+        if (fwd !== (kernelProfile(device) === 'cpu' ? cpuDefault : 'general')) throw new Error(`conv2d default variant ${fwd} under the '${kernelProfile(device)}' kernel profile`);
+        // 'subgroup' shares the weight loads of the 16×32-block forward forms (conv_block_subgroup.wgsl) and runs the rest as 'blocked';
+        // without the feature it is refused with the reason.
+        if (device.features.has('subgroups')) {
+          const g: Conv2dOptions = { batch: 1, inChannels: 20, outChannels: 20, inH: 4, inW: 4, kernel: 3, padding: 1, variant: 'subgroup' };
+          const sh = conv2dShapes(g);
+          const gb = [sh.x, sh.weight, sh.y].map((d) => createBuffer(device, numel(d) * 4));
+          try {
+            const [bx, bw, by] = gb as [GPUBuffer, GPUBuffer, GPUBuffer];
+            const calls = [conv2d(device, { x: bx, weight: bw, y: by }, g), ...conv2dBackward(device, { x: bx, weight: bw, dy: by, dx: bx, dweight: bw }, g)];
+            const entries = calls.map((c) => c.entry.name).join(', ');
+            for (const c of calls) c.destroy();
+            const want = 'conv2d_forward_block_shared, conv_transpose2d_forward_block_shared, conv2d_backward_weight_block';
+            if (entries !== want) throw new Error(`conv2d 20 -> 20 [subgroup]: entry points ${entries}; expected ${want}`);
+          } finally {
+            for (const b of gb) destroyBuffer(device, b);
+          }
+        } else {
+          await expectThrows('conv2d [subgroup] without the feature', () => conv2d(device, { x, weight: w, y }, { ...o, variant: 'subgroup' }), /needs the 'subgroups' feature/);
+        }
         // 'blocked' turns its blocks around (conv_block_rows.wgsl) for at most 16 output channels of each product, so the
         // geometries above run both forms: 16 -> 16 channels here, 16 -> 20 the 32-channel blocks.
         for (const [cout, form] of [[16, 'rows'], [20, 'block']] as const) {
@@ -412,7 +432,7 @@ export const convCases: GpuCase[] = [
             for (const b of gb) destroyBuffer(device, b);
           }
         }
-        await expectThrows('unknown conv variant', () => conv2d(device, { x, weight: w, y }, { ...o, variant: 'fast' as ConvVariant }), /unknown variant 'fast': expected one of general, blocked/);
+        await expectThrows('unknown conv variant', () => conv2d(device, { x, weight: w, y }, { ...o, variant: 'fast' as ConvVariant }), /unknown variant 'fast': expected one of general, blocked, subgroup/);
       } finally {
         for (const b of bufs) destroyBuffer(device, b);
       }
