@@ -135,6 +135,12 @@ fn tap_offsets(px: ptr<function, Pixels>, sy: i32, sx: i32,
   (*off)[3] = (*px).xb[3] + y3 * wi + x3;
 }
 
+// The four Ak of a tap step: x at the 16 pixels' offsets for channels c0..c0+3.
+fn gather_ak(off: ptr<function, array<vec4i, 4>>, ok: ptr<function, array<vec4<bool>, 4>>, c0: u32) -> array<mat4x4<f32>, 4> {
+  return array<mat4x4<f32>, 4>(gather_x((*off)[0], (*ok)[0], c0), gather_x((*off)[1], (*ok)[1], c0),
+                               gather_x((*off)[2], (*ok)[2], c0), gather_x((*off)[3], (*ok)[3], c0));
+}
+
 // acc += one tap over all input channels: the pixels read x at row iy + sy,
 // column ix + sx; the 32 output channels' weights start at wc[j] + tap, and
 // the next input channel is w_ci further.
@@ -144,12 +150,8 @@ fn tap_mma(acc: ptr<function, MatmulBlock>, px: ptr<function, Pixels>, sy: i32, 
   var ok: array<vec4<bool>, 4>;
   tap_offsets(px, sy, sx, &off, &ok);
   for (var c0 = 0u; c0 < params.c_in; c0 += 4u) {
-    var ak: array<mat4x4<f32>, 4>;
+    var ak = gather_ak(&off, &ok, c0);
     var bk: array<mat4x4<f32>, 8>;
-    ak[0] = gather_x(off[0], ok[0], c0);
-    ak[1] = gather_x(off[1], ok[1], c0);
-    ak[2] = gather_x(off[2], ok[2], c0);
-    ak[3] = gather_x(off[3], ok[3], c0);
     bk[0] = gather_w((*wc)[0], c0, w_ci, tap);
     bk[1] = gather_w((*wc)[1], c0, w_ci, tap);
     bk[2] = gather_w((*wc)[2], c0, w_ci, tap);

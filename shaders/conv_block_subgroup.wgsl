@@ -32,12 +32,8 @@ fn tap_mma_shared(acc: ptr<function, MatmulBlock>, px: ptr<function, Pixels>, sy
   var ok: array<vec4<bool>, 4>;
   tap_offsets(px, sy, sx, &off, &ok);
   for (var c0 = 0u; c0 < params.c_in; c0 += 4u) {
-    var ak: array<mat4x4<f32>, 4>;
+    var ak = gather_ak(&off, &ok, c0);
     var bk: array<mat4x4<f32>, 8>;
-    ak[0] = gather_x(off[0], ok[0], c0);
-    ak[1] = gather_x(off[1], ok[1], c0);
-    ak[2] = gather_x(off[2], ok[2], c0);
-    ak[3] = gather_x(off[3], ok[3], c0);
     share_b(gather_w(wb[0], c0, w_ci, tap), gather_w(wb[1], c0, w_ci, tap), &bk);
     block_mma(acc, &ak, &bk);
   }
