@@ -8,13 +8,15 @@
 #   fortunes   - text (Debian's fortune cookies) for --dataset text
 #   python3-torch, python3-numpy - PyTorch, for the tests of `webgpu-vae export --pytorch`
 #                (DistributedDataParallel on CPU); the library itself does not need them
+#   python3-rdkit - RDKit for Python: the PyTorch sequence reference's validity,
+#                uniqueness and novelty (scripts/torch_sequence_reference.py and its tests)
 # Set WEBGPU_VAE_SKIP_APT=1 to skip this check (e.g. when Chrome lives elsewhere
 # and CHROMIUM_PATH points at it).
 set -euo pipefail
 
 if [[ "${WEBGPU_VAE_SKIP_APT:-}" == "1" ]]; then exit 0; fi
 
-want=(chromium libvulkan1 dataset-fashion-mnist rdkit-data fortunes python3-torch python3-numpy "$@")
+want=(chromium libvulkan1 dataset-fashion-mnist rdkit-data fortunes python3-torch python3-numpy python3-rdkit "$@")
 missing=()
 for p in "${want[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
