@@ -492,20 +492,11 @@ fn gather_dy(db: vec4u, cof: vec4u) -> mat4x4<f32> {
                      vec4f(dy[i2.x], dy[i2.y], dy[i2.z], dy[i2.w]), vec4f(dy[i3.x], dy[i3.y], dy[i3.z], dy[i3.w]));
 }
 
-@compute @workgroup_size(8, 1, 1)
-fn conv2d_backward_weight_block(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                                @builtin(local_invocation_index) li: u32) {
+// The Taps of flattened weight indices k0..k0+15 (clamped to the last).
+fn weight_taps(k0: u32) -> Taps {
   let ksize = params.kh * params.kw;
   let kcount = params.c_in * ksize;
-  let kblocks = (kcount + 15u) / 16u;
-  let b = wg.x + wg.y * nwg.x;
-  // The whole workgroup leaves together (before the barrier) when past the last block.
-  if (b >= kblocks * ((params.c_out + 31u) / 32u)) { return; }
-  let cb = b / kblocks;
-  let k0 = (b - cb * kblocks) * 16u;
-  let co0 = cb * 32u;
   let hw = params.h * params.w;
-  let plane = params.oh * params.ow;
   var taps: Taps;
   for (var r = 0u; r < 16u; r++) {
     let k = min(k0 + r, kcount - 1u);
@@ -519,39 +510,71 @@ fn conv2d_backward_weight_block(@builtin(workgroup_id) wg: vec3u, @builtin(num_w
     taps.sy[r / 4u][r % 4u] = sy;
     taps.sx[r / 4u][r % 4u] = sx;
   }
-  var cof: array<vec4u, 8>;
-  channel_bases(co0, plane, &cof);
+  return taps;
+}
+
+// Output pixels 4q..4q+3 of the flattened (n, oy, ox) order (clamped to the
+// last, alive where inside): pb, py, pxc are x's offset, row and column of the
+// tap with zero shift, db the offset of dy[n, 0, oy, ox].
+struct PixelQuad {
+  pb: vec4i,
+  py: vec4i,
+  pxc: vec4i,
+  alive: vec4<bool>,
+  db: vec4u,
+}
+
+fn pixel_quad(q: u32) -> PixelQuad {
+  let plane = params.oh * params.ow;
   let total = params.n * plane;
-  let quads = (total + 3u) / 4u;
-  let chw = i32(params.c_in * hw);
+  let t = vec4u(q * 4u) + LANES;
+  let tc = min(t, vec4u(total - 1u));
+  let n = tc / vec4u(plane);
+  let r = tc - n * plane;
+  let oy = r / vec4u(params.ow);
+  let ox = r - oy * params.ow;
+  let py = vec4i(oy * params.stride_h);
+  let pxc = vec4i(ox * params.stride_w);
+  let pb = vec4i(n) * i32(params.c_in * params.h * params.w) + py * i32(params.w) + pxc;
+  // Dead pixels read dy as zero through a zero x (alive masks the gathers of x).
+  return PixelQuad(pb, py, pxc, t < vec4u(total), n * (params.c_out * plane) + r);
+}
+
+// The four Ak of a backward-weight step: x at the 16 taps for the pixel quad p.
+fn gather_ak_taps(t: ptr<function, Taps>, p: PixelQuad) -> array<mat4x4<f32>, 4> {
+  return array<mat4x4<f32>, 4>(gather_taps(t, 0u, p.pb, p.py, p.pxc, p.alive), gather_taps(t, 1u, p.pb, p.py, p.pxc, p.alive),
+                               gather_taps(t, 2u, p.pb, p.py, p.pxc, p.alive), gather_taps(t, 3u, p.pb, p.py, p.pxc, p.alive));
+}
+
+@compute @workgroup_size(8, 1, 1)
+fn conv2d_backward_weight_block(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                                @builtin(local_invocation_index) li: u32) {
+  let ksize = params.kh * params.kw;
+  let kcount = params.c_in * ksize;
+  let kblocks = (kcount + 15u) / 16u;
+  let b = wg.x + wg.y * nwg.x;
+  // The whole workgroup leaves together (before the barrier) when past the last block.
+  if (b >= kblocks * ((params.c_out + 31u) / 32u)) { return; }
+  let cb = b / kblocks;
+  let k0 = (b - cb * kblocks) * 16u;
+  let co0 = cb * 32u;
+  var taps = weight_taps(k0);
+  var cof: array<vec4u, 8>;
+  channel_bases(co0, params.oh * params.ow, &cof);
+  let quads = (params.n * params.oh * params.ow + 3u) / 4u;
   var acc: MatmulBlock;
   for (var q = li; q < quads; q += SPLIT) {
-    let t = vec4u(q * 4u) + LANES;
-    let alive = t < vec4u(total);
-    let tc = min(t, vec4u(total - 1u));
-    let n = tc / vec4u(plane);
-    let r = tc - n * plane;
-    let oy = r / vec4u(params.ow);
-    let ox = r - oy * params.ow;
-    let py = vec4i(oy * params.stride_h);
-    let pxc = vec4i(ox * params.stride_w);
-    let pb = vec4i(n) * chw + py * i32(params.w) + pxc;
-    // Dead pixels read dy as zero through a zero x (alive masks the gathers of x).
-    let db = n * (params.c_out * plane) + r;
-    var ak: array<mat4x4<f32>, 4>;
+    let p = pixel_quad(q);
+    var ak = gather_ak_taps(&taps, p);
     var bk: array<mat4x4<f32>, 8>;
-    ak[0] = gather_taps(&taps, 0u, pb, py, pxc, alive);
-    ak[1] = gather_taps(&taps, 1u, pb, py, pxc, alive);
-    ak[2] = gather_taps(&taps, 2u, pb, py, pxc, alive);
-    ak[3] = gather_taps(&taps, 3u, pb, py, pxc, alive);
-    bk[0] = gather_dy(db, cof[0]);
-    bk[1] = gather_dy(db, cof[1]);
-    bk[2] = gather_dy(db, cof[2]);
-    bk[3] = gather_dy(db, cof[3]);
-    bk[4] = gather_dy(db, cof[4]);
-    bk[5] = gather_dy(db, cof[5]);
-    bk[6] = gather_dy(db, cof[6]);
-    bk[7] = gather_dy(db, cof[7]);
+    bk[0] = gather_dy(p.db, cof[0]);
+    bk[1] = gather_dy(p.db, cof[1]);
+    bk[2] = gather_dy(p.db, cof[2]);
+    bk[3] = gather_dy(p.db, cof[3]);
+    bk[4] = gather_dy(p.db, cof[4]);
+    bk[5] = gather_dy(p.db, cof[5]);
+    bk[6] = gather_dy(p.db, cof[6]);
+    bk[7] = gather_dy(p.db, cof[7]);
     block_mma(&acc, &ak, &bk);
   }
   var out = acc.m;

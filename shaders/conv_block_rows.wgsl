@@ -311,25 +311,6 @@ fn conv_transpose2d_forward_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_
   store_rows(&acc, &ybase, &live, co0);
 }
 
-// The 32 flattened weight indices k0..k0+31 of a backward-weight block, as
-// two conv_block.wgsl Taps of 16 (clamped to the last index).
-fn fill_taps(t: ptr<function, Taps>, k0: u32) {
-  let ksize = params.kh * params.kw;
-  let kcount = params.c_in * ksize;
-  for (var r = 0u; r < 16u; r++) {
-    let k = min(k0 + r, kcount - 1u);
-    let ci = k / ksize;
-    let tap = k - ci * ksize;
-    let ky = tap / params.kw;
-    let kx = tap - ky * params.kw;
-    let sy = i32(ky * params.dil_h) - i32(params.pad_h);
-    let sx = i32(kx * params.dil_w) - i32(params.pad_w);
-    (*t).off[r / 4u][r % 4u] = i32(ci * params.h * params.w) + sy * i32(params.w) + sx;
-    (*t).sy[r / 4u][r % 4u] = sy;
-    (*t).sx[r / 4u][r % 4u] = sx;
-  }
-}
-
 // conv2d_backward_weight_rows (also conv_transpose2d_backward_weight)
 //   conv2d_backward_weight_block's sum for at most 16 output channels: a
 //   workgroup of 8 owns 16 output channels (Ak: dy of 4 pixels, as rows) ×
@@ -349,47 +330,33 @@ fn conv2d_backward_weight_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_wo
   let k0 = (b - cb * kblocks) * 32u;
   let co0 = cb * 16u;
   let plane = params.oh * params.ow;
-  var lo: Taps;
-  var hi: Taps;
-  fill_taps(&lo, k0);
-  fill_taps(&hi, k0 + 16u);
+  // The 32 flattened weight indices k0..k0+31 as two conv_block.wgsl Taps of 16.
+  var lo = weight_taps(k0);
+  var hi = weight_taps(k0 + 16u);
   var cof: array<vec4u, 4>;
   let last = vec4u(params.c_out - 1u);
   cof[0] = min(vec4u(co0) + LANES, last) * plane;
   cof[1] = min(vec4u(co0 + 4u) + LANES, last) * plane;
   cof[2] = min(vec4u(co0 + 8u) + LANES, last) * plane;
   cof[3] = min(vec4u(co0 + 12u) + LANES, last) * plane;
-  let total = params.n * plane;
-  let quads = (total + 3u) / 4u;
-  let chw = i32(params.c_in * params.h * params.w);
+  let quads = (params.n * plane + 3u) / 4u;
   var acc: MatmulBlock;
   for (var q = li; q < quads; q += SPLIT) {
-    let t = vec4u(q * 4u) + LANES;
-    let alive = t < vec4u(total);
-    let tc = min(t, vec4u(total - 1u));
-    let n = tc / vec4u(plane);
-    let r = tc - n * plane;
-    let oy = r / vec4u(params.ow);
-    let ox = r - oy * params.ow;
-    let py = vec4i(oy * params.stride_h);
-    let pxc = vec4i(ox * params.stride_w);
-    let pb = vec4i(n) * chw + py * i32(params.w) + pxc;
-    // Dead pixels read dy as zero through a zero x (alive masks the gathers of x).
-    let db = n * (params.c_out * plane) + r;
+    let p = pixel_quad(q);
     var ak: array<mat4x4<f32>, 4>;
     var bk: array<mat4x4<f32>, 8>;
-    ak[0] = transpose(gather_dy(db, cof[0]));
-    ak[1] = transpose(gather_dy(db, cof[1]));
-    ak[2] = transpose(gather_dy(db, cof[2]));
-    ak[3] = transpose(gather_dy(db, cof[3]));
-    bk[0] = transpose(gather_taps(&lo, 0u, pb, py, pxc, alive));
-    bk[1] = transpose(gather_taps(&lo, 1u, pb, py, pxc, alive));
-    bk[2] = transpose(gather_taps(&lo, 2u, pb, py, pxc, alive));
-    bk[3] = transpose(gather_taps(&lo, 3u, pb, py, pxc, alive));
-    bk[4] = transpose(gather_taps(&hi, 0u, pb, py, pxc, alive));
-    bk[5] = transpose(gather_taps(&hi, 1u, pb, py, pxc, alive));
-    bk[6] = transpose(gather_taps(&hi, 2u, pb, py, pxc, alive));
-    bk[7] = transpose(gather_taps(&hi, 3u, pb, py, pxc, alive));
+    ak[0] = transpose(gather_dy(p.db, cof[0]));
+    ak[1] = transpose(gather_dy(p.db, cof[1]));
+    ak[2] = transpose(gather_dy(p.db, cof[2]));
+    ak[3] = transpose(gather_dy(p.db, cof[3]));
+    bk[0] = transpose(gather_taps(&lo, 0u, p.pb, p.py, p.pxc, p.alive));
+    bk[1] = transpose(gather_taps(&lo, 1u, p.pb, p.py, p.pxc, p.alive));
+    bk[2] = transpose(gather_taps(&lo, 2u, p.pb, p.py, p.pxc, p.alive));
+    bk[3] = transpose(gather_taps(&lo, 3u, p.pb, p.py, p.pxc, p.alive));
+    bk[4] = transpose(gather_taps(&hi, 0u, p.pb, p.py, p.pxc, p.alive));
+    bk[5] = transpose(gather_taps(&hi, 1u, p.pb, p.py, p.pxc, p.alive));
+    bk[6] = transpose(gather_taps(&hi, 2u, p.pb, p.py, p.pxc, p.alive));
+    bk[7] = transpose(gather_taps(&hi, 3u, p.pb, p.py, p.pxc, p.alive));
     block_mma(&acc, &ak, &bk);
   }
   var out = acc.m;

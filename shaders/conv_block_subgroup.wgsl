@@ -1,8 +1,9 @@
-// conv_block_subgroup: conv_block.wgsl's two forward forms with the loads of the weights shared through subgroup broadcasts.
+// conv_block_subgroup: conv_block.wgsl's 16×32-block products with loads shared through subgroup broadcasts.
 // requires: matmul_subgroups_enable.wgsl, block_share.wgsl, conv_block.wgsl
 //
-// Same semantics, 16×32 blocks, loads of x, epilogue and uniforms as
-// conv_block.wgsl's conv2d_forward_block and conv_transpose2d_forward_block;
+// The two forward forms: same semantics, 16×32 blocks, loads of x, epilogue
+// and uniforms as conv_block.wgsl's conv2d_forward_block and
+// conv_transpose2d_forward_block;
 // the weights are shared as matmul_subgroup.wgsl shares B. A workgroup of 4
 // invocations owns 4 consecutive blocks of 16 output pixels (of one phase,
 // for the adjoint) and one block of 32 output channels, so all four need the
@@ -17,6 +18,10 @@
 // Dispatch: grid1d(G · ⌈C_out / 32⌉ · 4, 4) with G = ⌈pixel blocks / 4⌉
 // (the correlation) or SH·SW·⌈blocks per phase / 4⌉ (the adjoint); workgroup
 // w = wg.x + wg.y·num_workgroups.x takes channel block w / G.
+//
+// The weight gradient (conv2d_backward_weight_block_shared, at the end)
+// shares the loads of dy the same way, with 16 flattened weights in place
+// of the 16 pixels.
 
 // Weight offsets of this lane's two quads of output channels, co0 + 4s + c
 // and co0 + 16 + 4s + c (clamped to C_out − 1), at stride w_co.
@@ -119,4 +124,85 @@ fn conv_transpose2d_forward_block_shared(@builtin(workgroup_id) wg: vec3u, @buil
     }
   }
   store_block(&acc, &ybase, &live, co0);
+}
+
+// Tile m of a weight-gradient block (column r: weight index k + r, components:
+// output channels co .. co + 3) into dweight (C_out, C_in·KH·KW), added to the
+// old value with accumulate; indices past the ends are not stored.
+fn store_weight_tile(m: mat4x4<f32>, k: u32, co: u32, kcount: u32) {
+  for (var r = 0u; r < 4u; r++) {
+    for (var c = 0u; c < 4u; c++) {
+      if (k + r < kcount && co + c < params.c_out) {
+        let idx = (co + c) * kcount + k + r;
+        var v = m[r][c];
+        if (params.accumulate != 0u) { v += dweight[idx]; }
+        dweight[idx] = v;
+      }
+    }
+  }
+}
+
+// conv2d_backward_weight_block_shared: conv_block.wgsl's
+// conv2d_backward_weight_block with the loads of dy shared. A workgroup of 4
+// owns 4 consecutive blocks of 16 flattened (ci, ky, kx) indices (invocation
+// li the block 4·group + li; blocks past the end are clamped and never stored)
+// and one block of 32 output channels, and every invocation runs over all
+// N·OH·OW output pixels in the same order: the dy of a step is the same for
+// all four, and the lane with subgroup_invocation_id s (mod 4) loads the
+// channel quads s and s + 4 of it (block_share.wgsl). Each invocation stores
+// its own block: no split of the pixels, no workgroup memory, no barrier.
+// Dispatch: grid1d(⌈blocks / 4⌉ · 4 · ⌈C_out / 32⌉, 4), as the forward forms.
+@compute @workgroup_size(4, 1, 1)
+fn conv2d_backward_weight_block_shared(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                                       @builtin(local_invocation_index) li: u32, @builtin(subgroup_invocation_id) lane: u32) {
+  let kcount = params.c_in * params.kh * params.kw;
+  let groups = ((kcount + 15u) / 16u + 3u) / 4u;
+  let w = wg.x + wg.y * nwg.x;
+  if (w >= groups * ((params.c_out + 31u) / 32u)) { return; }
+  let cb = w / groups;
+  let k0 = ((w - cb * groups) * 4u + li) * 16u;
+  let co0 = cb * 32u;
+  var taps = weight_taps(k0);
+  let db = shared_bases(co0, params.oh * params.ow, lane % 4u);
+  let quads = (params.n * params.oh * params.ow + 3u) / 4u;
+  var acc: MatmulBlock;
+  for (var q = 0u; q < quads; q++) {
+    let p = pixel_quad(q);
+    var ak = gather_ak_taps(&taps, p);
+    var bk: array<mat4x4<f32>, 8>;
+    share_b(gather_dy(p.db, db[0]), gather_dy(p.db, db[1]), &bk);
+    block_mma(&acc, &ak, &bk);
+  }
+  store_weight_tile(acc.m[0], k0, co0, kcount);
+  store_weight_tile(acc.m[1], k0, co0 + 4u, kcount);
+  store_weight_tile(acc.m[2], k0, co0 + 8u, kcount);
+  store_weight_tile(acc.m[3], k0, co0 + 12u, kcount);
+  store_weight_tile(acc.m[4], k0, co0 + 16u, kcount);
+  store_weight_tile(acc.m[5], k0, co0 + 20u, kcount);
+  store_weight_tile(acc.m[6], k0, co0 + 24u, kcount);
+  store_weight_tile(acc.m[7], k0, co0 + 28u, kcount);
+  store_weight_tile(acc.m[8], k0 + 4u, co0, kcount);
+  store_weight_tile(acc.m[9], k0 + 4u, co0 + 4u, kcount);
+  store_weight_tile(acc.m[10], k0 + 4u, co0 + 8u, kcount);
+  store_weight_tile(acc.m[11], k0 + 4u, co0 + 12u, kcount);
+  store_weight_tile(acc.m[12], k0 + 4u, co0 + 16u, kcount);
+  store_weight_tile(acc.m[13], k0 + 4u, co0 + 20u, kcount);
+  store_weight_tile(acc.m[14], k0 + 4u, co0 + 24u, kcount);
+  store_weight_tile(acc.m[15], k0 + 4u, co0 + 28u, kcount);
+  store_weight_tile(acc.m[16], k0 + 8u, co0, kcount);
+  store_weight_tile(acc.m[17], k0 + 8u, co0 + 4u, kcount);
+  store_weight_tile(acc.m[18], k0 + 8u, co0 + 8u, kcount);
+  store_weight_tile(acc.m[19], k0 + 8u, co0 + 12u, kcount);
+  store_weight_tile(acc.m[20], k0 + 8u, co0 + 16u, kcount);
+  store_weight_tile(acc.m[21], k0 + 8u, co0 + 20u, kcount);
+  store_weight_tile(acc.m[22], k0 + 8u, co0 + 24u, kcount);
+  store_weight_tile(acc.m[23], k0 + 8u, co0 + 28u, kcount);
+  store_weight_tile(acc.m[24], k0 + 12u, co0, kcount);
+  store_weight_tile(acc.m[25], k0 + 12u, co0 + 4u, kcount);
+  store_weight_tile(acc.m[26], k0 + 12u, co0 + 8u, kcount);
+  store_weight_tile(acc.m[27], k0 + 12u, co0 + 12u, kcount);
+  store_weight_tile(acc.m[28], k0 + 12u, co0 + 16u, kcount);
+  store_weight_tile(acc.m[29], k0 + 12u, co0 + 20u, kcount);
+  store_weight_tile(acc.m[30], k0 + 12u, co0 + 24u, kcount);
+  store_weight_tile(acc.m[31], k0 + 12u, co0 + 28u, kcount);
 }

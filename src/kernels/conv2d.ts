@@ -301,6 +301,18 @@ export function conv2dBackwardWeightCall(device: GPUDevice, label: string, g: Co
       workgroups: grid1d(device, Math.ceil((g.cin * g.kh * g.kw) / ROWS_BLOCK_PIXELS) * Math.ceil(g.cout / ROWS_BLOCK_CHANNELS), 1),
     });
   }
+  if (v === 'subgroup') {
+    const entry = 'conv2d_backward_weight_block_shared';
+    return makeCall(device, {
+      shader: 'conv_block_subgroup',
+      entry,
+      label: `${label} [${v}]`,
+      buffers: { x: b.inp, dy: b.dout, dweight: b.dweight },
+      params: { ...windowParams(g), has_bias: 0, act: 0, alpha: 0, accumulate: accumulate ? 1 : 0 },
+      // Groups of a workgroup's invocations over the blocks of 16 flattened weights, per block of 32 output channels.
+      workgroups: sharedGrid(device, entry, 1, Math.ceil((g.cin * g.kh * g.kw) / BLOCK_ROWS), Math.ceil(g.cout / BLOCK_COLS)),
+    });
+  }
   if (isBlocked(v)) {
     return makeCall(device, {
       shader: 'conv_block',

@@ -268,6 +268,8 @@ export const convCases: GpuCase[] = [
         await checkForwardAccumulate(device, CONV_T, { ...CONVT[3]!, variant }, 630);
         await checkForwardAccumulate(device, CONV2D, { ...CONV[10]!, variant }, 640);
         await checkBackward(device, CONV2D, { ...CONV[11]!, variant }, 650, true);
+        // 20 output channels: the 16×32-block weight gradient (a partial channel block) adds into dweight too.
+        await checkBackward(device, CONV2D, { ...CONV[12]!, variant }, 660, true);
       }
     },
   },
@@ -396,7 +398,8 @@ export const convCases: GpuCase[] = [
         }
         const cpuDefault = device.features.has('subgroups') ? 'subgroup' : 'blocked';
         if (fwd !== (kernelProfile(device) === 'cpu' ? cpuDefault : 'general')) throw new Error(`conv2d default variant ${fwd} under the '${kernelProfile(device)}' kernel profile`);
-        // 'subgroup' shares the weight loads of the 16×32-block forward forms (conv_block_subgroup.wgsl) and runs the rest as 'blocked';
+        // 'subgroup' shares the weight loads of the 16×32-block forward forms and the dy loads of the 16×32-block weight gradient
+        // (conv_block_subgroup.wgsl) and runs the rest as 'blocked';
         // without the feature it is refused with the reason.
         if (device.features.has('subgroups')) {
           const g: Conv2dOptions = { batch: 1, inChannels: 20, outChannels: 20, inH: 4, inW: 4, kernel: 3, padding: 1, variant: 'subgroup' };
@@ -407,7 +410,7 @@ export const convCases: GpuCase[] = [
             const calls = [conv2d(device, { x: bx, weight: bw, y: by }, g), ...conv2dBackward(device, { x: bx, weight: bw, dy: by, dx: bx, dweight: bw }, g)];
             const entries = calls.map((c) => c.entry.name).join(', ');
             for (const c of calls) c.destroy();
-            const want = 'conv2d_forward_block_shared, conv_transpose2d_forward_block_shared, conv2d_backward_weight_block';
+            const want = 'conv2d_forward_block_shared, conv_transpose2d_forward_block_shared, conv2d_backward_weight_block_shared';
             if (entries !== want) throw new Error(`conv2d 20 -> 20 [subgroup]: entry points ${entries}; expected ${want}`);
           } finally {
             for (const b of gb) destroyBuffer(device, b);
