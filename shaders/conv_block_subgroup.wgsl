@@ -21,7 +21,8 @@
 //
 // The weight gradient (conv2d_backward_weight_block_shared, at the end)
 // shares the loads of dy the same way, with 16 flattened weights in place
-// of the 16 pixels.
+// of the 16 pixels; src/kernels/conv2d.ts uses it where there are blocks of
+// weights enough to fill its workgroups (sharesWeightGradient).
 
 // Weight offsets of this lane's two quads of output channels, co0 + 4s + c
 // and co0 + 16 + 4s + c (clamped to C_out − 1), at stride w_co.

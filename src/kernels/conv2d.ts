@@ -270,6 +270,22 @@ export function convTranspose2dForwardCall(device: GPUDevice, label: string, g: 
 }
 
 /**
+ * Whether `subgroup` runs a weight gradient on conv2d_backward_weight_block_shared:
+ * its workgroups take 4 blocks of 16 flattened weights each and run over every
+ * output pixel, so it needs enough blocks that the idle lanes of the last
+ * workgroup are few (at most 1 in 8) and enough workgroups (8) to spread over a CPU's
+ * threads. Otherwise conv2d_backward_weight_block, which splits the pixels over
+ * a workgroup of 8 per block, keeps more threads busy: conv2d 1→32's single
+ * block took 3.8 ms split against 12.4 ms shared (batch 64, 28×28).
+ */
+function sharesWeightGradient(g: ConvWindow): boolean {
+  const per = invocationsPerGroup('conv_block_subgroup', 'conv2d_backward_weight_block_shared');
+  const blocks = Math.ceil((g.cin * g.kh * g.kw) / BLOCK_ROWS);
+  const groups = Math.ceil(blocks / per);
+  return 8 * (groups * per - blocks) <= groups * per && groups * Math.ceil(g.cout / BLOCK_COLS) >= 8;
+}
+
+/**
  * conv2d_backward_weight (or conv2d_backward_weight_block): dweight
  * (cout, cin, kh, kw) = Σ over n and the output grid of dout (n, cout, oh, ow)
  * times the window of inp (n, cin, h, w). The weight gradient of conv2d, and
@@ -301,7 +317,7 @@ export function conv2dBackwardWeightCall(device: GPUDevice, label: string, g: Co
       workgroups: grid1d(device, Math.ceil((g.cin * g.kh * g.kw) / ROWS_BLOCK_PIXELS) * Math.ceil(g.cout / ROWS_BLOCK_CHANNELS), 1),
     });
   }
-  if (v === 'subgroup') {
+  if (v === 'subgroup' && sharesWeightGradient(g)) {
     const entry = 'conv2d_backward_weight_block_shared';
     return makeCall(device, {
       shader: 'conv_block_subgroup',

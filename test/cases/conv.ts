@@ -268,8 +268,10 @@ export const convCases: GpuCase[] = [
         await checkForwardAccumulate(device, CONV_T, { ...CONVT[3]!, variant }, 630);
         await checkForwardAccumulate(device, CONV2D, { ...CONV[10]!, variant }, 640);
         await checkBackward(device, CONV2D, { ...CONV[11]!, variant }, 650, true);
-        // 20 output channels: the 16×32-block weight gradient (a partial channel block) adds into dweight too.
+        // 20 output channels: the 16×32-block weight gradient (a partial channel block) adds into dweight too;
+        // 31 -> 40 channels: the shared one under 'subgroup' (partial blocks of weights and of channels).
         await checkBackward(device, CONV2D, { ...CONV[12]!, variant }, 660, true);
+        await checkBackward(device, CONV2D, { batch: 2, inChannels: 31, outChannels: 40, inH: 5, inW: 6, kernel: 3, padding: 1, variant }, 670, true);
       }
     },
   },
@@ -402,7 +404,9 @@ export const convCases: GpuCase[] = [
         // (conv_block_subgroup.wgsl) and runs the rest as 'blocked';
         // without the feature it is refused with the reason.
         if (device.features.has('subgroups')) {
-          const g: Conv2dOptions = { batch: 1, inChannels: 20, outChannels: 20, inH: 4, inW: 4, kernel: 3, padding: 1, variant: 'subgroup' };
+          // 31 -> 40 channels: 18 blocks of 16 flattened weights (the last partial) in 5 workgroups of 4, times 2 blocks of
+          // output channels (the last partial): the shared weight gradient.
+          const g: Conv2dOptions = { batch: 1, inChannels: 31, outChannels: 40, inH: 4, inW: 4, kernel: 3, padding: 1, variant: 'subgroup' };
           const sh = conv2dShapes(g);
           const gb = [sh.x, sh.weight, sh.y].map((d) => createBuffer(device, numel(d) * 4));
           try {
@@ -411,7 +415,14 @@ export const convCases: GpuCase[] = [
             const entries = calls.map((c) => c.entry.name).join(', ');
             for (const c of calls) c.destroy();
             const want = 'conv2d_forward_block_shared, conv_transpose2d_forward_block_shared, conv2d_backward_weight_block_shared';
-            if (entries !== want) throw new Error(`conv2d 20 -> 20 [subgroup]: entry points ${entries}; expected ${want}`);
+            if (entries !== want) throw new Error(`conv2d 31 -> 40 [subgroup]: entry points ${entries}; expected ${want}`);
+            // 1 -> 32 channels: a single block of 9 weights, which the pixel-split form spreads over more threads.
+            // (The buffers of 31 -> 40 are large enough for its x, dy and dweight.)
+            const one: Conv2dOptions = { ...g, inChannels: 1, outChannels: 32 };
+            const [ow] = conv2dBackward(device, { x: bx, dy: by, dweight: bw }, one);
+            const oneEntry = ow!.entry.name;
+            ow!.destroy();
+            if (oneEntry !== 'conv2d_backward_weight_block') throw new Error(`conv2d 1 -> 32 [subgroup] weight gradient: entry point ${oneEntry}; expected conv2d_backward_weight_block`);
           } finally {
             for (const b of gb) destroyBuffer(device, b);
           }
