@@ -435,14 +435,11 @@ fn conv_transpose2d_forward_block(@builtin(workgroup_id) wg: vec3u, @builtin(num
   channel_bases(co0, ksize, &wc);
   // Only the taps of this phase run (a skipped iteration would still cost a
   // masked pass): ky0, ky0 + step_y, ... with ky0 the first that reaches ry.
-  let ky0 = first_tap(ry + params.pad_h, params.dil_h, sh, params.kh);
-  let kx0 = first_tap(rx + params.pad_w, params.dil_w, sw, params.kw);
-  let step_y = tap_step(params.dil_h, sh);
-  let step_x = tap_step(params.dil_w, sw);
+  let pt = phase_walk(ry, rx);
   var acc: MatmulBlock;
-  for (var ky = ky0; ky < params.kh; ky += step_y) {
+  for (var ky = pt.ky0; ky < params.kh; ky += pt.step_y) {
     let ty = i32(ry + params.pad_h) - i32(ky * params.dil_h);
-    for (var kx = kx0; kx < params.kw; kx += step_x) {
+    for (var kx = pt.kx0; kx < params.kw; kx += pt.step_x) {
       let tx = i32(rx + params.pad_w) - i32(kx * params.dil_w);
       tap_mma(&acc, &px, ty / i32(sh), tx / i32(sw), &wc, params.c_out * ksize, ky * params.kw + kx);
     }

@@ -84,15 +84,12 @@ fn conv_transpose2d_forward_rows_flat(@builtin(workgroup_id) wg: vec3u, @builtin
   let ksize = params.kh * params.kw;
   var wr: array<vec4u, 4>;
   row_bases(co0, ksize, &wr);
-  let ky0 = first_tap(ry + params.pad_h, params.dil_h, sh, params.kh);
-  let kx0 = first_tap(rx + params.pad_w, params.dil_w, sw, params.kw);
-  let step_y = tap_step(params.dil_h, sh);
-  let step_x = tap_step(params.dil_w, sw);
-  let nx = tap_count(kx0, step_x, params.kw);
-  let per = tap_count(ky0, step_y, params.kh) * nx;
+  let pt = phase_walk(ry, rx);
+  let nx = tap_count(pt.kx0, pt.step_x, params.kw);
+  let per = tap_count(pt.ky0, pt.step_y, params.kh) * nx;
   var acc: MatmulBlock;
   for (var k0 = 0u; k0 < params.c_in * per; k0 += 4u) {
-    let f = phase_taps(k0, ky0, kx0, step_y, step_x, nx, per, ry, rx);
+    let f = phase_taps(k0, pt.ky0, pt.kx0, pt.step_y, pt.step_x, nx, per, ry, rx);
     var ak: array<mat4x4<f32>, 4>;
     var bk: array<mat4x4<f32>, 8>;
     ak[0] = flat_rows(wr[0], f);

@@ -215,10 +215,7 @@ fn conv_transpose2d_forward_narrow(@builtin(workgroup_id) wg: vec3u, @builtin(nu
   let co = nco - n * params.c_out;
   let hw = params.h * params.w;
   let ksize = params.kh * params.kw;
-  let ky0 = first_tap(ry + params.pad_h, params.dil_h, sh, params.kh);
-  let kx0 = first_tap(rx + params.pad_w, params.dil_w, sw, params.kw);
-  let step_y = tap_step(params.dil_h, sh);
-  let step_x = tap_step(params.dil_w, sw);
+  let pt = phase_walk(ry, rx);
   let q0 = vec4i(i32(qx0)) + LANES_I;
   var a0 = vec4f(0.0);
   var a1 = vec4f(0.0);
@@ -228,13 +225,13 @@ fn conv_transpose2d_forward_narrow(@builtin(workgroup_id) wg: vec3u, @builtin(nu
   var wb = co * ksize;
   let wstep = params.c_out * ksize; // from one input channel to the next
   for (var ci = 0u; ci < params.c_in; ci++) {
-    for (var ky = ky0; ky < params.kh; ky += step_y) {
+    for (var ky = pt.ky0; ky < params.kh; ky += pt.step_y) {
       let iy = i32(qy) + (i32(ry + params.pad_h) - i32(ky * params.dil_h)) / i32(sh);
       if (iy < 0 || iy >= i32(params.h)) { continue; }
       let rb = xb + u32(iy) * params.w;
       let wr = wb + ky * params.kw;
       // Input column of pixel 0 at the phase's first tap (exact division).
-      let c = q0 + vec4i((i32(rx + params.pad_w) - i32(kx0 * params.dil_w)) / i32(sw));
+      let c = q0 + vec4i((i32(rx + params.pad_w) - i32(pt.kx0 * params.dil_w)) / i32(sw));
       if (SLIDE) {
         // The phase's next tap reads one input column to the left.
         var u0 = x_cols4(rb, c);
@@ -242,7 +239,7 @@ fn conv_transpose2d_forward_narrow(@builtin(workgroup_id) wg: vec3u, @builtin(nu
         var u2 = x_cols4(rb, c + vec4i(8));
         var u3 = x_cols4(rb, c + vec4i(12));
         var left = c.x;
-        for (var kx = kx0; kx < params.kw; kx += step_x) {
+        for (var kx = pt.kx0; kx < params.kw; kx += pt.step_x) {
           let wv = weight[wr + kx];
           a0 += wv * u0;
           a1 += wv * u1;
@@ -255,7 +252,7 @@ fn conv_transpose2d_forward_narrow(@builtin(workgroup_id) wg: vec3u, @builtin(nu
           u0 = vec4f(x_col(rb, left), u0.xyz);
         }
       } else {
-        for (var kx = kx0; kx < params.kw; kx += step_x) {
+        for (var kx = pt.kx0; kx < params.kw; kx += pt.step_x) {
           let off = q0 + vec4i((i32(rx + params.pad_w) - i32(kx * params.dil_w)) / i32(sw));
           let wv = weight[wr + kx];
           a0 += wv * x_cols4(rb, off);

@@ -1,5 +1,6 @@
 // conv_taps: which kernel taps reach an output phase of a transposed
-// convolution, shared by conv_transpose2d.wgsl and conv_block.wgsl.
+// convolution, shared by conv_transpose2d.wgsl, conv_narrow.wgsl and the
+// conv_block*.wgsl kernels.
 //
 // Output row oy = qy·stride + r is reached by tap k from input row
 // (r + pad − k·dil) / stride + qy when that division is exact. Those taps are
@@ -26,4 +27,20 @@ fn tap_step(dil: u32, stride: u32) -> u32 {
     d++;
   }
   return d;
+}
+
+// The taps of output phase (ry, rx) of the transposed convolution whose
+// uniforms (conv_params.wgsl) the including file declares: ky0, ky0 + step_y,
+// ... below KH, and kx0, kx0 + step_x, ... below KW.
+struct PhaseWalk {
+  ky0: u32,
+  kx0: u32,
+  step_y: u32,
+  step_x: u32,
+}
+
+fn phase_walk(ry: u32, rx: u32) -> PhaseWalk {
+  return PhaseWalk(first_tap(ry + params.pad_h, params.dil_h, params.stride_h, params.kh),
+                   first_tap(rx + params.pad_w, params.dil_w, params.stride_w, params.kw),
+                   tap_step(params.dil_h, params.stride_h), tap_step(params.dil_w, params.stride_w));
 }

@@ -85,16 +85,13 @@ fn conv_transpose2d_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workg
   var acc: array<vec4f, 4>;
   // Only the taps of this phase run (SwiftShader would pay a masked pass for
   // a skipped one): ky0, ky0 + step_y, ... with ky0 the first that reaches ry.
-  let ky0 = first_tap(ry + params.pad_h, params.dil_h, sh, params.kh);
-  let kx0 = first_tap(rx + params.pad_w, params.dil_w, sw, params.kw);
-  let step_y = tap_step(params.dil_h, sh);
-  let step_x = tap_step(params.dil_w, sw);
-  for (var ky = ky0; ky < params.kh; ky += step_y) {
+  let pt = phase_walk(ry, rx);
+  for (var ky = pt.ky0; ky < params.kh; ky += pt.step_y) {
     let ty = i32(ry + params.pad_h) - i32(ky * params.dil_h);
     let iy = i32(qy) + ty / i32(sh);
     if (iy < 0 || iy >= i32(params.h)) { continue; }
     let rowbase = xbase + u32(iy) * params.w;
-    for (var kx = kx0; kx < params.kw; kx += step_x) {
+    for (var kx = pt.kx0; kx < params.kw; kx += pt.step_x) {
       let tx = i32(rx + params.pad_w) - i32(kx * params.dil_w);
       let col = q + vec4i(tx / i32(sw));
       let valid = (col >= vec4i(0)) & (col < vec4i(i32(params.w)));
