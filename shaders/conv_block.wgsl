@@ -435,7 +435,7 @@ fn conv_transpose2d_forward_block(@builtin(workgroup_id) wg: vec3u, @builtin(num
   channel_bases(co0, ksize, &wc);
   // Only the taps of this phase run (a skipped iteration would still cost a
   // masked pass): ky0, ky0 + step_y, ... with ky0 the first that reaches ry.
-  let pt = phase_walk(ry, rx);
+  let pt = phase_walk(params, ry, rx);
   var acc: MatmulBlock;
   for (var ky = pt.ky0; ky < params.kh; ky += pt.step_y) {
     let ty = i32(ry + params.pad_h) - i32(ky * params.dil_h);

@@ -84,7 +84,7 @@ fn conv_transpose2d_forward_rows_flat(@builtin(workgroup_id) wg: vec3u, @builtin
   let ksize = params.kh * params.kw;
   var wr: array<vec4u, 4>;
   row_bases(co0, ksize, &wr);
-  let pt = phase_walk(ry, rx);
+  let pt = phase_walk(params, ry, rx);
   let nx = tap_count(pt.kx0, pt.step_x, params.kw);
   let per = tap_count(pt.ky0, pt.step_y, params.kh) * nx;
   var acc: MatmulBlock;

@@ -296,7 +296,7 @@ fn conv_transpose2d_forward_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_
   var wr: array<vec4u, 4>;
   row_bases(co0, ksize, &wr);
   // The taps of this phase only, as in conv_transpose2d_forward_block.
-  let pt = phase_walk(ry, rx);
+  let pt = phase_walk(params, ry, rx);
   var acc: MatmulBlock;
   for (var ky = pt.ky0; ky < params.kh; ky += pt.step_y) {
     let ty = i32(ry + params.pad_h) - i32(ky * params.dil_h);

@@ -112,7 +112,7 @@ fn conv_transpose2d_forward_block_shared(@builtin(workgroup_id) wg: vec3u, @buil
   let ksize = params.kh * params.kw;
   let wb = shared_bases(co0, ksize, lane % 4u);
   // As conv_transpose2d_forward_block: only the taps of this phase.
-  let pt = phase_walk(ry, rx);
+  let pt = phase_walk(params, ry, rx);
   var acc: MatmulBlock;
   for (var ky = pt.ky0; ky < params.kh; ky += pt.step_y) {
     let ty = i32(ry + params.pad_h) - i32(ky * params.dil_h);

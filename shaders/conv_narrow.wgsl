@@ -215,7 +215,7 @@ fn conv_transpose2d_forward_narrow(@builtin(workgroup_id) wg: vec3u, @builtin(nu
   let co = nco - n * params.c_out;
   let hw = params.h * params.w;
   let ksize = params.kh * params.kw;
-  let pt = phase_walk(ry, rx);
+  let pt = phase_walk(params, ry, rx);
   let q0 = vec4i(i32(qx0)) + LANES_I;
   var a0 = vec4f(0.0);
   var a1 = vec4f(0.0);

@@ -8,6 +8,7 @@
 // after it; looping over exactly them avoids iterations whose work would be
 // masked off (SwiftShader runs a skipped iteration's body anyway).
 // No bindings.
+// requires: conv_params.wgsl
 
 // The first tap k < count with (r − k·dil) divisible by stride, or count when none is.
 fn first_tap(r: u32, dil: u32, stride: u32, count: u32) -> u32 {
@@ -29,9 +30,9 @@ fn tap_step(dil: u32, stride: u32) -> u32 {
   return d;
 }
 
-// The taps of output phase (ry, rx) of the transposed convolution whose
-// uniforms (conv_params.wgsl) the including file declares: ky0, ky0 + step_y,
-// ... below KH, and kx0, kx0 + step_x, ... below KW.
+// The taps of output phase (ry, rx) of the transposed convolution with
+// uniforms p (conv_params.wgsl): ky0, ky0 + step_y, ... below KH, and kx0,
+// kx0 + step_x, ... below KW.
 struct PhaseWalk {
   ky0: u32,
   kx0: u32,
@@ -39,8 +40,7 @@ struct PhaseWalk {
   step_x: u32,
 }
 
-fn phase_walk(ry: u32, rx: u32) -> PhaseWalk {
-  return PhaseWalk(first_tap(ry + params.pad_h, params.dil_h, params.stride_h, params.kh),
-                   first_tap(rx + params.pad_w, params.dil_w, params.stride_w, params.kw),
-                   tap_step(params.dil_h, params.stride_h), tap_step(params.dil_w, params.stride_w));
+fn phase_walk(p: Params, ry: u32, rx: u32) -> PhaseWalk {
+  return PhaseWalk(first_tap(ry + p.pad_h, p.dil_h, p.stride_h, p.kh), first_tap(rx + p.pad_w, p.dil_w, p.stride_w, p.kw),
+                   tap_step(p.dil_h, p.stride_h), tap_step(p.dil_w, p.stride_w));
 }

@@ -85,7 +85,7 @@ fn conv_transpose2d_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workg
   var acc: array<vec4f, 4>;
   // Only the taps of this phase run (SwiftShader would pay a masked pass for
   // a skipped one): ky0, ky0 + step_y, ... with ky0 the first that reaches ry.
-  let pt = phase_walk(ry, rx);
+  let pt = phase_walk(params, ry, rx);
   for (var ky = pt.ky0; ky < params.kh; ky += pt.step_y) {
     let ty = i32(ry + params.pad_h) - i32(ky * params.dil_h);
     let iy = i32(qy) + ty / i32(sh);
