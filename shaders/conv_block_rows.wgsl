@@ -1,10 +1,10 @@
-// conv_block_rows: conv_block.wgsl's three products with the block turned
+// conv_block_rows: the three products of conv_block.wgsl and conv_block_weight.wgsl with the block turned
 // around, for layers of at most 16 output channels (a residual block's 16,
 // a decoder's last layers), where the 32-channel blocks of conv_block.wgsl
 // would compute half or more of their products for channels that do not
 // exist. Same semantics, layouts, uniforms and epilogue; src/kernels/conv2d.ts
 // picks this form for the `blocked` variant when C_out ≤ 16.
-// requires: conv_block.wgsl
+// requires: conv_block_weight.wgsl
 //
 // conv2d_forward_rows (the correlation; also conv_transpose2d_backward_input)
 //   y[n, co, oy, ox] = act(bias[co] + Σ_{ci, ky, kx} x[n, ci, iy, ix] · weight[co, ci, ky, kx])
@@ -327,7 +327,7 @@ fn conv2d_backward_weight_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_wo
   let k0 = (b - cb * kblocks) * 32u;
   let co0 = cb * 16u;
   let plane = params.oh * params.ow;
-  // The 32 flattened weight indices k0..k0+31 as two conv_block.wgsl Taps of 16.
+  // The 32 flattened weight indices k0..k0+31 as two conv_block_weight.wgsl Taps of 16.
   var lo = weight_taps(k0);
   var hi = weight_taps(k0 + 16u);
   var cof: array<vec4u, 4>;

@@ -1,5 +1,5 @@
 // conv_block_subgroup: conv_block.wgsl's 16×32-block products with loads shared through subgroup broadcasts.
-// requires: matmul_subgroups_enable.wgsl, block_share.wgsl, conv_block.wgsl
+// requires: matmul_subgroups_enable.wgsl, block_share.wgsl, conv_block_weight.wgsl
 //
 // The two forward forms: same semantics, 16×32 blocks, loads of x, epilogue
 // and uniforms as conv_block.wgsl's conv2d_forward_block and
@@ -140,7 +140,7 @@ fn store_weight_tile(m: mat4x4<f32>, k: u32, co: u32, kcount: u32) {
   }
 }
 
-// conv2d_backward_weight_block_shared: conv_block.wgsl's
+// conv2d_backward_weight_block_shared: conv_block_weight.wgsl's
 // conv2d_backward_weight_block with the loads of dy shared. A workgroup of 4
 // owns 4 consecutive blocks of 16 flattened (ci, ky, kx) indices (invocation
 // li the block 4·group + li; blocks past the end are clamped and never stored)

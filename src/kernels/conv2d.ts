@@ -331,7 +331,7 @@ export function conv2dBackwardWeightCall(device: GPUDevice, label: string, g: Co
   }
   if (isBlocked(v)) {
     return makeCall(device, {
-      shader: 'conv_block',
+      shader: 'conv_block_weight',
       entry: 'conv2d_backward_weight_block',
       label: `${label} [${v}]`,
       buffers: { x: b.inp, dy: b.dout, dweight: b.dweight },
