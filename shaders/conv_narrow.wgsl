@@ -5,7 +5,8 @@
 // compute channels that do not exist. Same semantics, layouts, uniforms
 // (conv_params.wgsl) and epilogue as conv2d.wgsl and conv_transpose2d.wgsl;
 // src/kernels/conv2d.ts picks them for the `blocked` variant when a product
-// has one output channel (NARROW_CHANNELS).
+// has one output channel (NARROW_CHANNELS); the adjoint at stride 2 without
+// dilation runs conv_narrow_s2.wgsl instead.
 // requires: activation_fns.wgsl, conv_taps.wgsl, conv_params.wgsl
 //
 // Shapes (row-major f32), as conv2d.wgsl:

@@ -59,9 +59,12 @@ const NARROW: readonly Conv2dOptions[] = [
 ];
 
 /**
- * conv_transpose2d to one channel: conv_narrow.wgsl's adjoint under 'blocked'. Stride 2 and stride 2 with dilation 2
- * slide (the dilation divides the stride), stride 3 with dilation 2 gathers; 40 columns at stride 1 fill 3 segments
- * of 16; kernel 4 at stride 2 gives both phases two taps.
+ * conv_transpose2d to one channel: conv_narrow.wgsl's adjoint under 'blocked'. Stride 2 without dilation runs
+ * conv_narrow_s2.wgsl (all four phases per invocation): kernel 3 (the conv preset's last layer), kernel 4 (two taps
+ * in every phase, shifts −1..1), kernel [3, 5] with padding [0, 2] (shifts past both ends, an odd width) over 19
+ * input columns (2 segments of 16 phase columns), kernel 2 without padding (one tap per phase). Stride 2 with
+ * dilation 2 slides on the per-phase form (the dilation divides the stride), stride 3 with dilation 2 gathers;
+ * 40 columns at stride 1 fill 3 segments of 16.
  */
 const NARROW_T: readonly ConvTranspose2dOptions[] = [
   { batch: 2, inChannels: 5, outChannels: 1, inH: 7, inW: 9, kernel: 3, stride: 2, padding: 1, outputPadding: 1 },
@@ -69,6 +72,8 @@ const NARROW_T: readonly ConvTranspose2dOptions[] = [
   { batch: 2, inChannels: 2, outChannels: 1, inH: 4, inW: 5, kernel: [2, 3], stride: 3, padding: [0, 1], dilation: [1, 2], outputPadding: [2, 1] },
   { batch: 1, inChannels: 4, outChannels: 1, inH: 3, inW: 38, kernel: 3 },
   { batch: 2, inChannels: 3, outChannels: 1, inH: 6, inW: 6, kernel: 4, stride: 2, padding: 1 },
+  { batch: 2, inChannels: 3, outChannels: 1, inH: 5, inW: 19, kernel: [3, 5], stride: 2, padding: [0, 2], outputPadding: [1, 0] },
+  { batch: 1, inChannels: 6, outChannels: 1, inH: 4, inW: 3, kernel: 2, stride: 2 },
 ];
 
 /** 2 and 3 output channels: the input gradient (a sum over them) steps over flattened (channel, tap) pairs (conv_block_flat.wgsl) under 'blocked'. */
@@ -349,8 +354,26 @@ export const convCases: GpuCase[] = [
         const c1 = convTranspose2d(device, { x: tb1[0]!, weight: tb1[1]!, y: tb1[2]! }, t1);
         const e1 = c1.entry.name;
         c1.destroy();
-        const want1 = kernelProfile(device) === 'cpu' ? 'conv_transpose2d_forward_narrow' : 'conv_transpose2d_forward';
+        const want1 = kernelProfile(device) === 'cpu' ? 'conv_transpose2d_forward_narrow_s2' : 'conv_transpose2d_forward';
         if (e1 !== want1) throw new Error(`conv_transpose2d 32 -> 1 default under the '${kernelProfile(device)}' profile: entry point ${e1}; expected ${want1}`);
+        // With dilation 2 the same layer keeps the per-phase form.
+        const t2: ConvTranspose2dOptions = { ...t1, dilation: 2, variant: 'blocked' };
+        const s2 = convTranspose2dShapes(t2);
+        const tb2 = [s2.x, s2.weight, s2.y].map((d) => createBuffer(device, numel(d) * 4));
+        bufs.push(...tb2);
+        const c2 = convTranspose2d(device, { x: tb2[0]!, weight: tb2[1]!, y: tb2[2]! }, t2);
+        const e2 = c2.entry.name;
+        c2.destroy();
+        if (e2 !== 'conv_transpose2d_forward_narrow') throw new Error(`conv_transpose2d 32 -> 1, dilation 2 [blocked]: entry point ${e2}; expected conv_transpose2d_forward_narrow`);
+        // Kernel 7 with padding 3 reaches 4 input rows and columns: past the 3 shifts conv_narrow_s2.wgsl writes out.
+        const t3: ConvTranspose2dOptions = { ...t1, kernel: 7, padding: 3, variant: 'blocked' };
+        const s3 = convTranspose2dShapes(t3);
+        const tb3 = [s3.x, s3.weight, s3.y].map((d) => createBuffer(device, numel(d) * 4));
+        bufs.push(...tb3);
+        const c3 = convTranspose2d(device, { x: tb3[0]!, weight: tb3[1]!, y: tb3[2]! }, t3);
+        const e3 = c3.entry.name;
+        c3.destroy();
+        if (e3 !== 'conv_transpose2d_forward_narrow') throw new Error(`conv_transpose2d 32 -> 1, kernel 7 [blocked]: entry point ${e3}; expected conv_transpose2d_forward_narrow`);
       } finally {
         for (const b of bufs) destroyBuffer(device, b);
       }
