@@ -90,13 +90,14 @@ override ACT: u32 = 0u;
 override ACCUMULATE: bool = false;
 
 // The 4×4 tile m of C (column r: row row0 + r, columns 4q..4q+3) through the
-// epilogue: + bias, or + C when accumulating, then the activation. Rows past M
-// and column groups past N / 4 are not stored.
+// epilogue: + bias, or + C when accumulating, then the activation. Rows at or
+// past row_end (M, or the end of this dispatch's rows) and column groups past
+// N / 4 are not stored.
 fn store_tile(m: mat4x4<f32>, row0: u32, q: u32, bq: vec4<f32>) {
   let nq = params.n / 4u;
   for (var r = 0u; r < 4u; r++) {
     let row = row0 + r;
-    if (row < params.m && q < nq) {
+    if (row < params.row_end && q < nq) {
       let idx = row * nq + q;
       var v = m[r] + bq;
       if (ACCUMULATE) { v += c4[idx]; }

@@ -2,20 +2,22 @@
 // requires: matmul_block.wgsl
 //
 // Shapes, blocking, loads and epilogue: matmul_block.wgsl.
-// Invocation g (linear over the dispatch) owns block row g / nb and block
-// column g % nb, nb = ceil(N / 32): neighbouring invocations share rows of A
-// and read neighbouring columns of B. Invocations past the last block return.
-// Dispatch: grid1d(ceil(M / 16) · ceil(N / 32), 16); the linear workgroup index
-// is wg.x + wg.y · num_workgroups.x.
+// Invocation g (linear over the dispatch) owns the 16 rows from
+// row0 + 16·(g / nb) and block column g % nb, nb = ceil(N / 32): neighbouring
+// invocations share rows of A and read neighbouring columns of B. Invocations
+// past row_end return. Dispatch: grid1d(ceil((row_end − row0) / 16) ·
+// ceil(N / 32), 16); the linear workgroup index is wg.x + wg.y · num_workgroups.x.
+// src/kernels/matmul.ts also runs it on the last rows of a matmul_subgroup
+// product (those past its last whole group of 64).
 
 @compute @workgroup_size(16, 1, 1)
 fn matmul_blocked(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
                   @builtin(local_invocation_index) li: u32) {
   let g = (wg.x + wg.y * nwg.x) * 16u + li;
   let nb = (params.n + 31u) / 32u;
-  let r0 = (g / nb) * 16u;
+  let r0 = params.row0 + (g / nb) * 16u;
   let c0 = (g % nb) * 32u;
-  if (r0 >= params.m) { return; }
+  if (r0 >= params.row_end) { return; }
   var acc: MatmulBlock;
   for (var k0 = 0u; k0 < params.k; k0 += 4u) {
     var ak: array<mat4x4<f32>, 4>;

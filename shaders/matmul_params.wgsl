@@ -8,6 +8,9 @@
 //   act, alpha  activation of the epilogue (codes in activation_fns.wgsl)
 //   accumulate  1: C += op(A)·op(B) (bias and activation off)
 //   TA, TB      A stored (K, M) / B stored (N, K) instead of (M, K) / (K, N)
+//   row0, row_end  the rows of C this dispatch computes, [row0, row_end)
+//               (read by the register-blocked kernels, matmul_block.wgsl;
+//               the others take 0 and M)
 
 struct Params {
   m: u32,
@@ -17,6 +20,8 @@ struct Params {
   act: u32,
   alpha: f32,
   accumulate: u32,
+  row0: u32,
+  row_end: u32,
 }
 
 @group(0) @binding(2) var<storage, read> bias: array<f32>;

@@ -13,12 +13,15 @@
 // uniform control flow.
 // A workgroup is one SIMD group of SwiftShader (4 lanes); workgroups of 8 were
 // measured slower there, and leave more rows idle when M is not a multiple of 128.
-// Dispatch: (ceil(N / 32), ceil(M / 64), 1).
+// Workgroup (x, y) starts at row row0 + 64·y. src/kernels/matmul.ts runs it on
+// the whole groups of 64 rows and the last M mod 64 rows on matmul_blocked.wgsl
+// (row0 there), so no invocation computes rows that do not exist.
+// Dispatch: (ceil(N / 32), ceil((row_end − row0) / 64), 1).
 
 @compute @workgroup_size(4, 1, 1)
 fn matmul_subgroup(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32,
                    @builtin(subgroup_invocation_id) lane: u32) {
-  let r0 = (wg.y * 4u + li) * 16u;
+  let r0 = params.row0 + (wg.y * 4u + li) * 16u;
   let c0 = wg.x * 32u;
   let s = lane % 4u;
   var acc: MatmulBlock;

@@ -13,15 +13,15 @@
 // about 0.1 s of CPU against 2-4 s for a block kernel): it stands in for them
 // while they compile (the standIn of makeCall in src/gpu/dispatch.ts).
 // The epilogue's overrides (ACT, ACCUMULATE) are those of the kernel it stands in for.
-// Invocation g (linear over the dispatch) owns tile row g / nq and tile
-// column g % nq, nq = N / 4; invocations past the last tile return.
-// Dispatch: grid1d(ceil(M / 4) · (N / 4), 64).
+// Invocation g (linear over the dispatch) owns the 4 rows from row0 + 4·(g / nq)
+// and column group g % nq, nq = N / 4; invocations past row_end return.
+// Dispatch: grid1d(ceil((row_end − row0) / 4) · (N / 4), 64).
 
 // The tile of invocation g: rows r0..r0+3 (r0 past M: none), column group q.
 fn tile_of(wg: vec3u, nwg: vec3u, li: u32) -> vec2u {
   let g = (wg.x + wg.y * nwg.x) * 64u + li;
   let nq = params.n / 4u;
-  return vec2u((g / nq) * 4u, g % nq);
+  return vec2u(params.row0 + (g / nq) * 4u, g % nq);
 }
 
 // op(A) · op(B) over the tile, through store_tile's epilogue (bias, accumulate, activation).
@@ -39,6 +39,6 @@ fn tile_product(r0: u32, q: u32) {
 fn matmul_tile(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
                @builtin(local_invocation_index) li: u32) {
   let t = tile_of(wg, nwg, li);
-  if (t.x >= params.m) { return; }
+  if (t.x >= params.row_end) { return; }
   tile_product(t.x, t.y);
 }

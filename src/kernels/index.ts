@@ -6,7 +6,7 @@
 export { encodeCalls, submitCalls, type BufferArg, type KernelCall } from '../gpu/dispatch.ts';
 export { ACTIVATIONS, type Activation } from './activation-codes.ts';
 export {
-  matmul, matmulBackward, matmulVariant, MATMUL_VARIANTS,
+  matmul, matmulCalls, matmulBackward, matmulVariant, MATMUL_VARIANTS,
   type MatmulOptions, type MatmulBuffers, type MatmulGradBuffers, type MatmulShape, type MatmulVariant,
 } from './matmul.ts';
 export { tuneMatmul, matmulTuning, type MatmulTuning, type MatmulTuningEntry, type TuneOptions } from './autotune.ts';

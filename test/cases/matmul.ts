@@ -2,7 +2,7 @@
 import { readF32, uploadF32, destroyBuffer, createBuffer } from '../../src/gpu/buffers.ts';
 import { callsReady, makeCall, placeholderBuffer, submitCalls } from '../../src/gpu/dispatch.ts';
 import { kernelProfile } from '../../src/gpu/profile.ts';
-import { clearMatmulChoices, MATMUL_VARIANTS, matmul, matmulBackward, matmulShapeKey, matmulStandIn, matmulUnsupported, matmulVariant, type MatmulOptions, type MatmulVariant } from '../../src/kernels/matmul.ts';
+import { clearMatmulChoices, MATMUL_VARIANTS, matmul, matmulBackward, matmulCalls, matmulShapeKey, matmulStandIn, matmulUnsupported, matmulVariant, type MatmulOptions, type MatmulVariant } from '../../src/kernels/matmul.ts';
 import { matmulTuning, tuneMatmul } from '../../src/kernels/autotune.ts';
 import { matmulBackwardRef, matmulRef } from '../../src/ref/matmul.ts';
 import { expectClose, expectThrows, gpuScope, randomF32 } from '../support/check.ts';
@@ -316,9 +316,94 @@ const standInCase: GpuCase = {
   },
 };
 
+/**
+ * matmulCalls under `subgroup` with M not a multiple of 64 (a tenth of M or more idle, 64 workgroups or more in the
+ * whole groups): matmul_subgroup over the whole groups of 64 rows and
+ * matmul_blocked over the rest (row0 = the first row after them), so the two dispatches cover each row of C once,
+ * with and without accumulate, bias and activation, in every layout the blocked kernels take; each part's stand-in
+ * (matmul_tile over the same rows) gives its result bit for bit on top of the other part's.
+ */
+const SPLIT_CASES: readonly (MatmulOptions & { readonly bias?: boolean })[] = [
+  { m: 400, n: 784, k: 128, transA: true, accumulate: true },
+  { m: 400, n: 784, k: 128, transA: true },
+  { m: 400, n: 352, k: 20, transB: true, activation: 'relu', bias: true },
+  { m: 100, n: 2048, k: 8, transB: true, activation: 'relu', bias: true },
+  { m: 68, n: 2048, k: 12, transA: true, transB: true, accumulate: true },
+  { m: 65, n: 2048, k: 8, activation: 'sigmoid', bias: true },
+  { m: 129, n: 1024, k: 40 },
+];
+
+const splitCase: GpuCase = {
+  name: 'matmul: matmulCalls runs subgroup products with M not a multiple of 64 as matmul_subgroup over the whole groups and matmul_blocked over the last rows',
+  async run(device) {
+    const probe = { m: 400, n: 784, k: 128, transA: true, variant: 'subgroup' as const };
+    if (matmulUnsupported(device, 'subgroup', probe)) {
+      // Without the feature there is no split: the default is one dispatch of another kernel.
+      const buf = createBuffer(device, 400 * 784 * 4);
+      try {
+        const calls = matmulCalls(device, { a: buf, b: buf, c: buf }, { m: 400, n: 784, k: 128, transA: true });
+        const entries = calls.map((c) => c.entry.name);
+        for (const c of calls) c.destroy();
+        if (entries.length !== 1 || entries[0] === 'matmul_subgroup') throw new Error(`matmulCalls without subgroups: ${entries.join(', ')}; expected one dispatch of another kernel`);
+      } finally {
+        destroyBuffer(device, buf);
+      }
+      return;
+    }
+    let seed = 1200;
+    for (const c of SPLIT_CASES) {
+      const o = { ...c, variant: 'subgroup' as const };
+      const whole = Math.floor(o.m / 64) * 64;
+      const a = randomF32(o.m * o.k, seed++), b = randomF32(o.k * o.n, seed++), c0 = randomF32(o.m * o.n, seed++), bias = randomF32(o.n, seed++);
+      const ga = uploadF32(device, a), gb = uploadF32(device, b), gbias = uploadF32(device, bias);
+      const g1 = uploadF32(device, c0), g2 = uploadF32(device, c0);
+      const what = `matmulCalls [subgroup] ${matmulShapeKey(o)} act=${o.activation ?? 'identity'} bias=${!!o.bias} accumulate=${!!o.accumulate}`;
+      try {
+        const [got, stand] = await gpuScope(device, what, async () => {
+          const calls = matmulCalls(device, { a: ga, b: gb, c: g1, ...(o.bias ? { bias: gbias } : {}) }, o);
+          const entries = calls.map((x) => `${x.entry.name}(${x.params.row0}-${x.params.row_end})`).join(', ');
+          const want = `matmul_subgroup(0-${whole}), matmul_blocked(${whole}-${o.m})`;
+          if (entries !== want) throw new Error(`${what}: dispatches ${entries}; expected ${want}`);
+          await callsReady(calls);
+          submitCalls(device, calls);
+          const tiles = kernelProfile(device) === 'cpu'
+            ? calls.map((x, i) => makeCall(device, { ...matmulStandIn(device, i === 0 ? 'subgroup' : 'blocked', o, x.params.row_end! - x.params.row0!)!, buffers: { a4: ga, b4: gb, c4: g2, bias: o.bias ? gbias : placeholderBuffer(device) }, params: x.params }))
+            : [];
+          if (tiles.length) submitCalls(device, tiles);
+          for (const x of [...calls, ...tiles]) x.destroy();
+          return [await readF32(device, g1), tiles.length ? await readF32(device, g2) : null] as const;
+        });
+        const ref = matmulRef(a, b, o.bias ? bias : null, o);
+        expectClose(what, got, o.accumulate ? ref.map((v, i) => v + c0[i]!) : ref, tol(o.k));
+        if (stand) {
+          const u1 = new Uint32Array(got.buffer), u2 = new Uint32Array(stand.buffer);
+          const bad = u1.findIndex((v, i) => v !== u2[i]);
+          if (bad >= 0) throw new Error(`${what}: the stand-ins differ at element ${bad} (row ${Math.floor(bad / o.n)}): ${stand[bad]} against ${got[bad]}`);
+        }
+      } finally {
+        for (const x of [ga, gb, gbias, g1, g2]) destroyBuffer(device, x);
+      }
+    }
+    // One dispatch: whole groups only (384), no whole group (48), less than a tenth of M idle (784), fewer than 64
+    // workgroups in the whole groups (400 × 96: 18).
+    for (const [m, n] of [[384, 784], [48, 784], [784, 400], [400, 96]] as const) {
+      const buf = createBuffer(device, Math.max(m, 128) * 784 * 4);
+      try {
+        const calls = matmulCalls(device, { a: buf, b: buf, c: buf }, { m, n, k: 128, transA: true, variant: 'subgroup' });
+        const entries = calls.map((x) => x.entry.name).join(', ');
+        for (const x of calls) x.destroy();
+        if (entries !== 'matmul_subgroup') throw new Error(`matmulCalls [subgroup] ${m} × ${n}: dispatches ${entries}; expected matmul_subgroup alone`);
+      } finally {
+        destroyBuffer(device, buf);
+      }
+    }
+  },
+};
+
 export const matmulVariantCases: GpuCase[] = [
   ...MATMUL_VARIANTS.map(variantCase),
   standInCase,
+  splitCase,
   {
     name: 'matmul: tuneMatmul times the candidates, checks their results, and matmul then uses the fastest',
     async run(device) {

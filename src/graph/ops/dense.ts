@@ -5,7 +5,7 @@
  * db = Σ_batch dY and, unless x is a model input, dX (+)= dY·W.
  */
 import type { Activation } from '../../kernels/activation-codes.ts';
-import { matmul as matmulKernel } from '../../kernels/matmul.ts';
+import { matmulCalls } from '../../kernels/matmul.ts';
 import { matmulRef } from '../../ref/matmul.ts';
 import { ModelSpecError } from '../errors.ts';
 import type { LayerDef, OpDef } from '../op.ts';
@@ -40,7 +40,7 @@ export const denseOp: OpDef<DenseAttrs> = {
   compile(c, n) {
     const { B, I, O } = sizes(c.graph.shape(n.ins.x!), c.graph.shape(n.ins.w!));
     const bufs = { a: c.at(n.ins.x!), b: c.at(n.ins.w!), bias: c.at(n.ins.b!), c: c.at(n.outs.y!) };
-    return [{ call: matmulKernel(c.device, bufs, { m: B, n: O, k: I, transB: true, activation: n.attrs.act }) }];
+    return matmulCalls(c.device, bufs, { m: B, n: O, k: I, transB: true, activation: n.attrs.act }).map((call) => ({ call }));
   },
   backward(c, n) {
     const { x, w, b } = n.ins as { x: number; w: number; b: number };

@@ -4,7 +4,7 @@
  * The forward of a dense layer is its own node (ops/dense.ts), with the bias
  * and activation fused.
  */
-import { matmul as matmulKernel, type MatmulShape } from '../../kernels/matmul.ts';
+import { matmulCalls, type MatmulShape } from '../../kernels/matmul.ts';
 import { matmulPreRef } from '../../ref/matmul.ts';
 import type { NodeInit, OpDef } from '../op.ts';
 
@@ -17,7 +17,8 @@ export const matmulOp: OpDef<MatmulAttrs> = {
   name: 'matmul',
   compile(c, n) {
     const { m, n: cols, k, transA, transB } = n.attrs;
-    return [{ call: matmulKernel(c.device, { a: c.at(n.ins.a!), b: c.at(n.ins.b!), c: c.at(n.outs.c!) }, { m, n: cols, k, transA, transB, accumulate: n.accumulate }) }];
+    const calls = matmulCalls(c.device, { a: c.at(n.ins.a!), b: c.at(n.ins.b!), c: c.at(n.outs.c!) }, { m, n: cols, k, transA, transB, accumulate: n.accumulate });
+    return calls.map((call) => ({ call }));
   },
   cost: (_g, n) => ({ flops: 2 * n.attrs.m * n.attrs.n * n.attrs.k }),
   matmul: (_g, n) => n.attrs,
