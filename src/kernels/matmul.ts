@@ -324,6 +324,9 @@ export function matmul(device: GPUDevice, bufs: MatmulBuffers, o: MatmulOptions)
   return matmulDispatch(device, op, bufs, o, variant, 0, o.m, variant);
 }
 
+/** Workgroups of 64 rows a split product's first dispatch needs at least (see matmulCalls). */
+const SPLIT_MIN_GROUPS = 64;
+
 /**
  * The product as the dispatches that compute it fastest: one, except under
  * `subgroup` when M is not a multiple of its 64-row groups and the last group
@@ -337,9 +340,6 @@ export function matmul(device: GPUDevice, bufs: MatmulBuffers, o: MatmulOptions)
  * N = 400 (6% of rows idle) 10.7–11.0 ms against 9.9–10.0 + 0.7 ms; M = 400,
  * N = 20 to 96 (6 to 18 workgroups) 0.46–1.31 ms against 0.66–1.38 ms.
  */
-/** Workgroups of 64 rows a split product's first dispatch needs at least (see matmulCalls). */
-const SPLIT_MIN_GROUPS = 64;
-
 export function matmulCalls(device: GPUDevice, bufs: MatmulBuffers, o: MatmulOptions): KernelCall[] {
   const op = `matmul(${o.m}x${o.k} · ${o.k}x${o.n})`;
   const variant = resolveMatmul(device, op, bufs, o);

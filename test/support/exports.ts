@@ -21,7 +21,7 @@ export const KERNEL_EXPORTS = [
   'conv2d', 'conv2dBackward', 'conv2dOutputShape', 'convTranspose2d', 'convTranspose2dBackward', 'convTranspose2dOutputShape',
   'concat', 'concatBackward', 'conv1d', 'conv1dBackward', 'conv1dOutputLength', 'upsampleNearest2d', 'upsampleNearest2dBackward',
   'createBuffer', 'destroyBuffer', 'elboKl', 'elboRecon', 'encodeCalls', 'fill', 'gather', 'gpuWait', 'iwAccumulate', 'iwSample', 'kernelProfile',
-  'latentBackward', 'matmul', 'matmulBackward', 'matmulTuning', 'matmulVariant', 'packBytes', 'philoxRaw', 'randomNormal',
+  'latentBackward', 'matmul', 'matmulBackward', 'matmulCalls', 'matmulTuning', 'matmulVariant', 'packBytes', 'philoxRaw', 'randomNormal',
   'readF32', 'readU32', 'reparameterize', 'reparameterizeBackward', 'requestGpu', 'setKernelProfile', 'sgd', 'submitCalls',
   'groupNorm', 'groupNormBackward', 'layerNorm', 'layerNormBackward', 'NORM_STATS_PER_ROW',
   'sumAxes', 'sumSquares', 'sumSquaresPartials', 'tuneMatmul', 'uploadF32', 'uploadU32',
