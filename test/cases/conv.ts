@@ -337,43 +337,28 @@ export const convCases: GpuCase[] = [
         if (got !== want) throw new Error(`conv2d 16 -> 1 default under the '${kernelProfile(device)}' profile: entry points ${got}; expected ${want}`);
         if (entries('blocked') !== narrow) throw new Error(`conv2d 16 -> 1 [blocked]: entry points ${entries('blocked')}; expected ${narrow}`);
         if (entries('general') !== general) throw new Error(`conv2d 16 -> 1 [general]: entry points ${entries('general')}; expected ${general}`);
+        // The entry point of a conv_transpose2d forward (its buffers kept for the finally below).
+        const forwardEntry = (o: ConvTranspose2dOptions) => {
+          const st = convTranspose2dShapes(o);
+          const tb = [st.x, st.weight, st.y].map((d) => createBuffer(device, numel(d) * 4));
+          bufs.push(...tb);
+          const call = convTranspose2d(device, { x: tb[0]!, weight: tb[1]!, y: tb[2]! }, o);
+          call.destroy();
+          return call.entry.name;
+        };
+        const expectEntry = (what: string, o: ConvTranspose2dOptions, want: string) => {
+          const got = forwardEntry(o);
+          if (got !== want) throw new Error(`${what}: entry point ${got}; expected ${want}`);
+        };
         // conv_transpose2d 1 -> 6 channels: its forward sums over one channel.
-        const t: ConvTranspose2dOptions = { batch: 1, inChannels: 1, outChannels: 6, inH: 4, inW: 4, kernel: 3, stride: 2, padding: 1, outputPadding: 1, variant: 'blocked' };
-        const st = convTranspose2dShapes(t);
-        const tb = [st.x, st.weight, st.y].map((d) => createBuffer(device, numel(d) * 4));
-        bufs.push(...tb);
-        const call = convTranspose2d(device, { x: tb[0]!, weight: tb[1]!, y: tb[2]! }, t);
-        const entry = call.entry.name;
-        call.destroy();
-        if (entry !== 'conv_transpose2d_forward_rows_flat') throw new Error(`conv_transpose2d 1 -> 6 [blocked]: entry point ${entry}; expected conv_transpose2d_forward_rows_flat`);
+        expectEntry('conv_transpose2d 1 -> 6 [blocked]', { batch: 1, inChannels: 1, outChannels: 6, inH: 4, inW: 4, kernel: 3, stride: 2, padding: 1, outputPadding: 1, variant: 'blocked' }, 'conv_transpose2d_forward_rows_flat');
         // conv_transpose2d 32 -> 1 (the conv preset's last layer): its forward has one output channel.
         const t1: ConvTranspose2dOptions = { batch: 1, inChannels: 32, outChannels: 1, inH: 4, inW: 4, kernel: 3, stride: 2, padding: 1, outputPadding: 1 };
-        const s1 = convTranspose2dShapes(t1);
-        const tb1 = [s1.x, s1.weight, s1.y].map((d) => createBuffer(device, numel(d) * 4));
-        bufs.push(...tb1);
-        const c1 = convTranspose2d(device, { x: tb1[0]!, weight: tb1[1]!, y: tb1[2]! }, t1);
-        const e1 = c1.entry.name;
-        c1.destroy();
-        const want1 = kernelProfile(device) === 'cpu' ? 'conv_transpose2d_forward_narrow_s2' : 'conv_transpose2d_forward';
-        if (e1 !== want1) throw new Error(`conv_transpose2d 32 -> 1 default under the '${kernelProfile(device)}' profile: entry point ${e1}; expected ${want1}`);
-        // With dilation 2 the same layer keeps the per-phase form.
-        const t2: ConvTranspose2dOptions = { ...t1, dilation: 2, variant: 'blocked' };
-        const s2 = convTranspose2dShapes(t2);
-        const tb2 = [s2.x, s2.weight, s2.y].map((d) => createBuffer(device, numel(d) * 4));
-        bufs.push(...tb2);
-        const c2 = convTranspose2d(device, { x: tb2[0]!, weight: tb2[1]!, y: tb2[2]! }, t2);
-        const e2 = c2.entry.name;
-        c2.destroy();
-        if (e2 !== 'conv_transpose2d_forward_narrow') throw new Error(`conv_transpose2d 32 -> 1, dilation 2 [blocked]: entry point ${e2}; expected conv_transpose2d_forward_narrow`);
-        // Kernel 7 with padding 3 reaches 4 input rows and columns: past the 3 shifts conv_narrow_s2.wgsl writes out.
-        const t3: ConvTranspose2dOptions = { ...t1, kernel: 7, padding: 3, variant: 'blocked' };
-        const s3 = convTranspose2dShapes(t3);
-        const tb3 = [s3.x, s3.weight, s3.y].map((d) => createBuffer(device, numel(d) * 4));
-        bufs.push(...tb3);
-        const c3 = convTranspose2d(device, { x: tb3[0]!, weight: tb3[1]!, y: tb3[2]! }, t3);
-        const e3 = c3.entry.name;
-        c3.destroy();
-        if (e3 !== 'conv_transpose2d_forward_narrow') throw new Error(`conv_transpose2d 32 -> 1, kernel 7 [blocked]: entry point ${e3}; expected conv_transpose2d_forward_narrow`);
+        expectEntry(`conv_transpose2d 32 -> 1 default under the '${kernelProfile(device)}' profile`, t1, kernelProfile(device) === 'cpu' ? 'conv_transpose2d_forward_narrow_s2' : 'conv_transpose2d_forward');
+        // With dilation 2 the same layer keeps the per-phase form; so does kernel 7 with padding 3, which reaches 4 input
+        // rows and columns, past the 3 shifts conv_narrow_s2.wgsl writes out.
+        expectEntry('conv_transpose2d 32 -> 1, dilation 2 [blocked]', { ...t1, dilation: 2, variant: 'blocked' }, 'conv_transpose2d_forward_narrow');
+        expectEntry('conv_transpose2d 32 -> 1, kernel 7 [blocked]', { ...t1, kernel: 7, padding: 3, variant: 'blocked' }, 'conv_transpose2d_forward_narrow');
       } finally {
         for (const b of bufs) destroyBuffer(device, b);
       }
