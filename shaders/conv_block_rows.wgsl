@@ -356,28 +356,17 @@ fn conv2d_backward_weight_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_wo
     bk[7] = transpose(gather_taps(&hi, 3u, p.pb, p.py, p.pxc, p.alive));
     block_mma(&acc, &ak, &bk);
   }
-  var out = acc.m;
-  for (var e = 0u; e < 128u; e++) {
-    partial[li * 128u + e] = out[e / 4u][e % 4u];
-  }
-  workgroupBarrier();
-  // Invocation li adds up vec4 entries li·16 .. li·16 + 15 over the 8 partial blocks.
-  for (var e = li * 16u; e < li * 16u + 16u; e++) {
-    var s = vec4f(0.0);
-    for (var part = 0u; part < SPLIT; part++) { s += partial[part * 128u + e]; }
+  let sums = sum_partials(li, &acc);
+  for (var i = 0u; i < 16u; i++) {
     // Entry e is column e % 4 of matrix m = e / 4 = i·8 + j: output channel
     // co0 + 4i + e % 4, weight indices k0 + 4j .. + 3.
+    let e = li * 16u + i;
     let m = e / 4u;
     let co = co0 + 4u * (m / 8u) + e % 4u;
     if (co < params.c_out) {
       for (var c = 0u; c < 4u; c++) {
         let k = k0 + 4u * (m % 8u) + c;
-        if (k < kcount) {
-          let idx = co * kcount + k;
-          var v = s[c];
-          if (params.accumulate != 0u) { v += dweight[idx]; }
-          dweight[idx] = v;
-        }
+        if (k < kcount) { put_dweight(co, k, kcount, sums[i][c]); }
       }
     }
   }

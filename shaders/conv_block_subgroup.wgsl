@@ -130,12 +130,7 @@ fn conv_transpose2d_forward_block_shared(@builtin(workgroup_id) wg: vec3u, @buil
 fn store_weight_tile(m: mat4x4<f32>, k: u32, co: u32, kcount: u32) {
   for (var r = 0u; r < 4u; r++) {
     for (var c = 0u; c < 4u; c++) {
-      if (k + r < kcount && co + c < params.c_out) {
-        let idx = (co + c) * kcount + k + r;
-        var v = m[r][c];
-        if (params.accumulate != 0u) { v += dweight[idx]; }
-        dweight[idx] = v;
-      }
+      if (k + r < kcount && co + c < params.c_out) { put_dweight(co + c, k + r, kcount, m[r][c]); }
     }
   }
 }

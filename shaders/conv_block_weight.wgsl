@@ -19,6 +19,33 @@ const SPLIT: u32 = 8u; // invocations per workgroup
 // Partial blocks of the workgroup's invocations: invocation s at [s·128, s·128 + 128).
 var<workgroup> partial: array<vec4f, 1024>;
 
+// The workgroup's SPLIT partial blocks added up: every invocation spills its
+// 128 vec4 entries (entry e is column e % 4 of acc.m[e / 4]) to `partial`,
+// the workgroup meets at one barrier, and invocation li returns entries
+// li·16 .. li·16 + 15 summed over the parts. Called in uniform control flow.
+fn sum_partials(li: u32, acc: ptr<function, MatmulBlock>) -> array<vec4f, 16> {
+  let out = (*acc).m;
+  for (var e = 0u; e < 128u; e++) {
+    partial[li * 128u + e] = out[e / 4u][e % 4u];
+  }
+  workgroupBarrier();
+  var sums: array<vec4f, 16>;
+  for (var i = 0u; i < 16u; i++) {
+    var s = vec4f(0.0);
+    for (var part = 0u; part < SPLIT; part++) { s += partial[part * 128u + li * 16u + i]; }
+    sums[i] = s;
+  }
+  return sums;
+}
+
+// dweight[co, k] = v, or += v with accumulate (k the flattened (ci, ky, kx)).
+fn put_dweight(co: u32, k: u32, kcount: u32, v: f32) {
+  let idx = co * kcount + k;
+  var w = v;
+  if (params.accumulate != 0u) { w += dweight[idx]; }
+  dweight[idx] = w;
+}
+
 // The 16 flattened weight indices k0..k0+15 of a backward-weight block (clamped to
 // the last): for index 4i + r, component r of off[i] is its offset in x
 // relative to (n, 0, iy0, ix0), sy[i] and sx[i] its row and column shifts.
@@ -143,28 +170,17 @@ fn conv2d_backward_weight_block(@builtin(workgroup_id) wg: vec3u, @builtin(num_w
     bk[7] = gather_dy(p.db, cof[7]);
     block_mma(&acc, &ak, &bk);
   }
-  var out = acc.m;
-  for (var e = 0u; e < 128u; e++) {
-    partial[li * 128u + e] = out[e / 4u][e % 4u];
-  }
-  workgroupBarrier();
-  // Invocation li adds up vec4 entries li·16 .. li·16 + 15 over the 8 partial blocks.
-  for (var e = li * 16u; e < li * 16u + 16u; e++) {
-    var s = vec4f(0.0);
-    for (var part = 0u; part < SPLIT; part++) { s += partial[part * 128u + e]; }
+  let sums = sum_partials(li, &acc);
+  for (var i = 0u; i < 16u; i++) {
     // Entry e is column e % 4 of matrix m = e / 4 = i·8 + j: weight index
     // k0 + 4i + e % 4, output channels co0 + 4j .. + 3.
+    let e = li * 16u + i;
     let m = e / 4u;
     let k = k0 + 4u * (m / 8u) + e % 4u;
     if (k < kcount) {
       for (var c = 0u; c < 4u; c++) {
         let co = co0 + 4u * (m % 8u) + c;
-        if (co < params.c_out) {
-          let idx = co * kcount + k;
-          var v = s[c];
-          if (params.accumulate != 0u) { v += dweight[idx]; }
-          dweight[idx] = v;
-        }
+        if (co < params.c_out) { put_dweight(co, k, kcount, sums[i][c]); }
       }
     }
   }
