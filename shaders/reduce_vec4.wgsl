@@ -3,8 +3,9 @@
 //
 // sum_axes_narrow4: sum_axes_narrow for inner = 1 (a dense dY (B, C)), four
 //   channels per invocation: out4[q] = scale · Σ_o x4[o·C/4 + q] (or +=
-//   with accumulate = 1), each lane in order of o as sum_axes_narrow, so the
-//   results are bit-identical to it. C must be a multiple of 4. NARROW_WG
+//   with accumulate = 1), each lane in order of o as sum_axes_narrow, four
+//   rows per loop trip (zeros past the last row), so the results are
+//   bit-identical to it (but for the sign of a zero sum). C must be a multiple of 4. NARROW_WG
 //   invocations per workgroup: 256 on GPUs, 16 under the cpu profile, where
 //   a workgroup runs on one thread (a dense dY of 8448 × 384 is 96
 //   invocations: one workgroup of 256 would leave the other cores idle).
@@ -46,8 +47,13 @@ fn sum_axes_narrow4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) n
   let cq = params.channels / 4u;
   if (q >= cq) { return; }
   var s = vec4f();
-  for (var o = 0u; o < params.outer; o++) {
+  // Four rows per trip, added in order (a loop trip costs about as much as a load on CPU adapters).
+  let last = params.outer - 1u;
+  for (var o = 0u; o < params.outer; o += 4u) {
     s += x4[o * cq + q];
+    s += select(vec4f(), x4[min(o + 1u, last) * cq + q], o + 1u <= last);
+    s += select(vec4f(), x4[min(o + 2u, last) * cq + q], o + 2u <= last);
+    s += select(vec4f(), x4[min(o + 3u, last) * cq + q], o + 3u <= last);
   }
   var v = params.scale * s;
   if (params.accumulate != 0u) { v = out4[q] + v; }
@@ -56,6 +62,12 @@ fn sum_axes_narrow4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) n
 
 const SQ_CHUNK4: u32 = 1024u;
 
+// x4[j]² componentwise, zero for j ≥ n4.
+fn square_or_zero(j: u32, n4: u32) -> vec4f {
+  let v = select(vec4f(), x4[min(j, n4 - 1u)], j < n4);
+  return v * v;
+}
+
 @compute @workgroup_size(TREE_WG, 1, 1)
 fn sum_squares_partial4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
                         @builtin(local_invocation_index) li: u32) {
@@ -63,10 +75,12 @@ fn sum_squares_partial4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroup
   let base = g * SQ_CHUNK4;
   let n4 = params.n / 4u;
   var s = vec4f();
-  for (var k = 0u; k < SQ_CHUNK4 / TREE_WG; k++) {
-    let j = min(base + li + k * TREE_WG, n4 - 1u);
-    let v = select(vec4f(), x4[j], base + li + k * TREE_WG < n4);
-    s += v * v;
+  // Four of the SQ_CHUNK4 / TREE_WG (a multiple of 4) loads per trip, added in order.
+  for (var k = 0u; k < SQ_CHUNK4 / TREE_WG; k += 4u) {
+    s += square_or_zero(base + li + k * TREE_WG, n4);
+    s += square_or_zero(base + li + (k + 1u) * TREE_WG, n4);
+    s += square_or_zero(base + li + (k + 2u) * TREE_WG, n4);
+    s += square_or_zero(base + li + (k + 3u) * TREE_WG, n4);
   }
   if (base < n4) {
     partials[g * TREE_WG + li] = (s.x + s.y) + (s.z + s.w);

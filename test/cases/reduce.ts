@@ -106,7 +106,7 @@ function sumSquaresTol(device: GPUDevice, n: number) {
 
 export const reduceCases: GpuCase[] = [
   {
-    name: 'reduce: sumAxes over (outer, C, inner) shapes incl. outer = 1, C = 1, inner = 1, 5000×3 and conv-like (4, 32, 196)',
+    name: 'reduce: sumAxes over (outer, C, inner) shapes incl. outer = 1, C = 1, inner = 1, 5000×3, conv-like (4, 32, 196) and dense (7|6|1001, 8)',
     async run(device) {
       let seed = 1;
       for (const [outer, channels, inner] of SHAPES) {
@@ -115,6 +115,8 @@ export const reduceCases: GpuCase[] = [
       await checkSumAxes(device, { outer: 4, channels: 32, inner: 196, scale: 1 / (4 * 196) }, 100);
       await checkSumAxes(device, { outer: 128, channels: 400, inner: 1, accumulate: true }, 101);
       await checkSumAxes(device, { outer: 3, channels: 5, inner: 7, scale: -0.5, accumulate: true }, 102);
+      // Row counts past a multiple of the vec4 sum's four rows per loop trip (1, 2 and 3 over).
+      for (const outer of [7, 6, 1001]) await checkSumAxes(device, { outer, channels: 8, inner: 1 }, 103 + outer);
     },
   },
   {
