@@ -12,7 +12,7 @@ test.npy, train-strings.json). Needs Debian's python3-torch, python3-numpy
 and, for molecules, python3-rdkit.
 
     /usr/bin/python3 scripts/torch_sequence_reference.py train DIR [--epochs N] [--out model.safetensors] [--checkpoint FILE [--stop-after N]]
-    /usr/bin/python3 scripts/torch_sequence_reference.py eval DIR --model model.safetensors
+    /usr/bin/python3 scripts/torch_sequence_reference.py eval DIR --model model.safetensors|checkpoint [--codes]
     /usr/bin/python3 scripts/torch_sequence_reference.py check model.safetensors inputs.safetensors grads.safetensors
 
 train: trains from PyTorch's initialization (or --init FILE), then evaluates
@@ -21,7 +21,11 @@ writes the model as safetensors with webgpu-vae's names and the model
 definition in the metadata, so `webgpu-vae eval` reads it (as a run folder's
 model.safetensors next to the folder's config.json and vocab.json).
 
-eval: the same evaluation of a model file (e.g. a webgpu-vae run's).
+eval: the same evaluation of a model file (e.g. a webgpu-vae run's) or of
+train's --checkpoint (an unfinished run); with --codes, for molecules, also
+the valid fraction of decodes from a second prior draw (at the temperature
+and greedy) and from z = mu of the test molecules, which tells a decoder
+that samples badly from codes the decoder never saw (the prior's holes).
 
 check: for test/node/torch-sequences.test.ts: loads a webgpu-vae checkpoint
 with load_state_dict(strict=True); computes the loss and its gradients
@@ -203,7 +207,7 @@ def molecule_metrics(samples, training):
             'novel': len(novel), 'novelFraction': frac(len(novel), len(unique))}
 
 
-def evaluate(model, ex, samples=1000, temperature=1.0, seed=0):
+def evaluate(model, ex, samples=1000, temperature=1.0, seed=0, codes=False):
     spec = model.spec
     J = spec['latent']
     ids = ex.test
@@ -243,9 +247,18 @@ def evaluate(model, ex, samples=1000, temperature=1.0, seed=0):
     strings = ex.strings(decode_tokens(model, z, temperature, gen))
     training = set(ex.train_strings)
     distinct = set(strings)
+    smiles = ex.vocab['tokenizer'] == 'smiles'
     out = {'count': samples, 'temperature': temperature, 'unique': len(distinct), 'novel': len([s for s in distinct if s not in training]),
-           'molecules': molecule_metrics(strings, ex.train_strings) if ex.vocab['tokenizer'] == 'smiles' else None}
-    return {'test': test, 'samples': out}, strings
+           'molecules': molecule_metrics(strings, ex.train_strings) if smiles else None}
+    report = {'test': test, 'samples': out}
+    if codes and smiles:
+        # Where invalid samples come from: the same decoding from other codes. Valid fractions of
+        # decodes at `temperature` and greedy, from prior codes and from z = mu of test molecules.
+        valid = lambda zz, temp: molecule_metrics(ex.strings(decode_tokens(model, zz, temp, gen)), ex.train_strings)['validFraction']
+        zp, zt = torch.randn(samples, J, generator=gen), mu[:samples]
+        report['validByCode'] = {'temperature': temperature, 'prior': valid(zp, temperature), 'priorGreedy': valid(zp, 0.0),
+                                 'testMu': valid(zt, temperature), 'testMuGreedy': valid(zt, 0.0)}
+    return report, strings
 
 
 def markdown_row(label, r, seconds):
@@ -304,8 +317,9 @@ def main():
     t.add_argument('--threads', type=int, default=os.cpu_count() or 1)
     e = sub.add_parser('eval')
     e.add_argument('dir')
-    e.add_argument('--model', required=True)
+    e.add_argument('--model', required=True, help='safetensors with webgpu-vae names, or a --checkpoint file of train (an unfinished run)')
     e.add_argument('--samples', type=int, default=1000)
+    e.add_argument('--codes', action='store_true', help='molecules: also the validity of decodes from other codes (a second prior draw, greedy; z = mu of test molecules)')
     e.add_argument('--threads', type=int, default=os.cpu_count() or 1)
     c = sub.add_parser('check')
     c.add_argument('model')
@@ -329,11 +343,16 @@ def main():
         save_model(model, out, {'step': str(info['steps']), 'trained_by': label})
     else:
         model = WebgpuVae(ex.spec)
-        state, _ = load_safetensors(args.model)
-        model.load_state_dict(state, strict=True)
         info, out = {'secondsPerEpoch': None}, args.model
+        if args.model.endswith('.safetensors'):
+            state, _ = load_safetensors(args.model)
+        else:
+            ck = torch.load(args.model)
+            state = ck['model']
+            info.update(epochs=ck['epoch'], steps=ck['step'], of=ck['epochs'])
+        model.load_state_dict(state, strict=True)
     t0 = time.time()
-    report, _ = evaluate(model, ex, args.samples)
+    report, _ = evaluate(model, ex, args.samples, codes=args.command == 'eval' and args.codes)
     print(json.dumps({'by': label, 'model': out, **info, 'evalSeconds': round(time.time() - t0, 1), **report}), flush=True)
     print(markdown_row(label, report, info['secondsPerEpoch']), flush=True)
 

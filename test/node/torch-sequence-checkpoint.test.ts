@@ -4,7 +4,8 @@
  * on over several sittings: a run stopped after one epoch and continued from
  * its checkpoint ends with the same parameters, byte for byte, and the same
  * evaluation as the run made in one go; a checkpoint of another length of run
- * is refused. Needs Debian's python3-torch and python3-rdkit.
+ * is refused; eval reads a checkpoint as it reads a model file. Needs
+ * Debian's python3-torch and python3-rdkit.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -70,4 +71,12 @@ test('torch sequence reference: stopped after an epoch and continued from its ch
     (e: { stderr: string }) => e.stderr,
   );
   expect(refused.includes('a checkpoint of 2 epochs over 135 strings; this run is 3 epochs over 135'), `the refusal: ${refused}`);
+  // eval takes the checkpoint as it takes a model file (here the finished run's: the same evaluation as
+  // the run printed), and with --codes adds the valid fractions of decodes from other codes.
+  const evaluated = await run(PYTHON, [SCRIPT, 'eval', ex, '--threads', '1', '--samples', '20', '--model', ck, '--codes'], { maxBuffer: 1 << 24 });
+  expect(report(evaluated.stdout) === report(whole.stdout), `eval of the checkpoint: ${report(evaluated.stdout)} vs the run's ${report(whole.stdout)}`);
+  const line = JSON.parse(evaluated.stdout.trim().split('\n')[0]!) as { epochs: number; steps: number; validByCode?: Record<string, number> };
+  expect(line.epochs === 2 && line.steps > 0, `eval names the checkpoint's epoch and step: ${evaluated.stdout}`);
+  const codes = line.validByCode;
+  expect(!!codes && ['prior', 'priorGreedy', 'testMu', 'testMuGreedy'].every((k) => typeof codes[k] === 'number' && codes[k]! >= 0 && codes[k]! <= 1), `validByCode: ${JSON.stringify(codes)}`);
 });
