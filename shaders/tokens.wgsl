@@ -14,7 +14,8 @@
 //   stream) at element b·T + t, compared as integers: numerator ≤ drop, with
 //   drop = round(p·2^24)). x[b, t, v] = 1 when v = tok and tok ≠ pad_id, else
 //   0: padding is all zeros (no input, and no term of the categorical loss).
-//   One invocation per output element; grid1d(B·T·V, 256).
+//   One invocation per output element; grid1d(B·T·V, 256). gather_one_hot_rows:
+//   the same, one invocation per token; grid1d(B·T, 64).
 //
 // sample_tokens: logits (B, T, V), step t → tokens (B, T) (the ids drawn so
 //   far) and prev (B, T, V), the decoder's previous-token input, whose row
@@ -60,15 +61,10 @@ fn flat(wg: vec3u, nwg: vec3u, lid: u32, size: u32) -> u32 {
   return (wg.x + wg.y * nwg.x) * size + lid;
 }
 
-@compute @workgroup_size(256, 1, 1)
-fn gather_one_hot(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                  @builtin(local_invocation_index) lid: u32) {
-  let i = flat(wg, nwg, lid, 256u);
+// The token of row b, position t of gather_one_hot's x (bt = b·T + t), after
+// the shift and word dropout.
+fn token_at(bt: u32) -> u32 {
   let T = params.steps;
-  let V = params.vocab;
-  if (i >= params.batch * T * V) { return; }
-  let bt = i / V;
-  let v = i - bt * V;
   let b = bt / T;
   let t = bt - b * T;
   let s = order[params.start + b];
@@ -84,7 +80,44 @@ fn gather_one_hot(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg
       if ((w[bt & 3u] >> 8u) + 1u <= params.drop) { tok = params.unk_id; }
     }
   }
+  return tok;
+}
+
+@compute @workgroup_size(256, 1, 1)
+fn gather_one_hot(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                  @builtin(local_invocation_index) lid: u32) {
+  let i = flat(wg, nwg, lid, 256u);
+  let V = params.vocab;
+  if (i >= params.batch * params.steps * V) { return; }
+  let bt = i / V;
+  let v = i - bt * V;
+  let tok = token_at(bt);
   x[i] = select(0.0, 1.0, tok == v && tok != params.pad_id);
+}
+
+// gather_one_hot_rows: gather_one_hot's x with one invocation per token
+// (b, t), which works out the token (and its Philox block) once and writes
+// the row's V values, four per loop trip: for adapters that run invocations
+// as the lanes of a CPU thread, where one invocation per element repeated the
+// token's work V times (src/kernels/tokens.ts chooses it under the cpu
+// profile; GPUs keep one invocation per element and coalesced stores).
+// Dispatch: grid1d(B·T, 64).
+@compute @workgroup_size(64, 1, 1)
+fn gather_one_hot_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                       @builtin(local_invocation_index) lid: u32) {
+  let bt = flat(wg, nwg, lid, 64u);
+  let V = params.vocab;
+  if (bt >= params.batch * params.steps) { return; }
+  let tok = token_at(bt);
+  // The hot column, or V (none) for padding.
+  let hot = select(V, tok, tok != params.pad_id);
+  let row = bt * V;
+  for (var v = 0u; v < V; v += 4u) {
+    x[row + v] = select(0.0, 1.0, v == hot);
+    if (v + 1u < V) { x[row + v + 1u] = select(0.0, 1.0, v + 1u == hot); }
+    if (v + 2u < V) { x[row + v + 2u] = select(0.0, 1.0, v + 2u == hot); }
+    if (v + 3u < V) { x[row + v + 3u] = select(0.0, 1.0, v + 3u == hot); }
+  }
 }
 
 @compute @workgroup_size(64, 1, 1)
