@@ -92,13 +92,14 @@ override ACCUMULATE: bool = false;
 // The 4×4 tile m of C (column r: row row0 + r, columns 4q..4q+3) through the
 // epilogue: + bias, or + C when accumulating, then the activation. Rows at or
 // past row_end (M, or the end of this dispatch's rows) and column groups past
-// N / 4 are not stored.
-fn store_tile(m: mat4x4<f32>, row0: u32, q: u32, bq: vec4<f32>) {
+// N / 4 are not stored. C starts at vec4 `base` of c4 (0, or the slice of a
+// product split over K: matmul_ksplit.wgsl).
+fn store_tile(m: mat4x4<f32>, row0: u32, q: u32, bq: vec4<f32>, base: u32) {
   let nq = params.n / 4u;
   for (var r = 0u; r < 4u; r++) {
     let row = row0 + r;
     if (row < params.row_end && q < nq) {
-      let idx = row * nq + q;
+      let idx = base + row * nq + q;
       var v = m[r] + bq;
       if (ACCUMULATE) { v += c4[idx]; }
       if (ACT == 1u) {
@@ -117,44 +118,45 @@ fn bias_quad(q: u32) -> vec4<f32> {
   return select(vec4<f32>(), vec4<f32>(bias[c], bias[c + 1u], bias[c + 2u], bias[c + 3u]), params.has_bias != 0u);
 }
 
-// Writes the 16×32 block at (r0, c0) through the epilogue as 128 vec4 stores.
-// Every accumulator is named by a constant, so they stay in registers.
-fn store_block(acc: ptr<function, MatmulBlock>, r0: u32, c0: u32) {
+// Writes the 16×32 block at (r0, c0) of the C at vec4 `base` through the
+// epilogue as 128 vec4 stores. Every accumulator is named by a constant, so
+// they stay in registers.
+fn store_block(acc: ptr<function, MatmulBlock>, r0: u32, c0: u32, base: u32) {
   let q0 = c0 / 4u;
   var bq: array<vec4<f32>, 8>;
   for (var j = 0u; j < 8u; j++) {
     bq[j] = bias_quad(min(q0 + j, params.n / 4u - 1u));
   }
-  store_tile((*acc).m[0], r0 + 0u, q0 + 0u, bq[0]);
-  store_tile((*acc).m[1], r0 + 0u, q0 + 1u, bq[1]);
-  store_tile((*acc).m[2], r0 + 0u, q0 + 2u, bq[2]);
-  store_tile((*acc).m[3], r0 + 0u, q0 + 3u, bq[3]);
-  store_tile((*acc).m[4], r0 + 0u, q0 + 4u, bq[4]);
-  store_tile((*acc).m[5], r0 + 0u, q0 + 5u, bq[5]);
-  store_tile((*acc).m[6], r0 + 0u, q0 + 6u, bq[6]);
-  store_tile((*acc).m[7], r0 + 0u, q0 + 7u, bq[7]);
-  store_tile((*acc).m[8], r0 + 4u, q0 + 0u, bq[0]);
-  store_tile((*acc).m[9], r0 + 4u, q0 + 1u, bq[1]);
-  store_tile((*acc).m[10], r0 + 4u, q0 + 2u, bq[2]);
-  store_tile((*acc).m[11], r0 + 4u, q0 + 3u, bq[3]);
-  store_tile((*acc).m[12], r0 + 4u, q0 + 4u, bq[4]);
-  store_tile((*acc).m[13], r0 + 4u, q0 + 5u, bq[5]);
-  store_tile((*acc).m[14], r0 + 4u, q0 + 6u, bq[6]);
-  store_tile((*acc).m[15], r0 + 4u, q0 + 7u, bq[7]);
-  store_tile((*acc).m[16], r0 + 8u, q0 + 0u, bq[0]);
-  store_tile((*acc).m[17], r0 + 8u, q0 + 1u, bq[1]);
-  store_tile((*acc).m[18], r0 + 8u, q0 + 2u, bq[2]);
-  store_tile((*acc).m[19], r0 + 8u, q0 + 3u, bq[3]);
-  store_tile((*acc).m[20], r0 + 8u, q0 + 4u, bq[4]);
-  store_tile((*acc).m[21], r0 + 8u, q0 + 5u, bq[5]);
-  store_tile((*acc).m[22], r0 + 8u, q0 + 6u, bq[6]);
-  store_tile((*acc).m[23], r0 + 8u, q0 + 7u, bq[7]);
-  store_tile((*acc).m[24], r0 + 12u, q0 + 0u, bq[0]);
-  store_tile((*acc).m[25], r0 + 12u, q0 + 1u, bq[1]);
-  store_tile((*acc).m[26], r0 + 12u, q0 + 2u, bq[2]);
-  store_tile((*acc).m[27], r0 + 12u, q0 + 3u, bq[3]);
-  store_tile((*acc).m[28], r0 + 12u, q0 + 4u, bq[4]);
-  store_tile((*acc).m[29], r0 + 12u, q0 + 5u, bq[5]);
-  store_tile((*acc).m[30], r0 + 12u, q0 + 6u, bq[6]);
-  store_tile((*acc).m[31], r0 + 12u, q0 + 7u, bq[7]);
+  store_tile((*acc).m[0], r0 + 0u, q0 + 0u, bq[0], base);
+  store_tile((*acc).m[1], r0 + 0u, q0 + 1u, bq[1], base);
+  store_tile((*acc).m[2], r0 + 0u, q0 + 2u, bq[2], base);
+  store_tile((*acc).m[3], r0 + 0u, q0 + 3u, bq[3], base);
+  store_tile((*acc).m[4], r0 + 0u, q0 + 4u, bq[4], base);
+  store_tile((*acc).m[5], r0 + 0u, q0 + 5u, bq[5], base);
+  store_tile((*acc).m[6], r0 + 0u, q0 + 6u, bq[6], base);
+  store_tile((*acc).m[7], r0 + 0u, q0 + 7u, bq[7], base);
+  store_tile((*acc).m[8], r0 + 4u, q0 + 0u, bq[0], base);
+  store_tile((*acc).m[9], r0 + 4u, q0 + 1u, bq[1], base);
+  store_tile((*acc).m[10], r0 + 4u, q0 + 2u, bq[2], base);
+  store_tile((*acc).m[11], r0 + 4u, q0 + 3u, bq[3], base);
+  store_tile((*acc).m[12], r0 + 4u, q0 + 4u, bq[4], base);
+  store_tile((*acc).m[13], r0 + 4u, q0 + 5u, bq[5], base);
+  store_tile((*acc).m[14], r0 + 4u, q0 + 6u, bq[6], base);
+  store_tile((*acc).m[15], r0 + 4u, q0 + 7u, bq[7], base);
+  store_tile((*acc).m[16], r0 + 8u, q0 + 0u, bq[0], base);
+  store_tile((*acc).m[17], r0 + 8u, q0 + 1u, bq[1], base);
+  store_tile((*acc).m[18], r0 + 8u, q0 + 2u, bq[2], base);
+  store_tile((*acc).m[19], r0 + 8u, q0 + 3u, bq[3], base);
+  store_tile((*acc).m[20], r0 + 8u, q0 + 4u, bq[4], base);
+  store_tile((*acc).m[21], r0 + 8u, q0 + 5u, bq[5], base);
+  store_tile((*acc).m[22], r0 + 8u, q0 + 6u, bq[6], base);
+  store_tile((*acc).m[23], r0 + 8u, q0 + 7u, bq[7], base);
+  store_tile((*acc).m[24], r0 + 12u, q0 + 0u, bq[0], base);
+  store_tile((*acc).m[25], r0 + 12u, q0 + 1u, bq[1], base);
+  store_tile((*acc).m[26], r0 + 12u, q0 + 2u, bq[2], base);
+  store_tile((*acc).m[27], r0 + 12u, q0 + 3u, bq[3], base);
+  store_tile((*acc).m[28], r0 + 12u, q0 + 4u, bq[4], base);
+  store_tile((*acc).m[29], r0 + 12u, q0 + 5u, bq[5], base);
+  store_tile((*acc).m[30], r0 + 12u, q0 + 6u, bq[6], base);
+  store_tile((*acc).m[31], r0 + 12u, q0 + 7u, bq[7], base);
 }

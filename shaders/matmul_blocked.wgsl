@@ -33,5 +33,5 @@ fn matmul_blocked(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg
     bk[7] = load_b(c0 + 28u, k0);
     block_mma(&acc, &ak, &bk);
   }
-  store_block(&acc, r0, c0);
+  store_block(&acc, r0, c0, 0u);
 }

@@ -11,6 +11,9 @@
 //   row0, row_end  the rows of C this dispatch computes, [row0, row_end)
 //               (read by the register-blocked kernels, matmul_block.wgsl;
 //               the others take 0 and M)
+//   k_chunk     a product split over K (matmul_ksplit.wgsl): the values of k
+//               slice z of the partial products adds, [z·k_chunk, min(K, (z+1)·k_chunk));
+//               K otherwise (read only by the split kernels)
 
 struct Params {
   m: u32,
@@ -22,6 +25,7 @@ struct Params {
   accumulate: u32,
   row0: u32,
   row_end: u32,
+  k_chunk: u32,
 }
 
 @group(0) @binding(2) var<storage, read> bias: array<f32>;

@@ -18,19 +18,39 @@
 // (row0 there), so no invocation computes rows that do not exist.
 // Dispatch: (ceil(N / 32), ceil((row_end − row0) / 64), 1).
 
+// The block's product over k in [k_begin, k_end) (k_begin a multiple of 4).
+fn subgroup_product(acc: ptr<function, MatmulBlock>, r0: u32, c0: u32, s: u32, k_begin: u32, k_end: u32) {
+  for (var k0 = k_begin; k0 < k_end; k0 += 4u) {
+    var ak: array<mat4x4<f32>, 4>;
+    var bk: array<mat4x4<f32>, 8>;
+    load_a_block(r0, k0, &ak);
+    share_b(load_b(c0 + 4u * s, k0), load_b(c0 + 16u + 4u * s, k0), &bk);
+    block_mma(acc, &ak, &bk);
+  }
+}
+
 @compute @workgroup_size(4, 1, 1)
 fn matmul_subgroup(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32,
                    @builtin(subgroup_invocation_id) lane: u32) {
   let r0 = params.row0 + (wg.y * 4u + li) * 16u;
   let c0 = wg.x * 32u;
-  let s = lane % 4u;
   var acc: MatmulBlock;
-  for (var k0 = 0u; k0 < params.k; k0 += 4u) {
-    var ak: array<mat4x4<f32>, 4>;
-    var bk: array<mat4x4<f32>, 8>;
-    load_a_block(r0, k0, &ak);
-    share_b(load_b(c0 + 4u * s, k0), load_b(c0 + 16u + 4u * s, k0), &bk);
-    block_mma(&acc, &ak, &bk);
-  }
-  store_block(&acc, r0, c0);
+  subgroup_product(&acc, r0, c0, lane % 4u, 0u, params.k);
+  store_block(&acc, r0, c0, 0u);
+}
+
+// A product split over K (matmul_ksplit.wgsl): workgroup (x, y, z) computes
+// the same block as matmul_subgroup over slice z of K and writes it, without
+// bias or activation (the pipeline's ACT = 0, ACCUMULATE = false), into
+// slice z of the partials (S, M, N) bound as C. Dispatch: (ceil(N / 32),
+// ceil((row_end − row0) / 64), S).
+@compute @workgroup_size(4, 1, 1)
+fn matmul_subgroup_ksplit(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32,
+                          @builtin(subgroup_invocation_id) lane: u32) {
+  let r0 = params.row0 + (wg.y * 4u + li) * 16u;
+  let c0 = wg.x * 32u;
+  let k_begin = wg.z * params.k_chunk;
+  var acc: MatmulBlock;
+  subgroup_product(&acc, r0, c0, lane % 4u, k_begin, min(params.k, k_begin + params.k_chunk));
+  store_block(&acc, r0, c0, wg.z * params.m * (params.n / 4u));
 }

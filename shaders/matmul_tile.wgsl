@@ -24,15 +24,16 @@ fn tile_of(wg: vec3u, nwg: vec3u, li: u32) -> vec2u {
   return vec2u(params.row0 + (g / nq) * 4u, g % nq);
 }
 
-// op(A) · op(B) over the tile, through store_tile's epilogue (bias, accumulate, activation).
-fn tile_product(r0: u32, q: u32) {
+// op(A) · op(B) over the tile and k in [k_begin, k_end), through store_tile's
+// epilogue (bias, accumulate, activation) into the C at vec4 `base`.
+fn tile_product(r0: u32, q: u32, k_begin: u32, k_end: u32, base: u32) {
   var acc = mat4x4<f32>();
-  for (var k0 = 0u; k0 < params.k; k0 += 4u) {
+  for (var k0 = k_begin; k0 < k_end; k0 += 4u) {
     let ak = load_a(r0, k0);
     let bk = load_b(4u * q, k0);
     acc += bk * ak;
   }
-  store_tile(acc, r0, q, bias_quad(q));
+  store_tile(acc, r0, q, bias_quad(q), base);
 }
 
 @compute @workgroup_size(64, 1, 1)
@@ -40,5 +41,16 @@ fn matmul_tile(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: v
                @builtin(local_invocation_index) li: u32) {
   let t = tile_of(wg, nwg, li);
   if (t.x >= params.row_end) { return; }
-  tile_product(t.x, t.y);
+  tile_product(t.x, t.y, 0u, params.k, 0u);
+}
+
+// The stand-in of matmul_subgroup_ksplit: slice z = wg.z of K into slice z of
+// the partials, bit for bit. Dispatch: matmul_tile's, with S workgroups along z.
+@compute @workgroup_size(64, 1, 1)
+fn matmul_tile_ksplit(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                      @builtin(local_invocation_index) li: u32) {
+  let t = tile_of(wg, nwg, li);
+  if (t.x >= params.row_end) { return; }
+  let k_begin = wg.z * params.k_chunk;
+  tile_product(t.x, t.y, k_begin, min(params.k, k_begin + params.k_chunk), wg.z * params.m * (params.n / 4u));
 }

@@ -20,8 +20,24 @@
 // vec4 per invocation: the workgroup covers 256·PER consecutive vec4, invocation
 // l the ones at l + 256·k, k < PER (neighbouring invocations on neighbouring
 // vec4, so loads stay coalesced on GPUs). Four per invocation were measured
-// 1.46× faster than one on SwiftShader, where each invocation has a fixed cost.
+// 1.46× faster than one on SwiftShader, where each invocation has a fixed cost;
+// the four are written out, not looped over (a loop trip there costs about as
+// much as a load: 7.08 → 6.62–6.75 ms for n = 653,056).
 const PER: u32 = 4u;
+
+// The update of vec4 i (none past n / 4).
+fn adam_at(i: u32, n4: u32, s: f32) {
+  if (i < n4) {
+    let p_old = param4[i];
+    let g = grad4[i] * s + params.l2 * p_old;
+    let mi = params.beta1 * m4[i] + params.one_minus_beta1 * g;
+    let vi = params.beta2 * v4[i] + params.one_minus_beta2 * g * g;
+    m4[i] = mi;
+    v4[i] = vi;
+    let denom = sqrt(vi) / params.bc2_sqrt + params.eps;
+    param4[i] = p_old * params.decay - params.step_size * mi / denom;
+  }
+}
 
 @compute @workgroup_size(256, 1, 1)
 fn adam4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -31,17 +47,8 @@ fn adam4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (params.has_grad_scale != 0u) { s = grad_scale[0]; }
   let base = (wg.x + wg.y * nwg.x) * 256u * PER + li;
   let n4 = params.n / 4u;
-  for (var k = 0u; k < PER; k++) {
-    let i = base + 256u * k;
-    if (i < n4) {
-      let p_old = param4[i];
-      let g = grad4[i] * s + params.l2 * p_old;
-      let mi = params.beta1 * m4[i] + params.one_minus_beta1 * g;
-      let vi = params.beta2 * v4[i] + params.one_minus_beta2 * g * g;
-      m4[i] = mi;
-      v4[i] = vi;
-      let denom = sqrt(vi) / params.bc2_sqrt + params.eps;
-      param4[i] = p_old * params.decay - params.step_size * mi / denom;
-    }
-  }
+  adam_at(base, n4, s);
+  adam_at(base + 256u, n4, s);
+  adam_at(base + 512u, n4, s);
+  adam_at(base + 768u, n4, s);
 }

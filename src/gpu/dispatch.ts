@@ -42,7 +42,9 @@ export interface KernelCall {
    * seen by every submit made after this call.
    */
   setParams(values: Readonly<Record<string, number>>): void;
-  /** Releases the call's uniform buffer. The caller's buffers are untouched. */
+  /** Bytes of the buffers the call owns besides its uniform (CallSpec.owned); absent: none. */
+  readonly ownedBytes?: number;
+  /** Releases the call's uniform buffer and the buffers it owns. The caller's buffers are untouched. */
   destroy(): void;
 }
 
@@ -63,6 +65,8 @@ export interface CallSpec {
    * compiles in the background, then switches to it.
    */
   readonly standIn?: StandIn;
+  /** Buffers made for this call alone (a kernel's scratch), released with it. */
+  readonly owned?: readonly GPUBuffer[];
 }
 
 export interface StandIn {
@@ -187,6 +191,7 @@ export function makeCall(device: GPUDevice, spec: CallSpec): KernelCall {
     },
     entry,
     ready,
+    ownedBytes: (spec.owned ?? []).reduce((a, b) => a + b.size, 0),
     get params() {
       return params;
     },
@@ -197,6 +202,7 @@ export function makeCall(device: GPUDevice, spec: CallSpec): KernelCall {
     },
     destroy() {
       if (ub) destroyBuffer(device, ub);
+      for (const b of spec.owned ?? []) destroyBuffer(device, b);
     },
   };
 }

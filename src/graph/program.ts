@@ -39,6 +39,8 @@ export interface ProgramMemory {
   readonly peakLiveBytes: number;
   /** The inputs and outputs (the batch, the statistics). */
   readonly inputBytes: number;
+  /** Scratch buffers kernel calls own (a product split over K keeps its partial products). */
+  readonly scratchBytes: number;
 }
 
 /** The matrix products of a graph, as the matmul kernels will see them. */
@@ -249,7 +251,8 @@ export class Program {
   memory(): ProgramMemory {
     const { total } = paramLayout(this.fg);
     const io = [...this.inputs.values(), ...this.outputs.values()].reduce((a, b) => a + b.size, 0);
-    return { paramBytes: total * 4, plannedBytes: this.plan.plannedBytes, naiveBytes: this.plan.naiveBytes, peakLiveBytes: this.plan.peakBytes, inputBytes: io };
+    const scratch = this.steps.reduce((a, s) => a + (s.call.ownedBytes ?? 0), 0);
+    return { paramBytes: total * 4, plannedBytes: this.plan.plannedBytes, naiveBytes: this.plan.naiveBytes, peakLiveBytes: this.plan.peakBytes, inputBytes: io, scratchBytes: scratch };
   }
 
   /** The compiled step as text: one line per dispatch. */

@@ -301,7 +301,7 @@ export class TrainingSession {
     const sized = (names: string[]) => names.reduce((a, n) => a + this.blocks[n]!.size, 0);
     const stateBytes = this.state.reduce((a, b) => a + b.size, 0);
     const all = Object.values(this.blocks).reduce((a, b) => a + b.size, 0);
-    const otherBytes = m.inputBytes + all - sized(['params', 'grads']) - stateBytes;
+    const otherBytes = m.inputBytes + m.scratchBytes + all - sized(['params', 'grads']) - stateBytes;
     const fixed = this.params.size + this.grads.size + stateBytes + otherBytes;
     return {
       paramBytes: this.params.size, gradBytes: this.grads.size, stateBytes, plannedBytes: m.plannedBytes, peakLiveBytes: m.peakLiveBytes, otherBytes,

@@ -2,9 +2,9 @@
 import { readF32, uploadF32, destroyBuffer, createBuffer } from '../../src/gpu/buffers.ts';
 import { callsReady, makeCall, placeholderBuffer, submitCalls } from '../../src/gpu/dispatch.ts';
 import { kernelProfile } from '../../src/gpu/profile.ts';
-import { clearMatmulChoices, MATMUL_VARIANTS, matmul, matmulBackward, matmulCalls, matmulShapeKey, matmulStandIn, matmulUnsupported, matmulVariant, type MatmulOptions, type MatmulVariant } from '../../src/kernels/matmul.ts';
+import { clearMatmulChoices, MATMUL_VARIANTS, matmul, matmulBackward, matmulCalls, matmulKSplit, matmulKSplitStandIn, matmulShapeKey, matmulStandIn, matmulUnsupported, matmulVariant, type MatmulOptions, type MatmulVariant } from '../../src/kernels/matmul.ts';
 import { matmulTuning, tuneMatmul } from '../../src/kernels/autotune.ts';
-import { matmulBackwardRef, matmulRef } from '../../src/ref/matmul.ts';
+import { matmulBackwardRef, matmulPreRef, matmulRef } from '../../src/ref/matmul.ts';
 import { expectClose, expectThrows, gpuScope, randomF32 } from '../support/check.ts';
 import type { GpuCase } from './types.ts';
 
@@ -400,10 +400,99 @@ const splitCase: GpuCase = {
   },
 };
 
+/**
+ * Subgroup products of one or two blocks of 64 × 32 with a long K run as S slices of K (matmul_subgroup_ksplit
+ * into a partials buffer, z = slice) and their sum (matmul_ksplit_sum, which applies bias and activation or
+ * accumulates): the conv preset's heads, Aᵀ with K not a multiple of 4 (a shorter last slice), two column blocks,
+ * every layout. Results against float64; the slices' stand-in (matmul_tile_ksplit) gives the partials bit for bit.
+ */
+const KSPLIT_CASES: readonly (MatmulOptions & { readonly bias?: boolean; readonly slices: number })[] = [
+  { m: 64, n: 20, k: 3136, transB: true, bias: true, slices: 8 },
+  { m: 64, n: 20, k: 3136, accumulate: true, slices: 8 },
+  { m: 100, n: 8, k: 1030, transA: true, activation: 'relu', bias: true, slices: 4 },
+  { m: 48, n: 36, k: 600, transA: true, transB: true, activation: 'sigmoid', bias: true, slices: 2 },
+  { m: 60, n: 12, k: 2052, transA: true, transB: true, accumulate: true, slices: 8 },
+];
+
+const kSplitCase: GpuCase = {
+  name: 'matmul: matmulCalls splits subgroup products of one or two blocks with a long K over K, and sums the slices',
+  async run(device) {
+    if (matmulUnsupported(device, 'subgroup', { m: 64, n: 20, k: 3136 })) {
+      const buf = createBuffer(device, 64 * 3136 * 4);
+      try {
+        const calls = matmulCalls(device, { a: buf, b: buf, c: buf }, { m: 64, n: 20, k: 3136 });
+        const entries = calls.map((c) => c.entry.name);
+        for (const c of calls) c.destroy();
+        if (entries.length !== 1 || entries[0] === 'matmul_subgroup_ksplit') throw new Error(`matmulCalls without subgroups: ${entries.join(', ')}; expected one dispatch of another kernel`);
+      } finally {
+        destroyBuffer(device, buf);
+      }
+      return;
+    }
+    let seed = 1300;
+    for (const c of KSPLIT_CASES) {
+      const o = { ...c, variant: 'subgroup' as const };
+      const split = matmulKSplit(o);
+      if (split?.slices !== c.slices) throw new Error(`matmulKSplit ${matmulShapeKey(o)}: ${JSON.stringify(split)}; expected ${c.slices} slices`);
+      const a = randomF32(o.m * o.k, seed++), b = randomF32(o.k * o.n, seed++), c0 = randomF32(o.m * o.n, seed++), bias = randomF32(o.n, seed++);
+      const ga = uploadF32(device, a), gb = uploadF32(device, b), gbias = uploadF32(device, bias), g1 = uploadF32(device, c0);
+      const p1 = createBuffer(device, c.slices * o.m * o.n * 4), p2 = createBuffer(device, c.slices * o.m * o.n * 4);
+      const what = `matmulCalls [subgroup] ${matmulShapeKey(o)} act=${o.activation ?? 'identity'} bias=${!!o.bias} accumulate=${!!o.accumulate}`;
+      try {
+        const [got, own, stand] = await gpuScope(device, what, async () => {
+          const calls = matmulCalls(device, { a: ga, b: gb, c: g1, ...(o.bias ? { bias: gbias } : {}) }, o);
+          await callsReady(calls); // the kernels themselves (the slices' stand-in is checked below)
+          const entries = calls.map((x) => `${x.entry.name}(${x.workgroups.join('x')})`).join(', ');
+          const want = `matmul_subgroup_ksplit(${Math.ceil(o.n / 32)}x${Math.ceil(o.m / 64)}x${c.slices}), matmul_ksplit_sum`;
+          if (!entries.startsWith(want)) throw new Error(`${what}: dispatches ${entries}; expected ${want}(…)`);
+          if (calls[1]!.ownedBytes !== c.slices * o.m * o.n * 4) throw new Error(`${what}: the sum owns ${calls[1]!.ownedBytes} bytes; expected the partials, ${c.slices * o.m * o.n * 4}`);
+          submitCalls(device, calls);
+          // The slices alone, by the kernel and by its stand-in, into buffers of the test's own.
+          const si = matmulKSplitStandIn(device, o, split) ?? { shader: 'matmul_tile', entry: 'matmul_tile_ksplit', constants: { TA: o.transA ? 1 : 0, TB: o.transB ? 1 : 0, ACT: 0, ACCUMULATE: 0 }, workgroups: [1, 1, 1] as const };
+          const buffers = (p: GPUBuffer) => ({ a4: ga, b4: gb, c4: p, bias: placeholderBuffer(device) });
+          const kernel = makeCall(device, { ...si, shader: 'matmul_subgroup', entry: 'matmul_subgroup_ksplit', workgroups: calls[0]!.workgroups, buffers: buffers(p1), params: calls[0]!.params });
+          const tile = kernelProfile(device) === 'cpu' ? makeCall(device, { ...si, buffers: buffers(p2), params: calls[0]!.params }) : null;
+          submitCalls(device, tile ? [kernel, tile] : [kernel]);
+          for (const x of [...calls, kernel, ...(tile ? [tile] : [])]) x.destroy();
+          return [await readF32(device, g1), await readF32(device, p1), tile ? await readF32(device, p2) : null] as const;
+        });
+        const ref = matmulRef(a, b, o.bias ? bias : null, o);
+        expectClose(what, got, o.accumulate ? ref.map((v, i) => v + c0[i]!) : ref, tol(o.k));
+        // The slices add up to the bare product.
+        const bare = matmulPreRef(a, b, null, o);
+        const summed = new Float64Array(o.m * o.n);
+        for (let z = 0; z < c.slices; z++) for (let i = 0; i < summed.length; i++) summed[i] += own[z * summed.length + i]!;
+        expectClose(`${what}: Σ slices`, Float32Array.from(summed), bare, tol(o.k));
+        if (stand) {
+          const u1 = new Uint32Array(own.buffer), u2 = new Uint32Array(stand.buffer);
+          const bad = u1.findIndex((v, i) => v !== u2[i]);
+          if (bad >= 0) throw new Error(`${what}: the stand-in's partials differ at element ${bad}: ${stand[bad]} against ${own[bad]}`);
+        }
+      } finally {
+        for (const x of [ga, gb, gbias, g1, p1, p2]) destroyBuffer(device, x);
+      }
+    }
+    // Not split: three blocks (192 rows), K too short for two slices of 256 (the mlp's heads, K = 400).
+    for (const o of [{ m: 192, n: 20, k: 3136 }, { m: 128, n: 20, k: 400, transB: true }] as const) {
+      if (matmulKSplit(o)) throw new Error(`matmulKSplit ${matmulShapeKey(o)}: split; expected one dispatch`);
+      const buf = createBuffer(device, 192 * 3136 * 4);
+      try {
+        const calls = matmulCalls(device, { a: buf, b: buf, c: buf }, { ...o, variant: 'subgroup' });
+        const entries = calls.map((x) => x.entry.name).join(', ');
+        for (const x of calls) x.destroy();
+        if (entries !== 'matmul_subgroup') throw new Error(`matmulCalls [subgroup] ${matmulShapeKey(o)}: dispatches ${entries}; expected matmul_subgroup alone`);
+      } finally {
+        destroyBuffer(device, buf);
+      }
+    }
+  },
+};
+
 export const matmulVariantCases: GpuCase[] = [
   ...MATMUL_VARIANTS.map(variantCase),
   standInCase,
   splitCase,
+  kSplitCase,
   {
     name: 'matmul: tuneMatmul times the candidates, checks their results, and matmul then uses the fastest',
     async run(device) {

@@ -38,6 +38,7 @@ test('metadata of matmul.wgsl: bindings by name, type and access, uniform offset
       { name: 'm', offset: 0, type: 'u32' }, { name: 'n', offset: 4, type: 'u32' }, { name: 'k', offset: 8, type: 'u32' },
       { name: 'has_bias', offset: 12, type: 'u32' }, { name: 'act', offset: 16, type: 'u32' }, { name: 'alpha', offset: 20, type: 'f32' },
       { name: 'accumulate', offset: 24, type: 'u32' }, { name: 'row0', offset: 28, type: 'u32' }, { name: 'row_end', offset: 32, type: 'u32' },
+      { name: 'k_chunk', offset: 36, type: 'u32' },
     ],
   });
 });

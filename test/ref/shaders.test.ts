@@ -66,7 +66,7 @@ test('every compute entry point is bound by a TypeScript kernel in src/kernels',
 
 test('uniform packing follows the reflected layout and refuses missing, unknown or mistyped fields', async () => {
   const layout = entryInfo('matmul', 'matmul_direct').uniform!;
-  const values = { m: 3, n: 4, k: 5, has_bias: 1, act: 2, alpha: 0.25, accumulate: 0, row0: 0, row_end: 3 };
+  const values = { m: 3, n: 4, k: 5, has_bias: 1, act: 2, alpha: 0.25, accumulate: 0, row0: 0, row_end: 3, k_chunk: 5 };
   const view = new DataView(packUniform(layout, values, 'test'));
   for (const f of layout.fields) {
     const got = f.type === 'f32' ? view.getFloat32(f.offset, true) : view.getUint32(f.offset, true);
