@@ -2,8 +2,8 @@
 // requires: activation_fns.wgsl, matmul_params.wgsl
 //
 // A product with few blocks of C and a long K (src/kernels/matmul.ts,
-// matmulCalls) runs as S slices of K in parallel: matmul_subgroup_ksplit (or
-// its stand-in matmul_tile_ksplit) writes slice z's product over k in
+// matmulCalls) runs as S slices of K in parallel: matmul_subgroup_ksplit or
+// matmul_blocked_ksplit (or their stand-in matmul_tile_ksplit) writes slice z's product over k in
 // [z·k_chunk, min(K, (z+1)·k_chunk)) into P_z, the z-th (M, N) block of a
 // partials buffer (S, M, N), S = ceil(K / k_chunk). This kernel adds the S
 // blocks in order z = 0, 1, … and applies the epilogue of matmul_block.wgsl

@@ -340,13 +340,13 @@ const SPLIT_MIN_GROUPS = 64;
  * 6): Aᵀ·B with M = 400, K = 128, N = 784 (the mlp's first weight gradient)
  * 11.1–11.3 ms as one dispatch, 9.6–9.7 + 0.7 ms split. Not split: M = 784,
  * N = 400 (6% of rows idle) 10.7–11.0 ms against 9.9–10.0 + 0.7 ms; M = 400,
- * N = 20 to 96 (6 to 18 workgroups) 0.46–1.31 ms against 0.66–1.38 ms. * A `subgroup` product of one or two blocks of 64 × 32 with a long K is split
- * over K instead (matmulKSplit, kSplitCalls).
+ * N = 20 to 96 (6 to 18 workgroups) 0.46–1.31 ms against 0.66–1.38 ms. * A `subgroup` or `blocked` product of one or two workgroups with a long K
+ * is split over K instead (matmulKSplit, kSplitCalls).
  */
 export function matmulCalls(device: GPUDevice, bufs: MatmulBuffers, o: MatmulOptions): KernelCall[] {
   const op = `matmul(${o.m}x${o.k} · ${o.k}x${o.n})`;
   const variant = resolveMatmul(device, op, bufs, o);
-  const split = variant === 'subgroup' ? matmulKSplit(o) : null;
+  const split = matmulKSplit(device, o, variant);
   if (split) return kSplitCalls(device, op, bufs, o, split);
   const rows = subgroupRows();
   const whole = Math.floor(o.m / rows) * rows;
@@ -359,63 +359,75 @@ export function matmulCalls(device: GPUDevice, bufs: MatmulBuffers, o: MatmulOpt
   ];
 }
 
-/** Blocks of 64 × 32 (workgroups of matmul_subgroup) a product has at most to be split over K. */
-const KSPLIT_MAX_BLOCKS = 2;
-/** Workgroups a split product aims at (blocks × slices), and the least of K a slice takes. */
+/** Workgroups a register-blocked product has at most to be split over K. */
+const KSPLIT_MAX_GROUPS = 2;
+/** Workgroups a split product aims at (groups × slices), and the least of K a slice takes. */
 const KSPLIT_GROUPS = 8;
 const KSPLIT_MIN_CHUNK = 256;
 
 /** How a product is split over K: `slices` slices of `chunk` values of k (a multiple of 4; the last may be shorter). */
 export interface MatmulKSplit {
+  readonly variant: 'subgroup' | 'blocked';
   readonly slices: number;
   readonly chunk: number;
 }
 
-/**
- * The split over K of a `subgroup` product with one or two blocks of 64 rows
- * × 32 columns and a long K (null: one dispatch). Such a product is one or two
- * workgroups, so one or two of the adapter's threads: the conv preset's
- * heads, 64×3136 · 3136×20, took 2.4–2.7 ms each on one thread. Split, S
- * slices of K (S · blocks ≈ 8, at least 256 values of k each) run in parallel
- * into a partials buffer and matmul_ksplit.wgsl adds them (see kSplitCalls).
- */
-export function matmulKSplit(o: MatmulShape): MatmulKSplit | null {
-  const blocks = Math.ceil(o.m / subgroupRows()) * Math.ceil(o.n / MMA_COLS);
-  if (blocks > KSPLIT_MAX_BLOCKS) return null;
-  const want = Math.min(Math.ceil(KSPLIT_GROUPS / blocks), Math.floor(o.k / KSPLIT_MIN_CHUNK));
-  if (want < 2) return null;
-  const chunk = Math.ceil(o.k / want / 4) * 4;
-  return { slices: Math.ceil(o.k / chunk), chunk };
+/** The workgroups of a register-blocked product over all of M (before any split over K). */
+function blockGroups(device: GPUDevice, variant: 'subgroup' | 'blocked', o: MatmulShape): [number, number, number] {
+  return SPECS[variant].workgroups(device, o, o.m);
 }
 
-/** The stand-in of matmul_subgroup_ksplit (matmul_tile_ksplit), under the `cpu` profile (see matmulStandIn). */
+/**
+ * The split over K of a `subgroup` or `blocked` product of one or two
+ * workgroups with a long K (null: one dispatch). Such a product runs on one
+ * or two of the adapter's threads: the conv preset's heads, 64×3136 ·
+ * 3136×20 (subgroup, one workgroup), took 2.4–2.7 ms each, the smiles
+ * preset's 32×8448 · 8448×128 (blocked, one workgroup of 16 blocks) 17 ms.
+ * Split, S slices of K (S · workgroups ≈ 8, at least 256 values of k each)
+ * run in parallel into a partials buffer and matmul_ksplit.wgsl adds them
+ * (see kSplitCalls).
+ */
+export function matmulKSplit(device: GPUDevice, o: MatmulShape, variant: MatmulVariant): MatmulKSplit | null {
+  if (variant !== 'subgroup' && variant !== 'blocked') return null;
+  const [x, y] = blockGroups(device, variant, o);
+  const groups = x * y;
+  if (groups > KSPLIT_MAX_GROUPS) return null;
+  const want = Math.min(Math.ceil(KSPLIT_GROUPS / groups), Math.floor(o.k / KSPLIT_MIN_CHUNK));
+  if (want < 2) return null;
+  const chunk = Math.ceil(o.k / want / 4) * 4;
+  return { variant, slices: Math.ceil(o.k / chunk), chunk };
+}
+
+/** The stand-in of matmul_subgroup_ksplit and matmul_blocked_ksplit (matmul_tile_ksplit), under the `cpu` profile (see matmulStandIn). */
 export function matmulKSplitStandIn(device: GPUDevice, o: MatmulOptions, split: MatmulKSplit): StandIn | null {
   if (kernelProfile(device) !== 'cpu') return null;
   const [x, y] = grid1d(device, Math.ceil(o.m / 4) * (o.n / 4), invocationsPerGroup('matmul_tile', 'matmul_tile_ksplit'));
-  return { shader: 'matmul_tile', entry: 'matmul_tile_ksplit', constants: matmulConstants('subgroup', { ...o, activation: 'identity', accumulate: false }), workgroups: [x, y, split.slices] };
+  return { shader: 'matmul_tile', entry: 'matmul_tile_ksplit', constants: matmulConstants(split.variant, { ...o, activation: 'identity', accumulate: false }), workgroups: [x, y, split.slices] };
 }
 
 /**
- * A product split over K as two dispatches: matmul_subgroup_ksplit writes
- * slice z's product into the z-th (M, N) block of a partials buffer the call
- * owns (S · M · N floats), and matmul_ksplit_sum adds the S blocks in order
- * and applies the epilogue (bias and activation, or accumulate into C).
+ * A product split over K as two dispatches: matmul_subgroup_ksplit or
+ * matmul_blocked_ksplit writes slice z's product into the z-th (M, N) block
+ * of a partials buffer the call owns (S · M · N floats), and
+ * matmul_ksplit_sum adds the S blocks in order and applies the epilogue
+ * (bias and activation, or accumulate into C).
  */
 function kSplitCalls(device: GPUDevice, op: string, bufs: MatmulBuffers, o: MatmulOptions, split: MatmulKSplit): KernelCall[] {
-  const { slices, chunk } = split;
+  const { variant, slices, chunk } = split;
   const act = o.activation ?? 'identity';
   const partials = createBuffer(device, slices * o.m * o.n * 4, STORAGE, `${op} partials`);
   const common = { m: o.m, n: o.n, k: o.k, row0: 0, row_end: o.m, k_chunk: chunk };
   const standIn = matmulKSplitStandIn(device, o, split);
+  const [x, y] = blockGroups(device, variant, o);
   const parts = makeCall(device, {
-    shader: 'matmul_subgroup',
-    entry: 'matmul_subgroup_ksplit',
-    label: `${op} [subgroup: K in ${slices} slices]`,
+    shader: SPECS[variant].shader,
+    entry: `${SPECS[variant].entry}_ksplit`,
+    label: `${op} [${variant}: K in ${slices} slices]`,
     buffers: { a4: bufs.a, b4: bufs.b, c4: partials, bias: placeholderBuffer(device) },
-    constants: matmulConstants('subgroup', { ...o, activation: 'identity', accumulate: false }),
+    constants: matmulConstants(variant, { ...o, activation: 'identity', accumulate: false }),
     ...(standIn ? { standIn } : {}),
     params: { ...common, has_bias: 0, act: 0, alpha: 0, accumulate: 0 },
-    workgroups: [Math.ceil(o.n / MMA_COLS), Math.ceil(o.m / subgroupRows()), slices],
+    workgroups: [x, y, slices],
   });
   const sum = makeCall(device, {
     shader: 'matmul_ksplit',

@@ -401,21 +401,25 @@ const splitCase: GpuCase = {
 };
 
 /**
- * Subgroup products of one or two blocks of 64 × 32 with a long K run as S slices of K (matmul_subgroup_ksplit
- * into a partials buffer, z = slice) and their sum (matmul_ksplit_sum, which applies bias and activation or
- * accumulates): the conv preset's heads, Aᵀ with K not a multiple of 4 (a shorter last slice), two column blocks,
- * every layout. Results against float64; the slices' stand-in (matmul_tile_ksplit) gives the partials bit for bit.
+ * Subgroup and blocked products of one or two workgroups with a long K run as S slices of K (matmul_*_ksplit into a
+ * partials buffer, z = slice) and their sum (matmul_ksplit_sum, which applies bias and activation or accumulates):
+ * the conv preset's heads, the smiles preset's 32×8448 · 8448×128 weight gradient, Aᵀ with K not a multiple of 4 (a
+ * shorter last slice), two column blocks, every layout. Results against float64; the slices' stand-in
+ * (matmul_tile_ksplit) gives the partials bit for bit.
  */
-const KSPLIT_CASES: readonly (MatmulOptions & { readonly bias?: boolean; readonly slices: number })[] = [
-  { m: 64, n: 20, k: 3136, transB: true, bias: true, slices: 8 },
-  { m: 64, n: 20, k: 3136, accumulate: true, slices: 8 },
-  { m: 100, n: 8, k: 1030, transA: true, activation: 'relu', bias: true, slices: 4 },
-  { m: 48, n: 36, k: 600, transA: true, transB: true, activation: 'sigmoid', bias: true, slices: 2 },
-  { m: 60, n: 12, k: 2052, transA: true, transB: true, accumulate: true, slices: 8 },
+const KSPLIT_CASES: readonly (MatmulOptions & { readonly bias?: boolean; readonly variant: 'subgroup' | 'blocked'; readonly slices: number; readonly groups: readonly [number, number] })[] = [
+  { m: 64, n: 20, k: 3136, transB: true, bias: true, variant: 'subgroup', slices: 8, groups: [1, 1] },
+  { m: 64, n: 20, k: 3136, accumulate: true, variant: 'subgroup', slices: 8, groups: [1, 1] },
+  { m: 100, n: 8, k: 1030, transA: true, activation: 'relu', bias: true, variant: 'subgroup', slices: 4, groups: [1, 2] },
+  { m: 48, n: 36, k: 600, transA: true, transB: true, activation: 'sigmoid', bias: true, variant: 'subgroup', slices: 2, groups: [2, 1] },
+  { m: 60, n: 12, k: 2052, transA: true, transB: true, accumulate: true, variant: 'subgroup', slices: 8, groups: [1, 1] },
+  { m: 32, n: 128, k: 8448, transA: true, variant: 'blocked', slices: 8, groups: [1, 1] },
+  { m: 20, n: 36, k: 1028, transB: true, activation: 'relu', bias: true, variant: 'blocked', slices: 4, groups: [1, 1] },
+  { m: 36, n: 64, k: 700, accumulate: true, variant: 'blocked', slices: 2, groups: [1, 1] },
 ];
 
 const kSplitCase: GpuCase = {
-  name: 'matmul: matmulCalls splits subgroup products of one or two blocks with a long K over K, and sums the slices',
+  name: 'matmul: matmulCalls splits subgroup and blocked products of one or two workgroups with a long K over K, and sums the slices',
   async run(device) {
     if (matmulUnsupported(device, 'subgroup', { m: 64, n: 20, k: 3136 })) {
       const buf = createBuffer(device, 64 * 3136 * 4);
@@ -431,26 +435,26 @@ const kSplitCase: GpuCase = {
     }
     let seed = 1300;
     for (const c of KSPLIT_CASES) {
-      const o = { ...c, variant: 'subgroup' as const };
-      const split = matmulKSplit(o);
+      const o = { ...c };
+      const split = matmulKSplit(device, o, o.variant);
       if (split?.slices !== c.slices) throw new Error(`matmulKSplit ${matmulShapeKey(o)}: ${JSON.stringify(split)}; expected ${c.slices} slices`);
       const a = randomF32(o.m * o.k, seed++), b = randomF32(o.k * o.n, seed++), c0 = randomF32(o.m * o.n, seed++), bias = randomF32(o.n, seed++);
       const ga = uploadF32(device, a), gb = uploadF32(device, b), gbias = uploadF32(device, bias), g1 = uploadF32(device, c0);
       const p1 = createBuffer(device, c.slices * o.m * o.n * 4), p2 = createBuffer(device, c.slices * o.m * o.n * 4);
-      const what = `matmulCalls [subgroup] ${matmulShapeKey(o)} act=${o.activation ?? 'identity'} bias=${!!o.bias} accumulate=${!!o.accumulate}`;
+      const what = `matmulCalls [${o.variant}] ${matmulShapeKey(o)} act=${o.activation ?? 'identity'} bias=${!!o.bias} accumulate=${!!o.accumulate}`;
       try {
         const [got, own, stand] = await gpuScope(device, what, async () => {
           const calls = matmulCalls(device, { a: ga, b: gb, c: g1, ...(o.bias ? { bias: gbias } : {}) }, o);
           await callsReady(calls); // the kernels themselves (the slices' stand-in is checked below)
           const entries = calls.map((x) => `${x.entry.name}(${x.workgroups.join('x')})`).join(', ');
-          const want = `matmul_subgroup_ksplit(${Math.ceil(o.n / 32)}x${Math.ceil(o.m / 64)}x${c.slices}), matmul_ksplit_sum`;
+          const want = `matmul_${o.variant}_ksplit(${c.groups[0]}x${c.groups[1]}x${c.slices}), matmul_ksplit_sum`;
           if (!entries.startsWith(want)) throw new Error(`${what}: dispatches ${entries}; expected ${want}(…)`);
           if (calls[1]!.ownedBytes !== c.slices * o.m * o.n * 4) throw new Error(`${what}: the sum owns ${calls[1]!.ownedBytes} bytes; expected the partials, ${c.slices * o.m * o.n * 4}`);
           submitCalls(device, calls);
           // The slices alone, by the kernel and by its stand-in, into buffers of the test's own.
           const si = matmulKSplitStandIn(device, o, split) ?? { shader: 'matmul_tile', entry: 'matmul_tile_ksplit', constants: { TA: o.transA ? 1 : 0, TB: o.transB ? 1 : 0, ACT: 0, ACCUMULATE: 0 }, workgroups: [1, 1, 1] as const };
           const buffers = (p: GPUBuffer) => ({ a4: ga, b4: gb, c4: p, bias: placeholderBuffer(device) });
-          const kernel = makeCall(device, { ...si, shader: 'matmul_subgroup', entry: 'matmul_subgroup_ksplit', workgroups: calls[0]!.workgroups, buffers: buffers(p1), params: calls[0]!.params });
+          const kernel = makeCall(device, { ...si, shader: `matmul_${o.variant}`, entry: `matmul_${o.variant}_ksplit`, workgroups: calls[0]!.workgroups, buffers: buffers(p1), params: calls[0]!.params });
           const tile = kernelProfile(device) === 'cpu' ? makeCall(device, { ...si, buffers: buffers(p2), params: calls[0]!.params }) : null;
           submitCalls(device, tile ? [kernel, tile] : [kernel]);
           for (const x of [...calls, kernel, ...(tile ? [tile] : [])]) x.destroy();
@@ -472,9 +476,9 @@ const kSplitCase: GpuCase = {
         for (const x of [ga, gb, gbias, g1, p1, p2]) destroyBuffer(device, x);
       }
     }
-    // Not split: three blocks (192 rows), K too short for two slices of 256 (the mlp's heads, K = 400).
+    // Not split: three workgroups (192 rows), K too short for two slices of 256 (the mlp's heads, K = 400).
     for (const o of [{ m: 192, n: 20, k: 3136 }, { m: 128, n: 20, k: 400, transB: true }] as const) {
-      if (matmulKSplit(o)) throw new Error(`matmulKSplit ${matmulShapeKey(o)}: split; expected one dispatch`);
+      if (matmulKSplit(device, o, 'subgroup')) throw new Error(`matmulKSplit ${matmulShapeKey(o)}: split; expected one dispatch`);
       const buf = createBuffer(device, 192 * 3136 * 4);
       try {
         const calls = matmulCalls(device, { a: buf, b: buf, c: buf }, { ...o, variant: 'subgroup' });

@@ -49,7 +49,11 @@ test('stand-ins: the first steps run while the block kernels compile, with bit-i
   try {
     const calls = a.stepCalls();
     const early = standingIn(calls);
-    expect(early.length >= 8 && early.every((c) => c.pipeline.label === 'matmul_tile.matmul_tile' && /\[(blocked|subgroup)(: rows \d+-\d+)?\]$/.test(c.label)), `stand-ins at the first step: ${early.map((c) => `${c.label} → ${c.pipeline.label}`).join('; ')}`);
+    // matmul_tile for whole products and row ranges, matmul_tile_ksplit for the slices of a product split over K.
+    const standsIn = (c: KernelCall) => /\[(blocked|subgroup): K in \d+ slices\]$/.test(c.label)
+      ? c.pipeline.label === 'matmul_tile.matmul_tile_ksplit'
+      : c.pipeline.label === 'matmul_tile.matmul_tile' && /\[(blocked|subgroup)(: rows \d+-\d+)?\]$/.test(c.label);
+    expect(early.length >= 8 && early.every(standsIn), `stand-ins at the first step: ${early.map((c) => `${c.label} → ${c.pipeline.label}`).join('; ')}`);
     const pending = pipelinesOf(device).length - pipelineCount(device);
     expect(pending >= 3, `${pending} pipelines compiling in the background`);
     // Submitted in this task: the background compiles start after it, so these run the stand-ins.
