@@ -372,6 +372,9 @@ export interface MatmulKSplit {
   readonly chunk: number;
 }
 
+/** The entry point that computes the slices of a split product, by variant. */
+const KSPLIT_ENTRIES = { subgroup: 'matmul_subgroup_ksplit', blocked: 'matmul_blocked_ksplit' } as const;
+
 /** The workgroups of a register-blocked product over all of M (before any split over K). */
 function blockGroups(device: GPUDevice, variant: 'subgroup' | 'blocked', o: MatmulShape): [number, number, number] {
   return SPECS[variant].workgroups(device, o, o.m);
@@ -421,7 +424,7 @@ function kSplitCalls(device: GPUDevice, op: string, bufs: MatmulBuffers, o: Matm
   const [x, y] = blockGroups(device, variant, o);
   const parts = makeCall(device, {
     shader: SPECS[variant].shader,
-    entry: `${SPECS[variant].entry}_ksplit`,
+    entry: KSPLIT_ENTRIES[variant],
     label: `${op} [${variant}: K in ${slices} slices]`,
     buffers: { a4: bufs.a, b4: bufs.b, c4: partials, bias: placeholderBuffer(device) },
     constants: matmulConstants(variant, { ...o, activation: 'identity', accumulate: false }),
