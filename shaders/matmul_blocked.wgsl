@@ -10,6 +10,13 @@
 // src/kernels/matmul.ts also runs it on the last rows of a matmul_subgroup
 // product (those past its last whole group of 64).
 
+// The block of invocation g (linear over the dispatch): first row, first column.
+fn block_of(wg: vec3u, nwg: vec3u, li: u32) -> vec2u {
+  let g = (wg.x + wg.y * nwg.x) * 16u + li;
+  let nb = (params.n + 31u) / 32u;
+  return vec2u(params.row0 + (g / nb) * 16u, (g % nb) * 32u);
+}
+
 // The block's product over k in [k_begin, k_end) (k_begin a multiple of 4).
 fn blocked_product(acc: ptr<function, MatmulBlock>, r0: u32, c0: u32, k_begin: u32, k_end: u32) {
   for (var k0 = k_begin; k0 < k_end; k0 += 4u) {
@@ -31,10 +38,9 @@ fn blocked_product(acc: ptr<function, MatmulBlock>, r0: u32, c0: u32, k_begin: u
 @compute @workgroup_size(16, 1, 1)
 fn matmul_blocked(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
                   @builtin(local_invocation_index) li: u32) {
-  let g = (wg.x + wg.y * nwg.x) * 16u + li;
-  let nb = (params.n + 31u) / 32u;
-  let r0 = params.row0 + (g / nb) * 16u;
-  let c0 = (g % nb) * 32u;
+  let b = block_of(wg, nwg, li);
+  let r0 = b.x;
+  let c0 = b.y;
   if (r0 >= params.row_end) { return; }
   var acc: MatmulBlock;
   blocked_product(&acc, r0, c0, 0u, params.k);
@@ -49,10 +55,9 @@ fn matmul_blocked(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg
 @compute @workgroup_size(16, 1, 1)
 fn matmul_blocked_ksplit(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
                          @builtin(local_invocation_index) li: u32) {
-  let g = (wg.x + wg.y * nwg.x) * 16u + li;
-  let nb = (params.n + 31u) / 32u;
-  let r0 = params.row0 + (g / nb) * 16u;
-  let c0 = (g % nb) * 32u;
+  let b = block_of(wg, nwg, li);
+  let r0 = b.x;
+  let c0 = b.y;
   if (r0 >= params.row_end) { return; }
   let k_begin = wg.z * params.k_chunk;
   var acc: MatmulBlock;

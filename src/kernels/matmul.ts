@@ -340,7 +340,8 @@ const SPLIT_MIN_GROUPS = 64;
  * 6): Aᵀ·B with M = 400, K = 128, N = 784 (the mlp's first weight gradient)
  * 11.1–11.3 ms as one dispatch, 9.6–9.7 + 0.7 ms split. Not split: M = 784,
  * N = 400 (6% of rows idle) 10.7–11.0 ms against 9.9–10.0 + 0.7 ms; M = 400,
- * N = 20 to 96 (6 to 18 workgroups) 0.46–1.31 ms against 0.66–1.38 ms. * A `subgroup` or `blocked` product of one or two workgroups with a long K
+ * N = 20 to 96 (6 to 18 workgroups) 0.46–1.31 ms against 0.66–1.38 ms.
+ * A `subgroup` or `blocked` product of one or two workgroups with a long K
  * is split over K instead (matmulKSplit, kSplitCalls).
  */
 export function matmulCalls(device: GPUDevice, bufs: MatmulBuffers, o: MatmulOptions): KernelCall[] {
