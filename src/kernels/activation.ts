@@ -59,7 +59,7 @@ function bufferOf(arg: BufferArg): GPUBuffer {
 }
 
 /** WebGPU refuses a buffer bound both read-only and writable in one dispatch: say so before it does. */
-function checkDistinct(op: string, output: [string, BufferArg], inputs: ReadonlyArray<[string, BufferArg]>): void {
+export function checkDistinct(op: string, output: [string, BufferArg], inputs: ReadonlyArray<[string, BufferArg]>): void {
   for (const [name, arg] of inputs) {
     if (bufferOf(arg) === bufferOf(output[1])) {
       throw new Error(`${op}: '${output[0]}' and '${name}' are the same buffer; the kernel cannot run in place (use a separate output buffer)`);
@@ -67,8 +67,19 @@ function checkDistinct(op: string, output: [string, BufferArg], inputs: Readonly
   }
 }
 
-function alphaOf(o: ActivationOptions): number {
+/** The activation's alpha: the option, or its default (PyTorch's). */
+export function alphaOf(o: { readonly activation: Activation; readonly alpha?: number }): number {
   return o.alpha ?? DEFAULT_ALPHA[o.activation] ?? 0;
+}
+
+/** Throws unless f′ of `activation` can be taken from its output y (with this alpha). */
+export function checkGradFromOutput(op: string, activation: Activation, alpha: number): void {
+  if (!GRAD_FROM_OUTPUT.has(activation)) {
+    throw new Error(`${op}: the derivative of ${activation} is not a function of its output; pass x (allowed from the output: ${[...GRAD_FROM_OUTPUT].join(', ')})`);
+  }
+  if ((activation === 'leaky_relu' || activation === 'elu') && alpha < 0) {
+    throw new Error(`${op}: alpha = ${alpha} < 0 makes the output's sign differ from the input's; pass x instead of y`);
+  }
 }
 
 /** y = f(x) over n elements (x and y must be different buffers). */
@@ -100,14 +111,7 @@ export function activationBackward(device: GPUDevice, bufs: ActivationGradBuffer
     throw new Error(`${op}: give exactly one of x (the forward's input) or y (its output)`);
   }
   const alpha = alphaOf(o);
-  if (fromOutput) {
-    if (!GRAD_FROM_OUTPUT.has(o.activation)) {
-      throw new Error(`${op}: the derivative of ${o.activation} is not a function of its output; pass x (allowed from the output: ${[...GRAD_FROM_OUTPUT].join(', ')})`);
-    }
-    if ((o.activation === 'leaky_relu' || o.activation === 'elu') && alpha < 0) {
-      throw new Error(`${op}: alpha = ${alpha} < 0 makes the output's sign differ from the input's; pass x instead of y`);
-    }
-  }
+  if (fromOutput) checkGradFromOutput(op, o.activation, alpha);
   const saved = fromOutput ? bufs.y : bufs.x;
   checkBuffer(op, fromOutput ? 'y' : 'x', saved, o.n);
   checkBuffer(op, 'dy', bufs.dy, o.n);

@@ -29,6 +29,10 @@ export {
   type ActivationOptions, type ActivationBackwardOptions, type ActivationBuffers, type ActivationGradBuffers,
 } from './activation.ts';
 export {
+  activationBackwardSum,
+  type ActivationBackwardSumOptions, type ActivationBackwardSumBuffers, type ActSumSchedule,
+} from './act-sum.ts';
+export {
   reparameterize, reparameterizeBackward, randomNormal, philoxRaw,
   type PhiloxKey, type RandomOptions, type ReparameterizeOptions, type ReparameterizeBuffers,
   type ReparameterizeBackwardOptions, type ReparameterizeBackwardBuffers,

@@ -1,4 +1,5 @@
 /** The float64 CPU references of the kernels, forward and backward (src/ref), for checking GPU results. */
+export * from '../ref/act-sum.ts';
 export * from '../ref/activation.ts';
 export * from '../ref/conv.ts';
 export * from '../ref/data.ts';

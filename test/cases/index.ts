@@ -1,4 +1,5 @@
 /** Every GPU test case, run the same way in Node and in headless Chromium. */
+import { actSumCases } from './act-sum.ts';
 import { activationCases } from './activation.ts';
 import { addCases } from './add.ts';
 import { concatCases } from './concat.ts';
@@ -25,4 +26,4 @@ import { tokenCases } from './tokens.ts';
 import { upsampleCases } from './upsample.ts';
 import type { GpuCase } from './types.ts';
 
-export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases, ...matmulVariantCases, ...convCases, ...conv1dCases, ...rngCases, ...elboCases, ...dataCases, ...activationCases, ...addCases, ...normCases, ...upsampleCases, ...concatCases, ...layoutCases, ...embeddingCases, ...gruCases, ...reduceCases, ...optimCases, ...nonFiniteCases, ...modelCases, ...inferenceCases, ...iwCases, ...iwaeCases, ...tokenCases, ...limitCases];
+export const ALL_CASES: readonly GpuCase[] = [...shaderCases, ...matmulCases, ...matmulVariantCases, ...convCases, ...conv1dCases, ...rngCases, ...elboCases, ...dataCases, ...activationCases, ...actSumCases, ...addCases, ...normCases, ...upsampleCases, ...concatCases, ...layoutCases, ...embeddingCases, ...gruCases, ...reduceCases, ...optimCases, ...nonFiniteCases, ...modelCases, ...inferenceCases, ...iwCases, ...iwaeCases, ...tokenCases, ...limitCases];

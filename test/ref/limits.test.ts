@@ -25,6 +25,7 @@ function profiled(profile: KernelProfile): GPUDevice {
 const OVERRIDE_VALUES: Readonly<Record<string, Readonly<Record<string, (d: GPUDevice) => number>>>> = {
   reduce: { TREE_WG: treeWorkgroupSize },
   reduce_vec4: { TREE_WG: treeWorkgroupSize, NARROW_WG: sumAxesNarrowWorkgroupSize },
+  act_sum: { TREE_WG: treeWorkgroupSize },
   elbo: { WG: elboWorkgroupSize },
   norm: { WG: normWorkgroupSize },
 };
@@ -58,8 +59,8 @@ for (const profile of ['cpu', 'gpu'] as const) {
       checked++;
     }
     // elbo's five entry points, reduce's sum_axes, sum_squares_partial, sum_squares_final, sum_squares_partial4,
-    // sum_axes_narrow4, and norm's three tree entry points.
-    expect(checked === 13, `${checked} entry points with override-set workgroup sizes`);
+    // sum_axes_narrow4, norm's three tree entry points and act_sum's two.
+    expect(checked === 15, `${checked} entry points with override-set workgroup sizes`);
   });
 }
 

@@ -17,7 +17,7 @@ export const ROOT_EXPORTS = [
 /** `webgpu-vae/kernels`: the standalone kernels, device and buffer helpers. */
 export const KERNEL_EXPORTS = [
   'ACTIVATIONS', 'ADAPTER_PROFILES', 'ELBO_STATS', 'ELBO_STATS_SIZE', 'GRAD_CTL_LENGTH', 'LIKELIHOODS', 'MATMUL_VARIANTS', 'WebGPUUnavailableError',
-  'activation', 'activationBackward', 'adam', 'add', 'addBackward', 'repeat', 'repeatBackward', 'transpose', 'bufferStats', 'clipGradNorm', 'clipScale',
+  'activation', 'activationBackward', 'activationBackwardSum', 'adam', 'add', 'addBackward', 'repeat', 'repeatBackward', 'transpose', 'bufferStats', 'clipGradNorm', 'clipScale',
   'conv2d', 'conv2dBackward', 'conv2dOutputShape', 'convTranspose2d', 'convTranspose2dBackward', 'convTranspose2dOutputShape',
   'concat', 'concatBackward', 'conv1d', 'conv1dBackward', 'conv1dOutputLength', 'upsampleNearest2d', 'upsampleNearest2dBackward',
   'createBuffer', 'destroyBuffer', 'elboKl', 'elboRecon', 'encodeCalls', 'fill', 'gather', 'gpuWait', 'iwAccumulate', 'iwSample', 'kernelProfile',

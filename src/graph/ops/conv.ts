@@ -13,10 +13,10 @@ import { conv2dBackwardRef, conv2dRef, convTranspose2dBackwardRef, convTranspose
 import { ModelSpecError } from '../errors.ts';
 import { numel } from '../ir.ts';
 import type { LayerDef, NodeInit, OpDef } from '../op.ts';
-import { applyActivation, backwardThroughFused, fuseActivation, parseActivation } from './activation.ts';
+import { applyActivation, fuseActivation, parseActivation } from './activation.ts';
 import { nonNegativeInt, positiveInt } from './fields.ts';
 import { gradLabel } from './labels.ts';
-import { sumAxesNode, sumAxesOp } from './sum-axes.ts';
+import { backwardWithBias } from './act-sum.ts';
 
 export type ConvKind = 'conv2d' | 'conv_transpose2d';
 
@@ -91,12 +91,10 @@ function forwardOp(kind: ConvKind): OpDef<ConvForwardAttrs> {
       const y = n.outs.y!;
       if (!c.has(y)) return;
       const { geom, layer } = n.attrs;
-      const dpre = backwardThroughFused(c, n.attrs.act, y, c.get(y), layer);
+      const dpre = backwardWithBias(c, n.attrs.act, y, c.get(y), b, { outer: geom.batch, channels: geom.outChannels, inner: geom.outH * geom.outW }, layer);
       const attrs: ConvAttrs = { kind, geom, layer };
       const dw = c.write(w)!;
       c.add({ op: BACKWARD[kind].weight, ins: { x, dy: dpre }, outs: { dw: dw.d }, attrs, label: gradLabel(layer, 'dW', BACKWARD[kind].weight), accumulate: dw.accumulate });
-      const db = c.write(b)!;
-      c.add(sumAxesNode(dpre, db.d, { outer: geom.batch, channels: geom.outChannels, inner: geom.outH * geom.outW }, gradLabel(layer, 'db', sumAxesOp), db.accumulate));
       const dx = c.write(x);
       if (dx) c.add({ op: BACKWARD[kind].input, ins: { w, dy: dpre }, outs: { dx: dx.d }, attrs, label: gradLabel(layer, 'dX', BACKWARD[kind].input), accumulate: dx.accumulate });
     },

@@ -13,10 +13,10 @@ import { conv1dGeometry, type Conv1dGeometry, type Conv1dOptions } from '../../k
 import { conv1dBackwardRef, conv1dRef } from '../../ref/conv1d.ts';
 import { ModelSpecError } from '../errors.ts';
 import type { LayerDef, OpDef } from '../op.ts';
-import { applyActivation, backwardThroughFused, fuseActivation, parseActivation } from './activation.ts';
+import { applyActivation, fuseActivation, parseActivation } from './activation.ts';
 import { booleanField, nonNegativeInt, positiveInt } from './fields.ts';
 import { gradLabel } from './labels.ts';
-import { sumAxesNode, sumAxesOp } from './sum-axes.ts';
+import { backwardWithBias } from './act-sum.ts';
 
 export interface Conv1dLayer {
   readonly type: 'conv1d';
@@ -88,12 +88,10 @@ export const conv1dOp: OpDef<Conv1dForwardAttrs> = {
     const y = n.outs.y!;
     if (!c.has(y)) return;
     const { o, geom, layer } = n.attrs;
-    const dpre = backwardThroughFused(c, n.attrs.act, y, c.get(y), layer);
+    const dpre = backwardWithBias(c, n.attrs.act, y, c.get(y), b, { outer: geom.n, channels: geom.cout, inner: geom.outLength }, layer);
     const attrs: Conv1dAttrs = { o, geom, layer };
     const dw = c.write(w)!;
     c.add({ op: conv1dBackwardWeightOp, ins: { x, dy: dpre }, outs: { dw: dw.d }, attrs, label: gradLabel(layer, 'dW', conv1dBackwardWeightOp), accumulate: dw.accumulate });
-    const db = c.write(b)!;
-    c.add(sumAxesNode(dpre, db.d, { outer: geom.n, channels: geom.cout, inner: geom.outLength }, gradLabel(layer, 'db', sumAxesOp), db.accumulate));
     const dx = c.write(x);
     if (dx) c.add({ op: conv1dBackwardInputOp, ins: { w, dy: dpre }, outs: { dx: dx.d }, attrs, label: gradLabel(layer, 'dX', conv1dBackwardInputOp), accumulate: dx.accumulate });
   },

@@ -5,6 +5,7 @@
  * here. To add an op, see src/graph/README.md.
  */
 import type { LayerDef, OpDef } from '../op.ts';
+import { activationBackwardSumOp } from './act-sum.ts';
 import { activationBackwardOp, activationLayer, activationOp, type ActivationLayer } from './activation.ts';
 import { addBackwardOp, addLayer, addOp, type AddLayer } from './add.ts';
 import { conv2dLayer, conv2dOp, convBackwardOps, convTranspose2dLayer, convTranspose2dOp, type ConvLayer } from './conv.ts';
@@ -37,7 +38,7 @@ export const LAYERS: ReadonlyMap<string, LayerDef> = new Map(
 /** Every node op, by name. */
 export const OPS: ReadonlyMap<string, OpDef> = new Map(
   ([
-    denseOp, conv2dOp, convTranspose2dOp, ...convBackwardOps, activationOp, activationBackwardOp, matmulOp, sumAxesOp, addOp, addBackwardOp,
+    denseOp, conv2dOp, convTranspose2dOp, ...convBackwardOps, activationOp, activationBackwardOp, activationBackwardSumOp, matmulOp, sumAxesOp, addOp, addBackwardOp,
     reparameterizeOp, latentBackwardOp, elboReconOp, elboKlOp, clipGradNormOp, nonFiniteScanOp, adamOp, sgdOp,
     conv1dOp, conv1dBackwardWeightOp, conv1dBackwardInputOp, upsampleOp, upsampleBackwardOp, concatOp, concatBackwardOp,
     groupNormOp, layerNormOp, normBackwardInputOp, normBackwardParamsOp,
