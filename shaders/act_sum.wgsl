@@ -111,13 +111,6 @@ fn act_sum(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u
   finish(li, c, s);
 }
 
-// f′ from the output for four values (relu written out: a compare and a select).
-fn grad4_from_output(v: vec4f) -> vec4f {
-  if (ACT == 1u) { return select(vec4f(), vec4f(1.0), v > vec4f()); }
-  return vec4f(act_grad_from_output(ACT, v.x, params.alpha), act_grad_from_output(ACT, v.y, params.alpha),
-               act_grad_from_output(ACT, v.z, params.alpha), act_grad_from_output(ACT, v.w, params.alpha));
-}
-
 @compute @workgroup_size(TREE_WG, 1, 1)
 fn act_sum_rows4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
                  @builtin(local_invocation_index) li: u32) {
@@ -128,7 +121,7 @@ fn act_sum_rows4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg:
     for (var o = li; o < params.outer; o += TREE_WG) {
       let row = (o * params.channels + c) * iq;
       for (var q = 0u; q < iq; q++) {
-        let g = dy4[row + q] * grad4_from_output(y_saved4[row + q]);
+        let g = dy4[row + q] * act_grad_from_output4(ACT, y_saved4[row + q], params.alpha);
         dpre4[row + q] = g;
         s += g;
       }
