@@ -134,14 +134,16 @@ const RUN_CONFIG_FIELDS: readonly string[] = [
 
 function parseSequenceOptions(raw: unknown, fail: (field: string, want: string, got: unknown) => never): SequenceOptions {
   const r = raw as Record<string, unknown> | null;
-  if (typeof r !== 'object' || r === null) return fail('sequence', 'an object { maxLength, column, tokenizer, strict, augment }', raw);
+  if (typeof r !== 'object' || r === null) return fail('sequence', 'an object { maxLength, column, tokenizer, strict, augment, canonical }', raw);
   const maxLength = r.maxLength === null || (Number.isInteger(r.maxLength) && (r.maxLength as number) >= 2) ? (r.maxLength as number | null) : fail('sequence.maxLength', 'null or an integer ≥ 2', r.maxLength);
   const column = r.column === null || typeof r.column === 'string' ? (r.column as string | null) : fail('sequence.column', 'null or a string', r.column);
   const tokenizer = r.tokenizer === null || r.tokenizer === 'smiles' || r.tokenizer === 'chars' ? (r.tokenizer as SequenceOptions['tokenizer']) : fail('sequence.tokenizer', 'null, smiles or chars', r.tokenizer);
   const strict = typeof r.strict === 'boolean' ? r.strict : fail('sequence.strict', 'true or false', r.strict);
   // Runs saved before SMILES enumeration existed read their strings as they are.
   const augment = r.augment === undefined ? 1 : Number.isInteger(r.augment) && (r.augment as number) >= 1 && (r.augment as number) <= MAX_SMILES_VARIANTS ? (r.augment as number) : fail('sequence.augment', `an integer from 1 to ${MAX_SMILES_VARIANTS}`, r.augment);
-  return { maxLength, column, tokenizer, strict, augment };
+  // Runs saved before canonical form existed read their SMILES as written in the file.
+  const canonical = r.canonical === undefined ? false : typeof r.canonical === 'boolean' ? r.canonical : fail('sequence.canonical', 'true or false', r.canonical);
+  return { maxLength, column, tokenizer, strict, augment, canonical };
 }
 
 /** Validates a config.json read from disk, naming the field that is wrong. */

@@ -3,13 +3,15 @@
  * sequences (src/data/sequence-sets.ts) read the way the run's config says,
  * with the run folder's vocabulary (vocab.json) once it has one, and for
  * SMILES with --augment the training molecules' other strings
- * (src/data/smiles-variants.ts, written by RDKit).
+ * (src/data/smiles-variants.ts, written by RDKit); SMILES in canonical
+ * form when the run's config says so (src/data/smiles-canonical.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { subset, type Dataset } from '../data/dataset.ts';
 import { resolveDataset } from '../data/index.ts';
 import { loadSequenceSets, type SequenceOptions, type SequenceSets } from '../data/sequence-sets.ts';
+import type { CanonicalWriter } from '../data/smiles-canonical.ts';
 import { enumerateSmiles, type SmilesWriter } from '../data/smiles-variants.ts';
 import { loadRdkit } from '../eval/molecules.ts';
 import { Vocabulary } from '../data/tokens.ts';
@@ -42,6 +44,13 @@ export function writeVocabulary(dir: string, vocab: Vocabulary): void {
   writeFileAtomic(join(dir, VOCAB_FILE), `${JSON.stringify(vocab.toJSON())}\n`);
 }
 
+/** RDKit's canonical SMILES, for runs whose config asks for canonical form (else undefined: RDKit is not loaded). */
+export async function canonicalWriter(o: SequenceOptions): Promise<CanonicalWriter | undefined> {
+  if (!o.canonical) return undefined;
+  const chem = await loadRdkit();
+  return (s) => chem.canonicalSmiles(s);
+}
+
 /** RDKit's MinimalLib as the writer of SMILES enumeration. */
 async function rdkitWriter(): Promise<SmilesWriter> {
   const chem = await loadRdkit();
@@ -56,7 +65,7 @@ async function rdkitWriter(): Promise<SmilesWriter> {
 export async function loadRunData(dataset: string, o: { unitRange: boolean; trainClasses?: readonly number[] | null; sequence?: SequenceOptions | undefined; dir?: string }): Promise<RunData> {
   if (o.sequence) {
     const vocab = o.dir !== undefined && existsSync(join(o.dir, VOCAB_FILE)) ? readVocabulary(o.dir) : undefined;
-    let s = loadSequenceSets(dataset, o.sequence, vocab);
+    let s = loadSequenceSets(dataset, o.sequence, vocab, await canonicalWriter(o.sequence));
     if (o.sequence.augment > 1) s = enumerateSmiles(s, o.sequence.augment, await rdkitWriter()).sets;
     return { train: s.train, test: s.test, sequences: s };
   }

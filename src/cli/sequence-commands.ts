@@ -7,6 +7,7 @@ import type { Dataset } from '../data/dataset.ts';
 import { loadSequenceSource } from '../data/sequence-files.ts';
 import { loadSequenceSets, sequenceDataset } from '../data/sequence-sets.ts';
 import { describeReport, encodeWith } from '../data/sequences.ts';
+import { canonicalLines, describeCanonicalization } from '../data/smiles-canonical.ts';
 import type { Vocabulary } from '../data/tokens.ts';
 import { SequenceDecoder } from '../eval/decode.ts';
 import type { Inference } from '../eval/inference.ts';
@@ -14,7 +15,7 @@ import { decodeRows, samplePriorStrings } from '../eval/sequences.ts';
 import { writeFileAtomic } from '../io/files.ts';
 import type { RunConfig } from './config.ts';
 import { flag, int, num, str, UsageError, type Parsed } from './options.ts';
-import { readVocabulary } from './run-data.ts';
+import { canonicalWriter, readVocabulary } from './run-data.ts';
 import { chemFor, describeSequenceReport, interpolateSequences, reconstructSequences, sequenceReport, type SequenceData } from './sequence-outputs.ts';
 
 /** A loaded run on sequences. */
@@ -24,15 +25,21 @@ export interface SequenceRun {
   readonly inference: Inference;
 }
 
-/** The run's data, or (for another --dataset) every line of that file encoded with the run's vocabulary. */
-function dataOf(run: SequenceRun, p: Parsed, vocab: Vocabulary): SequenceData & { readonly note: string } {
+/**
+ * The run's data, or (for another --dataset) every line of that file encoded
+ * with the run's vocabulary (in canonical form when the run's are).
+ */
+async function dataOf(run: SequenceRun, p: Parsed, vocab: Vocabulary): Promise<SequenceData & { readonly note: string }> {
   const c = run.config;
   const name = str(p, 'dataset', c.dataset);
-  const own = loadSequenceSets(c.dataset, c.sequence!, vocab);
+  const writer = await canonicalWriter(c.sequence!);
+  const own = loadSequenceSets(c.dataset, c.sequence!, vocab, writer);
   if (name === c.dataset) return { test: own.test, trainTexts: own.trainTexts, vocab, note: `${own.test.name}: the run's test split` };
   const src = loadSequenceSource(name, { tokenizer: vocab.tokenizer, ...(c.sequence?.column ? { column: c.sequence.column } : {}) });
-  const set = encodeWith(src.name, src.lines, vocab, own.maxLength, c.sequence?.strict ?? false);
-  return { test: sequenceDataset(set), trainTexts: own.trainTexts, vocab, note: `${src.name}: ${set.count} sequences (${describeReport(set.report)})` };
+  const lines = writer ? canonicalLines(src.lines, writer) : null;
+  const set = encodeWith(src.name, lines ? lines.lines : src.lines, vocab, own.maxLength, c.sequence?.strict ?? false);
+  const canonical = lines ? `; ${describeCanonicalization(lines.canonicalization)}` : '';
+  return { test: sequenceDataset(set), trainTexts: own.trainTexts, vocab, note: `${src.name}: ${set.count} sequences (${describeReport(set.report)}${canonical})` };
 }
 
 function firstN(ds: Dataset, n: number): Dataset {
@@ -55,7 +62,7 @@ const temperatureOf = (p: Parsed, dflt: number) => num(p, 'temperature', dflt, 0
 
 export async function evalSequences(run: SequenceRun, p: Parsed): Promise<number> {
   const vocab = readVocabulary(run.dir);
-  const data = dataOf(run, p, vocab);
+  const data = await dataOf(run, p, vocab);
   const test = p.values.limit !== undefined ? firstN(data.test, int(p, 'limit', data.test.count)) : data.test;
   const chem = await chemFor(vocab);
   const n = int(p, 'samples', 1000, 1, 100_000);
@@ -83,7 +90,7 @@ export async function sampleSequences(run: SequenceRun, p: Parsed): Promise<numb
 
 export async function reconstructSequencesCommand(run: SequenceRun, p: Parsed): Promise<number> {
   const vocab = readVocabulary(run.dir);
-  const data = dataOf(run, p, vocab);
+  const data = await dataOf(run, p, vocab);
   const n = int(p, 'n', 16, 1, 100_000);
   const chem = await chemFor(vocab);
   const pairs = await withDecoder(run, (dec) => reconstructSequences(run.inference, dec, data, n));
@@ -98,7 +105,7 @@ export async function reconstructSequencesCommand(run: SequenceRun, p: Parsed): 
 
 export async function interpolateSequencesCommand(run: SequenceRun, p: Parsed): Promise<number> {
   const vocab = readVocabulary(run.dir);
-  const data = dataOf(run, p, vocab);
+  const data = await dataOf(run, p, vocab);
   const a = int(p, 'a', 0, 0, data.test.count - 1), b = int(p, 'b', 1, 0, data.test.count - 1), steps = int(p, 'steps', 10, 2, 100);
   const chem = await chemFor(vocab);
   const rows = await withDecoder(run, (dec) => interpolateSequences(run.inference, dec, data, a, b, steps, chem));
@@ -117,7 +124,7 @@ export async function interpolateSequencesCommand(run: SequenceRun, p: Parsed): 
 export async function scoreSequences(run: SequenceRun, p: Parsed): Promise<number> {
   if (p.values.normal !== undefined) throw new UsageError('score --normal: sequences have no labels to tell classes apart; score two files and compare');
   const vocab = readVocabulary(run.dir);
-  const data = dataOf(run, p, vocab);
+  const data = await dataOf(run, p, vocab);
   const ds = data.test;
   const r = await run.inference.perSample(ds, 0);
   const T = ds.shape[0]!;

@@ -13,7 +13,7 @@ import { parseObjective } from '../graph/objective.ts';
 import { NonFiniteError, Trainer, type DeviceLostEvent, type EpochEvent, type NonFiniteEvent, type TrainEvent } from '../train/trainer.ts';
 import { checkRunObjective, isPreset, likelihoodOf, modelFor, parseRunConfig, presetRecipe, PRESETS, SEQUENCE_PRESETS, trainerConfig, type RunConfig } from './config.ts';
 import { loadRunData, writeVocabulary, type RunData } from './run-data.ts';
-import { choice, flag, helpText, int, num, parse, positionals, str, UsageError, type OptionSpec } from './options.ts';
+import { choice, flag, helpText, int, num, parse, positionals, str, UsageError, type OptionSpec, type Parsed } from './options.ts';
 import { writePictures, type EpochPoint } from './pictures.ts';
 import { describeSequenceReport, writeSequenceOutputs } from './sequence-outputs.ts';
 import { progressOutput, ProgressView } from './progress.ts';
@@ -49,6 +49,7 @@ export const TRAIN_OPTIONS: OptionSpec = {
   tokenizer: { type: 'string', help: 'sequences from a .txt or .csv file: smiles or chars', default: 'chars for .txt, smiles for .csv' },
   strict: { type: 'boolean', help: 'sequences: refuse the file at the first line that cannot be used, instead of dropping and reporting it' },
   augment: { type: 'string', help: 'SMILES: train on this many strings of each training molecule, the one read and others RDKit writes from other starting atoms (SMILES enumeration)', default: '1' },
+  'smiles-form': { type: 'string', help: 'SMILES: canonical (each molecule rewritten in RDKit\'s canonical form before the split) or as-read', default: 'canonical' },
   layers: { type: 'string', help: 'sequence presets with a GRU decoder: stacked GRU layers', default: '1' },
   'word-dropout': { type: 'string', help: 'sequence presets: probability of replacing each previous token the decoder reads by the unknown token in training', default: 'the preset\'s' },
   'on-nan': { type: 'string', help: 'when a gradient holds NaN/Inf (the update is always skipped): skip (report and go on) or stop', default: 'skip' },
@@ -75,6 +76,17 @@ async function autotune(device: GPUDevice, config: RunConfig, json: boolean): Pr
   say({ type: 'autotune-choices', timing: t.timing, byClass: t.byClass }, `matmul choices (${t.timing}): ${Object.entries(t.byClass).map(([c, v]) => `${c} -> ${v}`).join(', ')}`);
 }
 
+/** --smiles-form: canonical by default for SMILES (the smiles tokenizer: smiles, smiles-nci, .smi, .csv), refused for text. */
+function smilesForm(p: Parsed, dataset: string): boolean {
+  const lower = dataset.toLowerCase();
+  const tokenizer = p.values.tokenizer ?? (dataset === 'text' || lower.endsWith('.txt') ? 'chars' : 'smiles');
+  if (tokenizer !== 'smiles') {
+    if (p.values['smiles-form'] !== undefined) throw new UsageError(`--smiles-form applies to SMILES (the smiles tokenizer); ${dataset} is read as ${String(tokenizer)}`);
+    return false;
+  }
+  return choice(p, 'smiles-form', ['canonical', 'as-read'] as const, 'canonical') === 'canonical';
+}
+
 /** The run configuration from `train`'s options and the data's sample shape. */
 export async function configFromOptions(argv: readonly string[]): Promise<{ config: RunConfig; out: string | null; json: boolean; autotune: boolean; sets: RunData } | 'help'> {
   const p = parse('train', TRAIN_OPTIONS, argv);
@@ -88,9 +100,10 @@ export async function configFromOptions(argv: readonly string[]): Promise<{ conf
         tokenizer: p.values.tokenizer === undefined ? null : choice(p, 'tokenizer', ['smiles', 'chars'] as const, 'chars'),
         strict: flag(p, 'strict'),
         augment: p.values.augment === undefined ? 1 : int(p, 'augment', 1, 1, MAX_SMILES_VARIANTS),
+        canonical: smilesForm(p, dataset),
       }
     : undefined;
-  if (!sequence) for (const o of ['max-length', 'column', 'tokenizer', 'strict', 'word-dropout', 'augment']) if (p.values[o] !== undefined) throw new UsageError(`--${o} applies to sequence datasets (smiles, smiles-nci, text, .smi, .txt, or .csv with --column); ${dataset} is not one`);
+  if (!sequence) for (const o of ['max-length', 'column', 'tokenizer', 'strict', 'word-dropout', 'augment', 'smiles-form']) if (p.values[o] !== undefined) throw new UsageError(`--${o} applies to sequence datasets (smiles, smiles-nci, text, .smi, .txt, or .csv with --column); ${dataset} is not one`);
   const modelName = str(p, 'model', sequence ? (dataset === 'text' || dataset.toLowerCase().endsWith('.txt') ? 'text' : 'smiles') : 'mlp');
   const recipe = presetRecipe(modelName);
   const likelihood = likelihoodOf(choice(p, 'likelihood', ['bernoulli', 'gaussian', 'categorical'] as const, 'bernoulli'), p.values.classes === undefined ? undefined : int(p, 'classes', 0, 2));

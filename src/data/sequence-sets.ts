@@ -7,6 +7,7 @@
  */
 import { DatasetError, type Dataset } from './dataset.ts';
 import { loadSequenceSource } from './sequence-files.ts';
+import { canonicalLines, describeCanonicalization, type CanonicalWriter } from './smiles-canonical.ts';
 import { describeReport, prepareSequences, SEQUENCE_SPLIT_SEED, sequenceDataset, type SequenceReport } from './sequences.ts';
 import { type Tokenizer, Vocabulary } from './tokens.ts';
 
@@ -24,9 +25,11 @@ export interface SequenceOptions {
   readonly strict: boolean;
   /** SMILES per training molecule (src/data/smiles-variants.ts); 1: the strings as read. */
   readonly augment: number;
+  /** SMILES rewritten in RDKit's canonical form before the split (src/data/smiles-canonical.ts); false: as read. */
+  readonly canonical: boolean;
 }
 
-export const DEFAULT_SEQUENCE_OPTIONS: SequenceOptions = { maxLength: null, column: null, tokenizer: null, strict: false, augment: 1 };
+export const DEFAULT_SEQUENCE_OPTIONS: SequenceOptions = { maxLength: null, column: null, tokenizer: null, strict: false, augment: 1, canonical: false };
 
 export interface SequenceSets {
   readonly train: Dataset;
@@ -57,11 +60,21 @@ function sameVocabulary(a: Vocabulary, b: Vocabulary): boolean {
 /**
  * The training and test sets of a sequence source. With `vocab` (a run's),
  * the data must give that vocabulary and `o.maxLength` must be the run's.
+ * `o.canonical` needs `writer` (RDKit's canonical SMILES).
  */
-export function loadSequenceSets(name: string, o: SequenceOptions = DEFAULT_SEQUENCE_OPTIONS, vocab?: Vocabulary): SequenceSets {
+export function loadSequenceSets(name: string, o: SequenceOptions = DEFAULT_SEQUENCE_OPTIONS, vocab?: Vocabulary, writer?: CanonicalWriter): SequenceSets {
   const src = loadSequenceSource(name, { ...(o.column !== null ? { column: o.column } : {}), ...(o.tokenizer !== null ? { tokenizer: o.tokenizer } : {}) });
+  let lines = src.lines;
+  let canonicalNote = '';
+  if (o.canonical) {
+    if (src.tokenizer !== 'smiles') throw new DatasetError(`${name}: canonical SMILES asked for, but the source is tokenized as ${src.tokenizer}; canonical form applies to SMILES (the smiles tokenizer)`);
+    if (!writer) throw new Error(`${name}: canonical SMILES asked for without a writer (RDKit's canonical SMILES)`);
+    const c = canonicalLines(lines, writer);
+    lines = c.lines;
+    canonicalNote = `; ${describeCanonicalization(c.canonicalization)}`;
+  }
   const maxLength = o.maxLength ?? src.maxLength;
-  const { train, test } = prepareSequences(src.name, src.lines, src.tokenizer, SEQUENCE_SPLIT_SEED, { ...(maxLength !== undefined ? { maxLength } : {}), strict: o.strict });
+  const { train, test } = prepareSequences(src.name, lines, src.tokenizer, SEQUENCE_SPLIT_SEED, { ...(maxLength !== undefined ? { maxLength } : {}), strict: o.strict });
   if (vocab && !sameVocabulary(vocab, train.vocab)) {
     throw new DatasetError(`${name}: its training split gives a vocabulary of ${train.vocab.size} tokens (${train.vocab.tokenizer}) that differs from the run's (${vocab.size}, ${vocab.tokenizer}); the data changed since the run was trained`);
   }
@@ -71,6 +84,6 @@ export function loadSequenceSets(name: string, o: SequenceOptions = DEFAULT_SEQU
   return {
     train: sequenceDataset(train), test: sequenceDataset(test), vocab: train.vocab, maxLength: train.maxLength,
     trainTexts: train.texts, testTexts: test.texts, report: train.report, filtered,
-    summary: `${src.name}: ${train.count} training and ${test.count} test sequences, ${train.vocab.size} tokens (${train.vocab.tokenizer}), up to ${train.maxLength} with the end token; ${dropped}${filterNote}`,
+    summary: `${src.name}: ${train.count} training and ${test.count} test sequences, ${train.vocab.size} tokens (${train.vocab.tokenizer}), up to ${train.maxLength} with the end token; ${dropped}${filterNote}${canonicalNote}`,
   };
 }

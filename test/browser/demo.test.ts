@@ -20,6 +20,8 @@ import { build, type ViteDevServer } from 'vite';
 import { guardedPage, startVite } from './chromium.ts';
 import { expectWebGpuAdapter, serveFolder, type FolderServer } from '../../src/testing/index.ts';
 import { readSafetensors } from '../../src/io/safetensors.ts';
+import { DEFAULT_SEQUENCE_OPTIONS, loadSequenceSets } from '../../src/data/sequence-sets.ts';
+import { loadRdkit, type Chem } from '../../src/eval/molecules.ts';
 import { encodePng } from '../../src/io/png.ts';
 import { createCanvas, fillCircle, fillRect } from '../../src/viz/raster.ts';
 
@@ -35,6 +37,8 @@ let origin: string;
 const allowed = new Set<string>();
 const external: string[] = [];
 const consoleErrors: string[] = [];
+/** RDKit in Node, to write the molecules the page should hold. */
+let nodeChem: Chem;
 
 async function openStudio(url = `${origin}/demo/index.html`): Promise<void> {
   await page.goto(url);
@@ -98,6 +102,7 @@ test.beforeAll(async ({ browser }) => {
   origin = vite.url;
   allowed.add(origin);
   ({ context, page } = await guardedPage(browser, { allowed, external, consoleErrors }, { viewport: { width: 1400, height: 1700 }, acceptDownloads: true }));
+  nodeChem = await loadRdkit();
   await openStudio();
 });
 
@@ -350,6 +355,25 @@ test('Fashion-MNIST is offered exactly when the server has it', async () => {
   await refreshViews();
   assert.equal((await reconstructions()).length, 16 * 784);
   await assertNoPageErrors();
+});
+
+test('the molecules load in canonical form, as the command line reads them, and the molecule views draw samples and reconstructions', async () => {
+  const want = loadSequenceSets('smiles', { ...DEFAULT_SEQUENCE_OPTIONS, canonical: true }, undefined, (s) => nodeChem.canonicalSmiles(s));
+  await page.selectOption('#dataset', 'smiles');
+  await page.waitForFunction(() => /^smiles: 9000 training and 1000 test sequences/.test(document.getElementById('dataset-note')?.textContent ?? ''), null, { timeout: 3 * 60_000 });
+  assert.equal(await page.textContent('#dataset-note'), want.summary);
+  assert.match(want.summary, /up to 63 with the end token; no line dropped; canonical SMILES \(RDKit\): 9999 rewritten, 1 already canonical$/);
+  const texts = await page.evaluate(() => ({ train: window.__studio!.studio.data!.sequences!.trainTexts.slice(0, 200), test: window.__studio!.studio.data!.sequences!.testTexts.slice(0, 200) }));
+  assert.deepEqual(texts, { train: want.trainTexts.slice(0, 200), test: want.testTexts.slice(0, 200) });
+  await page.fill('#seq-count', '32');
+  await page.evaluate(() => window.__studio!.sequences.refresh());
+  assert.match((await page.textContent('[data-testid=seq-figures]')) ?? '', /valid/);
+  assert.equal(await page.locator('[data-testid=seq-samples] > *').count() > 0, true, 'no sample cards');
+  const recons = await page.locator('[data-testid=seq-reconstructions] > *').count();
+  assert.ok(recons >= 2 && recons % 2 === 0, `${recons} reconstruction cards`);
+  await assertNoPageErrors();
+  await page.selectOption('#dataset', 'mnist');
+  await page.waitForFunction(() => /^mnist: /.test(document.getElementById('dataset-note')?.textContent ?? ''), null, { timeout: 3 * 60_000 });
 });
 
 test('a browser without WebGPU gets a clear message with what to do', async () => {

@@ -42,20 +42,23 @@ test('train on a .smi file writes the vocabulary, the sequence metrics and SMILE
   // The vocabulary is the training molecules' atom-level tokens, after the four specials.
   const vocab = Vocabulary.fromJSON(JSON.parse(readFileSync(join(run, 'vocab.json'), 'utf8')), 'vocab.json');
   const config = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'));
-  expect(config.modelName === 'smiles' && config.sequence.strict === false && config.model.input[1] === vocab.size, `config.json: ${JSON.stringify(config.sequence)}, input ${config.model.input}`);
-  const seen = new Set(molecules.flatMap((m) => (tokenizeSmiles(m) as { tokens: string[] }).tokens));
+  expect(config.modelName === 'smiles' && config.sequence.strict === false && config.sequence.canonical === true && config.model.input[1] === vocab.size, `config.json: ${JSON.stringify(config.sequence)}, input ${config.model.input}`);
+  // SMILES are read in RDKit's canonical form by default: the vocabulary is that of the canonical strings.
+  const chem = await loadRdkit();
+  const seen = new Set(molecules.flatMap((m) => (tokenizeSmiles(chem.canonicalSmiles(m)!) as { tokens: string[] }).tokens));
   expect(vocab.tokenizer === 'smiles' && vocab.tokens.slice(4).every((t) => seen.has(t)) && vocab.size <= seen.size + 4, `vocab.json: ${vocab.tokens.join(' ')}`);
 
   // The figures are consistent with the samples file, judged again here by RDKit.
   const m = JSON.parse(readFileSync(join(run, 'sequence-metrics.json'), 'utf8'));
   const samples = readFileSync(join(run, 'samples.smi'), 'utf8').split('\n').slice(0, -1);
   expect(samples.length === 1000, `samples.smi has ${samples.length} lines`);
-  const chem = await loadRdkit();
   const valid = samples.filter((s) => chem.isValid(s)).length;
   expect(m.samples.molecules.valid === valid && m.samples.count === 1000, `sequence-metrics.json says ${m.samples.molecules.valid} valid; RDKit finds ${valid} in samples.smi`);
   expect(m.test.count === 30 && m.test.tokenAccuracy > 0 && m.test.tokenAccuracy <= 1 && m.test.nll > 0 && Math.abs(m.test.nllPerToken * m.test.tokensPerSequence - m.test.nll) < 1e-6 * m.test.nll, `test figures: ${JSON.stringify(m.test)}`);
   const recon = readFileSync(join(run, 'reconstructions.txt'), 'utf8').split('\n').filter(Boolean);
   expect(recon.length === 30 && recon.every((l) => /^[=≠]\t\S+\t\S*\t(valid|invalid)$/.test(l)), `reconstructions.txt: ${recon.slice(0, 3).join(' | ')}`);
+  const originals = recon.map((l) => l.split('\t')[1]!);
+  expect(originals.every((o) => chem.canonicalSmiles(o) === o) && originals.some((o) => !molecules.includes(o)), `the test molecules should be canonical SMILES (the file's are not): ${originals.slice(0, 3).join(' ')}`);
 
   const ev = await cli(['eval', 'run', '--json', '--samples', '40', '--iw-samples', '5']);
   expect(ev.code === 0, `eval exited ${ev.code}: ${ev.stderr}`);
@@ -77,7 +80,7 @@ test('train on a .smi file writes the vocabulary, the sequence metrics and SMILE
   // Another file is scored line by line with the run's vocabulary; a line with a token the run never saw is reported, not scored.
   writeFileSync(join(dir, 'new.smi'), `${molecules[0]}\nC[Se]C\n${molecules[1]}\n`);
   const sn = await cli(['score', 'run', '--dataset', 'new.smi']);
-  expect(sn.code === 0 && /new: 2 sequences \(1 line holding tokens outside the training vocabulary \(first: line 2, "C\[Se\]C"\)\)/.test(sn.stdout), `score --dataset new.smi: ${sn.stdout} ${sn.stderr}`);
+  expect(sn.code === 0 && /new: 2 sequences \(1 line holding tokens outside the training vocabulary \(first: line 2, "C\[Se\]C"\); canonical SMILES \(RDKit\): \d rewritten, \d already canonical\)/.test(sn.stdout), `score --dataset new.smi: ${sn.stdout} ${sn.stderr}`);
 
   // Resuming against data that changed (a new atom in the training split) is refused.
   writeFileSync(join(dir, 'mols.smi'), `${molecules.join('\n')}\n${'C[Te]C\n'.repeat(20)}`);
