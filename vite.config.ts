@@ -10,6 +10,8 @@ export default defineConfig({
   base: './',
   plugins: [demoData(), rdkitWasm(), classifierWeights()],
   server: { host: '127.0.0.1' },
+  // RDKit's MinimalLib is a CommonJS module, imported on demand: converted ahead for the dev server.
+  optimizeDeps: { include: ['@rdkit/rdkit'] },
   build: {
     outDir: '../dist/demo', emptyOutDir: true, target: 'es2022',
     // The embedded WGSL and its reflection (about 320 kB) make a chunk of their own, so that no

@@ -112,8 +112,9 @@ async function factory(): Promise<Factory> {
   }
   // A CommonJS module: its export is the factory, found as `default` (once or twice over, by loader).
   let f: unknown = mod;
-  for (let i = 0; i < 3 && typeof f !== 'function'; i++) f = (f as { default?: unknown }).default;
-  if (typeof f !== 'function') throw new Error('loadRdkit: @rdkit/rdkit exports no initRDKitModule function');
+  for (let i = 0; i < 3 && typeof f !== 'function' && f != null; i++) f = (f as { default?: unknown }).default;
+  // A bundler that serves the CommonJS file as an ES module without converting it (e.g. Vite's dev server without prebundling) leaves no export.
+  if (typeof f !== 'function') throw new Error('loadRdkit: @rdkit/rdkit exports no initRDKitModule function here; a bundler must convert its CommonJS module (for Vite\'s dev server: optimizeDeps.include [\'@rdkit/rdkit\'])');
   return f as Factory;
 }
 

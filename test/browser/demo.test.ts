@@ -97,7 +97,8 @@ const maxAbsDiff = (a: readonly number[], b: readonly number[]) => a.reduce((m, 
 test.beforeAll(async ({ browser }) => {
   test.setTimeout(10 * 60_000);
   mkdirSync(ARTIFACTS, { recursive: true });
-  const vite = await startVite();
+  // RDKit's MinimalLib is a CommonJS module: the dev server converts it for the molecule views.
+  const vite = await startVite({ prebundle: ['@rdkit/rdkit'] });
   server = vite.server;
   origin = vite.url;
   allowed.add(origin);
