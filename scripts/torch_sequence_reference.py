@@ -12,7 +12,7 @@ test.npy, train-strings.json). Needs Debian's python3-torch, python3-numpy
 and, for molecules, python3-rdkit.
 
     /usr/bin/python3 scripts/torch_sequence_reference.py train DIR [--epochs N] [--out model.safetensors] [--checkpoint FILE [--stop-after N]]
-    /usr/bin/python3 scripts/torch_sequence_reference.py eval DIR --model model.safetensors|checkpoint [--codes]
+    /usr/bin/python3 scripts/torch_sequence_reference.py eval DIR --model model.safetensors|checkpoint [--codes] [--samples-out FILE]
     /usr/bin/python3 scripts/torch_sequence_reference.py check model.safetensors inputs.safetensors grads.safetensors
 
 train: trains from PyTorch's initialization (or --init FILE), then evaluates
@@ -43,7 +43,9 @@ The evaluation (as src/eval/sequences.ts and src/cli/sequence-outputs.ts):
 - 1000 codes from the prior, decoded at temperature 1: valid (RDKit parses
   the string into a molecule of at least one atom), unique (distinct
   canonical SMILES among the valid), novel (unique ones whose canonical
-  SMILES is not a training molecule's).
+  SMILES is not a training molecule's); the invalid ones by kind
+  (unbalanced branches, an unclosed ring label, other), as
+  src/eval/smiles-syntax.ts.
 """
 import argparse
 import json
@@ -198,13 +200,48 @@ def molecule_metrics(samples, training):
         return Chem.MolToSmiles(m) if m is not None and m.GetNumAtoms() > 0 else None
 
     train = {c for c in map(canonical, training) if c is not None}
-    valid = [c for c in map(canonical, samples) if c is not None]
+    written = [canonical(s) for s in samples]
+    valid = [c for c in written if c is not None]
     unique = set(valid)
     novel = [c for c in unique if c not in train]
+    kinds = {'branch': 0, 'ring': 0, 'other': 0}
+    for s, c in zip(samples, written):
+        if c is None:
+            kinds[smiles_syntax_error(s) or 'other'] += 1
     frac = lambda a, b: a / b if b else 0.0
     return {'count': len(samples), 'valid': len(valid), 'validFraction': frac(len(valid), len(samples)),
             'unique': len(unique), 'uniqueFraction': frac(len(unique), len(valid)),
-            'novel': len(novel), 'novelFraction': frac(len(novel), len(unique))}
+            'novel': len(novel), 'novelFraction': frac(len(novel), len(unique)), 'invalidKinds': kinds}
+
+
+DIGITS = '0123456789'
+
+
+def smiles_syntax_error(s):
+    """'branch', 'ring' or None, as src/eval/smiles-syntax.ts: unbalanced branches first, then a ring label left open."""
+    depth, open_labels, i = 0, set(), 0
+    while i < len(s):
+        c = s[i]
+        if c == '[':
+            end = s.find(']', i + 1)
+            if end < 0:
+                break
+            i = end
+        elif c == '(':
+            depth += 1
+        elif c == ')':
+            depth -= 1
+            if depth < 0:
+                return 'branch'
+        elif c == '%' and len(s[i + 1:i + 3]) == 2 and all(d in DIGITS for d in s[i + 1:i + 3]):
+            open_labels ^= {s[i:i + 3]}
+            i += 2
+        elif c in DIGITS:
+            open_labels ^= {c}
+        i += 1
+    if depth > 0:
+        return 'branch'
+    return 'ring' if open_labels else None
 
 
 def evaluate(model, ex, samples=1000, temperature=1.0, seed=0, codes=False):
@@ -319,6 +356,7 @@ def main():
     e.add_argument('dir')
     e.add_argument('--model', required=True, help='safetensors with webgpu-vae names, or a --checkpoint file of train (an unfinished run)')
     e.add_argument('--samples', type=int, default=1000)
+    e.add_argument('--samples-out', default='', help='write the prior samples there, one a line')
     e.add_argument('--codes', action='store_true', help='molecules: also the validity of decodes from other codes (a second prior draw, greedy; z = mu of test molecules)')
     e.add_argument('--threads', type=int, default=os.cpu_count() or 1)
     c = sub.add_parser('check')
@@ -352,7 +390,10 @@ def main():
             info.update(epochs=ck['epoch'], steps=ck['step'], of=ck['epochs'])
         model.load_state_dict(state, strict=True)
     t0 = time.time()
-    report, _ = evaluate(model, ex, args.samples, codes=args.command == 'eval' and args.codes)
+    report, strings = evaluate(model, ex, args.samples, codes=args.command == 'eval' and args.codes)
+    if args.command == 'eval' and args.samples_out:
+        with open(args.samples_out, 'w') as f:
+            f.write(''.join(s + '\n' for s in strings))
     print(json.dumps({'by': label, 'model': out, **info, 'evalSeconds': round(time.time() - t0, 1), **report}), flush=True)
     print(markdown_row(label, report, info['secondsPerEpoch']), flush=True)
 

@@ -224,6 +224,7 @@ function showFigures(f: SampleFigures, temperature: number): void {
       `${m.count} samples at temperature ${temperature}: valid `, span('seq-valid', pct(m.validFraction)), ` (${m.valid}), unique `,
       span('seq-unique', pct(m.uniqueFraction)), ` of the valid (${m.unique}), novel `, span('seq-novel', pct(m.novelFraction)),
       ` of the unique (${m.novel}), by RDKit's canonical SMILES`,
+      ...(m.valid < m.count ? [`; invalid: `, span('seq-invalid-kinds', `${m.invalidKinds.branch} unbalanced branches, ${m.invalidKinds.ring} an unclosed ring, ${m.invalidKinds.other} other`)] : []),
     );
   } else {
     el.replaceChildren(

@@ -80,7 +80,11 @@ export function describeSequenceReport(r: SequenceReport): string[] {
   if (t.iwNll !== null) lines.push(`  IW-NLL (k = ${t.iwSamples}) ${t.iwNll.toFixed(2)} nats per sequence, ${t.iwNllPerToken!.toFixed(3)} per token (perplexity ${t.iwPerplexity!.toFixed(2)})`);
   const s = r.samples;
   const m = s.molecules;
-  if (m) lines.push(`prior samples (${s.count}, temperature ${s.temperature}): valid ${pct(m.validFraction)}, unique ${pct(m.uniqueFraction)} of the valid, novel ${pct(m.novelFraction)} of the unique (RDKit canonical SMILES)`);
+  if (m) {
+    lines.push(`prior samples (${s.count}, temperature ${s.temperature}): valid ${pct(m.validFraction)}, unique ${pct(m.uniqueFraction)} of the valid, novel ${pct(m.novelFraction)} of the unique (RDKit canonical SMILES)`);
+    const k = m.invalidKinds, of = (n: number) => pct(m.count > 0 ? n / m.count : 0);
+    if (m.valid < m.count) lines.push(`  invalid: ${of(k.branch)} unbalanced branches, ${of(k.ring)} an unclosed ring, ${of(k.other)} other (valence, aromaticity, ...) of the samples`);
+  }
   else lines.push(`prior samples (${s.count}, temperature ${s.temperature}): ${s.unique} distinct, ${s.novel} of them not in the training set`);
   return lines;
 }

@@ -18,6 +18,7 @@
  * `memoryBytes()` gives the size of the instance's memory.
  */
 import { loadRdkitModule, type LoadedRdkit, type RdkitMol as Mol, type RdkitOptions } from './rdkit-load.ts';
+import { invalidKinds, type InvalidKinds } from './smiles-syntax.ts';
 
 export { RDKIT_WASM_PATH, type RdkitOptions } from './rdkit-load.ts';
 
@@ -39,6 +40,8 @@ export interface MoleculeMetrics {
   readonly novelFraction: number;
   /** Up to 5 invalid samples, in order of appearance (distinct). */
   readonly invalidExamples: readonly string[];
+  /** The invalid samples by what is wrong: unbalanced branches, an unclosed ring, or other (src/eval/smiles-syntax.ts). */
+  readonly invalidKinds: InvalidKinds;
 }
 
 /** Descriptors of one molecule, from RDKit's `get_descriptors()`. */
@@ -194,11 +197,13 @@ function makeChem({ module: rd, memory }: LoadedRdkit): Chem {
       const train = isTrainingSet(training) ? training : trainingSet(training);
       const unique = new Set<string>();
       const invalidExamples: string[] = [];
+      const invalid: string[] = [];
       let valid = 0;
       samples.forEach((s, i) => {
         checkString(`moleculeMetrics: samples[${i}]`, s);
         const c = withMol(s, (m) => m.get_smiles());
         if (c === null) {
+          invalid.push(s);
           if (invalidExamples.length < INVALID_EXAMPLES && !invalidExamples.includes(s)) invalidExamples.push(s);
           return;
         }
@@ -211,7 +216,7 @@ function makeChem({ module: rd, memory }: LoadedRdkit): Chem {
       return {
         count: samples.length, valid, validFraction: frac(valid, samples.length),
         unique: unique.size, uniqueFraction: frac(unique.size, valid),
-        novel, novelFraction: frac(novel, unique.size), invalidExamples,
+        novel, novelFraction: frac(novel, unique.size), invalidExamples, invalidKinds: invalidKinds(invalid),
       };
     },
     liveMolecules: () => live.size,
