@@ -3,14 +3,10 @@
  * own origin (demo/data/plugin.ts serves what the command line reads), then
  * tokenized, split 90/10 and encoded here exactly as the command line does
  * (prepareSequences with the split seed of src/data/sequence-sets.ts, the
- * vocabulary from the training split, the source's default maximum length;
- * molecules in RDKit's canonical SMILES, the command line's default, written
- * by the page's own MinimalLib).
+ * vocabulary from the training split, the source's default maximum length).
  */
-import { canonicalLines, describeCanonicalization } from '../../src/data/smiles-canonical.ts';
 import { describeReport, prepareSequences, SEQUENCE_SPLIT_SEED, sequenceDataset } from '../../src/data/sequences.ts';
 import type { DataSplit } from './datasets.ts';
-import { pageChem } from './chem.ts';
 import { decodeLines, type SequenceName } from './lines.ts';
 
 /** Fetches and prepares a sequence dataset. */
@@ -22,15 +18,7 @@ export async function loadSequences(name: SequenceName): Promise<DataSplit> {
     throw new Error(`${name} could not be loaded from ${url} (${r.status})${why ? `: ${why}` : ''}`);
   }
   const src = decodeLines(await r.text(), url);
-  let lines = src.lines;
-  let canonical = '';
-  if (src.tokenizer === 'smiles') {
-    const chem = await pageChem();
-    const c = canonicalLines(lines, (s) => chem.canonicalSmiles(s));
-    lines = c.lines;
-    canonical = `; ${describeCanonicalization(c.canonicalization)}`;
-  }
-  const { train, test } = prepareSequences(src.name, lines, src.tokenizer, SEQUENCE_SPLIT_SEED, src.maxLength === null ? {} : { maxLength: src.maxLength });
+  const { train, test } = prepareSequences(src.name, src.lines, src.tokenizer, SEQUENCE_SPLIT_SEED, src.maxLength === null ? {} : { maxLength: src.maxLength });
   const filtered = src.filtered ? `; the filter left out ${Object.entries(src.filtered).map(([k, v]) => `${v} ${k}`).join(', ')}` : '';
   return {
     name,
@@ -39,7 +27,7 @@ export async function loadSequences(name: SequenceName): Promise<DataSplit> {
     sequences: {
       source: name, kind: src.tokenizer === 'smiles' ? 'molecules' : 'text',
       vocab: train.vocab, maxLength: train.maxLength, trainTexts: train.texts, testTexts: test.texts,
-      summary: `${src.name}: ${train.count} training and ${test.count} test sequences, ${train.vocab.size} tokens (${train.vocab.tokenizer}), up to ${train.maxLength} with the end token; ${describeReport(train.report)}${filtered}${canonical}`,
+      summary: `${src.name}: ${train.count} training and ${test.count} test sequences, ${train.vocab.size} tokens (${train.vocab.tokenizer}), up to ${train.maxLength} with the end token; ${describeReport(train.report)}${filtered}`,
     },
   };
 }

@@ -10,9 +10,8 @@
  * drawn as structures by RDKit's MinimalLib, loaded from the page's origin.
  */
 import { summarize } from '../../src/eval/inference.ts';
-import { type Chem, type MoleculeMetrics, type TrainingSet } from '../../src/eval/molecules.ts';
+import { loadRdkit, type Chem, type MoleculeMetrics, type TrainingSet } from '../../src/eval/molecules.ts';
 import { decodeRows, samplePriorStrings } from '../../src/eval/sequences.ts';
-import { pageChem } from '../data/chem.ts';
 import type { DataSplit, SequenceInfo } from '../data/datasets.ts';
 import type { Studio } from '../studio.ts';
 import { byId, setText } from '../ui/dom.ts';
@@ -113,7 +112,7 @@ export class SequenceInspector {
   /** RDKit for molecules (loaded once, from the page's origin), null for text. */
   private async chemFor(seq: SequenceInfo): Promise<Chem | null> {
     if (seq.kind !== 'molecules') return null;
-    this.chem ??= await pageChem();
+    this.chem ??= await loadRdkit();
     return this.chem;
   }
 

@@ -49,7 +49,7 @@ export const TRAIN_OPTIONS: OptionSpec = {
   tokenizer: { type: 'string', help: 'sequences from a .txt or .csv file: smiles or chars', default: 'chars for .txt, smiles for .csv' },
   strict: { type: 'boolean', help: 'sequences: refuse the file at the first line that cannot be used, instead of dropping and reporting it' },
   augment: { type: 'string', help: 'SMILES: train on this many strings of each training molecule, the one read and others RDKit writes from other starting atoms (SMILES enumeration)', default: '1' },
-  'smiles-form': { type: 'string', help: 'SMILES: canonical (each molecule rewritten in RDKit\'s canonical form before the split) or as-read', default: 'canonical' },
+  'smiles-form': { type: 'string', help: 'SMILES: as-read, or canonical (each molecule rewritten in RDKit\'s canonical form before the split)', default: 'as-read' },
   layers: { type: 'string', help: 'sequence presets with a GRU decoder: stacked GRU layers', default: '1' },
   'word-dropout': { type: 'string', help: 'sequence presets: probability of replacing each previous token the decoder reads by the unknown token in training', default: 'the preset\'s' },
   'on-nan': { type: 'string', help: 'when a gradient holds NaN/Inf (the update is always skipped): skip (report and go on) or stop', default: 'skip' },
@@ -76,7 +76,7 @@ async function autotune(device: GPUDevice, config: RunConfig, json: boolean): Pr
   say({ type: 'autotune-choices', timing: t.timing, byClass: t.byClass }, `matmul choices (${t.timing}): ${Object.entries(t.byClass).map(([c, v]) => `${c} -> ${v}`).join(', ')}`);
 }
 
-/** --smiles-form: canonical by default for SMILES (the smiles tokenizer: smiles, smiles-nci, .smi, .csv), refused for text. */
+/** --smiles-form: as-read (the default) or canonical for SMILES (the smiles tokenizer: smiles, smiles-nci, .smi, .csv), refused for text. */
 function smilesForm(p: Parsed, dataset: string): boolean {
   const lower = dataset.toLowerCase();
   const tokenizer = p.values.tokenizer ?? (dataset === 'text' || lower.endsWith('.txt') ? 'chars' : 'smiles');
@@ -84,7 +84,7 @@ function smilesForm(p: Parsed, dataset: string): boolean {
     if (p.values['smiles-form'] !== undefined) throw new UsageError(`--smiles-form applies to SMILES (the smiles tokenizer); ${dataset} is read as ${String(tokenizer)}`);
     return false;
   }
-  return choice(p, 'smiles-form', ['canonical', 'as-read'] as const, 'canonical') === 'canonical';
+  return choice(p, 'smiles-form', ['as-read', 'canonical'] as const, 'as-read') === 'canonical';
 }
 
 /** The run configuration from `train`'s options and the data's sample shape. */

@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import { csvColumn, WEHI_SMILES } from '../../src/data/sequence-files.ts';
 import { tokenizeSmiles, Vocabulary } from '../../src/data/tokens.ts';
 import { loadRdkit } from '../../src/eval/molecules.ts';
+import { invalidKinds } from '../../src/eval/smiles-syntax.ts';
 import { runCli } from '../support/cli.ts';
 import { expect } from '../support/check.ts';
 
@@ -31,7 +32,7 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('train on a .smi file writes the vocabulary, the sequence metrics and SMILES samples; the inspection commands read the run', { timeout: 900_000 }, async () => {
-  const r = await cli(['train', '--dataset', 'mols.smi', ...SMALL, '--out', 'run']);
+  const r = await cli(['train', '--dataset', 'mols.smi', '--smiles-form', 'canonical', ...SMALL, '--out', 'run']);
   expect(r.code === 0, `train exited ${r.code}: ${r.stderr}`);
   expect(/mols: 270 training and 30 test sequences, \d+ tokens \(smiles\), up to \d+ with the end token; no line dropped/.test(r.stdout), `the data summary line is missing: ${r.stdout}`);
   expect(/per-token accuracy \d+\.\d% \(teacher forcing, z = μ\); exact reconstruction \d+\.\d%/.test(r.stdout), `no reconstruction figures: ${r.stdout}`);
@@ -43,7 +44,7 @@ test('train on a .smi file writes the vocabulary, the sequence metrics and SMILE
   const vocab = Vocabulary.fromJSON(JSON.parse(readFileSync(join(run, 'vocab.json'), 'utf8')), 'vocab.json');
   const config = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'));
   expect(config.modelName === 'smiles' && config.sequence.strict === false && config.sequence.canonical === true && config.model.input[1] === vocab.size, `config.json: ${JSON.stringify(config.sequence)}, input ${config.model.input}`);
-  // SMILES are read in RDKit's canonical form by default: the vocabulary is that of the canonical strings.
+  // --smiles-form canonical: the vocabulary is that of the canonical strings.
   const chem = await loadRdkit();
   const seen = new Set(molecules.flatMap((m) => (tokenizeSmiles(chem.canonicalSmiles(m)!) as { tokens: string[] }).tokens));
   expect(vocab.tokenizer === 'smiles' && vocab.tokens.slice(4).every((t) => seen.has(t)) && vocab.size <= seen.size + 4, `vocab.json: ${vocab.tokens.join(' ')}`);
@@ -54,6 +55,10 @@ test('train on a .smi file writes the vocabulary, the sequence metrics and SMILE
   expect(samples.length === 1000, `samples.smi has ${samples.length} lines`);
   const valid = samples.filter((s) => chem.isValid(s)).length;
   expect(m.samples.molecules.valid === valid && m.samples.count === 1000, `sequence-metrics.json says ${m.samples.molecules.valid} valid; RDKit finds ${valid} in samples.smi`);
+  // The invalid samples by kind add up, and agree with the classifier run on samples.smi here.
+  const kinds = m.samples.molecules.invalidKinds;
+  expect(JSON.stringify(kinds) === JSON.stringify(invalidKinds(samples.filter((s) => !chem.isValid(s)))) && kinds.branch + kinds.ring + kinds.other === 1000 - valid, `invalidKinds ${JSON.stringify(kinds)}`);
+  if (valid < 1000) expect(/ {2}invalid: \d+\.\d% unbalanced branches, \d+\.\d% an unclosed ring, \d+\.\d% other/.test(r.stdout), `no invalid line: ${r.stdout}`);
   expect(m.test.count === 30 && m.test.tokenAccuracy > 0 && m.test.tokenAccuracy <= 1 && m.test.nll > 0 && Math.abs(m.test.nllPerToken * m.test.tokensPerSequence - m.test.nll) < 1e-6 * m.test.nll, `test figures: ${JSON.stringify(m.test)}`);
   const recon = readFileSync(join(run, 'reconstructions.txt'), 'utf8').split('\n').filter(Boolean);
   expect(recon.length === 30 && recon.every((l) => /^[=≠]\t\S+\t\S*\t(valid|invalid)$/.test(l)), `reconstructions.txt: ${recon.slice(0, 3).join(' | ')}`);

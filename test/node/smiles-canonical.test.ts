@@ -1,9 +1,10 @@
 /**
  * SMILES in canonical form (src/data/smiles-canonical.ts) with RDKit's
  * MinimalLib: one line in, one line out, so the split keeps its molecules;
- * the strings are RDKit's canonical ones; `train` writes SMILES canonically
- * by default, saves the choice in config.json (older configs read as
- * written), and refuses the option where it does not apply.
+ * the strings are RDKit's canonical ones; `train --smiles-form canonical`
+ * writes them so (as-read is the default), saves the choice in config.json
+ * (older configs read as written), and refuses the option where it does not
+ * apply.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -61,8 +62,8 @@ test('canonical form is refused for text and without a writer', () => {
   assert.throws(() => loadSequenceSets('smiles', { ...DEFAULT_SEQUENCE_OPTIONS, canonical: true }), /smiles: canonical SMILES asked for without a writer/);
 });
 
-test('train writes SMILES canonically by default; --smiles-form as-read keeps the file\'s; config.json keeps the choice and older configs read as written', async () => {
-  const r = await configFromOptions(['--dataset', 'smiles', '--epochs', '1']);
+test('train --smiles-form canonical writes SMILES canonically; as-read (the default) keeps the file\'s; config.json keeps the choice and older configs read as written', async () => {
+  const r = await configFromOptions(['--dataset', 'smiles', '--epochs', '1', '--smiles-form', 'canonical']);
   assert.notEqual(r, 'help');
   if (r === 'help') return;
   assert.equal(r.config.sequence?.canonical, true);
@@ -73,10 +74,12 @@ test('train writes SMILES canonically by default; --smiles-form as-read keeps th
   assert.equal(parseRunConfig(JSON.parse(JSON.stringify(older)), 'config.json').sequence?.canonical, false);
   assert.throws(() => parseRunConfig({ ...saved, sequence: { ...(saved.sequence as object), canonical: 'yes' } }, 'config.json'), /config\.json: field 'sequence\.canonical' is "yes"; expected true or false/);
 
-  const a = await configFromOptions(['--dataset', 'smiles', '--epochs', '1', '--smiles-form', 'as-read']);
-  if (a === 'help') return assert.fail('help');
-  assert.equal(a.config.sequence?.canonical, false);
-  assert.deepEqual(a.sets.sequences!.trainTexts.slice(0, 20), loadSequenceSets('smiles', DEFAULT_SEQUENCE_OPTIONS).trainTexts.slice(0, 20));
+  for (const args of [[], ['--smiles-form', 'as-read']]) {
+    const a = await configFromOptions(['--dataset', 'smiles', '--epochs', '1', ...args]);
+    if (a === 'help') return assert.fail('help');
+    assert.equal(a.config.sequence?.canonical, false, args.join(' '));
+    assert.deepEqual(a.sets.sequences!.trainTexts.slice(0, 20), loadSequenceSets('smiles', DEFAULT_SEQUENCE_OPTIONS).trainTexts.slice(0, 20));
+  }
   const t = await configFromOptions(['--dataset', 'text', '--epochs', '1']);
   if (t === 'help') return assert.fail('help');
   assert.equal(t.config.sequence?.canonical, false);
@@ -92,5 +95,5 @@ test('--smiles-form on text, on images or with an unknown value is a one-line er
   assert.match(images.stderr, /--smiles-form applies to sequence datasets/);
   const bad = await runCli(dir, ['train', '--dataset', 'smiles', '--smiles-form', 'kekule']);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /--smiles-form: got "kekule"; expected one of canonical, as-read/);
+  assert.match(bad.stderr, /--smiles-form: got "kekule"; expected one of as-read, canonical/);
 });

@@ -75,6 +75,8 @@ export const METRICS_CASE = {
   expected: {
     count: 12, valid: 8, validFraction: 8 / 12, unique: 5, uniqueFraction: 5 / 8, novel: 3, novelFraction: 3 / 5,
     invalidExamples: ['C1CC', '', 'C(C', 'c1cccc1'],
+    // 'C(C' a branch left open, 'C1CC' a ring left open, '' and 'c1cccc1' (cannot be kekulized) other.
+    invalidKinds: { branch: 1, ring: 1, other: 2 },
   },
 } as const;
 
