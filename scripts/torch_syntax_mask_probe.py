@@ -25,41 +25,36 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'scripts'))
 sys.path.insert(0, os.path.join(ROOT, 'src', 'export'))
 import torch_sequence_reference as ref  # noqa: E402
-from torch_vae import END, PAD, START, WebgpuVae, _decoder_step, _stepwise  # noqa: E402
+from torch_vae import END, WebgpuVae, _stepwise, decode_tokens  # noqa: E402
+
+
+class SyntaxMask:
+    """The two SMILES rules as a mask for torch_vae.decode_tokens: ')' is ruled
+    out while no branch is open, the end token while a branch or a ring label
+    is open. Keeps each row's branch depth and the parity of each ring label."""
+
+    def __init__(self, tokens, n):
+        self.opening, self.closing = tokens.index('('), tokens.index(')')
+        self.labels = [i for i, t in enumerate(tokens) if t.isdigit() or t.startswith('%')]
+        self.depth = torch.zeros(n, dtype=torch.long)
+        self.open_labels = torch.zeros(n, len(self.labels), dtype=torch.long)
+
+    def apply(self, logits):
+        logits = logits.double()
+        logits[self.depth == 0, self.closing] = -float('inf')
+        logits[(self.depth > 0) | (self.open_labels.sum(1) > 0), END] = -float('inf')
+        return logits
+
+    def update(self, tok):
+        self.depth += (tok == self.opening).long() - (tok == self.closing).long()
+        for k, label in enumerate(self.labels):
+            self.open_labels[:, k] ^= (tok == label).long()
 
 
 def sample(model, z, vocab, masked, generator):
-    """Prior samples at temperature 1 (as torch_vae.decode_tokens), with the syntax masks when `masked`."""
-    tokens = vocab['tokens']
-    T, V = model.spec['input']
-    n = z.shape[0]
-    opening, closing = tokens.index('('), tokens.index(')')
-    labels = [i for i, t in enumerate(tokens) if t.isdigit() or t.startswith('%')]
-    out = torch.full((n, T), PAD, dtype=torch.long)
-    rows = torch.arange(n)
-    prev = torch.zeros(n, T, V, dtype=z.dtype)
-    prev[:, 0, START] = 1
-    done = torch.zeros(n, dtype=torch.bool)
-    depth = torch.zeros(n, dtype=torch.long)
-    open_labels = torch.zeros(n, len(labels), dtype=torch.long)
-    states = {}
-    with torch.no_grad():
-        for t in range(T):
-            logits = _decoder_step(model, z, prev[:, t:t + 1], states).double()
-            if masked:
-                logits[depth == 0, closing] = -float('inf')
-                logits[(depth > 0) | (open_labels.sum(1) > 0), END] = -float('inf')
-            tok = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator).squeeze(1)
-            tok = torch.where(done, torch.full_like(tok, PAD), tok)
-            out[rows, t] = tok
-            depth += (tok == opening).long() - (tok == closing).long()
-            for k, label in enumerate(labels):
-                open_labels[:, k] ^= (tok == label).long()
-            if t + 1 < T:
-                live = tok != PAD
-                prev[rows[live], t + 1, tok[live]] = 1
-            done |= tok == END
-    return out
+    """Prior samples at temperature 1, all rows in one batch, with the syntax masks when `masked`."""
+    mask = (lambda n: SyntaxMask(vocab['tokens'], n)) if masked else None
+    return decode_tokens(model, z, temperature=1.0, generator=generator, batch=z.shape[0], mask=mask)
 
 
 def main():

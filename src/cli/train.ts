@@ -2,7 +2,9 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dataset } from '../data/dataset.ts';
+import { tokenizerOf } from '../data/sequence-files.ts';
 import { isSequenceDataset, type SequenceOptions } from '../data/sequence-sets.ts';
+import type { Tokenizer } from '../data/tokens.ts';
 import { MAX_SMILES_VARIANTS } from '../data/smiles-variants.ts';
 import { requestGpu } from '../gpu/device.ts';
 import { gpuWait } from '../gpu/wait.ts';
@@ -77,11 +79,10 @@ async function autotune(device: GPUDevice, config: RunConfig, json: boolean): Pr
 }
 
 /** --smiles-form: as-read (the default) or canonical for SMILES (the smiles tokenizer: smiles, smiles-nci, .smi, .csv), refused for text. */
-function smilesForm(p: Parsed, dataset: string): boolean {
-  const lower = dataset.toLowerCase();
-  const tokenizer = p.values.tokenizer ?? (dataset === 'text' || lower.endsWith('.txt') ? 'chars' : 'smiles');
+function smilesForm(p: Parsed, dataset: string, asked: Tokenizer | null): boolean {
+  const tokenizer = tokenizerOf(dataset, asked);
   if (tokenizer !== 'smiles') {
-    if (p.values['smiles-form'] !== undefined) throw new UsageError(`--smiles-form applies to SMILES (the smiles tokenizer); ${dataset} is read as ${String(tokenizer)}`);
+    if (p.values['smiles-form'] !== undefined) throw new UsageError(`--smiles-form applies to SMILES (the smiles tokenizer); ${dataset} is read as ${tokenizer}`);
     return false;
   }
   return choice(p, 'smiles-form', ['as-read', 'canonical'] as const, 'as-read') === 'canonical';
@@ -93,18 +94,20 @@ export async function configFromOptions(argv: readonly string[]): Promise<{ conf
   if (flag(p, 'help')) return 'help';
   positionals('train', p, []);
   const dataset = str(p, 'dataset', 'mnist');
-  const sequence: SequenceOptions | undefined = isSequenceDataset(dataset, { column: typeof p.values.column === 'string' ? p.values.column : null, tokenizer: typeof p.values.tokenizer === 'string' ? 'chars' : null })
+  const column = typeof p.values.column === 'string' ? p.values.column : null;
+  const asked = p.values.tokenizer === undefined ? null : choice(p, 'tokenizer', ['smiles', 'chars'] as const, 'chars');
+  const sequence: SequenceOptions | undefined = isSequenceDataset(dataset, { column, tokenizer: asked })
     ? {
         maxLength: p.values['max-length'] === undefined ? null : int(p, 'max-length', 0, 2, 65535),
-        column: typeof p.values.column === 'string' ? p.values.column : null,
-        tokenizer: p.values.tokenizer === undefined ? null : choice(p, 'tokenizer', ['smiles', 'chars'] as const, 'chars'),
+        column,
+        tokenizer: asked,
         strict: flag(p, 'strict'),
         augment: p.values.augment === undefined ? 1 : int(p, 'augment', 1, 1, MAX_SMILES_VARIANTS),
-        canonical: smilesForm(p, dataset),
+        canonical: smilesForm(p, dataset, asked),
       }
     : undefined;
   if (!sequence) for (const o of ['max-length', 'column', 'tokenizer', 'strict', 'word-dropout', 'augment', 'smiles-form']) if (p.values[o] !== undefined) throw new UsageError(`--${o} applies to sequence datasets (smiles, smiles-nci, text, .smi, .txt, or .csv with --column); ${dataset} is not one`);
-  const modelName = str(p, 'model', sequence ? (dataset === 'text' || dataset.toLowerCase().endsWith('.txt') ? 'text' : 'smiles') : 'mlp');
+  const modelName = str(p, 'model', sequence ? (tokenizerOf(dataset, asked) === 'chars' ? 'text' : 'smiles') : 'mlp');
   const recipe = presetRecipe(modelName);
   const likelihood = likelihoodOf(choice(p, 'likelihood', ['bernoulli', 'gaussian', 'categorical'] as const, 'bernoulli'), p.values.classes === undefined ? undefined : int(p, 'classes', 0, 2));
   const trainClasses = typeof p.values['train-classes'] === 'string' ? p.values['train-classes'].split(',').map((t) => {

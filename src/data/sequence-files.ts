@@ -168,6 +168,19 @@ export interface SequenceSource {
 }
 
 /**
+ * The tokenizer a sequence dataset is read with: characters for `text`,
+ * SMILES for `smiles`, `smiles-nci` and .smi files; for a .txt or .csv file
+ * the one asked for, else characters for .txt and SMILES for .csv.
+ */
+export function tokenizerOf(name: string, asked: Tokenizer | null): Tokenizer {
+  const lower = name.toLowerCase();
+  if (name === 'text') return 'chars';
+  if (lower.endsWith('.txt')) return asked ?? 'chars';
+  if (lower.endsWith('.csv')) return asked ?? 'smiles';
+  return 'smiles';
+}
+
+/**
  * The sequence datasets by name: `smiles` (the 10,000 WEHI molecules),
  * `smiles-nci` (the NCI molecules, filtered; up to 80 tokens by default), `text` (Debian's fortunes, up
  * to 64 characters per entry), or a path: a .smi file (SMILES), a .txt file
@@ -196,7 +209,7 @@ export function loadSequenceSource(name: string, o: { readonly column?: string; 
   const bytes = readChecked(name, '');
   const base = basename(name).replace(/\.(smi|txt|csv)$/i, '');
   if (lower.endsWith('.smi')) return { name: base, tokenizer: 'smiles', lines: firstField(splitLines(bytes)) };
-  if (lower.endsWith('.txt')) return { name: base, tokenizer: o.tokenizer ?? 'chars', lines: splitLines(bytes) };
-  if (lower.endsWith('.csv')) return { name: base, tokenizer: o.tokenizer ?? 'smiles', lines: csvColumn(bytes, name, o.column ?? null) };
+  if (lower.endsWith('.txt')) return { name: base, tokenizer: tokenizerOf(name, o.tokenizer ?? null), lines: splitLines(bytes) };
+  if (lower.endsWith('.csv')) return { name: base, tokenizer: tokenizerOf(name, o.tokenizer ?? null), lines: csvColumn(bytes, name, o.column ?? null) };
   throw new DatasetError(`${name}: expected smiles, smiles-nci, text, or a .smi, .txt or .csv file`);
 }

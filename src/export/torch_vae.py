@@ -362,7 +362,7 @@ def _stepwise(spec):
     return all(l['type'] in STEPWISE_LAYERS and (l['type'] != 'concat' or l.get('axis', 1) in (-1, 2)) for l in spec['decoder'])
 
 
-def decode_tokens(model, z, temperature=0.0, generator=None, batch=500):
+def decode_tokens(model, z, temperature=0.0, generator=None, batch=500, mask=None):
     """Autoregressive decoding of codes z (N, J) into token ids (N, T), as
     src/eval/decode.ts does on the GPU: the previous-token input starts with
     START; at each step t the token is the argmax of the logits (temperature
@@ -370,7 +370,12 @@ def decode_tokens(model, z, temperature=0.0, generator=None, batch=500):
     becomes the input of step t + 1; a row that has drawn END draws PAD from
     then on (an all-zero input). A decoder of STEPWISE_LAYERS (the GRU) runs
     one step at a time; another (causal convolutions) runs over the whole
-    sequence at each step, which is exact for any causal decoder."""
+    sequence at each step, which is exact for any causal decoder.
+
+    mask: optional; mask(n) makes, for each batch of n rows, an object whose
+    apply(logits) returns the step's logits with the tokens it rules out set
+    to -inf, and whose update(tok) takes the tokens drawn (e.g. a syntax mask
+    that keeps each row's open branches)."""
     spec = model.spec
     name = previous_tokens_input(spec)
     if name is None or len(spec['input']) != 2:
@@ -387,11 +392,14 @@ def decode_tokens(model, z, temperature=0.0, generator=None, batch=500):
             prev[:, 0, START] = 1
             done = torch.zeros(n, dtype=torch.bool)
             states = {}
+            rule = mask(n) if mask is not None else None
             for t in range(T):
                 if stepwise:
                     logits = _decoder_step(model, zb, prev[:, t:t + 1], states)
                 else:
                     logits = model.decode_raw(zb, {name: prev})[:, t]
+                if rule is not None:
+                    logits = rule.apply(logits)
                 if temperature == 0:
                     tok = logits.argmax(-1)
                 else:
@@ -399,6 +407,8 @@ def decode_tokens(model, z, temperature=0.0, generator=None, batch=500):
                     tok = torch.multinomial(p, 1, generator=generator).squeeze(1)
                 tok = torch.where(done, torch.full_like(tok, PAD), tok)
                 out[a + rows, t] = tok
+                if rule is not None:
+                    rule.update(tok)
                 if t + 1 < T:
                     live = tok != PAD
                     prev[rows[live], t + 1, tok[live]] = 1
