@@ -34,7 +34,7 @@ export const TRAIN_OPTIONS: OptionSpec = {
   'clip-norm': { type: 'string', help: 'clip the gradient global norm (0: off)', default: '0' },
   beta: { type: 'string', help: 'KL weight β', default: '1' },
   'kl-schedule': { type: 'string', help: 'constant | linear:<steps> | sigmoid:<steps> | cyclical:<cycles>:<ratio>', default: 'constant' },
-  'lr-schedule': { type: 'string', help: 'constant | cosine[:<warmup>[:<min>]] | step:<every>:<gamma>', default: 'constant' },
+  'lr-schedule': { type: 'string', help: 'constant | cosine[:<warmup>[:<min>]] | step:<every>:<gamma> | tail-cosine:<steps>[:<min>]', default: 'constant' },
   'free-bits': { type: 'string', help: 'free bits λ per latent dimension (nats)', default: '0' },
   'latent-l2': { type: 'string', help: 'weight of an L2 penalty on the latent codes', default: '0' },
   likelihood: { type: 'string', help: 'bernoulli, gaussian or categorical', default: 'bernoulli' },

@@ -64,6 +64,14 @@ def learning_rate(text, lr, step, total):
         return lr * (min_factor + (1 - min_factor) * 0.5 * (1 + math.cos(math.pi * t)))
     if kind == 'step':
         return lr * float(args[1]) ** (step // int(args[0]))
+    if kind == 'tail-cosine':
+        steps = int(args[0])
+        min_factor = float(args[1]) if len(args) > 1 else 0.0
+        start = total - steps
+        if step < start:
+            return lr
+        t = min(1.0, (step - start) / max(1, steps - 1))
+        return lr * (min_factor + (1 - min_factor) * 0.5 * (1 + math.cos(math.pi * t)))
     raise SystemExit(f'unknown learning-rate schedule {text!r}')
 
 

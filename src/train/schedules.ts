@@ -21,7 +21,14 @@ export type LrSchedule =
   /** Cosine decay from lr to lr·minFactor over the run, after `warmup` linear steps. */
   | { readonly type: 'cosine'; readonly warmup: number; readonly minFactor: number }
   /** Multiply by `gamma` every `every` steps. */
-  | { readonly type: 'step'; readonly every: number; readonly gamma: number };
+  | { readonly type: 'step'; readonly every: number; readonly gamma: number }
+  /**
+   * Constant, then a cosine decay to lr·minFactor over the run's last
+   * `steps` steps (the stable-then-decay shape: a run of this schedule is
+   * a run of the constant rate until the decay starts, so a constant-rate
+   * checkpoint from before that step continues into it unchanged).
+   */
+  | { readonly type: 'tail-cosine'; readonly steps: number; readonly minFactor: number };
 
 /** Thrown for a schedule string that cannot be parsed; the message says what is expected. */
 export class ScheduleError extends Error {
@@ -73,10 +80,10 @@ export function klWeight(s: KlSchedule, beta: number, step: number, totalSteps: 
   }
 }
 
-/** Parses "constant", "cosine[:<warmup>[:<minFactor>]]" or "step:<every>:<gamma>". */
+/** Parses "constant", "cosine[:<warmup>[:<minFactor>]]", "step:<every>:<gamma>" or "tail-cosine:<steps>[:<minFactor>]". */
 export function parseLrSchedule(text: string): LrSchedule {
   const [kind, a, b, ...rest] = text.trim().split(':');
-  const bad = () => new ScheduleError(`unknown learning-rate schedule ${JSON.stringify(text)}; expected constant, cosine[:<warmup>[:<minFactor>]] or step:<every>:<gamma>`);
+  const bad = () => new ScheduleError(`unknown learning-rate schedule ${JSON.stringify(text)}; expected constant, cosine[:<warmup>[:<minFactor>]], step:<every>:<gamma> or tail-cosine:<steps>[:<minFactor>]`);
   if (rest.length) throw bad();
   switch (kind) {
     case 'constant':
@@ -85,6 +92,8 @@ export function parseLrSchedule(text: string): LrSchedule {
       return { type: 'cosine', warmup: a === undefined ? 0 : num(a, 'cosine warmup steps', true, 0), minFactor: b === undefined ? 0 : num(b, 'cosine minimum factor', false, 0, 1) };
     case 'step':
       return { type: 'step', every: num(a, 'step schedule interval', true, 1), gamma: num(b, 'step schedule gamma', false, 0) };
+    case 'tail-cosine':
+      return { type: 'tail-cosine', steps: num(a, 'tail-cosine decay steps', true, 1), minFactor: b === undefined ? 0 : num(b, 'tail-cosine minimum factor', false, 0, 1) };
     default:
       throw bad();
   }
@@ -103,5 +112,11 @@ export function learningRate(s: LrSchedule, lr: number, step: number, totalSteps
     }
     case 'step':
       return lr * Math.pow(s.gamma, Math.floor(step / s.every));
+    case 'tail-cosine': {
+      const start = totalSteps - s.steps; // the decay's first step; its last, totalSteps - 1, reaches lr·minFactor
+      if (step < start) return lr;
+      const t = Math.min(1, (step - start) / Math.max(1, s.steps - 1));
+      return lr * (s.minFactor + (1 - s.minFactor) * 0.5 * (1 + Math.cos(Math.PI * t)));
+    }
   }
 }

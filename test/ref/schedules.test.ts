@@ -20,6 +20,11 @@ test('learning-rate schedules give the documented rates', () => {
   expectClose('cosine', [0, 9, 10, 1009].map((s) => learningRate(cos, 1, s, 1010)), [0.1, 1, 1, 0.1], { atol: 1e-12, rtol: 0 });
   const st = parseLrSchedule('step:100:0.5');
   expectClose('step', [0, 99, 100, 250].map((s) => learningRate(st, 1, s, 1000)), [1, 1, 0.5, 0.25], { atol: 0, rtol: 0 });
+  // 1000 steps, the last 101 decaying: constant through step 898, the cosine's midpoint at 949, lr·min at 999.
+  const tail = parseLrSchedule('tail-cosine:101:0.2');
+  expectClose('tail-cosine', [0, 898, 899, 949, 999, 1500].map((s) => learningRate(tail, 2, s, 1000)), [2, 2, 2, 1.2, 0.4, 0.4], { atol: 1e-12, rtol: 0 });
+  const tail0 = parseLrSchedule('tail-cosine:10');
+  expectClose('tail-cosine to 0', [learningRate(tail0, 1, 99, 100)], [0], { atol: 1e-12, rtol: 0 });
 });
 
 test('bad schedule strings get errors that say what is expected', async () => {
@@ -27,4 +32,6 @@ test('bad schedule strings get errors that say what is expected', async () => {
   await expectThrows('no steps', () => parseKlSchedule('linear'), /linear KL schedule steps: got ""; expected an integer ≥ 1/);
   await expectThrows('bad ratio', () => parseKlSchedule('cyclical:4:2'), /ratio: got "2"; expected a number ≥ 0.000001 and ≤ 1/);
   await expectThrows('lr', () => parseLrSchedule('step:10'), /step schedule gamma: got ""/);
+  await expectThrows('tail steps', () => parseLrSchedule('tail-cosine:0'), /tail-cosine decay steps: got "0"; expected an integer ≥ 1/);
+  await expectThrows('tail min', () => parseLrSchedule('tail-cosine:10:1.5'), /tail-cosine minimum factor: got "1.5"; expected a number ≥ 0 and ≤ 1/);
 });
