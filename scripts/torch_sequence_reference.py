@@ -142,9 +142,13 @@ def train(ex, args):
     step, epoch_seconds, first = 0, [], 0
     if args.checkpoint and os.path.exists(args.checkpoint):
         ck = torch.load(args.checkpoint)
-        if ck['epochs'] != epochs or ck['train'] != N:
-            raise SystemExit(f'{args.checkpoint}: a checkpoint of {ck["epochs"]} epochs over {ck["train"]} strings; '
+        if ck['train'] != N or ck['epoch'] > epochs:
+            raise SystemExit(f'{args.checkpoint}: a checkpoint at epoch {ck["epoch"]} of a run over {ck["train"]} strings; '
                              f'this run is {epochs} epochs over {N}: give another --checkpoint file')
+        if ck['epochs'] != epochs:
+            # As `webgpu-vae resume --epochs`: the schedules that look at the run's length (cosine, tail-cosine,
+            # cyclical) follow the new one from here on.
+            log(message=f'the checkpoint was of a {ck["epochs"]}-epoch run; continued as a run of {epochs} epochs')
         model.load_state_dict(ck['model'], strict=True)
         opt.load_state_dict(ck['optimizer'])
         gen.set_state(ck["generator"])

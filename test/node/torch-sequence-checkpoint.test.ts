@@ -3,8 +3,8 @@
  * train --checkpoint FILE --stop-after N), which lets a long reference run go
  * on over several sittings: a run stopped after one epoch and continued from
  * its checkpoint ends with the same parameters, byte for byte, and the same
- * evaluation as the run made in one go; a checkpoint of another length of run
- * is refused; eval reads a checkpoint as it reads a model file. Needs
+ * evaluation as the run made in one go; a checkpoint continues into a longer
+ * run, and one past the run's end is refused; eval reads a checkpoint as it reads a model file. Needs
  * Debian's python3-torch and python3-rdkit.
  */
 import { execFile } from 'node:child_process';
@@ -65,12 +65,20 @@ test('torch sequence reference: stopped after an epoch and continued from its ch
   const b = readFileSync(join(dir, 'parts.safetensors'));
   expect(Buffer.compare(a, b) === 0, 'the two runs end with the same model file, byte for byte');
   expect(report(rest.stdout) === report(whole.stdout), `the same evaluation: ${report(rest.stdout)} vs ${report(whole.stdout)}`);
-  // The checkpoint of a 2-epoch run given to a 3-epoch run is refused, naming both.
-  const refused = await train('--epochs', '3', '--out', join(dir, 'other.safetensors'), '--checkpoint', ck).then(
+  // The checkpoint given to a longer run continues it (as `webgpu-vae resume --epochs`): with constant
+  // schedules, the same model as a run of that length made in one go. A run shorter than the checkpoint's
+  // epoch is refused, naming both.
+  const ck3 = join(dir, 'ck3.pt');
+  writeFileSync(ck3, readFileSync(ck));
+  const longer = await train('--epochs', '3', '--out', join(dir, 'longer.safetensors'), '--checkpoint', ck3);
+  expect(JSON.stringify(trainedEpochs(longer.stderr)) === '[3]' && longer.stderr.includes('the checkpoint was of a 2-epoch run; continued as a run of 3 epochs'), `the longer run trains epoch 3 only and says so: ${longer.stderr}`);
+  await train('--epochs', '3', '--out', join(dir, 'whole3.safetensors'));
+  expect(Buffer.compare(readFileSync(join(dir, 'longer.safetensors')), readFileSync(join(dir, 'whole3.safetensors'))) === 0, 'the continued run ends with the model of a 3-epoch run, byte for byte');
+  const refused = await train('--epochs', '1', '--out', join(dir, 'other.safetensors'), '--checkpoint', ck).then(
     () => 'accepted',
     (e: { stderr: string }) => e.stderr,
   );
-  expect(refused.includes('a checkpoint of 2 epochs over 135 strings; this run is 3 epochs over 135'), `the refusal: ${refused}`);
+  expect(refused.includes('a checkpoint at epoch 2 of a run over 135 strings; this run is 1 epochs over 135'), `the refusal: ${refused}`);
   // eval takes the checkpoint as it takes a model file (here the finished run's: the same evaluation as
   // the run printed), and with --codes adds the valid fractions of decodes from other codes.
   const evaluated = await run(PYTHON, [SCRIPT, 'eval', ex, '--threads', '1', '--samples', '20', '--model', ck, '--codes'], { maxBuffer: 1 << 24 });
