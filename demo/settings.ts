@@ -6,7 +6,7 @@
  * sequence datasets take the command line's sequence presets (smiles,
  * smiles-conv, text, text-conv) and their recipe as defaults.
  */
-import { checkObjectiveSettings, convPreset, mlpPreset, parseKlSchedule, parseModelSpec, parseObjective, type ModelSpec, type TrainerConfig } from '../src/index.ts';
+import { checkObjectiveSettings, convPreset, mlpPreset, parseKlSchedule, parseLrSchedule, parseModelSpec, parseObjective, type ModelSpec, type TrainerConfig } from '../src/index.ts';
 import { cvaeConvPreset, cvaeMlpPreset, presetRecipe, SEQUENCE_PRESETS, sequencePreset } from '../src/model/presets.ts';
 import { labelClasses } from '../src/model/spec.ts';
 import type { DataSplit } from './data/datasets.ts';
@@ -76,6 +76,8 @@ export interface Settings {
   /** Word dropout of a sequence decoder's previous tokens (0 for images). */
   readonly wordDropout: number;
   readonly lr: number;
+  /** The learning-rate schedule as the command line's --lr-schedule (absent in settings stored by earlier versions: constant). */
+  readonly lrSchedule?: string;
   readonly batch: number;
   readonly epochs: number;
   readonly seed: number;
@@ -114,6 +116,12 @@ export function readSettings(): Settings {
   if (!all.includes(model)) throw new Error(`Model: unknown model "${model}"; expected ${all.join(', ')}`);
   const klSchedule = byId<HTMLInputElement>('kl-schedule').value.trim();
   const kl = parseKlSchedule(klSchedule); // throws a ScheduleError that says what is expected
+  const lrSchedule = byId<HTMLInputElement>('lr-schedule').value.trim();
+  try {
+    parseLrSchedule(lrSchedule);
+  } catch (e) {
+    throw new Error(`LR schedule: ${(e as Error).message}`);
+  }
   const objective = byId<HTMLSelectElement>('objective').value;
   try {
     const s = out as { beta: number; freeBits: number; latentL2: number };
@@ -121,7 +129,7 @@ export function readSettings(): Settings {
   } catch (e) {
     throw new Error(`Objective: ${(e as Error).message}`);
   }
-  return { ...(out as Omit<Settings, 'model' | 'klSchedule'>), model, klSchedule, objective };
+  return { ...(out as Omit<Settings, 'model' | 'klSchedule'>), model, klSchedule, lrSchedule, objective };
 }
 
 /** Settings that suit data of another kind: its default model and, for sequences, the command line's recipe and batch size; `images` gives the image defaults back. */
@@ -131,7 +139,7 @@ export function settingsForKind(kind: DataKind, current: Settings, images: Setti
   const r = presetRecipe(model);
   return {
     ...current, model, batch: 128, beta: 1, latentL2: 0,
-    epochs: r.epochs ?? current.epochs, lr: r.lr ?? current.lr, klSchedule: r.klSchedule ?? 'constant',
+    epochs: r.epochs ?? current.epochs, lr: r.lr ?? current.lr, lrSchedule: r.lrSchedule ?? 'constant', klSchedule: r.klSchedule ?? 'constant',
     freeBits: r.freeBits ?? 0, wordDropout: r.wordDropout ?? 0, latent: r.latent ?? current.latent,
     hidden: r.hidden ?? presetHidden(model),
   };
@@ -157,6 +165,7 @@ export function writeSettings(s: Settings): void {
   for (const f of NUMERIC) if (s[f.key] !== undefined) byId<HTMLInputElement>(f.id).value = String(s[f.key]);
   byId<HTMLSelectElement>('model').value = s.model;
   byId<HTMLInputElement>('kl-schedule').value = s.klSchedule;
+  byId<HTMLInputElement>('lr-schedule').value = s.lrSchedule ?? 'constant';
   byId<HTMLSelectElement>('objective').value = s.objective ?? 'elbo';
 }
 
@@ -203,7 +212,7 @@ export function trainerConfig(s: Settings, spec: ModelSpec): TrainerConfig {
     optimizer: { type: 'adam', lr: s.lr },
     beta: s.beta,
     klSchedule: parseKlSchedule(s.klSchedule),
-    lrSchedule: { type: 'constant' },
+    lrSchedule: parseLrSchedule(s.lrSchedule ?? 'constant'),
     freeBits: s.freeBits,
     latentL2: s.latentL2,
     seed: s.seed,

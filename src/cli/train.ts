@@ -129,7 +129,7 @@ export async function configFromOptions(argv: readonly string[]): Promise<{ conf
     batch: int(p, 'batch', 128), epochs: int(p, 'epochs', recipe.epochs ?? 3),
     optimizer: choice(p, 'optimizer', ['adam', 'adamw', 'sgd'] as const, 'adam'),
     lr: num(p, 'lr', recipe.lr ?? 1e-3, 0), weightDecay: num(p, 'weight-decay', 0, 0), clipNorm: num(p, 'clip-norm', 0, 0),
-    beta: num(p, 'beta', 1, 0), klSchedule: str(p, 'kl-schedule', recipe.klSchedule ?? 'constant'), lrSchedule: str(p, 'lr-schedule', 'constant'),
+    beta: num(p, 'beta', 1, 0), klSchedule: str(p, 'kl-schedule', recipe.klSchedule ?? 'constant'), lrSchedule: str(p, 'lr-schedule', recipe.lrSchedule ?? 'constant'),
     freeBits: num(p, 'free-bits', recipe.freeBits ?? 0, 0), latentL2: num(p, 'latent-l2', 0, 0),
     binarize: choice(p, 'binarize', ['none', 'static', 'dynamic'] as const, 'none'),
     seed: int(p, 'seed', 1, 0, 0xffffffff), logEvery: int(p, 'log-every', 10), trainClasses,

@@ -215,6 +215,7 @@ export const SEQUENCE_PRESETS: Readonly<Record<string, 'gru' | 'conv'>> = { smil
 export interface PresetRecipe {
   readonly epochs?: number;
   readonly lr?: number;
+  readonly lrSchedule?: string;
   readonly klSchedule?: string;
   readonly freeBits?: number;
   readonly wordDropout?: number;

@@ -21,6 +21,7 @@ import { guardedPage, startVite } from './chromium.ts';
 import { expectWebGpuAdapter, serveFolder, type FolderServer } from '../../src/testing/index.ts';
 import { readSafetensors } from '../../src/io/safetensors.ts';
 import { DEFAULT_SEQUENCE_OPTIONS, loadSequenceSets } from '../../src/data/sequence-sets.ts';
+import { presetRecipe } from '../../src/model/presets.ts';
 import { encodePng } from '../../src/io/png.ts';
 import { createCanvas, fillCircle, fillRect } from '../../src/viz/raster.ts';
 
@@ -337,6 +338,21 @@ test('the IWAE objective is a training setting: settings it cannot take are refu
   await page.waitForFunction(() => window.__studio!.studio.trainer?.config.objective === 'elbo', null, { timeout: 60_000 });
 });
 
+test('the learning-rate schedule is a training setting: a bad one is refused, saying what is expected, and the trainer follows a good one', async () => {
+  await page.fill('#lr-schedule', 'tail-cosine:0');
+  await page.locator('#lr-schedule').blur();
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await page.waitForFunction(() => /LR schedule: tail-cosine decay steps: got "0"; expected an integer ≥ 1/.test(document.getElementById('messages')?.textContent ?? ''), null, { timeout: 60_000 });
+  await page.fill('#lr-schedule', 'tail-cosine:40:0.1');
+  await page.locator('#lr-schedule').blur();
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await page.waitForFunction(() => JSON.stringify(window.__studio!.studio.trainer?.config.lrSchedule) === '{"type":"tail-cosine","steps":40,"minFactor":0.1}', null, { timeout: 60_000 });
+  await page.fill('#lr-schedule', 'constant');
+  await page.locator('#lr-schedule').blur();
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await page.waitForFunction(() => window.__studio!.studio.trainer?.config.lrSchedule.type === 'constant', null, { timeout: 60_000 });
+});
+
 test('Fashion-MNIST is offered exactly when the server has it', async () => {
   const installed = existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
   const disabled = await page.$eval('#dataset option[value=fashion-mnist]', (o) => (o as HTMLOptionElement).disabled);
@@ -360,6 +376,12 @@ test('the molecules load as the command line reads them, and the molecule views 
   await page.waitForFunction(() => /^smiles: 9000 training and 1000 test sequences/.test(document.getElementById('dataset-note')?.textContent ?? ''), null, { timeout: 3 * 60_000 });
   assert.equal(await page.textContent('#dataset-note'), want.summary);
   assert.match(want.summary, /up to 66 with the end token; no line dropped$/);
+  // The settings take the smiles preset's recipe, as the command line's defaults.
+  const recipe = presetRecipe('smiles');
+  assert.deepEqual(
+    { epochs: await page.inputValue('#epochs'), lr: await page.inputValue('#lr'), lrSchedule: await page.inputValue('#lr-schedule'), klSchedule: await page.inputValue('#kl-schedule'), freeBits: await page.inputValue('#free-bits'), wordDropout: await page.inputValue('#word-dropout') },
+    { epochs: String(recipe.epochs), lr: String(recipe.lr), lrSchedule: recipe.lrSchedule ?? 'constant', klSchedule: recipe.klSchedule, freeBits: String(recipe.freeBits), wordDropout: String(recipe.wordDropout) },
+  );
   const texts = await page.evaluate(() => ({ train: window.__studio!.studio.data!.sequences!.trainTexts.slice(0, 200), test: window.__studio!.studio.data!.sequences!.testTexts.slice(0, 200) }));
   assert.deepEqual(texts, { train: want.trainTexts.slice(0, 200), test: want.testTexts.slice(0, 200) });
   await page.fill('#seq-count', '32');
