@@ -50,6 +50,11 @@ def kl_weight(text, beta, step, total):
     raise SystemExit(f'unknown KL schedule {text!r}')
 
 
+def cosine_from(lr, min_factor, t):
+    """A cosine from lr (t = 0) to lr * min_factor (t = 1)."""
+    return lr * (min_factor + (1 - min_factor) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
 def learning_rate(text, lr, step, total):
     kind, *args = text.strip().split(':')
     if kind == 'constant':
@@ -60,8 +65,7 @@ def learning_rate(text, lr, step, total):
         if step < warmup:
             return lr * (step + 1) / warmup
         span = max(1, total - warmup - 1)
-        t = min(1.0, (step - warmup) / span)
-        return lr * (min_factor + (1 - min_factor) * 0.5 * (1 + math.cos(math.pi * t)))
+        return cosine_from(lr, min_factor, min(1.0, (step - warmup) / span))
     if kind == 'step':
         return lr * float(args[1]) ** (step // int(args[0]))
     if kind == 'tail-cosine':
@@ -70,8 +74,7 @@ def learning_rate(text, lr, step, total):
         start = total - steps
         if step < start:
             return lr
-        t = min(1.0, (step - start) / max(1, steps - 1))
-        return lr * (min_factor + (1 - min_factor) * 0.5 * (1 + math.cos(math.pi * t)))
+        return cosine_from(lr, min_factor, min(1.0, (step - start) / max(1, steps - 1)))
     raise SystemExit(f'unknown learning-rate schedule {text!r}')
 
 

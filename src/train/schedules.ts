@@ -99,6 +99,11 @@ export function parseLrSchedule(text: string): LrSchedule {
   }
 }
 
+/** A cosine from lr (t = 0) to lr·minFactor (t = 1). */
+function cosineFrom(lr: number, minFactor: number, t: number): number {
+  return lr * (minFactor + (1 - minFactor) * 0.5 * (1 + Math.cos(Math.PI * t)));
+}
+
 /** Learning rate at `step` (0-based) for a run of `totalSteps` steps. */
 export function learningRate(s: LrSchedule, lr: number, step: number, totalSteps: number): number {
   switch (s.type) {
@@ -108,15 +113,14 @@ export function learningRate(s: LrSchedule, lr: number, step: number, totalSteps
       if (step < s.warmup) return (lr * (step + 1)) / s.warmup;
       const span = Math.max(1, totalSteps - s.warmup - 1); // the last step reaches lr·minFactor
       const t = Math.min(1, (step - s.warmup) / span);
-      return lr * (s.minFactor + (1 - s.minFactor) * 0.5 * (1 + Math.cos(Math.PI * t)));
+      return cosineFrom(lr, s.minFactor, t);
     }
     case 'step':
       return lr * Math.pow(s.gamma, Math.floor(step / s.every));
     case 'tail-cosine': {
       const start = totalSteps - s.steps; // the decay's first step; its last, totalSteps - 1, reaches lr·minFactor
       if (step < start) return lr;
-      const t = Math.min(1, (step - start) / Math.max(1, s.steps - 1));
-      return lr * (s.minFactor + (1 - s.minFactor) * 0.5 * (1 + Math.cos(Math.PI * t)));
+      return cosineFrom(lr, s.minFactor, Math.min(1, (step - start) / Math.max(1, s.steps - 1)));
     }
   }
 }
