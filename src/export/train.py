@@ -69,12 +69,12 @@ def learning_rate(text, lr, step, total):
     if kind == 'step':
         return lr * float(args[1]) ** (step // int(args[0]))
     if kind == 'tail-cosine':
-        steps = int(args[0])
+        span = min(int(args[0]), total)  # a decay longer than the run spans the whole run
         min_factor = float(args[1]) if len(args) > 1 else 0.0
-        start = total - steps
+        start = total - span
         if step < start:
             return lr
-        return cosine_from(lr, min_factor, min(1.0, (step - start) / max(1, steps - 1)))
+        return cosine_from(lr, min_factor, min(1.0, (step - start) / max(1, span - 1)))
     raise SystemExit(f'unknown learning-rate schedule {text!r}')
 
 

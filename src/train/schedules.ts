@@ -24,7 +24,8 @@ export type LrSchedule =
   | { readonly type: 'step'; readonly every: number; readonly gamma: number }
   /**
    * Constant, then a cosine decay to lr·minFactor over the run's last
-   * `steps` steps (the stable-then-decay shape: a run of this schedule is
+   * `steps` steps, or over the whole run if it is shorter (the
+   * stable-then-decay shape: a run of this schedule is
    * a run of the constant rate until the decay starts, so a constant-rate
    * checkpoint from before that step continues into it unchanged).
    */
@@ -118,9 +119,11 @@ export function learningRate(s: LrSchedule, lr: number, step: number, totalSteps
     case 'step':
       return lr * Math.pow(s.gamma, Math.floor(step / s.every));
     case 'tail-cosine': {
-      const start = totalSteps - s.steps; // the decay's first step; its last, totalSteps - 1, reaches lr·minFactor
+      // A decay longer than the run spans the whole run. Its last step, totalSteps - 1, reaches lr·minFactor.
+      const span = Math.min(s.steps, totalSteps);
+      const start = totalSteps - span;
       if (step < start) return lr;
-      return cosineFrom(lr, s.minFactor, Math.min(1, (step - start) / Math.max(1, s.steps - 1)));
+      return cosineFrom(lr, s.minFactor, Math.min(1, (step - start) / Math.max(1, span - 1)));
     }
   }
 }

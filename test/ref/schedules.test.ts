@@ -25,6 +25,9 @@ test('learning-rate schedules give the documented rates', () => {
   expectClose('tail-cosine', [0, 898, 899, 949, 999, 1500].map((s) => learningRate(tail, 2, s, 1000)), [2, 2, 2, 1.2, 0.4, 0.4], { atol: 1e-12, rtol: 0 });
   const tail0 = parseLrSchedule('tail-cosine:10');
   expectClose('tail-cosine to 0', [learningRate(tail0, 1, 99, 100)], [0], { atol: 1e-12, rtol: 0 });
+  // A decay longer than the run (a recipe's tail with fewer epochs asked) spans the whole run.
+  const long = parseLrSchedule('tail-cosine:2000:0.5');
+  expectClose('tail-cosine longer than the run', [0, 500, 999].map((s) => learningRate(long, 1, s, 1001)), [1, 0.75, 0.5 + 0.5 * 0.5 * (1 + Math.cos((Math.PI * 999) / 1000))], { atol: 1e-12, rtol: 0 });
 });
 
 test('bad schedule strings get errors that say what is expected', async () => {
