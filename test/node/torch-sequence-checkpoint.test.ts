@@ -4,8 +4,8 @@
  * on over several sittings: a run stopped after one epoch and continued from
  * its checkpoint ends with the same parameters, byte for byte, and the same
  * evaluation as the run made in one go; a checkpoint continues into a longer
- * run, and one past the run's end is refused; eval reads a checkpoint as it reads a model file. Needs
- * Debian's python3-torch and python3-rdkit.
+ * run, and one past the run's end is refused; eval reads a checkpoint as it
+ * reads a model file. Needs Debian's python3-torch and python3-rdkit.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
