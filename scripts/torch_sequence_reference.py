@@ -373,7 +373,7 @@ def main():
         return
     torch.set_num_threads(args.threads)
     ex = Export(args.dir)
-    label = f'PyTorch {torch.__version__.split("+")[0]} ({args.threads} threads)'
+    label = f'PyTorch {torch.__version__.split("+")[0]} ({args.threads} thread{"" if args.threads == 1 else "s"})'
     if args.command == 'train':
         if args.stop_after and not args.checkpoint:
             raise SystemExit('--stop-after N needs --checkpoint FILE, where the training state is kept')
