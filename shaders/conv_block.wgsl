@@ -16,9 +16,10 @@
 //   iy = oy·stride_h − pad_h + ky·dil_h (columns alike); or, with accumulate = 1,
 //   y += that sum. x (N, C_in, H, W), weight (C_out, C_in, KH, KW), y (N, C_out, OH, OW).
 //   An invocation owns 16 output pixels, consecutive in the flattened
-//   (n, oy, ox) order, times 32 output channels. For each tap (ky, kx) it
-//   works out the 16 input offsets and masks once, then runs over C_in four
-//   channels at a time: Ak = x at the 16 pixels for 4 channels (64 gathers),
+//   (n, oy, ox) order, times 32 output channels. It steps over the taps
+//   (ky, kx) and, within each, C_in four channels at a time (one loop, see
+//   TapStep), working out the 16 input offsets and masks of the step's tap:
+//   Ak = x at the 16 pixels for 4 channels (64 gathers),
 //   Bk = weight for 4 channels × 32 output channels (128 gathers, the same
 //   addresses across the workgroup), 2048 multiply-adds. With flat_k = 1
 //   (chosen for C_in < 4, where channel steps would be mostly padding) the
@@ -133,27 +134,58 @@ fn gather_ak(off: ptr<function, array<vec4i, 4>>, ok: ptr<function, array<vec4<b
                                gather_x((*off)[2], (*ok)[2], c0), gather_x((*off)[3], (*ok)[3], c0));
 }
 
-// acc += one tap over all input channels: the pixels read x at row iy + sy,
-// column ix + sx; the 32 output channels' weights start at wc[j] + tap, and
-// the next input channel is w_ci further.
-fn tap_mma(acc: ptr<function, MatmulBlock>, px: ptr<function, Pixels>, sy: i32, sx: i32,
-           wc: ptr<function, array<vec4u, 8>>, w_ci: u32, tap: u32) {
+// acc += one step of a tap: the pixels read x at row iy + sy, column ix + sx,
+// channels c0..c0+3; the 32 output channels' weights start at wc[j] + tap,
+// and the next input channel is w_ci further.
+fn tap_mma(acc: ptr<function, MatmulBlock>, px: ptr<function, Pixels>, st: TapStep,
+           wc: ptr<function, array<vec4u, 8>>, w_ci: u32) {
   var off: array<vec4i, 4>;
   var ok: array<vec4<bool>, 4>;
-  tap_offsets(px, sy, sx, &off, &ok);
-  for (var c0 = 0u; c0 < params.c_in; c0 += 4u) {
-    var ak = gather_ak(&off, &ok, c0);
-    var bk: array<mat4x4<f32>, 8>;
-    bk[0] = gather_w((*wc)[0], c0, w_ci, tap);
-    bk[1] = gather_w((*wc)[1], c0, w_ci, tap);
-    bk[2] = gather_w((*wc)[2], c0, w_ci, tap);
-    bk[3] = gather_w((*wc)[3], c0, w_ci, tap);
-    bk[4] = gather_w((*wc)[4], c0, w_ci, tap);
-    bk[5] = gather_w((*wc)[5], c0, w_ci, tap);
-    bk[6] = gather_w((*wc)[6], c0, w_ci, tap);
-    bk[7] = gather_w((*wc)[7], c0, w_ci, tap);
-    block_mma(acc, &ak, &bk);
-  }
+  tap_offsets(px, st.sy, st.sx, &off, &ok);
+  var ak = gather_ak(&off, &ok, st.c0);
+  var bk: array<mat4x4<f32>, 8>;
+  bk[0] = gather_w((*wc)[0], st.c0, w_ci, st.tap);
+  bk[1] = gather_w((*wc)[1], st.c0, w_ci, st.tap);
+  bk[2] = gather_w((*wc)[2], st.c0, w_ci, st.tap);
+  bk[3] = gather_w((*wc)[3], st.c0, w_ci, st.tap);
+  bk[4] = gather_w((*wc)[4], st.c0, w_ci, st.tap);
+  bk[5] = gather_w((*wc)[5], st.c0, w_ci, st.tap);
+  bk[6] = gather_w((*wc)[6], st.c0, w_ci, st.tap);
+  bk[7] = gather_w((*wc)[7], st.c0, w_ci, st.tap);
+  block_mma(acc, &ak, &bk);
+}
+
+// The forward forms run their taps and input channels as one loop over
+// steps s = tap · csteps + c0 / 4 (csteps = ⌈C_in / 4⌉), in the order of a
+// loop over taps around a loop over channels, as the nested loops ran them:
+// on SwiftShader every loop level a step passes through costs, and the one
+// loop was measured 13–22% faster (conv2d 32→64, stride 2, batch 64, in
+// Node: 21.1 → 17.6 ms). A step's shift of the block's pixels (sy, sx), its
+// weight tap and first channel:
+struct TapStep {
+  sy: i32,
+  sx: i32,
+  tap: u32,
+  c0: u32,
+}
+
+// Step s of the correlation.
+fn correlation_step(s: u32, csteps: u32) -> TapStep {
+  let t = s / csteps;
+  let ky = t / params.kw;
+  let kx = t - ky * params.kw;
+  return TapStep(i32(ky * params.dil_h), i32(kx * params.dil_w), t, (s - t * csteps) * 4u);
+}
+
+// Step s of the adjoint in phase (ry, rx), whose taps pt walks, nx to a row.
+fn adjoint_step(s: u32, csteps: u32, pt: PhaseWalk, nx: u32, ry: u32, rx: u32) -> TapStep {
+  let t = s / csteps;
+  let i = t / nx;
+  let ky = pt.ky0 + i * pt.step_y;
+  let kx = pt.kx0 + (t - i * nx) * pt.step_x;
+  let ty = i32(ry + params.pad_h) - i32(ky * params.dil_h);
+  let tx = i32(rx + params.pad_w) - i32(kx * params.dil_w);
+  return TapStep(ty / i32(params.stride_h), tx / i32(params.stride_w), ky * params.kw + kx, (s - t * csteps) * 4u);
 }
 
 // The four flattened weight indices k0..k0+3 of a correlation step over
@@ -385,19 +417,18 @@ fn conv2d_forward_block(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroup
   var wc: array<vec4u, 8>;
   channel_bases(co0, params.c_in * ksize, &wc);
   var acc: MatmulBlock;
-  // One of the two loop nests runs (the other has no iterations): four
-  // flattened (ci, ky, kx) per step when C_in < 4 (flat_k = 1), else four
-  // channels per step for each tap.
+  // One of the two loops runs (the other has no iterations): four
+  // flattened (ci, ky, kx) per step when C_in < 4 (flat_k = 1), else a tap
+  // and four channels per step.
   let flat = params.flat_k != 0u;
   let kflat = select(0u, params.c_in * ksize, flat);
   for (var k0 = 0u; k0 < kflat; k0 += 4u) {
     flat_mma(&acc, &px, &wc, k0);
   }
-  let taps_h = select(params.kh, 0u, flat);
-  for (var ky = 0u; ky < taps_h; ky++) {
-    for (var kx = 0u; kx < params.kw; kx++) {
-      tap_mma(&acc, &px, i32(ky * params.dil_h), i32(kx * params.dil_w), &wc, ksize, ky * params.kw + kx);
-    }
+  let csteps = (params.c_in + 3u) / 4u;
+  let steps = select(ksize * csteps, 0u, flat);
+  for (var s = 0u; s < steps; s++) {
+    tap_mma(&acc, &px, correlation_step(s, csteps), &wc, ksize);
   }
   store_block(&acc, &ybase, &live, co0);
 }
@@ -428,13 +459,11 @@ fn conv_transpose2d_forward_block(@builtin(workgroup_id) wg: vec3u, @builtin(num
   // Only the taps of this phase run (a skipped iteration would still cost a
   // masked pass): ky0, ky0 + step_y, ... with ky0 the first that reaches ry.
   let pt = phase_walk(params, ry, rx);
+  let nx = tap_count(pt.kx0, pt.step_x, params.kw);
+  let csteps = (params.c_in + 3u) / 4u;
   var acc: MatmulBlock;
-  for (var ky = pt.ky0; ky < params.kh; ky += pt.step_y) {
-    let ty = i32(ry + params.pad_h) - i32(ky * params.dil_h);
-    for (var kx = pt.kx0; kx < params.kw; kx += pt.step_x) {
-      let tx = i32(rx + params.pad_w) - i32(kx * params.dil_w);
-      tap_mma(&acc, &px, ty / i32(sh), tx / i32(sw), &wc, params.c_out * ksize, ky * params.kw + kx);
-    }
+  for (var s = 0u; s < tap_count(pt.ky0, pt.step_y, params.kh) * nx * csteps; s++) {
+    tap_mma(&acc, &px, adjoint_step(s, csteps, pt, nx, ry, rx), &wc, params.c_out * ksize);
   }
   store_block(&acc, &ybase, &live, co0);
 }

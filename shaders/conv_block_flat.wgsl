@@ -61,11 +61,6 @@ fn flat_rows(wc: vec4u, f: FlatTaps) -> mat4x4<f32> {
   return transpose(flat_bk(wc, f));
 }
 
-// The number of taps k0, k0 + step, ... below count.
-fn tap_count(k0: u32, step: u32, count: u32) -> u32 {
-  return select(0u, (count - k0 + step - 1u) / step, k0 < count);
-}
-
 @compute @workgroup_size(16, 1, 1)
 fn conv_transpose2d_forward_rows_flat(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
                                       @builtin(local_invocation_index) li: u32) {

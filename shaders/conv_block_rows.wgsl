@@ -13,8 +13,8 @@
 //   An invocation owns 16 output channels (the rows of block_mma's 16×32
 //   block: Ak = weight for 16 channels × 4 input channels) times 32 output
 //   pixels, consecutive in the flattened (n, oy, ox) order (its columns:
-//   Bk = x at 32 pixels for 4 input channels). Per tap and four input
-//   channels: 64 weight loads (the same addresses across the workgroup),
+//   Bk = x at 32 pixels for 4 input channels). Per step (a tap and four
+//   input channels, one loop as in conv_block.wgsl's TapStep): 64 weight loads (the same addresses across the workgroup),
 //   128 gathers of x, 2048 multiply-adds, as in the 32-channel form.
 //   Accumulator m[i·8 + j] holds, as column r, channel co0 + 4i + r at
 //   pixels 4j .. 4j + 3.
@@ -66,37 +66,36 @@ fn shifted(iy: vec4i, ix: vec4i, xb: vec4i, sy: i32, sx: i32) -> Shifted {
   return Shifted(xb + y * i32(params.w) + x, (vec4u(y) < vec4u(params.h)) & (vec4u(x) < vec4u(params.w)));
 }
 
-// acc += one tap over all input channels for the 32 pixels of lo (0..15) and
-// hi (16..31); the 16 channels' weights start at wr[i] + tap, the next input
-// channel w_ci further.
-fn tap_rows(acc: ptr<function, MatmulBlock>, lo: ptr<function, Pixels>, hi: ptr<function, Pixels>, sy: i32, sx: i32,
-            wr: ptr<function, array<vec4u, 4>>, w_ci: u32, tap: u32) {
+// acc += one step (a tap, channels st.c0..st.c0+3; TapStep in conv_block.wgsl)
+// for the 32 pixels of lo (0..15) and hi (16..31); the 16 channels' weights
+// start at wr[i] + tap, the next input channel w_ci further.
+fn tap_rows(acc: ptr<function, MatmulBlock>, lo: ptr<function, Pixels>, hi: ptr<function, Pixels>, st: TapStep,
+            wr: ptr<function, array<vec4u, 4>>, w_ci: u32) {
   var s: array<Shifted, 8>;
-  s[0] = shifted((*lo).iy[0], (*lo).ix[0], (*lo).xb[0], sy, sx);
-  s[1] = shifted((*lo).iy[1], (*lo).ix[1], (*lo).xb[1], sy, sx);
-  s[2] = shifted((*lo).iy[2], (*lo).ix[2], (*lo).xb[2], sy, sx);
-  s[3] = shifted((*lo).iy[3], (*lo).ix[3], (*lo).xb[3], sy, sx);
-  s[4] = shifted((*hi).iy[0], (*hi).ix[0], (*hi).xb[0], sy, sx);
-  s[5] = shifted((*hi).iy[1], (*hi).ix[1], (*hi).xb[1], sy, sx);
-  s[6] = shifted((*hi).iy[2], (*hi).ix[2], (*hi).xb[2], sy, sx);
-  s[7] = shifted((*hi).iy[3], (*hi).ix[3], (*hi).xb[3], sy, sx);
-  for (var c0 = 0u; c0 < params.c_in; c0 += 4u) {
-    var ak: array<mat4x4<f32>, 4>;
-    var bk: array<mat4x4<f32>, 8>;
-    ak[0] = w_rows((*wr)[0], c0, w_ci, tap);
-    ak[1] = w_rows((*wr)[1], c0, w_ci, tap);
-    ak[2] = w_rows((*wr)[2], c0, w_ci, tap);
-    ak[3] = w_rows((*wr)[3], c0, w_ci, tap);
-    bk[0] = x_cols(s[0].off, s[0].ok, c0);
-    bk[1] = x_cols(s[1].off, s[1].ok, c0);
-    bk[2] = x_cols(s[2].off, s[2].ok, c0);
-    bk[3] = x_cols(s[3].off, s[3].ok, c0);
-    bk[4] = x_cols(s[4].off, s[4].ok, c0);
-    bk[5] = x_cols(s[5].off, s[5].ok, c0);
-    bk[6] = x_cols(s[6].off, s[6].ok, c0);
-    bk[7] = x_cols(s[7].off, s[7].ok, c0);
-    block_mma(acc, &ak, &bk);
-  }
+  s[0] = shifted((*lo).iy[0], (*lo).ix[0], (*lo).xb[0], st.sy, st.sx);
+  s[1] = shifted((*lo).iy[1], (*lo).ix[1], (*lo).xb[1], st.sy, st.sx);
+  s[2] = shifted((*lo).iy[2], (*lo).ix[2], (*lo).xb[2], st.sy, st.sx);
+  s[3] = shifted((*lo).iy[3], (*lo).ix[3], (*lo).xb[3], st.sy, st.sx);
+  s[4] = shifted((*hi).iy[0], (*hi).ix[0], (*hi).xb[0], st.sy, st.sx);
+  s[5] = shifted((*hi).iy[1], (*hi).ix[1], (*hi).xb[1], st.sy, st.sx);
+  s[6] = shifted((*hi).iy[2], (*hi).ix[2], (*hi).xb[2], st.sy, st.sx);
+  s[7] = shifted((*hi).iy[3], (*hi).ix[3], (*hi).xb[3], st.sy, st.sx);
+  let c0 = st.c0;
+  var ak: array<mat4x4<f32>, 4>;
+  var bk: array<mat4x4<f32>, 8>;
+  ak[0] = w_rows((*wr)[0], c0, w_ci, st.tap);
+  ak[1] = w_rows((*wr)[1], c0, w_ci, st.tap);
+  ak[2] = w_rows((*wr)[2], c0, w_ci, st.tap);
+  ak[3] = w_rows((*wr)[3], c0, w_ci, st.tap);
+  bk[0] = x_cols(s[0].off, s[0].ok, c0);
+  bk[1] = x_cols(s[1].off, s[1].ok, c0);
+  bk[2] = x_cols(s[2].off, s[2].ok, c0);
+  bk[3] = x_cols(s[3].off, s[3].ok, c0);
+  bk[4] = x_cols(s[4].off, s[4].ok, c0);
+  bk[5] = x_cols(s[5].off, s[5].ok, c0);
+  bk[6] = x_cols(s[6].off, s[6].ok, c0);
+  bk[7] = x_cols(s[7].off, s[7].ok, c0);
+  block_mma(acc, &ak, &bk);
 }
 
 // Pixel p (of 32): its input row, column and image offset in lo (p < 16) or hi.
@@ -219,10 +218,9 @@ fn conv2d_forward_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups
   var wr: array<vec4u, 4>;
   row_bases(co0, params.c_in * ksize, &wr);
   var acc: MatmulBlock;
-  for (var ky = 0u; ky < params.kh; ky++) {
-    for (var kx = 0u; kx < params.kw; kx++) {
-      tap_rows(&acc, &lo, &hi, i32(ky * params.dil_h), i32(kx * params.dil_w), &wr, ksize, ky * params.kw + kx);
-    }
+  let csteps = (params.c_in + 3u) / 4u;
+  for (var s = 0u; s < ksize * csteps; s++) {
+    tap_rows(&acc, &lo, &hi, correlation_step(s, csteps), &wr, ksize);
   }
   store_rows(&acc, &ybase, &live, co0);
 }
@@ -297,13 +295,11 @@ fn conv_transpose2d_forward_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_
   row_bases(co0, ksize, &wr);
   // The taps of this phase only, as in conv_transpose2d_forward_block.
   let pt = phase_walk(params, ry, rx);
+  let nx = tap_count(pt.kx0, pt.step_x, params.kw);
+  let csteps = (params.c_in + 3u) / 4u;
   var acc: MatmulBlock;
-  for (var ky = pt.ky0; ky < params.kh; ky += pt.step_y) {
-    let ty = i32(ry + params.pad_h) - i32(ky * params.dil_h);
-    for (var kx = pt.kx0; kx < params.kw; kx += pt.step_x) {
-      let tx = i32(rx + params.pad_w) - i32(kx * params.dil_w);
-      tap_rows(&acc, &lo, &hi, ty / i32(sh), tx / i32(sw), &wr, params.c_out * ksize, ky * params.kw + kx);
-    }
+  for (var s = 0u; s < tap_count(pt.ky0, pt.step_y, params.kh) * nx * csteps; s++) {
+    tap_rows(&acc, &lo, &hi, adjoint_step(s, csteps, pt, nx, ry, rx), &wr, params.c_out * ksize);
   }
   store_rows(&acc, &ybase, &live, co0);
 }

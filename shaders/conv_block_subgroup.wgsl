@@ -32,17 +32,15 @@ fn shared_bases(co0: u32, w_co: u32, s: u32) -> array<vec4u, 2> {
 }
 
 // tap_mma with the weights shared: this lane loads the quads at wb.
-fn tap_mma_shared(acc: ptr<function, MatmulBlock>, px: ptr<function, Pixels>, sy: i32, sx: i32,
-                  wb: array<vec4u, 2>, w_ci: u32, tap: u32) {
+fn tap_mma_shared(acc: ptr<function, MatmulBlock>, px: ptr<function, Pixels>, st: TapStep,
+                  wb: array<vec4u, 2>, w_ci: u32) {
   var off: array<vec4i, 4>;
   var ok: array<vec4<bool>, 4>;
-  tap_offsets(px, sy, sx, &off, &ok);
-  for (var c0 = 0u; c0 < params.c_in; c0 += 4u) {
-    var ak = gather_ak(&off, &ok, c0);
-    var bk: array<mat4x4<f32>, 8>;
-    share_b(gather_w(wb[0], c0, w_ci, tap), gather_w(wb[1], c0, w_ci, tap), &bk);
-    block_mma(acc, &ak, &bk);
-  }
+  tap_offsets(px, st.sy, st.sx, &off, &ok);
+  var ak = gather_ak(&off, &ok, st.c0);
+  var bk: array<mat4x4<f32>, 8>;
+  share_b(gather_w(wb[0], st.c0, w_ci, st.tap), gather_w(wb[1], st.c0, w_ci, st.tap), &bk);
+  block_mma(acc, &ak, &bk);
 }
 
 // flat_mma with the weights shared.
@@ -74,17 +72,16 @@ fn conv2d_forward_block_shared(@builtin(workgroup_id) wg: vec3u, @builtin(num_wo
   let ksize = params.kh * params.kw;
   let wb = shared_bases(co0, params.c_in * ksize, lane % 4u);
   var acc: MatmulBlock;
-  // As conv2d_forward_block: flattened steps when C_in < 4, else per tap.
+  // As conv2d_forward_block: flattened steps when C_in < 4, else (tap, channel quad) steps.
   let flat = params.flat_k != 0u;
   let kflat = select(0u, params.c_in * ksize, flat);
   for (var k0 = 0u; k0 < kflat; k0 += 4u) {
     flat_mma_shared(&acc, &px, wb, k0);
   }
-  let taps_h = select(params.kh, 0u, flat);
-  for (var ky = 0u; ky < taps_h; ky++) {
-    for (var kx = 0u; kx < params.kw; kx++) {
-      tap_mma_shared(&acc, &px, i32(ky * params.dil_h), i32(kx * params.dil_w), wb, ksize, ky * params.kw + kx);
-    }
+  let csteps = (params.c_in + 3u) / 4u;
+  let steps = select(ksize * csteps, 0u, flat);
+  for (var s = 0u; s < steps; s++) {
+    tap_mma_shared(&acc, &px, correlation_step(s, csteps), wb, ksize);
   }
   store_block(&acc, &ybase, &live, co0);
 }
@@ -113,13 +110,11 @@ fn conv_transpose2d_forward_block_shared(@builtin(workgroup_id) wg: vec3u, @buil
   let wb = shared_bases(co0, ksize, lane % 4u);
   // As conv_transpose2d_forward_block: only the taps of this phase.
   let pt = phase_walk(params, ry, rx);
+  let nx = tap_count(pt.kx0, pt.step_x, params.kw);
+  let csteps = (params.c_in + 3u) / 4u;
   var acc: MatmulBlock;
-  for (var ky = pt.ky0; ky < params.kh; ky += pt.step_y) {
-    let ty = i32(ry + params.pad_h) - i32(ky * params.dil_h);
-    for (var kx = pt.kx0; kx < params.kw; kx += pt.step_x) {
-      let tx = i32(rx + params.pad_w) - i32(kx * params.dil_w);
-      tap_mma_shared(&acc, &px, ty / i32(sh), tx / i32(sw), wb, params.c_out * ksize, ky * params.kw + kx);
-    }
+  for (var s = 0u; s < tap_count(pt.ky0, pt.step_y, params.kh) * nx * csteps; s++) {
+    tap_mma_shared(&acc, &px, adjoint_step(s, csteps, pt, nx, ry, rx), wb, params.c_out * ksize);
   }
   store_block(&acc, &ybase, &live, co0);
 }

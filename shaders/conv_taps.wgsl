@@ -44,3 +44,8 @@ fn phase_walk(p: Params, ry: u32, rx: u32) -> PhaseWalk {
   return PhaseWalk(first_tap(ry + p.pad_h, p.dil_h, p.stride_h, p.kh), first_tap(rx + p.pad_w, p.dil_w, p.stride_w, p.kw),
                    tap_step(p.dil_h, p.stride_h), tap_step(p.dil_w, p.stride_w));
 }
+
+// The number of taps k0, k0 + step, ... below count.
+fn tap_count(k0: u32, step: u32, count: u32) -> u32 {
+  return select(0u, (count - k0 + step - 1u) / step, k0 < count);
+}
