@@ -14,8 +14,9 @@
 //   block: Ak = weight for 16 channels × 4 input channels) times 32 output
 //   pixels, consecutive in the flattened (n, oy, ox) order (its columns:
 //   Bk = x at 32 pixels for 4 input channels). Per step (a tap and four
-//   input channels, one loop as in conv_block.wgsl's TapStep): 64 weight loads (the same addresses across the workgroup),
-//   128 gathers of x, 2048 multiply-adds, as in the 32-channel form.
+//   input channels, one loop as in conv_block.wgsl's TapStep): 64 weight
+//   loads (the same addresses across the workgroup), 128 gathers of x,
+//   2048 multiply-adds, as in the 32-channel form.
 //   Accumulator m[i·8 + j] holds, as column r, channel co0 + 4i + r at
 //   pixels 4j .. 4j + 3.
 //
@@ -283,8 +284,6 @@ fn conv_transpose2d_forward_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_
   let co0 = b.co0;
   let ry = b.ry;
   let rx = b.rx;
-  let sh = params.stride_h;
-  let sw = params.stride_w;
   var lo: Pixels;
   var hi: Pixels;
   var ybase: array<u32, 32>;
