@@ -122,26 +122,26 @@ fn row_bases(co0: u32, w_co: u32, wr: ptr<function, array<vec4u, 4>>) {
   (*wr)[3] = min(vec4u(co0 + 12u) + LANES, last) * w_co;
 }
 
+// Writes channel co's values v at pixels 4j .. 4j + 3 to y at
+// ybase[p] + co·OH·OW where live and co < C_out, through conv_block.wgsl's
+// epilogue (store4: ACCUMULATE, the channel's bias bc, ACT).
+fn store_rows_channel(v: vec4f, co: u32, j: u32, ybase: ptr<function, array<u32, 32>>,
+                      live: ptr<function, array<bool, 32>>, plane: u32, bc: f32) {
+  let p = 4u * j;
+  let ok = vec4<bool>((*live)[p], (*live)[p + 1u], (*live)[p + 2u], (*live)[p + 3u]) & vec4<bool>(co < params.c_out);
+  store4(v, vec4f(bc), vec4u((*ybase)[p], (*ybase)[p + 1u], (*ybase)[p + 2u], (*ybase)[p + 3u]) + vec4u(co * plane), ok);
+}
+
 // Writes tile m of the block (column r: channel co0 + 4i + r, components:
-// pixels 4j .. 4j + 3) to y at ybase[p] + co·OH·OW where live, through
-// conv_block.wgsl's epilogue (ACCUMULATE, the bias bi of the tile's
-// channels, ACT), one store per output.
+// pixels 4j .. 4j + 3), a channel at a time; bi: the bias of its channels.
 fn store_rows_tile(m: mat4x4<f32>, i: u32, j: u32, ybase: ptr<function, array<u32, 32>>,
                    live: ptr<function, array<bool, 32>>, co0: u32, bi: vec4f) {
   let plane = params.oh * params.ow;
-  for (var r = 0u; r < 4u; r++) {
-    let co = co0 + 4u * i + r;
-    for (var l = 0u; l < 4u; l++) {
-      let p = 4u * j + l;
-      if ((*live)[p] && co < params.c_out) {
-        let idx = (*ybase)[p] + co * plane;
-        var s = m[r][l];
-        if (ACCUMULATE) { s += y[idx]; }
-        s += bi[r];
-        y[idx] = act_forward(ACT, s, params.alpha);
-      }
-    }
-  }
+  let co = co0 + 4u * i;
+  store_rows_channel(m[0], co, j, ybase, live, plane, bi.x);
+  store_rows_channel(m[1], co + 1u, j, ybase, live, plane, bi.y);
+  store_rows_channel(m[2], co + 2u, j, ybase, live, plane, bi.z);
+  store_rows_channel(m[3], co + 3u, j, ybase, live, plane, bi.w);
 }
 
 // Writes the block through the epilogue, tile by tile, every accumulator

@@ -89,27 +89,35 @@ fn load_a_block(r0: u32, k0: u32, ak: ptr<function, array<mat4x4<f32>, 4>>) {
 override ACT: u32 = 0u;
 override ACCUMULATE: bool = false;
 
-// The 4×4 tile m of C (column r: row row0 + r, columns 4q..4q+3) through the
-// epilogue: + bias, or + C when accumulating, then the activation. Rows at or
-// past row_end (M, or the end of this dispatch's rows) and column groups past
-// N / 4 are not stored. C starts at vec4 `base` of c4 (0, or the slice of a
-// product split over K: matmul_ksplit.wgsl).
+// Row `row`, columns 4q..4q+3 of C, v, through the epilogue: + bias, or + C
+// when accumulating, then the activation. Rows at or past row_end (M, or the
+// end of this dispatch's rows) and column groups past N / 4 are not stored.
+// C starts at vec4 `base` of c4 (0, or the slice of a product split over K:
+// matmul_ksplit.wgsl).
+fn store_row(v0: vec4<f32>, row: u32, q: u32, bq: vec4<f32>, base: u32, nq: u32) {
+  if (row < params.row_end && q < nq) {
+    let idx = base + row * nq + q;
+    var v = v0 + bq;
+    if (ACCUMULATE) { v += c4[idx]; }
+    if (ACT == 1u) {
+      v = max(v, vec4<f32>());
+    } else if (ACT > 1u) {
+      v = act_forward4(ACT, v, params.alpha);
+    }
+    c4[idx] = v;
+  }
+}
+
+// The 4×4 tile m of C (column r: row row0 + r, columns 4q..4q+3), a row at a
+// time with no loop: on SwiftShader a loop trip costs about as much as a
+// store (Aᵀ·B 784×128·128×400, whose stores are a large share with K = 128:
+// 0.97× the looped epilogue's time).
 fn store_tile(m: mat4x4<f32>, row0: u32, q: u32, bq: vec4<f32>, base: u32) {
   let nq = params.n / 4u;
-  for (var r = 0u; r < 4u; r++) {
-    let row = row0 + r;
-    if (row < params.row_end && q < nq) {
-      let idx = base + row * nq + q;
-      var v = m[r] + bq;
-      if (ACCUMULATE) { v += c4[idx]; }
-      if (ACT == 1u) {
-        v = max(v, vec4<f32>());
-      } else if (ACT > 1u) {
-        v = act_forward4(ACT, v, params.alpha);
-      }
-      c4[idx] = v;
-    }
-  }
+  store_row(m[0], row0, q, bq, base, nq);
+  store_row(m[1], row0 + 1u, q, bq, base, nq);
+  store_row(m[2], row0 + 2u, q, bq, base, nq);
+  store_row(m[3], row0 + 3u, q, bq, base, nq);
 }
 
 // The bias of columns 4q..4q+3 (zero without bias).
