@@ -2,7 +2,9 @@
  * Time to first step, cold: a fresh device (so an empty pipeline cache), the
  * mlp preset trained as `npm start` trains it (a Trainer with a device
  * factory, batch 128, Adam), timed from requestGpu() returning to the first
- * training step's completion on the GPU. Also: how long making the trainer
+ * training step's completion on the GPU; then the same for the conv preset
+ * (batch 64, latent 20, as bench/training.ts trains it), whose block kernels
+ * are the slowest pipelines to compile. Also: how long making the trainer
  * took (graph, memory plan, the pipelines made at once, buffers, bind
  * groups), how many pipelines were made at once and how many compiled in the
  * background behind stand-ins, and when the last of those was ready.
@@ -10,14 +12,14 @@
 import { callsReady, setStandIns } from '../src/gpu/dispatch.ts';
 import { requestGpu } from '../src/gpu/device.ts';
 import { pipelineCount, pipelinesOf } from '../src/gpu/pipelines.ts';
-import { mlpPreset } from '../src/model/presets.ts';
+import { convPreset, mlpPreset } from '../src/model/presets.ts';
 import { Trainer, type TrainerConfig } from '../src/train/trainer.ts';
 import { benchPixels } from './data.ts';
 
 export interface StartupResult {
   readonly model: string;
   readonly batch: number;
-  /** requestGpu() returning → the first training step finished on the GPU, in ms (the target is ≤ 3000). */
+  /** requestGpu() returning → the first training step finished on the GPU, in ms (the target is ≤ 3000 for the mlp). */
   readonly firstStepMs: number;
   /** Of which: making the trainer (the training step compiled, parameters initialized). */
   readonly constructMs: number;
@@ -31,10 +33,13 @@ export interface StartupResult {
   readonly standIns: number;
 }
 
-/** The mlp preset as `npm start` trains it (src/cli/config.ts's defaults). */
-function mlpConfig(): TrainerConfig {
+type StartupModel = 'mlp' | 'conv';
+
+/** The mlp preset as `npm start` trains it (src/cli/config.ts's defaults); conv as bench/training.ts trains it. */
+function startupConfig(model: StartupModel): TrainerConfig {
   return {
-    spec: mlpPreset(), batch: 128, epochs: 1, optimizer: { type: 'adam', lr: 1e-3, weightDecay: 0, clipNorm: 0 }, beta: 1,
+    spec: model === 'mlp' ? mlpPreset() : convPreset({ latent: 20 }), batch: model === 'mlp' ? 128 : 64, epochs: 1,
+    optimizer: { type: 'adam', lr: 1e-3, weightDecay: 0, clipNorm: 0 }, beta: 1,
     klSchedule: { type: 'constant' }, lrSchedule: { type: 'constant' }, freeBits: 0, latentL2: 0, seed: 1, binarize: 'none', logEvery: 1,
   };
 }
@@ -44,14 +49,14 @@ function mlpConfig(): TrainerConfig {
  * destroyed at the end); with `standIns: false`, with every pipeline made
  * before the first step (no stand-ins), for a comparison in the same run.
  */
-export async function startupOnce(log: (s: string) => void, standIns = true): Promise<StartupResult> {
+export async function startupOnce(log: (s: string) => void, standIns = true, model: StartupModel = 'mlp'): Promise<StartupResult> {
   const gpu = await requestGpu({ log: () => {} });
   const device = gpu.device;
   if (!standIns) setStandIns(device, false);
   const t0 = performance.now();
   let trainer: Trainer | null = null;
   try {
-    const config = mlpConfig();
+    const config = startupConfig(model);
     const count = 1024;
     const data = benchPixels(count * 784);
     trainer = new Trainer(device, config, { name: 'bench', shape: config.spec.input, count, data, labels: null }, null, { deviceFactory: async () => (await requestGpu({ log: () => {} })).device });
@@ -67,9 +72,9 @@ export async function startupOnce(log: (s: string) => void, standIns = true): Pr
     const firstStepMs = (await trainer.firstStepDone!) - t0;
     await callsReady(calls);
     const allPipelinesMs = performance.now() - t0;
-    const r: StartupResult = { model: 'mlp', batch: config.batch, firstStepMs, constructMs, allPipelinesMs, pipelinesAtOnce, pipelinesInBackground, dispatches: calls.length, standIns };
+    const r: StartupResult = { model, batch: config.batch, firstStepMs, constructMs, allPipelinesMs, pipelinesAtOnce, pipelinesInBackground, dispatches: calls.length, standIns };
     log(
-      `time to first step (mlp, batch 128, ${standIns ? 'cold: a fresh device' : 'a fresh device, without stand-ins'}): ${(firstStepMs / 1000).toFixed(2)} s${standIns ? ' (target ≤ 3 s)' : ''}; making the trainer ${(constructMs / 1000).toFixed(2)} s ` +
+      `time to first step (${model}, batch ${config.batch}, ${standIns ? 'cold: a fresh device' : 'a fresh device, without stand-ins'}): ${(firstStepMs / 1000).toFixed(2)} s${standIns && model === 'mlp' ? ' (target ≤ 3 s)' : ''}; making the trainer ${(constructMs / 1000).toFixed(2)} s ` +
         `(${pipelinesAtOnce} pipelines made at once, ${pipelinesInBackground} compiled in the background; ${standIns} of ${calls.length} dispatches ran a stand-in at first); ` +
         `every pipeline ready after ${(allPipelinesMs / 1000).toFixed(2)} s`,
     );
@@ -83,15 +88,19 @@ export async function startupOnce(log: (s: string) => void, standIns = true): Pr
 export interface StartupBench extends StartupResult {
   /** The same measured right after on another fresh device with stand-ins off (every pipeline made before the first step; the shader reflection is warm by then). */
   readonly withoutStandIns: StartupResult | null;
+  /** The conv preset cold, measured last on a fresh device of its own (with stand-ins where there are any). */
+  readonly conv: StartupResult;
 }
 
 /**
  * The time to first step, cold (the headline number), then without stand-ins
- * for comparison (only on adapters where there are any: the `cpu` profile).
+ * for comparison (only on adapters where there are any: the `cpu` profile),
+ * then the conv preset's, cold.
  */
 export async function benchStartup(log: (s: string) => void = () => {}): Promise<StartupBench> {
   const r = await startupOnce(log, true);
   const without = r.standIns > 0 ? await startupOnce(log, false) : null;
   if (without) log(`  stand-ins: the first step ${(without.firstStepMs / r.firstStepMs).toFixed(2)}× sooner (${(without.firstStepMs / 1000).toFixed(2)} s without them, measured second)`);
-  return { ...r, withoutStandIns: without };
+  const conv = await startupOnce(log, true, 'conv');
+  return { ...r, withoutStandIns: without, conv };
 }

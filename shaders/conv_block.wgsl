@@ -296,7 +296,9 @@ fn store4(v: vec4f, b: vec4f, idx: vec4u, ok: vec4<bool>) {
   if (ACT == 1u) {
     a = max(a, vec4f(0.0));
   } else if (ACT > 1u) {
-    a = act_forward4(ACT, a, params.alpha);
+    // The other activations a component at a time in a loop: their code is
+    // then made once per copy, not four times.
+    for (var c = 0u; c < 4u; c++) { a[c] = act_forward(ACT, a[c], params.alpha); }
   }
   if (ok.x) { y[idx.x] = a.x; }
   if (ok.y) { y[idx.y] = a.y; }
@@ -320,10 +322,16 @@ fn store_tile(m: mat4x4<f32>, i: u32, j: u32, ybase: ptr<function, array<u32, 16
               live: ptr<function, array<bool, 16>>, co0: u32, bj: vec4f) {
   let plane = params.oh * params.ow;
   let cb = co0 + 4u * j;
-  store_pixel(m[0], 4u * i, ybase, live, cb, plane, bj);
-  store_pixel(m[1], 4u * i + 1u, ybase, live, cb, plane, bj);
-  store_pixel(m[2], 4u * i + 2u, ybase, live, cb, plane, bj);
-  store_pixel(m[3], 4u * i + 3u, ybase, live, cb, plane, bj);
+  if (ACT > 1u) {
+    // Activations other than ReLU cost compile time per copy (see store4):
+    // their tiles are stored in a loop, at a loop trip per pixel.
+    for (var r = 0u; r < 4u; r++) { store_pixel(m[r], 4u * i + r, ybase, live, cb, plane, bj); }
+  } else {
+    store_pixel(m[0], 4u * i, ybase, live, cb, plane, bj);
+    store_pixel(m[1], 4u * i + 1u, ybase, live, cb, plane, bj);
+    store_pixel(m[2], 4u * i + 2u, ybase, live, cb, plane, bj);
+    store_pixel(m[3], 4u * i + 3u, ybase, live, cb, plane, bj);
+  }
 }
 
 // Writes the block through the epilogue, tile by tile; every accumulator is

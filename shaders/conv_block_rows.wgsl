@@ -138,10 +138,15 @@ fn store_rows_tile(m: mat4x4<f32>, i: u32, j: u32, ybase: ptr<function, array<u3
                    live: ptr<function, array<bool, 32>>, co0: u32, bi: vec4f) {
   let plane = params.oh * params.ow;
   let co = co0 + 4u * i;
-  store_rows_channel(m[0], co, j, ybase, live, plane, bi.x);
-  store_rows_channel(m[1], co + 1u, j, ybase, live, plane, bi.y);
-  store_rows_channel(m[2], co + 2u, j, ybase, live, plane, bi.z);
-  store_rows_channel(m[3], co + 3u, j, ybase, live, plane, bi.w);
+  if (ACT > 1u) {
+    // As conv_block.wgsl's store_tile: activations other than ReLU in a loop (compile time).
+    for (var r = 0u; r < 4u; r++) { store_rows_channel(m[r], co + r, j, ybase, live, plane, bi[r]); }
+  } else {
+    store_rows_channel(m[0], co, j, ybase, live, plane, bi.x);
+    store_rows_channel(m[1], co + 1u, j, ybase, live, plane, bi.y);
+    store_rows_channel(m[2], co + 2u, j, ybase, live, plane, bi.z);
+    store_rows_channel(m[3], co + 3u, j, ybase, live, plane, bi.w);
+  }
 }
 
 // Writes the block through the epilogue, tile by tile, every accumulator
