@@ -4,7 +4,7 @@
 // workgroup on a CPU thread (SwiftShader: 4 lanes per SIMD group, every load a
 // per-lane gather, barriers as fiber switches). On GPUs the 512 accumulators
 // per invocation are too many; src/kernels/conv2d.ts chooses per adapter.
-// requires: activation_fns.wgsl, block_mma.wgsl, conv_taps.wgsl, conv_params.wgsl
+// requires: epilogue.wgsl, block_mma.wgsl, conv_taps.wgsl, conv_params.wgsl
 //
 // Each product is an implicit GEMM on block_mma.wgsl's 16×32 blocks: the
 // patches of x are gathered straight from x (no column buffer), four values
@@ -273,33 +273,16 @@ fn channel_bases(co0: u32, w_co: u32, wc: ptr<function, array<vec4u, 8>>) {
   }
 }
 
-// The epilogue of the forward forms, set by src/kernels/conv2d.ts from the
-// call's options as in matmul_block.wgsl (the uniform's act and accumulate
-// are not read here): ACT is the activation's code (activation_fns.wgsl;
-// params.alpha its parameter), ACCUMULATE adds the old y.
-override ACT: u32 = 0u;
-override ACCUMULATE: bool = false;
-
 // The epilogue of four outputs: the sums v, plus the old y at idx with
-// ACCUMULATE, plus the biases b, through the activation, stored at idx where
-// ok. No loop and no branch but the stores' own conditions: on SwiftShader a
-// loop trip or a branch in the epilogue costs about as much as a store
-// (conv2d 1 → 32, 28×28, batch 64, whose three steps leave the epilogue most
-// of the work: 6.2 → 4.7 ms). ReLU and identity are tested on ACT here, where
-// the override folds the test before the 128 inlined copies of this function;
-// act_forward4's chain of nine cases per component, inlined 128 times, took
-// most of the pipeline's compile time on SwiftShader (ReLU: 6.6 → 2.3 s).
+// ACCUMULATE, plus the biases b, through the activation (epilogue.wgsl's
+// ACT, ACCUMULATE), stored at idx where ok. No loop and no branch but the
+// stores' own conditions: on SwiftShader a loop trip or a branch in the
+// epilogue costs about as much as a store (conv2d 1 → 32, 28×28, batch 64,
+// whose three steps leave the epilogue most of the work: 6.2 → 4.7 ms).
 fn store4(v: vec4f, b: vec4f, idx: vec4u, ok: vec4<bool>) {
   var s = v;
   if (ACCUMULATE) { s += select(vec4f(0.0), vec4f(y[idx.x], y[idx.y], y[idx.z], y[idx.w]), ok); }
-  var a = s + b;
-  if (ACT == 1u) {
-    a = max(a, vec4f(0.0));
-  } else if (ACT > 1u) {
-    // The other activations a component at a time in a loop: their code is
-    // then made once per copy, not four times.
-    for (var c = 0u; c < 4u; c++) { a[c] = act_forward(ACT, a[c], params.alpha); }
-  }
+  let a = act_epilogue4(s + b, params.alpha);
   if (ok.x) { y[idx.x] = a.x; }
   if (ok.y) { y[idx.y] = a.y; }
   if (ok.z) { y[idx.z] = a.z; }

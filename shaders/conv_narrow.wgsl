@@ -7,7 +7,7 @@
 // src/kernels/conv2d.ts picks them for the `blocked` variant when a product
 // has one output channel (NARROW_CHANNELS); the adjoint at stride 2 without
 // dilation runs conv_narrow_s2.wgsl instead.
-// requires: activation_fns.wgsl, conv_taps.wgsl, conv_params.wgsl
+// requires: epilogue.wgsl, conv_taps.wgsl, conv_params.wgsl
 //
 // Shapes (row-major f32), as conv2d.wgsl:
 //   x:      (N, C_in, H, W)
@@ -101,13 +101,6 @@ fn pick16(acc: array<vec4f, 4>, p: u32) -> f32 {
   let v = select(select(acc[3], acc[2], p < 12u), select(acc[1], acc[0], p < 4u), p < 8u);
   return v[p & 3u];
 }
-
-// The epilogue of the forward forms, set by src/kernels/conv2d.ts from the
-// call's options (pipeline constants, as conv_block.wgsl's): ACT is the
-// activation's code (activation_fns.wgsl; params.alpha its parameter),
-// ACCUMULATE adds the old y.
-override ACT: u32 = 0u;
-override ACCUMULATE: bool = false;
 
 // Writes pixel p < count of the 16 to y[base + p·step]: the sum, plus the old
 // y with ACCUMULATE, plus the bias, through the activation, one store each.

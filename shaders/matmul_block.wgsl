@@ -1,6 +1,6 @@
 // Register-blocked matmul shared by matmul_blocked.wgsl and matmul_subgroup.wgsl:
 // C = act(op(A) · op(B) + bias), or C += op(A) · op(B) when accumulating.
-// requires: activation_fns.wgsl, matmul_params.wgsl, block_mma.wgsl
+// requires: epilogue.wgsl, matmul_params.wgsl, block_mma.wgsl
 //
 // Shapes, the overrides TA / TB, the uniform fields and the epilogue are those of
 // matmul.wgsl. A, B and C are accessed as vec4 (bindings a4, b4, c4), so the
@@ -82,13 +82,6 @@ fn load_a_block(r0: u32, k0: u32, ak: ptr<function, array<mat4x4<f32>, 4>>) {
   (*ak)[3] = load_a(r0 + 12u, k0);
 }
 
-// The epilogue, set by src/kernels/matmul.ts from the call's options (the
-// uniform's act and accumulate are not read here): ACT is the activation's
-// code (activation_fns.wgsl; params.alpha its parameter), ACCUMULATE adds the
-// product into C.
-override ACT: u32 = 0u;
-override ACCUMULATE: bool = false;
-
 // Row `row`, columns 4q..4q+3 of C, v, through the epilogue: + bias, or + C
 // when accumulating, then the activation. Rows at or past row_end (M, or the
 // end of this dispatch's rows) and column groups past N / 4 are not stored.
@@ -99,14 +92,7 @@ fn store_row(v0: vec4<f32>, row: u32, q: u32, bq: vec4<f32>, base: u32, nq: u32)
     let idx = base + row * nq + q;
     var v = v0 + bq;
     if (ACCUMULATE) { v += c4[idx]; }
-    if (ACT == 1u) {
-      v = max(v, vec4<f32>());
-    } else if (ACT > 1u) {
-      // The other activations a component at a time in a loop: their code is
-      // then made once per copy of this function, not four times.
-      for (var k = 0u; k < 4u; k++) { v[k] = act_forward(ACT, v[k], params.alpha); }
-    }
-    c4[idx] = v;
+    c4[idx] = act_epilogue4(v, params.alpha);
   }
 }
 

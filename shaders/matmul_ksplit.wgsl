@@ -1,5 +1,5 @@
 // matmul_ksplit: the sum that ends a product split over K, C = act(Σ_z P_z + bias) or C += Σ_z P_z.
-// requires: activation_fns.wgsl, matmul_params.wgsl
+// requires: epilogue.wgsl, matmul_params.wgsl
 //
 // A product with few blocks of C and a long K (src/kernels/matmul.ts,
 // matmulCalls) runs as S slices of K in parallel: matmul_subgroup_ksplit or
@@ -15,9 +15,6 @@
 
 @group(0) @binding(0) var<storage, read> partials4: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> c4: array<vec4<f32>>;
-
-override ACT: u32 = 0u;
-override ACCUMULATE: bool = false;
 
 @compute @workgroup_size(64, 1, 1)
 fn matmul_ksplit_sum(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -36,10 +33,5 @@ fn matmul_ksplit_sum(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) 
     v += vec4<f32>(bias[c], bias[c + 1u], bias[c + 2u], bias[c + 3u]);
   }
   if (ACCUMULATE) { v += c4[i]; }
-  if (ACT == 1u) {
-    v = max(v, vec4<f32>());
-  } else if (ACT > 1u) {
-    v = act_forward4(ACT, v, params.alpha);
-  }
-  c4[i] = v;
+  c4[i] = act_epilogue4(v, params.alpha);
 }

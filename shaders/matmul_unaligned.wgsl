@@ -1,5 +1,5 @@
 // matmul_unaligned: the 16×32 register-blocked matmul of matmul_blocked.wgsl for any shape, A, B and C read and written as f32.
-// requires: activation_fns.wgsl, matmul_params.wgsl, block_mma.wgsl
+// requires: epilogue.wgsl, matmul_params.wgsl, block_mma.wgsl
 //
 // C = act(op(A) · op(B) + bias), or C += op(A) · op(B). Shapes, the overrides
 // TA / TB / ACT / ACCUMULATE, the uniform fields and the epilogue are those of
@@ -27,9 +27,6 @@
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
-
-override ACT: u32 = 0u;
-override ACCUMULATE: bool = false;
 
 // Which of the four indices i0..i0+3 are below n.
 fn below(i0: u32, n: u32) -> vec4<bool> {
@@ -100,11 +97,7 @@ fn store_tile(m: mat4x4<f32>, row0: u32, c0: u32) {
         let lc = arrayLength(&c) - 1u;
         v += select(vec4f(), vec4f(c[min(idx, lc)], c[min(idx + 1u, lc)], c[min(idx + 2u, lc)], c[min(idx + 3u, lc)]), cols);
       }
-      if (ACT == 1u) {
-        v = max(v, vec4f());
-      } else if (ACT > 1u) {
-        v = act_forward4(ACT, v, params.alpha);
-      }
+      v = act_epilogue4(v, params.alpha);
       for (var q = 0u; q < 4u; q++) {
         if (cols[q]) { c[idx + q] = v[q]; }
       }
