@@ -86,7 +86,7 @@ export function shaderRequires(name: string): string[] {
 
 /**
  * Full module source: required files first (each once), then the shader
- * itself, as embedded (without whole-line comments; `webgpu-vae/shaders/<file>`
+ * itself, as embedded (code alone, without comments or indentation; `webgpu-vae/shaders/<file>`
  * has each file with its comments).
  */
 export function shaderSource(name: string): string {

@@ -51,7 +51,7 @@ test('metadata of the vec4 matmul names its vec4 bindings, and files of shared f
 
 test('shaderSource puts the required files first, each once, then the file itself', () => {
   const src = shaderSource('matmul_blocked');
-  // The embedded copy of each file: its text without whole-line comments (scripts/embed-shaders.mjs).
+  // The embedded copy of each file: its code without comments or indentation (scripts/embed-shaders.mjs).
   const raw = (n: string) => runtimeText(readFileSync(join(REPO, 'shaders', `${n}.wgsl`), 'utf8'));
   const at = (n: string) => src.indexOf(raw(n));
   for (const n of ['matmul_block', 'activation_fns', 'matmul_blocked']) assert.ok(at(n) >= 0, `${n}.wgsl is missing from the module`);
