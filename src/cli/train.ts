@@ -382,7 +382,7 @@ export async function resumeCommand(argv: readonly string[]): Promise<number> {
     const trainer = new Trainer(gpu.device, trainerConfig(config), sets.train, sets.test, { deviceFactory: newDevice });
     try {
       const s = trainer.session;
-      const ck = loadCheckpoint(dir!, config.model, s.stateNames, s.paramFloats);
+      const ck = loadCheckpoint(dir!, config.model, s.stateNames, s.layout.savedFloats);
       const pr = ck.progress;
       const sums = pr.epochSums ? { recon: pr.epochSums.recon, kl: pr.epochSums.kl, objective: pr.epochSums.objective, count: pr.epochSums.count } : { recon: 0, kl: 0, objective: 0, count: 0 };
       trainer.restore({ params: ck.params, optimizer: ck.state.blocks, step: pr.step, skips: pr.skips ?? 0, epoch: pr.epoch, stepInEpoch: pr.stepInEpoch, sums });

@@ -9,6 +9,7 @@ import { Graph, numel } from './ir.ts';
 import { makeNode, paramInit, type BuildCtx, type NodeInit, type ParamInit } from './op.ts';
 import { ELBO, type Objective } from './objective.ts';
 import { LAYERS } from './ops/index.ts';
+import { addHeads } from './ops/heads.ts';
 import { iwaeRepeatOp, iwaeSampleOp } from './ops/iwae.ts';
 import { reparameterizeOp } from './ops/latent.ts';
 import { extraInputShape, type LayerSpec, type ModelSpec } from './spec.ts';
@@ -22,6 +23,12 @@ export interface ParamInfo {
   readonly init: ParamInit;
   /** The bound of a uniform init U(-bound, bound) (0 for the other inits). */
   readonly initBound: number;
+  /**
+   * A parameter this one is placed right after in the parameter block, with
+   * no padding between, so that a kernel can bind the two as one operand
+   * (the μ and log σ² heads' weights as one (2J, I) matrix).
+   */
+  readonly follows?: string;
 }
 
 /** What every compiled graph has: its tensors and nodes, the parameters it reads, its inputs. */
@@ -85,12 +92,14 @@ class Builder implements BuildCtx {
     this.batch = this.inputBatch * k;
   }
 
-  param(name: string, shape: readonly number[], initOrBound: number | ParamInit): number {
+  /** Declares a parameter; `follows` places it right after that (earlier) parameter in the block (ParamInfo.follows). */
+  param(name: string, shape: readonly number[], initOrBound: number | ParamInit, follows?: string): number {
     if (this.paramNames.has(name)) throw new ModelSpecError(`${this.where}: parameter name '${name}' is used twice`);
+    if (follows !== undefined && !this.paramNames.has(follows)) throw new Error(`parameter '${name}' follows '${follows}', which is not declared before it`);
     this.paramNames.add(name);
     const t = this.graph.tensor(name, shape, 'param');
     const init = paramInit(initOrBound);
-    this.params.push({ name, tensor: t, shape: [...shape], init, initBound: init.kind === 'uniform' ? init.bound : 0 });
+    this.params.push({ name, tensor: t, shape: [...shape], init, initBound: init.kind === 'uniform' ? init.bound : 0, ...(follows !== undefined ? { follows } : {}) });
     return t;
   }
 
@@ -236,9 +245,8 @@ function heads(b: Builder, h: number): { mu: number; logvar: number } {
   if (hs.length !== 2) {
     throw new ModelSpecError(`encoder: its output has shape [${hs.join(', ')}]; the μ and log σ² heads need [batch, features]: end the encoder with a flatten layer`);
   }
-  const mu = b.layer({ type: 'dense', name: spec.heads.mu, out: spec.latent }, [h], 'heads.mu');
-  const logvar = b.layer({ type: 'dense', name: spec.heads.logvar, out: spec.latent }, [h], 'heads.logvar');
-  return { mu, logvar };
+  b.where = 'heads';
+  return addHeads(b, h, spec.heads, spec.latent);
 }
 
 function checkBatch(batch: number): void {
@@ -402,17 +410,25 @@ const layouts = new WeakMap<ModelSpec, { names: Map<string, number>; total: numb
 
 /**
  * Float offset of every parameter of the model in the parameter block, by
- * state_dict name (each aligned to 64 floats so it can be bound on its own),
- * and the block's size. Parts of the model bind the same block.
+ * state_dict name, and the block's size. Each parameter starts at a multiple
+ * of 64 floats so it can be bound on its own, except one that follows
+ * another (ParamInfo.follows): it comes right after that one, and the pair
+ * is bound as one operand. Parts of the model bind the same block.
  */
 export function modelLayout(spec: ModelSpec): { names: ReadonlyMap<string, number>; total: number } {
   let l = layouts.get(spec);
   if (!l) {
+    const params = buildForward(spec, 1).params;
     const names = new Map<string, number>();
     let pos = 0;
-    for (const p of buildForward(spec, 1).params) {
-      names.set(p.name, pos);
-      pos += Math.ceil(numel(p.shape) / 64) * 64;
+    for (const p of params) {
+      if (p.follows !== undefined) continue;
+      // p, then the chain of parameters that follow it, with no padding between.
+      for (let q: ParamInfo | undefined = p; q; q = params.find((r) => r.follows === q!.name)) {
+        names.set(q.name, pos);
+        pos += numel(q.shape);
+      }
+      pos = Math.ceil(pos / 64) * 64;
     }
     l = { names, total: Math.max(pos, 64) };
     layouts.set(spec, l);

@@ -152,8 +152,12 @@ export function paramInit(init: number | ParamInit): ParamInit {
 export interface BuildCtx {
   readonly graph: Graph;
   readonly batch: number;
-  /** Declares a parameter (state_dict name, PyTorch shape, init: a number is U(-bound, bound)). */
-  param(name: string, shape: readonly number[], init: number | ParamInit): number;
+  /**
+   * Declares a parameter (state_dict name, PyTorch shape, init: a number is
+   * U(-bound, bound)); `follows` names an earlier parameter it is placed
+   * right after in the block, so the two bind as one operand.
+   */
+  param(name: string, shape: readonly number[], init: number | ParamInit, follows?: string): number;
   /** What model input tensor `t` is ('x', 'z', or an extra input's type such as 'label'), or null when it is not a model input. */
   inputKind(t: number): string | null;
   /** A new activation tensor. */

@@ -21,10 +21,14 @@ import {
   type MatmulVariant,
 } from './matmul.ts';
 
-/** The mlp VAE's products at batch 128 (784-400-20): y = x·Wᵀ, dX = dY·W, dW = dYᵀ·X per layer. */
+/**
+ * The mlp VAE's products at batch 128 (784-400-20): y = x·Wᵀ, dX = dY·W,
+ * dW = dYᵀ·X per layer, the two 20-wide heads as the one 40-wide product
+ * the graph runs (src/graph/ops/heads.ts).
+ */
 export const VAE_MATMUL_SHAPES: readonly MatmulShape[] = ([
   [784, 400],
-  [400, 20],
+  [400, 40],
   [20, 400],
   [400, 784],
 ] as const).flatMap(([i, o]) => [

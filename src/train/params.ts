@@ -1,9 +1,11 @@
 /**
  * The parameter block and its state_dict mapping: every parameter of the
- * model in one flat block of floats (each tensor at a 64-float aligned
- * offset, so it can be bound on its own; the block a multiple of 4 floats so
- * the optimizer can take four at a time), computed once per model, with the
- * conversions between the block and PyTorch's names and shapes.
+ * model in one flat block of floats (modelLayout: each tensor at a 64-float
+ * aligned offset, so it can be bound on its own, but for pairs bound as one
+ * operand; the block a multiple of 4 floats so the optimizer can take four
+ * at a time), computed once per model, with the conversions between the
+ * block and PyTorch's names and shapes, and between the block and the saved
+ * layout of optimizer state (ParamLayout.toSaved).
  */
 import { buildForward, modelLayout, type ParamInfo } from '../graph/build.ts';
 import { numel } from '../graph/ir.ts';
@@ -20,11 +22,46 @@ export class ParamLayout {
   /** Floats in the block (the padding between tensors included). */
   readonly floats: number;
 
+  /**
+   * Float offset of each parameter in optimizer.safetensors' blocks, in
+   * `params` order: each tensor at a 64-float aligned offset in state_dict
+   * order, whatever the block in memory packs together, so saved optimizer
+   * state reads back into any layout of the block.
+   */
+  readonly savedOffsets: readonly number[];
+  /** Floats in a saved optimizer state block. */
+  readonly savedFloats: number;
+
   constructor(readonly spec: ModelSpec) {
     this.params = buildForward(spec, 1).params;
     const { names, total } = modelLayout(spec);
     this.offsets = this.params.map((p) => names.get(p.name)!);
     this.floats = Math.ceil(total / 4) * 4;
+    let pos = 0;
+    this.savedOffsets = this.params.map((p) => {
+      const at = pos;
+      pos += Math.ceil(numel(p.shape) / 64) * 64;
+      return at;
+    });
+    this.savedFloats = Math.max(pos, 64);
+  }
+
+  /** A block of per-parameter values (optimizer state) in the saved layout. */
+  toSaved(block: Float32Array): Float32Array<ArrayBuffer> {
+    if (block.length !== this.floats) throw new Error(`parameter block: ${block.length} values; this model's block holds ${this.floats}`);
+    return this.move(block, this.offsets, this.savedOffsets, this.savedFloats);
+  }
+
+  /** A block in the saved layout (optimizer.safetensors) as laid out in memory. */
+  fromSaved(saved: Float32Array): Float32Array<ArrayBuffer> {
+    if (saved.length !== this.savedFloats) throw new Error(`saved parameter block: ${saved.length} values; this model's saved block holds ${this.savedFloats}`);
+    return this.move(saved, this.savedOffsets, this.offsets, this.floats);
+  }
+
+  private move(src: Float32Array, from: readonly number[], to: readonly number[], floats: number): Float32Array<ArrayBuffer> {
+    const out = new Float32Array(floats);
+    this.params.forEach((p, i) => out.set(src.subarray(from[i]!, from[i]! + numel(p.shape)), to[i]!));
+    return out;
   }
 
   /** The block holding `values` (every parameter must be given with its exact size, and nothing else). */

@@ -190,11 +190,11 @@ export class TrainingSession {
     return this.layout.unpack(await readF32(this.device, which === 'params' ? this.params : this.grads, this.paramFloats));
   }
 
-  /** Reads the optimizer state blocks back, by name. */
+  /** Reads the optimizer state blocks back, by name, in the saved layout (ParamLayout.savedOffsets). */
   async getOptimizerState(): Promise<Map<string, Float32Array>> {
     const names = this.stateNames;
     const read = await readRanges(this.device, this.state.map((b) => ({ buffer: b, size: this.paramFloats * 4 })));
-    return new Map(read.map((bytes, i) => [names[i]!, new Float32Array(bytes)]));
+    return new Map(read.map((bytes, i) => [names[i]!, this.layout.toSaved(new Float32Array(bytes))]));
   }
 
   /** The parameters, the optimizer state and the count of skipped updates, in one readback. */
@@ -205,18 +205,19 @@ export class TrainingSession {
     ]);
     return {
       params: this.layout.unpack(new Float32Array(params!)),
-      optimizer: new Map(state.map((bytes, i) => [names[i]!, new Float32Array(bytes)])),
+      optimizer: new Map(state.map((bytes, i) => [names[i]!, this.layout.toSaved(new Float32Array(bytes))])),
       skips: new Float32Array(ctl!)[3]!,
     };
   }
 
-  /** Restores the optimizer state blocks and the step count (resuming a run). */
+  /** Restores the optimizer state blocks (in the saved layout) and the step count (resuming a run). */
   setOptimizerState(blocks: ReadonlyMap<string, Float32Array>, step: number): void {
     const state = this.state;
     this.stateNames.forEach((n, i) => {
       const v = blocks.get(n);
-      if (!v || v.length !== this.paramFloats) throw new Error(`optimizer state '${n}': expected ${this.paramFloats} values, got ${v?.length ?? 'none'}`);
-      this.device.queue.writeBuffer(state[i]!, 0, v.buffer, v.byteOffset, v.byteLength);
+      if (!v || v.length !== this.layout.savedFloats) throw new Error(`optimizer state '${n}': expected ${this.layout.savedFloats} values, got ${v?.length ?? 'none'}`);
+      const block = this.layout.fromSaved(v);
+      this.device.queue.writeBuffer(state[i]!, 0, block);
     });
     if (!Number.isInteger(step) || step < 0) throw new Error(`optimizer step ${step}: expected a non-negative integer`);
     this.step = step;

@@ -1,14 +1,15 @@
 /** Graph building, autodiff structure and the memory plan, on the CPU. */
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { buildForward } from '../../src/graph/build.ts';
+import { buildForward, modelLayout } from '../../src/graph/build.ts';
 import { buildTraining } from '../../src/graph/autodiff.ts';
 import { stepCost } from '../../src/graph/cost.ts';
-import { Graph } from '../../src/graph/ir.ts';
+import { Graph, numel } from '../../src/graph/ir.ts';
 import { makeNode } from '../../src/graph/op.ts';
 import { activationOp } from '../../src/graph/ops/activation.ts';
 import { peakLive, planMemory, type MemoryPlan } from '../../src/graph/plan.ts';
 import { convPreset, cvaeMlpPreset, mlpPreset, parseModelSpec, type ModelSpec } from '../../src/model/spec.ts';
+import { ParamLayout } from '../../src/train/params.ts';
 import { expect, expectThrows } from '../support/check.ts';
 
 test('mlp preset: PyTorch parameter names, shapes and order', () => {
@@ -46,13 +47,56 @@ test('autodiff gives every parameter a gradient and accumulates the shared trunk
     const tg = buildTraining(spec, 8);
     expect(tg.grads.length === tg.params.length, 'one gradient per parameter');
     const g = tg.graph;
-    // The trunk output feeds both heads: the second head's dX matmul accumulates.
-    const dxWrites = g.nodes.filter((n) => n.op === 'matmul' && n.label.includes('dX'));
-    const trunkGrad = dxWrites.filter((n) => n.label.startsWith(spec.heads.mu) || n.label.startsWith(spec.heads.logvar));
-    expect(trunkGrad.length === 2 && trunkGrad.filter((n) => n.accumulate).length === 1, `heads' dX: ${trunkGrad.map((n) => `${n.label} acc=${n.accumulate}`).join('; ')}`);
+    // The trunk output feeds both heads, which run as one product each way: one dX product, writing (not adding).
+    const heads = g.nodes.filter((n) => n.op.startsWith('heads_') || n.op === 'gaussian_heads');
+    const byOp = (op: string) => heads.filter((n) => n.op === op);
+    expect(byOp('gaussian_heads').length === 1 && byOp('heads_split').length === 1, `heads forward: ${heads.map((n) => n.label).join('; ')}`);
+    const dx = byOp('heads_input_grad');
+    expect(dx.length === 1 && !dx[0]!.accumulate, `heads' dX: ${dx.map((n) => `${n.label} acc=${n.accumulate}`).join('; ')}`);
+    expect(byOp('heads_weight_grad').length === 1 && byOp('heads_bias_grad').length === 1, `heads' dW, db: ${heads.map((n) => n.label).join('; ')}`);
+    expect(!g.nodes.some((n) => n.op === 'matmul' && (n.label.startsWith(`${spec.heads.mu}:`) || n.label.startsWith(`${spec.heads.logvar}:`))), 'no separate product per head');
     for (const d of tg.grads) {
       expect(g.nodes.some((n) => Object.values(n.outs).includes(d)), `gradient ${g.tensors[d]!.name} is written`);
     }
+  }
+});
+
+test('parameter layout: each head\'s log σ² tensors right after its μ tensors, every other tensor 64-float aligned, none overlapping', () => {
+  for (const spec of [mlpPreset(), convPreset(), cvaeMlpPreset(10), mlpPreset({ latent: 3 })]) {
+    const { names, total } = modelLayout(spec);
+    const params = buildForward(spec, 1).params;
+    const at = (n: string) => names.get(n)!;
+    const size = (n: string) => params.find((p) => p.name === n)!.shape.reduce((a, b) => a * b, 1);
+    const { mu, logvar } = spec.heads;
+    for (const part of ['weight', 'bias']) {
+      expect(at(`${logvar}.${part}`) === at(`${mu}.${part}`) + size(`${mu}.${part}`), `${logvar}.${part} at ${at(`${logvar}.${part}`)}, right after ${mu}.${part} (${at(`${mu}.${part}`)} + ${size(`${mu}.${part}`)})`);
+    }
+    for (const p of params) {
+      if (!p.name.startsWith(`${logvar}.`)) expect(at(p.name) % 64 === 0, `${p.name} at ${at(p.name)} is 64-float aligned`);
+    }
+    const spans = params.map((p) => [at(p.name), at(p.name) + size(p.name)] as const).sort((a, b) => a[0] - b[0]);
+    spans.forEach(([s, e], i) => expect(e <= (spans[i + 1]?.[0] ?? total), `tensor at [${s}, ${e}) overlaps the next or passes the block's end ${total}`));
+  }
+});
+
+test('parameter layout: optimizer state saves in state_dict order at 64-float offsets, and reads back into the block', async () => {
+  for (const spec of [mlpPreset(), mlpPreset({ latent: 3 })]) {
+    const layout = new ParamLayout(spec);
+    let pos = 0;
+    layout.params.forEach((p, i) => {
+      expect(layout.savedOffsets[i] === pos, `${p.name}: saved at ${layout.savedOffsets[i]}, expected ${pos}`);
+      pos += Math.ceil(numel(p.shape) / 64) * 64;
+    });
+    expect(layout.savedFloats === pos, `saved floats ${layout.savedFloats}, expected ${pos}`);
+    const block = Float32Array.from({ length: layout.floats }, (_, i) => (layout.locate(i) ? i + 1 : 0));
+    const saved = layout.toSaved(block);
+    layout.params.forEach((p, i) => {
+      const n = numel(p.shape);
+      expect(saved[layout.savedOffsets[i]!] === layout.offsets[i]! + 1 && saved[layout.savedOffsets[i]! + n - 1] === layout.offsets[i]! + n, `${p.name} moves whole to its saved offset`);
+    });
+    const back = layout.fromSaved(saved);
+    expect(back.every((v, i) => v === block[i]), 'fromSaved(toSaved(block)) is the block');
+    await expectThrows('a saved block of the wrong size', () => layout.fromSaved(new Float32Array(layout.savedFloats + 64)), /saved parameter block: \d+ values; this model's saved block holds \d+/);
   }
 });
 
@@ -160,14 +204,19 @@ test('step cost: the mlp products are 3 per layer (no dX for the input), 2 FLOPs
   const costs = stepCost(tg.graph, B, 784 * B);
   const layers = [[784, 400], [400, 20], [400, 20], [20, 400], [400, 784]] as const;
   const macs = layers.reduce((a, [i, o]) => a + i * o, 0) * B;
-  const products = costs.filter((c) => c.op === 'matmul').reduce((a, c) => a + c.flops, 0);
+  // The heads' dW and dX are one product each over both heads (ops/heads.ts).
+  const products = costs.filter((c) => ['matmul', 'heads_weight_grad', 'heads_input_grad'].includes(c.op)).reduce((a, c) => a + c.flops, 0);
   expect(products === 2 * (2 * macs - 784 * 400 * B), `backward products ${products}, expected ${2 * (2 * macs - 784 * 400 * B)}`);
   const fc1 = costs.find((c) => c.label === 'fc1 forward')!;
   expect(fc1.flops === 2 * B * 784 * 400 + 2 * B * 400, `fc1 forward ${fc1.flops}`);
   expect(fc1.bytes === 4 * (B * 784 + 400 * 784 + 400 + B * 400), `fc1 bytes ${fc1.bytes}`);
   const adam = costs.find((c) => c.op === 'adam')!;
-  expect(adam.bytes === 7 * 4 * 653_056, `adam bytes ${adam.bytes}`);
-  for (const c of costs) expect(c.flops > 0 && c.bytes > 0 && Math.abs(c.intensity - c.flops / c.bytes) < 1e-12, `${c.label}: ${JSON.stringify(c)}`);
+  // 652,992 floats: the parameters, each at a 64-float boundary but the heads' log σ² tensors, right after the μ tensors.
+  expect(adam.bytes === 7 * 4 * 652_992, `adam bytes ${adam.bytes}`);
+  // Copies (the heads' split and the concatenation of their gradients) move bytes and do no arithmetic.
+  const copies = new Set(['heads_split', 'concat']);
+  for (const c of costs) expect((copies.has(c.op) ? c.flops === 0 : c.flops > 0) && c.bytes > 0 && Math.abs(c.intensity - c.flops / c.bytes) < 1e-12, `${c.label}: ${JSON.stringify(c)}`);
+  expect(costs.filter((c) => copies.has(c.op)).length === 2, 'the split of the heads and the concatenation of their gradients');
   // conv: each convolution's backward products cost what its forward does.
   const ct = buildTraining(convPreset({ latent: 20 }), 64);
   const cc = stepCost(ct.graph, 64, 784 * 64);

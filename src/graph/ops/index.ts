@@ -14,6 +14,7 @@ import { conv1dBackwardInputOp, conv1dBackwardWeightOp, conv1dLayer, conv1dOp, t
 import { denseLayer, denseOp, type DenseLayer } from './dense.ts';
 import { elboKlOp, elboReconOp } from './elbo.ts';
 import { embeddingBackwardOp, embeddingLayer, embeddingOp, type EmbeddingLayer } from './embedding.ts';
+import { headsBiasGradOp, headsInputGradOp, headsOp, headsSplitOp, headsWeightGradOp } from './heads.ts';
 import { gruBackwardH0Op, gruLayer, gruRecurrenceBackwardOp, gruRecurrenceOp, type GruLayer } from './gru.ts';
 import { iwaeBoundOp, iwaeLatentBackwardOp, iwaeRepeatOp, iwaeSampleOp, iwaeStatsOp } from './iwae.ts';
 import { latentBackwardOp, reparameterizeOp } from './latent.ts';
@@ -39,6 +40,7 @@ export const LAYERS: ReadonlyMap<string, LayerDef> = new Map(
 export const OPS: ReadonlyMap<string, OpDef> = new Map(
   ([
     denseOp, conv2dOp, convTranspose2dOp, ...convBackwardOps, activationOp, activationBackwardOp, activationBackwardSumOp, matmulOp, sumAxesOp, addOp, addBackwardOp,
+    headsOp, headsSplitOp, headsWeightGradOp, headsBiasGradOp, headsInputGradOp,
     reparameterizeOp, latentBackwardOp, elboReconOp, elboKlOp, clipGradNormOp, nonFiniteScanOp, adamOp, sgdOp,
     conv1dOp, conv1dBackwardWeightOp, conv1dBackwardInputOp, upsampleOp, upsampleBackwardOp, concatOp, concatBackwardOp,
     groupNormOp, layerNormOp, normBackwardInputOp, normBackwardParamsOp,
