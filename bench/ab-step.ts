@@ -71,7 +71,11 @@ for (let r = 0; r < rounds; r++) {
   tCur.push(b);
   ratios.push(b / a2);
 }
-const median = (v: readonly number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)]!;
+const median = (v: readonly number[]) => {
+  const s = [...v].sort((p, q) => p - q);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
+};
 console.log(`${model}: ${otherRoot} ${median(tOld).toFixed(2)} ms/step, this checkout ${median(tCur).toFixed(2)} ms/step; ` +
   `median this/other ${median(ratios).toFixed(3)} (rounds: ${ratios.map((v) => v.toFixed(3)).join(' ')})`);
 process.exit(0);

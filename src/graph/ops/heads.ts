@@ -16,7 +16,7 @@ import type { BufferArg } from '../../gpu/dispatch.ts';
 import { concatBackward as concatBackwardKernel } from '../../kernels/concat.ts';
 import { matmulCalls } from '../../kernels/matmul.ts';
 import { sumAxes as sumAxesKernel } from '../../kernels/reduce.ts';
-import { concatBackwardRef } from '../../ref/concat.ts';
+import { concatBackwardRef, concatRef } from '../../ref/concat.ts';
 import { matmulPreRef } from '../../ref/matmul.ts';
 import { sumAxesRef } from '../../ref/reduce.ts';
 import type { Graph, Node } from '../ir.ts';
@@ -58,16 +58,10 @@ function span(c: CompileCtx, parts: readonly number[]): BufferArg {
   return { buffer: at[0]!.buffer, offset: at[0]!.offset, size: at.reduce((a, p) => a + p.size, 0) };
 }
 
-/** The values of the tensors, one after the other (the reference's view of a span). */
+/** The values of the tensors, one after the other (the reference's view of a span): their concatenation as one row. */
 function joined(r: RefCtx, parts: readonly number[]): Float64Array {
   const vs = parts.map((t) => r.get(t));
-  const out = new Float64Array(vs.reduce((a, v) => a + v.length, 0));
-  let at = 0;
-  for (const v of vs) {
-    out.set(v, at);
-    at += v.length;
-  }
-  return out;
+  return concatRef(vs, 1, vs.map((v) => v.length));
 }
 
 /** The gradient of both weights: dW (2J, I) = dYᵀ·h. */
